@@ -1,0 +1,159 @@
+//! Writing many new records at once (imports and generated populations): multi-row
+//! statements inside the caller's transaction, sized to stay under SQLite's limit of 32,766
+//! bound values per statement.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jinglao_domain::category::CategoryInput;
+use jinglao_domain::elder::{ElderInput, IncomeSource, MedicalPayment};
+use uuid::Uuid;
+
+use crate::elders::{Sealed, SealedContact, SealedPhone};
+use crate::{Conn, DbError, on_conn};
+
+/// The ability fields of a new record (from an assessment loaded with it).
+#[derive(Debug, Clone, Copy)]
+pub struct Ability {
+    /// Final level, 0–4.
+    pub level: i32,
+    /// Reference date of the assessment.
+    pub assessed_on: NaiveDate,
+    /// Next routine assessment.
+    pub due: NaiveDate,
+}
+
+/// A new record to insert.
+pub(crate) struct NewElder<'a> {
+    pub(crate) id: Uuid,
+    pub(crate) input: &'a ElderInput,
+    pub(crate) sealed: &'a Sealed,
+    pub(crate) ability: Option<Ability>,
+}
+
+fn join_labels<T: Copy>(items: &[T], name: fn(T) -> &'static str) -> String {
+    items.iter().map(|v| name(*v)).collect::<Vec<_>>().join(",")
+}
+
+/// Inserts the records with their phones and contacts.
+pub(crate) async fn insert_many(
+    conn: &mut Conn<'_>,
+    rows: &[NewElder<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    // 29 values per row.
+    for chunk in rows.chunks(1000) {
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO elders (id, name, id_cipher, id_hash, id_masked, birth_date, sex, ethnicity, \
+                 hukou_region_code, residence_region_code, address, longitude, latitude, living_arrangement, \
+                 marital_status, education, income_sources, medical_payments, children_count, children_local, \
+                 children_can_care, under_age_reason, status, content_digest, ability_level, \
+                 ability_assessed_on, reassessment_due, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                let i = r.input;
+                let s = r.sealed;
+                b.push_bind(r.id)
+                    .push_bind(i.name.clone())
+                    .push_bind(s.id_cipher.clone())
+                    .push_bind(s.id_hash.clone())
+                    .push_bind(s.id_masked.clone())
+                    .push_bind(i.birth_date())
+                    .push_bind(i.sex().as_str())
+                    .push_bind(i.ethnicity)
+                    .push_bind(i.hukou_region.as_str().to_string())
+                    .push_bind(i.residence_region.as_str().to_string())
+                    .push_bind(i.address.clone())
+                    .push_bind(i.location.map(|l| l.0))
+                    .push_bind(i.location.map(|l| l.1))
+                    .push_bind(i.living.as_str())
+                    .push_bind(i.marital.as_str())
+                    .push_bind(i.education.as_str())
+                    .push_bind(join_labels(&i.income_sources, IncomeSource::as_str))
+                    .push_bind(join_labels(&i.medical_payments, MedicalPayment::as_str))
+                    .push_bind(i.children_count)
+                    .push_bind(i.children_local)
+                    .push_bind(i.children_can_care)
+                    .push_bind(i.under_age_reason.clone())
+                    .push_bind("active")
+                    .push_bind(s.digest.clone())
+                    .push_bind(r.ability.map(|a| a.level))
+                    .push_bind(r.ability.map(|a| a.assessed_on))
+                    .push_bind(r.ability.map(|a| a.due))
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    let phones: Vec<(Uuid, i32, &SealedPhone)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.sealed
+                .phones
+                .iter()
+                .enumerate()
+                .map(move |(p, v)| (r.id, p as i32, v))
+        })
+        .collect();
+    for chunk in phones.chunks(5000) {
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked) ",
+            );
+            q.push_values(chunk, |mut b, (id, pos, (ct, hash, masked))| {
+                b.push_bind(*id).push_bind(*pos).push_bind(ct.clone()).push_bind(hash.clone()).push_bind(masked.clone());
+            });
+            q.build().execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    let contacts: Vec<(Uuid, i32, &SealedContact)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.sealed
+                .contacts
+                .iter()
+                .enumerate()
+                .map(move |(p, v)| (r.id, p as i32, v))
+        })
+        .collect();
+    for chunk in contacts.chunks(4000) {
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO elder_contacts (elder_id, position, name, relation, phone_cipher, phone_masked) ",
+            );
+            q.push_values(chunk, |mut b, (id, pos, (name, relation, ct, masked))| {
+                b.push_bind(*id).push_bind(*pos).push_bind(name.clone()).push_bind(relation.clone())
+                    .push_bind(ct.clone()).push_bind(masked.clone());
+            });
+            q.build().execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Inserts categories of (possibly new) records.
+pub(crate) async fn insert_categories(
+    conn: &mut Conn<'_>,
+    rows: &[(Uuid, &CategoryInput)],
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    for chunk in rows.chunks(4000) {
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO elder_categories (id, elder_id, kind, detail, start_date, end_date, evidence, created_at) ",
+            );
+            q.push_values(chunk, |mut b, (elder_id, cat)| {
+                b.push_bind(Uuid::now_v7())
+                    .push_bind(*elder_id)
+                    .push_bind(cat.kind.as_str())
+                    .push_bind(cat.detail.clone())
+                    .push_bind(cat.start)
+                    .push_bind(cat.end)
+                    .push_bind(cat.evidence.clone())
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! Searching the registry: by name (prefix), ID number or phone number (exact, through their
+//! keyed hashes), region, category and ability level, always within the caller's scope, with
+//! keyset paging by name. Every predicate is index-backed; see BENCHMARKS.md for the figures at
+//! one million records.
+
+use std::collections::HashMap;
+
+use chrono::{Months, NaiveDate};
+use jinglao_domain::assessment::AbilityLevel;
+use jinglao_domain::category::{ADVANCED_AGE, CategoryKind, DISABLED, PARTLY_DISABLED};
+use jinglao_domain::elder::ElderStatus;
+use jinglao_domain::{Phone, RegionCode, ResidentId, Scope, Sex};
+use uuid::Uuid;
+
+use crate::crypto::{Field, FieldCipher};
+use crate::elders::push_scope;
+use crate::{Conn, DbError, on_conn};
+
+/// What to look for. Empty fields do not filter.
+#[derive(Debug, Clone)]
+pub struct ElderFilter {
+    /// A name (prefix), a full ID number, or a phone number.
+    pub text: String,
+    /// Only residents of this region's subtree.
+    pub region: Option<RegionCode>,
+    /// A category label (recorded, or 高龄 / 失能 / 半失能).
+    pub category: Option<String>,
+    /// Ability level of the latest effective assessment.
+    pub ability: Option<AbilityLevel>,
+    /// Only this status (`None`: any).
+    pub status: Option<ElderStatus>,
+    /// Today, for category periods and ages.
+    pub today: NaiveDate,
+    /// Age from which 高龄 applies.
+    pub advanced_age: i32,
+}
+
+impl ElderFilter {
+    /// Active people matching nothing in particular, as of `today`.
+    pub fn new(today: NaiveDate) -> Self {
+        ElderFilter {
+            text: String::new(),
+            region: None,
+            category: None,
+            ability: None,
+            status: Some(ElderStatus::Active),
+            today,
+            advanced_age: 80,
+        }
+    }
+}
+
+/// A row of the search results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElderSummary {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Masked ID number.
+    pub id_masked: String,
+    /// Sex.
+    pub sex: Sex,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Residence.
+    pub residence_region: RegionCode,
+    /// Status.
+    pub status: ElderStatus,
+    /// Latest effective level.
+    pub ability: Option<AbilityLevel>,
+    /// Next routine assessment.
+    pub reassessment_due: Option<NaiveDate>,
+    /// An immediate re-assessment was asked for.
+    pub reassessment_requested: Option<String>,
+    /// Recorded categories active today.
+    pub categories: Vec<&'static str>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: Uuid,
+    name: String,
+    id_masked: String,
+    sex: String,
+    birth_date: NaiveDate,
+    residence_region_code: String,
+    status: String,
+    ability_level: Option<i32>,
+    reassessment_due: Option<NaiveDate>,
+    reassessment_requested: Option<String>,
+}
+
+const SUMMARY: &str = "e.id, e.name, e.id_masked, e.sex, e.birth_date, e.residence_region_code, \
+    e.status, e.ability_level, e.reassessment_due, e.reassessment_requested";
+
+/// How the text was understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextQuery {
+    /// Nothing typed.
+    None,
+    /// A full ID number.
+    IdNumber(String),
+    /// A phone number.
+    Phone(String),
+    /// The start of a name.
+    Name(String),
+}
+
+/// Classifies the search text.
+pub fn classify(text: &str) -> TextQuery {
+    let t = text.trim();
+    if t.is_empty() {
+        TextQuery::None
+    } else if let Ok(id) = ResidentId::parse(t) {
+        TextQuery::IdNumber(id.as_str().to_string())
+    } else if let Ok(p) = Phone::parse(t) {
+        TextQuery::Phone(p.as_str().to_string())
+    } else {
+        TextQuery::Name(t.to_string())
+    }
+}
+
+fn push_filters<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    cipher: &FieldCipher,
+    scope: &Scope,
+    f: &ElderFilter,
+) where
+    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i32: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    NaiveDate: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    push_scope(q, scope);
+    if let Some(r) = f.region {
+        let (lo, hi) = r.subtree_range();
+        q.push(" AND e.residence_region_code BETWEEN ")
+            .push_bind(lo)
+            .push(" AND ")
+            .push_bind(hi);
+    }
+    match classify(&f.text) {
+        TextQuery::None => {}
+        TextQuery::IdNumber(id) => {
+            q.push(" AND e.id_hash = ")
+                .push_bind(cipher.lookup_hash(Field::IdNumber, &id));
+        }
+        TextQuery::Phone(p) => {
+            q.push(" AND e.id IN (SELECT elder_id FROM elder_phones WHERE phone_hash = ")
+                .push_bind(cipher.lookup_hash(Field::Phone, &p))
+                .push(")");
+        }
+        TextQuery::Name(n) => {
+            let upper = format!("{n}\u{10FFFF}");
+            q.push(" AND e.name >= ")
+                .push_bind(n)
+                .push(" AND e.name < ")
+                .push_bind(upper);
+        }
+    }
+    if let Some(s) = f.status {
+        q.push(" AND e.status = ").push_bind(s.as_str().to_string());
+    }
+    if let Some(a) = f.ability {
+        q.push(" AND e.ability_level = ")
+            .push_bind(a.number() as i32);
+    }
+    match f.category.as_deref() {
+        None | Some("") => {}
+        Some(ADVANCED_AGE) => {
+            let cutoff = f
+                .today
+                .checked_sub_months(Months::new(12 * f.advanced_age.max(0) as u32))
+                .unwrap_or(f.today);
+            q.push(" AND e.birth_date <= ").push_bind(cutoff);
+        }
+        Some(DISABLED) => {
+            q.push(" AND e.ability_level IN (3, 4)");
+        }
+        Some(PARTLY_DISABLED) => {
+            q.push(" AND e.ability_level IN (1, 2)");
+        }
+        Some(label) => match CategoryKind::parse(label) {
+            Some(kind) => {
+                q.push(" AND e.id IN (SELECT elder_id FROM elder_categories WHERE kind = ")
+                    .push_bind(kind.as_str().to_string())
+                    .push(" AND start_date <= ")
+                    .push_bind(f.today)
+                    .push(" AND (end_date IS NULL OR end_date >= ")
+                    .push_bind(f.today)
+                    .push("))");
+            }
+            None => {
+                q.push(" AND 1 = 0");
+            }
+        },
+    }
+}
+
+/// One page of results, ordered by name then id, after the `after` cursor. Returns the rows
+/// and whether more follow.
+pub async fn search(
+    conn: &mut Conn<'_>,
+    cipher: &FieldCipher,
+    scope: &Scope,
+    filter: &ElderFilter,
+    after: Option<(&str, Uuid)>,
+    limit: i64,
+) -> Result<(Vec<ElderSummary>, bool), DbError> {
+    let rows: Vec<SummaryRow> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {SUMMARY} FROM elders e WHERE 1 = 1"));
+        push_filters(&mut q, cipher, scope, filter);
+        if let Some((name, id)) = after {
+            q.push(" AND (e.name > ").push_bind(name.to_string())
+                .push(" OR (e.name = ").push_bind(name.to_string())
+                .push(" AND e.id > ").push_bind(id).push("))");
+        }
+        q.push(" ORDER BY e.name, e.id LIMIT ").push_bind(limit + 1);
+        q.build_query_as::<SummaryRow>().fetch_all(&mut *c).await
+    })?;
+    let more = rows.len() as i64 > limit;
+    let mut out: Vec<ElderSummary> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| {
+            let bad = |what: &str| DbError::Corrupt(format!("老年人记录 {}：{what}", r.id));
+            Ok(ElderSummary {
+                id: r.id,
+                sex: Sex::parse(&r.sex).ok_or_else(|| bad(&r.sex))?,
+                residence_region: RegionCode::parse(&r.residence_region_code)
+                    .map_err(|_| bad(&r.residence_region_code))?,
+                status: ElderStatus::parse(&r.status).ok_or_else(|| bad(&r.status))?,
+                ability: r
+                    .ability_level
+                    .and_then(|n| AbilityLevel::from_number(n as u8)),
+                name: r.name,
+                id_masked: r.id_masked,
+                birth_date: r.birth_date,
+                reassessment_due: r.reassessment_due,
+                reassessment_requested: r.reassessment_requested,
+                categories: Vec::new(),
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    attach_categories(conn, &mut out, filter.today).await?;
+    Ok((out, more))
+}
+
+async fn attach_categories(
+    conn: &mut Conn<'_>,
+    rows: &mut [ElderSummary],
+    today: NaiveDate,
+) -> Result<(), DbError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let cats: Vec<(Uuid, String)> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT elder_id, kind FROM elder_categories WHERE elder_id IN (");
+        let mut sep = q.separated(", ");
+        for id in &ids {
+            sep.push_bind(*id);
+        }
+        q.push(") AND start_date <= ").push_bind(today)
+            .push(" AND (end_date IS NULL OR end_date >= ").push_bind(today).push(")");
+        q.build_query_as::<(Uuid, String)>().fetch_all(&mut *c).await
+    })?;
+    let mut by: HashMap<Uuid, Vec<CategoryKind>> = HashMap::new();
+    for (id, kind) in cats {
+        if let Some(k) = CategoryKind::parse(&kind) {
+            by.entry(id).or_default().push(k);
+        }
+    }
+    for r in rows {
+        let mut kinds = by.remove(&r.id).unwrap_or_default();
+        kinds.sort();
+        kinds.dedup();
+        r.categories = kinds.into_iter().map(|k| k.label()).collect();
+    }
+    Ok(())
+}
+
+/// Every record in the registry, whatever its status (for "is the registry empty?").
+pub async fn total(conn: &mut Conn<'_>) -> Result<i64, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM elders").fetch_one(&mut *c).await
+    })?)
+}
+
+/// How many records match, counting at most `cap` (a page says "1000+" beyond it).
+pub async fn count_capped(
+    conn: &mut Conn<'_>,
+    cipher: &FieldCipher,
+    scope: &Scope,
+    filter: &ElderFilter,
+    cap: i64,
+) -> Result<i64, DbError> {
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM elders e WHERE 1 = 1");
+        push_filters(&mut q, cipher, scope, filter);
+        q.push(" LIMIT ").push_bind(cap).push(") AS capped");
+        q.build_query_scalar::<i64>().fetch_one(&mut *c).await
+    })?)
+}
+
+/// The "due and overdue" worklist: active people in scope whose routine re-assessment falls due
+/// by `due_by`, or for whom an immediate re-assessment was asked; earliest first.
+pub async fn due_worklist(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    region: Option<RegionCode>,
+    due_by: NaiveDate,
+    today: NaiveDate,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ElderSummary>, DbError> {
+    let rows: Vec<SummaryRow> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(format!(
+            "SELECT {SUMMARY} FROM elders e WHERE e.status = 'active' \
+             AND (e.reassessment_due <= "
+        ));
+        q.push_bind(due_by).push(" OR e.reassessment_requested IS NOT NULL)");
+        push_scope(&mut q, scope);
+        if let Some(r) = region {
+            let (lo, hi) = r.subtree_range();
+            q.push(" AND e.residence_region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+        }
+        q.push(" ORDER BY CASE WHEN e.reassessment_requested IS NOT NULL THEN 0 ELSE 1 END, \
+                e.reassessment_due, e.name, e.id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        q.build_query_as::<SummaryRow>().fetch_all(&mut *c).await
+    })?;
+    let mut out: Vec<ElderSummary> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(ElderSummary {
+                id: r.id,
+                sex: Sex::parse(&r.sex)?,
+                residence_region: RegionCode::parse(&r.residence_region_code).ok()?,
+                status: ElderStatus::parse(&r.status)?,
+                ability: r
+                    .ability_level
+                    .and_then(|n| AbilityLevel::from_number(n as u8)),
+                name: r.name,
+                id_masked: r.id_masked,
+                birth_date: r.birth_date,
+                reassessment_due: r.reassessment_due,
+                reassessment_requested: r.reassessment_requested,
+                categories: Vec::new(),
+            })
+        })
+        .collect();
+    attach_categories(conn, &mut out, today).await?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_read_as_an_id_a_phone_or_a_name() {
+        assert_eq!(
+            classify("44052418800101001 4"),
+            TextQuery::IdNumber("440524188001010014".into())
+        );
+        assert_eq!(
+            classify("138-0731-5678"),
+            TextQuery::Phone("13807315678".into())
+        );
+        assert_eq!(classify(" 王秀 "), TextQuery::Name("王秀".into()));
+        assert_eq!(classify(""), TextQuery::None);
+    }
+}

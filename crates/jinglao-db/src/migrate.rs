@@ -1,0 +1,235 @@
+//! The migration runner: one ordered history for both databases.
+//!
+//! sqlx's own migrator keeps one directory per database, which would be two histories. Ours is
+//! a list of versions, each with SQL for both databases (usually the same file), recorded in
+//! `schema_migrations` with a checksum so that an edited migration is refused rather than
+//! silently diverging between installations.
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use crate::{Backend, Db, DbError, on_conn};
+
+/// One step of the schema history.
+#[derive(Debug)]
+pub struct Migration {
+    /// Position in the history, from 1.
+    pub version: i64,
+    /// Short name (the file name without number and extension).
+    pub name: &'static str,
+    /// SQL for SQLite.
+    pub sqlite: &'static str,
+    /// SQL for PostgreSQL.
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// The SQL for `backend`.
+    pub fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+
+    /// SHA-256 of the SQL for `backend`, hex-encoded.
+    pub fn checksum(&self, backend: Backend) -> String {
+        hex::encode(Sha256::digest(self.sql(backend).as_bytes()))
+    }
+}
+
+macro_rules! both {
+    ($v:expr, $file:literal, $name:literal) => {
+        Migration {
+            version: $v,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/", $file, ".sql")),
+        }
+    };
+}
+
+macro_rules! pair {
+    ($v:expr, $file:literal, $name:literal) => {
+        Migration {
+            version: $v,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/", $file, ".sqlite.sql")),
+            postgres: include_str!(concat!("../migrations/", $file, ".postgres.sql")),
+        }
+    };
+}
+
+/// The whole history, in order. Append only.
+pub static MIGRATIONS: &[Migration] = &[
+    both!(1, "0001_regions", "regions"),
+    both!(2, "0002_providers", "providers"),
+    both!(3, "0003_users", "users"),
+    both!(4, "0004_sessions_and_tokens", "sessions_and_tokens"),
+    both!(5, "0005_login_throttle", "login_throttle"),
+    both!(6, "0006_audit_log", "audit_log"),
+    pair!(7, "0007_audit_append_only", "audit_append_only"),
+    both!(8, "0008_data_versions", "data_versions"),
+    both!(9, "0009_elders", "elders"),
+    both!(10, "0010_domain_events", "domain_events"),
+    both!(11, "0011_policy_params", "policy_params"),
+    both!(12, "0012_assessment_agencies", "assessment_agencies"),
+    both!(13, "0013_assessments", "assessments"),
+    pair!(14, "0014_elder_name_order", "elder_name_order"),
+    both!(15, "0015_import_batches", "import_batches"),
+];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL
+)";
+
+/// Where the database stands against this program's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Versions applied.
+    pub applied: Vec<i64>,
+    /// Migrations this program has that the database lacks, in order.
+    pub pending: Vec<(i64, &'static str)>,
+}
+
+impl MigrationStatus {
+    /// Whether the schema is current.
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AppliedRow {
+    version: i64,
+    name: String,
+    checksum: String,
+}
+
+async fn applied(db: &Db) -> Result<Vec<AppliedRow>, DbError> {
+    let mut c = db.acquire().await?;
+    let rows = on_conn!(&mut c.conn(), c => {
+        sqlx::query(CREATE_TABLE).execute(&mut *c).await?;
+        sqlx::query_as::<_, AppliedRow>(
+            "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
+        )
+        .fetch_all(&mut *c)
+        .await
+    })?;
+    Ok(rows)
+}
+
+/// Compares the database with [`MIGRATIONS`]. Fails if an applied migration was edited or
+/// the database has migrations this program does not know (it is newer than this program).
+pub async fn status(db: &Db) -> Result<MigrationStatus, DbError> {
+    check(db.backend(), &applied(db).await?)
+}
+
+fn check(backend: Backend, rows: &[AppliedRow]) -> Result<MigrationStatus, DbError> {
+    for row in rows {
+        let Some(m) = MIGRATIONS.iter().find(|m| m.version == row.version) else {
+            return Err(DbError::Migration(format!(
+                "数据库包含本程序不认识的迁移 {:04}_{}：数据库比程序新，请升级 jinglao",
+                row.version, row.name
+            )));
+        };
+        if m.checksum(backend) != row.checksum {
+            return Err(DbError::Migration(format!(
+                "迁移 {:04}_{} 在执行后被修改过（校验和不符）；已执行的迁移不得修改",
+                m.version, m.name
+            )));
+        }
+    }
+    let applied: Vec<i64> = rows.iter().map(|r| r.version).collect();
+    let pending = MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| (m.version, m.name))
+        .collect();
+    Ok(MigrationStatus { applied, pending })
+}
+
+/// Applies every pending migration, each in its own transaction, and returns what was applied.
+/// Safe to run from several processes at once: PostgreSQL takes an advisory lock, SQLite's
+/// `BEGIN IMMEDIATE` serialises writers, and each step re-checks that it is still pending.
+pub async fn run(db: &Db) -> Result<Vec<(i64, &'static str)>, DbError> {
+    let backend = db.backend();
+    status(db).await?;
+    let mut done = Vec::new();
+    for m in MIGRATIONS {
+        let mut tx = db.begin().await?;
+        let mut conn = tx.conn();
+        let already: Option<i64> = on_conn!(&mut conn, c => {
+            if backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(727072)")
+                    .execute(&mut *c)
+                    .await?;
+            }
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *c)
+                .await
+        })?;
+        if already.is_some() {
+            continue;
+        }
+        tracing::info!(version = m.version, name = m.name, "applying migration");
+        on_conn!(&mut conn, c => {
+            sqlx::raw_sql(m.sql(backend)).execute(&mut *c).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(m.checksum(backend))
+            .bind(Utc::now())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(|e| {
+            DbError::Migration(format!("迁移 {:04}_{} 执行失败：{e}", m.version, m.name))
+        })?;
+        tx.commit().await?;
+        done.push((m.version, m.name));
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_from_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn an_edited_migration_is_refused() {
+        let rows = vec![AppliedRow {
+            version: 1,
+            name: "regions".into(),
+            checksum: "edited".into(),
+        }];
+        let err = check(Backend::Sqlite, &rows).unwrap_err();
+        assert!(err.to_string().contains("被修改过"), "{err}");
+    }
+
+    #[test]
+    fn a_database_newer_than_the_program_is_refused() {
+        let rows = vec![AppliedRow {
+            version: 9999,
+            name: "future".into(),
+            checksum: String::new(),
+        }];
+        let err = check(Backend::Postgres, &rows).unwrap_err();
+        assert!(err.to_string().contains("比程序新"), "{err}");
+    }
+}

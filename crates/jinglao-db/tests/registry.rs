@@ -1,0 +1,454 @@
+//! The registry, its import and the assessment workflow against real databases.
+
+use chrono::{NaiveDate, Utc};
+use jinglao_db::assessments::{self, Assessment};
+use jinglao_db::audit::{self, AuditFilter, ChainKey};
+use jinglao_db::crypto::FieldCipher;
+use jinglao_db::elder_import::{self, Action, ImportSource};
+use jinglao_db::elder_search::{self, ElderFilter};
+use jinglao_db::elders::{self, Reveal, Secrets};
+use jinglao_db::testing::TestDb;
+use jinglao_db::users::NewAccount;
+use jinglao_db::{Actor, Db, DbError, agencies, regions, test_on_both, users};
+use jinglao_domain::assessment::{AbilityLevel, ITEMS};
+use jinglao_domain::assessment_form::{
+    AssessmentForm, AssessmentReason, AssessmentStatus, HEALTH_PROBLEMS,
+};
+use jinglao_domain::category::{CategoryDraft, CategoryKind};
+use jinglao_domain::elder::{
+    ContactDraft, ElderDraft, ElderInput, LifeEvent, LifeEventKind, ValidationContext,
+};
+use jinglao_domain::elder_import::{parse_table, template_csv};
+use jinglao_domain::policy::PolicyBook;
+use jinglao_domain::region_import::parse_region_csv;
+use jinglao_domain::tabular::read_table;
+use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope, Username};
+use uuid::Uuid;
+
+const CHAIN: ChainKey = ChainKey([5; 32]);
+
+fn cipher() -> FieldCipher {
+    FieldCipher::new(&[6; 32], &[7; 32])
+}
+
+fn secrets(c: &FieldCipher) -> Secrets<'_> {
+    Secrets {
+        chain: &CHAIN,
+        cipher: c,
+    }
+}
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap()
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+async fn seed_regions(db: &Db) -> RegionTree {
+    let text = include_str!("../../../data/regions/seed-regions.csv");
+    let records = parse_region_csv(text, &Default::default()).unwrap();
+    regions::import(db, &CHAIN, &Actor::system(), &records, "test", Utc::now())
+        .await
+        .unwrap();
+    let mut c = db.acquire().await.unwrap();
+    RegionTree::new(regions::load_all(&mut c.conn()).await.unwrap())
+}
+
+fn id_number(n: u32, year: u32) -> String {
+    ResidentId::from_first17(&format!("430302{year}0312{n:03}"))
+        .as_str()
+        .to_string()
+}
+
+fn draft(n: u32, residence: &str) -> ElderDraft {
+    ElderDraft {
+        name: "王秀英".into(),
+        id_number: id_number(n, 1944),
+        ethnicity: "汉族".into(),
+        phones: "13807315678".into(),
+        hukou_region_code: "430302".into(),
+        residence_region_code: residence.into(),
+        living_arrangement: "独居".into(),
+        marital_status: "丧偶".into(),
+        education: "小学".into(),
+        contacts: vec![ContactDraft {
+            name: "李军".into(),
+            relation: "儿子".into(),
+            phone: "13912345678".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+fn input(tree: &RegionTree, d: ElderDraft) -> ElderInput {
+    d.validate(&ValidationContext {
+        regions: tree,
+        today: today(),
+        min_age: 60,
+    })
+    .unwrap()
+}
+
+fn county_actor(county: &str) -> Actor {
+    Actor::user(
+        Uuid::now_v7(),
+        "county",
+        Role::CountyStaff,
+        Scope::Region(code(county)),
+        code(county),
+    )
+}
+
+test_on_both! {
+    async fn a_second_record_with_the_same_id_number_is_refused_with_the_existing_one(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let first = elders::create(&t.db, secrets(&c), &actor, &input(&tree, draft(1, "430302001001")), &[], Utc::now())
+            .await.unwrap();
+        let again = elders::create(&t.db, secrets(&c), &actor, &input(&tree, draft(1, "430302001002")), &[], Utc::now()).await;
+        match again {
+            Err(DbError::DuplicateElder { existing_id, region_code }) => {
+                assert_eq!(existing_id, first);
+                assert_eq!(region_code, code("430302001001"));
+            }
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+    }
+}
+
+test_on_both! {
+    async fn numbers_are_stored_encrypted_shown_masked_and_each_reveal_is_audited(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let id = elders::create(&t.db, secrets(&c), &actor, &input(&tree, draft(2, "430302001001")), &[], Utc::now())
+            .await.unwrap();
+        // Nothing in the table holds the clear numbers.
+        let mut conn = t.db.acquire().await.unwrap();
+        let rec = elders::get(&mut conn.conn(), &actor.scope, id).await.unwrap().unwrap();
+        drop(conn);
+        assert_eq!(rec.id_masked, format!("4303**********{}", &id_number(2, 1944)[14..]));
+        assert_eq!(rec.phones_masked, vec!["138****5678"]);
+        assert_eq!(rec.contacts[0].phone_masked, "139****5678");
+        let backup = t.url.clone();
+        if backup.starts_with("sqlite://") {
+            let file = std::fs::read(backup.trim_start_matches("sqlite://")).unwrap_or_default();
+            let wal = std::fs::read(format!("{}-wal", backup.trim_start_matches("sqlite://"))).unwrap_or_default();
+            for bytes in [file, wal] {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains(&id_number(2, 1944)), "no clear ID number on disk");
+                assert!(!text.contains("13807315678"), "no clear phone on disk");
+            }
+        }
+        let shown = elders::reveal(&t.db, secrets(&c), &actor, id, Reveal::IdNumber, Utc::now()).await.unwrap();
+        assert_eq!(shown, vec![id_number(2, 1944)]);
+        let shown = elders::reveal(&t.db, secrets(&c), &actor, id, Reveal::Phones, Utc::now()).await.unwrap();
+        assert_eq!(shown, vec!["13807315678".to_string(), "李军：13912345678".to_string()]);
+        let entries = audit::list(&t.db, &Scope::All, &AuditFilter { action: Some("elder.reveal".into()), ..Default::default() }, 10)
+            .await.unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(!entries.iter().any(|e| e.detail.contains(&id_number(2, 1944))), "the audit names what, not the number");
+        // Outside the scope the record does not exist, and cannot be revealed.
+        let other = county_actor("430304");
+        let mut conn = t.db.acquire().await.unwrap();
+        assert!(elders::get(&mut conn.conn(), &other.scope, id).await.unwrap().is_none());
+        drop(conn);
+        assert!(matches!(elders::reveal(&t.db, secrets(&c), &other, id, Reveal::IdNumber, Utc::now()).await, Err(DbError::NotFound)));
+    }
+}
+
+test_on_both! {
+    async fn search_finds_by_name_id_phone_category_and_level_within_scope_only(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let mut d = draft(3, "430302001001");
+        d.name = "赵桂兰".into();
+        d.phones = "0731-58888888".into();
+        let cat = CategoryDraft { kind: "低保".into(), start: "2024-01-01".into(), ..Default::default() }
+            .validate(today()).unwrap();
+        let id = elders::create(&t.db, secrets(&c), &actor, &input(&tree, d), &[cat], Utc::now()).await.unwrap();
+        elders::create(&t.db, secrets(&c), &actor, &input(&tree, draft(4, "430302001002")), &[], Utc::now()).await.unwrap();
+        let yt = county_actor("430304");
+        let yt_village = tree.subtree(&code("430304")).iter().find(|r| r.level == jinglao_domain::RegionLevel::Village).unwrap().code;
+        let mut other = draft(5, yt_village.as_str());
+        other.name = "赵桂芳".into();
+        elders::create(&t.db, secrets(&c), &yt, &input(&tree, other), &[], Utc::now()).await.unwrap();
+
+        let mut conn = t.db.acquire().await.unwrap();
+        let find = |text: &str| ElderFilter { text: text.into(), ..ElderFilter::new(today()) };
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("赵桂"), None, 50).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["赵桂兰"], "赵桂芳 lives in 岳塘区");
+        assert_eq!(rows[0].categories, vec!["低保"]);
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &Scope::All, &find("赵桂"), None, 50).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find(&id_number(3, 1944)), None, 50).await.unwrap();
+        assert_eq!(rows[0].id, id);
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("0731 5888 8888"), None, 50).await.unwrap();
+        assert_eq!(rows[0].id, id);
+        let by_cat = ElderFilter { category: Some("低保".into()), ..ElderFilter::new(today()) };
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &by_cat, None, 50).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let elderly = ElderFilter { category: Some("高龄".into()), ..ElderFilter::new(today()) };
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &elderly, None, 50).await.unwrap();
+        assert_eq!(rows.len(), 2, "both 1944-born people are 80 or over");
+        let n = elder_search::count_capped(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()), 1000).await.unwrap();
+        assert_eq!(n, 2);
+        // Paging by name.
+        let (page1, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()), None, 1).await.unwrap();
+        assert!(more);
+        let (page2, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()),
+            Some((&page1[0].name, page1[0].id)), 1).await.unwrap();
+        assert!(!more);
+        assert_ne!(page1[0].id, page2[0].id);
+    }
+}
+
+test_on_both! {
+    async fn a_death_ends_open_categories_and_raises_one_domain_event(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let cat = CategoryDraft { kind: "农村特困".into(), detail: "分散供养".into(), start: "2020-01-01".into(), ..Default::default() }
+            .validate(today()).unwrap();
+        let id = elders::create(&t.db, secrets(&c), &actor, &input(&tree, draft(6, "430302001001")), &[cat], Utc::now()).await.unwrap();
+        let date = today() - chrono::Duration::days(3);
+        let ev = LifeEvent { elder_id: id, kind: LifeEventKind::Died, date, note: "死亡证明 No.123".into() };
+        elders::record_life_event(&t.db, &CHAIN, &actor, &ev, Utc::now()).await.unwrap();
+        let mut conn = t.db.acquire().await.unwrap();
+        let rec = elders::get(&mut conn.conn(), &actor.scope, id).await.unwrap().unwrap();
+        assert_eq!(rec.status, jinglao_domain::elder::ElderStatus::Deceased);
+        assert_eq!(rec.status_date, Some(date));
+        assert_eq!(rec.categories[0].end, Some(date));
+        assert_eq!(rec.categories[0].kind, CategoryKind::RuralExtremePoverty);
+        assert_eq!(elders::domain_events_of(&mut conn.conn(), id).await.unwrap(), vec![("elder.life_event".to_string(), date)]);
+        drop(conn);
+        let twice = elders::record_life_event(&t.db, &CHAIN, &actor, &ev, Utc::now()).await;
+        assert!(matches!(twice, Err(DbError::Invalid(_))), "a second death is refused");
+    }
+}
+
+fn import_file(rows: &[String]) -> String {
+    let header = template_csv().lines().next().unwrap().to_string();
+    format!("{header}\n{}\n", rows.join("\n"))
+}
+
+fn import_row(n: u32, name: &str, village: &str, cats: &str) -> String {
+    let start = if cats.is_empty() { "" } else { "2024-01-01" };
+    format!(
+        "{name},{},汉族,1380731{n:04},430302,{village},,,,独居,丧偶,小学,,,1,否,否,,,,{cats},{start},",
+        id_number(n, 1940)
+    )
+}
+
+test_on_both! {
+    async fn an_import_is_planned_shown_applied_once_and_idempotent(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let ctx = ValidationContext { regions: &tree, today: today(), min_age: 60 };
+        let rows: Vec<String> = (1..=300).map(|n| import_row(n, "孙玉兰", "430302001001", if n % 3 == 0 { "低保" } else { "" })).collect();
+        let parsed = parse_table(&read_table(import_file(&rows).as_bytes()).unwrap(), &ctx).unwrap();
+        assert!(parsed.problems.is_empty());
+        let plan = elder_import::plan(&t.db, &c, &actor.scope, &parsed.records).await.unwrap();
+        assert_eq!((plan.new_count(), plan.update_count(), plan.unchanged_count(), plan.category_count()), (300, 0, 0, 100));
+        let src = ImportSource { file_name: "a.csv".into(), checksum: "x".into() };
+        let s = elder_import::apply(&t.db, secrets(&c), &actor, &parsed.records, &plan, &src, Utc::now()).await.unwrap();
+        assert_eq!((s.inserted, s.updated, s.unchanged, s.categories_added), (300, 0, 0, 100));
+        let creates = audit::list(&t.db, &Scope::All, &AuditFilter { action: Some("elder.create".into()), ..Default::default() }, 1000).await.unwrap();
+        assert_eq!(creates.len(), 300, "one audit entry per person");
+        assert_eq!(audit::verify(&t.db, &CHAIN, 1000).await.unwrap().broken, None);
+
+        // The same file again: nothing to do, nothing written.
+        let again = elder_import::plan(&t.db, &c, &actor.scope, &parsed.records).await.unwrap();
+        assert_eq!((again.new_count(), again.update_count(), again.unchanged_count(), again.category_count()), (0, 0, 300, 0));
+        let before = audit::verify(&t.db, &CHAIN, 1000).await.unwrap().head_seq;
+        let s = elder_import::apply(&t.db, secrets(&c), &actor, &parsed.records, &again, &src, Utc::now()).await.unwrap();
+        assert_eq!(s.unchanged, 300);
+        assert_eq!(audit::verify(&t.db, &CHAIN, 1000).await.unwrap().head_seq, before);
+
+        // One person changed: the plan shows the diff, masked.
+        let mut changed = rows.clone();
+        changed[4] = import_row(5, "孙玉兰", "430302001002", "");
+        changed[5] = changed[5].replace("13807310006", "13807319999");
+        let parsed2 = parse_table(&read_table(import_file(&changed).as_bytes()).unwrap(), &ctx).unwrap();
+        let plan2 = elder_import::plan(&t.db, &c, &actor.scope, &parsed2.records).await.unwrap();
+        assert_eq!(plan2.update_count(), 2);
+        let Action::Update { changes, .. } = &plan2.rows[4].action else { panic!() };
+        assert_eq!(changes[0].field, "居住地");
+        let Action::Update { changes, .. } = &plan2.rows[5].action else { panic!() };
+        assert_eq!((changes[0].from.as_str(), changes[0].to.as_str()), ("138****0006", "138****9999"));
+        assert_ne!(plan2.fingerprint, again.fingerprint);
+    }
+}
+
+test_on_both! {
+    async fn an_import_touching_another_county_refuses_those_rows(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let yuhu = county_actor("430302");
+        let ctx = ValidationContext { regions: &tree, today: today(), min_age: 60 };
+        let yt_village = tree.subtree(&code("430304")).iter().find(|r| r.level == jinglao_domain::RegionLevel::Village).unwrap().code;
+        let rows = vec![import_row(1, "周兰英", "430302001001", ""), import_row(2, "周兰英", yt_village.as_str(), "")];
+        let parsed = parse_table(&read_table(import_file(&rows).as_bytes()).unwrap(), &ctx).unwrap();
+        let plan = elder_import::plan(&t.db, &c, &yuhu.scope, &parsed.records).await.unwrap();
+        assert_eq!(plan.new_count(), 1);
+        assert_eq!(plan.refused.len(), 1);
+        assert_eq!(plan.refused[0].line, 3);
+    }
+}
+
+async fn staff(db: &Db, name: &str, role: Role, region: &str) -> Actor {
+    let a = users::create(
+        db,
+        &CHAIN,
+        &Actor::cli(),
+        NewAccount {
+            username: Username::parse(name).unwrap(),
+            display_name: name.into(),
+            role,
+            region_code: code(region),
+            provider_id: None,
+            password_hash: "x".into(),
+            must_change_password: false,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    Actor::user(a.id, name, role, Scope::Region(code(region)), code(region))
+}
+
+async fn assessor(db: &Db, name: &str, agency: Uuid, expiry: &str) -> Actor {
+    let a = users::create(
+        db,
+        &CHAIN,
+        &Actor::cli(),
+        NewAccount {
+            username: Username::parse(name).unwrap(),
+            display_name: name.into(),
+            role: Role::Assessor,
+            region_code: code("4303"),
+            provider_id: None,
+            password_hash: "x".into(),
+            must_change_password: false,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    agencies::set_profile(
+        db,
+        &CHAIN,
+        &Actor::cli(),
+        a.id,
+        agency,
+        &format!("CERT-{name}"),
+        "四级",
+        jinglao_domain::category::parse_date(expiry),
+        true,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    Actor::user(
+        a.id,
+        name,
+        Role::Assessor,
+        Scope::Region(code("4303")),
+        code("4303"),
+    )
+}
+
+fn full_form(scores: u8) -> AssessmentForm {
+    let mut f = AssessmentForm {
+        reference_date: Some(today()),
+        reason: Some(AssessmentReason::First),
+        informant_name: "本人".into(),
+        informant_relation: "本人".into(),
+        ..Default::default()
+    };
+    for (code, _, answers) in HEALTH_PROBLEMS {
+        if let Some(first) = answers.first() {
+            f.health.insert(code.into(), first.to_string());
+        }
+    }
+    for it in &ITEMS {
+        f.items.insert(it.code.into(), scores.min(it.max()) as i64);
+    }
+    f
+}
+
+test_on_both! {
+    async fn an_assessment_goes_draft_submitted_reviewed_effective_and_a_correction_supersedes_it(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let county = staff(&t.db, "county_reviewer", Role::CountyStaff, "430302").await;
+        let elder = elders::create(&t.db, secrets(&c), &county, &input(&tree, draft(7, "430302001001")), &[], Utc::now()).await.unwrap();
+        let agency = agencies::create(&t.db, &CHAIN, &Actor::cli(), "湘潭市康评评估中心", "52430302MJ5000001X",
+            Some(code("4303")), true, "", Utc::now()).await.unwrap();
+        let a1 = assessor(&t.db, "assessor_a", agency, "2099-12-31").await;
+        let a2 = assessor(&t.db, "assessor_b", agency, "2099-12-31").await;
+        let policy = PolicyBook::default();
+
+        let id = assessments::open(&t.db, &CHAIN, &a1, elder, AssessmentReason::First, Utc::now()).await.unwrap();
+        // One assessor is not enough, and the agency has only two assessors (three required).
+        assessments::save_draft(&t.db, &CHAIN, &a1, id, &full_form(2), None, Utc::now()).await.unwrap();
+        let err = assessments::submit(&t.db, &CHAIN, &a1, id, &policy, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("assessor2").is_some()), "{err:?}");
+        assessments::save_draft(&t.db, &CHAIN, &a1, id, &full_form(2), a2.user_id, Utc::now()).await.unwrap();
+        let err = assessments::submit(&t.db, &CHAIN, &a1, id, &policy, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("agency").unwrap().contains("不足 3 名")), "{err:?}");
+        assessor(&t.db, "assessor_c", agency, "2099-12-31").await;
+        let result = assessments::submit(&t.db, &CHAIN, &a2, id, &policy, Utc::now()).await.unwrap();
+        assert_eq!(result.final_level, AbilityLevel::Moderate, "all twos: 50 points");
+
+        let township = staff(&t.db, "township_reviewer", Role::TownshipStaff, "430302001").await;
+        let err = assessments::review(&t.db, &CHAIN, &township, id, false, "", Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(_)), "sending back needs a reason");
+        assessments::review(&t.db, &CHAIN, &township, id, true, "材料齐全", Utc::now()).await.unwrap();
+        assessments::make_effective(&t.db, &CHAIN, &county, id, &policy, Utc::now()).await.unwrap();
+        let mut conn = t.db.acquire().await.unwrap();
+        let rec = elders::get(&mut conn.conn(), &county.scope, elder).await.unwrap().unwrap();
+        assert_eq!(rec.ability, Some(AbilityLevel::Moderate));
+        assert_eq!(rec.reassessment_due, Some(jinglao_domain::assessment_form::reassessment_due(today(), 12)));
+        drop(conn);
+
+        // An effective assessment is never edited; a correction is a new version.
+        let err = assessments::save_draft(&t.db, &CHAIN, &a1, id, &full_form(4), a2.user_id, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(_)));
+        let fix = assessments::correct(&t.db, &CHAIN, &a1, id, Utc::now()).await.unwrap();
+        assessments::save_draft(&t.db, &CHAIN, &a1, fix, &full_form(4), a2.user_id, Utc::now()).await.unwrap();
+        assessments::submit(&t.db, &CHAIN, &a1, fix, &policy, Utc::now()).await.unwrap();
+        assessments::review(&t.db, &CHAIN, &county, fix, true, "", Utc::now()).await.unwrap();
+        assessments::make_effective(&t.db, &CHAIN, &county, fix, &policy, Utc::now()).await.unwrap();
+        let mut conn = t.db.acquire().await.unwrap();
+        let history: Vec<Assessment> = assessments::for_elder(&mut conn.conn(), &county.scope, elder).await.unwrap();
+        let statuses: Vec<(i32, AssessmentStatus)> = history.iter().map(|a| (a.version, a.status)).collect();
+        assert_eq!(statuses, vec![(2, AssessmentStatus::Effective), (1, AssessmentStatus::Superseded)]);
+        assert_eq!(history[1].result.as_ref().unwrap().total, 50, "the original is kept as it was");
+        let rec = elders::get(&mut conn.conn(), &county.scope, elder).await.unwrap().unwrap();
+        assert_eq!(rec.ability, Some(AbilityLevel::Intact));
+    }
+}
+
+test_on_both! {
+    async fn an_expired_certificate_stops_a_submission(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let county = county_actor("430302");
+        let elder = elders::create(&t.db, secrets(&c), &county, &input(&tree, draft(8, "430302001001")), &[], Utc::now()).await.unwrap();
+        let agency = agencies::create(&t.db, &CHAIN, &Actor::cli(), "评估中心", "52430302MJ5000001X", Some(code("4303")), true, "", Utc::now()).await.unwrap();
+        let a1 = assessor(&t.db, "as_one", agency, "2099-12-31").await;
+        let a2 = assessor(&t.db, "as_two", agency, "2020-01-01").await;
+        assessor(&t.db, "as_three", agency, "2099-12-31").await;
+        assessor(&t.db, "as_four", agency, "2099-12-31").await;
+        let id = assessments::open(&t.db, &CHAIN, &a1, elder, AssessmentReason::First, Utc::now()).await.unwrap();
+        assessments::save_draft(&t.db, &CHAIN, &a1, id, &full_form(3), a2.user_id, Utc::now()).await.unwrap();
+        let err = assessments::submit(&t.db, &CHAIN, &a1, id, &PolicyBook::default(), Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("assessor2").unwrap().contains("过期")), "{err:?}");
+    }
+}

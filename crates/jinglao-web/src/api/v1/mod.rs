@@ -1,0 +1,97 @@
+//! API version 1: authentication, the caller's identity, regions, and the audit trail.
+//! Conventions are in docs/API-DESIGN.md.
+
+pub mod audit;
+pub mod auth;
+pub mod extract;
+pub mod me;
+pub mod regions;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, AppError, ErrorBody, ErrorEnvelope};
+use crate::state::AppState;
+
+/// The document's fixed parts; paths and schemas are collected from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "jinglao API",
+        version = "1",
+        description = "敬老 养老服务综合管理平台的接口。所有请求（获取令牌除外）须带 `Authorization: Bearer <token>`；\
+                       错误一律返回 `{\"error\":{\"code\",\"message\",\"field\"?}}`。数据范围与页面一致：\
+                       工作人员只能看到所辖区划，服务机构账号只能看到本机构。",
+        license(name = "MulanPSL-2.0", identifier = "MulanPSL-2.0")
+    ),
+    components(schemas(ErrorEnvelope, ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "令牌"),
+        (name = "me", description = "当前账号"),
+        (name = "regions", description = "行政区划"),
+        (name = "audit", description = "审计日志"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "POST /api/v1/auth/token 换取的短期令牌，或 `jinglao token create` 创建的集成令牌",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every v1 route with its documentation (paths relative to `/api/v1`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::create_token, auth::revoke_token))
+        .routes(routes!(me::show_me))
+        .routes(routes!(regions::list_roots))
+        .routes(routes!(regions::show_region, regions::update_region))
+        .routes(routes!(regions::list_children))
+        .routes(routes!(audit::list_entries))
+}
+
+/// The OpenAPI document as served (paths prefixed with `/api/v1`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = OpenApiRouter::<AppState>::new()
+        .nest("/api/v1", router())
+        .split_for_parts();
+    api
+}
+
+/// JSON 404 for unknown API paths.
+pub async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound)
+}
+
+/// JSON 405 for a known path with the wrong method.
+pub async fn method_not_allowed() -> impl IntoResponse {
+    let body = ErrorEnvelope {
+        error: ErrorBody {
+            code: "method_not_allowed".into(),
+            message: "该接口不支持这个请求方法".into(),
+            field: None,
+            fields: Vec::new(),
+            request_id: crate::request::current_request_id(),
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
+}

@@ -1,0 +1,156 @@
+//! The application as a library: build it on a listener (port 0 in tests), run it until a
+//! shutdown signal, finishing in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use jinglao_db::Db;
+use jinglao_domain::Clock;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::keys::Keys;
+use crate::regions_cache::{REFRESH_EVERY, RegionCache};
+use crate::routes;
+use crate::state::AppState;
+
+/// A built, bound application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `settings.listen` and builds the router. The database must be migrated: the
+    /// caller checks (and `jinglao serve` refuses to start otherwise).
+    pub async fn build(
+        settings: Settings,
+        db: Db,
+        keys: Keys,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        let openapi = crate::api::v1::openapi();
+        let openapi_json = serde_json::to_vec(&openapi)?;
+        let settings_cache_seconds = settings.auth.cache_seconds;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.listen))?;
+        let regions = Arc::new(RegionCache::load(&db).await?);
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            keys: Arc::new(keys),
+            clock,
+            openapi_json: openapi_json.into(),
+            token_cache: Arc::new(crate::auth::cache::TokenCache::new(settings_cache_seconds)),
+            regions,
+        };
+        Ok(Application {
+            listener,
+            router: routes::app(state.clone()),
+            state,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The shared state (for tests that need the database or the clock).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
+    /// finish. Expired sessions are cleaned up every ten minutes meanwhile.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                let now = state.clock.now();
+                match state.db.acquire().await {
+                    Ok(mut c) => {
+                        match jinglao_db::sessions::delete_stale(
+                            &mut c.conn(),
+                            now,
+                            state.idle_timeout(),
+                        )
+                        .await
+                        {
+                            Ok(n) if n > 0 => {
+                                tracing::info!(removed = n, "expired sessions removed")
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "session clean-up could not get a connection")
+                    }
+                }
+            }
+        });
+        let refresher_state = self.state.clone();
+        let refresher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH_EVERY);
+            loop {
+                tick.tick().await;
+                match refresher_state
+                    .regions
+                    .refresh_if_changed(&refresher_state.db)
+                    .await
+                {
+                    Ok(true) => tracing::info!("region tree reloaded after a change elsewhere"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "region tree refresh failed"),
+                }
+            }
+        });
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        sweeper.abort();
+        refresher.abort();
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

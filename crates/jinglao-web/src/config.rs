@@ -1,0 +1,253 @@
+//! Typed, layered configuration: built-in defaults, then `config/default.toml`, then the file
+//! named by `JINGLAO_CONFIG`, then `JINGLAO_*` environment variables (nested keys with `__`,
+//! e.g. `JINGLAO_AUTH__LOCKOUT_MINUTES=30`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Development (safe defaults, secrets generated when missing) or production (every secret
+/// must be provided).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Local use and the demo.
+    Development,
+    /// A real deployment.
+    Production,
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Development or production.
+    pub mode: Mode,
+    /// `sqlite://path.db` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// File with the 32-byte secret key (64 hex characters). Required in production.
+    pub secret_key_file: Option<PathBuf>,
+    /// The address users type, e.g. `https://yanglao.xiangtan.gov.cn`. Cookies are marked
+    /// `Secure` when it starts with `https://`.
+    pub public_url: Option<String>,
+    /// Honour `X-Forwarded-For` / `X-Forwarded-Proto` (only behind a trusted reverse proxy).
+    pub trust_proxy_headers: bool,
+    /// Database pool.
+    pub database: DatabaseSettings,
+    /// Sign-in and session rules.
+    pub auth: AuthSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// Maximum connections in the pool.
+    pub max_connections: u32,
+    /// How long SQLite waits on a lock, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+/// Sign-in and session rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthSettings {
+    /// Failed sign-ins that lock an account.
+    pub max_failures_per_account: i32,
+    /// Failed sign-ins that lock a client address. Offices behind one NAT address may need more.
+    pub max_failures_per_ip: i32,
+    /// How long a lock lasts (and the window in which failures add up).
+    pub lockout_minutes: i64,
+    /// A session ends after this long without a request.
+    pub idle_timeout_minutes: i64,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout_hours: i64,
+    /// Lifetime of tokens from `POST /api/v1/auth/token`.
+    pub api_token_hours: i64,
+    /// How long a verified API token is remembered by one server process (0 = check the
+    /// database on every request). Revocation reaches other processes within this time.
+    pub cache_seconds: i64,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `jinglao_web=debug,info`.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mode: Mode::Development,
+            database_url: "sqlite://jinglao.db".into(),
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            secret_key_file: Some(PathBuf::from("jinglao.key")),
+            public_url: None,
+            trust_proxy_headers: false,
+            database: DatabaseSettings {
+                max_connections: 8,
+                busy_timeout_ms: 5000,
+            },
+            auth: AuthSettings {
+                max_failures_per_account: 5,
+                max_failures_per_ip: 5,
+                lockout_minutes: 15,
+                idle_timeout_minutes: 30,
+                absolute_timeout_hours: 12,
+                api_token_hours: 12,
+                cache_seconds: 5,
+            },
+            log: LogSettings {
+                format: "pretty".into(),
+                filter: "info".into(),
+            },
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("配置错误：{0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads settings from `dir/default.toml` (if present), the file named by
+    /// `JINGLAO_CONFIG` (which must exist if named), and the environment.
+    pub fn load(config_dir: &Path) -> Result<Settings, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        let default_file = config_dir.join("default.toml");
+        if default_file.exists() {
+            fig = fig.merge(Toml::file(&default_file));
+        }
+        if let Ok(extra) = std::env::var("JINGLAO_CONFIG") {
+            let p = PathBuf::from(&extra);
+            if !p.exists() {
+                return Err(ConfigError(format!(
+                    "JINGLAO_CONFIG 指向的文件 {extra} 不存在"
+                )));
+            }
+            fig = fig.merge(Toml::file(p));
+        }
+        fig = fig.merge(Env::prefixed("JINGLAO_").split("__").ignore(&["config"]));
+        let s: Settings = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Refuses settings that cannot work, naming the key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.mode == Mode::Production && self.secret_key_file.is_none() {
+            return Err(ConfigError(
+                "生产模式必须设置 secret_key_file（或环境变量 JINGLAO_SECRET_KEY_FILE）".into(),
+            ));
+        }
+        let a = &self.auth;
+        for (name, v) in [
+            (
+                "auth.max_failures_per_account",
+                a.max_failures_per_account as i64,
+            ),
+            ("auth.max_failures_per_ip", a.max_failures_per_ip as i64),
+            ("auth.lockout_minutes", a.lockout_minutes),
+            ("auth.idle_timeout_minutes", a.idle_timeout_minutes),
+            ("auth.absolute_timeout_hours", a.absolute_timeout_hours),
+            ("auth.api_token_hours", a.api_token_hours),
+        ] {
+            if v <= 0 {
+                return Err(ConfigError(format!("{name} 必须大于 0，实际为 {v}")));
+            }
+        }
+        if !(0..=60).contains(&a.cache_seconds) {
+            return Err(ConfigError(format!(
+                "auth.cache_seconds 应在 0 到 60 之间，实际为 {}",
+                a.cache_seconds
+            )));
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            return Err(ConfigError(format!(
+                "log.format 应为 pretty 或 json，实际为 {}",
+                self.log.format
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The URL to print for people.
+    pub fn display_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe_and_valid() {
+        let s = Settings::default();
+        assert!(s.check().is_ok());
+        assert_eq!(s.auth.max_failures_per_account, 5);
+        assert_eq!(s.auth.lockout_minutes, 15);
+        assert!(!s.cookies_secure());
+    }
+
+    #[test]
+    fn production_without_a_secret_key_file_is_refused_naming_the_key() {
+        let s = Settings {
+            mode: Mode::Production,
+            secret_key_file: None,
+            ..Settings::default()
+        };
+        let e = s.check().unwrap_err().to_string();
+        assert!(e.contains("JINGLAO_SECRET_KEY_FILE"), "{e}");
+    }
+
+    #[test]
+    fn https_public_urls_make_cookies_secure() {
+        let s = Settings {
+            public_url: Some("https://yanglao.example.gov.cn".into()),
+            ..Settings::default()
+        };
+        assert!(s.cookies_secure());
+    }
+
+    #[test]
+    fn the_shipped_configuration_files_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        for file in ["default.toml", "production.example.toml"] {
+            let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+                .merge(Toml::file(dir.join(file)))
+                .extract()
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            s.check().unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+    }
+
+    #[test]
+    fn nonsense_limits_are_refused_naming_the_key() {
+        let mut s = Settings::default();
+        s.auth.idle_timeout_minutes = 0;
+        assert!(
+            s.check()
+                .unwrap_err()
+                .to_string()
+                .contains("auth.idle_timeout_minutes")
+        );
+    }
+}

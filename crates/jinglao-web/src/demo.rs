@@ -1,0 +1,328 @@
+//! Demo data: the seed region tree, a demo provider and one account per role. Idempotent:
+//! running it again creates only what is missing (and prints passwords only for accounts it
+//! created).
+
+use chrono::Utc;
+use jinglao_db::audit::{self, Event};
+use jinglao_db::population::{self, Assessors, LoadSummary};
+use jinglao_db::users::NewAccount;
+use jinglao_db::{Actor, Db, agencies, providers, regions, users};
+use jinglao_domain::region_import::parse_region_csv;
+use jinglao_domain::synth::{self, SynthParams};
+use jinglao_domain::{RegionCode, Role, Scope, Username};
+use serde_json::json;
+
+use crate::auth::{password, secrets};
+use crate::keys::Keys;
+
+/// The seed division codes (国家统计局 统计用区划代码 2023), embedded in the binary.
+pub const SEED_REGIONS_CSV: &str = include_str!("../../../data/regions/seed-regions.csv");
+
+/// Source label stored on seeded regions.
+pub const SEED_SOURCE: &str = "国家统计局 统计用区划代码 2023（china-division 2.7.0）";
+
+/// The demo provider's unified social credit code (a valid GB 32100 code: 民政 · 民办非企业单位
+/// · 雨湖区).
+pub const DEMO_PROVIDER_CREDIT_CODE: &str = "52430302MJ5000001X";
+
+/// A demo account and, if it was created just now, its password.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    /// Role.
+    pub role: Role,
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Home region code.
+    pub region_code: String,
+    /// The password, only when the account was created by this run.
+    pub password: Option<String>,
+}
+
+/// The demo assessment agency's credit code (社会服务机构 · 湘潭市).
+pub const DEMO_AGENCY_CREDIT_CODE: &str = "52430300MJ50000024";
+
+/// Extra assessor accounts, so that the demo agency has the three certified full-time
+/// assessors it needs to be active: (login name, shown name).
+const EXTRA_ASSESSORS: [(&str, &str); 2] = [
+    ("demo_assessor2", "黄伟（评估师）"),
+    ("demo_assessor3", "罗敏（评估师）"),
+];
+
+/// (role, shown name, region) of each demo account.
+const ACCOUNTS: [(Role, &str, &str); 11] = [
+    (Role::Admin, "系统管理员（演示）", "4303"),
+    (Role::CityStaff, "王敏（湘潭市民政局）", "4303"),
+    (Role::CountyStaff, "李强（雨湖区民政局）", "430302"),
+    (Role::TownshipStaff, "张丽（雨湖路街道）", "430302001"),
+    (Role::VillageStaff, "刘芳（雨湖路社区）", "430302001001"),
+    (Role::Assessor, "陈静（评估师）", "4303"),
+    (
+        Role::ProviderAdmin,
+        "赵刚（康乐居家养老服务中心）",
+        "430302",
+    ),
+    (Role::Caregiver, "孙梅（康乐居家养老服务中心）", "430302"),
+    (Role::Finance, "周杰（市民政局财务）", "4303"),
+    (Role::Inspector, "吴磊（市民政局监管）", "4303"),
+    (Role::Auditor, "郑洁（市民政局审计）", "4303"),
+];
+
+/// The demo login name of a role.
+pub fn demo_username(role: Role) -> String {
+    format!("demo_{}", role.as_str())
+}
+
+/// Loads the region tree and creates whatever demo data is missing.
+pub async fn seed(db: &Db, keys: &Keys) -> anyhow::Result<Vec<DemoAccount>> {
+    let actor = Actor::system();
+    let now = Utc::now();
+    let known = {
+        let mut c = db.acquire().await?;
+        regions::all_codes(&mut c.conn()).await?
+    };
+    let records = parse_region_csv(SEED_REGIONS_CSV, &known)
+        .map_err(|p| anyhow::anyhow!("内置区划文件有误：{}", p[0]))?;
+    regions::import(db, &keys.audit_chain, &actor, &records, SEED_SOURCE, now).await?;
+
+    let provider = {
+        let mut c = db.acquire().await?;
+        providers::by_credit_code(&mut c.conn(), DEMO_PROVIDER_CREDIT_CODE).await?
+    };
+    let provider = match provider {
+        Some(p) => p,
+        None => {
+            providers::create(
+                db,
+                &keys.audit_chain,
+                &actor,
+                "雨湖区康乐居家养老服务中心",
+                Some(DEMO_PROVIDER_CREDIT_CODE),
+                RegionCode::parse("430302")?,
+                now,
+            )
+            .await?
+        }
+    };
+
+    let mut out = Vec::new();
+    let mut created = 0;
+    let logins = ACCOUNTS
+        .iter()
+        .map(|(role, name, region)| (*role, demo_username(*role), *name, *region))
+        .chain(
+            EXTRA_ASSESSORS
+                .iter()
+                .map(|(login, name)| (Role::Assessor, login.to_string(), *name, "4303")),
+        );
+    for (role, login, display_name, region) in logins {
+        let username = Username::parse(&login)?;
+        let existing = {
+            let mut c = db.acquire().await?;
+            users::by_username(&mut c.conn(), &Scope::All, &username).await?
+        };
+        let region_code = RegionCode::parse(region)?;
+        let password = match existing {
+            Some(_) => None,
+            None => {
+                let pw = secrets::readable_password();
+                let new = NewAccount {
+                    username: username.clone(),
+                    display_name: display_name.to_string(),
+                    role,
+                    region_code,
+                    provider_id: matches!(role, Role::ProviderAdmin | Role::Caregiver)
+                        .then_some(provider.id),
+                    password_hash: password::hash(&pw).await?,
+                    must_change_password: false,
+                };
+                users::create(db, &keys.audit_chain, &actor, new, Utc::now()).await?;
+                created += 1;
+                Some(pw)
+            }
+        };
+        out.push(DemoAccount {
+            role,
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            region_code: region_code.to_string(),
+            password,
+        });
+    }
+    seed_agency(db, keys, &out, now).await?;
+    if created > 0 {
+        audit::record(
+            db,
+            &keys.audit_chain,
+            &actor,
+            Event {
+                action: "system.seed",
+                entity: "demo",
+                record_id: None,
+                region_code: None,
+                detail: json!({ "accounts_created": created, "provider": provider.name }),
+            },
+            Utc::now(),
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
+/// The demo agency with its three certified assessors.
+async fn seed_agency(
+    db: &Db,
+    keys: &Keys,
+    accounts: &[DemoAccount],
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let actor = Actor::system();
+    let today = now.date_naive();
+    let existing = {
+        let mut c = db.acquire().await?;
+        agencies::list(&mut c.conn(), &Scope::All, today)
+            .await?
+            .into_iter()
+            .find(|a| a.credit_code == DEMO_AGENCY_CREDIT_CODE)
+    };
+    let agency_id = match existing {
+        Some(a) => a.id,
+        None => {
+            agencies::create(
+                db,
+                &keys.audit_chain,
+                &actor,
+                "湘潭市康宁老年人能力评估中心",
+                DEMO_AGENCY_CREDIT_CODE,
+                Some(RegionCode::parse("4303")?),
+                true,
+                "湘潭市岳塘区建设南路 88 号",
+                now,
+            )
+            .await?
+        }
+    };
+    for (n, a) in accounts
+        .iter()
+        .filter(|a| a.role == Role::Assessor)
+        .enumerate()
+    {
+        let account = {
+            let mut c = db.acquire().await?;
+            users::by_username(&mut c.conn(), &Scope::All, &Username::parse(&a.username)?)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("演示评估师账号 {} 不存在", a.username))?
+        };
+        let has_profile = {
+            let mut c = db.acquire().await?;
+            agencies::profile(&mut c.conn(), account.id)
+                .await?
+                .is_some()
+        };
+        if !has_profile {
+            agencies::set_profile(
+                db,
+                &keys.audit_chain,
+                &actor,
+                account.id,
+                agency_id,
+                &format!("DEMO-PG-4303-{:04}", n + 1),
+                "三级",
+                Some(today + chrono::Duration::days(3 * 365)),
+                true,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// What `seed_population` did.
+#[derive(Debug, Clone, Copy)]
+pub enum PopulationOutcome {
+    /// The registry already held people; nothing was generated.
+    Kept(i64),
+    /// A population was generated and loaded.
+    Loaded(LoadSummary),
+}
+
+/// Generates `count` people over Xiangtan (seed `seed`) and loads them with their categories and
+/// assessments (made by the demo agency's assessors and approved by the demo county account),
+/// unless the registry already holds people. `progress` is called with the number written.
+pub async fn seed_population(
+    db: &Db,
+    keys: &Keys,
+    count: usize,
+    seed: u64,
+    progress: impl FnMut(usize),
+) -> anyhow::Result<PopulationOutcome> {
+    let existing = {
+        let mut c = db.acquire().await?;
+        jinglao_db::elder_search::total(&mut c.conn()).await?
+    };
+    if existing > 0 || count == 0 {
+        return Ok(PopulationOutcome::Kept(existing));
+    }
+    let now = Utc::now();
+    let today = now
+        .with_timezone(&jinglao_domain::clock::china_offset())
+        .date_naive();
+    let tree = {
+        let mut c = db.acquire().await?;
+        jinglao_domain::RegionTree::new(regions::load_all(&mut c.conn()).await?)
+    };
+    let people = synth::generate(
+        &tree,
+        &RegionCode::parse("4303")?,
+        SynthParams {
+            seed,
+            count,
+            today,
+            threads: 0,
+        },
+    )?;
+    let assessors = demo_assessors(db).await?;
+    let policy = jinglao_db::policy::book(db).await?;
+    let summary = population::load(
+        db,
+        keys.secrets(),
+        &Actor::system(),
+        &people,
+        Some(assessors),
+        &policy,
+        &format!("演示人口（jinglao demo --elders {count} --seed {seed}）"),
+        now,
+        progress,
+    )
+    .await?;
+    Ok(PopulationOutcome::Loaded(summary))
+}
+
+/// The demo agency, two of its assessors and the county account that approves.
+async fn demo_assessors(db: &Db) -> anyhow::Result<Assessors> {
+    let mut c = db.acquire().await?;
+    let mut conn = c.conn();
+    let find = async |conn: &mut jinglao_db::Conn<'_>, login: &str| -> anyhow::Result<uuid::Uuid> {
+        Ok(
+            users::by_username(conn, &Scope::All, &Username::parse(login)?)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("演示账号 {login} 不存在"))?
+                .id,
+        )
+    };
+    let first = find(&mut conn, &demo_username(Role::Assessor)).await?;
+    let second = find(&mut conn, EXTRA_ASSESSORS[0].0).await?;
+    let approver = find(&mut conn, &demo_username(Role::CountyStaff)).await?;
+    let agency_id = agencies::profile(&mut conn, first)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("演示评估师没有登记证书"))?
+        .agency_id;
+    Ok(Assessors {
+        agency_id,
+        first,
+        second,
+        approver,
+    })
+}

@@ -1,0 +1,25 @@
+//! The jinglao web application: server-rendered Simplified-Chinese pages for staff, the JSON
+//! API under `/api/v1` with its generated OpenAPI document, and the authentication, scope and
+//! audit rules every request goes through.
+//!
+//! The binary (`jinglao-cli`) only parses arguments; everything else is here, so tests can
+//! start the real application on a random port against a fresh database.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod keys;
+pub mod pages;
+pub mod regions_cache;
+pub mod request;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{Application, shutdown_signal};
+pub use config::{Mode, Settings};
+pub use keys::Keys;
+pub use state::AppState;

@@ -1,0 +1,973 @@
+//! The registry pages: search, register, view (every view audited), edit, reveal full numbers
+//! (audited), categories, life events and re-assessment requests.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jinglao_db::DbError;
+use jinglao_db::assessments::{self, Assessment};
+use jinglao_db::audit::{self, AuditFilter};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
+use jinglao_db::elders::{self, Reveal};
+use jinglao_domain::assessment::AbilityLevel;
+use jinglao_domain::assessment_form::AssessmentReason;
+use jinglao_domain::category::{
+    ADVANCED_AGE, CategoryDraft, CategoryKind, DISABLED, PARTLY_DISABLED, categories_on,
+};
+use jinglao_domain::clock::format_local;
+use jinglao_domain::elder::{
+    ContactDraft, ETHNICITIES, Education, ElderDraft, ElderRecord, ElderStatus, IncomeSource,
+    LifeEvent, LifeEventKind, LivingArrangement, MaritalStatus, MedicalPayment, ValidationContext,
+    parse_yes_no,
+};
+use jinglao_domain::policy::PolicyKey;
+use jinglao_domain::{Invalid, Permission, RegionCode};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{FormErrors, PageCtx};
+use crate::auth::{CurrentUser, PageUser};
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+const PAGE_SIZE: i64 = 50;
+
+/// Parameters of the search page.
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    ability: String,
+    #[serde(default)]
+    status: String,
+    /// Cursor: name of the last row.
+    after_name: Option<String>,
+    /// Cursor: id of the last row.
+    after_id: Option<String>,
+}
+
+/// A search result row, ready to show.
+pub struct ResultRow {
+    row: ElderSummary,
+    age: i32,
+    region: String,
+}
+
+/// The search page.
+#[derive(Template)]
+#[template(path = "elders/index.html")]
+pub struct SearchPage {
+    ctx: PageCtx,
+    q: SearchQuery,
+    rows: Vec<ResultRow>,
+    count: String,
+    next_query: Option<String>,
+    category_choices: Vec<&'static str>,
+    abilities: Vec<AbilityLevel>,
+    statuses: Vec<ElderStatus>,
+    can_edit: bool,
+    can_import: bool,
+    region_error: Option<String>,
+}
+
+fn require(user: &CurrentUser, p: Permission) -> Result<(), PageError> {
+    user.require(p).map_err(PageError)
+}
+
+/// `GET /elders`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::ViewElders)?;
+    let today = state.today();
+    let mut region_error = None;
+    let region = if q.region.trim().is_empty() {
+        None
+    } else {
+        match RegionCode::parse(&q.region) {
+            Ok(r) if user.scope.sees_region(&r) => Some(r),
+            _ => {
+                region_error = Some("区划代码不存在或不在您的管辖范围内".to_string());
+                None
+            }
+        }
+    };
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let root = user.scope.region_root().unwrap_or(user.account.region_code);
+    let filter = ElderFilter {
+        text: q.q.clone(),
+        region,
+        category: Some(q.category.clone()).filter(|c| !c.is_empty()),
+        ability: AbilityLevel::parse(&q.ability),
+        status: match q.status.as_str() {
+            "all" => None,
+            s => ElderStatus::parse(s).or(Some(ElderStatus::Active)),
+        },
+        today,
+        advanced_age: book.int(PolicyKey::AdvancedAge, &root) as i32,
+    };
+    let after_id = q.after_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
+    let after = q.after_name.as_deref().zip(after_id);
+    let mut c = state.db.acquire().await?;
+    let mut conn = c.conn();
+    let cipher = &state.keys.cipher;
+    let (rows, more) = if region_error.is_some() {
+        (Vec::new(), false)
+    } else {
+        elder_search::search(&mut conn, cipher, &user.scope, &filter, after, PAGE_SIZE).await?
+    };
+    let count = if region_error.is_some() {
+        "0".to_string()
+    } else {
+        let n = elder_search::count_capped(&mut conn, cipher, &user.scope, &filter, 1001).await?;
+        if n > 1000 {
+            "1000+".to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    let next_query = if more {
+        rows.last().map(|last| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", &q.q)
+                .append_pair("region", &q.region)
+                .append_pair("category", &q.category)
+                .append_pair("ability", &q.ability)
+                .append_pair("status", &q.status)
+                .append_pair("after_name", &last.name)
+                .append_pair("after_id", &last.id.to_string())
+                .finish()
+        })
+    } else {
+        None
+    };
+    let mut category_choices: Vec<&'static str> =
+        CategoryKind::ALL.iter().map(|k| k.label()).collect();
+    category_choices.extend([ADVANCED_AGE, DISABLED, PARTLY_DISABLED]);
+    render(&SearchPage {
+        ctx,
+        rows: rows
+            .into_iter()
+            .map(|row| ResultRow {
+                age: jinglao_domain::id_number::age_on(row.birth_date, today),
+                region: state.region_name(&row.residence_region),
+                row,
+            })
+            .collect(),
+        q,
+        count,
+        next_query,
+        category_choices,
+        abilities: AbilityLevel::ALL.to_vec(),
+        statuses: ElderStatus::ALL.to_vec(),
+        can_edit: user.can(Permission::EditElders),
+        can_import: user.can(Permission::ImportElders),
+        region_error,
+    })
+}
+
+/// The register/edit form's values as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ElderFormValues {
+    draft: ElderDraft,
+    income: Vec<String>,
+    medical: Vec<String>,
+}
+
+impl ElderFormValues {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let all = |k: &str| -> Vec<String> {
+            pairs
+                .iter()
+                .filter(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        let income = all("income_sources");
+        let medical = all("medical_payments");
+        let contact = |i: u8| ContactDraft {
+            name: get(&format!("contact{i}_name")),
+            relation: get(&format!("contact{i}_relation")),
+            phone: get(&format!("contact{i}_phone")),
+        };
+        ElderFormValues {
+            draft: ElderDraft {
+                name: get("name"),
+                id_number: get("id_number"),
+                ethnicity: get("ethnicity"),
+                phones: get("phones"),
+                hukou_region_code: get("hukou_region_code"),
+                residence_region_code: get("residence_region_code"),
+                address: get("address"),
+                longitude: get("longitude"),
+                latitude: get("latitude"),
+                living_arrangement: get("living_arrangement"),
+                marital_status: get("marital_status"),
+                education: get("education"),
+                income_sources: income.join("、"),
+                medical_payments: medical.join("、"),
+                children_count: get("children_count"),
+                children_local: get("children_local"),
+                children_can_care: get("children_can_care"),
+                contacts: vec![contact(1), contact(2)],
+                under_age_reason: get("under_age_reason"),
+            },
+            income,
+            medical,
+        }
+    }
+
+    fn contact(&self, i: &usize) -> ContactDraft {
+        self.draft.contacts.get(*i).cloned().unwrap_or_default()
+    }
+    fn has_income(&self, v: &str) -> bool {
+        self.income.iter().any(|x| x == v)
+    }
+    fn has_medical(&self, v: &str) -> bool {
+        self.medical.iter().any(|x| x == v)
+    }
+    fn yes(&self, v: &str) -> bool {
+        matches!(parse_yes_no(v), Some(Ok(true)))
+    }
+    fn no(&self, v: &str) -> bool {
+        matches!(parse_yes_no(v), Some(Ok(false)))
+    }
+}
+
+/// The register/edit page.
+#[derive(Template)]
+#[template(path = "elders/form.html")]
+pub struct ElderFormPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    v: ElderFormValues,
+    editing: Option<ElderRecord>,
+    duplicate_of: Option<Uuid>,
+    ethnicities: Vec<&'static str>,
+    livings: Vec<LivingArrangement>,
+    maritals: Vec<MaritalStatus>,
+    educations: Vec<Education>,
+    incomes: Vec<IncomeSource>,
+    medicals: Vec<MedicalPayment>,
+    min_age: i64,
+}
+
+fn form_page(
+    ctx: PageCtx,
+    errors: FormErrors,
+    v: ElderFormValues,
+    editing: Option<ElderRecord>,
+    duplicate_of: Option<Uuid>,
+    min_age: i64,
+) -> ElderFormPage {
+    ElderFormPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        v,
+        editing,
+        duplicate_of,
+        ethnicities: ETHNICITIES.to_vec(),
+        livings: LivingArrangement::ALL.to_vec(),
+        maritals: MaritalStatus::ALL.to_vec(),
+        educations: Education::ALL.to_vec(),
+        incomes: IncomeSource::ALL.to_vec(),
+        medicals: MedicalPayment::ALL.to_vec(),
+        min_age,
+    }
+}
+
+async fn min_age(state: &AppState, region: &RegionCode) -> Result<i64, PageError> {
+    let book = jinglao_db::policy::book(&state.db).await?;
+    Ok(book.int(PolicyKey::RegistryMinAge, region))
+}
+
+/// `GET /elders/new`
+pub async fn new_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let region = user.account.region_code;
+    let mut v = ElderFormValues::default();
+    v.draft.ethnicity = "汉族".into();
+    v.draft.hukou_region_code = region.short().to_string();
+    if region.level() == jinglao_domain::RegionLevel::Village {
+        v.draft.residence_region_code = region.to_string();
+    }
+    render(&form_page(
+        ctx,
+        FormErrors::new(),
+        v,
+        None,
+        None,
+        min_age(&state, &region).await?,
+    ))
+}
+
+fn validation_context<'a>(
+    tree: &'a jinglao_domain::RegionTree,
+    state: &AppState,
+    min_age: i64,
+) -> ValidationContext<'a> {
+    ValidationContext {
+        regions: tree,
+        today: state.today(),
+        min_age: min_age as i32,
+    }
+}
+
+/// `POST /elders`
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let v = ElderFormValues::from_pairs(&pairs);
+    let region =
+        RegionCode::parse(&v.draft.residence_region_code).unwrap_or(user.account.region_code);
+    let min = min_age(&state, &region).await?;
+    let tree = state.regions.tree();
+    let input = match v.draft.validate(&validation_context(&tree, &state, min)) {
+        Ok(i) => i,
+        Err(errors) => {
+            return render_with_status(
+                &form_page(ctx, errors, v, None, None, min),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    match elders::create(
+        &state.db,
+        state.keys.secrets(),
+        &user.actor(&meta),
+        &input,
+        &[],
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(id) => Ok(Redirect::to(&format!("/elders/{id}?notice=elder_created")).into_response()),
+        Err(DbError::DuplicateElder {
+            existing_id,
+            region_code,
+        }) => {
+            let errors = Invalid::one(
+                "id_number",
+                format!(
+                    "这个身份证号已登记（居住地：{}），不能重复登记",
+                    state.region_path(&region_code)
+                ),
+            );
+            let link = user
+                .scope
+                .covers_record_in(&region_code)
+                .then_some(existing_id);
+            render_with_status(
+                &form_page(ctx, errors, v, None, link, min),
+                StatusCode::CONFLICT,
+            )
+        }
+        Err(DbError::Invalid(errors)) => render_with_status(
+            &form_page(ctx, errors, v, None, None, min),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+/// A record in scope, or 404.
+async fn record_in_scope(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<ElderRecord, PageError> {
+    let mut c = state.db.acquire().await?;
+    Ok(elders::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?)
+}
+
+/// A category row of the record page.
+pub struct CategoryRow {
+    id: Uuid,
+    label: &'static str,
+    detail: String,
+    period: String,
+    evidence: String,
+    active: bool,
+}
+
+/// A history row of the record page.
+pub struct HistoryRow {
+    at: String,
+    actor: String,
+    action: &'static str,
+    detail: String,
+}
+
+/// The record page.
+#[derive(Template)]
+#[template(path = "elders/show.html")]
+pub struct ElderPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    e: ElderRecord,
+    age: i32,
+    hukou: String,
+    residence: String,
+    categories: Vec<CategoryRow>,
+    current_categories: Vec<&'static str>,
+    kinds: Vec<CategoryKind>,
+    reasons: Vec<AssessmentReason>,
+    assessments: Vec<Assessment>,
+    history: Vec<HistoryRow>,
+    revealed: Option<(String, Vec<String>)>,
+    today: String,
+    can_edit: bool,
+    can_reveal: bool,
+    can_assess: bool,
+    can_request: bool,
+    cat_form: CategoryDraft,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    e: ElderRecord,
+    errors: FormErrors,
+    revealed: Option<(String, Vec<String>)>,
+    cat_form: CategoryDraft,
+) -> Result<ElderPage, PageError> {
+    let today = state.today();
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let advanced = book.int(PolicyKey::AdvancedAge, &e.residence_region) as i32;
+    // Every view of a person's record is in the audit trail.
+    elders::record_read(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(meta),
+        &e,
+        state.clock.now(),
+    )
+    .await?;
+    let mut c = state.db.acquire().await?;
+    let assessments = assessments::for_elder(&mut c.conn(), &user.scope, e.id).await?;
+    drop(c);
+    let history = audit::list(
+        &state.db,
+        &user.scope,
+        &AuditFilter {
+            entity: Some("elder".into()),
+            record_id: Some(e.id.to_string()),
+            ..AuditFilter::default()
+        },
+        50,
+    )
+    .await?
+    .into_iter()
+    .filter(|h| h.action != "elder.read")
+    .map(|h| HistoryRow {
+        at: format_local(h.occurred_at),
+        actor: h.actor_name,
+        action: super::audit::action_label(&h.action),
+        detail: h.detail,
+    })
+    .collect();
+    Ok(ElderPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        age: e.age_on(today),
+        hukou: state.region_path(&e.hukou_region),
+        residence: state.region_path(&e.residence_region),
+        categories: e
+            .categories
+            .iter()
+            .map(|c| CategoryRow {
+                id: c.id,
+                label: c.kind.label(),
+                detail: c.detail.clone().unwrap_or_default(),
+                period: format!(
+                    "{} 至 {}",
+                    c.start,
+                    c.end.map(|d| d.to_string()).unwrap_or_else(|| "今".into())
+                ),
+                evidence: c.evidence.clone(),
+                active: c.is_active_on(today),
+            })
+            .collect(),
+        current_categories: categories_on(&e.categories, e.birth_date, e.ability, today, advanced),
+        kinds: CategoryKind::ALL.to_vec(),
+        reasons: AssessmentReason::ALL.to_vec(),
+        assessments,
+        history,
+        revealed,
+        today: today.to_string(),
+        can_edit: user.can(Permission::EditElders),
+        can_reveal: user.can(Permission::RevealIdentifiers),
+        can_assess: user.can(Permission::Assess),
+        can_request: user.can(Permission::EditElders) || user.can(Permission::ReviewAssessments),
+        cat_form,
+        e,
+    })
+}
+
+/// `GET /elders/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::ViewElders)?;
+    let e = record_in_scope(&state, &user, parse_id(&id)?).await?;
+    render(
+        &record_page(
+            &state,
+            ctx,
+            &user,
+            &meta,
+            e,
+            FormErrors::new(),
+            None,
+            CategoryDraft::default(),
+        )
+        .await?,
+    )
+}
+
+/// The reveal form.
+#[derive(Debug, Deserialize)]
+pub struct RevealForm {
+    #[serde(default)]
+    what: String,
+}
+
+/// `POST /elders/{id}/reveal`: shows full numbers on this page only (audited).
+pub async fn reveal(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<RevealForm>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::RevealIdentifiers)?;
+    let id = parse_id(&id)?;
+    let (what, label) = match form.what.as_str() {
+        "phones" => (Reveal::Phones, "联系电话"),
+        _ => (Reveal::IdNumber, "身份证号"),
+    };
+    let shown = elders::reveal(
+        &state.db,
+        state.keys.secrets(),
+        &user.actor(&meta),
+        id,
+        what,
+        state.clock.now(),
+    )
+    .await?;
+    let e = record_in_scope(&state, &user, id).await?;
+    let page = record_page(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        e,
+        FormErrors::new(),
+        Some((label.into(), shown)),
+        CategoryDraft::default(),
+    )
+    .await?;
+    render(&page)
+}
+
+/// `GET /elders/{id}/edit`
+pub async fn edit_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let e = record_in_scope(&state, &user, parse_id(&id)?).await?;
+    let v = ElderFormValues {
+        draft: ElderDraft {
+            name: e.name.clone(),
+            id_number: String::new(),
+            ethnicity: e.ethnicity.clone(),
+            phones: String::new(),
+            hukou_region_code: e.hukou_region.short().to_string(),
+            residence_region_code: e.residence_region.to_string(),
+            address: e.address.clone(),
+            longitude: e.location.map(|l| l.0.to_string()).unwrap_or_default(),
+            latitude: e.location.map(|l| l.1.to_string()).unwrap_or_default(),
+            living_arrangement: e.living.as_str().into(),
+            marital_status: e.marital.as_str().into(),
+            education: e.education.as_str().into(),
+            income_sources: String::new(),
+            medical_payments: String::new(),
+            children_count: e.children_count.to_string(),
+            children_local: if e.children_local { "是" } else { "否" }.into(),
+            children_can_care: if e.children_can_care { "是" } else { "否" }.into(),
+            contacts: e
+                .contacts
+                .iter()
+                .map(|c| ContactDraft {
+                    name: c.name.clone(),
+                    relation: c.relation.clone(),
+                    phone: String::new(),
+                })
+                .collect(),
+            under_age_reason: e.under_age_reason.clone().unwrap_or_default(),
+        },
+        income: e
+            .income_sources
+            .iter()
+            .map(|v| v.as_str().to_string())
+            .collect(),
+        medical: e
+            .medical_payments
+            .iter()
+            .map(|v| v.as_str().to_string())
+            .collect(),
+    };
+    let min = min_age(&state, &e.residence_region).await?;
+    render(&form_page(ctx, FormErrors::new(), v, Some(e), None, min))
+}
+
+/// `POST /elders/{id}/edit`: blank ID and phone fields keep the stored numbers, so editing
+/// never has to show them.
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let id = parse_id(&id)?;
+    let e = record_in_scope(&state, &user, id).await?;
+    let stored = {
+        let mut c = state.db.acquire().await?;
+        elders::get_input(&mut c.conn(), &state.keys.cipher, id)
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
+    let v = ElderFormValues::from_pairs(&pairs);
+    let mut draft = v.draft.clone();
+    if draft.id_number.trim().is_empty() {
+        draft.id_number = stored.id_number.as_str().to_string();
+    }
+    if draft.phones.trim().is_empty() {
+        draft.phones = stored
+            .phones
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join("、");
+    }
+    for (i, c) in draft.contacts.iter_mut().enumerate() {
+        if c.phone.trim().is_empty()
+            && !c.name.trim().is_empty()
+            && let Some(old) = stored.contacts.get(i)
+        {
+            c.phone = old.phone.as_str().to_string();
+        }
+    }
+    let min = min_age(&state, &e.residence_region).await?;
+    let tree = state.regions.tree();
+    let input = match draft.validate(&validation_context(&tree, &state, min)) {
+        Ok(i) => i,
+        Err(errors) => {
+            return render_with_status(
+                &form_page(ctx, errors, v, Some(e), None, min),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    match elders::update(
+        &state.db,
+        state.keys.secrets(),
+        &user.actor(&meta),
+        id,
+        &input,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(changes) if changes.is_empty() => {
+            Ok(Redirect::to(&format!("/elders/{id}?notice=unchanged")).into_response())
+        }
+        Ok(_) => Ok(Redirect::to(&format!("/elders/{id}?notice=saved")).into_response()),
+        Err(DbError::DuplicateElder { region_code, .. }) => {
+            let errors = Invalid::one(
+                "id_number",
+                format!("这个身份证号已登记在 {}", state.region_path(&region_code)),
+            );
+            render_with_status(
+                &form_page(ctx, errors, v, Some(e), None, min),
+                StatusCode::CONFLICT,
+            )
+        }
+        Err(DbError::Invalid(errors)) => render_with_status(
+            &form_page(ctx, errors, v, Some(e), None, min),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}
+
+/// `POST /elders/{id}/categories`
+pub async fn add_category(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<CategoryDraft>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let id = parse_id(&id)?;
+    let result = match form.validate(state.today()) {
+        Ok(cat) => elders::add_category(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            id,
+            &cat,
+            state.clock.now(),
+        )
+        .await
+        .map(|_| ()),
+        Err(inv) => Err(DbError::Invalid(inv)),
+    };
+    match result {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/elders/{id}?notice=category_added#categories")).into_response(),
+        ),
+        Err(DbError::Invalid(errors)) => {
+            let e = record_in_scope(&state, &user, id).await?;
+            let page = record_page(&state, ctx, &user, &meta, e, errors, None, form).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}
+
+/// The end-category form.
+#[derive(Debug, Deserialize)]
+pub struct EndCategoryForm {
+    #[serde(default)]
+    end: String,
+}
+
+/// `POST /elders/{id}/categories/{cid}/end`
+pub async fn end_category(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path((id, cid)): Path<(String, String)>,
+    Form(form): Form<EndCategoryForm>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let id = parse_id(&id)?;
+    let cid = parse_id(&cid)?;
+    let result = match jinglao_domain::category::parse_date(&form.end) {
+        Some(end) => {
+            elders::end_category(
+                &state.db,
+                &state.keys.audit_chain,
+                &user.actor(&meta),
+                id,
+                cid,
+                end,
+                state.clock.now(),
+            )
+            .await
+        }
+        None => Err(DbError::Invalid(Invalid::one(
+            "end",
+            "结束日期格式应为 年-月-日",
+        ))),
+    };
+    match result {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/elders/{id}?notice=category_ended#categories")).into_response(),
+        ),
+        Err(DbError::Invalid(errors)) => {
+            let e = record_in_scope(&state, &user, id).await?;
+            let page = record_page(
+                &state,
+                ctx,
+                &user,
+                &meta,
+                e,
+                errors,
+                None,
+                CategoryDraft::default(),
+            )
+            .await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}
+
+/// The life-event form.
+#[derive(Debug, Deserialize)]
+pub struct LifeEventForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /elders/{id}/life-event`: death or moving away.
+pub async fn life_event(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<LifeEventForm>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let id = parse_id(&id)?;
+    let mut inv = Invalid::new();
+    let kind = LifeEventKind::parse(&form.kind);
+    if kind.is_none() {
+        inv.add("kind", "请选择“死亡”或“迁出”");
+    }
+    let date = jinglao_domain::category::parse_date(&form.date);
+    if date.is_none() {
+        inv.add("date", "日期格式应为 年-月-日");
+    }
+    if form.note.chars().count() > 200 {
+        inv.add("note", "说明不能超过 200 个字");
+    }
+    let result = match (kind, date, inv.is_empty()) {
+        (Some(kind), Some(date), true) => {
+            let ev = LifeEvent {
+                elder_id: id,
+                kind,
+                date,
+                note: form.note.trim().to_string(),
+            };
+            elders::record_life_event(
+                &state.db,
+                &state.keys.audit_chain,
+                &user.actor(&meta),
+                &ev,
+                state.clock.now(),
+            )
+            .await
+        }
+        _ => Err(DbError::Invalid(inv)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/elders/{id}?notice=life_event")).into_response()),
+        Err(DbError::Invalid(errors)) => {
+            let e = record_in_scope(&state, &user, id).await?;
+            let page = record_page(
+                &state,
+                ctx,
+                &user,
+                &meta,
+                e,
+                errors,
+                None,
+                CategoryDraft::default(),
+            )
+            .await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}
+
+/// The re-assessment request form.
+#[derive(Debug, Deserialize)]
+pub struct ReassessmentForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /elders/{id}/reassessment-request`: an event (a fall, a hospital stay) calls for an
+/// immediate assessment; the person appears on the due worklist until one is effective.
+pub async fn request_reassessment(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<ReassessmentForm>,
+) -> Result<Response, PageError> {
+    if !(user.can(Permission::EditElders) || user.can(Permission::ReviewAssessments)) {
+        return Err(AppError::forbidden().into());
+    }
+    let id = parse_id(&id)?;
+    let reason = form.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        let e = record_in_scope(&state, &user, id).await?;
+        let errors = Invalid::one(
+            "reason",
+            "请写明需要即时评估的原因（不超过 200 个字），如 跌倒骨折出院",
+        );
+        let page = record_page(
+            &state,
+            ctx,
+            &user,
+            &meta,
+            e,
+            errors,
+            None,
+            CategoryDraft::default(),
+        )
+        .await?;
+        return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    elders::request_reassessment(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        id,
+        Some(reason),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/elders/{id}?notice=reassessment_requested")).into_response())
+}

@@ -1,0 +1,208 @@
+//! Server-rendered pages (Simplified Chinese). Each page is a template struct; every form is a
+//! plain POST answered with a 303 redirect, so nothing needs JavaScript.
+
+pub mod account;
+pub mod admin_users;
+pub mod agencies;
+pub mod assessments;
+pub mod audit;
+pub mod elder_import;
+pub mod elders;
+pub mod home;
+pub mod login;
+pub mod policy;
+pub mod preferences;
+pub mod regions;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jinglao_domain::{Invalid, Permission};
+
+use crate::auth::CurrentUser;
+use crate::auth::session::{CsrfToken, LargePrint, SessionEnded};
+
+/// The errors of a form: one type drives both the summary at the top and the message at each
+/// field (see docs/UI-GUIDE.md).
+pub type FormErrors = Invalid;
+
+/// One link of the main navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    /// Target.
+    pub href: &'static str,
+    /// Label.
+    pub label: &'static str,
+    /// Whether it is the current section.
+    pub current: bool,
+}
+
+/// Who is signed in, as the page header shows it.
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    /// Display name.
+    pub display_name: String,
+    /// Role label.
+    pub role_label: &'static str,
+}
+
+/// What every page's layout needs: the user, navigation, CSRF token, display preference,
+/// and a confirmation message after a redirect.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    /// The signed-in user, if any.
+    pub user: Option<NavUser>,
+    /// Main navigation for the user's role.
+    pub nav: Vec<NavItem>,
+    /// The CSRF token for this page's forms.
+    pub csrf: String,
+    /// Large-print mode.
+    pub large_print: bool,
+    /// This page's path and query (where preference forms return to).
+    pub path: String,
+    /// A confirmation message (from `?notice=`; only known keys are shown).
+    pub notice: Option<&'static str>,
+    /// Whether the page shows form errors (the title then starts with "错误：").
+    pub has_errors: bool,
+    /// The browser's previous session ended (timed out or signed out elsewhere).
+    pub session_ended: bool,
+}
+
+impl PageCtx {
+    /// Marks the page as showing `errors`.
+    pub fn with_errors(mut self, errors: &FormErrors) -> Self {
+        self.has_errors = !errors.is_empty();
+        self
+    }
+}
+
+/// The confirmation messages pages may show after a redirect.
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "saved" => "已保存。",
+        "created" => "账号已创建。",
+        "unlocked" => "已解除锁定。",
+        "password_changed" => "密码已修改，其他设备上的登录已退出。",
+        "must_change" => "管理员重置了您的密码。请先设置一个新密码，然后才能继续使用。",
+        "logged_out" => "您已安全退出。",
+        "elder_created" => "已登记。",
+        "category_added" => "已添加特殊类别。",
+        "category_ended" => "已结束该类别。",
+        "life_event" => "已记录。该老人的在册状态已更新，相关类别已同时结束。",
+        "reassessment_requested" => "已列入待评估清单。",
+        "imported" => "导入完成。",
+        "assessment_saved" => "评估已保存。",
+        "assessment_submitted" => "评估已提交审核。",
+        "assessment_reviewed" => "已审核。",
+        "assessment_returned" => "已退回评估师修改。",
+        "assessment_effective" => "评估已生效，老年人能力等级已更新。",
+        "assessment_cancelled" => "评估已作废。",
+        "agency_created" => "评估机构已登记。",
+        "certificate_saved" => "评估师证书已登记。",
+        "policy_saved" => "政策参数已保存。",
+        "unchanged" => "没有任何改动。",
+        _ => return None,
+    })
+}
+
+fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
+    let mut items = vec![("/", "首页")];
+    if user.can(Permission::ViewElders) {
+        items.push(("/elders", "老年人"));
+    }
+    if user.can(Permission::Assess)
+        || user.can(Permission::ReviewAssessments)
+        || user.can(Permission::ApproveAssessments)
+    {
+        items.push(("/assessments", "能力评估"));
+    }
+    items.push(("/regions", "行政区划"));
+    if user.can(Permission::ManageAgencies) {
+        items.push(("/agencies", "评估机构"));
+    }
+    if user.can(Permission::ManagePolicy) {
+        items.push(("/policy", "政策参数"));
+    }
+    if user.can(Permission::ManageAccounts) {
+        items.push(("/admin/users", "账号管理"));
+    }
+    if user.can(Permission::ViewAudit) {
+        items.push(("/audit", "审计日志"));
+    }
+    items.push(("/account", "我的账号"));
+    items
+        .into_iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            current: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
+        })
+        .collect()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user = parts.extensions.get::<CurrentUser>();
+        let path = parts.uri.path().to_string();
+        let notice = parts.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "notice")
+                .and_then(|(_, v)| notice_text(&v))
+        });
+        Ok(PageCtx {
+            user: user.map(|u| NavUser {
+                display_name: u.account.display_name.clone(),
+                role_label: u.account.role.label(),
+            }),
+            nav: user.map(|u| nav_for(u, &path)).unwrap_or_default(),
+            csrf: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+            large_print: parts.extensions.get::<LargePrint>().is_some_and(|l| l.0),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or(path),
+            notice,
+            has_errors: false,
+            session_ended: parts.extensions.get::<SessionEnded>().is_some(),
+        })
+    }
+}
+
+/// A local path safe to redirect to (no scheme, no host, no `//`), or `/`.
+pub fn safe_return_path(p: Option<&str>) -> String {
+    match p {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && !p.contains(['\r', '\n']) =>
+        {
+            p.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_used_as_return_addresses() {
+        assert_eq!(safe_return_path(Some("/regions/430302")), "/regions/430302");
+        assert_eq!(safe_return_path(Some("//evil.example/")), "/");
+        assert_eq!(safe_return_path(Some("https://evil.example/")), "/");
+        assert_eq!(safe_return_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_return_path(None), "/");
+    }
+}

@@ -1,0 +1,238 @@
+//! A real browser: headless Chromium (driven through chromedriver) signs in as each demo role,
+//! sees its dashboard, switches large-print mode and back, and signs out, using only the
+//! keyboard-reachable controls of the pages. Screenshots are written to `target/screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::TestApp;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use jinglao_db::test_on_both;
+use serde_json::json;
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+    Driver { child, port }
+}
+
+async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
+                "--lang=zh-CN"
+            ]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    for _ in 0..50 {
+        if let Ok(c) = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not start a chromium session through chromedriver on {url}");
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn body_font_px(c: &Client) -> f64 {
+    let v = c
+        .execute(
+            "return parseFloat(getComputedStyle(document.body).fontSize);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_f64().unwrap()
+}
+
+async fn html_class(c: &Client) -> String {
+    c.execute("return document.documentElement.className;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+test_on_both! {
+    async fn every_demo_role_signs_in_sees_its_dashboard_and_can_switch_to_large_print(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let driver = start_driver();
+        let c = browser(&driver, 1280, 900).await;
+        let shots = screenshot_dir();
+        for account in &app.demo {
+            let password = account.password.clone().expect("fresh demo accounts have passwords");
+            c.goto(&app.url("/login")).await.unwrap();
+            // The skip link is the first thing the keyboard reaches.
+            let first_tab = c.execute(
+                "document.body.focus(); return document.querySelector('a.skip-link').getAttribute('href');", vec![],
+            ).await.unwrap();
+            assert_eq!(first_tab, "#main");
+            c.find(Locator::Id("username")).await.unwrap().send_keys(&account.username).await.unwrap();
+            c.find(Locator::Id("password")).await.unwrap().send_keys(&password).await.unwrap();
+            c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+
+            let role = c.wait().at_most(Duration::from_secs(10))
+                .for_element(Locator::Id("role-label")).await
+                .unwrap_or_else(|_| panic!("{} reaches the dashboard", account.username));
+            assert_eq!(role.attr("data-role").await.unwrap().as_deref(), Some(account.role.as_str()));
+            assert_eq!(role.text().await.unwrap(), account.role.label());
+            let heading = c.find(Locator::Id("dashboard-title")).await.unwrap().text().await.unwrap();
+            assert!(heading.contains(&account.display_name), "{heading}");
+            let normal = body_font_px(&c).await;
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(shots.join(format!("{backend}-dashboard-{}.png", account.role.as_str())), png).unwrap();
+
+            // Large print: a plain form button, saved on the account.
+            c.find(Locator::Id("large-print-toggle")).await.unwrap().click().await.unwrap();
+            c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("html.large-print")).await.unwrap();
+            let large = body_font_px(&c).await;
+            assert!(large >= 18.0 && large > normal, "large print {large}px vs normal {normal}px");
+            let png = c.screenshot().await.unwrap();
+            std::fs::write(shots.join(format!("{backend}-dashboard-{}-large-print.png", account.role.as_str())), png).unwrap();
+            c.find(Locator::Id("large-print-toggle")).await.unwrap().click().await.unwrap();
+            // Wait for the new page: the old one is still in the DOM right after the click.
+            c.wait().at_most(Duration::from_secs(10))
+                .for_element(Locator::Css("html:not(.large-print) #role-label")).await.unwrap();
+            assert_eq!(html_class(&c).await, "");
+            assert!((body_font_px(&c).await - normal).abs() < 0.01, "back to the standard size");
+
+            c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+            c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("login-submit")).await.unwrap();
+        }
+        c.close().await.unwrap();
+    }
+}
+
+test_on_both! {
+    async fn a_county_worker_browses_its_county_on_a_phone_sized_screen(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        app.create_user("phone_county", jinglao_domain::Role::CountyStaff, "430302").await;
+        let driver = start_driver();
+        let c = browser(&driver, 390, 844).await;
+        c.goto(&app.url("/regions/430302")).await.unwrap();
+        // Not signed in: the sign-in page comes first and returns to the region afterwards.
+        c.find(Locator::Id("username")).await.unwrap().send_keys("phone_county").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(common::PASSWORD).await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        let name = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("region-name")).await.unwrap();
+        assert_eq!(name.text().await.unwrap(), "雨湖区");
+        let rows = c.find_all(Locator::Css("#children tbody tr")).await.unwrap();
+        assert!(rows.len() >= 10);
+        let overflow = c.execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![],
+        ).await.unwrap().as_f64().unwrap();
+        assert!(overflow <= 1.0, "no sideways scrolling on a phone ({overflow}px)");
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-phone-region.png")), png).unwrap();
+        c.close().await.unwrap();
+    }
+}
+
+test_on_both! {
+    async fn an_administrator_and_an_auditor_walk_through_their_pages(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let shots = screenshot_dir();
+        let pw = |role: jinglao_domain::Role| {
+            app.demo.iter().find(|a| a.role == role).unwrap().password.clone().unwrap()
+        };
+        let driver = start_driver();
+        let c = browser(&driver, 1280, 1000).await;
+        let sign_in = |name: &'static str, password: String| {
+            let c = c.clone();
+            let url = app.url("/login");
+            async move {
+                c.goto(&url).await.unwrap();
+                c.find(Locator::Id("username")).await.unwrap().send_keys(name).await.unwrap();
+                c.find(Locator::Id("password")).await.unwrap().send_keys(&password).await.unwrap();
+                c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+                c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
+            }
+        };
+
+        sign_in("demo_admin", pw(jinglao_domain::Role::Admin)).await;
+        c.goto(&app.url("/admin/users/new")).await.unwrap();
+        c.find(Locator::Id("create-user")).await.unwrap().click().await.unwrap();
+        let summary = c.wait().at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("error-summary")).await.unwrap();
+        assert!(summary.text().await.unwrap().contains("用户名"));
+        assert!(c.title().await.unwrap().starts_with("错误："));
+        std::fs::write(shots.join(format!("{backend}-admin-new-user-errors.png")), c.screenshot().await.unwrap()).unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys("chen_jing").await.unwrap();
+        c.find(Locator::Id("display_name")).await.unwrap().send_keys("陈静").await.unwrap();
+        c.find(Locator::Css("#role option[value=assessor]")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Id("region_code")).await.unwrap().clear().await.unwrap();
+        c.find(Locator::Id("region_code")).await.unwrap().send_keys("4303").await.unwrap();
+        c.find(Locator::Id("create-user")).await.unwrap().click().await.unwrap();
+        let temp = c.wait().at_most(Duration::from_secs(10))
+            .for_element(Locator::Id("temporary-password")).await.unwrap();
+        assert_eq!(temp.text().await.unwrap().len(), 19);
+        std::fs::write(shots.join(format!("{backend}-admin-temporary-password.png")), c.screenshot().await.unwrap()).unwrap();
+        c.goto(&app.url("/admin/users")).await.unwrap();
+        let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 12, "11 demo accounts and the new one");
+        std::fs::write(shots.join(format!("{backend}-admin-users.png")), c.screenshot().await.unwrap()).unwrap();
+        c.goto(&app.url("/regions/430302001001")).await.unwrap();
+        c.find(Locator::Css("#area-type-form input[value=rural]")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Css("#area-type-form button")).await.unwrap().click().await.unwrap();
+        let notice = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("notice")).await.unwrap();
+        assert_eq!(notice.text().await.unwrap(), "已保存。");
+        assert!(c.find(Locator::Id("region-area-type")).await.unwrap().text().await.unwrap().starts_with("农村"));
+        std::fs::write(shots.join(format!("{backend}-region-community.png")), c.screenshot().await.unwrap()).unwrap();
+        c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("login-submit")).await.unwrap();
+
+        sign_in("demo_auditor", pw(jinglao_domain::Role::Auditor)).await;
+        c.goto(&app.url("/audit")).await.unwrap();
+        c.find(Locator::Id("verify-chain")).await.unwrap().click().await.unwrap();
+        let v = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("verification")).await.unwrap();
+        assert!(v.text().await.unwrap().contains("校验通过"));
+        let actions = c.find(Locator::Id("audit-entries")).await.unwrap().text().await.unwrap();
+        assert!(actions.contains("region.update") && actions.contains("user.create"));
+        std::fs::write(shots.join(format!("{backend}-audit.png")), c.screenshot().await.unwrap()).unwrap();
+        c.close().await.unwrap();
+    }
+}

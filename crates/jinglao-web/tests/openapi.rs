@@ -1,0 +1,63 @@
+//! The OpenAPI document: generated from the handlers, OpenAPI 3.1, locked by a snapshot (an
+//! API change shows up in review as a snapshot diff), and served as generated. `.ci/run` also
+//! checks it with `openapi-spec-validator`.
+
+mod common;
+
+use common::TestApp;
+use jinglao_db::test_on_both;
+
+fn document() -> serde_json::Value {
+    serde_json::to_value(jinglao_web::api::v1::openapi()).expect("serialisable")
+}
+
+#[test]
+fn the_openapi_document_matches_its_snapshot() {
+    insta::assert_json_snapshot!("openapi", document());
+}
+
+#[test]
+fn the_document_is_openapi_3_1_and_every_operation_is_documented() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().expect("paths");
+    for expected in [
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/regions",
+        "/api/v1/regions/{code}",
+        "/api/v1/regions/{code}/children",
+        "/api/v1/audit-entries",
+    ] {
+        assert!(paths.contains_key(expected), "missing {expected}");
+    }
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path} documents its responses"
+            );
+            let public = path == "/api/v1/auth/token" && method == "post";
+            assert_eq!(
+                op.get("security").is_some(),
+                !public,
+                "{method} {path}: only token creation is public"
+            );
+            if !public {
+                assert!(
+                    op["responses"].get("401").is_some(),
+                    "{method} {path} documents 401"
+                );
+            }
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+test_on_both! {
+    async fn the_server_serves_the_generated_document(app: TestApp) {
+        let served: serde_json::Value = reqwest::get(app.url("/api/v1/openapi.json"))
+            .await.unwrap().json().await.unwrap();
+        assert_eq!(served, document());
+    }
+}
