@@ -32,6 +32,11 @@ use serde::Serialize;
 pub enum BenchCommand {
     /// Load-test one authenticated GET endpoint over loopback.
     Http(HttpArgs),
+    /// Import a generated file of N people end to end, then again (idempotent), beside the
+    /// database's own bulk loader on the same file.
+    Import(crate::bench_data::ImportArgs),
+    /// Generate and load N people, then drive the registry search page with a mix of queries.
+    Search(crate::bench_data::SearchArgs),
 }
 
 /// Options of `bench http`.
@@ -93,12 +98,14 @@ struct Report {
 pub async fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Http(args) => http(args).await,
+        BenchCommand::Import(args) => crate::bench_data::import(args).await,
+        BenchCommand::Search(args) => crate::bench_data::search(args).await,
     }
 }
 
-struct Server {
+/// A `jinglao serve` child process, killed when dropped.
+pub(crate) struct Server {
     child: std::process::Child,
-    _dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -113,16 +120,33 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-/// Prepares a database with demo data and a token, and starts `jinglao serve` on it.
-async fn start_server(args: &HttpArgs) -> Result<(Server, SocketAddr, String, String)> {
+/// A fresh database with the demo data, its key file and the directory that holds them.
+pub(crate) struct Prepared {
+    /// Holds the SQLite file and key file until dropped.
+    pub dir: tempfile::TempDir,
+    /// The database URL.
+    pub db_url: String,
+    /// `sqlite` or `postgres`.
+    pub label: String,
+    /// The key file.
+    pub key_file: std::path::PathBuf,
+    /// The keys.
+    pub keys: Keys,
+    /// The open database.
+    pub db: Db,
+}
+
+/// Creates and migrates a database (`sqlite`: a fresh file in a temporary directory; otherwise a
+/// PostgreSQL URL of an empty database) and loads the demo regions and accounts.
+pub(crate) async fn prepare(db_arg: &str) -> Result<Prepared> {
     let dir = tempfile::tempdir()?;
-    let (db_url, label) = if args.db == "sqlite" {
+    let (db_url, label) = if db_arg == "sqlite" {
         (
             format!("sqlite://{}", dir.path().join("bench.db").display()),
             "sqlite".to_string(),
         )
     } else {
-        (args.db.clone(), "postgres".to_string())
+        (db_arg.to_string(), "postgres".to_string())
     };
     let key_file = dir.path().join("bench.key");
     jinglao_web::keys::generate_key_file(&key_file)?;
@@ -135,18 +159,59 @@ async fn start_server(args: &HttpArgs) -> Result<(Server, SocketAddr, String, St
     let db = Db::connect(&db_url, &PoolSettings::default()).await?;
     migrate::run(&db).await?;
     jinglao_web::demo::seed(&db, &keys).await?;
-    let username = Username::parse(&args.user)?;
-    let account = {
-        let mut c = db.acquire().await?;
-        users::by_username(&mut c.conn(), &Scope::All, &username)
-            .await?
-            .with_context(|| format!("没有演示账号 {username}"))?
-    };
+    Ok(Prepared {
+        dir,
+        db_url,
+        label,
+        key_file,
+        keys,
+        db,
+    })
+}
+
+/// A demo account by login name.
+pub(crate) async fn demo_account(db: &Db, login: &str) -> Result<jinglao_domain::Account> {
+    let username = Username::parse(login)?;
+    let mut c = db.acquire().await?;
+    users::by_username(&mut c.conn(), &Scope::All, &username)
+        .await?
+        .with_context(|| format!("没有演示账号 {username}"))
+}
+
+/// Starts `jinglao serve` on a prepared database (closing this process's pool first) and waits
+/// until it is ready.
+pub(crate) async fn spawn_server(p: &Prepared) -> Result<(Server, SocketAddr)> {
+    p.db.close().await;
+    let port = free_port()?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let exe = std::env::current_exe()?;
+    let child = std::process::Command::new(exe)
+        .arg("--config-dir")
+        .arg(p.dir.path())
+        .arg("serve")
+        .env("JINGLAO_DATABASE_URL", &p.db_url)
+        .env("JINGLAO_LISTEN", addr.to_string())
+        .env("JINGLAO_SECRET_KEY_FILE", &p.key_file)
+        .env("JINGLAO_LOG__FILTER", "warn")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("无法启动 jinglao serve")?;
+    let server = Server { child };
+    wait_ready(addr).await?;
+    Ok((server, addr))
+}
+
+/// Prepares a database with demo data and a token, and starts `jinglao serve` on it.
+async fn start_server(args: &HttpArgs) -> Result<(Server, SocketAddr, String, Prepared)> {
+    let p = prepare(&args.db).await?;
+    let account = demo_account(&p.db, &args.user).await?;
     let token = secrets::new_api_token();
     let now = Utc::now();
     tokens::create_integration(
-        &db,
-        &keys.audit_chain,
+        &p.db,
+        &p.keys.audit_chain,
         &Actor::cli(),
         account.id,
         "bench",
@@ -155,27 +220,8 @@ async fn start_server(args: &HttpArgs) -> Result<(Server, SocketAddr, String, St
         now,
     )
     .await?;
-    db.close().await;
-
-    let port = free_port()?;
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let exe = std::env::current_exe()?;
-    let child = std::process::Command::new(exe)
-        .arg("--config-dir")
-        .arg(dir.path())
-        .arg("serve")
-        .env("JINGLAO_DATABASE_URL", &db_url)
-        .env("JINGLAO_LISTEN", addr.to_string())
-        .env("JINGLAO_SECRET_KEY_FILE", &key_file)
-        .env("JINGLAO_LOG__FILTER", "warn")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("无法启动 jinglao serve")?;
-    let server = Server { child, _dir: dir };
-    wait_ready(addr).await?;
-    Ok((server, addr, token, label))
+    let (server, addr) = spawn_server(&p).await?;
+    Ok((server, addr, token, p))
 }
 
 async fn wait_ready(addr: SocketAddr) -> Result<()> {
@@ -207,31 +253,61 @@ async fn get_status(addr: SocketAddr, path: &str, token: Option<&str>) -> Result
     Ok(status)
 }
 
-/// Per-client result.
-struct ClientStats {
-    hist: Histogram<u64>,
-    errors: u64,
+/// One request a client sends: a path and the kind of query it stands for (results are kept
+/// per kind).
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    /// Index into the list of kinds.
+    pub kind: usize,
+    /// Path and query.
+    pub path: String,
 }
 
-async fn client(
-    addr: SocketAddr,
-    path: Arc<str>,
-    auth: Arc<str>,
+/// What every request of a run carries and where it goes.
+pub(crate) struct Load {
+    /// Server address.
+    pub addr: SocketAddr,
+    /// The requests, sent in turn (each client starts at a different place).
+    pub probes: Arc<[Probe]>,
+    /// How many kinds the probes name.
+    pub kinds: usize,
+    /// The credential header (`Authorization` or `Cookie`) and its value.
+    pub header: Arc<(hyper::header::HeaderName, String)>,
+}
+
+/// Per-client result: one latency histogram per kind.
+pub(crate) struct ClientStats {
+    pub hists: Vec<Histogram<u64>>,
+    pub errors: u64,
+}
+
+/// A latency histogram from 1 µs to 60 s with three significant digits.
+pub(crate) fn histogram() -> Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 60_000_000, 3)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn client(
+    load: Arc<Load>,
+    start_at: usize,
     measure_from: Instant,
     stop_at: Instant,
     interval: Option<Duration>,
     offset: Duration,
 ) -> Result<ClientStats> {
     let mut stats = ClientStats {
-        hist: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+        hists: (0..load.kinds)
+            .map(|_| histogram())
+            .collect::<Result<_>>()?,
         errors: 0,
     };
-    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let stream = tokio::net::TcpStream::connect(load.addr).await?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let host = addr.to_string();
+    let host = load.addr.to_string();
     let mut next_at = Instant::now() + offset;
+    let mut n = start_at;
     loop {
         let scheduled = match interval {
             Some(iv) => {
@@ -248,9 +324,11 @@ async fn client(
         if scheduled >= stop_at {
             break;
         }
-        let req = hyper::Request::get(&*path)
+        let probe = &load.probes[n % load.probes.len()];
+        n += 1;
+        let req = hyper::Request::get(&probe.path)
             .header(hyper::header::HOST, &host)
-            .header(hyper::header::AUTHORIZATION, &*auth)
+            .header(&load.header.0, &load.header.1)
             .body(Empty::<Bytes>::new())?;
         sender.ready().await?;
         let ok = match sender.send_request(req).await {
@@ -263,7 +341,7 @@ async fn client(
         let done = Instant::now();
         if scheduled >= measure_from {
             let us = done.duration_since(scheduled).as_micros().max(1) as u64;
-            stats.hist.saturating_record(us);
+            stats.hists[probe.kind].saturating_record(us);
             if !ok {
                 stats.errors += 1;
             }
@@ -273,6 +351,67 @@ async fn client(
         }
     }
     Ok(stats)
+}
+
+/// Runs `concurrency` clients closed-loop (or open-loop at `rate` requests per second) for
+/// `warmup` + `duration` seconds and merges their histograms per kind.
+pub(crate) async fn drive(
+    load: Load,
+    concurrency: usize,
+    warmup: u64,
+    duration: u64,
+    rate: Option<u64>,
+) -> Result<(Vec<Histogram<u64>>, u64)> {
+    let load = Arc::new(load);
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(warmup);
+    let stop_at = measure_from + Duration::from_secs(duration);
+    let interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r.max(1) as f64));
+    let spread = load.probes.len() / concurrency.max(1);
+    let mut handles = Vec::with_capacity(concurrency);
+    for i in 0..concurrency {
+        let offset = interval
+            .map(|iv| iv.mul_f64(i as f64 / concurrency as f64))
+            .unwrap_or_default();
+        handles.push(tokio::spawn(client(
+            load.clone(),
+            i * spread,
+            measure_from,
+            stop_at,
+            interval,
+            offset,
+        )));
+    }
+    let mut hists: Vec<Histogram<u64>> = (0..load.kinds)
+        .map(|_| histogram())
+        .collect::<Result<_>>()?;
+    let mut errors = 0;
+    for h in handles {
+        let s = h.await??;
+        for (all, one) in hists.iter_mut().zip(&s.hists) {
+            all.add(one)?;
+        }
+        errors += s.errors;
+    }
+    Ok((hists, errors))
+}
+
+/// Asks a server to stop gracefully; dropping it kills it if it does not go.
+pub(crate) async fn stop_server(mut s: Server) {
+    #[cfg(unix)]
+    {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(s.child.id().to_string())
+            .status();
+        for _ in 0..50 {
+            if s.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    drop(s);
 }
 
 /// (CPU seconds, peak RSS in MB) of a process, from /proc.
@@ -316,15 +455,16 @@ async fn http(args: HttpArgs) -> Result<ExitCode> {
         (Some(_), None) => bail!("--url 需要同时给出 --token"),
         _ => {
             eprintln!("正在准备数据库和服务器……");
-            let (s, a, t, l) = start_server(&args).await?;
-            (Some(s), a, t, l)
+            let (s, a, t, p) = start_server(&args).await?;
+            let label = p.label.clone();
+            (Some((s, p)), a, t, label)
         }
     };
     let status = get_status(addr, &args.path, Some(&token)).await?;
     if status != 200 {
         bail!("预检请求 {} 返回 {status}，不是 200", args.path);
     }
-    let server_pid = server.as_ref().map(|s| s.child.id());
+    let server_pid = server.as_ref().map(|s| s.0.child.id());
     let cpu_before = server_pid.and_then(|p| process_usage(p).0);
 
     eprintln!(
@@ -337,36 +477,25 @@ async fn http(args: HttpArgs) -> Result<ExitCode> {
             .map(|r| format!("，固定速率 {r} 次/秒"))
             .unwrap_or_default()
     );
-    let start = Instant::now();
-    let measure_from = start + Duration::from_secs(args.warmup);
-    let stop_at = measure_from + Duration::from_secs(args.duration);
-    let interval = args
-        .rate
-        .map(|r| Duration::from_secs_f64(args.concurrency as f64 / r.max(1) as f64));
-    let path: Arc<str> = args.path.clone().into();
-    let auth: Arc<str> = format!("Bearer {token}").into();
-    let mut handles = Vec::with_capacity(args.concurrency);
-    for i in 0..args.concurrency {
-        let offset = interval
-            .map(|iv| iv.mul_f64(i as f64 / args.concurrency as f64))
-            .unwrap_or_default();
-        handles.push(tokio::spawn(client(
-            addr,
-            path.clone(),
-            auth.clone(),
-            measure_from,
-            stop_at,
-            interval,
-            offset,
-        )));
-    }
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let mut errors = 0;
-    for h in handles {
-        let s = h.await??;
-        hist.add(&s.hist)?;
-        errors += s.errors;
-    }
+    let load = Load {
+        addr,
+        probes: vec![Probe {
+            kind: 0,
+            path: args.path.clone(),
+        }]
+        .into(),
+        kinds: 1,
+        header: Arc::new((hyper::header::AUTHORIZATION, format!("Bearer {token}"))),
+    };
+    let (hists, errors) = drive(
+        load,
+        args.concurrency,
+        args.warmup,
+        args.duration,
+        args.rate,
+    )
+    .await?;
+    let hist = &hists[0];
     let seconds = args.duration as f64;
     let (cpu_after, rss) = server_pid.map(process_usage).unwrap_or((None, None));
     let report = Report {
@@ -388,22 +517,8 @@ async fn http(args: HttpArgs) -> Result<ExitCode> {
         },
         server_peak_rss_mb: rss,
     };
-    if let Some(mut s) = server {
-        // Ask for a graceful stop; the Drop kills it if it does not go.
-        #[cfg(unix)]
-        {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(s.child.id().to_string())
-                .status();
-            for _ in 0..50 {
-                if s.child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        drop(s);
+    if let Some((s, _prepared)) = server {
+        stop_server(s).await;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -2,6 +2,7 @@
 //! crates; see `jinglao --help`.
 
 mod bench;
+mod bench_data;
 mod commands;
 mod demo;
 mod registry;

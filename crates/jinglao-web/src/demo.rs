@@ -283,21 +283,40 @@ pub async fn seed_population(
             threads: 0,
         },
     )?;
-    let assessors = demo_assessors(db).await?;
-    let policy = jinglao_db::policy::book(db).await?;
-    let summary = population::load(
+    let summary = load_population(
         db,
-        keys.secrets(),
-        &Actor::system(),
+        keys,
         &people,
-        Some(assessors),
-        &policy,
         &format!("演示人口（jinglao demo --elders {count} --seed {seed}）"),
-        now,
         progress,
     )
     .await?;
     Ok(PopulationOutcome::Loaded(summary))
+}
+
+/// Loads generated people with their categories and assessments (made by the demo agency's
+/// assessors and approved by the demo county account) in one transaction.
+pub async fn load_population(
+    db: &Db,
+    keys: &Keys,
+    people: &[jinglao_domain::synth::SynthElder],
+    label: &str,
+    progress: impl FnMut(usize),
+) -> anyhow::Result<population::LoadSummary> {
+    let assessors = demo_assessors(db).await?;
+    let policy = jinglao_db::policy::book(db).await?;
+    Ok(population::load(
+        db,
+        keys.secrets(),
+        &Actor::system(),
+        people,
+        Some(assessors),
+        &policy,
+        label,
+        Utc::now(),
+        progress,
+    )
+    .await?)
 }
 
 /// The demo agency, two of its assessors and the county account that approves.

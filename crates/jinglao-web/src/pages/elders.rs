@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser};
+use crate::elder_query::{SearchParams, filter_for};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -91,31 +92,16 @@ pub async fn index(
 ) -> Result<Response, PageError> {
     require(&user, Permission::ViewElders)?;
     let today = state.today();
-    let mut region_error = None;
-    let region = if q.region.trim().is_empty() {
-        None
-    } else {
-        match RegionCode::parse(&q.region) {
-            Ok(r) if user.scope.sees_region(&r) => Some(r),
-            _ => {
-                region_error = Some("区划代码不存在或不在您的管辖范围内".to_string());
-                None
-            }
-        }
+    let params = SearchParams {
+        q: &q.q,
+        region: &q.region,
+        category: &q.category,
+        ability: &q.ability,
+        status: &q.status,
     };
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let root = user.scope.region_root().unwrap_or(user.account.region_code);
-    let filter = ElderFilter {
-        text: q.q.clone(),
-        region,
-        category: Some(q.category.clone()).filter(|c| !c.is_empty()),
-        ability: AbilityLevel::parse(&q.ability),
-        status: match q.status.as_str() {
-            "all" => None,
-            s => ElderStatus::parse(s).or(Some(ElderStatus::Active)),
-        },
-        today,
-        advanced_age: book.int(PolicyKey::AdvancedAge, &root) as i32,
+    let (filter, region_error) = match filter_for(&state, &user, &params).await? {
+        Ok(f) => (f, None),
+        Err(problem) => (ElderFilter::new(today), Some(problem.message)),
     };
     let after_id = q.after_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
     let after = q.after_name.as_deref().zip(after_id);

@@ -1,8 +1,11 @@
-//! API version 1: authentication, the caller's identity, regions, and the audit trail.
+//! API version 1: authentication, the caller's identity, regions, the audit trail, the
+//! registry (masked) and the assessment scoring rules.
 //! Conventions are in docs/API-DESIGN.md.
 
+pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod elders;
 pub mod extract;
 pub mod me;
 pub mod regions;
@@ -35,6 +38,8 @@ use crate::state::AppState;
         (name = "me", description = "当前账号"),
         (name = "regions", description = "行政区划"),
         (name = "audit", description = "审计日志"),
+        (name = "elders", description = "老年人信息（证件号、电话一律脱敏；每次查看记录均记入审计日志）"),
+        (name = "assessments", description = "老年人能力评估（GB/T 42195-2022）"),
     )
 )]
 pub struct ApiDoc;
@@ -67,6 +72,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(regions::show_region, regions::update_region))
         .routes(routes!(regions::list_children))
         .routes(routes!(audit::list_entries))
+        .routes(routes!(elders::search_elders))
+        .routes(routes!(elders::show_elder))
+        .routes(routes!(assessments::score_assessment))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).
