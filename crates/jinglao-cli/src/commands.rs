@@ -178,12 +178,13 @@ async fn serve(settings: Settings, apply_migrations: bool) -> Result<ExitCode> {
     }
     let backend = db.backend();
     let app = Application::build(settings, db, keys, Arc::new(SystemClock)).await?;
+    let stop = shutdown_signal();
     tracing::info!(
         address = %app.local_addr(),
         database = backend.as_str(),
         "jinglao is serving at {url}"
     );
-    app.run_until_stopped(shutdown_signal()).await?;
+    app.run_until_stopped(stop).await?;
     Ok(ExitCode::SUCCESS)
 }
 

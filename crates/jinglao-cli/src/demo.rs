@@ -37,6 +37,8 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let accounts = jinglao_web::demo::seed(&db, &keys).await?;
     let population = seed_population(&db, &keys, elders, seed).await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
+    // Listen for Ctrl-C and SIGTERM before announcing the URL.
+    let stop = shutdown_signal();
     let url = format!("http://{}", app.local_addr());
 
     println!();
@@ -87,7 +89,7 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
         );
     }
     println!();
-    app.run_until_stopped(shutdown_signal()).await?;
+    app.run_until_stopped(stop).await?;
     Ok(ExitCode::SUCCESS)
 }
 

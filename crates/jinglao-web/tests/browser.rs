@@ -213,7 +213,7 @@ test_on_both! {
         std::fs::write(shots.join(format!("{backend}-admin-temporary-password.png")), c.screenshot().await.unwrap()).unwrap();
         c.goto(&app.url("/admin/users")).await.unwrap();
         let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
-        assert_eq!(rows.len(), 12, "11 demo accounts and the new one");
+        assert_eq!(rows.len(), 14, "13 demo accounts (one per role and two more assessors) and the new one");
         std::fs::write(shots.join(format!("{backend}-admin-users.png")), c.screenshot().await.unwrap()).unwrap();
         c.goto(&app.url("/regions/430302001001")).await.unwrap();
         c.find(Locator::Css("#area-type-form input[value=rural]")).await.unwrap().click().await.unwrap();
@@ -233,6 +233,55 @@ test_on_both! {
         let actions = c.find(Locator::Id("audit-entries")).await.unwrap().text().await.unwrap();
         assert!(actions.contains("region.update") && actions.contains("user.create"));
         std::fs::write(shots.join(format!("{backend}-audit.png")), c.screenshot().await.unwrap()).unwrap();
+        c.close().await.unwrap();
+    }
+}
+
+test_on_both! {
+    async fn a_county_worker_finds_an_elder_reads_the_record_and_the_assessment_report(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let shots = screenshot_dir();
+        jinglao_web::demo::seed_population(&app.state.db, &app.state.keys, 400, 7, |_| {})
+            .await
+            .unwrap();
+        let pw = app.demo.iter().find(|a| a.role == jinglao_domain::Role::CountyStaff).unwrap().password.clone().unwrap();
+        let driver = start_driver();
+        let c = browser(&driver, 1280, 1100).await;
+        c.goto(&app.url("/elders")).await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys("demo_county_staff").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(&pw).await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("search-elders")).await.unwrap();
+
+        // Filter by an ability level: the list shows only people with an effective assessment.
+        c.find(Locator::Css("#ability option[value='2']")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Id("search-elders")).await.unwrap().click().await.unwrap();
+        let table = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("elders")).await.unwrap();
+        let text = table.text().await.unwrap();
+        assert!(text.contains("中度失能"), "{text}");
+        assert!(text.contains("**********"), "ID numbers are masked in the list");
+        std::fs::write(shots.join(format!("{backend}-elders-search.png")), c.screenshot().await.unwrap()).unwrap();
+
+        c.find(Locator::Css("#elders tbody tr a")).await.unwrap().click().await.unwrap();
+        let masked = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("id-masked")).await.unwrap();
+        assert!(masked.text().await.unwrap().contains("**********"));
+        std::fs::write(shots.join(format!("{backend}-elder-record.png")), c.screenshot().await.unwrap()).unwrap();
+        c.find(Locator::Id("reveal-id")).await.unwrap().click().await.unwrap();
+        let revealed = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("revealed")).await.unwrap();
+        assert!(revealed.text().await.unwrap().chars().filter(|ch| ch.is_ascii_digit()).count() >= 17);
+
+        c.find(Locator::Css("#assessment-table tbody tr a")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("main h1")).await.unwrap();
+        let report_url = c.current_url().await.unwrap().as_str().to_string() + "/report";
+        c.goto(&report_url).await.unwrap();
+        let body = c.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+        assert!(body.contains("最终等级") || body.contains("能力等级"), "{body}");
+        assert!(body.contains("签名"), "the printable report has signature blanks");
+        std::fs::write(shots.join(format!("{backend}-assessment-report.png")), c.screenshot().await.unwrap()).unwrap();
+
+        c.goto(&app.url("/assessments/due")).await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("main h1")).await.unwrap();
+        std::fs::write(shots.join(format!("{backend}-assessments-due.png")), c.screenshot().await.unwrap()).unwrap();
         c.close().await.unwrap();
     }
 }

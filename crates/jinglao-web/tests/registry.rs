@@ -1,0 +1,313 @@
+//! The registry through the pages and the API, on both databases: an uploaded file is checked
+//! row by row and written all-or-nothing (or only its valid rows, when asked), the same file
+//! again changes nothing, numbers are masked everywhere and every read and reveal is audited,
+//! scope holds for pages and the API, and the scoring API names what is wrong.
+
+mod common;
+
+use common::TestApp;
+use jinglao_db::test_on_both;
+use jinglao_domain::elder_import::template_csv;
+use jinglao_domain::{ResidentId, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// 雨湖区 and one of its communities.
+const YUHU: &str = "430302000000";
+const YUHU_COMMUNITY: &str = "430302001001";
+/// 岳塘区, a neighbouring county.
+const YUETANG: &str = "430304000000";
+
+fn id_number(n: u32) -> String {
+    ResidentId::from_first17(&format!("4303021940031{n:04}"))
+        .as_str()
+        .to_string()
+}
+
+fn row(n: u32, name: &str, cats: &str) -> String {
+    let start = if cats.is_empty() { "" } else { "2024-01-01" };
+    format!(
+        "{name},{},汉族,1380731{n:04},430302,{YUHU_COMMUNITY},,,,独居,丧偶,小学,,,1,否,否,,,,{cats},{start},",
+        id_number(n)
+    )
+}
+
+fn file(rows: &[String]) -> Vec<u8> {
+    let header = template_csv().lines().next().unwrap().to_string();
+    format!("{header}\n{}\n", rows.join("\n")).into_bytes()
+}
+
+/// Uploads a file through the import form; returns the preview page's path (or the refusal).
+async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let page = app.get(client, "/elders/import").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let action = page
+        .attr("form[enctype='multipart/form-data']", "action")
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    client
+        .post(app.url(&action))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Uploads and commits with `mode`; returns the status of the commit and the result page text.
+async fn import(
+    app: &TestApp,
+    client: &reqwest::Client,
+    bytes: Vec<u8>,
+    mode: &str,
+) -> (StatusCode, String) {
+    let resp = upload(app, client, "people.csv", bytes).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "upload redirects to the preview"
+    );
+    let preview_path = resp.headers()["location"].to_str().unwrap().to_string();
+    let preview = app.get(client, &preview_path).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let fingerprint = preview.attr("input[name=fingerprint]", "value").unwrap();
+    let resp = app
+        .post_form(
+            client,
+            &format!("{preview_path}/commit"),
+            &[
+                ("_csrf", &preview.csrf()),
+                ("fingerprint", &fingerprint),
+                ("mode", mode),
+            ],
+        )
+        .await;
+    let status = resp.status();
+    (status, TestApp::page(resp).await.text)
+}
+
+async fn registered(app: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = app.api_get(token, "/api/v1/elders?limit=200").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+test_on_both! {
+    async fn a_file_with_one_bad_row_writes_nothing_unless_only_the_valid_rows_are_chosen(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        let token = app.token("yh_county").await;
+        let mut rows: Vec<String> = (1..=20).map(|n| row(n, "周桂英", "")).collect();
+        // Row 7 of the data (line 8 of the file) has a wrong check digit.
+        let good = id_number(7);
+        let bad_check = if good.ends_with('0') { "1" } else { "0" };
+        rows[6] = rows[6].replace(&good, &format!("{}{bad_check}", &good[..17]));
+
+        let resp = upload(&app, &client, "people.csv", file(&rows)).await;
+        let preview_path = resp.headers()["location"].to_str().unwrap().to_string();
+        let preview = app.get(&client, &preview_path).await;
+        assert!(preview.text.contains("校验位"), "the report names the reason");
+        assert!(preview.text.contains("身份证号"), "the report names the column");
+        assert!(preview.attr("#commit-all", "id").is_none(), "importing everything is not offered");
+
+        let (status, _) = import(&app, &client, file(&rows), "all").await;
+        assert_eq!(status, StatusCode::CONFLICT, "all-or-nothing refuses a file with a bad row");
+        assert!(registered(&app, &token).await.is_empty(), "nothing was written");
+
+        let (status, text) = import(&app, &client, file(&rows), "valid").await;
+        assert!(status.is_success() || status == StatusCode::SEE_OTHER, "{status}: {text}");
+        assert_eq!(registered(&app, &token).await.len(), 19);
+    }
+}
+
+test_on_both! {
+    async fn importing_the_same_file_twice_changes_nothing_the_second_time(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        let token = app.token("yh_county").await;
+        let rows: Vec<String> = (1..=30).map(|n| row(n, "李淑珍", if n % 2 == 0 { "低保" } else { "" })).collect();
+        let (status, _) = import(&app, &client, file(&rows), "all").await;
+        assert!(status.is_success() || status == StatusCode::SEE_OTHER);
+        let creates = app.audit_count("elder.create").await;
+        assert_eq!(creates, 30, "one audit entry per person");
+        let first = registered(&app, &token).await;
+        assert_eq!(first.len(), 30);
+        assert_eq!(first.iter().filter(|e| e["categories"].as_array().unwrap().iter().any(|c| c == "低保")).count(), 15);
+
+        let (status, text) = import(&app, &client, file(&rows), "all").await;
+        assert!(status.is_success() || status == StatusCode::SEE_OTHER);
+        assert!(text.contains("30"), "the result counts the unchanged rows: {text}");
+        assert_eq!(app.audit_count("elder.create").await, 30);
+        assert_eq!(app.audit_count("elder.update").await, 0);
+        assert_eq!(registered(&app, &token).await, first);
+    }
+}
+
+test_on_both! {
+    async fn a_file_that_is_not_a_spreadsheet_or_lacks_columns_is_refused_naming_why(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        let resp = upload(&app, &client, "photo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = TestApp::page(resp).await;
+        assert!(page.text.contains("XLSX") || page.text.contains("CSV"), "{}", page.text);
+
+        let resp = upload(&app, &client, "short.csv", "姓名,民族\n王秀英,汉族\n".as_bytes().to_vec()).await;
+        let text = if resp.status() == StatusCode::SEE_OTHER {
+            let path = resp.headers()["location"].to_str().unwrap().to_string();
+            app.get(&client, &path).await.text
+        } else {
+            TestApp::page(resp).await.text
+        };
+        assert!(text.contains("缺少") && text.contains("身份证号"), "the missing column is named");
+    }
+}
+
+test_on_both! {
+    async fn the_template_downloads_as_csv_and_xlsx_and_reads_back(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        for path in ["/elders/import/template.csv", "/elders/import/template.xlsx"] {
+            let resp = client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let bytes = resp.bytes().await.unwrap();
+            let table = jinglao_domain::tabular::read_table(&bytes).unwrap();
+            assert_eq!(table.rows[0][0], "姓名", "{path}");
+            assert!(table.rows[0].iter().any(|h| h == "身份证号"));
+        }
+    }
+}
+
+test_on_both! {
+    async fn numbers_are_masked_in_pages_and_api_and_every_read_and_reveal_is_audited(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        app.create_user("yt_county", Role::CountyStaff, YUETANG).await;
+        let client = app.login("yh_county").await;
+        let token = app.token("yh_county").await;
+        import(&app, &client, file(&[row(1, "王秀英", "低保")]), "all").await;
+        let full = id_number(1);
+        let people = registered(&app, &token).await;
+        let id = people[0]["id"].as_str().unwrap().to_string();
+        assert_eq!(people[0]["id_masked"], format!("4303**********{}", &full[14..]));
+        assert!(!people.iter().any(|p| p.to_string().contains(&full)));
+
+        let reads = app.audit_count("elder.read").await;
+        let (status, body) = app.api_get(&token, &format!("/api/v1/elders/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!body.to_string().contains(&full));
+        assert_eq!(body["phones_masked"][0], "138****0001");
+        assert!(body["categories"].as_array().unwrap().iter().any(|c| c == "低保"));
+        assert_eq!(app.audit_count("elder.read").await, reads + 1, "the API read is audited");
+
+        let page = app.get(&client, &format!("/elders/{id}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.text.contains(&full), "the record page shows the masked number");
+        assert_eq!(app.audit_count("elder.read").await, reads + 2, "the page view is audited");
+
+        let resp = app.post_form(&client, &format!("/elders/{id}/reveal"), &[("_csrf", &page.csrf()), ("what", "id_number")]).await;
+        let revealed = TestApp::page(resp).await;
+        assert!(revealed.text.contains(&full), "county staff may reveal the full number");
+        assert_eq!(app.audit_count("elder.reveal").await, 1);
+
+        // Another county's worker cannot see the record at all.
+        let other = app.token("yt_county").await;
+        let (status, body) = app.api_get(&other, &format!("/api/v1/elders/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert!(registered(&app, &other).await.is_empty());
+        let other_client = app.login("yt_county").await;
+        assert_eq!(app.get(&other_client, &format!("/elders/{id}")).await.status, StatusCode::NOT_FOUND);
+        let (status, body) = app.api_get(&other, &format!("/api/v1/elders?region={YUHU}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["field"], "region");
+    }
+}
+
+test_on_both! {
+    async fn roles_without_registry_access_are_refused_by_the_api(app: TestApp) {
+        app.create_user("kl_carer", Role::Caregiver, YUHU).await;
+        let token = app.token("kl_carer").await;
+        let (status, body) = app.api_get(&token, "/api/v1/elders").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+}
+
+fn all_items(score: i64) -> serde_json::Map<String, Value> {
+    jinglao_domain::assessment::ITEMS
+        .iter()
+        .map(|it| (it.code.to_string(), json!(score.min(it.max() as i64))))
+        .collect()
+}
+
+async fn score(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .post(app.url("/api/v1/assessments/score"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap())
+}
+
+/// Items filled from the first so that they add up to `total`.
+fn items_with_total(total: u32) -> serde_json::Map<String, Value> {
+    let mut left = total as i64;
+    jinglao_domain::assessment::ITEMS
+        .iter()
+        .map(|it| {
+            let s = left.min(it.max() as i64);
+            left -= s;
+            (it.code.to_string(), json!(s))
+        })
+        .collect()
+}
+
+test_on_both! {
+    async fn the_scoring_api_puts_every_boundary_where_the_standard_does_and_names_bad_items(app: TestApp) {
+        app.create_user("assessor1", Role::Assessor, YUHU).await;
+        let token = app.token("assessor1").await;
+        for (total, level, label) in [
+            (90, 0, "能力完好"), (89, 1, "轻度失能"), (66, 1, "轻度失能"), (65, 2, "中度失能"),
+            (46, 2, "中度失能"), (45, 3, "重度失能"), (30, 3, "重度失能"), (29, 4, "完全失能"),
+            (0, 4, "完全失能"),
+        ] {
+            let (status, body) = score(&app, &token, json!({"items": items_with_total(total)})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["total"], total, "{body}");
+            assert_eq!(body["preliminary_level"], level, "total {total}");
+            assert_eq!(body["final_level_label"], label, "total {total}");
+        }
+
+        // Dementia and two risk events: one level worse in total by default, and both listed.
+        let (_, body) = score(&app, &token, json!({"items": items_with_total(70), "diagnoses": ["I10", "F01"], "risk_events_30d": 2})).await;
+        assert_eq!(body["preliminary_level"], 1);
+        assert_eq!(body["final_level"], 2);
+        assert_eq!(body["stacking"], "apply_once");
+        let rules: Vec<&str> = body["adjustments"].as_array().unwrap().iter().map(|a| a["rule"].as_str().unwrap()).collect();
+        assert_eq!(rules, ["dementia_or_mental_disorder", "care_risk_events"]);
+
+        let (_, body) = score(&app, &token, json!({"items": all_items(4), "coma": true})).await;
+        assert_eq!(body["final_level"], 4);
+        assert_eq!(body["adjustments"][0]["rule"], "coma");
+
+        let mut items = all_items(1);
+        items.remove("B.3.2");
+        let (status, body) = score(&app, &token, json!({"items": items})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["field"], "items.B.3.2");
+
+        let mut items = all_items(1);
+        items.insert("B.1.1".into(), json!(9));
+        let (status, body) = score(&app, &token, json!({"items": items})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["field"], "items.B.1.1");
+    }
+}
