@@ -88,6 +88,7 @@ struct ImportReport {
     stages: Vec<(String, f64)>,
     rows_per_second: f64,
     reimport_seconds: f64,
+    reimport_stages: Vec<(String, f64)>,
     reimport_unchanged: usize,
     peer: Option<String>,
     peer_seconds: Option<f64>,
@@ -198,6 +199,11 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
             .collect(),
         rows_per_second: args.rows as f64 / import_seconds,
         reimport_seconds,
+        reimport_stages: again
+            .stages
+            .iter()
+            .map(|(s, d)| (s.to_string(), d.as_secs_f64()))
+            .collect(),
         reimport_unchanged: unchanged,
         peer: peer.as_ref().map(|(name, _)| name.clone()),
         peer_seconds: peer.as_ref().map(|(_, s)| *s),
@@ -223,6 +229,9 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
             "再次导入        {:.2} 秒（{} 行无变化）",
             report.reimport_seconds, report.reimport_unchanged
         );
+        for (stage, s) in &report.reimport_stages {
+            println!("  {stage:<12}  {s:.2} 秒");
+        }
         if let (Some(name), Some(s), Some(r)) =
             (&report.peer, report.peer_seconds, report.ratio_to_peer)
         {

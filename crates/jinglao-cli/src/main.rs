@@ -1,6 +1,11 @@
 //! `jinglao`: the one binary of the platform. It only parses arguments and calls the library
 //! crates; see `jinglao --help`.
 
+/// mimalloc instead of glibc's allocator: bulk imports and page rendering allocate many small
+/// strings, and glibc's malloc/free took a quarter of an import's time (perf, BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod bench_data;
 mod commands;

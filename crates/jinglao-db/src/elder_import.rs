@@ -387,6 +387,10 @@ pub async fn apply(
             e
         }
     })?;
+    // A large import changes the tables' shape; small ones leave it to autovacuum.
+    if summary.inserted + summary.updated >= 1000 {
+        crate::elder_bulk::refresh_statistics(db).await?;
+    }
     Ok(summary)
 }
 

@@ -122,6 +122,7 @@ pub async fn load(
     };
     audit::append(&mut conn, keys.chain, actor, event, now).await?;
     tx.commit().await?;
+    crate::elder_bulk::refresh_statistics(db).await?;
     Ok(summary)
 }
 

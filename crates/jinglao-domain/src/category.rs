@@ -221,6 +221,18 @@ pub fn categories_on(
             out.push(k.label());
         }
     }
+    out.extend(derived_categories(birth_date, ability, on, advanced_age));
+    out
+}
+
+/// The derived categories on `on`: 高龄 from age, 失能 / 半失能 from the latest effective level.
+pub fn derived_categories(
+    birth_date: NaiveDate,
+    ability: Option<AbilityLevel>,
+    on: NaiveDate,
+    advanced_age: i32,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
     if age_on(birth_date, on) >= advanced_age {
         out.push(ADVANCED_AGE);
     }

@@ -15,6 +15,7 @@ use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::assessment_form::AssessmentReason;
 use jinglao_domain::category::{
     ADVANCED_AGE, CategoryDraft, CategoryKind, DISABLED, PARTLY_DISABLED, categories_on,
+    derived_categories,
 };
 use jinglao_domain::clock::format_local;
 use jinglao_domain::elder::{
@@ -145,10 +146,18 @@ pub async fn index(
         ctx,
         rows: rows
             .into_iter()
-            .map(|row| ResultRow {
-                age: jinglao_domain::id_number::age_on(row.birth_date, today),
-                region: state.region_name(&row.residence_region),
-                row,
+            .map(|mut row| {
+                row.categories.extend(derived_categories(
+                    row.birth_date,
+                    row.ability,
+                    today,
+                    filter.advanced_age,
+                ));
+                ResultRow {
+                    age: jinglao_domain::id_number::age_on(row.birth_date, today),
+                    region: state.region_name(&row.residence_region),
+                    row,
+                }
             })
             .collect(),
         q,

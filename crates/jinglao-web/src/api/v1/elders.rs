@@ -8,7 +8,7 @@ use axum::extract::State;
 use jinglao_db::elder_search::{self, ElderSummary};
 use jinglao_db::elders;
 use jinglao_domain::Permission;
-use jinglao_domain::category::{ADVANCED_AGE, DISABLED, PARTLY_DISABLED, categories_on};
+use jinglao_domain::category::{categories_on, derived_categories};
 use jinglao_domain::elder::ElderRecord;
 use jinglao_domain::policy::PolicyKey;
 use serde::{Deserialize, Serialize};
@@ -96,15 +96,13 @@ pub struct ElderPage {
 }
 
 fn summary_dto(s: ElderSummary, today: chrono::NaiveDate, advanced_age: i32) -> ElderSummaryDto {
-    let mut categories: Vec<String> = s.categories.iter().map(|c| c.to_string()).collect();
-    if jinglao_domain::id_number::age_on(s.birth_date, today) >= advanced_age {
-        categories.push(ADVANCED_AGE.into());
-    }
-    match s.ability.map(|a| a.number()) {
-        Some(3 | 4) => categories.push(DISABLED.into()),
-        Some(1 | 2) => categories.push(PARTLY_DISABLED.into()),
-        _ => {}
-    }
+    let categories: Vec<String> = s
+        .categories
+        .iter()
+        .copied()
+        .chain(derived_categories(s.birth_date, s.ability, today, advanced_age))
+        .map(String::from)
+        .collect();
     ElderSummaryDto {
         id: s.id,
         name: s.name,
