@@ -361,3 +361,69 @@ async fn http_status(port: u16, path: &str) -> u16 {
     s.read_to_string(&mut buf).await.unwrap();
     buf.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+test_on_both! {
+    async fn gen_writes_a_deterministic_file_that_elders_import_loads_once_and_then_finds_unchanged(env: Env) {
+        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        let a = env.dir.path().join("a.csv");
+        let b = env.dir.path().join("b.csv");
+        for out in [&a, &b] {
+            let o = env.run(&["gen", "elders", "--count", "300", "--seed", "9", "--today", "2026-11-01", "--out", out.to_str().unwrap()], None);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same seed and day, same file");
+        let again = env.run(&["gen", "elders", "--count", "10", "--out", a.to_str().unwrap()], None);
+        assert!(!again.status.success(), "an existing file is not overwritten without --force");
+
+        let dry = env.run(&["elders", "import", a.to_str().unwrap(), "--dry-run"], None);
+        assert!(dry.status.success(), "{}", stderr(&dry));
+        assert!(stdout(&dry).contains("新登记 300"), "{}", stdout(&dry));
+        let mut c = env.db.db.acquire().await.unwrap();
+        assert_eq!(jinglao_db::elder_search::total(&mut c.conn()).await.unwrap(), 0, "a dry run writes nothing");
+        drop(c);
+
+        let first = env.run(&["elders", "import", a.to_str().unwrap()], None);
+        assert!(first.status.success(), "{}", stderr(&first));
+        assert!(stdout(&first).contains("已导入：新登记 300"), "{}", stdout(&first));
+        let second = env.run(&["elders", "import", a.to_str().unwrap()], None);
+        assert!(second.status.success(), "{}", stderr(&second));
+        assert!(stdout(&second).contains("新登记 0，更新 0，无变化 300"), "{}", stdout(&second));
+    }
+}
+
+test_on_both! {
+    async fn elders_import_refuses_a_file_with_bad_rows_and_writes_the_rejected_ones_on_request(env: Env) {
+        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        let file = env.dir.path().join("people.csv");
+        let o = env.run(&["gen", "elders", "--count", "50", "--seed", "3", "--out", file.to_str().unwrap()], None);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // Break the third person's ID number (its check digit) and the fifth one's region.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let mut fields: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+        let last = fields[1].pop().unwrap();
+        fields[1].push(if last == '0' { '1' } else { '0' });
+        lines[3] = fields.join(",");
+        let mut fields: Vec<String> = lines[5].split(',').map(str::to_string).collect();
+        fields[5] = "430399999999".into();
+        lines[5] = fields.join(",");
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+
+        let rejected = env.dir.path().join("rejected.csv");
+        let refused = env.run(&["elders", "import", file.to_str().unwrap(), "--rejected-out", rejected.to_str().unwrap()], None);
+        assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+        let err = stderr(&refused);
+        assert!(err.contains("第 4 行") && err.contains("身份证号"), "{err}");
+        assert!(err.contains("第 6 行") && err.contains("居住地区划代码"), "{err}");
+        assert!(err.contains("未写入任何数据"), "{err}");
+        let mut c = env.db.db.acquire().await.unwrap();
+        assert_eq!(jinglao_db::elder_search::total(&mut c.conn()).await.unwrap(), 0, "all-or-nothing");
+        drop(c);
+        let rejected_text = std::fs::read_to_string(&rejected).unwrap();
+        assert_eq!(rejected_text.trim_start_matches('\u{feff}').lines().count(), 3, "header and the two rows: {rejected_text}");
+
+        let valid = env.run(&["elders", "import", file.to_str().unwrap(), "--valid-only"], None);
+        assert!(valid.status.success(), "{}", stderr(&valid));
+        assert!(stdout(&valid).contains("已导入：新登记 48"), "{}", stdout(&valid));
+    }
+}

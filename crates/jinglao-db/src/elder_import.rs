@@ -297,6 +297,7 @@ pub async fn apply(
 
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    crate::elder_bulk::bulk_cache(&mut conn, true).await?;
     for r in &plan.rows {
         let rec = &records[r.index];
         let elder_id = match &r.action {
@@ -377,6 +378,7 @@ pub async fn apply(
         });
         audit::append_many(&mut conn, keys.chain, actor, events, now).await?;
     }
+    crate::elder_bulk::bulk_cache(&mut conn, false).await?;
     tx.commit().await.map_err(|e| {
         if e.is_conflict_on("elders.id_hash") {
             DbError::Invalid(jinglao_domain::Invalid::one(
@@ -387,7 +389,8 @@ pub async fn apply(
             e
         }
     })?;
-    // A large import changes the tables' shape; small ones leave it to autovacuum.
+    // A large import changes the tables' shape; small ones leave it to the next large one (and,
+    // on PostgreSQL, to autovacuum).
     if summary.inserted + summary.updated >= 1000 {
         crate::elder_bulk::refresh_statistics(db).await?;
     }

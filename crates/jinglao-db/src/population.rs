@@ -68,6 +68,7 @@ pub async fn load(
     let mut summary = LoadSummary::default();
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    crate::elder_bulk::bulk_cache(&mut conn, true).await?;
     const BATCH: usize = 20_000;
     for (n, chunk) in people.chunks(BATCH).enumerate() {
         let base = n * BATCH;
@@ -121,6 +122,7 @@ pub async fn load(
         }),
     };
     audit::append(&mut conn, keys.chain, actor, event, now).await?;
+    crate::elder_bulk::bulk_cache(&mut conn, false).await?;
     tx.commit().await?;
     crate::elder_bulk::refresh_statistics(db).await?;
     Ok(summary)

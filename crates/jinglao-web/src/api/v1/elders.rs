@@ -100,7 +100,12 @@ fn summary_dto(s: ElderSummary, today: chrono::NaiveDate, advanced_age: i32) -> 
         .categories
         .iter()
         .copied()
-        .chain(derived_categories(s.birth_date, s.ability, today, advanced_age))
+        .chain(derived_categories(
+            s.birth_date,
+            s.ability,
+            today,
+            advanced_age,
+        ))
         .map(String::from)
         .collect();
     ElderSummaryDto {
