@@ -17,6 +17,8 @@ pub enum Field {
     IdNumber,
     /// A phone number.
     Phone,
+    /// An uploaded import file waiting for its commit (it holds ID and phone numbers).
+    ImportFile,
 }
 
 impl Field {
@@ -24,6 +26,7 @@ impl Field {
         match self {
             Field::IdNumber => b"jinglao:id_number:v1",
             Field::Phone => b"jinglao:phone:v1",
+            Field::ImportFile => b"jinglao:import_file:v1",
         }
     }
 }
@@ -52,6 +55,11 @@ impl FieldCipher {
 
     /// `nonce || ciphertext+tag`.
     pub fn encrypt(&self, field: Field, plaintext: &str) -> Vec<u8> {
+        self.encrypt_bytes(field, plaintext.as_bytes())
+    }
+
+    /// Encrypts bytes: `nonce || ciphertext+tag`.
+    pub fn encrypt_bytes(&self, field: Field, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).expect("the operating system provides randomness");
         let ct = self
@@ -59,11 +67,11 @@ impl FieldCipher {
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
-                    msg: plaintext.as_bytes(),
+                    msg: plaintext,
                     aad: field.tag(),
                 },
             )
-            .expect("AES-GCM encryption of a short value cannot fail");
+            .expect("AES-GCM encryption of an in-memory value cannot fail");
         let mut out = Vec::with_capacity(12 + ct.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
@@ -72,13 +80,18 @@ impl FieldCipher {
 
     /// Decrypts a value written by [`FieldCipher::encrypt`] for the same field.
     pub fn decrypt(&self, field: Field, blob: &[u8]) -> Result<String, DbError> {
+        String::from_utf8(self.decrypt_bytes(field, blob)?)
+            .map_err(|_| DbError::Corrupt("解密结果不是文本".into()))
+    }
+
+    /// Decrypts bytes written by [`FieldCipher::encrypt_bytes`] for the same field.
+    pub fn decrypt_bytes(&self, field: Field, blob: &[u8]) -> Result<Vec<u8>, DbError> {
         if blob.len() < 12 + 16 {
             return Err(DbError::Corrupt("加密字段长度不对".into()));
         }
         let (nonce, ct) = blob.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().expect("12 bytes");
-        let pt = self
-            .aead
+        self.aead
             .decrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -86,8 +99,7 @@ impl FieldCipher {
                     aad: field.tag(),
                 },
             )
-            .map_err(|_| DbError::Corrupt("加密字段无法解密（密钥不对或数据被改动）".into()))?;
-        String::from_utf8(pt).map_err(|_| DbError::Corrupt("解密结果不是文本".into()))
+            .map_err(|_| DbError::Corrupt("加密字段无法解密（密钥不对或数据被改动）".into()))
     }
 
     /// The keyed hash used to find a value without decrypting (hex).

@@ -417,6 +417,7 @@ pub struct Batch {
 /// Keeps an uploaded file for the commit step.
 pub async fn store_batch(
     db: &Db,
+    cipher: &FieldCipher,
     created_by: Uuid,
     file_name: &str,
     content: &[u8],
@@ -424,6 +425,8 @@ pub async fn store_batch(
 ) -> Result<Batch, DbError> {
     let id = Uuid::now_v7();
     let checksum = hex::encode(Sha256::digest(content));
+    // The file holds people's ID and phone numbers: stored encrypted like those fields.
+    let sealed = cipher.encrypt_bytes(Field::ImportFile, content);
     let mut c = db.acquire().await?;
     on_conn!(&mut c.conn(), c => {
         sqlx::query(
@@ -434,7 +437,7 @@ pub async fn store_batch(
         .bind(created_by)
         .bind(file_name)
         .bind(&checksum)
-        .bind(content)
+        .bind(&sealed)
         .bind(now)
         .execute(&mut *c)
         .await
@@ -454,7 +457,12 @@ pub async fn store_batch(
 type BatchRow = (Uuid, Uuid, String, String, Vec<u8>, DateTime<Utc>);
 
 /// A stored batch of the given uploader (others' batches are invisible).
-pub async fn get_batch(db: &Db, id: Uuid, created_by: Uuid) -> Result<Option<Batch>, DbError> {
+pub async fn get_batch(
+    db: &Db,
+    cipher: &FieldCipher,
+    id: Uuid,
+    created_by: Uuid,
+) -> Result<Option<Batch>, DbError> {
     let mut c = db.acquire().await?;
     let row: Option<BatchRow> = on_conn!(&mut c.conn(), c => {
         sqlx::query_as(
@@ -466,16 +474,19 @@ pub async fn get_batch(db: &Db, id: Uuid, created_by: Uuid) -> Result<Option<Bat
         .fetch_optional(&mut *c)
         .await
     })?;
-    Ok(row.map(
-        |(id, created_by, file_name, checksum, content, created_at)| Batch {
-            id,
-            created_by,
-            file_name,
-            checksum,
-            content,
-            created_at,
+    row.map(
+        |(id, created_by, file_name, checksum, sealed, created_at)| -> Result<Batch, DbError> {
+            Ok(Batch {
+                id,
+                created_by,
+                file_name,
+                checksum,
+                content: cipher.decrypt_bytes(Field::ImportFile, &sealed)?,
+                created_at,
+            })
         },
-    ))
+    )
+    .transpose()
 }
 
 /// Deletes a batch (after its commit) and any older than `older_than`.

@@ -452,3 +452,23 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("assessor2").unwrap().contains("过期")), "{err:?}");
     }
 }
+
+test_on_both! {
+    async fn an_uploaded_file_is_stored_encrypted_and_read_back_only_by_its_uploader(t: TestDb) {
+        seed_regions(&t.db).await;
+        let c = cipher();
+        let owner = staff(&t.db, "uploader", Role::CountyStaff, "430302").await.user_id.unwrap();
+        let content = format!("姓名,身份证号\n王秀英,{}\n", id_number(1, 1940)).into_bytes();
+        let batch = elder_import::store_batch(&t.db, &c, owner, "a.csv", &content, Utc::now()).await.unwrap();
+        let mut conn = t.db.acquire().await.unwrap();
+        let stored: Vec<u8> = jinglao_db::on_conn!(&mut conn.conn(), x => {
+            sqlx::query_scalar("SELECT content FROM import_batches WHERE id = $1").bind(batch.id).fetch_one(&mut *x).await
+        }).unwrap();
+        drop(conn);
+        let needle = id_number(1, 1940);
+        assert!(!stored.windows(needle.len()).any(|w| w == needle.as_bytes()), "no ID number in clear text");
+        let back = elder_import::get_batch(&t.db, &c, batch.id, owner).await.unwrap().unwrap();
+        assert_eq!(back.content, content);
+        assert!(elder_import::get_batch(&t.db, &c, batch.id, Uuid::now_v7()).await.unwrap().is_none(), "others' batches are invisible");
+    }
+}

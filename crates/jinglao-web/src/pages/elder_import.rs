@@ -102,9 +102,15 @@ pub async fn upload(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let batch =
-        elder_import::store_batch(&state.db, user.account.id, &name, &bytes, state.clock.now())
-            .await?;
+    let batch = elder_import::store_batch(
+        &state.db,
+        &state.keys.cipher,
+        user.account.id,
+        &name,
+        &bytes,
+        state.clock.now(),
+    )
+    .await?;
     // Batches nobody committed within a day are forgotten.
     let _ = elder_import::delete_batches(
         &state.db,
@@ -186,9 +192,11 @@ async fn prepare(
 
 async fn batch_of(state: &AppState, user: &CurrentUser, id: &str) -> Result<Batch, PageError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    Ok(elder_import::get_batch(&state.db, id, user.account.id)
-        .await?
-        .ok_or(AppError::NotFound)?)
+    Ok(
+        elder_import::get_batch(&state.db, &state.keys.cipher, id, user.account.id)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    )
 }
 
 const SHOW_PROBLEMS: usize = 500;
