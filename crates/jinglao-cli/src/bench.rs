@@ -276,9 +276,9 @@ pub(crate) struct Load {
 }
 
 /// Per-client result: one latency histogram per kind.
-pub(crate) struct ClientStats {
-    pub hists: Vec<Histogram<u64>>,
-    pub errors: u64,
+struct ClientStats {
+    hists: Vec<Histogram<u64>>,
+    errors: u64,
 }
 
 /// A latency histogram from 1 µs to 60 s with three significant digits.
@@ -286,8 +286,7 @@ pub(crate) fn histogram() -> Result<Histogram<u64>> {
     Ok(Histogram::new_with_bounds(1, 60_000_000, 3)?)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn client(
+async fn client(
     load: Arc<Load>,
     start_at: usize,
     measure_from: Instant,

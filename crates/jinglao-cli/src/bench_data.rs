@@ -28,8 +28,12 @@ use jinglao_web::auth::secrets;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::bench::{Load, Probe, demo_account, drive, prepare, spawn_server, stop_server};
-use crate::registry::{ImportOptions, china_today, import_bytes, seed_tree, write_people};
+use crate::bench::{
+    Load, Prepared, Probe, demo_account, drive, prepare, spawn_server, stop_server,
+};
+use crate::registry::{
+    ImportOptions, ImportRun, china_today, import_bytes, seed_tree, write_people,
+};
 
 /// Options of `bench import`.
 #[derive(Debug, clap::Args)]
@@ -123,6 +127,31 @@ fn generate(count: usize, seed: u64) -> Result<Vec<SynthElder>> {
     )?)
 }
 
+/// Reads and imports the file as `jinglao elders import` does; returns the run and its seconds
+/// (reading the file included).
+async fn timed_import(p: &Prepared, file: &Path) -> Result<(ImportRun, f64)> {
+    let started = Instant::now();
+    let bytes = std::fs::read(file)?;
+    let run = import_bytes(
+        &p.db,
+        &p.keys,
+        "elders.csv",
+        &bytes,
+        ImportOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await?;
+    Ok((run, started.elapsed().as_secs_f64()))
+}
+
+/// The run's stages as (name, seconds).
+fn seconds_by_stage(run: &ImportRun) -> Vec<(String, f64)> {
+    run.stages
+        .iter()
+        .map(|(s, d)| (s.to_string(), d.as_secs_f64()))
+        .collect()
+}
+
 /// Runs `bench import`.
 pub async fn import(args: ImportArgs) -> Result<ExitCode> {
     if args.rows == 0 {
@@ -135,20 +164,8 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
     let file_mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
 
     eprintln!("导入（计时）……");
-    let hidden = ProgressBar::hidden();
-    let started = Instant::now();
-    let bytes = std::fs::read(&file)?;
-    let run = import_bytes(
-        &p.db,
-        &p.keys,
-        "elders.csv",
-        &bytes,
-        ImportOptions::default(),
-        &hidden,
-    )
-    .await?;
-    let import_seconds = started.elapsed().as_secs_f64();
-    let Some(summary) = run.summary else {
+    let (run, import_seconds) = timed_import(&p, &file).await?;
+    let Some(summary) = &run.summary else {
         bail!(
             "生成的文件未能导入：{}",
             run.problems
@@ -162,18 +179,7 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
     }
 
     eprintln!("再次导入同一文件（计时，应无变化）……");
-    let started = Instant::now();
-    let bytes = std::fs::read(&file)?;
-    let again = import_bytes(
-        &p.db,
-        &p.keys,
-        "elders.csv",
-        &bytes,
-        ImportOptions::default(),
-        &hidden,
-    )
-    .await?;
-    let reimport_seconds = started.elapsed().as_secs_f64();
+    let (again, reimport_seconds) = timed_import(&p, &file).await?;
     let unchanged = again.summary.as_ref().map_or(0, |s| s.unchanged);
     if again
         .summary
@@ -182,7 +188,6 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
     {
         bail!("再次导入改变了数据：{:?}", again.summary);
     }
-    drop(bytes);
 
     eprintln!("同一文件用数据库自带的批量加载（对照）……");
     let peer = peer_load(&args.db, &p.dir.path().join("peer.db"), &file)?;
@@ -192,18 +197,10 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode> {
         rows: args.rows,
         file_mb,
         import_seconds,
-        stages: run
-            .stages
-            .iter()
-            .map(|(s, d)| (s.to_string(), d.as_secs_f64()))
-            .collect(),
+        stages: seconds_by_stage(&run),
         rows_per_second: args.rows as f64 / import_seconds,
         reimport_seconds,
-        reimport_stages: again
-            .stages
-            .iter()
-            .map(|(s, d)| (s.to_string(), d.as_secs_f64()))
-            .collect(),
+        reimport_stages: seconds_by_stage(&again),
         reimport_unchanged: unchanged,
         peer: peer.as_ref().map(|(name, _)| name.clone()),
         peer_seconds: peer.as_ref().map(|(_, s)| *s),

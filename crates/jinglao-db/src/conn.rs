@@ -78,6 +78,9 @@ pub struct Db {
     url: String,
 }
 
+/// Each SQLite connection's page cache (`PRAGMA cache_size`; negative: KiB), about 32 MB.
+pub(crate) const SQLITE_CACHE_SIZE: &str = "-32000";
+
 impl Db {
     /// Opens a pool for `url`. SQLite files are created if missing and run in WAL mode with
     /// foreign keys enforced and a busy timeout.
@@ -92,7 +95,7 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(settings.busy_timeout)
                     .pragma("temp_store", "memory")
-                    .pragma("cache_size", "-32000");
+                    .pragma("cache_size", SQLITE_CACHE_SIZE);
                 // No liveness ping on every acquire: a local file does not hang up, and the
                 // ping is a round trip to the connection's worker thread that doubled the cost
                 // of small queries.

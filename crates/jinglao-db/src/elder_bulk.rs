@@ -186,18 +186,24 @@ pub async fn refresh_statistics(db: &Db) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The page cache of a bulk write on SQLite (KiB, negative as `PRAGMA cache_size` wants): 512 MB.
+const BULK_CACHE_SIZE: &str = "-524288";
+
 /// Lets a bulk write on SQLite keep its working set in memory: the unique ID-hash and phone-hash
 /// indexes take random inserts, and with the default cache every insert past a few hundred
 /// thousand rows spilled pages to the WAL. Called with `true` at the start of the transaction
-/// and `false` before its commit; a no-op on PostgreSQL.
+/// and with `false` before its commit or rollback, so the pooled connection goes back with the
+/// usual cache; a no-op on PostgreSQL.
 pub async fn bulk_cache(conn: &mut Conn<'_>, on: bool) -> Result<(), DbError> {
     if let Conn::Sqlite(c) = conn {
-        let sql = if on {
-            "PRAGMA cache_size = -524288"
+        let size = if on {
+            BULK_CACHE_SIZE
         } else {
-            "PRAGMA cache_size = -32000"
+            crate::conn::SQLITE_CACHE_SIZE
         };
-        sqlx::query(sql).execute(&mut **c).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
+            .execute(&mut **c)
+            .await?;
     }
     Ok(())
 }

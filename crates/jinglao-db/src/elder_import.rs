@@ -298,87 +298,94 @@ pub async fn apply(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     crate::elder_bulk::bulk_cache(&mut conn, true).await?;
-    for r in &plan.rows {
-        let rec = &records[r.index];
-        let elder_id = match &r.action {
-            Action::New => {
-                let id = Uuid::now_v7();
-                new_rows.push((id, r.index));
-                events.push(
-                    Event::new("elder.create", "elder", id)
-                        .region(Some(rec.input.residence_region))
-                        .detail(json!({
-                            "via": "import", "file": source.file_name, "line": r.line,
-                            "name": rec.input.name, "id_number": rec.input.id_number.masked(),
-                        })),
-                );
-                summary.inserted += 1;
-                id
+    // The cache is put back whether or not the writes succeed: this connection returns to the
+    // pool either way.
+    let written = async {
+        for r in &plan.rows {
+            let rec = &records[r.index];
+            let elder_id = match &r.action {
+                Action::New => {
+                    let id = Uuid::now_v7();
+                    new_rows.push((id, r.index));
+                    events.push(
+                        Event::new("elder.create", "elder", id)
+                            .region(Some(rec.input.residence_region))
+                            .detail(json!({
+                                "via": "import", "file": source.file_name, "line": r.line,
+                                "name": rec.input.name, "id_number": rec.input.id_number.masked(),
+                            })),
+                    );
+                    summary.inserted += 1;
+                    id
+                }
+                Action::Unchanged { elder_id } => {
+                    summary.unchanged += 1;
+                    *elder_id
+                }
+                Action::Update { elder_id, changes } => {
+                    update_row(&mut conn, *elder_id, &rec.input, &sealed[&r.index], now).await?;
+                    events.push(
+                        Event::new("elder.update", "elder", elder_id)
+                            .region(Some(rec.input.residence_region))
+                            .detail(json!({
+                                "via": "import", "file": source.file_name, "line": r.line,
+                                "changes": changes,
+                            })),
+                    );
+                    summary.updated += 1;
+                    *elder_id
+                }
+            };
+            let existing = !matches!(r.action, Action::New);
+            for &ci in &r.new_categories {
+                category_rows.push((elder_id, &rec.categories[ci], existing));
             }
-            Action::Unchanged { elder_id } => {
-                summary.unchanged += 1;
-                *elder_id
-            }
-            Action::Update { elder_id, changes } => {
-                update_row(&mut conn, *elder_id, &rec.input, &sealed[&r.index], now).await?;
-                events.push(
-                    Event::new("elder.update", "elder", elder_id)
-                        .region(Some(rec.input.residence_region))
-                        .detail(json!({
-                            "via": "import", "file": source.file_name, "line": r.line,
-                            "changes": changes,
-                        })),
-                );
-                summary.updated += 1;
-                *elder_id
-            }
-        };
-        let existing = !matches!(r.action, Action::New);
-        for &ci in &r.new_categories {
-            category_rows.push((elder_id, &rec.categories[ci], existing));
         }
-    }
 
-    let new_rows: Vec<NewElder<'_>> = new_rows
-        .iter()
-        .map(|(id, index)| NewElder {
-            id: *id,
-            input: &records[*index].input,
-            sealed: &sealed[index],
-            ability: None,
-        })
-        .collect();
-    insert_many(&mut conn, &new_rows, now).await?;
-    let cats: Vec<(Uuid, &CategoryInput)> =
-        category_rows.iter().map(|(id, c, _)| (*id, *c)).collect();
-    insert_categories(&mut conn, &cats, now).await?;
-    summary.categories_added = category_rows.len();
-    // New people's categories are part of their creation; existing people get an entry each.
-    for (elder_id, cat, existing) in &category_rows {
-        if *existing {
-            events.push(
-                Event::new("elder.category_add", "elder", elder_id).detail(json!({
-                    "via": "import", "file": source.file_name,
-                    "category": cat.kind.label(), "start": cat.start,
-                })),
-            );
+        let new_rows: Vec<NewElder<'_>> = new_rows
+            .iter()
+            .map(|(id, index)| NewElder {
+                id: *id,
+                input: &records[*index].input,
+                sealed: &sealed[index],
+                ability: None,
+            })
+            .collect();
+        insert_many(&mut conn, &new_rows, now).await?;
+        let cats: Vec<(Uuid, &CategoryInput)> =
+            category_rows.iter().map(|(id, c, _)| (*id, *c)).collect();
+        insert_categories(&mut conn, &cats, now).await?;
+        summary.categories_added = category_rows.len();
+        // New people's categories are part of their creation; existing people get an entry each.
+        for (elder_id, cat, existing) in &category_rows {
+            if *existing {
+                events.push(
+                    Event::new("elder.category_add", "elder", elder_id).detail(json!({
+                        "via": "import", "file": source.file_name,
+                        "category": cat.kind.label(), "start": cat.start,
+                    })),
+                );
+            }
         }
+        if summary.inserted + summary.updated + summary.categories_added > 0 {
+            events.push(Event {
+                action: "elder.import",
+                entity: "elder",
+                record_id: None,
+                region_code: actor.scope.region_root(),
+                detail: json!({
+                    "file": source.file_name, "sha256": source.checksum,
+                    "inserted": summary.inserted, "updated": summary.updated,
+                    "unchanged": summary.unchanged, "categories_added": summary.categories_added,
+                }),
+            });
+            audit::append_many(&mut conn, keys.chain, actor, events, now).await?;
+        }
+        Ok::<(), DbError>(())
     }
-    if summary.inserted + summary.updated + summary.categories_added > 0 {
-        events.push(Event {
-            action: "elder.import",
-            entity: "elder",
-            record_id: None,
-            region_code: actor.scope.region_root(),
-            detail: json!({
-                "file": source.file_name, "sha256": source.checksum,
-                "inserted": summary.inserted, "updated": summary.updated,
-                "unchanged": summary.unchanged, "categories_added": summary.categories_added,
-            }),
-        });
-        audit::append_many(&mut conn, keys.chain, actor, events, now).await?;
-    }
+    .await;
     crate::elder_bulk::bulk_cache(&mut conn, false).await?;
+    written?;
     tx.commit().await.map_err(|e| {
         if e.is_conflict_on("elders.id_hash") {
             DbError::Invalid(jinglao_domain::Invalid::one(

@@ -206,9 +206,8 @@ fn push_filters<DB: sqlx::Database>(
 /// same order but hides the index from the sort, so they start from the narrowing index and sort
 /// the few thousand rows left.
 fn order_by(f: &ElderFilter) -> &'static str {
-    let by_name = matches!(classify(&f.text), TextQuery::Name(_) | TextQuery::None);
     let narrowed = f.region.is_some() || f.category.is_some() || f.ability.is_some();
-    if by_name && narrowed && !matches!(classify(&f.text), TextQuery::Name(_)) {
+    if narrowed && classify(&f.text) == TextQuery::None {
         " ORDER BY e.name || '', e.id"
     } else {
         " ORDER BY e.name, e.id"

@@ -69,60 +69,70 @@ pub async fn load(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     crate::elder_bulk::bulk_cache(&mut conn, true).await?;
-    const BATCH: usize = 20_000;
-    for (n, chunk) in people.chunks(BATCH).enumerate() {
-        let base = n * BATCH;
-        let rows: Vec<NewElder<'_>> = chunk
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                let i = base + k;
-                NewElder {
-                    id: ids[i],
-                    input: &p.input,
-                    sealed: &sealed[i],
-                    ability: match (&p.assessment, assessors) {
-                        (Some(a), Some(_)) => a.form.reference_date.map(|d| Ability {
-                            level: a.result.final_level.number() as i32,
-                            assessed_on: d,
-                            due: reassessment_due(d, interval(policy, &p.input.residence_region)),
-                        }),
-                        _ => None,
-                    },
-                }
-            })
-            .collect();
-        insert_many(&mut conn, &rows, now).await?;
-        let cats: Vec<(Uuid, &CategoryInput)> = chunk
-            .iter()
-            .enumerate()
-            .flat_map(|(k, p)| {
-                let id = ids[base + k];
-                p.categories.iter().map(move |c| (id, c))
-            })
-            .collect();
-        insert_categories(&mut conn, &cats, now).await?;
-        summary.categories += cats.len();
-        if let Some(who) = assessors {
-            summary.assessments +=
-                insert_assessments(&mut conn, who, &ids[base..base + chunk.len()], chunk, now)
-                    .await?;
+    // The cache is put back whether or not the writes succeed: this connection returns to the
+    // pool either way.
+    let written = async {
+        const BATCH: usize = 20_000;
+        for (n, chunk) in people.chunks(BATCH).enumerate() {
+            let base = n * BATCH;
+            let rows: Vec<NewElder<'_>> = chunk
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    let i = base + k;
+                    NewElder {
+                        id: ids[i],
+                        input: &p.input,
+                        sealed: &sealed[i],
+                        ability: match (&p.assessment, assessors) {
+                            (Some(a), Some(_)) => a.form.reference_date.map(|d| Ability {
+                                level: a.result.final_level.number() as i32,
+                                assessed_on: d,
+                                due: reassessment_due(
+                                    d,
+                                    interval(policy, &p.input.residence_region),
+                                ),
+                            }),
+                            _ => None,
+                        },
+                    }
+                })
+                .collect();
+            insert_many(&mut conn, &rows, now).await?;
+            let cats: Vec<(Uuid, &CategoryInput)> = chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(k, p)| {
+                    let id = ids[base + k];
+                    p.categories.iter().map(move |c| (id, c))
+                })
+                .collect();
+            insert_categories(&mut conn, &cats, now).await?;
+            summary.categories += cats.len();
+            if let Some(who) = assessors {
+                summary.assessments +=
+                    insert_assessments(&mut conn, who, &ids[base..base + chunk.len()], chunk, now)
+                        .await?;
+            }
+            summary.elders += chunk.len();
+            progress(summary.elders);
         }
-        summary.elders += chunk.len();
-        progress(summary.elders);
+        let event = Event {
+            action: "population.load",
+            entity: "elder",
+            record_id: None,
+            region_code: actor.scope.region_root(),
+            detail: json!({
+                "source": label, "elders": summary.elders, "categories": summary.categories,
+                "assessments": summary.assessments,
+            }),
+        };
+        audit::append(&mut conn, keys.chain, actor, event, now).await?;
+        Ok::<(), DbError>(())
     }
-    let event = Event {
-        action: "population.load",
-        entity: "elder",
-        record_id: None,
-        region_code: actor.scope.region_root(),
-        detail: json!({
-            "source": label, "elders": summary.elders, "categories": summary.categories,
-            "assessments": summary.assessments,
-        }),
-    };
-    audit::append(&mut conn, keys.chain, actor, event, now).await?;
+    .await;
     crate::elder_bulk::bulk_cache(&mut conn, false).await?;
+    written?;
     tx.commit().await?;
     crate::elder_bulk::refresh_statistics(db).await?;
     Ok(summary)

@@ -2,9 +2,10 @@
 //! scoped [`ElderFilter`]: one place decides what a typed region, category, ability level and
 //! status mean.
 
-use jinglao_db::elder_search::ElderFilter;
+use jinglao_db::elder_search::{ElderFilter, ElderSummary};
 use jinglao_domain::RegionCode;
 use jinglao_domain::assessment::AbilityLevel;
+use jinglao_domain::category::derived_categories;
 use jinglao_domain::elder::ElderStatus;
 use jinglao_domain::policy::PolicyKey;
 
@@ -83,4 +84,17 @@ pub async fn filter_for(
         today: state.today(),
         advanced_age: book.int(PolicyKey::AdvancedAge, &root) as i32,
     }))
+}
+
+/// A result row's categories as lists show them: the recorded ones active today, then the
+/// derived ones (高龄, 失能 / 半失能) by the filter's day and 高龄 age.
+pub fn categories_today(row: &ElderSummary, filter: &ElderFilter) -> Vec<&'static str> {
+    let mut out = row.categories.clone();
+    out.extend(derived_categories(
+        row.birth_date,
+        row.ability,
+        filter.today,
+        filter.advanced_age,
+    ));
+    out
 }

@@ -15,7 +15,6 @@ use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::assessment_form::AssessmentReason;
 use jinglao_domain::category::{
     ADVANCED_AGE, CategoryDraft, CategoryKind, DISABLED, PARTLY_DISABLED, categories_on,
-    derived_categories,
 };
 use jinglao_domain::clock::format_local;
 use jinglao_domain::elder::{
@@ -30,7 +29,7 @@ use uuid::Uuid;
 
 use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser};
-use crate::elder_query::{SearchParams, filter_for};
+use crate::elder_query::{SearchParams, categories_today, filter_for};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -147,12 +146,7 @@ pub async fn index(
         rows: rows
             .into_iter()
             .map(|mut row| {
-                row.categories.extend(derived_categories(
-                    row.birth_date,
-                    row.ability,
-                    today,
-                    filter.advanced_age,
-                ));
+                row.categories = categories_today(&row, &filter);
                 ResultRow {
                     age: jinglao_domain::id_number::age_on(row.birth_date, today),
                     region: state.region_name(&row.residence_region),

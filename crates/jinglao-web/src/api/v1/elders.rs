@@ -5,10 +5,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use jinglao_db::elder_search::{self, ElderSummary};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
 use jinglao_db::elders;
 use jinglao_domain::Permission;
-use jinglao_domain::category::{categories_on, derived_categories};
+use jinglao_domain::category::categories_on;
 use jinglao_domain::elder::ElderRecord;
 use jinglao_domain::policy::PolicyKey;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::auth::ApiUser;
-use crate::elder_query::{SearchParams, filter_for};
+use crate::elder_query::{SearchParams, categories_today, filter_for};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -95,17 +95,9 @@ pub struct ElderPage {
     pub next: Option<NextPage>,
 }
 
-fn summary_dto(s: ElderSummary, today: chrono::NaiveDate, advanced_age: i32) -> ElderSummaryDto {
-    let categories: Vec<String> = s
-        .categories
-        .iter()
-        .copied()
-        .chain(derived_categories(
-            s.birth_date,
-            s.ability,
-            today,
-            advanced_age,
-        ))
+fn summary_dto(s: ElderSummary, filter: &ElderFilter) -> ElderSummaryDto {
+    let categories = categories_today(&s, filter)
+        .into_iter()
         .map(String::from)
         .collect();
     ElderSummaryDto {
@@ -184,10 +176,7 @@ pub async fn search_elders(
         after_id: last.id,
     });
     Ok(Json(ElderPage {
-        items: rows
-            .into_iter()
-            .map(|s| summary_dto(s, filter.today, filter.advanced_age))
-            .collect(),
+        items: rows.into_iter().map(|s| summary_dto(s, &filter)).collect(),
         next,
     }))
 }
