@@ -311,3 +311,28 @@ test_on_both! {
         assert_eq!(body["error"]["field"], "items.B.1.1");
     }
 }
+
+test_on_both! {
+    async fn a_search_parameter_that_cannot_be_used_is_named_at_its_own_field(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        let page = app.get(&client, "/elders?ability=9").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let errors = page.texts(".form-group-error");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("能力等级") && errors[0].contains("0–4"), "{errors:?}");
+        let page = app.get(&client, &format!("/elders?region={YUETANG}")).await;
+        let errors = page.texts(".form-group-error");
+        assert!(errors.len() == 1 && errors[0].contains("区划代码"), "{errors:?}");
+
+        let token = app.token("yh_county").await;
+        let (status, body) = app.api_get(&token, "/api/v1/elders?ability=9").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["field"], "ability");
+        let (status, body) = app.api_get(&token, "/api/v1/elders?limit=0").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["field"], "limit");
+        let (status, body) = app.api_get(&token, "/api/v1/elders/not-a-uuid").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+}

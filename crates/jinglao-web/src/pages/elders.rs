@@ -76,7 +76,10 @@ pub struct SearchPage {
     statuses: Vec<ElderStatus>,
     can_edit: bool,
     can_import: bool,
-    region_error: Option<String>,
+    /// The parameter that could not be searched with (`region` or `ability`; empty if none)…
+    param_field: &'static str,
+    /// …and why, shown at that field.
+    param_message: String,
 }
 
 fn require(user: &CurrentUser, p: Permission) -> Result<(), PageError> {
@@ -99,21 +102,21 @@ pub async fn index(
         ability: &q.ability,
         status: &q.status,
     };
-    let (filter, region_error) = match filter_for(&state, &user, &params).await? {
+    let (filter, param_error) = match filter_for(&state, &user, &params).await? {
         Ok(f) => (f, None),
-        Err(problem) => (ElderFilter::new(today), Some(problem.message)),
+        Err(problem) => (ElderFilter::new(today), Some(problem)),
     };
     let after_id = q.after_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
     let after = q.after_name.as_deref().zip(after_id);
     let mut c = state.db.acquire().await?;
     let mut conn = c.conn();
     let cipher = &state.keys.cipher;
-    let (rows, more) = if region_error.is_some() {
+    let (rows, more) = if param_error.is_some() {
         (Vec::new(), false)
     } else {
         elder_search::search(&mut conn, cipher, &user.scope, &filter, after, PAGE_SIZE).await?
     };
-    let count = if region_error.is_some() {
+    let count = if param_error.is_some() {
         "0".to_string()
     } else {
         let n = elder_search::count_capped(&mut conn, cipher, &user.scope, &filter, 1001).await?;
@@ -162,7 +165,8 @@ pub async fn index(
         statuses: ElderStatus::ALL.to_vec(),
         can_edit: user.can(Permission::EditElders),
         can_import: user.can(Permission::ImportElders),
-        region_error,
+        param_field: param_error.as_ref().map_or("", |p| p.field),
+        param_message: param_error.map(|p| p.message).unwrap_or_default(),
     })
 }
 
