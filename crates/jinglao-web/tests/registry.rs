@@ -305,6 +305,12 @@ test_on_both! {
         assert_eq!(body["error"]["field"], "items.B.3.2");
 
         let mut items = all_items(1);
+        items.insert("B.2.3".into(), json!("3"));
+        let (status, body) = score(&app, &token, json!({"items": items})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["field"], "items.B.2.3", "a score of the wrong type is named too");
+
+        let mut items = all_items(1);
         items.insert("B.1.1".into(), json!(9));
         let (status, body) = score(&app, &token, json!({"items": items})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -22,11 +22,26 @@ pub struct ApiPath<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 /// Pulls a field name out of serde's messages ("missing field `password`", "unknown field
-/// `x`", "…for key `area_type`…").
+/// `x`", "…for key `area_type`…"). Errors below the top level carry their path first
+/// ("…target type: items.B.1.1: invalid type…"), so a nested field is named in full.
 fn field_in(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let end = start + message[start..].find('`')?;
-    Some(message[start..end].to_string())
+    let named = || {
+        let start = message.find('`')? + 1;
+        let end = start + message[start..].find('`')?;
+        Some(message[start..end].to_string())
+    };
+    let path = message
+        .split_once("target type: ")
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .map(|(path, _)| path)
+        .filter(|p| !p.is_empty() && !p.contains(char::is_whitespace));
+    match (path, named()) {
+        (Some(path), Some(name)) if message.contains("missing field") => {
+            Some(format!("{path}.{name}"))
+        }
+        (Some(path), _) => Some(path.to_string()),
+        (None, name) => name,
+    }
 }
 
 /// A Chinese message for serde's commonest complaints, keeping serde's text otherwise.
@@ -108,5 +123,19 @@ mod tests {
             Some("password".into())
         );
         assert_eq!(field_in("no backticks"), None);
+        assert_eq!(
+            field_in(
+                "Failed to deserialize the JSON body into the target type: items.B.1.1: \
+                 invalid type: string \"x\", expected i64 at line 1 column 23"
+            ),
+            Some("items.B.1.1".into())
+        );
+        assert_eq!(
+            field_in(
+                "Failed to deserialize the JSON body into the target type: missing field \
+                 `items` at line 1 column 2"
+            ),
+            Some("items".into())
+        );
     }
 }
