@@ -3,6 +3,7 @@
 //! bound values per statement.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use jinglao_domain::RegionCode;
 use jinglao_domain::category::CategoryInput;
 use jinglao_domain::elder::{ElderInput, IncomeSource, MedicalPayment};
 use uuid::Uuid;
@@ -131,20 +132,27 @@ pub(crate) async fn insert_many(
     Ok(())
 }
 
+/// A category row to insert: the holder, the holder's residence (copied onto the row for
+/// search, see migration 0016) and the category.
+pub(crate) type NewCategory<'a> = (Uuid, &'a RegionCode, &'a CategoryInput);
+
 /// Inserts categories of (possibly new) records.
 pub(crate) async fn insert_categories(
     conn: &mut Conn<'_>,
-    rows: &[(Uuid, &CategoryInput)],
+    rows: &[NewCategory<'_>],
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    for chunk in rows.chunks(4000) {
+    // 9 values per row.
+    for chunk in rows.chunks(3500) {
         on_conn!(conn, c => {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO elder_categories (id, elder_id, kind, detail, start_date, end_date, evidence, created_at) ",
+                "INSERT INTO elder_categories (id, elder_id, residence_region_code, kind, detail, start_date, \
+                 end_date, evidence, created_at) ",
             );
-            q.push_values(chunk, |mut b, (elder_id, cat)| {
+            q.push_values(chunk, |mut b, (elder_id, residence, cat)| {
                 b.push_bind(Uuid::now_v7())
                     .push_bind(*elder_id)
+                    .push_bind(residence.as_str())
                     .push_bind(cat.kind.as_str())
                     .push_bind(cat.detail.clone())
                     .push_bind(cat.start)
@@ -189,21 +197,133 @@ pub async fn refresh_statistics(db: &Db) -> Result<(), DbError> {
 /// The page cache of a bulk write on SQLite (KiB, negative as `PRAGMA cache_size` wants): 512 MB.
 const BULK_CACHE_SIZE: &str = "-524288";
 
-/// Lets a bulk write on SQLite keep its working set in memory: the unique ID-hash and phone-hash
-/// indexes take random inserts, and with the default cache every insert past a few hundred
-/// thousand rows spilled pages to the WAL. Called with `true` at the start of the transaction
-/// and with `false` before its commit or rollback, so the pooled connection goes back with the
-/// usual cache; a no-op on PostgreSQL.
+/// Lets a bulk write on SQLite keep its working set in memory (with the default cache, every
+/// insert past a few hundred thousand rows spilled pages to the WAL) and sort with a helper
+/// thread when it rebuilds indexes (`PRAGMA threads`). Called with `true` at the start of the
+/// transaction and with `false` before its commit or rollback, so the pooled connection goes
+/// back as it was; a no-op on PostgreSQL.
 pub async fn bulk_cache(conn: &mut Conn<'_>, on: bool) -> Result<(), DbError> {
     if let Conn::Sqlite(c) = conn {
-        let size = if on {
-            BULK_CACHE_SIZE
+        let (size, threads) = if on {
+            (BULK_CACHE_SIZE, 1)
         } else {
-            crate::conn::SQLITE_CACHE_SIZE
+            (crate::conn::SQLITE_CACHE_SIZE, 0)
         };
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {size}")))
-            .execute(&mut **c)
-            .await?;
+        for sql in [
+            format!("PRAGMA cache_size = {size}"),
+            format!("PRAGMA threads = {threads}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut **c)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The registry's tables whose secondary indexes a large bulk write rebuilds.
+const BULK_TABLES: [&str; 5] = [
+    "elders",
+    "elder_phones",
+    "elder_contacts",
+    "elder_categories",
+    "assessments",
+];
+
+/// Fewest new records for which rebuilding the indexes can pay off.
+const REBUILD_FROM: usize = 10_000;
+
+/// Secondary indexes dropped for the duration of a bulk write, with the statements that
+/// create them again.
+#[derive(Debug, Default)]
+#[must_use = "the indexes must be built again before the transaction commits"]
+pub(crate) struct SuspendedIndexes(Vec<(String, String)>);
+
+/// Inside the caller's transaction, drops the secondary indexes of the registry tables when
+/// `incoming` new records at least double the registry (and are at least 10,000).
+///
+/// Inserting a million people one index entry at a time into five random-key B-trees is what
+/// made loading a million people take two minutes; building each index once from the finished
+/// table is a sort. Below that size, or into a registry larger than the batch, keeping the
+/// indexes is cheaper. The definitions are read from the database itself (so whatever the
+/// migrations say is rebuilt exactly), and primary keys and constraints are left alone. DDL is
+/// transactional on both databases: if the write fails, the rollback puts the indexes back.
+/// While the transaction is open, PostgreSQL readers of these tables wait for it; SQLite
+/// readers keep seeing the previous state.
+pub(crate) async fn suspend_indexes(
+    conn: &mut Conn<'_>,
+    incoming: usize,
+) -> Result<SuspendedIndexes, DbError> {
+    if incoming < REBUILD_FROM {
+        return Ok(SuspendedIndexes::default());
+    }
+    let existing: i64 = on_conn!(conn, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM elders").fetch_one(&mut *c).await
+    })?;
+    if (incoming as i64) < existing {
+        return Ok(SuspendedIndexes::default());
+    }
+    let indexes = secondary_indexes(conn).await?;
+    for (name, _) in &indexes {
+        // The name comes from the catalogue, not from input; quoted all the same.
+        let sql = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+        on_conn!(conn, c => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    tracing::info!(
+        indexes = indexes.len(),
+        incoming,
+        existing,
+        "bulk write: secondary indexes suspended"
+    );
+    Ok(SuspendedIndexes(indexes))
+}
+
+/// The secondary indexes of the registry tables (name and definition, by name): those that
+/// no primary key or constraint owns.
+pub async fn secondary_indexes(conn: &mut Conn<'_>) -> Result<Vec<(String, String)>, DbError> {
+    let tables: Vec<String> = BULK_TABLES.iter().map(|t| t.to_string()).collect();
+    Ok(match conn {
+        Conn::Sqlite(c) => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+                 AND tbl_name IN (",
+            );
+            let mut sep = q.separated(", ");
+            for t in &tables {
+                sep.push_bind(t.clone());
+            }
+            q.push(") ORDER BY name");
+            q.build_query_as().fetch_all(&mut **c).await?
+        }
+        Conn::Postgres(c) => {
+            sqlx::query_as(
+                "SELECT i.relname::text, pg_get_indexdef(i.oid) \
+                 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                 JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 WHERE n.nspname = current_schema() AND t.relname = ANY($1) \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid) \
+                 ORDER BY 1",
+            )
+            .bind(&tables)
+            .fetch_all(&mut **c)
+            .await?
+        }
+    })
+}
+
+/// Builds the suspended indexes again, inside the same transaction. A unique index that no
+/// longer holds (two records with one ID number) fails here, and the whole write with it.
+pub(crate) async fn restore_indexes(
+    conn: &mut Conn<'_>,
+    suspended: SuspendedIndexes,
+) -> Result<(), DbError> {
+    for (_, sql) in suspended.0 {
+        on_conn!(conn, c => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }

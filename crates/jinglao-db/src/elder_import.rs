@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::RegionCode;
 use jinglao_domain::Scope;
-use jinglao_domain::category::CategoryInput;
 use jinglao_domain::elder::{ElderInput, FieldChange, diff};
 use jinglao_domain::elder_import::{ImportRecord, header_for};
 use jinglao_domain::region_import::RowProblem;
@@ -18,7 +17,9 @@ use uuid::Uuid;
 
 use crate::audit::{self, Event};
 use crate::crypto::{Field, FieldCipher};
-use crate::elder_bulk::{NewElder, insert_categories, insert_many};
+use crate::elder_bulk::{
+    NewCategory, NewElder, insert_categories, insert_many, restore_indexes, suspend_indexes,
+};
 use crate::elders::{Sealed, Secrets, get_input, seal_many, update_row};
 use crate::{Actor, Db, DbError, on_conn};
 
@@ -301,6 +302,12 @@ pub async fn apply(
     // The cache is put back whether or not the writes succeed: this connection returns to the
     // pool either way.
     let written = async {
+        let incoming = plan
+            .rows
+            .iter()
+            .filter(|r| matches!(r.action, Action::New))
+            .count();
+        let suspended = suspend_indexes(&mut conn, incoming).await?;
         for r in &plan.rows {
             let rec = &records[r.index];
             let elder_id = match &r.action {
@@ -338,7 +345,12 @@ pub async fn apply(
             };
             let existing = !matches!(r.action, Action::New);
             for &ci in &r.new_categories {
-                category_rows.push((elder_id, &rec.categories[ci], existing));
+                category_rows.push((
+                    elder_id,
+                    &rec.input.residence_region,
+                    &rec.categories[ci],
+                    existing,
+                ));
             }
         }
 
@@ -352,12 +364,15 @@ pub async fn apply(
             })
             .collect();
         insert_many(&mut conn, &new_rows, now).await?;
-        let cats: Vec<(Uuid, &CategoryInput)> =
-            category_rows.iter().map(|(id, c, _)| (*id, *c)).collect();
+        let cats: Vec<NewCategory<'_>> = category_rows
+            .iter()
+            .map(|(id, residence, c, _)| (*id, *residence, *c))
+            .collect();
         insert_categories(&mut conn, &cats, now).await?;
+        restore_indexes(&mut conn, suspended).await?;
         summary.categories_added = category_rows.len();
         // New people's categories are part of their creation; existing people get an entry each.
-        for (elder_id, cat, existing) in &category_rows {
+        for (elder_id, _, cat, existing) in &category_rows {
             if *existing {
                 events.push(
                     Event::new("elder.category_add", "elder", elder_id).detail(json!({
@@ -385,8 +400,9 @@ pub async fn apply(
     }
     .await;
     crate::elder_bulk::bulk_cache(&mut conn, false).await?;
-    written?;
-    tx.commit().await.map_err(|e| {
+    // Someone registered one of the file's people after the preview: the insert (or, for a
+    // large import, the rebuilt unique index) refuses the second record.
+    let raced = |e: DbError| {
         if e.is_conflict_on("elders.id_hash") {
             DbError::Invalid(jinglao_domain::Invalid::one(
                 "file",
@@ -395,7 +411,9 @@ pub async fn apply(
         } else {
             e
         }
-    })?;
+    };
+    written.map_err(raced)?;
+    tx.commit().await.map_err(raced)?;
     // A large import changes the tables' shape; small ones leave it to the next large one (and,
     // on PostgreSQL, to autovacuum).
     if summary.inserted + summary.updated >= 1000 {

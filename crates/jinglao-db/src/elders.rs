@@ -426,8 +426,9 @@ pub(crate) async fn insert_category(
     let id = Uuid::now_v7();
     on_conn!(conn, c => {
         sqlx::query(
-            "INSERT INTO elder_categories (id, elder_id, kind, detail, start_date, end_date, evidence, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO elder_categories (id, elder_id, kind, detail, start_date, end_date, evidence, created_at, \
+             residence_region_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT residence_region_code FROM elders WHERE id = $2))",
         )
         .bind(id)
         .bind(elder_id)
@@ -588,6 +589,18 @@ pub(crate) async fn update_row(
         .bind(&input.under_age_reason)
         .bind(&sealed.digest)
         .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    // The categories carry a copy of the residence for search (migration 0016).
+    on_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE elder_categories SET residence_region_code = $2 \
+             WHERE elder_id = $1 AND residence_region_code <> $2",
+        )
+        .bind(id)
+        .bind(input.residence_region.as_str())
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())

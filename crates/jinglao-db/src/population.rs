@@ -10,14 +10,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::RegionCode;
 use jinglao_domain::assessment::ITEMS;
 use jinglao_domain::assessment_form::reassessment_due;
-use jinglao_domain::category::CategoryInput;
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
 use jinglao_domain::synth::SynthElder;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, Event};
-use crate::elder_bulk::{Ability, NewElder, insert_categories, insert_many};
+use crate::elder_bulk::{
+    Ability, NewCategory, NewElder, insert_categories, insert_many, restore_indexes,
+    suspend_indexes,
+};
 use crate::elders::{Secrets, seal_many};
 use crate::{Actor, Conn, Db, DbError, on_conn};
 use jinglao_domain::elder::ElderInput;
@@ -72,6 +74,7 @@ pub async fn load(
     // The cache is put back whether or not the writes succeed: this connection returns to the
     // pool either way.
     let written = async {
+        let suspended = suspend_indexes(&mut conn, people.len()).await?;
         const BATCH: usize = 20_000;
         for (n, chunk) in people.chunks(BATCH).enumerate() {
             let base = n * BATCH;
@@ -99,12 +102,14 @@ pub async fn load(
                 })
                 .collect();
             insert_many(&mut conn, &rows, now).await?;
-            let cats: Vec<(Uuid, &CategoryInput)> = chunk
+            let cats: Vec<NewCategory<'_>> = chunk
                 .iter()
                 .enumerate()
                 .flat_map(|(k, p)| {
                     let id = ids[base + k];
-                    p.categories.iter().map(move |c| (id, c))
+                    p.categories
+                        .iter()
+                        .map(move |c| (id, &p.input.residence_region, c))
                 })
                 .collect();
             insert_categories(&mut conn, &cats, now).await?;
@@ -117,6 +122,7 @@ pub async fn load(
             summary.elders += chunk.len();
             progress(summary.elders);
         }
+        restore_indexes(&mut conn, suspended).await?;
         let event = Event {
             action: "population.load",
             entity: "elder",

@@ -472,3 +472,105 @@ test_on_both! {
         assert!(elder_import::get_batch(&t.db, &c, batch.id, Uuid::now_v7()).await.unwrap().is_none(), "others' batches are invisible");
     }
 }
+
+test_on_both! {
+    async fn a_category_search_follows_its_holder_to_a_new_township(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let villages: Vec<RegionCode> = tree
+            .subtree(&code("430302"))
+            .iter()
+            .filter(|r| r.level == jinglao_domain::RegionLevel::Village)
+            .map(|r| r.code)
+            .collect();
+        let first = villages[0];
+        let elsewhere = *villages.iter().find(|v| v.as_str()[..9] != first.as_str()[..9]).unwrap();
+        let cat = CategoryDraft { kind: "低保".into(), start: "2024-01-01".into(), ..Default::default() }
+            .validate(today()).unwrap();
+        let id = elders::create(&t.db, secrets(&c), &actor, &input(&tree, draft(7, first.as_str())), &[cat], Utc::now())
+            .await.unwrap();
+        let township = |v: &RegionCode| code(&format!("{}000", &v.as_str()[..9]));
+        let dibao_in = |region: RegionCode| ElderFilter {
+            region: Some(region),
+            category: Some("低保".into()),
+            ..ElderFilter::new(today())
+        };
+        let found = |filter: ElderFilter| {
+            let db = t.db.clone();
+            let c = c.clone();
+            let scope = actor.scope.clone();
+            async move {
+                let mut conn = db.acquire().await.unwrap();
+                let (rows, _) = elder_search::search(&mut conn.conn(), &c, &scope, &filter, None, 50).await.unwrap();
+                let n = elder_search::count_capped(&mut conn.conn(), &c, &scope, &filter, 1001).await.unwrap();
+                assert_eq!(rows.len() as i64, n, "the page and the count agree");
+                rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found(dibao_in(township(&first))).await, vec![id]);
+        assert!(found(dibao_in(township(&elsewhere))).await.is_empty());
+
+        let mut moved = draft(7, elsewhere.as_str());
+        moved.name = "王秀英".into();
+        elders::update(&t.db, secrets(&c), &actor, id, &input(&tree, moved), Utc::now()).await.unwrap();
+        assert!(found(dibao_in(township(&first))).await.is_empty(), "gone from the old township");
+        assert_eq!(found(dibao_in(township(&elsewhere))).await, vec![id], "found in the new one");
+        // A category added after the move carries the new residence too.
+        let more = CategoryDraft { kind: "空巢".into(), start: "2025-01-01".into(), ..Default::default() }
+            .validate(today()).unwrap();
+        elders::add_category(&t.db, &CHAIN, &actor, id, &more, Utc::now()).await.unwrap();
+        let empty_nest = ElderFilter { region: Some(township(&elsewhere)), category: Some("空巢".into()), ..ElderFilter::new(today()) };
+        assert_eq!(found(empty_nest).await, vec![id]);
+    }
+}
+
+test_on_both! {
+    async fn a_large_import_rebuilds_the_indexes_it_set_aside_and_a_late_duplicate_undoes_it_all(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let ctx = ValidationContext { regions: &tree, today: today(), min_age: 60 };
+        let indexes = |db: Db| async move {
+            let mut conn = db.acquire().await.unwrap();
+            jinglao_db::elder_bulk::secondary_indexes(&mut conn.conn()).await.unwrap()
+        };
+        let before = indexes(t.db.clone()).await;
+        assert!(before.iter().any(|(name, _)| name == "elders_id_hash_uq"));
+
+        // 10,000 new people into an empty registry: the indexes are set aside and rebuilt.
+        let person = |n: u32| {
+            let id = ResidentId::from_first17(&format!("4303021945{:02}{:02}{:03}", 1 + n / 28 % 12, 1 + n % 28, n / 336))
+                .as_str()
+                .to_string();
+            format!("孙玉兰,{id},汉族,,430302,430302001001,,,,独居,丧偶,小学,,,1,否,否,,,,低保,2024-01-01,")
+        };
+        let rows: Vec<String> = (0..10_000).map(person).collect();
+        let parsed = parse_table(&read_table(import_file(&rows).as_bytes()).unwrap(), &ctx).unwrap();
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems.first());
+        let plan = elder_import::plan(&t.db, &c, &actor.scope, &parsed.records).await.unwrap();
+        assert_eq!(plan.new_count(), 10_000);
+
+        // Someone registers the last person between the preview and the commit.
+        let last = parsed.records.last().unwrap().input.clone();
+        elders::create(&t.db, secrets(&c), &actor, &last, &[], Utc::now()).await.unwrap();
+        let src = ImportSource { file_name: "big.csv".into(), checksum: "y".into() };
+        let err = elder_import::apply(&t.db, secrets(&c), &actor, &parsed.records, &plan, &src, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.errors[0].field == "file"), "{err:?}");
+        let mut conn = t.db.acquire().await.unwrap();
+        assert_eq!(elder_search::total(&mut conn.conn()).await.unwrap(), 1, "nothing of the file was written");
+        drop(conn);
+        assert_eq!(indexes(t.db.clone()).await, before, "the rollback kept every index");
+
+        // Previewed again, the file imports; afterwards every index is back as it was.
+        let plan = elder_import::plan(&t.db, &c, &actor.scope, &parsed.records).await.unwrap();
+        assert_eq!((plan.new_count(), plan.update_count() + plan.unchanged_count()), (9_999, 1));
+        elder_import::apply(&t.db, secrets(&c), &actor, &parsed.records, &plan, &src, Utc::now()).await.unwrap();
+        assert_eq!(indexes(t.db.clone()).await, before);
+        let mut conn = t.db.acquire().await.unwrap();
+        assert_eq!(elder_search::total(&mut conn.conn()).await.unwrap(), 10_000);
+        let dibao = ElderFilter { category: Some("低保".into()), ..ElderFilter::new(today()) };
+        let n = elder_search::count_capped(&mut conn.conn(), &c, &actor.scope, &dibao, 20_000).await.unwrap();
+        assert_eq!(n, 10_000, "the person registered by hand got the file's category too");
+    }
+}
