@@ -204,14 +204,19 @@ const BULK_CACHE_SIZE: &str = "-524288";
 /// back as it was; a no-op on PostgreSQL.
 pub async fn bulk_cache(conn: &mut Conn<'_>, on: bool) -> Result<(), DbError> {
     if let Conn::Sqlite(c) = conn {
-        let (size, threads) = if on {
-            (BULK_CACHE_SIZE, 1)
+        let (size, threads, mmap) = if on {
+            (BULK_CACHE_SIZE, 1, "0")
         } else {
-            (crate::conn::SQLITE_CACHE_SIZE, 0)
+            (
+                crate::conn::SQLITE_CACHE_SIZE,
+                0,
+                crate::conn::SQLITE_MMAP_SIZE,
+            )
         };
         for sql in [
             format!("PRAGMA cache_size = {size}"),
             format!("PRAGMA threads = {threads}"),
+            format!("PRAGMA mmap_size = {mmap}"),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .execute(&mut **c)

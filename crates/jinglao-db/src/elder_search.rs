@@ -448,12 +448,33 @@ mod tests {
         assert!(walk_names(&Scope::All, &plain));
         assert!(walk_names(&region("430302"), &plain), "a county");
         assert!(!walk_names(&region("430302001"), &plain), "a township");
-        assert!(walk_names(&region("430302001"), &with(|f| f.text = "王".into())), "a name");
-        assert!(!walk_names(&Scope::All, &with(|f| f.text = "440524188001010014".into())));
-        assert!(!walk_names(&region("430302"), &with(|f| f.region = RegionCode::parse("430302001").ok())));
-        assert!(!walk_names(&region("430302"), &with(|f| f.category = Some("低保".into()))));
-        assert!(!walk_names(&region("430302"), &with(|f| f.category = Some("失能".into()))));
-        assert!(walk_names(&region("430302"), &with(|f| f.category = Some("高龄".into()))));
-        assert!(!walk_names(&region("430302"), &with(|f| f.ability = Some(AbilityLevel::Severe))));
+        assert!(
+            walk_names(&region("430302001"), &with(|f| f.text = "王".into())),
+            "a name"
+        );
+        assert!(!walk_names(
+            &Scope::All,
+            &with(|f| f.text = "440524188001010014".into())
+        ));
+        assert!(!walk_names(
+            &region("430302"),
+            &with(|f| f.region = RegionCode::parse("430302001").ok())
+        ));
+        assert!(!walk_names(
+            &region("430302"),
+            &with(|f| f.category = Some("低保".into()))
+        ));
+        assert!(!walk_names(
+            &region("430302"),
+            &with(|f| f.category = Some("失能".into()))
+        ));
+        assert!(walk_names(
+            &region("430302"),
+            &with(|f| f.category = Some("高龄".into()))
+        ));
+        assert!(!walk_names(
+            &region("430302"),
+            &with(|f| f.ability = Some(AbilityLevel::Severe))
+        ));
     }
 }

@@ -132,10 +132,8 @@ mod tests {
         let p = unsafe { ffi::sqlite3_malloc(100) };
         assert!(!p.is_null());
         // SAFETY: `p` is live; the question only reads mimalloc's bookkeeping.
-        assert!(
-            unsafe { mi::mi_is_in_heap_region(p) },
-            "SQLite's memory comes from mimalloc"
-        );
+        let from_mimalloc = unsafe { mi::mi_is_in_heap_region(p) };
+        assert!(from_mimalloc, "SQLite's memory comes from mimalloc");
         // SAFETY: `p` came from sqlite3_malloc and is freed once.
         unsafe { ffi::sqlite3_free(p) };
 
