@@ -23,6 +23,7 @@ pub mod region;
 pub mod region_import;
 pub mod region_tree;
 pub mod role;
+pub mod rules;
 pub mod scope;
 pub mod synth;
 pub mod tabular;

@@ -1,0 +1,345 @@
+//! The target-group rule language of the basic elderly-service list (基本养老服务清单), written
+//! by bureau staff and stored as text, e.g.
+//!
+//! ```text
+//! age >= 65 and "低保" in categories and ability in ["轻度失能", "中度失能"]
+//! ```
+//!
+//! [`Rule::parse`] reads and type-checks a rule (errors give line, column and what was
+//! expected, in Chinese); [`Rule::evaluate`] answers for one person with every clause's result
+//! and the fact values it used, so staff and applicants see why. docs/RULES.md is the guide.
+
+mod facts;
+mod lexer;
+mod parser;
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use facts::{FACTS, FactSpec, Facts, Type, Value};
+pub use lexer::Pos;
+
+/// A rule that does not parse or does not type-check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleError {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+    /// What is wrong, in Chinese.
+    pub message: String,
+}
+
+impl RuleError {
+    pub(crate) fn at(pos: Pos, message: impl Into<String>) -> Self {
+        RuleError {
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "第 {} 行第 {} 列：{}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// A literal value in a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Literal {
+    /// 80.
+    Number(i64),
+    /// "低保".
+    Text(String),
+    /// true / false.
+    Bool(bool),
+    /// 2026-01-01.
+    Date(NaiveDate),
+    /// none: no assessment.
+    None,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// A fact.
+    Fact(&'static FactSpec),
+    /// A value.
+    Literal(Literal),
+    /// ["重度失能", "完全失能"], with each item's position.
+    List(Vec<(String, Pos)>),
+}
+
+/// The comparison of a clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// =
+    Eq,
+    /// !=
+    Ne,
+    /// <
+    Lt,
+    /// <=
+    Le,
+    /// >
+    Gt,
+    /// >=
+    Ge,
+    /// in
+    In,
+    /// not in
+    NotIn,
+    /// within (region)
+    Within,
+    /// A yes/no fact on its own.
+    IsTrue,
+}
+
+impl Cmp {
+    fn sign(self) -> &'static str {
+        match self {
+            Cmp::Eq => "=",
+            Cmp::Ne => "≠",
+            Cmp::Lt => "<",
+            Cmp::Le => "≤",
+            Cmp::Gt => ">",
+            Cmp::Ge => "≥",
+            Cmp::In => "属于",
+            Cmp::NotIn => "不属于",
+            Cmp::Within => "位于",
+            Cmp::IsTrue => "",
+        }
+    }
+}
+
+/// A comparison: the unit of explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    /// Left side.
+    pub left: Operand,
+    /// Comparison.
+    pub cmp: Cmp,
+    /// Right side.
+    pub right: Operand,
+    /// Where it starts in the text.
+    pub pos: Pos,
+}
+
+/// A parsed rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// Both.
+    And(Box<Expr>, Box<Expr>),
+    /// Either.
+    Or(Box<Expr>, Box<Expr>),
+    /// Not.
+    Not(Box<Expr>),
+    /// A comparison.
+    Clause(Clause),
+}
+
+/// A checked rule with its source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    source: String,
+    expr: Expr,
+}
+
+/// One clause's part in an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClauseOutcome {
+    /// E.g. "年龄 82 ≥ 80".
+    pub text: String,
+    /// Whether it held.
+    pub held: bool,
+}
+
+/// The answer for one person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Whether the person is in the target group.
+    pub eligible: bool,
+    /// Every clause, in the order written (all are evaluated, so the explanation is complete).
+    pub clauses: Vec<ClauseOutcome>,
+}
+
+impl Outcome {
+    /// For staff: "年龄 82 ≥ 80 ✓；特殊类别 含“低保” ✗".
+    pub fn explanation(&self) -> String {
+        self.clauses
+            .iter()
+            .map(|c| format!("{} {}", c.text, if c.held { "✓" } else { "✗" }))
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+
+    /// For applicants, in plain words.
+    pub fn plain(&self) -> String {
+        let met: Vec<&str> = self
+            .clauses
+            .iter()
+            .filter(|c| c.held)
+            .map(|c| c.text.as_str())
+            .collect();
+        let unmet: Vec<&str> = self
+            .clauses
+            .iter()
+            .filter(|c| !c.held)
+            .map(|c| c.text.as_str())
+            .collect();
+        let mut out = if self.eligible {
+            "符合条件。".to_string()
+        } else {
+            "暂不符合条件。".to_string()
+        };
+        if !met.is_empty() {
+            out.push_str(&format!("满足：{}。", met.join("；")));
+        }
+        if !unmet.is_empty() {
+            out.push_str(&format!("不满足：{}。", unmet.join("；")));
+        }
+        out
+    }
+}
+
+impl Rule {
+    /// Parses and type-checks `source`.
+    pub fn parse(source: &str) -> Result<Rule, RuleError> {
+        let toks = lexer::tokens(source)?;
+        let expr = parser::Parser::new(toks).rule()?;
+        Ok(Rule {
+            source: source.to_string(),
+            expr,
+        })
+    }
+
+    /// The text as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The tree.
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// Whether `facts` satisfy the rule, with every clause explained.
+    pub fn evaluate(&self, facts: &Facts) -> Outcome {
+        let mut clauses = Vec::new();
+        let eligible = eval(&self.expr, facts, &mut clauses);
+        Outcome { eligible, clauses }
+    }
+}
+
+fn eval(e: &Expr, facts: &Facts, out: &mut Vec<ClauseOutcome>) -> bool {
+    match e {
+        // Both sides always run, so that the explanation lists every clause.
+        Expr::And(a, b) => {
+            let l = eval(a, facts, out);
+            let r = eval(b, facts, out);
+            l && r
+        }
+        Expr::Or(a, b) => {
+            let l = eval(a, facts, out);
+            let r = eval(b, facts, out);
+            l || r
+        }
+        Expr::Not(inner) => !eval(inner, facts, out),
+        Expr::Clause(c) => {
+            let (held, text) = clause(c, facts);
+            out.push(ClauseOutcome { text, held });
+            held
+        }
+    }
+}
+
+fn value(op: &Operand, facts: &Facts) -> Value {
+    match op {
+        Operand::Fact(f) => facts.get(f.name),
+        Operand::Literal(Literal::Number(n)) => Value::Number(*n),
+        Operand::Literal(Literal::Text(t)) => Value::Text(t.clone()),
+        Operand::Literal(Literal::Bool(b)) => Value::Bool(*b),
+        Operand::Literal(Literal::Date(d)) => Value::Date(*d),
+        Operand::Literal(Literal::None) => Value::None,
+        Operand::List(items) => Value::TextList(items.iter().map(|(t, _)| t.clone()).collect()),
+    }
+}
+
+fn shown(op: &Operand, v: &Value) -> String {
+    match op {
+        Operand::Fact(f) => format!("{} {}", f.label, v.show()),
+        Operand::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join("、")
+        ),
+        Operand::Literal(Literal::Text(t)) => format!("“{t}”"),
+        Operand::Literal(_) => v.show(),
+    }
+}
+
+/// Evaluates one (type-checked) clause; returns whether it held and how it reads.
+fn clause(c: &Clause, facts: &Facts) -> (bool, String) {
+    let l = value(&c.left, facts);
+    let r = value(&c.right, facts);
+    let held = match (c.cmp, &l, &r) {
+        (Cmp::IsTrue, Value::Bool(b), _) => *b,
+        (Cmp::Within, Value::Region(region), Value::Text(code)) => crate::RegionCode::parse(code)
+            .map(|root| root.contains(region))
+            .unwrap_or(false),
+        (Cmp::In, Value::Text(t), Value::TextList(list)) => list.contains(t),
+        (Cmp::NotIn, Value::Text(t), Value::TextList(list)) => !list.contains(t),
+        // A missing value is in no list and satisfies no ordering.
+        (Cmp::In, _, _) => false,
+        (Cmp::NotIn, _, _) => true,
+        (Cmp::Eq, a, b) => a == b,
+        (Cmp::Ne, a, b) => a != b,
+        (cmp, a, b) => {
+            let ord = match (a, b) {
+                (Value::Number(x), Value::Number(y)) => Some(x.cmp(y)),
+                (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
+                _ => None,
+            };
+            match ord {
+                None => false,
+                Some(o) => match cmp {
+                    Cmp::Lt => o.is_lt(),
+                    Cmp::Le => o.is_le(),
+                    Cmp::Gt => o.is_gt(),
+                    Cmp::Ge => o.is_ge(),
+                    _ => false,
+                },
+            }
+        }
+    };
+    let text = match (c.cmp, &c.left, &c.right) {
+        (Cmp::IsTrue, Operand::Fact(f), _) => format!("{}：{}", f.label, l.show()),
+        (Cmp::In | Cmp::NotIn, Operand::Literal(Literal::Text(t)), Operand::Fact(f)) => {
+            let word = if c.cmp == Cmp::In { "含" } else { "不含" };
+            format!("{}（{}）{word}“{t}”", f.label, r.show())
+        }
+        _ => format!(
+            "{} {} {}",
+            shown(&c.left, &l),
+            c.cmp.sign(),
+            shown(&c.right, &r)
+        ),
+    };
+    (held, text)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+use chrono::NaiveDate;
+
+use super::*;
+use crate::assessment::AbilityLevel;
+use crate::elder::LivingArrangement;
+use crate::{RegionCode, Sex};
+
+fn person() -> Facts {
+    Facts {
+        age: 82,
+        sex: Sex::Female,
+        hukou_local: true,
+        resides_locally: true,
+        categories: vec!["低保".into(), "高龄".into()],
+        ability: Some(AbilityLevel::Moderate),
+        living: LivingArrangement::Alone,
+        children_local: false,
+        children_can_care: false,
+        region: RegionCode::parse("430302001001").unwrap(),
+        birth_date: NaiveDate::from_ymd_opt(1944, 3, 12).unwrap(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+    }
+}
+
+fn error(src: &str) -> RuleError {
+    Rule::parse(src).expect_err(src)
+}
+
+#[test]
+fn the_issue_example_holds_for_a_moderately_disabled_dibao_holder_and_explains_each_clause() {
+    let rule =
+        Rule::parse(r#"age >= 65 and "低保" in categories and ability in ["轻度失能","中度失能"]"#)
+            .unwrap();
+    let out = rule.evaluate(&person());
+    assert!(out.eligible);
+    assert_eq!(
+        out.explanation(),
+        "年龄 82 ≥ 65 ✓；特殊类别（低保、高龄）含“低保” ✓；能力等级 中度失能 属于 [轻度失能、中度失能] ✓"
+    );
+    let mut p = person();
+    p.categories = vec![];
+    let out = rule.evaluate(&p);
+    assert!(!out.eligible);
+    assert!(
+        out.explanation().contains("特殊类别（（无））含“低保” ✗"),
+        "{}",
+        out.explanation()
+    );
+    assert!(
+        out.plain().starts_with("暂不符合条件。满足：年龄 82 ≥ 65"),
+        "{}",
+        out.plain()
+    );
+}
+
+#[test]
+fn every_clause_is_evaluated_even_when_the_answer_is_already_known() {
+    let rule = Rule::parse("age >= 90 and children_local or hukou_local").unwrap();
+    let out = rule.evaluate(&person());
+    assert!(out.eligible, "and binds tighter than or");
+    assert_eq!(out.clauses.len(), 3);
+    assert_eq!(
+        out.clauses.iter().map(|c| c.held).collect::<Vec<_>>(),
+        vec![false, false, true]
+    );
+}
+
+#[test]
+fn chinese_keywords_full_width_quotes_and_brackets_are_accepted() {
+    let rule = Rule::parse(
+        "age ≥ 80 且 （“空巢” 属于 categories 或 living = “独居”） 且 非 children_local",
+    )
+    .unwrap();
+    assert!(rule.evaluate(&person()).eligible);
+    let rule = Rule::parse("ability 不属于 【“重度失能”，“完全失能”】").unwrap();
+    assert!(rule.evaluate(&person()).eligible);
+}
+
+#[test]
+fn a_person_without_an_assessment_compares_equal_to_none_and_is_in_no_list() {
+    let mut p = person();
+    p.ability = None;
+    assert!(Rule::parse("ability = none").unwrap().evaluate(&p).eligible);
+    assert!(
+        !Rule::parse("ability_level >= 3")
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+    assert!(
+        !Rule::parse(r#"ability in ["重度失能"]"#)
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+    let out = Rule::parse("ability_level >= 3").unwrap().evaluate(&p);
+    assert_eq!(out.explanation(), "能力等级 未评估 ≥ 3 ✗");
+}
+
+#[test]
+fn regions_dates_and_yes_no_facts_work() {
+    let p = person();
+    assert!(
+        Rule::parse(r#"region within "430302""#)
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+    assert!(
+        !Rule::parse(r#"region within "430304""#)
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+    assert!(
+        Rule::parse("birth_date <= 1946-11-23")
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+    assert!(
+        Rule::parse("today >= 2026-01-01 and hukou_local = true")
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+    assert!(
+        Rule::parse("# 本地户籍\nhukou_local")
+            .unwrap()
+            .evaluate(&p)
+            .eligible
+    );
+}
+
+#[test]
+fn errors_give_line_column_and_what_was_expected() {
+    let e = error("age >= 80 and\n  agee >= 60");
+    assert_eq!((e.line, e.column), (2, 3));
+    assert!(e.message.starts_with("没有叫“agee”的事实"), "{}", e.message);
+
+    let e = error("age >= ");
+    assert_eq!((e.line, e.column), (1, 8));
+    assert!(e.message.contains("应为一个事实"), "{}", e.message);
+
+    let e = error("(age >= 80");
+    assert!(e.message.contains("右括号"), "{}", e.message);
+
+    let e = error(r#"age >= 80 "低保""#);
+    assert!(e.message.contains("“且”“或”或规则结尾"), "{}", e.message);
+
+    let e = error(r#""低保 in categories"#);
+    assert!(e.message.contains("引号没有闭合"), "{}", e.message);
+
+    let e = error("");
+    assert!(e.message.contains("应为一个条件"), "{}", e.message);
+
+    assert!(
+        error("age >= 2026-13-01")
+            .message
+            .contains("不是有效的日期")
+    );
+    assert!(error("age @ 3").message.contains("不认识的符号"));
+}
+
+#[test]
+fn a_rule_that_mixes_types_or_names_an_unknown_value_is_refused_when_saved() {
+    assert!(
+        error(r#"age >= "八十""#)
+            .message
+            .contains("不能把age（年龄，数字）与文字比较")
+    );
+    let e = error(r#""低宝" in categories"#);
+    assert!(
+        e.message.contains("“低宝”不是特殊类别的取值"),
+        "{}",
+        e.message
+    );
+    assert!(
+        error(r#"ability in ["重度"]"#)
+            .message
+            .contains("不是能力等级的取值")
+    );
+    assert!(error(r#"sex = "M""#).message.contains("不是性别的取值"));
+    assert!(error("age").message.contains("不能单独作为条件"));
+    assert!(error("80 >= 60").message.contains("至少要有一个事实"));
+    assert!(error("age = none").message.contains("none"));
+    assert!(
+        error(r#"living >= "独居""#)
+            .message
+            .contains("只能用 = 或 != 比较")
+    );
+    assert!(
+        error(r#"region within "43X""#)
+            .message
+            .contains("不是行政区划代码")
+    );
+    assert!(
+        error(r#"age within "4303""#)
+            .message
+            .contains("within 用于 region")
+    );
+    assert!(error(r#"age in ["1"]"#).message.contains("in 的写法"));
+    assert!(error("age >= birth_date").message.contains("不能把age"));
+}
+
+#[test]
+fn every_documented_fact_has_a_value_for_a_person() {
+    let p = person();
+    for f in FACTS {
+        let v = p.get(f.name);
+        assert!(v != Value::None || f.optional, "{} has no value", f.name);
+    }
+}
+
+#[test]
+fn every_rule_in_the_guide_parses() {
+    let guide = include_str!("../../../../docs/RULES.md");
+    let blocks: Vec<&str> = guide
+        .split("```text\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 4);
+    for block in blocks {
+        let rule = Rule::parse(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        // And each evaluates for a person without panicking.
+        rule.evaluate(&person());
+    }
+    // The 湘财社〔2015〕2号 rule: group (b), 60 or over with 低保 and 失能.
+    let purchase = guide
+        .split("```text\n")
+        .nth(2)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let rule = Rule::parse(purchase).unwrap();
+    let mut p = person();
+    p.age = 62;
+    p.categories = vec!["低保".into(), "失能".into()];
+    assert!(rule.evaluate(&p).eligible);
+    p.hukou_local = false;
+    assert!(
+        !rule.evaluate(&p).eligible,
+        "local household registration is required"
+    );
+}
