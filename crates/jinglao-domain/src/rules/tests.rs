@@ -245,3 +245,18 @@ fn every_rule_in_the_guide_parses() {
         "local household registration is required"
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_text_either_parses_or_names_a_place_inside_it(text in "[a-z_ \"“”()（）\\[\\]，,<>=!≥0-9\\-低保且或非属于\n]{0,60}") {
+        match Rule::parse(&text) {
+            Ok(rule) => { rule.evaluate(&person()); }
+            Err(e) => {
+                let lines = text.split('\n').count();
+                proptest::prop_assert!(e.line >= 1 && e.line <= lines, "{e:?}");
+                proptest::prop_assert!(e.column >= 1);
+                proptest::prop_assert!(!e.message.is_empty());
+            }
+        }
+    }
+}
