@@ -4,8 +4,11 @@
 use chrono::NaiveDate;
 
 use crate::assessment::AbilityLevel;
-use crate::category::{ADVANCED_AGE, CategoryKind, DISABLED, PARTLY_DISABLED};
-use crate::elder::LivingArrangement;
+use crate::category::{
+    ADVANCED_AGE, CategoryKind, CategoryRecord, DISABLED, PARTLY_DISABLED, categories_on,
+};
+use crate::elder::{ElderInput, LivingArrangement};
+use crate::id_number::age_on;
 use crate::{RegionCode, Sex};
 
 /// The type of a fact or a literal.
@@ -245,6 +248,37 @@ impl Value {
 }
 
 impl Facts {
+    /// The facts of a registered person on `on`, for a list published for `list_region`:
+    /// categories active that day plus the derived ones (高龄 from `advanced_age`, 失能/半失能
+    /// from the latest effective level), and "local" meaning within the list's region.
+    pub fn of_elder(
+        person: &ElderInput,
+        records: &[CategoryRecord],
+        ability: Option<AbilityLevel>,
+        list_region: &RegionCode,
+        on: NaiveDate,
+        advanced_age: i32,
+    ) -> Facts {
+        let birth_date = person.birth_date();
+        Facts {
+            age: i64::from(age_on(birth_date, on)),
+            sex: person.sex(),
+            hukou_local: list_region.contains(&person.hukou_region),
+            resides_locally: list_region.contains(&person.residence_region),
+            categories: categories_on(records, birth_date, ability, on, advanced_age)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            ability,
+            living: person.living,
+            children_local: person.children_local,
+            children_can_care: person.children_can_care,
+            region: person.residence_region,
+            birth_date,
+            today: on,
+        }
+    }
+
     /// The value of a fact by name (names are checked before evaluation).
     pub fn get(&self, name: &str) -> Value {
         match name {

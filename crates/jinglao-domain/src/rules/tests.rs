@@ -260,3 +260,87 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn the_facts_of_a_registered_person_include_derived_categories_and_local_means_within_the_list_region()
+ {
+    use crate::category::{CategoryKind, CategoryRecord};
+    use crate::elder::{ElderDraft, ValidationContext};
+    use crate::region::Region;
+    let codes = [
+        "43",
+        "4303",
+        "430302",
+        "430302001",
+        "430302001001",
+        "430304",
+    ];
+    let regions: Vec<Region> = codes
+        .iter()
+        .map(|c| {
+            let code = RegionCode::parse(c).unwrap();
+            Region {
+                code,
+                name: c.to_string(),
+                level: code.level(),
+                parent_code: code.parent(),
+                area_type: None,
+                area_type_manual: false,
+                source: String::new(),
+            }
+        })
+        .collect();
+    let tree = crate::RegionTree::new(regions);
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let input = ElderDraft {
+        name: "王秀英".into(),
+        id_number: crate::ResidentId::from_first17("43030219440312001")
+            .as_str()
+            .into(),
+        ethnicity: "汉族".into(),
+        hukou_region_code: "430304".into(),
+        residence_region_code: "430302001001".into(),
+        living_arrangement: "独居".into(),
+        marital_status: "丧偶".into(),
+        education: "小学".into(),
+        ..Default::default()
+    }
+    .validate(&ValidationContext {
+        regions: &tree,
+        today,
+        min_age: 60,
+    })
+    .unwrap();
+    let dibao = CategoryRecord {
+        id: uuid::Uuid::nil(),
+        kind: CategoryKind::Dibao,
+        detail: None,
+        start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        end: None,
+        evidence: String::new(),
+    };
+    let county = RegionCode::parse("430302").unwrap();
+    let f = Facts::of_elder(
+        &input,
+        &[dibao],
+        Some(AbilityLevel::Severe),
+        &county,
+        today,
+        80,
+    );
+    assert_eq!(f.age, 82);
+    assert_eq!(f.categories, vec!["低保", "高龄", "失能"]);
+    assert!(f.resides_locally);
+    assert!(!f.hukou_local, "household registration is in 岳塘区");
+    let rule = Rule::parse(
+        r#"age >= 60 and "低保" in categories and "失能" in categories and hukou_local"#,
+    )
+    .unwrap();
+    let out = rule.evaluate(&f);
+    assert!(!out.eligible);
+    assert!(
+        out.explanation().ends_with("本地户籍：否 ✗"),
+        "{}",
+        out.explanation()
+    );
+}
