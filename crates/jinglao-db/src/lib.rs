@@ -26,6 +26,7 @@ pub mod policy;
 pub mod population;
 pub mod providers;
 pub mod regions;
+pub mod service_lists;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -78,6 +78,7 @@ pub static MIGRATIONS: &[Migration] = &[
     pair!(14, "0014_elder_name_order", "elder_name_order"),
     both!(15, "0015_import_batches", "import_batches"),
     both!(16, "0016_search_indexes", "search_indexes"),
+    both!(17, "0017_service_lists", "service_lists"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -212,6 +212,33 @@ macro_rules! test_on_both {
     };
 }
 
+/// Imports the seed region tree (`data/regions/seed-regions.csv`: 湘潭市 and its counties,
+/// townships and villages) and returns it.
+pub async fn seed_regions(
+    db: &crate::Db,
+    chain: &crate::audit::ChainKey,
+) -> jinglao_domain::RegionTree {
+    let text = include_str!("../../../data/regions/seed-regions.csv");
+    let records = jinglao_domain::region_import::parse_region_csv(text, &Default::default())
+        .expect("the seed file parses");
+    crate::regions::import(
+        db,
+        chain,
+        &crate::Actor::system(),
+        &records,
+        "test",
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("the seed regions import");
+    let mut c = db.acquire().await.expect("a connection");
+    jinglao_domain::RegionTree::new(
+        crate::regions::load_all(&mut c.conn())
+            .await
+            .expect("the regions load"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

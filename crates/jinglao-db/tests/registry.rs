@@ -9,7 +9,7 @@ use jinglao_db::elder_search::{self, ElderFilter};
 use jinglao_db::elders::{self, Reveal, Secrets};
 use jinglao_db::testing::TestDb;
 use jinglao_db::users::NewAccount;
-use jinglao_db::{Actor, Db, DbError, agencies, regions, test_on_both, users};
+use jinglao_db::{Actor, Db, DbError, agencies, test_on_both, users};
 use jinglao_domain::assessment::{AbilityLevel, ITEMS};
 use jinglao_domain::assessment_form::{
     AssessmentForm, AssessmentReason, AssessmentStatus, HEALTH_PROBLEMS,
@@ -20,7 +20,6 @@ use jinglao_domain::elder::{
 };
 use jinglao_domain::elder_import::{parse_table, template_csv};
 use jinglao_domain::policy::PolicyBook;
-use jinglao_domain::region_import::parse_region_csv;
 use jinglao_domain::tabular::read_table;
 use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope, Username};
 use uuid::Uuid;
@@ -47,13 +46,7 @@ fn today() -> NaiveDate {
 }
 
 async fn seed_regions(db: &Db) -> RegionTree {
-    let text = include_str!("../../../data/regions/seed-regions.csv");
-    let records = parse_region_csv(text, &Default::default()).unwrap();
-    regions::import(db, &CHAIN, &Actor::system(), &records, "test", Utc::now())
-        .await
-        .unwrap();
-    let mut c = db.acquire().await.unwrap();
-    RegionTree::new(regions::load_all(&mut c.conn()).await.unwrap())
+    jinglao_db::testing::seed_regions(db, &CHAIN).await
 }
 
 fn id_number(n: u32, year: u32) -> String {
