@@ -185,6 +185,102 @@ pub fn check_coverage(city: &[ServiceItem], county: &[ServiceItem]) -> Vec<Cover
     out
 }
 
+/// The demo city list of 湘潭市 (jinglao demo): the items issue 4 names, with target groups
+/// from the policy texts. Quotas and shares the texts do not fix are demo assumptions, listed in
+/// docs/DEMO-DATA.md. Every rule here parses (tested).
+pub fn xiangtan_demo_list(effective_from: NaiveDate) -> Vec<ServiceItem> {
+    let item = |code: &str,
+                name: &str,
+                category: ServiceCategory,
+                rule: &str,
+                content: &str,
+                payer: Payer,
+                quota: Quota,
+                basis: &str| ServiceItem {
+        code: code.into(),
+        name: name.into(),
+        category,
+        target: Rule::parse(rule).expect("the demo rules parse"),
+        content: content.into(),
+        payer,
+        quota,
+        effective_from,
+        effective_to: None,
+        basis: basis.into(),
+    };
+    vec![
+        item(
+            "XT-JJ-01",
+            "政府购买居家养老服务",
+            ServiceCategory::Care,
+            "hukou_local and resides_locally and (\n\
+             (age >= 60 and (\"农村特困\" in categories or \"城市特困\" in categories))\n\
+             or (age >= 60 and \"低保\" in categories and \"失能\" in categories)\n\
+             or (age >= 65 and \"低保\" in categories and \"半失能\" in categories)\n\
+             or (age >= 80 and \"低保\" in categories and (not children_local or not children_can_care)))",
+            "助餐、助浴、助洁、助急、助医、护理等上门服务，由承接主体按服务规范提供",
+            Payer::GovernmentInFull,
+            Quota::HoursPerMonth(8),
+            "湘财社〔2015〕2号 第四条",
+        ),
+        item(
+            "XT-ZH-01",
+            "家庭养老床位",
+            ServiceCategory::Care,
+            "\"失能\" in categories",
+            "在家中设置养老床位，提供专业照护、远程监测和紧急呼叫",
+            Payer::SubsidyShare(800),
+            Quota::HoursPerMonth(30),
+            "潭政办发〔2023〕20号 居家养老",
+        ),
+        item(
+            "XT-WZ-01",
+            "居家适老化改造",
+            ServiceCategory::MaterialHelp,
+            "\"农村特困\" in categories or \"城市特困\" in categories\n\
+             or (\"低保\" in categories and \"失能\" in categories) or \"重度残疾\" in categories",
+            "每户一次：防滑、扶手、如厕洗浴、紧急呼叫等基础改造",
+            Payer::GovernmentInFull,
+            Quota::Unlimited,
+            "潭政办发〔2023〕20号 居家养老",
+        ),
+        item(
+            "XT-ZH-02",
+            "老年助餐",
+            ServiceCategory::Care,
+            "age >= 80 or \"失能\" in categories",
+            "助餐点就餐或送餐上门，每日一餐",
+            Payer::SubsidyShare(500),
+            Quota::TimesPerMonth(30),
+            "潭政办发〔2023〕20号 居家养老",
+        ),
+        item(
+            "XT-GA-01",
+            "探访关爱（巡访）",
+            ServiceCategory::Caring,
+            "living = \"独居\" or \"空巢\" in categories or \"留守\" in categories\n\
+             or \"农村特困\" in categories or \"城市特困\" in categories or \"高龄\" in categories\n\
+             or \"失能\" in categories or \"重度残疾\" in categories or \"计生特殊家庭\" in categories",
+            "村（社区）定期上门或电话探访，了解安全、健康和生活状况",
+            Payer::GovernmentInFull,
+            Quota::TimesPerMonth(2),
+            "潭政办发〔2023〕20号 居家养老",
+        ),
+        item(
+            "XT-ZH-03",
+            "公办养老机构优先入住",
+            ServiceCategory::Care,
+            "\"农村特困\" in categories or \"城市特困\" in categories or \"低保\" in categories\n\
+             or \"低保边缘\" in categories or \"高龄\" in categories or \"失能\" in categories\n\
+             or \"计生特殊家庭\" in categories or \"优抚对象\" in categories",
+            "公办养老机构空余床位按优先顺序安排入住，费用按收费标准",
+            Payer::SelfPaid,
+            Quota::Unlimited,
+            "潭政办发〔2023〕20号 机构养老",
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +350,22 @@ mod tests {
         assert!(reasons[1].1.contains("不得窄于市级"));
         assert!(reasons[2].1.contains("数量）低于市级"));
         assert!(reasons[3].1.contains("政府承担比例低于市级"));
+    }
+
+    #[test]
+    fn the_demo_list_parses_and_finds_a_disabled_dibao_holder_in_the_purchase_group() {
+        let list = xiangtan_demo_list(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        assert_eq!(list.len(), 6);
+        assert!(
+            check_coverage(&list, &list).is_empty(),
+            "a list covers itself"
+        );
+        let purchase = &list[0].target;
+        assert!(
+            purchase
+                .source()
+                .contains("age >= 65 and \"低保\" in categories and \"半失能\"")
+        );
     }
 
     #[test]

@@ -151,6 +151,7 @@ pub async fn seed(db: &Db, keys: &Keys) -> anyhow::Result<Vec<DemoAccount>> {
         });
     }
     seed_agency(db, keys, &out, now).await?;
+    seed_service_list(db, keys, now).await?;
     if created > 0 {
         audit::record(
             db,
@@ -168,6 +169,35 @@ pub async fn seed(db: &Db, keys: &Keys) -> anyhow::Result<Vec<DemoAccount>> {
         .await?;
     }
     Ok(out)
+}
+
+/// The demo city service list (`jinglao_domain::service_list::xiangtan_demo_list`), published
+/// once for 湘潭市.
+async fn seed_service_list(db: &Db, keys: &Keys, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+    let city = RegionCode::parse("4303")?;
+    let mut c = db.acquire().await?;
+    if jinglao_db::service_lists::latest(&mut c.conn(), &city)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    drop(c);
+    let items = jinglao_domain::service_list::xiangtan_demo_list(
+        chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a valid date"),
+    );
+    jinglao_db::service_lists::publish(
+        db,
+        &keys.audit_chain,
+        &Actor::system(),
+        city,
+        "湘潭市基本养老服务清单（演示）",
+        "潭政办发〔2023〕20号",
+        &items,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The demo agency with its three certified assessors.

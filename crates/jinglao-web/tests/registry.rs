@@ -342,3 +342,33 @@ test_on_both! {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
 }
+
+test_on_both! {
+    async fn the_record_page_answers_every_item_of_the_applicable_service_list_with_its_reasons(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        let token = app.token("yh_county").await;
+        // Born 1940 (86 today), living alone, holding 低保: 助餐 and 巡访 apply, 家庭养老床位 not.
+        import(&app, &client, file(&[row(7, "李桂香", "低保")]), "all").await;
+        let id = registered(&app, &token).await[0]["id"].as_str().unwrap().to_string();
+        // The demo seed published the city list; a new version is what the page answers with.
+        let page = app.get(&client, &format!("/elders/{id}")).await;
+        assert!(page.text.contains("按 湘潭市基本养老服务清单（演示） 第 1 版 的服务对象条件逐项判断"));
+        let items = jinglao_domain::service_list::xiangtan_demo_list(chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        jinglao_db::service_lists::publish(
+            &app.db.db, &app.state.keys.audit_chain, &jinglao_db::Actor::system(),
+            jinglao_domain::RegionCode::parse("4303").unwrap(), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号",
+            &items, chrono::Utc::now(),
+        ).await.unwrap();
+        let page = app.get(&client, &format!("/elders/{id}")).await;
+        assert!(page.text.contains("按 湘潭市基本养老服务清单 第 2 版 的服务对象条件逐项判断"), "{}", page.text);
+        let row_of = |name: &str| {
+            let start = page.text.find(&format!("<tr><td>{name}</td>")).unwrap_or_else(|| panic!("no row {name}"));
+            page.text[start..start + page.text[start..].find("</tr>").unwrap()].to_string()
+        };
+        assert!(row_of("老年助餐").contains("符合</strong>"), "{}", row_of("老年助餐"));
+        assert!(row_of("老年助餐").contains("年龄 86 ≥ 80 ✓"));
+        assert!(row_of("探访关爱（巡访）").contains("居住情况 独居 = “独居” ✓"));
+        assert!(row_of("家庭养老床位").contains("不符合"));
+    }
+}

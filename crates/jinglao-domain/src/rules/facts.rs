@@ -7,7 +7,7 @@ use crate::assessment::AbilityLevel;
 use crate::category::{
     ADVANCED_AGE, CategoryKind, CategoryRecord, DISABLED, PARTLY_DISABLED, categories_on,
 };
-use crate::elder::{ElderInput, LivingArrangement};
+use crate::elder::{ElderInput, ElderRecord, LivingArrangement};
 use crate::id_number::age_on;
 use crate::{RegionCode, Sex};
 
@@ -182,6 +182,66 @@ pub fn allowed_texts(fact: &str) -> Option<Vec<&'static str>> {
     }
 }
 
+/// What the registry holds about a person that rules may use, from a stored record or from
+/// validated input.
+#[derive(Debug, Clone, Copy)]
+pub struct Person<'a> {
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Sex.
+    pub sex: Sex,
+    /// Household registration.
+    pub hukou_region: RegionCode,
+    /// Residence.
+    pub residence_region: RegionCode,
+    /// Living arrangement.
+    pub living: LivingArrangement,
+    /// A child lives locally.
+    pub children_local: bool,
+    /// A child can care.
+    pub children_can_care: bool,
+    /// Recorded categories with their periods.
+    pub categories: &'a [CategoryRecord],
+    /// Latest effective level.
+    pub ability: Option<AbilityLevel>,
+}
+
+impl<'a> Person<'a> {
+    /// From a stored record.
+    pub fn of_record(r: &'a ElderRecord) -> Self {
+        Person {
+            birth_date: r.birth_date,
+            sex: r.sex,
+            hukou_region: r.hukou_region,
+            residence_region: r.residence_region,
+            living: r.living,
+            children_local: r.children_local,
+            children_can_care: r.children_can_care,
+            categories: &r.categories,
+            ability: r.ability,
+        }
+    }
+
+    /// From validated input, its categories and its level.
+    pub fn of_input(
+        i: &ElderInput,
+        categories: &'a [CategoryRecord],
+        ability: Option<AbilityLevel>,
+    ) -> Self {
+        Person {
+            birth_date: i.birth_date(),
+            sex: i.sex(),
+            hukou_region: i.hukou_region,
+            residence_region: i.residence_region,
+            living: i.living,
+            children_local: i.children_local,
+            children_can_care: i.children_can_care,
+            categories,
+            ability,
+        }
+    }
+}
+
 /// What is known about one older person on the evaluation date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -248,33 +308,36 @@ impl Value {
 }
 
 impl Facts {
-    /// The facts of a registered person on `on`, for a list published for `list_region`:
-    /// categories active that day plus the derived ones (高龄 from `advanced_age`, 失能/半失能
-    /// from the latest effective level), and "local" meaning within the list's region.
-    pub fn of_elder(
-        person: &ElderInput,
-        records: &[CategoryRecord],
-        ability: Option<AbilityLevel>,
+    /// The facts of a person on `on`, for a list published for `list_region`: categories active
+    /// that day plus the derived ones (高龄 from `advanced_age`, 失能/半失能 from the latest
+    /// effective level), and "local" meaning within the list's region.
+    pub fn of_person(
+        person: &Person<'_>,
         list_region: &RegionCode,
         on: NaiveDate,
         advanced_age: i32,
     ) -> Facts {
-        let birth_date = person.birth_date();
         Facts {
-            age: i64::from(age_on(birth_date, on)),
-            sex: person.sex(),
+            age: i64::from(age_on(person.birth_date, on)),
+            sex: person.sex,
             hukou_local: list_region.contains(&person.hukou_region),
             resides_locally: list_region.contains(&person.residence_region),
-            categories: categories_on(records, birth_date, ability, on, advanced_age)
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            ability,
+            categories: categories_on(
+                person.categories,
+                person.birth_date,
+                person.ability,
+                on,
+                advanced_age,
+            )
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            ability: person.ability,
             living: person.living,
             children_local: person.children_local,
             children_can_care: person.children_can_care,
             region: person.residence_region,
-            birth_date,
+            birth_date: person.birth_date,
             today: on,
         }
     }

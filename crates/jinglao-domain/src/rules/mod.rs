@@ -18,7 +18,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use facts::{FACTS, FactSpec, Facts, Type, Value};
+pub use facts::{FACTS, FactSpec, Facts, Person, Type, Value};
 pub use lexer::Pos;
 
 /// A rule that does not parse or does not type-check.

@@ -320,14 +320,9 @@ fn the_facts_of_a_registered_person_include_derived_categories_and_local_means_w
         evidence: String::new(),
     };
     let county = RegionCode::parse("430302").unwrap();
-    let f = Facts::of_elder(
-        &input,
-        &[dibao],
-        Some(AbilityLevel::Severe),
-        &county,
-        today,
-        80,
-    );
+    let records = [dibao];
+    let person = Person::of_input(&input, &records, Some(AbilityLevel::Severe));
+    let f = Facts::of_person(&person, &county, today, 80);
     assert_eq!(f.age, 82);
     assert_eq!(f.categories, vec!["低保", "高龄", "失能"]);
     assert!(f.resides_locally);

@@ -23,6 +23,7 @@ use jinglao_domain::elder::{
     parse_yes_no,
 };
 use jinglao_domain::policy::PolicyKey;
+use jinglao_domain::rules::{Facts, Person};
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -447,6 +448,16 @@ pub struct ElderPage {
     can_assess: bool,
     can_request: bool,
     cat_form: CategoryDraft,
+    /// The service list that applies to the person, with each item's answer.
+    entitlements: Option<Entitlements>,
+}
+
+/// The record page's "基本养老服务清单对照" section.
+pub struct Entitlements {
+    /// E.g. 湘潭市基本养老服务清单 第 1 版.
+    list: String,
+    /// Item name, whether the person is in its target group, the explanation.
+    items: Vec<(String, bool, String)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -474,7 +485,26 @@ async fn record_page(
     .await?;
     let mut c = state.db.acquire().await?;
     let assessments = assessments::for_elder(&mut c.conn(), &user.scope, e.id).await?;
+    let list = jinglao_db::service_lists::applicable(&mut c.conn(), &e.residence_region).await?;
     drop(c);
+    // Services find people: each item of the applicable list, answered for this person.
+    let entitlements = list.map(|l| {
+        let facts = Facts::of_person(&Person::of_record(&e), &l.region, today, advanced);
+        Entitlements {
+            list: format!("{} 第 {} 版", l.title, l.version),
+            items: l
+                .items
+                .iter()
+                .filter(|it| {
+                    it.effective_from <= today && it.effective_to.is_none_or(|to| today <= to)
+                })
+                .map(|it| {
+                    let out = it.target.evaluate(&facts);
+                    (it.name.clone(), out.eligible, out.explanation())
+                })
+                .collect(),
+        }
+    });
     let history = audit::list(
         &state.db,
         &user.scope,
@@ -529,6 +559,7 @@ async fn record_page(
         can_assess: user.can(Permission::Assess),
         can_request: user.can(Permission::EditElders) || user.can(Permission::ReviewAssessments),
         cat_form,
+        entitlements,
         e,
     })
 }
