@@ -14,7 +14,7 @@ use jinglao_domain::{Phone, RegionCode, ResidentId, Scope, Sex};
 use uuid::Uuid;
 
 use crate::crypto::{Field, FieldCipher};
-use crate::elders::push_scope;
+use crate::elders::{push_scope, push_scope_on, push_subtree};
 use crate::{Conn, DbError, on_conn};
 
 /// What to look for. Empty fields do not filter.
@@ -122,16 +122,19 @@ pub fn classify(text: &str) -> TextQuery {
     }
 }
 
-/// The region ranges a search is confined to: the caller's scope and the region asked for.
-fn ranges(scope: &Scope, f: &ElderFilter) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Scope::Region(root) = scope {
-        out.push(root.subtree_range());
+/// The scope and the region asked for, on the column (or expression) `residence`.
+fn push_regions<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    scope: &Scope,
+    f: &ElderFilter,
+    residence: &str,
+) where
+    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    push_scope_on(q, scope, residence);
+    if let Some(r) = &f.region {
+        push_subtree(q, residence, r);
     }
-    if let Some(r) = f.region {
-        out.push(r.subtree_range());
-    }
-    out
 }
 
 /// Whether to walk the name index rather than the residence index. With a name typed, the
@@ -169,21 +172,12 @@ fn push_filters<DB: sqlx::Database>(
     i32: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     NaiveDate: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    if matches!(scope, Scope::Provider { .. }) {
-        q.push(" AND 1 = 0");
-        return;
-    }
     let residence = if walk_names(scope, f) {
         "(e.residence_region_code || '')"
     } else {
         "e.residence_region_code"
     };
-    for (lo, hi) in ranges(scope, f) {
-        q.push(format_args!(" AND {residence} BETWEEN "))
-            .push_bind(lo)
-            .push(" AND ")
-            .push_bind(hi);
-    }
+    push_regions(q, scope, f, residence);
     match classify(&f.text) {
         TextQuery::None => {}
         TextQuery::IdNumber(id) => {
@@ -232,12 +226,7 @@ fn push_filters<DB: sqlx::Database>(
                 // resident of the region.
                 q.push(" AND e.id IN (SELECT c.elder_id FROM elder_categories c WHERE c.kind = ")
                     .push_bind(kind.as_str().to_string());
-                for (lo, hi) in ranges(scope, f) {
-                    q.push(" AND c.residence_region_code BETWEEN ")
-                        .push_bind(lo)
-                        .push(" AND ")
-                        .push_bind(hi);
-                }
+                push_regions(q, scope, f, "c.residence_region_code");
                 q.push(" AND c.start_date <= ")
                     .push_bind(f.today)
                     .push(" AND (c.end_date IS NULL OR c.end_date >= ")
@@ -382,9 +371,8 @@ pub async fn due_worklist(
         ));
         q.push_bind(due_by).push(" OR e.reassessment_requested IS NOT NULL)");
         push_scope(&mut q, scope);
-        if let Some(r) = region {
-            let (lo, hi) = r.subtree_range();
-            q.push(" AND e.residence_region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+        if let Some(r) = &region {
+            push_subtree(&mut q, "e.residence_region_code", r);
         }
         q.push(" ORDER BY CASE WHEN e.reassessment_requested IS NOT NULL THEN 0 ELSE 1 END, \
                 e.reassessment_due, e.name, e.id LIMIT ")

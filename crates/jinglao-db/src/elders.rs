@@ -136,19 +136,40 @@ pub(crate) fn push_scope<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<DB>, sco
 where
     String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
+    push_scope_on(q, scope, "e.residence_region_code");
+}
+
+/// [`push_scope`] on another column (or expression) holding a residence code, such as the copy
+/// on category rows.
+pub(crate) fn push_scope_on<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    scope: &Scope,
+    residence: &str,
+) where
+    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     match scope {
         Scope::All => {}
-        Scope::Region(root) => {
-            let (lo, hi) = root.subtree_range();
-            q.push(" AND e.residence_region_code BETWEEN ")
-                .push_bind(lo)
-                .push(" AND ")
-                .push_bind(hi);
-        }
+        Scope::Region(root) => push_subtree(q, residence, root),
         Scope::Provider { .. } => {
             q.push(" AND 1 = 0");
         }
     }
+}
+
+/// `AND <residence> BETWEEN <lo> AND <hi>` for the subtree of `root`.
+pub(crate) fn push_subtree<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    residence: &str,
+    root: &RegionCode,
+) where
+    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let (lo, hi) = root.subtree_range();
+    q.push(format_args!(" AND {residence} BETWEEN "))
+        .push_bind(lo)
+        .push(" AND ")
+        .push_bind(hi);
 }
 
 #[derive(sqlx::FromRow)]
