@@ -198,24 +198,22 @@ pub async fn refresh_statistics(db: &Db) -> Result<(), DbError> {
 const BULK_CACHE_SIZE: &str = "-524288";
 
 /// Lets a bulk write on SQLite keep its working set in memory (with the default cache, every
-/// insert past a few hundred thousand rows spilled pages to the WAL) and sort with a helper
-/// thread when it rebuilds indexes (`PRAGMA threads`). Called with `true` at the start of the
-/// transaction and with `false` before its commit or rollback, so the pooled connection goes
-/// back as it was; a no-op on PostgreSQL.
+/// insert past a few hundred thousand rows spilled pages to the WAL) and write without the
+/// memory map (remapping a file that grows by a gigabyte cost more than it saved: BENCHMARKS.md
+/// §5). Called with `true` at the start of the transaction and with `false` before its commit or
+/// rollback, so the pooled connection goes back as it was; a no-op on PostgreSQL.
 pub async fn bulk_cache(conn: &mut Conn<'_>, on: bool) -> Result<(), DbError> {
     if let Conn::Sqlite(c) = conn {
-        let (size, threads, mmap) = if on {
-            (BULK_CACHE_SIZE, 1, "0")
+        let (size, mmap) = if on {
+            (BULK_CACHE_SIZE, "0")
         } else {
             (
                 crate::conn::SQLITE_CACHE_SIZE,
-                0,
                 crate::conn::SQLITE_MMAP_SIZE,
             )
         };
         for sql in [
             format!("PRAGMA cache_size = {size}"),
-            format!("PRAGMA threads = {threads}"),
             format!("PRAGMA mmap_size = {mmap}"),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(sql))
