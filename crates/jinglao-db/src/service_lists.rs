@@ -159,13 +159,7 @@ pub async fn publish(
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let mut parent = None;
-    for up in region.ancestors().into_iter().rev() {
-        if let Some(l) = latest(&mut conn, &up).await? {
-            parent = Some(l);
-            break;
-        }
-    }
+    let parent = nearest(&mut conn, &region.ancestors()).await?;
     if let Some(p) = &parent {
         let problems = check_coverage(&p.items, items);
         if !problems.is_empty() {
@@ -204,34 +198,33 @@ pub async fn publish(
         .await
         .map(|r| r.rows_affected())
     })?;
-    for (position, it) in items.iter().enumerate() {
-        let (payer, share) = payer_columns(it.payer);
-        let (quota_kind, quota_amount) = quota_columns(it.quota);
-        on_conn!(&mut conn, c => {
-            sqlx::query(
-                "INSERT INTO service_items (list_id, position, code, name, category, target_rule, content, payer, \
-                 government_share, quota_kind, quota_amount, effective_from, effective_to, basis) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(id)
-            .bind(position as i32)
-            .bind(it.code.trim())
-            .bind(it.name.trim())
-            .bind(it.category.as_str())
-            .bind(it.target.source())
-            .bind(&it.content)
-            .bind(payer)
-            .bind(share)
-            .bind(quota_kind)
-            .bind(quota_amount)
-            .bind(it.effective_from)
-            .bind(it.effective_to)
-            .bind(it.basis.trim())
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-    }
+    let rows: Vec<(i32, &ServiceItem)> = (0..).zip(items).collect();
+    // 14 values per row; a list has tens of items, far from the bound-value limit.
+    on_conn!(&mut conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO service_items (list_id, position, code, name, category, target_rule, content, payer, \
+             government_share, quota_kind, quota_amount, effective_from, effective_to, basis) ",
+        );
+        q.push_values(&rows, |mut b, (position, it)| {
+            let (payer, share) = payer_columns(it.payer);
+            let (quota_kind, quota_amount) = quota_columns(it.quota);
+            b.push_bind(id)
+                .push_bind(*position)
+                .push_bind(it.code.trim().to_string())
+                .push_bind(it.name.trim().to_string())
+                .push_bind(it.category.as_str())
+                .push_bind(it.target.source().to_string())
+                .push_bind(it.content.clone())
+                .push_bind(payer)
+                .push_bind(share)
+                .push_bind(quota_kind)
+                .push_bind(quota_amount)
+                .push_bind(it.effective_from)
+                .push_bind(it.effective_to)
+                .push_bind(it.basis.trim().to_string());
+        });
+        q.build().execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
     let event = Event::new("service_list.publish", "service_list", id)
         .region(Some(region))
         .detail(json!({
@@ -249,34 +242,44 @@ pub async fn latest(
     conn: &mut Conn<'_>,
     region: &RegionCode,
 ) -> Result<Option<ServiceList>, DbError> {
-    let id: Option<Uuid> = on_conn!(conn, c => {
-        sqlx::query_scalar(
-            "SELECT id FROM service_lists WHERE region_code = $1 ORDER BY version DESC LIMIT 1",
-        )
-        .bind(region.as_str())
-        .fetch_optional(&mut *c)
-        .await
-    })?;
-    match id {
-        Some(id) => get(conn, id).await,
-        None => Ok(None),
-    }
+    nearest(conn, std::slice::from_ref(region)).await
 }
 
 /// The list that applies to people in `region`: the latest version of the nearest region at
-/// or above it that has published one.
+/// or above it that has published one. One query, whatever the depth (the record page asks on
+/// every view).
 pub async fn applicable(
     conn: &mut Conn<'_>,
     region: &RegionCode,
 ) -> Result<Option<ServiceList>, DbError> {
     let mut chain = region.ancestors();
     chain.push(*region);
-    for r in chain.iter().rev() {
-        if let Some(l) = latest(conn, r).await? {
-            return Ok(Some(l));
-        }
+    nearest(conn, &chain).await
+}
+
+/// The latest version of the deepest of `regions` (one line of descent) that has a list. Within
+/// one line of descent a deeper code sorts after its ancestors (their trailing digits are zeros),
+/// so the deepest region is the greatest code.
+async fn nearest(
+    conn: &mut Conn<'_>,
+    regions: &[RegionCode],
+) -> Result<Option<ServiceList>, DbError> {
+    if regions.is_empty() {
+        return Ok(None);
     }
-    Ok(None)
+    let id: Option<Uuid> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT id FROM service_lists WHERE region_code IN (");
+        let mut sep = q.separated(", ");
+        for r in regions {
+            sep.push_bind(r.as_str().to_string());
+        }
+        q.push(") ORDER BY region_code DESC, version DESC LIMIT 1");
+        q.build_query_scalar().fetch_optional(&mut *c).await
+    })?;
+    match id {
+        Some(id) => get(conn, id).await,
+        None => Ok(None),
+    }
 }
 
 /// One version by id, as it was published.
