@@ -80,6 +80,13 @@ pub struct ServiceItem {
     pub basis: String,
 }
 
+impl ServiceItem {
+    /// Whether the item is in force on `date`.
+    pub fn is_in_force_on(&self, date: NaiveDate) -> bool {
+        self.effective_from <= date && self.effective_to.is_none_or(|to| date <= to)
+    }
+}
+
 /// Why a county's item does not cover the city's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CoverageProblem {
@@ -126,9 +133,9 @@ fn same(a: &Expr, b: &Expr) -> bool {
 
 fn same_operand(a: &Operand, b: &Operand) -> bool {
     match (a, b) {
-        (Operand::List(x), Operand::List(y)) => {
-            let mut x: Vec<&str> = x.iter().map(|(t, _)| t.as_str()).collect();
-            let mut y: Vec<&str> = y.iter().map(|(t, _)| t.as_str()).collect();
+        (Operand::List(x, _), Operand::List(y, _)) => {
+            let mut x: Vec<&String> = x.iter().collect();
+            let mut y: Vec<&String> = y.iter().collect();
             x.sort_unstable();
             y.sort_unstable();
             x == y

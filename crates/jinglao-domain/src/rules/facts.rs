@@ -271,35 +271,36 @@ pub struct Facts {
     pub today: NaiveDate,
 }
 
-/// A value during evaluation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
+/// A value during evaluation, borrowed from the facts or the rule (evaluating a rule copies
+/// nothing: a sweep evaluates every person against every item).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
     /// Number.
     Number(i64),
     /// Text.
-    Text(String),
+    Text(&'a str),
     /// Yes/no.
     Bool(bool),
     /// Date.
     Date(NaiveDate),
     /// List of texts.
-    TextList(Vec<String>),
+    TextList(&'a [String]),
     /// Region code.
     Region(RegionCode),
     /// Missing (no assessment).
     None,
 }
 
-impl Value {
+impl Value<'_> {
     /// How the value is shown in an explanation.
     pub fn show(&self) -> String {
         match self {
             Value::Number(n) => n.to_string(),
-            Value::Text(t) => t.clone(),
+            Value::Text(t) => t.to_string(),
             Value::Bool(true) => "是".into(),
             Value::Bool(false) => "否".into(),
             Value::Date(d) => d.to_string(),
-            Value::TextList(v) if v.is_empty() => "（无）".into(),
+            Value::TextList([]) => "（无）".into(),
             Value::TextList(v) => v.join("、"),
             Value::Region(r) => r.short().to_string(),
             Value::None => "未评估".into(),
@@ -343,20 +344,18 @@ impl Facts {
     }
 
     /// The value of a fact by name (names are checked before evaluation).
-    pub fn get(&self, name: &str) -> Value {
+    pub fn get(&self, name: &str) -> Value<'_> {
         match name {
             "age" => Value::Number(self.age),
-            "sex" => Value::Text(self.sex.label().into()),
+            "sex" => Value::Text(self.sex.label()),
             "hukou_local" => Value::Bool(self.hukou_local),
             "resides_locally" => Value::Bool(self.resides_locally),
-            "categories" => Value::TextList(self.categories.clone()),
-            "ability" => self
-                .ability
-                .map_or(Value::None, |a| Value::Text(a.label().into())),
+            "categories" => Value::TextList(&self.categories),
+            "ability" => self.ability.map_or(Value::None, |a| Value::Text(a.label())),
             "ability_level" => self
                 .ability
                 .map_or(Value::None, |a| Value::Number(a.number() as i64)),
-            "living" => Value::Text(self.living.label().into()),
+            "living" => Value::Text(self.living.label()),
             "children_local" => Value::Bool(self.children_local),
             "children_can_care" => Value::Bool(self.children_can_care),
             "region" => Value::Region(self.region),

@@ -61,6 +61,19 @@ const SYMBOLS: [(&str, &str); 14] = [
     ("]", "]"),
 ];
 
+/// Full-width brackets and commas, as typed with a Chinese input method, read as their ASCII
+/// forms (outside quoted text only: the lexer calls this where punctuation is expected).
+fn half_width(c: char) -> char {
+    match c {
+        '（' => '(',
+        '）' => ')',
+        '【' => '[',
+        '】' => ']',
+        '，' | '、' => ',',
+        other => other,
+    }
+}
+
 /// Splits `text` into tokens; the last is always [`Tok::End`].
 pub fn tokens(text: &str) -> Result<Vec<(Tok, Pos)>, RuleError> {
     let chars: Vec<char> = text.chars().collect();
@@ -90,15 +103,7 @@ pub fn tokens(text: &str) -> Result<Vec<(Tok, Pos)>, RuleError> {
             }
             continue;
         }
-        // Full-width brackets and commas, as typed with a Chinese input method.
-        let c = match c {
-            '（' => '(',
-            '）' => ')',
-            '【' => '[',
-            '】' => ']',
-            '，' | '、' => ',',
-            other => other,
-        };
+        let c = half_width(c);
         if c == ',' {
             out.push((Tok::Sym(","), pos));
             advance(1, &mut column, &mut i);
@@ -107,16 +112,7 @@ pub fn tokens(text: &str) -> Result<Vec<(Tok, Pos)>, RuleError> {
         if let Some((len, sym)) = SYMBOLS.iter().find_map(|(s, canon)| {
             let n = s.chars().count();
             let matches = chars.len() >= i + n
-                && chars[i..i + n]
-                    .iter()
-                    .map(|&c| match c {
-                        '（' => '(',
-                        '）' => ')',
-                        '【' => '[',
-                        '】' => ']',
-                        c => c,
-                    })
-                    .eq(s.chars());
+                && chars[i..i + n].iter().map(|&c| half_width(c)).eq(s.chars());
             matches.then_some((n, *canon))
         }) {
             out.push((Tok::Sym(sym), pos));

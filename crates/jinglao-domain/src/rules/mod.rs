@@ -76,8 +76,8 @@ pub enum Operand {
     Fact(&'static FactSpec),
     /// A value.
     Literal(Literal),
-    /// ["重度失能", "完全失能"], with each item's position.
-    List(Vec<(String, Pos)>),
+    /// ["重度失能", "完全失能"], and where each item was written.
+    List(Vec<String>, Vec<Pos>),
 }
 
 /// The comparison of a clause.
@@ -263,29 +263,22 @@ fn eval(e: &Expr, facts: &Facts, out: &mut Vec<ClauseOutcome>) -> bool {
     }
 }
 
-fn value(op: &Operand, facts: &Facts) -> Value {
+fn value<'a>(op: &'a Operand, facts: &'a Facts) -> Value<'a> {
     match op {
         Operand::Fact(f) => facts.get(f.name),
         Operand::Literal(Literal::Number(n)) => Value::Number(*n),
-        Operand::Literal(Literal::Text(t)) => Value::Text(t.clone()),
+        Operand::Literal(Literal::Text(t)) => Value::Text(t),
         Operand::Literal(Literal::Bool(b)) => Value::Bool(*b),
         Operand::Literal(Literal::Date(d)) => Value::Date(*d),
         Operand::Literal(Literal::None) => Value::None,
-        Operand::List(items) => Value::TextList(items.iter().map(|(t, _)| t.clone()).collect()),
+        Operand::List(items, _) => Value::TextList(items),
     }
 }
 
 fn shown(op: &Operand, v: &Value) -> String {
     match op {
         Operand::Fact(f) => format!("{} {}", f.label, v.show()),
-        Operand::List(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|(t, _)| t.as_str())
-                .collect::<Vec<_>>()
-                .join("、")
-        ),
+        Operand::List(items, _) => format!("[{}]", items.join("、")),
         Operand::Literal(Literal::Text(t)) => format!("“{t}”"),
         Operand::Literal(_) => v.show(),
     }
@@ -300,8 +293,8 @@ fn clause(c: &Clause, facts: &Facts) -> (bool, String) {
         (Cmp::Within, Value::Region(region), Value::Text(code)) => crate::RegionCode::parse(code)
             .map(|root| root.contains(region))
             .unwrap_or(false),
-        (Cmp::In, Value::Text(t), Value::TextList(list)) => list.contains(t),
-        (Cmp::NotIn, Value::Text(t), Value::TextList(list)) => !list.contains(t),
+        (Cmp::In, Value::Text(t), Value::TextList(list)) => list.iter().any(|x| x == t),
+        (Cmp::NotIn, Value::Text(t), Value::TextList(list)) => !list.iter().any(|x| x == t),
         // A missing value is in no list and satisfies no ordering.
         (Cmp::In, _, _) => false,
         (Cmp::NotIn, _, _) => true,

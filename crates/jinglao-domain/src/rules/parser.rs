@@ -77,21 +77,25 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, RuleError> {
-        let mut left = self.and()?;
-        while keyword(self.peek()) == Some("or") {
-            self.bump();
-            let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.joined("or", Self::and, Expr::Or)
     }
 
     fn and(&mut self) -> Result<Expr, RuleError> {
-        let mut left = self.not()?;
-        while keyword(self.peek()) == Some("and") {
+        self.joined("and", Self::not, Expr::And)
+    }
+
+    /// `next { keyword next }`, joined to the left.
+    fn joined(
+        &mut self,
+        keyword_name: &str,
+        next: fn(&mut Self) -> Result<Expr, RuleError>,
+        join: fn(Box<Expr>, Box<Expr>) -> Expr,
+    ) -> Result<Expr, RuleError> {
+        let mut left = next(self)?;
+        while keyword(self.peek()) == Some(keyword_name) {
             self.bump();
-            let right = self.not()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            let right = next(self)?;
+            left = join(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
@@ -144,13 +148,16 @@ impl Parser {
 
     fn list(&mut self) -> Result<Operand, RuleError> {
         self.bump(); // [
-        let mut items = Vec::new();
+        let (mut items, mut positions) = (Vec::new(), Vec::new());
         if *self.peek() == Tok::Sym("]") {
             return Err(self.expected("列表中的至少一项文字"));
         }
         loop {
             match self.bump() {
-                (Tok::Text(t), p) => items.push((t, p)),
+                (Tok::Text(t), p) => {
+                    items.push(t);
+                    positions.push(p);
+                }
                 (other, p) => {
                     return Err(RuleError::at(
                         p,
@@ -169,7 +176,7 @@ impl Parser {
                 }
             }
         }
-        Ok(Operand::List(items))
+        Ok(Operand::List(items, positions))
     }
 
     fn clause(&mut self) -> Result<Clause, RuleError> {
@@ -282,8 +289,10 @@ fn check(c: &Clause) -> Result<(), RuleError> {
             }
         }
         (Cmp::Within, _, _) => err("within 用于 region，例如 region within \"430302\"".into()),
-        (Cmp::In | Cmp::NotIn, Operand::Fact(f), Operand::List(items)) if f.ty == Type::Text => {
-            for (t, p) in items {
+        (Cmp::In | Cmp::NotIn, Operand::Fact(f), Operand::List(items, positions))
+            if f.ty == Type::Text =>
+        {
+            for (t, p) in items.iter().zip(positions) {
                 check_text(f, t, *p)?;
             }
             Ok(())
@@ -296,7 +305,7 @@ fn check(c: &Clause) -> Result<(), RuleError> {
         (Cmp::In | Cmp::NotIn, _, _) => err(
             "in 的写法：\"低保\" in categories，或 ability in [\"重度失能\",\"完全失能\"]".into(),
         ),
-        (_, Operand::List(_), _) | (_, _, Operand::List(_)) => err("列表只能用在 in 之后".into()),
+        (_, Operand::List(..), _) | (_, _, Operand::List(..)) => err("列表只能用在 in 之后".into()),
         (cmp, Operand::Fact(f), Operand::Literal(l))
         | (cmp, Operand::Literal(l), Operand::Fact(f)) => match lit_type(l) {
             None if f.optional && matches!(cmp, Cmp::Eq | Cmp::Ne) => Ok(()),

@@ -495,9 +495,7 @@ async fn record_page(
             items: l
                 .items
                 .iter()
-                .filter(|it| {
-                    it.effective_from <= today && it.effective_to.is_none_or(|to| today <= to)
-                })
+                .filter(|it| it.is_in_force_on(today))
                 .map(|it| {
                     let out = it.target.evaluate(&facts);
                     (it.name.clone(), out.eligible, out.explanation())
