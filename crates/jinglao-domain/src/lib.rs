@@ -15,6 +15,7 @@ pub mod clock;
 pub mod credit_code;
 pub mod elder;
 pub mod elder_import;
+pub mod eligibility;
 pub mod id_number;
 mod labels;
 pub mod phone;

@@ -9,6 +9,7 @@
 //! expected, in Chinese); [`Rule::evaluate`] answers for one person with every clause's result
 //! and the fact values it used, so staff and applicants see why. docs/RULES.md is the guide.
 
+mod compiled;
 mod facts;
 mod lexer;
 mod parser;
@@ -18,6 +19,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use compiled::{Packed, Program, category_bit};
 pub use facts::{FACTS, FactSpec, Facts, Person, Type, Value};
 pub use lexer::Pos;
 
@@ -233,6 +235,23 @@ impl Rule {
         &self.expr
     }
 
+    /// The clauses that decided the answer, each once: for a "no", the failed clauses of every
+    /// failed part (and, under a `not`, the clause that held); for a "yes", the clauses of the
+    /// parts that held. Shorter than [`Rule::evaluate`]'s full list, for worklists and notices.
+    pub fn deciding(&self, facts: &Facts) -> Outcome {
+        let mut all = Vec::new();
+        let eligible = eval(&self.expr, facts, &mut all);
+        let mut out = Vec::new();
+        let mut next = 0;
+        blame(&self.expr, eligible, &all, &mut next, &mut out);
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|c: &ClauseOutcome| seen.insert(c.text.clone()));
+        Outcome {
+            eligible,
+            clauses: out,
+        }
+    }
+
     /// Whether `facts` satisfy the rule, with every clause explained.
     pub fn evaluate(&self, facts: &Facts) -> Outcome {
         let mut clauses = Vec::new();
@@ -259,6 +278,56 @@ fn eval(e: &Expr, facts: &Facts, out: &mut Vec<ClauseOutcome>) -> bool {
             let (held, text) = clause(c, facts);
             out.push(ClauseOutcome { text, held });
             held
+        }
+    }
+}
+
+/// The number of clauses under `e`.
+fn clause_count(e: &Expr) -> usize {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => clause_count(a) + clause_count(b),
+        Expr::Not(a) => clause_count(a),
+        Expr::Clause(_) => 1,
+    }
+}
+
+/// Whether `e` held, read back from the clause outcomes in `all` starting at `from`.
+fn held(e: &Expr, all: &[ClauseOutcome], from: usize) -> bool {
+    match e {
+        Expr::And(a, b) => held(a, all, from) && held(b, all, from + clause_count(a)),
+        Expr::Or(a, b) => held(a, all, from) || held(b, all, from + clause_count(a)),
+        Expr::Not(a) => !held(a, all, from),
+        Expr::Clause(_) => all[from].held,
+    }
+}
+
+/// Collects the clauses that made `e` come out as `value` (see [`Rule::deciding`]); `next` is
+/// the index in `all` of `e`'s first clause and is moved past `e`.
+fn blame(
+    e: &Expr,
+    value: bool,
+    all: &[ClauseOutcome],
+    next: &mut usize,
+    out: &mut Vec<ClauseOutcome>,
+) {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            let conj = matches!(e, Expr::And(..));
+            // And: a "no" is blamed on the parts that failed; Or: a "yes" on those that held.
+            let pick_all = conj == value;
+            for part in [a, b] {
+                let start = *next;
+                if pick_all || held(part, all, start) == value {
+                    blame(part, value, all, next, out);
+                } else {
+                    *next = start + clause_count(part);
+                }
+            }
+        }
+        Expr::Not(a) => blame(a, !value, all, next, out),
+        Expr::Clause(_) => {
+            out.push(all[*next].clone());
+            *next += 1;
         }
     }
 }

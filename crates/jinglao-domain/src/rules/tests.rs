@@ -339,3 +339,82 @@ fn the_facts_of_a_registered_person_include_derived_categories_and_local_means_w
         out.explanation()
     );
 }
+
+/// The facts of a local person of `age` with `categories` (derived ones included as written).
+fn local(age: i64, categories: &[&str], children_local: bool, children_can_care: bool) -> Facts {
+    Facts {
+        age,
+        categories: categories.iter().map(|c| c.to_string()).collect(),
+        children_local,
+        children_can_care,
+        ability: None,
+        ..person()
+    }
+}
+
+#[test]
+fn the_four_hunan_target_groups_hold_exactly_from_their_age_boundaries() {
+    let list =
+        crate::service_list::xiangtan_demo_list(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+    let purchase = &list[0].target;
+    let yes = |f: Facts| purchase.evaluate(&f).eligible;
+    // 1. 特困 aged 60+.
+    assert!(!yes(local(59, &["农村特困"], true, true)));
+    assert!(yes(local(60, &["农村特困"], true, true)));
+    assert!(yes(local(60, &["城市特困"], true, true)));
+    // 2. 低保 and 失能, aged 60+; 半失能 is not enough below 65.
+    assert!(!yes(local(59, &["低保", "失能"], true, true)));
+    assert!(yes(local(60, &["低保", "失能"], true, true)));
+    assert!(!yes(local(60, &["低保", "半失能"], true, true)));
+    assert!(!yes(local(60, &["失能"], true, true)), "失能 without 低保");
+    // 3. 低保 and 半失能, aged 65+.
+    assert!(!yes(local(64, &["低保", "半失能"], true, true)));
+    assert!(yes(local(65, &["低保", "半失能"], true, true)));
+    assert!(
+        !yes(local(65, &["半失能"], true, true)),
+        "半失能 without 低保"
+    );
+    // 4. 低保 aged 80+ whose children are away or unable to care.
+    assert!(!yes(local(79, &["低保", "高龄"], false, false)));
+    assert!(
+        yes(local(80, &["低保", "高龄"], false, true)),
+        "children away"
+    );
+    assert!(
+        yes(local(80, &["低保", "高龄"], true, false)),
+        "children unable"
+    );
+    assert!(
+        !yes(local(80, &["低保", "高龄"], true, true)),
+        "children local and able"
+    );
+    assert!(!yes(local(80, &["高龄"], false, false)), "no 低保");
+    // Household registration and residence must both be local.
+    let mut away = local(70, &["农村特困"], true, true);
+    away.hukou_local = false;
+    assert!(!yes(away));
+}
+
+#[test]
+fn the_deciding_clauses_of_a_no_skip_what_did_not_matter_and_follow_a_not() {
+    let rule = Rule::parse("age >= 80 and (\"低保\" in categories or not children_local)").unwrap();
+    let mut f = local(85, &["高龄"], true, true);
+    let why = rule.deciding(&f);
+    assert!(!why.eligible);
+    // The age held and is not the reason; the child living locally is.
+    assert_eq!(
+        why.explanation(),
+        "特殊类别（高龄）含“低保” ✗；子女在本地：是 ✓"
+    );
+    f.age = 70;
+    // Both parts failed: both are reasons.
+    assert_eq!(
+        rule.deciding(&f).explanation(),
+        "年龄 70 ≥ 80 ✗；特殊类别（高龄）含“低保” ✗；子女在本地：是 ✓"
+    );
+    f.children_local = false;
+    f.age = 85;
+    let yes = rule.deciding(&f);
+    assert!(yes.eligible);
+    assert_eq!(yes.explanation(), "年龄 85 ≥ 80 ✓；子女在本地：否 ✗");
+}
