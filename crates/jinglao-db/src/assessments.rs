@@ -635,6 +635,7 @@ pub async fn make_effective(
         }
     });
     refresh_elder_level(&mut conn, a.elder_id, policy).await?;
+    crate::eligibility::refresh_after_change(&mut conn, a.elder_id, now).await?;
     let event = Event::new("assessment.effective", "assessment", id)
         .region(Some(a.region_code))
         .detail(json!({

@@ -522,6 +522,7 @@ pub async fn create(
             "categories": categories.iter().map(|c| c.kind.label()).collect::<Vec<_>>(),
         }));
     audit::append(&mut conn, keys.chain, actor, event, now).await?;
+    crate::eligibility::refresh_after_change(&mut conn, id, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -565,6 +566,7 @@ pub async fn update(
         .region(Some(input.residence_region))
         .detail(json!({ "changes": changes }));
     audit::append(&mut conn, keys.chain, actor, event, now).await?;
+    crate::eligibility::refresh_after_change(&mut conn, id, now).await?;
     tx.commit().await?;
     Ok(changes)
 }
@@ -733,6 +735,7 @@ pub async fn add_category(
             "start": cat.start, "end": cat.end, "evidence": cat.evidence,
         }));
     audit::append(&mut conn, chain, actor, event, now).await?;
+    crate::eligibility::refresh_after_change(&mut conn, elder_id, now).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -772,6 +775,7 @@ pub async fn end_category(
         .region(Some(rec.residence_region))
         .detail(json!({ "category": cat.kind.label(), "end": end, "was": cat.end }));
     audit::append(&mut conn, chain, actor, event, now).await?;
+    crate::eligibility::refresh_after_change(&mut conn, elder_id, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -834,6 +838,7 @@ pub async fn record_life_event(
         .region(Some(rec.residence_region))
         .detail(json!({ "kind": event.kind.label(), "date": event.date, "note": event.note }));
     audit::append(&mut conn, chain, actor, audit_event, now).await?;
+    crate::eligibility::refresh_after_change(&mut conn, event.elder_id, now).await?;
     tx.commit().await?;
     Ok(())
 }

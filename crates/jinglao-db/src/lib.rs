@@ -20,6 +20,8 @@ pub mod elder_bulk;
 pub mod elder_import;
 pub mod elder_search;
 pub mod elders;
+pub mod eligibility;
+pub mod entitlements;
 mod error;
 pub mod migrate;
 pub mod policy;
@@ -31,6 +33,7 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod worklists;
 
 #[cfg(feature = "testing")]
 pub mod testing;

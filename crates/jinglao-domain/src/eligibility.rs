@@ -83,6 +83,38 @@ impl Raw {
         }
     }
 
+    /// The facts for explanations, exactly as [`Facts::of_person`] derives them for a list
+    /// published for `list`.
+    pub fn facts(&self, list: &RegionCode, on: NaiveDate, advanced_age: i32) -> Facts {
+        let code = |n: u64| RegionCode::parse(&format!("{n:012}")).ok();
+        let (lo, hi) = code_range(list);
+        let within = |c: u64| (lo..=hi).contains(&c);
+        let mut categories: Vec<String> = CategoryKind::ALL
+            .iter()
+            .filter(|k| self.categories & kind_bit(**k) != 0)
+            .map(|k| k.label().to_string())
+            .collect();
+        categories.extend(
+            crate::category::derived_categories(self.birth_date, self.ability, on, advanced_age)
+                .into_iter()
+                .map(String::from),
+        );
+        Facts {
+            age: i64::from(age_on(self.birth_date, on)),
+            sex: self.sex,
+            hukou_local: within(self.hukou),
+            resides_locally: within(self.residence),
+            categories,
+            ability: self.ability,
+            living: self.living,
+            children_local: self.children_local,
+            children_can_care: self.children_can_care,
+            region: code(self.residence).unwrap_or(*list),
+            birth_date: self.birth_date,
+            today: on,
+        }
+    }
+
     /// The packed facts on `on` for a list whose region spans `list` (see [`code_range`]),
     /// exactly as [`Facts::of_person`] derives them: 高龄 from `advanced_age`, 失能/半失能
     /// from the level, "local" meaning within the list's region.
@@ -293,8 +325,13 @@ mod tests {
             for list in [city, other] {
                 let p = person(&cats, ability);
                 let slow = Packed::of_facts(&Facts::of_person(&p, &list, today, 80));
-                let fast = Raw::of_person(&p, today).pack(code_range(&list), today, 80);
+                let raw = Raw::of_person(&p, today);
+                let fast = raw.pack(code_range(&list), today, 80);
                 assert_eq!(fast, slow, "{ability:?} {list:?}");
+                assert_eq!(
+                    raw.facts(&list, today, 80),
+                    Facts::of_person(&p, &list, today, 80)
+                );
             }
         }
     }

@@ -11,7 +11,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::facts::{self, Facts, Type};
+use super::facts::{self, Facts};
 use super::{Cmp, Expr, Literal, Operand, Rule};
 use crate::assessment::AbilityLevel;
 use crate::elder::LivingArrangement;

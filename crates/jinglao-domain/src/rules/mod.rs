@@ -391,7 +391,11 @@ fn clause(c: &Clause, facts: &Facts) -> (bool, String) {
         (Cmp::IsTrue, Operand::Fact(f), _) => format!("{}：{}", f.label, l.show()),
         (Cmp::In | Cmp::NotIn, Operand::Literal(Literal::Text(t)), Operand::Fact(f)) => {
             let word = if c.cmp == Cmp::In { "含" } else { "不含" };
-            format!("{}（{}）{word}“{t}”", f.label, r.show())
+            let held = match r {
+                Value::TextList([]) => "无".to_string(),
+                _ => r.show(),
+            };
+            format!("{}（{held}）{word}“{t}”", f.label)
         }
         _ => format!(
             "{} {} {}",
