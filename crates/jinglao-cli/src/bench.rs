@@ -37,6 +37,12 @@ pub enum BenchCommand {
     Import(crate::bench_data::ImportArgs),
     /// Generate and load N people, then drive the registry search page with a mix of queries.
     Search(crate::bench_data::SearchArgs),
+    /// Generate and load N people, then sweep them against a 30-item list (服务找人), beside
+    /// the same rules in DuckDB.
+    Sweep(crate::bench_sweep::SweepArgs),
+    /// The measured half of `bench sweep`, in its own process (not for direct use).
+    #[command(hide = true)]
+    SweepChild(crate::bench_sweep::SweepChildArgs),
 }
 
 /// Options of `bench http`.
@@ -100,6 +106,8 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Http(args) => http(args).await,
         BenchCommand::Import(args) => crate::bench_data::import(args).await,
         BenchCommand::Search(args) => crate::bench_data::search(args).await,
+        BenchCommand::Sweep(args) => crate::bench_sweep::run(args).await,
+        BenchCommand::SweepChild(args) => crate::bench_sweep::child(args).await,
     }
 }
 

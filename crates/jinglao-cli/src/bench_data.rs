@@ -101,7 +101,7 @@ struct ImportReport {
 }
 
 /// Our own peak resident memory, from /proc.
-fn own_peak_rss_mb() -> Option<f64> {
+pub(crate) fn own_peak_rss_mb() -> Option<f64> {
     std::fs::read_to_string("/proc/self/status")
         .ok()?
         .lines()
@@ -113,7 +113,7 @@ fn own_peak_rss_mb() -> Option<f64> {
         .map(|kb| kb / 1024.0)
 }
 
-fn generate(count: usize, seed: u64) -> Result<Vec<SynthElder>> {
+pub(crate) fn generate(count: usize, seed: u64) -> Result<Vec<SynthElder>> {
     let tree = seed_tree()?;
     Ok(synth::generate(
         &tree,

@@ -48,6 +48,9 @@ impl Trigger {
     }
 }
 
+/// Register status and its date.
+pub type Status = (ElderStatus, Option<NaiveDate>);
+
 /// The people of a region as a sweep needs them.
 #[derive(Debug, Default)]
 pub struct People {
@@ -56,7 +59,7 @@ pub struct People {
     /// Their facts.
     pub raw: Vec<Raw>,
     /// Register status and its date.
-    pub status: Vec<(ElderStatus, Option<NaiveDate>)>,
+    pub status: Vec<Status>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -85,7 +88,7 @@ fn corrupt(id: Uuid, what: &str) -> DbError {
 }
 
 impl PersonRow {
-    fn into_parts(self) -> Result<(Uuid, Raw, (ElderStatus, Option<NaiveDate>)), DbError> {
+    fn into_parts(self) -> Result<(Uuid, Raw, Status), DbError> {
         let id = self.id;
         let code = |c: &str| {
             c.parse::<u64>()
@@ -502,11 +505,12 @@ async fn old_list<'l>(
     if let Some(l) = lists.iter().find(|l| l.list.id == id) {
         return Ok(&l.list);
     }
-    if !cache.contains_key(&id) {
-        let l = service_lists::get(conn, id)
-            .await?
-            .ok_or(DbError::NotFound)?;
-        cache.insert(id, l);
+    if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(id) {
+        slot.insert(
+            service_lists::get(conn, id)
+                .await?
+                .ok_or(DbError::NotFound)?,
+        );
     }
     Ok(&cache[&id])
 }
@@ -685,7 +689,6 @@ pub async fn sweep(
             "rows_written": writes.len(),
         }));
     audit::append(&mut conn, chain, actor, event, Utc::now()).await?;
-    drop(conn);
     tx.commit().await?;
     lap("write", &mut t);
     Ok(SweepReport { steps, ..report })
@@ -792,4 +795,90 @@ pub async fn refresh_after_change(
         .with_timezone(&jinglao_domain::clock::china_offset())
         .date_naive();
     refresh_elder(conn, elder_id, on, &book).await
+}
+
+/// A past sweep, for "last compared on …".
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SweepSummary {
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// `manual` or `nightly`.
+    pub trigger: String,
+    /// People asked.
+    pub people: i32,
+    /// Pairs gained.
+    pub gained: i32,
+    /// Pairs lost.
+    pub lost: i32,
+}
+
+impl SweepSummary {
+    /// 手动 / 每晚.
+    pub fn trigger_label(&self) -> &'static str {
+        match self.trigger.as_str() {
+            "nightly" => "每晚自动",
+            "manual" => "手动",
+            _ => "信息变化",
+        }
+    }
+}
+
+/// The latest whole sweep (not a one-person refresh) that covered `region`: of the region
+/// itself or of a region above it.
+pub async fn last_sweep(
+    conn: &mut Conn<'_>,
+    region: &RegionCode,
+) -> Result<Option<SweepSummary>, DbError> {
+    let mut chain = region.ancestors();
+    chain.push(*region);
+    on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT started_at, trigger, people, gained, lost FROM eligibility_sweeps \
+             WHERE trigger <> 'change' AND region_code IN (",
+        );
+        let mut sep = q.separated(", ");
+        for r in &chain {
+            sep.push_bind(r.as_str().to_string());
+        }
+        q.push(") ORDER BY started_at DESC LIMIT 1");
+        q.build_query_as().fetch_optional(&mut *c).await
+    })
+    .map_err(Into::into)
+}
+
+/// The regions the nightly sweep of `on` has still to cover: every region with a published
+/// list that no list above it includes (a sweep of a city asks its counties under their own
+/// lists), without a nightly sweep evaluated on `on`.
+pub async fn nightly_due(conn: &mut Conn<'_>, on: NaiveDate) -> Result<Vec<RegionCode>, DbError> {
+    let codes: Vec<String> = on_conn!(conn, c => {
+        sqlx::query_scalar("SELECT DISTINCT region_code FROM service_lists ORDER BY region_code")
+            .fetch_all(&mut *c)
+            .await
+    })?;
+    let regions: Vec<RegionCode> = codes
+        .iter()
+        .filter_map(|c| RegionCode::parse(c).ok())
+        .collect();
+    let tops: Vec<RegionCode> = regions
+        .iter()
+        .filter(|r| !regions.iter().any(|o| o != *r && o.contains(r)))
+        .copied()
+        .collect();
+    let mut due = Vec::new();
+    for r in tops {
+        let done: i64 = on_conn!(conn, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM eligibility_sweeps WHERE region_code = $1 AND trigger = 'nightly' \
+                 AND evaluated_on = $2",
+            )
+            .bind(r.as_str().to_string())
+            .bind(on)
+            .fetch_one(&mut *c)
+            .await
+        })?;
+        if done == 0 {
+            due.push(r);
+        }
+    }
+    Ok(due)
 }

@@ -69,7 +69,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
-    /// finish. Expired sessions are cleaned up every ten minutes meanwhile.
+    /// finish. Expired sessions are cleaned up every ten minutes meanwhile, and the nightly
+    /// eligibility sweep runs (crate::nightly).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -118,6 +119,7 @@ impl Application {
                 }
             }
         });
+        let nightly = tokio::spawn(crate::nightly::run(self.state.clone()));
         let result = axum::serve(
             self.listener,
             self.router
@@ -127,6 +129,7 @@ impl Application {
         .await;
         sweeper.abort();
         refresher.abort();
+        nightly.abort();
         self.state.db.close().await;
         result
     }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod elder_query;
 pub mod error;
 pub mod keys;
+pub mod nightly;
 pub mod pages;
 pub mod regions_cache;
 pub mod request;

@@ -353,6 +353,64 @@ fn holds(n: &Node, p: &Packed, today: i64) -> bool {
     }
 }
 
+/// People evaluated together by [`Program::holds_block`].
+pub const BLOCK: usize = 256;
+
+/// Evaluates `n` for every person of `block` at once, one node at a time (tight loops over the
+/// block instead of a tree walk per person); `out[i]` is 1 where it holds.
+fn holds_block(n: &Node, block: &[Packed], today: i64, out: &mut [u8]) {
+    let out = &mut out[..block.len()];
+    match n {
+        Node::And(a, b) | Node::Or(a, b) => {
+            holds_block(a, block, today, out);
+            let mut other = [0u8; BLOCK];
+            holds_block(b, block, today, &mut other);
+            if matches!(n, Node::And(..)) {
+                out.iter_mut().zip(&other).for_each(|(o, x)| *o &= x);
+            } else {
+                out.iter_mut().zip(&other).for_each(|(o, x)| *o |= x);
+            }
+        }
+        Node::Not(a) => {
+            holds_block(a, block, today, out);
+            out.iter_mut().for_each(|o| *o ^= 1);
+        }
+        Node::HasCategory(bit) => {
+            for (o, p) in out.iter_mut().zip(block) {
+                *o = u8::from(p.categories & bit != 0);
+            }
+        }
+        Node::Within { lo, hi } => {
+            for (o, p) in out.iter_mut().zip(block) {
+                *o = u8::from(p.region >= *lo && p.region <= *hi);
+            }
+        }
+        Node::Compare {
+            left: Src::Field(Field::Age),
+            cmp,
+            right: Src::Const(k),
+        } => {
+            // The commonest clause (age >= 80) gets its own loop.
+            for (o, p) in out.iter_mut().zip(block) {
+                let a = i64::from(p.age);
+                *o = u8::from(match cmp {
+                    Cmp::Eq => a == *k,
+                    Cmp::Ne => a != *k,
+                    Cmp::Lt => a < *k,
+                    Cmp::Le => a <= *k,
+                    Cmp::Gt => a > *k,
+                    _ => a >= *k,
+                });
+            }
+        }
+        _ => {
+            for (o, p) in out.iter_mut().zip(block) {
+                *o = u8::from(holds(n, p, today));
+            }
+        }
+    }
+}
+
 fn sql(n: &Node, today: i64) -> String {
     match n {
         Node::And(a, b) => format!("({} AND {})", sql(a, today), sql(b, today)),
@@ -411,6 +469,13 @@ impl Program {
         holds(&self.node, p, self.today)
     }
 
+    /// Evaluates up to [`BLOCK`] people at once: `out[i]` is 1 where person `i` is in the
+    /// target group. Same answers as [`Program::holds`], several times faster over many people.
+    pub fn holds_block(&self, people: &[Packed], out: &mut [u8]) {
+        assert!(people.len() <= BLOCK && out.len() >= people.len());
+        holds_block(&self.node, people, self.today, out);
+    }
+
     /// The same test as a SQL boolean expression over columns named as [`Packed`]'s fields
     /// (`flags`, `categories` and `region` as integers; `ability` -1 when missing).
     pub fn to_sql(&self) -> String {
@@ -440,12 +505,12 @@ mod tests {
             village in 0u64..4,
         ) -> Facts {
             let labels = facts::allowed_texts("categories").unwrap();
-            let mut categories: Vec<String> = Vec::new();
-            for i in 0..labels.len() {
-                if cats.contains(&i) {
-                    categories.push(labels[i].to_string());
-                }
-            }
+            let categories: Vec<String> = labels
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| cats.contains(i))
+                .map(|(_, l)| l.to_string())
+                .collect();
             let codes = ["430302001001", "430302002003", "430304100200", "430381001001"];
             Facts {
                 age,
@@ -514,6 +579,17 @@ mod tests {
             let rule = Rule::parse(&rule).unwrap();
             let program = Program::new(&rule, f.today);
             prop_assert_eq!(program.holds(&Packed::of_facts(&f)), rule.evaluate(&f).eligible);
+        }
+
+        #[test]
+        fn a_block_answers_as_each_person_alone(rule in any_rule(), people in proptest::collection::vec(any_facts(), 1..40)) {
+            let rule = Rule::parse(&rule).unwrap();
+            let program = Program::new(&rule, people[0].today);
+            let packed: Vec<Packed> = people.iter().map(Packed::of_facts).collect();
+            let mut out = [0u8; BLOCK];
+            program.holds_block(&packed, &mut out);
+            let one: Vec<u8> = packed.iter().map(|p| u8::from(program.holds(p))).collect();
+            prop_assert_eq!(&out[..packed.len()], &one[..]);
         }
     }
 

@@ -19,8 +19,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use compiled::{Packed, Program, category_bit};
-pub use facts::{FACTS, FactSpec, Facts, Person, Type, Value};
+pub use compiled::{BLOCK, Packed, Program, category_bit};
+pub use facts::{FACTS, FactSpec, Facts, Person, Type, Value, allowed_texts};
 pub use lexer::Pos;
 
 /// A rule that does not parse or does not type-check.

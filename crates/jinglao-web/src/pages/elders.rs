@@ -456,8 +456,9 @@ pub struct ElderPage {
 pub struct Entitlements {
     /// E.g. 湘潭市基本养老服务清单 第 1 版.
     list: String,
-    /// Item name, whether the person is in its target group, the explanation.
-    items: Vec<(String, bool, String)>,
+    /// Item name, whether the person is in its target group, whether enrolled, the deciding
+    /// clauses.
+    items: Vec<(String, bool, bool, String)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -486,6 +487,7 @@ async fn record_page(
     let mut c = state.db.acquire().await?;
     let assessments = assessments::for_elder(&mut c.conn(), &user.scope, e.id).await?;
     let list = jinglao_db::service_lists::applicable(&mut c.conn(), &e.residence_region).await?;
+    let enrolled = jinglao_db::entitlements::active_codes(&mut c.conn(), e.id, today).await?;
     drop(c);
     // Services find people: each item of the applicable list, answered for this person.
     let entitlements = list.map(|l| {
@@ -497,8 +499,13 @@ async fn record_page(
                 .iter()
                 .filter(|it| it.is_in_force_on(today))
                 .map(|it| {
-                    let out = it.target.evaluate(&facts);
-                    (it.name.clone(), out.eligible, out.explanation())
+                    let out = it.target.deciding(&facts);
+                    (
+                        it.name.clone(),
+                        out.eligible,
+                        enrolled.contains(&it.code),
+                        out.explanation(),
+                    )
                 })
                 .collect(),
         }

@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod elder_import;
 pub mod elders;
+pub mod eligibility;
 pub mod home;
 pub mod login;
 pub mod policy;
@@ -90,6 +91,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "life_event" => "已记录。该老人的在册状态已更新，相关类别已同时结束。",
         "reassessment_requested" => "已列入待评估清单。",
         "imported" => "导入完成。",
+        "swept" => "已重新比对。下面是比对发现的变化。",
         "assessment_saved" => "评估已保存。",
         "assessment_submitted" => "评估已提交审核。",
         "assessment_reviewed" => "已审核。",
@@ -108,6 +110,7 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     let mut items = vec![("/", "首页")];
     if user.can(Permission::ViewElders) {
         items.push(("/elders", "老年人"));
+        items.push(("/eligibility", "服务找人"));
     }
     if user.can(Permission::Assess)
         || user.can(Permission::ReviewAssessments)

@@ -1,11 +1,12 @@
 //! API version 1: authentication, the caller's identity, regions, the audit trail, the
-//! registry (masked) and the assessment scoring rules.
+//! registry (masked), the assessment scoring rules and eligibility (服务找人).
 //! Conventions are in docs/API-DESIGN.md.
 
 pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod elders;
+pub mod eligibility;
 pub mod extract;
 pub mod me;
 pub mod regions;
@@ -40,6 +41,7 @@ use crate::state::AppState;
         (name = "audit", description = "审计日志"),
         (name = "elders", description = "老年人信息（证件号、电话一律脱敏；每次查看记录均记入审计日志）"),
         (name = "assessments", description = "老年人能力评估（GB/T 42195-2022）"),
+        (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
     )
 )]
 pub struct ApiDoc;
@@ -75,6 +77,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(elders::search_elders))
         .routes(routes!(elders::show_elder))
         .routes(routes!(assessments::score_assessment))
+        .routes(routes!(eligibility::check_eligibility))
+        .routes(routes!(eligibility::list_worklist))
+        .routes(routes!(eligibility::run_sweep))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).

@@ -1,0 +1,67 @@
+//! The server's nightly work: from 02:00 China time, sweep every region with a published
+//! basic elderly-service list (服务找人) once a day. Checked every ten minutes, so a server
+//! started later in the night, or restarted, still sweeps; a sweep already recorded for the
+//! day is not repeated (with several servers on one PostgreSQL database, a second sweep
+//! would find nothing changed).
+
+use std::time::Duration;
+
+use chrono::Timelike;
+use jinglao_db::Actor;
+use jinglao_db::eligibility::{self, SweepOptions, Trigger};
+use jinglao_domain::clock::china_offset;
+
+use crate::state::AppState;
+
+/// From this hour (China time) the day's sweep is due.
+const SWEEP_FROM_HOUR: u32 = 2;
+
+/// Runs forever; spawn it and abort it on shutdown.
+pub async fn run(state: AppState) {
+    // The first check comes one period after start, not at once: a server started for a
+    // moment (a test, a migration check) does not begin a sweep.
+    let period = Duration::from_secs(600);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tick.tick().await;
+        let local = state.clock.now().with_timezone(&china_offset());
+        if local.hour() < SWEEP_FROM_HOUR {
+            continue;
+        }
+        if let Err(e) = sweep_due(&state, local.date_naive()).await {
+            tracing::warn!(error = %e, "nightly eligibility sweep failed");
+        }
+    }
+}
+
+/// Sweeps every region still due today.
+pub async fn sweep_due(state: &AppState, on: chrono::NaiveDate) -> anyhow::Result<usize> {
+    let due = {
+        let mut c = state.db.acquire().await?;
+        eligibility::nightly_due(&mut c.conn(), on).await?
+    };
+    let book = jinglao_db::policy::book(&state.db).await?;
+    for region in &due {
+        let r = eligibility::sweep(
+            &state.db,
+            &state.keys.audit_chain,
+            &Actor::system(),
+            region,
+            &book,
+            SweepOptions {
+                trigger: Trigger::Nightly,
+                on,
+                threads: 0,
+            },
+        )
+        .await?;
+        tracing::info!(
+            region = region.short(),
+            people = r.people,
+            gained = r.gained,
+            lost = r.lost,
+            "nightly eligibility sweep"
+        );
+    }
+    Ok(due.len())
+}

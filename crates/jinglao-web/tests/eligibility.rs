@@ -1,0 +1,166 @@
+//! Eligibility through the API and the pages, on both databases: a registered person and a
+//! what-if check answered item by item with explanations, bad input named by field, a sweep,
+//! the worklists page and its scope.
+
+mod common;
+
+use common::TestApp;
+use jinglao_db::test_on_both;
+use jinglao_domain::elder::{ElderDraft, ValidationContext};
+use jinglao_domain::{ResidentId, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const YUHU: &str = "430302000000";
+
+/// Registers a person of the community 430302001001 born in 1940, living alone, through the
+/// repository the pages use.
+async fn register(app: &TestApp, n: u32, name: &str) -> Uuid {
+    let input = ElderDraft {
+        name: name.into(),
+        id_number: ResidentId::from_first17(&format!("4303021940031{n:04}"))
+            .as_str()
+            .to_string(),
+        ethnicity: "汉族".into(),
+        phones: "13807315678".into(),
+        hukou_region_code: "430302".into(),
+        residence_region_code: "430302001001".into(),
+        living_arrangement: "独居".into(),
+        marital_status: "丧偶".into(),
+        education: "小学".into(),
+        ..Default::default()
+    }
+    .validate(&ValidationContext {
+        regions: &app.state.regions.tree(),
+        today: app.state.today(),
+        min_age: 60,
+    })
+    .unwrap();
+    let actor = jinglao_db::Actor::cli();
+    jinglao_db::elders::create(
+        &app.state.db,
+        app.state.keys.secrets(),
+        &actor,
+        &input,
+        &[],
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn item<'a>(body: &'a Value, code: &str) -> &'a Value {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == code)
+        .unwrap_or_else(|| panic!("no {code}: {body}"))
+}
+
+test_on_both! {
+    async fn the_check_answers_a_registered_person_and_a_what_if_with_reasons_and_names_bad_fields(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let token = app.token("yh_county").await;
+        let id = register(&app, 1, "王秀英").await;
+
+        let reads = app.audit_count("elder.read").await;
+        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/check", json!({"elder_id": id})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["list_version"], 1);
+        let meals = item(&body, "XT-ZH-02");
+        assert_eq!(meals["eligible"], true);
+        assert_eq!(meals["summary"], "年龄 86 ≥ 80 ✓");
+        assert_eq!(meals["explanation"][0]["text"], "年龄 86 ≥ 80");
+        assert_eq!(item(&body, "XT-ZH-01")["eligible"], false, "family bed needs 失能");
+        assert_eq!(app.audit_count("elder.read").await, reads + 1, "the check read the record");
+
+        // What-if: 62, 低保, 重度失能 (level 3), in 雨湖区: the purchase group.
+        let what_if = json!({"region": "430302001001", "facts": {"age": 62, "categories": ["低保"], "ability_level": 3}});
+        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/check", what_if).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let purchase = item(&body, "XT-JJ-01");
+        assert_eq!(purchase["eligible"], true, "{purchase}");
+        assert!(purchase["plain"].as_str().unwrap().starts_with("符合条件。"), "{purchase}");
+        // The same at 59 is refused by the age clause.
+        let (_, body) = api_post(&app, &token, "/api/v1/eligibility/check",
+            json!({"region": "430302001001", "facts": {"age": 59, "categories": ["低保"], "ability_level": 3}})).await;
+        assert_eq!(item(&body, "XT-JJ-01")["eligible"], false);
+        assert!(item(&body, "XT-JJ-01")["summary"].as_str().unwrap().contains("年龄 59 ≥ 60 ✗"));
+
+        // Bad input names the field.
+        for (bad, field) in [
+            (json!({"region": "430302001001", "facts": {"age": 70, "categories": ["低保", "贫困"]}}), "facts.categories[1]"),
+            (json!({"region": "430302001001", "facts": {"age": 70, "ability_level": 7}}), "facts.ability_level"),
+            (json!({"region": "4303X", "facts": {"age": 70}}), "region"),
+            (json!({"elder_id": id, "region": "430302", "facts": {"age": 70}}), "elder_id"),
+            (json!({}), "elder_id"),
+        ] {
+            let (status, body) = api_post(&app, &token, "/api/v1/eligibility/check", bad.clone()).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad} → {body}");
+            assert_eq!(body["error"]["field"], field, "{bad} → {body}");
+        }
+        let (status, _) = api_post(&app, &token, "/api/v1/eligibility/check", json!({"elder_id": Uuid::now_v7()})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+test_on_both! {
+    async fn a_sweep_fills_the_worklists_that_the_page_shows_within_scope(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        app.create_user("yt_county", Role::CountyStaff, "430304000000").await;
+        let token = app.token("yh_county").await;
+        register(&app, 2, "李桂香").await;
+
+        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/sweeps", json!({"region": "430302"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["people"], 1);
+        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/sweeps", json!({"region": "430304"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "another county: {body}");
+        assert_eq!(body["error"]["field"], "region");
+
+        let (status, body) = app.api_get(&token, "/api/v1/eligibility/worklists?list=eligible&region=430302001001").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let codes: Vec<&str> = body["rows"].as_array().unwrap().iter().map(|r| r["item_code"].as_str().unwrap()).collect();
+        // 86, living alone, no categories: meal help, visits and priority admission (高龄).
+        assert_eq!(codes, vec!["XT-ZH-02", "XT-GA-01", "XT-ZH-03"], "{body}");
+        assert!(body["rows"][0]["id_number"].as_str().unwrap().contains("*"));
+        let (status, body) = app.api_get(&token, "/api/v1/eligibility/worklists?list=everything").await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("list")));
+
+        // The page, in scope and out of it.
+        let client = app.login("yh_county").await;
+        let page = app.get(&client, "/eligibility?region=430302001001").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.texts("#worklist tbody tr").len(), 3, "{}", page.text);
+        assert!(page.text_of("#last-sweep").unwrap().contains("手动，1 人"));
+        let other = app.login("yt_county").await;
+        let page = app.get(&other, "/eligibility?region=430302001001").await;
+        assert!(page.text.contains("不在您的管辖范围内"), "{}", page.text);
+        assert!(page.texts("#worklist tbody tr").is_empty());
+
+        // Sweeping from the page records a manual sweep and shows the changes list.
+        let page = app.get(&client, "/eligibility?region=430302").await;
+        let resp = app.post_form(&client, "/eligibility/sweeps", &[("_csrf", &page.csrf()), ("region", "430302")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.audit_count("eligibility.sweep").await, 2);
+
+        // The nightly run sweeps the city once a day.
+        let today = app.state.today();
+        assert_eq!(jinglao_web::nightly::sweep_due(&app.state, today).await.unwrap(), 1);
+        assert_eq!(jinglao_web::nightly::sweep_due(&app.state, today).await.unwrap(), 0, "once a day");
+    }
+}
