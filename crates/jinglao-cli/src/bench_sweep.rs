@@ -444,6 +444,11 @@ fn print_report(r: &SweepReport, peer: Option<&PeerReport>) {
         c.second_changes
     );
     if let Some(mb) = c.stored_peak_rss_mb {
-        println!("入库扫描峰值内存  {mb:.0} MB（含经内存映射读取的 SQLite 文件页）");
+        let note = if r.database == "sqlite" {
+            "（含经内存映射读取的 SQLite 文件页）"
+        } else {
+            ""
+        };
+        println!("入库扫描峰值内存  {mb:.0} MB{note}");
     }
 }

@@ -12,6 +12,7 @@
 //! together.
 
 pub mod agencies;
+pub mod applications;
 pub mod assessments;
 pub mod audit;
 mod conn;

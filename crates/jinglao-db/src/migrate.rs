@@ -80,6 +80,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(16, "0016_search_indexes", "search_indexes"),
     both!(17, "0017_service_lists", "service_lists"),
     both!(18, "0018_eligibility", "eligibility"),
+    both!(19, "0019_applications", "applications"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

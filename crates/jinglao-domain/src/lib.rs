@@ -7,6 +7,7 @@
 //! on their own.
 
 pub mod account;
+pub mod application;
 pub mod assessment;
 pub mod assessment_form;
 pub mod audit;

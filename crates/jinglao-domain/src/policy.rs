@@ -22,6 +22,14 @@ pub enum PolicyKey {
     AgencyMinAssessors,
     /// Days before the due date an assessment appears on the "due" worklist.
     ReassessmentNoticeDays,
+    /// Working days the village/community has for its first review of an application.
+    ApplicationVillageDays,
+    /// Working days the township/street has for its decision.
+    ApplicationTownshipDays,
+    /// Days an approval is publicly noticed before it takes effect.
+    ApplicationNoticeDays,
+    /// Days after a rejection within which the applicant may appeal.
+    ApplicationAppealDays,
 }
 
 /// A parameter's metadata.
@@ -40,7 +48,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 6] = [
+pub const POLICY_SPECS: [PolicySpec; 10] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -83,6 +91,34 @@ pub const POLICY_SPECS: [PolicySpec; 6] = [
         default: "30",
         basis: "本地设置",
     },
+    PolicySpec {
+        key: PolicyKey::ApplicationVillageDays,
+        name: "application.village_review_working_days",
+        label: "村（居）委会初审时限（工作日）",
+        default: "5",
+        basis: "湘财社〔2015〕2号：初审和审定的具体流程及办法由县级民政、财政部门规定（县级设置）",
+    },
+    PolicySpec {
+        key: PolicyKey::ApplicationTownshipDays,
+        name: "application.township_decision_working_days",
+        label: "乡镇（街道）审定时限（工作日）",
+        default: "10",
+        basis: "湘财社〔2015〕2号：初审和审定的具体流程及办法由县级民政、财政部门规定（县级设置）",
+    },
+    PolicySpec {
+        key: PolicyKey::ApplicationNoticeDays,
+        name: "application.notice_days",
+        label: "审定结果公示天数",
+        default: "7",
+        basis: "本地设置",
+    },
+    PolicySpec {
+        key: PolicyKey::ApplicationAppealDays,
+        name: "application.appeal_days",
+        label: "不予批准后可申请复核的天数",
+        default: "30",
+        basis: "本地设置",
+    },
 ];
 
 impl PolicyKey {
@@ -112,6 +148,9 @@ impl PolicyKey {
             PolicyKey::ReassessmentIntervalMonths => int_in(1, 60),
             PolicyKey::AgencyMinAssessors => int_in(1, 100),
             PolicyKey::ReassessmentNoticeDays => int_in(0, 365),
+            PolicyKey::ApplicationVillageDays | PolicyKey::ApplicationTownshipDays => int_in(1, 60),
+            PolicyKey::ApplicationNoticeDays => int_in(0, 30),
+            PolicyKey::ApplicationAppealDays => int_in(1, 365),
             PolicyKey::AssessmentAdjustmentsStack => match v {
                 "true" | "false" => Ok(()),
                 _ => Err("应为 true 或 false".into()),

@@ -1,4 +1,5 @@
-//! The server's nightly work: from 02:00 China time, sweep every region with a published
+//! The server's nightly work: from 02:00 China time, end the public notices whose period is
+//! over (the applications take effect), then sweep every region with a published
 //! basic elderly-service list (服务找人) once a day. Checked every ten minutes, so a server
 //! started later in the night, or restarted, still sweeps; a sweep already recorded for the
 //! day is not repeated (with several servers on one PostgreSQL database, a second sweep
@@ -27,6 +28,19 @@ pub async fn run(state: AppState) {
         let local = state.clock.now().with_timezone(&china_offset());
         if local.hour() < SWEEP_FROM_HOUR {
             continue;
+        }
+        // Notices that ended take effect first, so the sweep sees the new enrolments.
+        match jinglao_db::applications::end_notices(
+            &state.db,
+            &state.keys.audit_chain,
+            local.date_naive(),
+            state.clock.now(),
+        )
+        .await
+        {
+            Ok(n) if n > 0 => tracing::info!(effective = n, "public notices ended"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "ending public notices failed"),
         }
         if let Err(e) = sweep_due(&state, local.date_naive()).await {
             tracing::warn!(error = %e, "nightly eligibility sweep failed");

@@ -1,0 +1,901 @@
+//! Applications for an item of the basic elderly-service list and their review chain, stored:
+//! submission with the rule's pre-check, decisions at each step (each recording the list version
+//! and the rule's answer with its explanation), send-back and resubmission, appeal, the end of
+//! the public notice (which enrols the person), and the queues with their overdue marks.
+//! The state machine itself is jinglao_domain::application.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use jinglao_domain::application::{
+    ApplicationStatus, Decision, DecisionContext, Step, add_working_days, decide,
+};
+use jinglao_domain::elder::{ElderRecord, ElderStatus};
+use jinglao_domain::policy::{PolicyBook, PolicyKey};
+use jinglao_domain::rules::{Facts, Person};
+use jinglao_domain::service_list::ServiceItem;
+use jinglao_domain::{Invalid, RegionCode, Role, Scope};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, ChainKey, Event};
+use crate::entitlements::{self, NewEntitlement};
+use crate::service_lists::{self, ServiceList};
+use crate::{Actor, Conn, Db, DbError, elders, on_conn};
+
+/// A new application.
+#[derive(Debug, Clone)]
+pub struct NewApplication<'a> {
+    /// The person.
+    pub elder_id: Uuid,
+    /// The item.
+    pub item_code: &'a str,
+    /// Who applies (the person, a child, staff on their behalf…).
+    pub applicant_name: &'a str,
+    /// Their relation to the person (本人, 子女, 村（居）工作人员代办…).
+    pub applicant_relation: &'a str,
+    /// Why, when the rule finds the person not eligible (required then).
+    pub reason: &'a str,
+    /// Free text.
+    pub note: &'a str,
+    /// `staff` or `public`.
+    pub channel: &'a str,
+}
+
+/// The rule's answer for a person and an item of a list version.
+struct RuleAnswer {
+    list: ServiceList,
+    eligible: bool,
+    explanation: String,
+}
+
+/// Asks the rule of `item_code` in the list that applies to the person on `on`.
+async fn ask(
+    conn: &mut Conn<'_>,
+    e: &ElderRecord,
+    item_code: &str,
+    on: NaiveDate,
+    book: &PolicyBook,
+) -> Result<RuleAnswer, DbError> {
+    let list = service_lists::applicable(conn, &e.residence_region)
+        .await?
+        .ok_or_else(|| Invalid::one("item_code", "老人居住地没有发布基本养老服务清单"))?;
+    let item: Option<&ServiceItem> = list
+        .items
+        .iter()
+        .find(|i| i.code == item_code && i.is_in_force_on(on));
+    let (eligible, explanation) = match item {
+        None => (
+            false,
+            format!(
+                "现行清单（第 {} 版）没有有效的项目 {item_code}",
+                list.version
+            ),
+        ),
+        Some(_) if e.status != ElderStatus::Active => (false, format!("老人{}", e.status.label())),
+        Some(it) => {
+            let advanced = book.int(PolicyKey::AdvancedAge, &list.region) as i32;
+            let facts = Facts::of_person(&Person::of_record(e), &list.region, on, advanced);
+            let out = it.target.deciding(&facts);
+            (out.eligible, out.explanation())
+        }
+    };
+    Ok(RuleAnswer {
+        list,
+        eligible,
+        explanation,
+    })
+}
+
+fn china_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&jinglao_domain::clock::china_offset())
+        .date_naive()
+}
+
+/// Working days allowed for a step in the person's region.
+fn step_days(book: &PolicyBook, region: &RegionCode, step: Step) -> u32 {
+    let key = match step {
+        Step::VillageReview => PolicyKey::ApplicationVillageDays,
+        Step::TownshipDecision => PolicyKey::ApplicationTownshipDays,
+    };
+    book.int(key, region).max(1) as u32
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_decision(
+    conn: &mut Conn<'_>,
+    application_id: Uuid,
+    step: &str,
+    decision: &str,
+    from: Option<ApplicationStatus>,
+    to: ApplicationStatus,
+    reason: &str,
+    answer: &RuleAnswer,
+    against_rule: bool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    on_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO application_decisions (id, application_id, step, decision, from_status, to_status, \
+             reason, list_id, eligible, explanation, against_rule, decided_by, decided_by_name, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(application_id)
+        .bind(step)
+        .bind(decision)
+        .bind(from.map(|s| s.as_str()))
+        .bind(to.as_str())
+        .bind(reason.trim())
+        .bind(answer.list.id)
+        .bind(answer.eligible)
+        .bind(&answer.explanation)
+        .bind(against_rule)
+        .bind(actor.user_id)
+        .bind(&actor.name)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// Submits an application on the person's behalf (or from the public pages). The rule is
+/// asked at once; applying for someone it finds not eligible needs a written reason. A second
+/// open application, or one for an item the person already has, is refused.
+pub async fn submit(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    new: &NewApplication<'_>,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<Uuid, DbError> {
+    let mut inv = Invalid::new();
+    if new.applicant_name.trim().is_empty() {
+        inv.add("applicant_name", "请填写申请人姓名");
+    }
+    if new.applicant_relation.trim().is_empty() {
+        inv.add("applicant_relation", "请填写申请人与老人的关系");
+    }
+    if !matches!(new.channel, "staff" | "public") {
+        inv.add("channel", "申请渠道应为 staff 或 public");
+    }
+    inv.into_result(())?;
+    let today = china_today(now);
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let e = elders::get(&mut conn, &actor.scope, new.elder_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let answer = ask(&mut conn, &e, new.item_code, today, book).await?;
+    if !answer.list.items.iter().any(|i| i.code == new.item_code) {
+        return Err(Invalid::one("item_code", format!("清单中没有项目 {}", new.item_code)).into());
+    }
+    if !answer.eligible && new.reason.trim().chars().count() < 4 {
+        return Err(Invalid::one(
+            "reason",
+            format!(
+                "按规则该老人暂不符合条件（{}）；如仍要申请，请写明理由（至少 4 个字）",
+                answer.explanation
+            ),
+        )
+        .into());
+    }
+    let open: i64 = on_conn!(&mut conn, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM applications WHERE elder_id = $1 AND item_code = $2 \
+             AND status NOT IN ('rejected', 'withdrawn', 'effective')",
+        )
+        .bind(new.elder_id)
+        .bind(new.item_code)
+        .fetch_one(&mut *c)
+        .await
+    })?;
+    if open > 0 {
+        return Err(Invalid::one("item_code", "该老人已有这一项目的申请在办理中").into());
+    }
+    if entitlements::active_codes(&mut conn, new.elder_id, today)
+        .await?
+        .iter()
+        .any(|c| c == new.item_code)
+    {
+        return Err(Invalid::one("item_code", "该老人已纳入这一项目").into());
+    }
+    let id = Uuid::now_v7();
+    let deadline = add_working_days(
+        today,
+        step_days(book, &e.residence_region, Step::VillageReview),
+    );
+    let note = if new.reason.trim().is_empty() {
+        new.note.trim().to_string()
+    } else {
+        format!("{}（申请理由：{}）", new.note.trim(), new.reason.trim())
+    };
+    on_conn!(&mut conn, c => {
+        sqlx::query(
+            "INSERT INTO applications (id, elder_id, item_code, list_id, residence_region_code, status, channel, \
+             applicant_name, applicant_relation, note, precheck_eligible, precheck_explanation, submitted_at, \
+             step_deadline, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
+        )
+        .bind(id)
+        .bind(new.elder_id)
+        .bind(new.item_code)
+        .bind(answer.list.id)
+        .bind(e.residence_region.as_str().to_string())
+        .bind(ApplicationStatus::Submitted.as_str())
+        .bind(new.channel)
+        .bind(new.applicant_name.trim())
+        .bind(new.applicant_relation.trim())
+        .bind(note.trim())
+        .bind(answer.eligible)
+        .bind(&answer.explanation)
+        .bind(now)
+        .bind(deadline)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
+    })?;
+    record_decision(
+        &mut conn,
+        id,
+        "submit",
+        "submit",
+        None,
+        ApplicationStatus::Submitted,
+        new.reason,
+        &answer,
+        !answer.eligible,
+        actor,
+        now,
+    )
+    .await?;
+    let event = Event::new("application.submit", "elder", new.elder_id)
+        .region(Some(e.residence_region))
+        .detail(json!({
+            "application": id, "item": new.item_code, "list": answer.list.id, "list_version": answer.list.version,
+            "eligible": answer.eligible, "explanation": answer.explanation, "reason": new.reason.trim(),
+            "deadline": deadline,
+        }));
+    audit::append(&mut conn, chain, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct AppRow {
+    id: Uuid,
+    elder_id: Uuid,
+    item_code: String,
+    list_id: Uuid,
+    residence_region_code: String,
+    status: String,
+    channel: String,
+    applicant_name: String,
+    applicant_relation: String,
+    note: String,
+    precheck_eligible: bool,
+    precheck_explanation: String,
+    submitted_at: DateTime<Utc>,
+    step_deadline: Option<NaiveDate>,
+    notice_from: Option<NaiveDate>,
+    notice_until: Option<NaiveDate>,
+    decision_reason: Option<String>,
+    appeal_until: Option<NaiveDate>,
+    entitlement_id: Option<Uuid>,
+    elder_name: String,
+    item_name: Option<String>,
+}
+
+/// An application as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// Id.
+    pub id: Uuid,
+    /// Person.
+    pub elder_id: Uuid,
+    /// Their name.
+    pub elder_name: String,
+    /// Item.
+    pub item_code: String,
+    /// Item name (from the list version of the submission).
+    pub item_name: String,
+    /// List version at submission.
+    pub list_id: Uuid,
+    /// Residence.
+    pub region: RegionCode,
+    /// Status.
+    pub status: ApplicationStatus,
+    /// staff / public.
+    pub channel: String,
+    /// Applicant.
+    pub applicant_name: String,
+    /// Relation.
+    pub applicant_relation: String,
+    /// Note.
+    pub note: String,
+    /// The rule's answer at submission.
+    pub precheck_eligible: bool,
+    /// Its explanation.
+    pub precheck_explanation: String,
+    /// When.
+    pub submitted_at: DateTime<Utc>,
+    /// Deadline of the step it waits for.
+    pub step_deadline: Option<NaiveDate>,
+    /// Public notice from.
+    pub notice_from: Option<NaiveDate>,
+    /// Public notice until (inclusive).
+    pub notice_until: Option<NaiveDate>,
+    /// Reason shown to the applicant.
+    pub decision_reason: Option<String>,
+    /// Appeal possible until.
+    pub appeal_until: Option<NaiveDate>,
+    /// The enrolment once effective.
+    pub entitlement_id: Option<Uuid>,
+}
+
+impl Application {
+    /// Whether the step it waits for is past its deadline on `today`.
+    pub fn overdue_on(&self, today: NaiveDate) -> bool {
+        self.status.step().is_some() && self.step_deadline.is_some_and(|d| d < today)
+    }
+}
+
+impl AppRow {
+    fn into_application(self) -> Result<Application, DbError> {
+        let corrupt = |w: &str| DbError::Corrupt(format!("申请 {}：{w}", self.id));
+        Ok(Application {
+            region: RegionCode::parse(&self.residence_region_code)
+                .map_err(|_| corrupt(&self.residence_region_code))?,
+            status: ApplicationStatus::parse(&self.status).ok_or_else(|| corrupt(&self.status))?,
+            id: self.id,
+            elder_id: self.elder_id,
+            elder_name: self.elder_name,
+            item_name: self.item_name.unwrap_or_else(|| self.item_code.clone()),
+            item_code: self.item_code,
+            list_id: self.list_id,
+            channel: self.channel,
+            applicant_name: self.applicant_name,
+            applicant_relation: self.applicant_relation,
+            note: self.note,
+            precheck_eligible: self.precheck_eligible,
+            precheck_explanation: self.precheck_explanation,
+            submitted_at: self.submitted_at,
+            step_deadline: self.step_deadline,
+            notice_from: self.notice_from,
+            notice_until: self.notice_until,
+            decision_reason: self.decision_reason,
+            appeal_until: self.appeal_until,
+            entitlement_id: self.entitlement_id,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT a.id, a.elder_id, a.item_code, a.list_id, a.residence_region_code, a.status, \
+     a.channel, a.applicant_name, a.applicant_relation, a.note, a.precheck_eligible, a.precheck_explanation, \
+     a.submitted_at, a.step_deadline, a.notice_from, a.notice_until, a.decision_reason, a.appeal_until, \
+     a.entitlement_id, e.name AS elder_name, si.name AS item_name \
+     FROM applications a JOIN elders e ON e.id = a.elder_id \
+     LEFT JOIN service_items si ON si.list_id = a.list_id AND si.code = a.item_code WHERE 1 = 1";
+
+/// One application within `scope`.
+pub async fn get(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<Option<Application>, DbError> {
+    let row: Option<AppRow> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.id = "));
+        q.push_bind(id);
+        crate::elders::push_scope_on(&mut q, scope, "a.residence_region_code");
+        q.build_query_as().fetch_optional(&mut *c).await
+    })?;
+    row.map(AppRow::into_application).transpose()
+}
+
+/// Filters of the queue.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Region (within scope).
+    pub region: Option<RegionCode>,
+    /// Statuses (empty: all open ones).
+    pub statuses: Vec<ApplicationStatus>,
+    /// Only those past the deadline of their step on this date.
+    pub overdue_on: Option<NaiveDate>,
+    /// One person.
+    pub elder_id: Option<Uuid>,
+}
+
+/// Applications within `scope`, oldest deadline first.
+pub async fn queue(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    f: &QueueFilter,
+    limit: i64,
+) -> Result<Vec<Application>, DbError> {
+    let statuses: Vec<&str> = if f.statuses.is_empty() {
+        vec![
+            "submitted",
+            "returned",
+            "village_approved",
+            "in_notice",
+            "appealed",
+        ]
+    } else {
+        f.statuses.iter().map(|s| s.as_str()).collect()
+    };
+    let rows: Vec<AppRow> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.status IN ("));
+        let mut sep = q.separated(", ");
+        for s in &statuses {
+            sep.push_bind(s.to_string());
+        }
+        q.push(")");
+        crate::elders::push_scope_on(&mut q, scope, "a.residence_region_code");
+        if let Some(r) = &f.region {
+            crate::elders::push_subtree(&mut q, "a.residence_region_code", r);
+        }
+        if let Some(d) = f.overdue_on {
+            q.push(" AND a.status IN ('submitted', 'village_approved', 'appealed') AND a.step_deadline < ")
+                .push_bind(d);
+        }
+        if let Some(id) = f.elder_id {
+            q.push(" AND a.elder_id = ").push_bind(id);
+        }
+        q.push(" ORDER BY a.step_deadline, a.submitted_at LIMIT ").push_bind(limit);
+        q.build_query_as().fetch_all(&mut *c).await
+    })?;
+    rows.into_iter().map(AppRow::into_application).collect()
+}
+
+/// One decision in an application's history.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DecisionRecord {
+    /// Step.
+    pub step: String,
+    /// What was decided.
+    pub decision: String,
+    /// New status.
+    pub to_status: String,
+    /// Reason.
+    pub reason: String,
+    /// List version used.
+    pub list_id: Uuid,
+    /// The rule's answer then.
+    pub eligible: bool,
+    /// Its explanation.
+    pub explanation: String,
+    /// Against the rule.
+    pub against_rule: bool,
+    /// Who.
+    pub decided_by_name: String,
+    /// When.
+    pub decided_at: DateTime<Utc>,
+}
+
+/// An application's decisions, oldest first.
+pub async fn history(conn: &mut Conn<'_>, id: Uuid) -> Result<Vec<DecisionRecord>, DbError> {
+    on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT step, decision, to_status, reason, list_id, eligible, explanation, against_rule, \
+             decided_by_name, decided_at FROM application_decisions WHERE application_id = $1 \
+             ORDER BY decided_at, id",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await
+    })
+    .map_err(Into::into)
+}
+
+/// Loads an application inside a transaction, within the actor's scope.
+async fn load(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(Application, ElderRecord), DbError> {
+    let app = get(conn, &actor.scope, id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    if !actor.scope.covers_record_in(&app.region) {
+        return Err(DbError::NotFound);
+    }
+    let e = elders::get(conn, &Scope::All, app.elder_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    Ok((app, e))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn set_status(
+    conn: &mut Conn<'_>,
+    id: Uuid,
+    to: ApplicationStatus,
+    deadline: Option<NaiveDate>,
+    notice: Option<(NaiveDate, NaiveDate)>,
+    reason: Option<&str>,
+    appeal_until: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    on_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE applications SET status = $2, step_deadline = $3, notice_from = COALESCE($4, notice_from), \
+             notice_until = COALESCE($5, notice_until), decision_reason = COALESCE($6, decision_reason), \
+             appeal_until = COALESCE($7, appeal_until), updated_at = $8 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(to.as_str())
+        .bind(deadline)
+        .bind(notice.map(|n| n.0))
+        .bind(notice.map(|n| n.1))
+        .bind(reason)
+        .bind(appeal_until)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// A reviewer's decision at the step the application waits for. The rule is asked again under
+/// the list version in force (recorded with the decision); a decision outside the reviewer's
+/// scope or role is refused.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide_on(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    role: Role,
+    id: Uuid,
+    decision: Decision,
+    reason: &str,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<ApplicationStatus, DbError> {
+    let today = china_today(now);
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let (app, e) = load(&mut conn, actor, id).await?;
+    let step = app.status.step();
+    let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
+    let t = decide(
+        decision,
+        DecisionContext {
+            status: app.status,
+            role,
+            eligible: answer.eligible,
+            reason,
+        },
+    )?;
+    let deadline =
+        t.to.step()
+            .map(|s| add_working_days(today, step_days(book, &app.region, s)));
+    let notice = t.starts_notice.then(|| {
+        let days = book
+            .int(PolicyKey::ApplicationNoticeDays, &app.region)
+            .max(0);
+        (today, today + Duration::days(days))
+    });
+    let shown = matches!(decision, Decision::Return | Decision::Reject).then_some(reason.trim());
+    let appeal_until = (t.to == ApplicationStatus::Rejected
+        && app.status != ApplicationStatus::Appealed)
+        .then(|| today + Duration::days(book.int(PolicyKey::ApplicationAppealDays, &app.region)));
+    set_status(
+        &mut conn,
+        id,
+        t.to,
+        deadline,
+        notice,
+        shown,
+        appeal_until,
+        now,
+    )
+    .await?;
+    let step_name = match step {
+        Some(Step::VillageReview) => "village_review",
+        _ if app.status == ApplicationStatus::Appealed => "appeal_decision",
+        _ => "township_decision",
+    };
+    let against = match decision {
+        Decision::Approve => !answer.eligible,
+        Decision::Reject => answer.eligible,
+        Decision::Return => false,
+    };
+    record_decision(
+        &mut conn,
+        id,
+        step_name,
+        decision.as_str(),
+        Some(app.status),
+        t.to,
+        reason,
+        &answer,
+        against,
+        actor,
+        now,
+    )
+    .await?;
+    let event = Event::new("application.decide", "elder", app.elder_id)
+        .region(Some(app.region))
+        .detail(json!({
+            "application": id, "item": app.item_code, "step": step_name, "decision": decision.as_str(),
+            "from": app.status.as_str(), "to": t.to.as_str(), "reason": reason.trim(),
+            "list": answer.list.id, "list_version": answer.list.version,
+            "eligible": answer.eligible, "explanation": answer.explanation, "against_rule": against,
+        }));
+    audit::append(&mut conn, chain, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(t.to)
+}
+
+/// The applicant (through staff or the public page) corrects a returned application and sends
+/// it back to the village/community.
+pub async fn resubmit(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    id: Uuid,
+    note: &str,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    transition_by_applicant(
+        db,
+        chain,
+        actor,
+        id,
+        note,
+        book,
+        now,
+        ApplicationStatus::Returned,
+    )
+    .await
+}
+
+/// The applicant appeals a refusal within the appeal period; the township/street decides again.
+pub async fn appeal(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if reason.trim().chars().count() < 4 {
+        return Err(Invalid::one("reason", "请写明申请复核的理由（至少 4 个字）").into());
+    }
+    transition_by_applicant(
+        db,
+        chain,
+        actor,
+        id,
+        reason,
+        book,
+        now,
+        ApplicationStatus::Rejected,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transition_by_applicant(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    id: Uuid,
+    text: &str,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+    from: ApplicationStatus,
+) -> Result<(), DbError> {
+    let today = china_today(now);
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let (app, e) = load(&mut conn, actor, id).await?;
+    if app.status != from {
+        return Err(Invalid::one(
+            "status",
+            format!(
+                "申请当前状态为“{}”，不能{}",
+                app.status.label(),
+                if from == ApplicationStatus::Returned {
+                    "重新提交"
+                } else {
+                    "申请复核"
+                }
+            ),
+        )
+        .into());
+    }
+    let (to, step, step_name) = if from == ApplicationStatus::Returned {
+        (
+            ApplicationStatus::Submitted,
+            Step::VillageReview,
+            "resubmit",
+        )
+    } else {
+        if app.appeal_until.is_some_and(|d| today > d) {
+            return Err(Invalid::one("status", "已超过申请复核的期限").into());
+        }
+        if history(&mut conn, id)
+            .await?
+            .iter()
+            .any(|h| h.step == "appeal")
+        {
+            return Err(Invalid::one("status", "复核决定为最终决定，不能再次申请复核").into());
+        }
+        (
+            ApplicationStatus::Appealed,
+            Step::TownshipDecision,
+            "appeal",
+        )
+    };
+    let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
+    let deadline = add_working_days(today, step_days(book, &app.region, step));
+    set_status(&mut conn, id, to, Some(deadline), None, None, None, now).await?;
+    record_decision(
+        &mut conn,
+        id,
+        step_name,
+        step_name,
+        Some(app.status),
+        to,
+        text,
+        &answer,
+        false,
+        actor,
+        now,
+    )
+    .await?;
+    let event = Event::new(
+        if step_name == "appeal" {
+            "application.appeal"
+        } else {
+            "application.resubmit"
+        },
+        "elder",
+        app.elder_id,
+    )
+    .region(Some(app.region))
+    .detail(json!({ "application": id, "text": text.trim(), "deadline": deadline }));
+    audit::append(&mut conn, chain, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every public notice whose period is over by `today`: the application takes effect and
+/// the person is enrolled under the list version of the approving decision. Returns how many.
+pub async fn end_notices(
+    db: &Db,
+    chain: &ChainKey,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let due = queue(
+        &mut conn,
+        &Scope::All,
+        &QueueFilter {
+            statuses: vec![ApplicationStatus::InNotice],
+            ..QueueFilter::default()
+        },
+        100_000,
+    )
+    .await?;
+    let actor = Actor::system();
+    let mut n = 0;
+    for app in due
+        .iter()
+        .filter(|a| a.notice_until.is_some_and(|u| u < today))
+    {
+        let approved: Option<(Uuid, bool, String)> = on_conn!(&mut conn, c => {
+            sqlx::query_as(
+                "SELECT list_id, eligible, explanation FROM application_decisions WHERE application_id = $1 \
+                 AND decision = 'approve' ORDER BY decided_at DESC, id DESC LIMIT 1",
+            )
+            .bind(app.id)
+            .fetch_optional(&mut *c)
+            .await
+        })?;
+        let (list_id, eligible, explanation) = approved
+            .ok_or_else(|| DbError::Corrupt(format!("申请 {} 公示中但没有批准记录", app.id)))?;
+        let ent = entitlements::enrol(
+            &mut conn,
+            chain,
+            &actor,
+            &NewEntitlement {
+                elder_id: app.elder_id,
+                item_code: &app.item_code,
+                list_id,
+                application_id: Some(app.id),
+                start: today,
+            },
+            now,
+        )
+        .await?;
+        on_conn!(&mut conn, c => {
+            sqlx::query("UPDATE applications SET status = 'effective', step_deadline = NULL, entitlement_id = $2, updated_at = $3 WHERE id = $1")
+                .bind(app.id)
+                .bind(ent)
+                .bind(now)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
+        })?;
+        let list = service_lists::get(&mut conn, list_id)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        let answer = RuleAnswer {
+            list,
+            eligible,
+            explanation,
+        };
+        record_decision(
+            &mut conn,
+            app.id,
+            "notice_end",
+            "effective",
+            Some(ApplicationStatus::InNotice),
+            ApplicationStatus::Effective,
+            "公示期满无异议",
+            &answer,
+            false,
+            &actor,
+            now,
+        )
+        .await?;
+        n += 1;
+    }
+    if n > 0 {
+        let event = Event::new("application.notice_end", "application", "batch")
+            .detail(json!({ "effective": n, "on": today }));
+        audit::append(&mut conn, chain, &actor, event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// A line of the public notice (公示): masked name, community, item, period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeLine {
+    /// 王** (surname only).
+    pub name: String,
+    /// Residence code.
+    pub region: RegionCode,
+    /// Item name.
+    pub item_name: String,
+    /// From.
+    pub from: NaiveDate,
+    /// Until (inclusive).
+    pub until: NaiveDate,
+}
+
+/// The applications on public notice in `region`.
+pub async fn notices(conn: &mut Conn<'_>, region: &RegionCode) -> Result<Vec<NoticeLine>, DbError> {
+    let apps = queue(
+        conn,
+        &Scope::All,
+        &QueueFilter {
+            region: Some(*region),
+            statuses: vec![ApplicationStatus::InNotice],
+            ..QueueFilter::default()
+        },
+        1000,
+    )
+    .await?;
+    Ok(apps
+        .into_iter()
+        .filter_map(|a| {
+            Some(NoticeLine {
+                name: jinglao_domain::application::notice_name(&a.elder_name),
+                region: a.region,
+                item_name: a.item_name,
+                from: a.notice_from?,
+                until: a.notice_until?,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,218 @@
+//! Applications and their review chain against real databases: pre-check and the written
+//! reason, village review and township decision within scope and role, send-back and
+//! resubmission, deadlines and the overdue queue, the public notice and enrolment, refusal and
+//! appeal, and decisions that keep the list version they were made under.
+
+use chrono::{Duration, NaiveDate, Utc};
+use jinglao_db::applications::{self, NewApplication, QueueFilter};
+use jinglao_db::audit::ChainKey;
+use jinglao_db::crypto::FieldCipher;
+use jinglao_db::elders::{self, Secrets};
+use jinglao_db::testing::{TestDb, seed_regions};
+use jinglao_db::{Actor, Db, DbError, entitlements, service_lists, test_on_both};
+use jinglao_domain::application::{ApplicationStatus, Decision};
+use jinglao_domain::elder::{ElderDraft, ValidationContext};
+use jinglao_domain::policy::PolicyBook;
+use jinglao_domain::rules::Rule;
+use jinglao_domain::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
+use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope};
+use uuid::Uuid;
+
+const CHAIN: ChainKey = ChainKey([4; 32]);
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap()
+}
+
+fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+fn staff(region: &str, role: Role) -> Actor {
+    Actor::user(
+        Uuid::now_v7(),
+        role.as_str(),
+        role,
+        Scope::Region(code(region)),
+        code(region),
+    )
+}
+
+fn meals(rule: &str) -> Vec<ServiceItem> {
+    vec![ServiceItem {
+        code: "XT-02".into(),
+        name: "老年助餐".into(),
+        category: ServiceCategory::Care,
+        target: Rule::parse(rule).unwrap(),
+        content: "每日一餐".into(),
+        payer: Payer::SubsidyShare(500),
+        quota: Quota::TimesPerMonth(30),
+        effective_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        effective_to: None,
+        basis: "潭政办发〔2023〕20号".into(),
+    }]
+}
+
+async fn register(db: &Db, tree: &RegionTree, n: u32, year: u32) -> Uuid {
+    let input = ElderDraft {
+        name: "张桂兰".into(),
+        id_number: ResidentId::from_first17(&format!("430302{year}0312{n:03}"))
+            .as_str()
+            .to_string(),
+        ethnicity: "汉族".into(),
+        phones: "13807315678".into(),
+        hukou_region_code: "430302".into(),
+        residence_region_code: "430302001001".into(),
+        living_arrangement: "独居".into(),
+        marital_status: "丧偶".into(),
+        education: "小学".into(),
+        ..Default::default()
+    }
+    .validate(&ValidationContext {
+        regions: tree,
+        today: today(),
+        min_age: 60,
+    })
+    .unwrap();
+    let c = FieldCipher::new(&[1; 32], &[2; 32]);
+    elders::create(
+        db,
+        Secrets {
+            chain: &CHAIN,
+            cipher: &c,
+        },
+        &staff("430302", Role::CountyStaff),
+        &input,
+        &[],
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+fn apply(elder_id: Uuid, reason: &str) -> NewApplication<'_> {
+    NewApplication {
+        elder_id,
+        item_code: "XT-02",
+        applicant_name: "张明",
+        applicant_relation: "儿子",
+        reason,
+        note: "",
+        channel: "staff",
+    }
+}
+
+async fn status(db: &Db, id: Uuid) -> ApplicationStatus {
+    let mut c = db.acquire().await.unwrap();
+    applications::get(&mut c.conn(), &Scope::All, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+test_on_both! {
+    async fn an_application_goes_through_review_notice_and_enrolment_under_the_version_it_was_decided_on(t: TestDb) {
+        let tree = seed_regions(&t.db, &CHAIN).await;
+        let city = staff("4303", Role::CityStaff);
+        let v1 = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
+            &meals("age >= 80"), Utc::now()).await.unwrap();
+        let book = PolicyBook::default();
+        let old = register(&t.db, &tree, 1, 1940).await;   // 86
+        let young = register(&t.db, &tree, 2, 1956).await; // 70
+        let village = staff("430302001001", Role::VillageStaff);
+        let township = staff("430302001", Role::TownshipStaff);
+
+        // Applying for someone the rule finds ineligible needs a written reason.
+        let err = applications::submit(&t.db, &CHAIN, &village, &apply(young, ""), &book, Utc::now()).await.unwrap_err();
+        let DbError::Invalid(inv) = err else { panic!("{err:?}") };
+        assert!(inv.get("reason").unwrap().contains("年龄 70 ≥ 80 ✗"), "{inv:?}");
+        let young_app = applications::submit(&t.db, &CHAIN, &village, &apply(young, "独居且患慢性病，无人送餐"), &book, Utc::now()).await.unwrap();
+
+        let id = applications::submit(&t.db, &CHAIN, &village, &apply(old, ""), &book, Utc::now()).await.unwrap();
+        let again = applications::submit(&t.db, &CHAIN, &village, &apply(old, ""), &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&again, DbError::Invalid(i) if i.get("item_code").is_some()), "one open application per item");
+
+        // Deadlines: the village step is due in 5 working days; ten days on, it is overdue.
+        let mut c = t.db.acquire().await.unwrap();
+        let app = applications::get(&mut c.conn(), &Scope::All, id).await.unwrap().unwrap();
+        assert_eq!(app.step_deadline, Some(jinglao_domain::application::add_working_days(today(), 5)));
+        assert!(app.precheck_eligible && app.precheck_explanation.contains("年龄 86 ≥ 80 ✓"));
+        let overdue = applications::queue(&mut c.conn(), &village.scope,
+            &QueueFilter { overdue_on: Some(today() + Duration::days(10)), ..Default::default() }, 50).await.unwrap();
+        assert_eq!(overdue.len(), 2);
+        drop(c);
+
+        // The township cannot take the village's step... the village can; a village elsewhere
+        // cannot see it at all.
+        let elsewhere = staff("430302002001", Role::VillageStaff);
+        let err = applications::decide_on(&t.db, &CHAIN, &elsewhere, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::NotFound), "{err:?}");
+        let err = applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, young_app, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()), "approving against the rule needs a reason");
+
+        // Village passes it; township sends it back; it is corrected and goes round again.
+        applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        let err = applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").unwrap().contains("乡镇（街道）审定")), "{err:?}");
+        let to = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, id, Decision::Return, "请补充户口本复印件", &book, Utc::now()).await.unwrap();
+        assert_eq!(to, ApplicationStatus::Returned);
+        applications::resubmit(&t.db, &CHAIN, &village, id, "已补充户口本复印件", &book, Utc::now()).await.unwrap();
+        assert_eq!(status(&t.db, id).await, ApplicationStatus::Submitted);
+        applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+
+        // A new list version (meal help from 85) is published before the township decides: the
+        // decision records v2, and the person (86) still qualifies.
+        let v2 = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2024〕1号",
+            &meals("age >= 85"), Utc::now()).await.unwrap();
+        applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        assert_eq!(status(&t.db, id).await, ApplicationStatus::InNotice);
+        let mut c = t.db.acquire().await.unwrap();
+        let notice = applications::notices(&mut c.conn(), &code("430302001")).await.unwrap();
+        assert_eq!(notice.len(), 1);
+        assert_eq!(notice[0].name, "张**");
+        assert_eq!(notice[0].until, today() + Duration::days(7));
+        let history = applications::history(&mut c.conn(), id).await.unwrap();
+        let steps: Vec<(&str, &str)> = history.iter().map(|h| (h.step.as_str(), h.decision.as_str())).collect();
+        assert_eq!(steps, vec![("submit", "submit"), ("village_review", "approve"), ("township_decision", "return"),
+            ("resubmit", "resubmit"), ("village_review", "approve"), ("township_decision", "approve")]);
+        assert_eq!(history[0].list_id, v1.id);
+        assert_eq!(history[5].list_id, v2.id);
+        assert_eq!(history[5].explanation, "年龄 86 ≥ 85 ✓");
+        drop(c);
+
+        // The notice ends (nothing before its last day): effective, enrolled under v2.
+        assert_eq!(applications::end_notices(&t.db, &CHAIN, today() + Duration::days(7), Utc::now()).await.unwrap(), 0);
+        assert_eq!(applications::end_notices(&t.db, &CHAIN, today() + Duration::days(8), Utc::now()).await.unwrap(), 1);
+        assert_eq!(status(&t.db, id).await, ApplicationStatus::Effective);
+        let mut c = t.db.acquire().await.unwrap();
+        assert_eq!(entitlements::active_codes(&mut c.conn(), old, today() + Duration::days(8)).await.unwrap(), vec!["XT-02"]);
+        drop(c);
+        // A third version never touches the decisions made under v2.
+        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2025〕1号",
+            &meals("age >= 90"), Utc::now()).await.unwrap();
+        let mut c = t.db.acquire().await.unwrap();
+        let history = applications::history(&mut c.conn(), id).await.unwrap();
+        assert_eq!(history[5].list_id, v2.id);
+        assert_eq!(history.last().unwrap().list_id, v2.id);
+        drop(c);
+
+        // Refused (the rule is now against it and the township agrees), then appealed.
+        applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, young_app, Decision::Approve, "独居且患慢性病，无人送餐", &book, Utc::now()).await.unwrap();
+        let err = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()));
+        applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "年龄未达到助餐条件", &book, Utc::now()).await.unwrap();
+        let mut c = t.db.acquire().await.unwrap();
+        let refused = applications::get(&mut c.conn(), &Scope::All, young_app).await.unwrap().unwrap();
+        assert_eq!(refused.decision_reason.as_deref(), Some("年龄未达到助餐条件"));
+        assert_eq!(refused.appeal_until, Some(today() + Duration::days(30)));
+        drop(c);
+        applications::appeal(&t.db, &CHAIN, &village, young_app, "老人行动不便，确需助餐", &book, Utc::now()).await.unwrap();
+        assert_eq!(status(&t.db, young_app).await, ApplicationStatus::Appealed);
+        let err = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Return, "请补充材料", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(_)), "an appeal is decided, not sent back");
+        applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "复核维持原决定", &book, Utc::now()).await.unwrap();
+        let err = applications::appeal(&t.db, &CHAIN, &village, young_app, "再次申请复核", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("status").unwrap().contains("最终决定")), "{err:?}");
+    }
+}

@@ -1,0 +1,361 @@
+//! Applications for an item of the basic elderly-service list and their review chain
+//! (湘财社〔2015〕2号: the person or their family applies to the village/residents' committee,
+//! which reviews first (初审); the township/street decides (审定); the decision is publicly
+//! noticed (公示) and then takes effect). Pure: the state machine, who may take each step,
+//! working-day deadlines and the rule that deciding against the eligibility rule needs a
+//! written reason. Storage is jinglao_db::applications.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+use crate::labelled_enum;
+use crate::role::Role;
+use crate::validation::Invalid;
+
+labelled_enum! {
+    /// Where an application stands.
+    pub enum ApplicationStatus {
+        /// Waiting for the village/community's first review.
+        Submitted = ("submitted", "待村（居）初审"),
+        /// Sent back to the applicant for correction.
+        Returned = ("returned", "退回补正"),
+        /// First review passed; waiting for the township/street.
+        VillageApproved = ("village_approved", "待乡镇（街道）审定"),
+        /// Approved and on public notice.
+        InNotice = ("in_notice", "公示中"),
+        /// In effect: the person is enrolled.
+        Effective = ("effective", "已生效"),
+        /// Refused, with the reason shown to the applicant.
+        Rejected = ("rejected", "不予批准"),
+        /// The applicant appealed a refusal; the township/street looks again.
+        Appealed = ("appealed", "复核中"),
+        /// Withdrawn by the applicant.
+        Withdrawn = ("withdrawn", "已撤回"),
+    }
+}
+
+labelled_enum! {
+    /// What a reviewer does.
+    pub enum Decision {
+        /// Pass to the next step (first review) or approve (decision, appeal).
+        Approve = ("approve", "同意"),
+        /// Send back for correction.
+        Return = ("return", "退回补正"),
+        /// Refuse.
+        Reject = ("reject", "不予批准"),
+    }
+}
+
+/// The step an application is waiting for, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// 村（居）初审.
+    VillageReview,
+    /// 乡镇（街道）审定 (also of an appeal).
+    TownshipDecision,
+}
+
+impl Step {
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::VillageReview => "村（居）初审",
+            Step::TownshipDecision => "乡镇（街道）审定",
+        }
+    }
+
+    /// Whether `role` may take this step (within its scope, checked by the caller).
+    pub fn allowed(self, role: Role) -> bool {
+        match self {
+            Step::VillageReview => matches!(role, Role::VillageStaff | Role::TownshipStaff),
+            Step::TownshipDecision => matches!(role, Role::TownshipStaff | Role::CountyStaff),
+        }
+    }
+}
+
+impl ApplicationStatus {
+    /// The step it waits for.
+    pub fn step(self) -> Option<Step> {
+        match self {
+            ApplicationStatus::Submitted => Some(Step::VillageReview),
+            ApplicationStatus::VillageApproved | ApplicationStatus::Appealed => {
+                Some(Step::TownshipDecision)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The outcome of a decision: the new status, and whether the notice period starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// New status.
+    pub to: ApplicationStatus,
+    /// The decision starts the public notice.
+    pub starts_notice: bool,
+}
+
+/// What a decision needs besides the decision itself.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionContext<'a> {
+    /// The application's status.
+    pub status: ApplicationStatus,
+    /// The decider's role.
+    pub role: Role,
+    /// Whether the rule found the person eligible (evaluated at the decision).
+    pub eligible: bool,
+    /// The written reason (may be empty).
+    pub reason: &'a str,
+}
+
+/// Checks a decision and returns where it leads. A refusal or a return needs a reason (it is
+/// shown to the applicant); approving someone the rule finds ineligible needs a written reason
+/// too, and so does refusing someone it finds eligible.
+pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Invalid> {
+    let Some(step) = ctx.status.step() else {
+        return Err(Invalid::one(
+            "decision",
+            format!("申请当前状态为“{}”，不需要审核", ctx.status.label()),
+        ));
+    };
+    if !step.allowed(ctx.role) {
+        return Err(Invalid::one(
+            "decision",
+            format!("{}不能进行{}", ctx.role.label(), step.label()),
+        ));
+    }
+    let reason = ctx.reason.trim();
+    let needs_reason = match d {
+        Decision::Approve => !ctx.eligible,
+        Decision::Return | Decision::Reject => true,
+    };
+    if needs_reason && reason.chars().count() < 4 {
+        let why = match d {
+            Decision::Approve => "规则判断该老人不符合条件；如仍同意，请写明理由（至少 4 个字）",
+            Decision::Return => "请写明需要补正的内容（至少 4 个字），申请人会看到",
+            Decision::Reject => "请写明不予批准的理由（至少 4 个字），申请人会看到",
+        };
+        return Err(Invalid::one("reason", why));
+    }
+    let to = match (step, d, ctx.status) {
+        (Step::VillageReview, Decision::Approve, _) => ApplicationStatus::VillageApproved,
+        (Step::TownshipDecision, Decision::Approve, _) => ApplicationStatus::InNotice,
+        (_, Decision::Return, ApplicationStatus::Appealed) => {
+            return Err(Invalid::one("decision", "复核只能同意或不予批准"));
+        }
+        (_, Decision::Return, _) => ApplicationStatus::Returned,
+        (_, Decision::Reject, _) => ApplicationStatus::Rejected,
+    };
+    Ok(Transition {
+        to,
+        starts_notice: to == ApplicationStatus::InNotice,
+    })
+}
+
+/// Whether `date` is a working day. Weekends only: the State Council's yearly holiday and
+/// make-up-day calendar is not loaded (a later issue), so deadlines over a public holiday come
+/// out early, never late.
+pub fn is_working_day(date: NaiveDate) -> bool {
+    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The date `days` working days after `from` (the day itself does not count).
+pub fn add_working_days(from: NaiveDate, days: u32) -> NaiveDate {
+    let mut d = from;
+    let mut left = days;
+    while left > 0 {
+        d += Duration::days(1);
+        if is_working_day(d) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+/// The deadline of the step an application enters on `entered`, from the region's settings.
+pub fn deadline(
+    step: Step,
+    entered: NaiveDate,
+    village_days: u32,
+    township_days: u32,
+) -> NaiveDate {
+    match step {
+        Step::VillageReview => add_working_days(entered, village_days),
+        Step::TownshipDecision => add_working_days(entered, township_days),
+    }
+}
+
+/// A name as shown on the public notice: the surname and asterisks (王** for 王秀英).
+pub fn notice_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(
+        status: ApplicationStatus,
+        role: Role,
+        eligible: bool,
+        reason: &str,
+    ) -> DecisionContext<'_> {
+        DecisionContext {
+            status,
+            role,
+            eligible,
+            reason,
+        }
+    }
+
+    #[test]
+    fn the_chain_runs_village_review_then_township_decision_then_notice() {
+        let t = decide(
+            Decision::Approve,
+            ctx(ApplicationStatus::Submitted, Role::VillageStaff, true, ""),
+        )
+        .unwrap();
+        assert_eq!(t.to, ApplicationStatus::VillageApproved);
+        let t = decide(
+            Decision::Approve,
+            ctx(
+                ApplicationStatus::VillageApproved,
+                Role::TownshipStaff,
+                true,
+                "",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Transition {
+                to: ApplicationStatus::InNotice,
+                starts_notice: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_village_cannot_decide_and_a_county_cannot_do_the_first_review() {
+        let e = decide(
+            Decision::Approve,
+            ctx(
+                ApplicationStatus::VillageApproved,
+                Role::VillageStaff,
+                true,
+                "",
+            ),
+        )
+        .unwrap_err();
+        assert!(e.get("decision").unwrap().contains("乡镇（街道）审定"));
+        assert!(
+            decide(
+                Decision::Approve,
+                ctx(ApplicationStatus::Submitted, Role::CountyStaff, true, "")
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn returning_rejecting_and_approving_against_the_rule_need_a_written_reason() {
+        for (d, eligible) in [
+            (Decision::Return, true),
+            (Decision::Reject, true),
+            (Decision::Approve, false),
+        ] {
+            let e = decide(
+                d,
+                ctx(
+                    ApplicationStatus::Submitted,
+                    Role::VillageStaff,
+                    eligible,
+                    "不行",
+                ),
+            )
+            .unwrap_err();
+            assert!(e.get("reason").is_some(), "{d:?}");
+        }
+        let t = decide(
+            Decision::Approve,
+            ctx(
+                ApplicationStatus::Submitted,
+                Role::VillageStaff,
+                false,
+                "子女长期在外务工，实际无人照料",
+            ),
+        )
+        .unwrap();
+        assert_eq!(t.to, ApplicationStatus::VillageApproved);
+        let t = decide(
+            Decision::Return,
+            ctx(
+                ApplicationStatus::VillageApproved,
+                Role::TownshipStaff,
+                true,
+                "请补充低保证明复印件",
+            ),
+        )
+        .unwrap();
+        assert_eq!(t.to, ApplicationStatus::Returned);
+    }
+
+    #[test]
+    fn an_appeal_is_approved_or_refused_by_the_township_but_not_sent_back() {
+        assert!(
+            decide(
+                Decision::Return,
+                ctx(
+                    ApplicationStatus::Appealed,
+                    Role::TownshipStaff,
+                    true,
+                    "请补充材料"
+                )
+            )
+            .is_err()
+        );
+        let t = decide(
+            Decision::Approve,
+            ctx(ApplicationStatus::Appealed, Role::TownshipStaff, true, ""),
+        )
+        .unwrap();
+        assert_eq!(t.to, ApplicationStatus::InNotice);
+        assert!(
+            decide(
+                Decision::Approve,
+                ctx(ApplicationStatus::Effective, Role::TownshipStaff, true, "")
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn deadlines_count_working_days_and_skip_weekends() {
+        // Friday 2026-11-20 + 5 working days = Friday 2026-11-27.
+        let fri = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(
+            add_working_days(fri, 5),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
+        // Saturday + 1 = Monday.
+        let sat = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(
+            add_working_days(sat, 1),
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+        );
+        assert_eq!(
+            deadline(Step::TownshipDecision, fri, 5, 10),
+            NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_public_notice_shows_only_the_surname() {
+        assert_eq!(notice_name("王秀英"), "王**");
+        assert_eq!(notice_name("李明"), "李*");
+        assert_eq!(notice_name("欧阳"), "欧*");
+    }
+}
