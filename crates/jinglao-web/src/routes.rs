@@ -25,8 +25,8 @@ use crate::api;
 use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
-    account, admin_users, agencies, assessments, audit, elder_import, elders, eligibility, home,
-    login, policy, preferences, regions,
+    account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
+    eligibility, home, login, policy, preferences, regions,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -104,6 +104,13 @@ fn pages(state: &AppState) -> Router<AppState> {
             post(elders::request_reassessment),
         )
         .route("/elders/{id}/assessments", post(assessments::open))
+        .route("/elders/{id}/applications", post(applications::apply))
+        .route("/applications", get(applications::index))
+        .route("/applications/{id}", get(applications::show))
+        .route("/applications/{id}/decisions", post(applications::decide))
+        .route("/applications/{id}/resubmit", post(applications::resubmit))
+        .route("/applications/{id}/appeal", post(applications::appeal))
+        .route("/notices", get(applications::notices))
         .route("/eligibility", get(eligibility::index))
         .route("/eligibility/sweeps", post(eligibility::sweep))
         .route("/assessments", get(assessments::index))

@@ -164,3 +164,68 @@ test_on_both! {
         assert_eq!(jinglao_web::nightly::sweep_due(&app.state, today).await.unwrap(), 0, "once a day");
     }
 }
+
+test_on_both! {
+    async fn an_application_is_made_on_the_record_page_decided_by_the_village_and_township_and_publicly_noticed(app: TestApp) {
+        app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
+        app.create_user("yh_township", Role::TownshipStaff, "430302001000").await;
+        let id = register(&app, 3, "赵秀兰").await;
+        let village = app.login("yh_village").await;
+
+        // The record page offers the form; a missing applicant is named at its field.
+        let page = app.get(&village, &format!("/elders/{id}")).await;
+        assert!(page.text.contains("id=\"apply\""), "{}", page.text);
+        let csrf = page.csrf();
+        let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
+            &[("_csrf", &csrf), ("item_code", "XT-ZH-02"), ("applicant_name", ""), ("applicant_relation", "本人")]).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = TestApp::page(resp).await;
+        assert!(page.text.contains("请填写申请人姓名"));
+        // Family bed: she is not 失能, so a reason is required.
+        let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
+            &[("_csrf", &csrf), ("item_code", "XT-ZH-01"), ("applicant_name", "赵秀兰"), ("applicant_relation", "本人")]).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(TestApp::page(resp).await.text.contains("如仍要申请，请写明理由"));
+        let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
+            &[("_csrf", &csrf), ("item_code", "XT-ZH-02"), ("applicant_name", "赵秀兰"), ("applicant_relation", "本人")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let path = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+
+        // The village reviews first; the township decides.
+        let page = app.get(&village, &path).await;
+        assert_eq!(page.text_of("#status").unwrap(), "待村（居）初审");
+        let resp = app.post_form(&village, &format!("{path}/decisions"), &[("_csrf", &page.csrf()), ("decision", "approve"), ("reason", "")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&village, &path).await;
+        assert!(page.text_of("#decide").is_none(), "the village cannot take the township's step");
+        let township = app.login("yh_township").await;
+        let page = app.get(&township, &path).await;
+        let resp = app.post_form(&township, &format!("{path}/decisions"), &[("_csrf", &page.csrf()), ("decision", "reject"), ("reason", "")]).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "a refusal needs a reason");
+        let resp = app.post_form(&township, &format!("{path}/decisions"), &[("_csrf", &page.csrf()), ("decision", "approve"), ("reason", "")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&township, &path).await.text_of("#status").unwrap(), "公示中");
+
+        // The public notice needs no sign-in and shows the surname only.
+        let public = app.client();
+        let page = app.get(&public, "/notices?region=430302001").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.texts("#notice-list tbody tr td:first-child"), vec!["赵**"]);
+        assert!(!page.text.contains("赵秀兰"));
+
+        // The same through the API: the decision history records the list version and the rule.
+        let token = app.token("yh_township").await;
+        let aid = path.trim_start_matches("/applications/");
+        let (status, body) = app.api_get(&token, &format!("/api/v1/applications/{aid}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "in_notice");
+        let steps: Vec<&str> = body["decisions"].as_array().unwrap().iter().map(|d| d["step"].as_str().unwrap()).collect();
+        assert_eq!(steps, vec!["submit", "village_review", "township_decision"]);
+        assert_eq!(body["decisions"][2]["explanation"], "年龄 86 ≥ 80 ✓");
+        let (status, body) = api_post(&app, &token, &format!("/api/v1/applications/{aid}/decisions"), json!({"decision": "maybe"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("decision")));
+        let (status, body) = app.api_get(&token, "/api/v1/applications?overdue=true").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.as_array().unwrap().len(), 0, "nothing overdue");
+    }
+}

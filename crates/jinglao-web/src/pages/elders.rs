@@ -407,6 +407,29 @@ async fn record_in_scope(
         .ok_or(AppError::NotFound)?)
 }
 
+/// The record page of `id` showing `errors` (a form on it was refused).
+pub(crate) async fn record_page_for(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    id: Uuid,
+    errors: FormErrors,
+) -> Result<ElderPage, PageError> {
+    let e = record_in_scope(state, user, id).await?;
+    record_page(
+        state,
+        ctx,
+        user,
+        meta,
+        e,
+        errors,
+        None,
+        CategoryDraft::default(),
+    )
+    .await
+}
+
 /// A category row of the record page.
 pub struct CategoryRow {
     id: Uuid,
@@ -459,6 +482,8 @@ pub struct Entitlements {
     /// Item name, whether the person is in its target group, whether enrolled, the deciding
     /// clauses.
     items: Vec<(String, bool, bool, String)>,
+    /// Items that may be applied for: code and name.
+    choices: Vec<(String, String)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -507,6 +532,12 @@ async fn record_page(
                         out.explanation(),
                     )
                 })
+                .collect(),
+            choices: l
+                .items
+                .iter()
+                .filter(|it| it.is_in_force_on(today) && !enrolled.contains(&it.code))
+                .map(|it| (it.code.clone(), it.name.clone()))
                 .collect(),
         }
     });

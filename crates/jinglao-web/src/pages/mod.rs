@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin_users;
 pub mod agencies;
+pub mod applications;
 pub mod assessments;
 pub mod audit;
 pub mod elder_import;
@@ -92,6 +93,10 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "reassessment_requested" => "已列入待评估清单。",
         "imported" => "导入完成。",
         "swept" => "已重新比对。下面是比对发现的变化。",
+        "application_submitted" => "申请已受理，等待村（居）初审。",
+        "application_decided" => "审核决定已记录。",
+        "application_resubmitted" => "已重新提交，等待村（居）初审。",
+        "application_appealed" => "已申请复核，等待乡镇（街道）复核。",
         "assessment_saved" => "评估已保存。",
         "assessment_submitted" => "评估已提交审核。",
         "assessment_reviewed" => "已审核。",
@@ -111,6 +116,7 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     if user.can(Permission::ViewElders) {
         items.push(("/elders", "老年人"));
         items.push(("/eligibility", "服务找人"));
+        items.push(("/applications", "服务申请"));
     }
     if user.can(Permission::Assess)
         || user.can(Permission::ReviewAssessments)

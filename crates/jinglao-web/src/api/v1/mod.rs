@@ -2,6 +2,7 @@
 //! registry (masked), the assessment scoring rules and eligibility (服务找人).
 //! Conventions are in docs/API-DESIGN.md.
 
+pub mod applications;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
@@ -41,6 +42,7 @@ use crate::state::AppState;
         (name = "audit", description = "审计日志"),
         (name = "elders", description = "老年人信息（证件号、电话一律脱敏；每次查看记录均记入审计日志）"),
         (name = "assessments", description = "老年人能力评估（GB/T 42195-2022）"),
+        (name = "applications", description = "服务申请与审核（村（居）初审、乡镇（街道）审定、公示、复核）"),
         (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
     )
 )]
@@ -80,6 +82,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(eligibility::check_eligibility))
         .routes(routes!(eligibility::list_worklist))
         .routes(routes!(eligibility::run_sweep))
+        .routes(routes!(
+            applications::create_application,
+            applications::list_applications
+        ))
+        .routes(routes!(applications::show_application))
+        .routes(routes!(applications::decide_application))
+        .routes(routes!(applications::resubmit_application))
+        .routes(routes!(applications::appeal_application))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).
