@@ -318,3 +318,35 @@ pub async fn get(conn: &mut Conn<'_>, id: Uuid) -> Result<Option<ServiceList>, D
             .collect::<Result<_, _>>()?,
     }))
 }
+
+/// A version in a region's history.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct VersionRow {
+    /// Id.
+    pub id: Uuid,
+    /// Number.
+    pub version: i32,
+    /// Title.
+    pub title: String,
+    /// Publishing document.
+    pub basis: String,
+    /// When.
+    pub published_at: DateTime<Utc>,
+}
+
+/// Every version published for exactly `region`, newest first.
+pub async fn versions(
+    conn: &mut Conn<'_>,
+    region: &RegionCode,
+) -> Result<Vec<VersionRow>, DbError> {
+    on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, version, title, basis, published_at FROM service_lists WHERE region_code = $1 \
+             ORDER BY version DESC",
+        )
+        .bind(region.as_str().to_string())
+        .fetch_all(&mut *c)
+        .await
+    })
+    .map_err(Into::into)
+}

@@ -27,6 +27,7 @@ pub mod region_tree;
 pub mod role;
 pub mod rules;
 pub mod scope;
+pub mod service_item_draft;
 pub mod service_list;
 pub mod synth;
 pub mod tabular;

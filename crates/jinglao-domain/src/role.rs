@@ -75,6 +75,8 @@ pub enum Permission {
     ManageAgencies,
     /// Set policy parameters for the region.
     ManagePolicy,
+    /// Publish versions of the basic elderly-service list for the region.
+    PublishServiceLists,
 }
 
 impl Role {
@@ -173,6 +175,7 @@ impl Role {
             ApproveAssessments => matches!(self, Role::CountyStaff | Role::CityStaff),
             ManageAgencies => matches!(self, Role::CityStaff | Role::CountyStaff),
             ManagePolicy => matches!(self, Role::Admin | Role::CityStaff),
+            PublishServiceLists => matches!(self, Role::CityStaff | Role::CountyStaff),
         }
     }
 

@@ -26,7 +26,7 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
-    eligibility, home, login, policy, preferences, regions,
+    eligibility, home, login, policy, preferences, regions, service_lists,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -111,6 +111,11 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/applications/{id}/resubmit", post(applications::resubmit))
         .route("/applications/{id}/appeal", post(applications::appeal))
         .route("/notices", get(applications::notices))
+        .route(
+            "/service-lists",
+            get(service_lists::index).post(service_lists::publish),
+        )
+        .route("/service-lists/new", get(service_lists::new_form))
         .route("/eligibility", get(eligibility::index))
         .route("/eligibility/sweeps", post(eligibility::sweep))
         .route("/assessments", get(assessments::index))

@@ -29,6 +29,7 @@ fn the_document_is_openapi_3_1_and_every_operation_is_documented() {
         "/api/v1/regions/{code}/children",
         "/api/v1/audit-entries",
         "/api/v1/eligibility/check",
+        "/api/v1/service-lists",
         "/api/v1/eligibility/worklists",
         "/api/v1/applications",
         "/api/v1/applications/{id}/decisions",

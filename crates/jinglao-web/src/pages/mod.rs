@@ -15,6 +15,7 @@ pub mod login;
 pub mod policy;
 pub mod preferences;
 pub mod regions;
+pub mod service_lists;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -93,6 +94,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "reassessment_requested" => "已列入待评估清单。",
         "imported" => "导入完成。",
         "swept" => "已重新比对。下面是比对发现的变化。",
+        "list_published" => "新版本已发布。此前的审核决定仍按当时的版本保留。",
         "application_submitted" => "申请已受理，等待村（居）初审。",
         "application_decided" => "审核决定已记录。",
         "application_resubmitted" => "已重新提交，等待村（居）初审。",
@@ -117,6 +119,7 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         items.push(("/elders", "老年人"));
         items.push(("/eligibility", "服务找人"));
         items.push(("/applications", "服务申请"));
+        items.push(("/service-lists", "服务清单"));
     }
     if user.can(Permission::Assess)
         || user.can(Permission::ReviewAssessments)

@@ -11,6 +11,7 @@ pub mod eligibility;
 pub mod extract;
 pub mod me;
 pub mod regions;
+pub mod service_lists;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -42,6 +43,7 @@ use crate::state::AppState;
         (name = "audit", description = "审计日志"),
         (name = "elders", description = "老年人信息（证件号、电话一律脱敏；每次查看记录均记入审计日志）"),
         (name = "assessments", description = "老年人能力评估（GB/T 42195-2022）"),
+        (name = "service-lists", description = "基本养老服务清单（按版本发布；规则保存时即检查）"),
         (name = "applications", description = "服务申请与审核（村（居）初审、乡镇（街道）审定、公示、复核）"),
         (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
     )
@@ -79,6 +81,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(elders::search_elders))
         .routes(routes!(elders::show_elder))
         .routes(routes!(assessments::score_assessment))
+        .routes(routes!(service_lists::applicable_list))
+        .routes(routes!(service_lists::show_list))
+        .routes(routes!(service_lists::publish_list))
         .routes(routes!(eligibility::check_eligibility))
         .routes(routes!(eligibility::list_worklist))
         .routes(routes!(eligibility::run_sweep))
