@@ -24,6 +24,7 @@ pub mod elders;
 pub mod eligibility;
 pub mod entitlements;
 mod error;
+pub mod evidence;
 pub mod migrate;
 pub mod policy;
 pub mod population;

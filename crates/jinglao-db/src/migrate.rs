@@ -81,6 +81,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(17, "0017_service_lists", "service_lists"),
     both!(18, "0018_eligibility", "eligibility"),
     both!(19, "0019_applications", "applications"),
+    both!(20, "0020_evidence_files", "evidence_files"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

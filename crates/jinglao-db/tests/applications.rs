@@ -216,3 +216,38 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").unwrap().contains("最终决定")), "{err:?}");
     }
 }
+
+test_on_both! {
+    async fn evidence_files_are_checked_by_content_stored_outside_the_database_and_verified_on_read(t: TestDb) {
+        let tree = seed_regions(&t.db, &CHAIN).await;
+        let city = staff("4303", Role::CityStaff);
+        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
+            &meals("age >= 80"), Utc::now()).await.unwrap();
+        let book = PolicyBook::default();
+        let elder = register(&t.db, &tree, 3, 1940).await;
+        let village = staff("430302001001", Role::VillageStaff);
+        let id = applications::submit(&t.db, &CHAIN, &village, &apply(elder, ""), &book, Utc::now()).await.unwrap();
+        let store = tempfile::tempdir().unwrap();
+
+        let err = jinglao_db::evidence::attach(&t.db, &CHAIN, &village, store.path(), id, "identity", "身份证.pdf",
+            b"MZ\x90\x00renamed executable", Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("file").unwrap().contains("PDF、JPEG 或 PNG")), "{err:?}");
+        let err = jinglao_db::evidence::attach(&t.db, &CHAIN, &village, store.path(), id, "passport", "x.pdf",
+            b"%PDF-1.7", Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("kind").is_some()));
+
+        let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
+        let file = jinglao_db::evidence::attach(&t.db, &CHAIN, &village, store.path(), id, "assistance", "低保证.pdf",
+            &pdf, Utc::now()).await.unwrap();
+        let (meta, bytes) = jinglao_db::evidence::read(&t.db, &CHAIN, &village, store.path(), id, file, Utc::now()).await.unwrap();
+        assert_eq!((bytes, meta.content_type.as_str(), meta.kind_label()), (pdf.clone(), "application/pdf", "低保、特困等救助证明"));
+        // A village elsewhere cannot read it.
+        let elsewhere = staff("430302002001", Role::VillageStaff);
+        assert!(matches!(jinglao_db::evidence::read(&t.db, &CHAIN, &elsewhere, store.path(), id, file, Utc::now()).await, Err(DbError::NotFound)));
+        // Changed on disk: refused, not served.
+        let on_disk = store.path().join(&meta.sha256[..2]).join(&meta.sha256);
+        std::fs::write(&on_disk, b"%PDF-1.7 altered").unwrap();
+        let err = jinglao_db::evidence::read(&t.db, &CHAIN, &village, store.path(), id, file, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Corrupt(m) if m.contains("校验值不符")), "{err:?}");
+    }
+}

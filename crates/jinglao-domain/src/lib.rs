@@ -17,6 +17,7 @@ pub mod credit_code;
 pub mod elder;
 pub mod elder_import;
 pub mod eligibility;
+pub mod evidence;
 pub mod id_number;
 mod labels;
 pub mod phone;

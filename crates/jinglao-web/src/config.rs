@@ -42,6 +42,13 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Where evidence files are stored (outside the database; back it up with the database).
+    #[serde(default = "default_files_dir")]
+    pub files_dir: PathBuf,
+}
+
+fn default_files_dir() -> PathBuf {
+    PathBuf::from("jinglao-files")
 }
 
 /// Database pool settings.
@@ -108,6 +115,7 @@ impl Default for Settings {
                 format: "pretty".into(),
                 filter: "info".into(),
             },
+            files_dir: default_files_dir(),
         }
     }
 }

@@ -110,6 +110,16 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/applications/{id}/decisions", post(applications::decide))
         .route("/applications/{id}/resubmit", post(applications::resubmit))
         .route("/applications/{id}/appeal", post(applications::appeal))
+        .route(
+            "/applications/{id}/files",
+            post(applications::attach).layer(DefaultBodyLimit::max(
+                jinglao_domain::evidence::MAX_EVIDENCE_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/applications/{id}/files/{file}",
+            get(applications::download),
+        )
         .route("/notices", get(applications::notices))
         .route(
             "/service-lists",

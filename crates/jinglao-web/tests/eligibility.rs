@@ -191,6 +191,30 @@ test_on_both! {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let path = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
 
+        // Evidence: a renamed executable is refused by its content; a PDF is stored and served
+        // back as it was, and the read is audited.
+        let page = app.get(&village, &path).await;
+        let action = page.attr("form[enctype='multipart/form-data']", "action").unwrap();
+        let upload = |name: &str, bytes: &[u8]| {
+            reqwest::multipart::Form::new()
+                .text("kind", "identity")
+                .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()))
+        };
+        let resp = village.post(app.url(&action)).multipart(upload("户口簿.pdf", b"MZ\x90 not a pdf")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(TestApp::page(resp).await.text.contains("只接受 PDF、JPEG 或 PNG 文件"));
+        let pdf = b"%PDF-1.7\n%%EOF\n";
+        let resp = village.post(app.url(&action)).multipart(upload("户口簿.pdf", pdf)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&village, &path).await;
+        let link = page.attr("#file-list a", "href").unwrap();
+        let reads = app.audit_count("application.evidence_read").await;
+        let resp = village.get(app.url(&link)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "application/pdf");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), pdf);
+        assert_eq!(app.audit_count("application.evidence_read").await, reads + 1);
+
         // The village reviews first; the township decides.
         let page = app.get(&village, &path).await;
         assert_eq!(page.text_of("#status").unwrap(), "待村（居）初审");

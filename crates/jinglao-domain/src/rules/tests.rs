@@ -42,7 +42,7 @@ fn the_issue_example_holds_for_a_moderately_disabled_dibao_holder_and_explains_e
     let out = rule.evaluate(&p);
     assert!(!out.eligible);
     assert!(
-        out.explanation().contains("特殊类别（（无））含“低保” ✗"),
+        out.explanation().contains("特殊类别（无）含“低保” ✗"),
         "{}",
         out.explanation()
     );

@@ -5,15 +5,18 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::applications::{
     self, Application, DecisionRecord, NewApplication, NoticeLine, QueueFilter,
 };
+use jinglao_db::evidence::{self, EvidenceFile};
 use jinglao_domain::application::{ApplicationStatus, Decision};
 use jinglao_domain::clock::format_local;
+use jinglao_domain::evidence::{EvidenceKind, MAX_EVIDENCE_BYTES};
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -166,6 +169,9 @@ pub struct ShowPage {
     can_decide: bool,
     can_act_for_applicant: bool,
     is_appeal: bool,
+    files: Vec<(EvidenceFile, String)>,
+    kinds: Vec<EvidenceKind>,
+    max_mb: usize,
 }
 
 async fn show_page(
@@ -187,8 +193,23 @@ async fn show_page(
             (h, at)
         })
         .collect();
+    let files = evidence::list(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let size = if f.size_bytes >= 1024 * 1024 {
+                format!("{:.1} MB", f.size_bytes as f64 / 1024.0 / 1024.0)
+            } else {
+                format!("{} KB", (f.size_bytes + 1023) / 1024)
+            };
+            (f, size)
+        })
+        .collect();
     let step = a.status.step();
     Ok(ShowPage {
+        files,
+        kinds: EvidenceKind::ALL.to_vec(),
+        max_mb: MAX_EVIDENCE_BYTES / 1024 / 1024,
         ctx: ctx.with_errors(&errors),
         errors,
         place: state.region_path(&a.region),
@@ -383,4 +404,120 @@ pub async fn notices(
         lines,
         error,
     })
+}
+
+/// `POST /applications/{id}/files` (multipart: `kind`, `file`): attach an evidence file.
+pub async fn attach(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    user.require(Permission::EditElders)?;
+    let id = parse_id(&id)?;
+    let (mut kind, mut file) = (String::new(), None::<(String, Vec<u8>)>);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest {
+            message: format!(
+                "上传的内容无法读取（单个文件上限 {} MB）：{e}",
+                MAX_EVIDENCE_BYTES / 1024 / 1024
+            ),
+            field: Some("file".into()),
+        })?
+    {
+        match field.name() {
+            Some("kind") => kind = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(|e| AppError::BadRequest {
+                    message: format!(
+                        "文件过大或上传中断（上限 {} MB）：{e}",
+                        MAX_EVIDENCE_BYTES / 1024 / 1024
+                    ),
+                    field: Some("file".into()),
+                })?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let result = match file {
+        None => Err(DbError::Invalid(Invalid::one("file", "请选择要上传的文件"))),
+        Some((name, bytes)) => evidence::attach(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            &state.settings.files_dir,
+            id,
+            &kind,
+            &name,
+            &bytes,
+            state.clock.now(),
+        )
+        .await
+        .map(|_| ()),
+    };
+    after(&state, ctx, &user, id, result, "evidence_attached").await
+}
+
+/// `GET /applications/{id}/files/{file}`: the file, checked against its checksum; audited.
+pub async fn download(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewElders)?;
+    let (id, file) = (parse_id(&id)?, parse_id(&file)?);
+    let (f, bytes) = evidence::read(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        &state.settings.files_dir,
+        id,
+        file,
+        state.clock.now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    let ascii: String = f
+        .original_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        if ascii.is_empty() {
+            "evidence".to_string()
+        } else {
+            ascii
+        },
+        utf8_percent(&f.original_name)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, f.content_type.clone()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Percent-encodes a file name for `filename*` (RFC 5987).
+fn utf8_percent(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -35,6 +35,8 @@ pub struct TestApp {
     pub provider_id: uuid::Uuid,
     /// The demo accounts, with their passwords.
     pub demo: Vec<jinglao_web::demo::DemoAccount>,
+    /// Evidence files of this test.
+    pub files: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -124,10 +126,12 @@ impl TestApp {
             .expect("demo provider")
             .id
         };
+        let files = tempfile::tempdir().expect("a directory for evidence files");
         let settings = Settings {
             database_url: db.url.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
             secret_key_file: None,
+            files_dir: files.path().to_path_buf(),
             ..Settings::default()
         };
         let clock = ManualClock::starting_now();
@@ -151,6 +155,7 @@ impl TestApp {
             db,
             provider_id,
             demo,
+            files,
             server,
             stop: Some(tx),
         }
