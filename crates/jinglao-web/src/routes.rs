@@ -26,7 +26,7 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
-    eligibility, home, login, policy, preferences, regions, service_lists,
+    eligibility, home, login, policy, preferences, public_apply, regions, service_lists,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -121,6 +121,7 @@ fn pages(state: &AppState) -> Router<AppState> {
             get(applications::download),
         )
         .route("/notices", get(applications::notices))
+        .route("/apply", get(public_apply::show).post(public_apply::submit))
         .route(
             "/service-lists",
             get(service_lists::index).post(service_lists::publish),

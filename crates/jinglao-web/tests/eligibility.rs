@@ -253,3 +253,64 @@ test_on_both! {
         assert_eq!(body.as_array().unwrap().len(), 0, "nothing overdue");
     }
 }
+
+test_on_both! {
+    async fn a_family_member_checks_on_the_public_pages_one_question_at_a_time_and_applies(app: TestApp) {
+        register(&app, 4, "孙玉珍").await;
+        let public = app.client();
+        let page = app.get(&public, "/apply").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("老人住在哪个县（市、区）？"));
+        assert!(page.texts("#answer option").iter().any(|o| o == "雨湖区"), "{:?}", page.texts("#answer option"));
+        let page = app.get(&public, "/apply?county=430302&township=430302001&village=430302001001&age=abc").await;
+        assert!(page.text.contains("请填写 40 到 130 之间的整数岁数"));
+        let answers = "county=430302&township=430302001&village=430302001001&age=86&cats_done=1&ability=none\
+                       &living=%E7%8B%AC%E5%B1%85&children_local=no&children_can_care=no";
+        let page = app.get(&public, &format!("/apply?{answers}")).await;
+        let results = page.texts("#results li h2");
+        assert!(results.contains(&"老年助餐".to_string()), "{results:?}");
+        assert!(page.text.contains("符合条件。满足：年龄 86 ≥ 80"), "{}", page.text);
+        assert!(!page.attr("#back", "href").unwrap().contains("children_can_care"));
+
+        // Apply: a wrong name gets the same answer as an unknown number.
+        let form = app.get(&public, &format!("/apply?{answers}&item=XT-ZH-02")).await;
+        assert!(form.text.contains("申请：老年助餐"));
+        let id_number = jinglao_domain::ResidentId::from_first17("43030219400310004").as_str().to_string();
+        let body = |name: &str| {
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            s.append_pair("_csrf", &form.csrf());
+            for pair in answers.split('&') {
+                let (k, v) = pair.split_once('=').unwrap();
+                s.append_pair(k, &percent_decode(v));
+            }
+            s.append_pair("item", "XT-ZH-02").append_pair("elder_name", name).append_pair("id_number", &id_number)
+                .append_pair("applicant_name", "孙强").append_pair("applicant_relation", "儿子");
+            s.finish()
+        };
+        let post = |b: String| public.post(app.url("/apply")).header("content-type", "application/x-www-form-urlencoded").body(b).send();
+        let resp = post(body("孙玉")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(TestApp::page(resp).await.text.contains("未能核对到这位老人的登记信息"));
+        let resp = post(body("孙玉珍")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let page = TestApp::page(resp).await;
+        assert_eq!(page.text_of("#done").unwrap(), "申请已提交");
+        assert_eq!(page.text_of("#reference").unwrap().len(), 8);
+
+        // It waits in the village's queue like a paper application.
+        app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
+        let token = app.token("yh_village").await;
+        let (_, body) = app.api_get(&token, "/api/v1/applications?status=submitted").await;
+        let rows = body.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{body}");
+        assert_eq!(rows[0]["elder_name"], "孙玉珍");
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned()
+}

@@ -14,6 +14,7 @@ pub mod home;
 pub mod login;
 pub mod policy;
 pub mod preferences;
+pub mod public_apply;
 pub mod regions;
 pub mod service_lists;
 

@@ -125,7 +125,7 @@ pub struct CheckResponse {
     pub items: Vec<ItemAnswer>,
 }
 
-fn what_if(
+pub(crate) fn what_if(
     f: &WhatIfFacts,
     region: RegionCode,
     on: NaiveDate,

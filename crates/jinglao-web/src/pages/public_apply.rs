@@ -1,0 +1,409 @@
+//! The public self-check and application (no sign-in, 适老化): one question per page in large
+//! print, answers carried from page to page in the address (nothing is stored until the last
+//! step, and the back button works), then every item of the list that applies with a plain
+//! answer, and an application for a registered older person, which goes to their
+//! village/community like a paper one.
+//!
+//! Nothing personal is shown to the public: the self-check answers only what was typed in;
+//! the application form says the same thing whether an ID number is unknown or the name does
+//! not match it.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use jinglao_db::applications::{self, NewApplication};
+use jinglao_db::{Actor, DbError};
+use jinglao_domain::assessment::AbilityLevel;
+use jinglao_domain::elder::LivingArrangement;
+use jinglao_domain::policy::PolicyKey;
+use jinglao_domain::rules::allowed_texts;
+use jinglao_domain::{Invalid, RegionCode, ResidentId, Scope};
+
+use super::{FormErrors, PageCtx};
+use crate::api::v1::eligibility::{WhatIfFacts, what_if};
+use crate::error::{PageError, render, render_with_status};
+use crate::state::AppState;
+
+/// What has been answered so far (from the address or the form).
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    county: String,
+    township: String,
+    village: String,
+    age: String,
+    cats: Vec<String>,
+    cats_done: bool,
+    ability: String,
+    living: String,
+    children_local: String,
+    children_can_care: String,
+    item: String,
+    // The application form.
+    elder_name: String,
+    id_number: String,
+    applicant_name: String,
+    applicant_relation: String,
+    reason: String,
+}
+
+impl Answers {
+    fn parse(pairs: &[(String, String)]) -> Answers {
+        let mut a = Answers::default();
+        for (k, v) in pairs {
+            let v = v.trim().to_string();
+            match k.as_str() {
+                "county" => a.county = v,
+                "township" => a.township = v,
+                "village" => a.village = v,
+                "age" => a.age = v,
+                "cat" if !v.is_empty() => a.cats.push(v),
+                "cats_done" => a.cats_done = true,
+                "ability" => a.ability = v,
+                "living" => a.living = v,
+                "children_local" => a.children_local = v,
+                "children_can_care" => a.children_can_care = v,
+                "item" => a.item = v,
+                "elder_name" => a.elder_name = v,
+                "id_number" => a.id_number = v,
+                "applicant_name" => a.applicant_name = v,
+                "applicant_relation" => a.applicant_relation = v,
+                "reason" => a.reason = v,
+                _ => {}
+            }
+        }
+        a
+    }
+
+    /// The answers as hidden fields (name, value), for the next page's form.
+    fn hidden(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (k, v) in [
+            ("county", &self.county),
+            ("township", &self.township),
+            ("village", &self.village),
+            ("age", &self.age),
+            ("ability", &self.ability),
+            ("living", &self.living),
+            ("children_local", &self.children_local),
+            ("children_can_care", &self.children_can_care),
+            ("item", &self.item),
+        ] {
+            if !v.is_empty() {
+                out.push((k, v.clone()));
+            }
+        }
+        for c in &self.cats {
+            out.push(("cat", c.clone()));
+        }
+        if self.cats_done {
+            out.push(("cats_done", "1".into()));
+        }
+        out
+    }
+
+    /// The address of these answers without the last one given (the "back" link).
+    fn back(&self) -> String {
+        let mut a = self.clone();
+        if !a.item.is_empty() {
+            a.item.clear();
+        } else if !a.children_can_care.is_empty() {
+            a.children_can_care.clear();
+        } else if !a.children_local.is_empty() {
+            a.children_local.clear();
+        } else if !a.living.is_empty() {
+            a.living.clear();
+        } else if !a.ability.is_empty() {
+            a.ability.clear();
+        } else if a.cats_done {
+            a.cats_done = false;
+            a.cats.clear();
+        } else if !a.age.is_empty() {
+            a.age.clear();
+        } else if !a.village.is_empty() {
+            a.village.clear();
+        } else if !a.township.is_empty() {
+            a.township.clear();
+        } else {
+            a.county.clear();
+        }
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in a.hidden() {
+            s.append_pair(k, &v);
+        }
+        format!("/apply?{}", s.finish())
+    }
+}
+
+/// One page of the flow.
+#[derive(Template)]
+#[template(path = "public/apply.html")]
+pub struct ApplyPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    /// Which question: county, township, village, age, cats, ability, living, children_local,
+    /// children_can_care, result, who, done.
+    step: &'static str,
+    hidden: Vec<(&'static str, String)>,
+    back: String,
+    /// Choices (value, label) for the question.
+    choices: Vec<(String, String)>,
+    /// Result: (code, name, eligible, plain).
+    results: Vec<(String, String, bool, String)>,
+    list_title: String,
+    item_name: String,
+    answers: Answers,
+    reference: String,
+    deadline: String,
+}
+
+fn yes_no() -> Vec<(String, String)> {
+    vec![("yes".into(), "是".into()), ("no".into(), "否".into())]
+}
+
+fn region_choices(state: &AppState, parent: &str) -> Vec<(String, String)> {
+    let Ok(code) = RegionCode::parse(parent) else {
+        return Vec::new();
+    };
+    state
+        .regions
+        .tree()
+        .children(&Scope::All, &code)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.code.short().to_string(), r.name.clone()))
+        .collect()
+}
+
+fn facts_of(a: &Answers) -> WhatIfFacts {
+    let yes = |v: &str| Some(v == "yes");
+    WhatIfFacts {
+        age: a.age.parse().unwrap_or(0),
+        categories: a.cats.clone(),
+        ability_level: AbilityLevel::parse(&a.ability).map(|l| l.number()),
+        living: (!a.living.is_empty()).then(|| a.living.clone()),
+        children_local: yes(&a.children_local),
+        children_can_care: yes(&a.children_can_care),
+        ..WhatIfFacts::default()
+    }
+}
+
+async fn page(
+    state: &AppState,
+    ctx: PageCtx,
+    a: Answers,
+    errors: FormErrors,
+) -> Result<ApplyPage, PageError> {
+    let city = "4303";
+    let age_ok = a.age.parse::<i64>().is_ok_and(|n| (40..=130).contains(&n));
+    let mut errors = errors;
+    if !a.age.is_empty() && !age_ok && errors.is_empty() {
+        errors.add("age", "请填写 40 到 130 之间的整数岁数");
+    }
+    let (step, choices): (&'static str, Vec<(String, String)>) = if a.county.is_empty() {
+        ("county", region_choices(state, city))
+    } else if a.township.is_empty() {
+        ("township", region_choices(state, &a.county))
+    } else if a.village.is_empty() {
+        ("village", region_choices(state, &a.township))
+    } else if !age_ok {
+        ("age", Vec::new())
+    } else if !a.cats_done {
+        let cats = allowed_texts("categories").unwrap_or_default();
+        // Derived categories (高龄, 失能, 半失能) come from the age and the level.
+        let derived = ["高龄", "失能", "半失能"];
+        (
+            "cats",
+            cats.into_iter()
+                .filter(|c| !derived.contains(c))
+                .map(|c| (c.to_string(), c.to_string()))
+                .collect(),
+        )
+    } else if a.ability.is_empty() {
+        let mut v: Vec<(String, String)> = AbilityLevel::ALL
+            .iter()
+            .map(|l| (l.label().to_string(), l.label().to_string()))
+            .collect();
+        v.push(("none".into(), "还没有评估过 / 不清楚".into()));
+        ("ability", v)
+    } else if a.living.is_empty() {
+        (
+            "living",
+            LivingArrangement::ALL
+                .iter()
+                .map(|l| (l.label().to_string(), l.label().to_string()))
+                .collect(),
+        )
+    } else if a.children_local.is_empty() {
+        ("children_local", yes_no())
+    } else if a.children_can_care.is_empty() {
+        ("children_can_care", yes_no())
+    } else if a.item.is_empty() {
+        ("result", Vec::new())
+    } else {
+        ("who", Vec::new())
+    };
+    let mut results = Vec::new();
+    let (mut list_title, mut item_name) = (String::new(), String::new());
+    if matches!(step, "result" | "who") {
+        let region = RegionCode::parse(&a.village)
+            .unwrap_or_else(|_| RegionCode::parse(city).expect("city code"));
+        let mut c = state.db.acquire().await?;
+        if let Some(list) = jinglao_db::service_lists::applicable(&mut c.conn(), &region).await? {
+            let book = jinglao_db::policy::book(&state.db).await?;
+            let advanced = book.int(PolicyKey::AdvancedAge, &list.region) as i32;
+            let today = state.today();
+            if let Ok(facts) = what_if(&facts_of(&a), region, today, advanced) {
+                for it in list.items.iter().filter(|i| i.is_in_force_on(today)) {
+                    let out = it.target.deciding(&facts);
+                    if it.code == a.item {
+                        item_name = it.name.clone();
+                    }
+                    results.push((it.code.clone(), it.name.clone(), out.eligible, out.plain()));
+                }
+            }
+            list_title = format!("{} 第 {} 版", list.title, list.version);
+        }
+    }
+    Ok(ApplyPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        step,
+        hidden: a.hidden(),
+        back: a.back(),
+        choices,
+        results,
+        list_title,
+        item_name,
+        answers: a,
+        reference: String::new(),
+        deadline: String::new(),
+    })
+}
+
+fn pairs(text: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(text.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// `GET /apply`: the next question, the answers, or the application form.
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    RawQuery(q): RawQuery,
+) -> Result<Response, PageError> {
+    let a = Answers::parse(&pairs(q.as_deref().unwrap_or("")));
+    render(&page(&state, ctx, a, FormErrors::new()).await?)
+}
+
+/// `POST /apply`: the application of a registered older person, to their village/community.
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    body: String,
+) -> Result<Response, PageError> {
+    let a = Answers::parse(&pairs(&body));
+    let mut inv = Invalid::new();
+    for (field, value, msg) in [
+        ("elder_name", &a.elder_name, "请填写老人的姓名"),
+        ("id_number", &a.id_number, "请填写老人的身份证号码"),
+        ("applicant_name", &a.applicant_name, "请填写您的姓名"),
+        (
+            "applicant_relation",
+            &a.applicant_relation,
+            "请填写您与老人的关系",
+        ),
+    ] {
+        if value.is_empty() {
+            inv.add(field, msg);
+        }
+    }
+    let id = ResidentId::parse(&a.id_number);
+    if !a.id_number.is_empty() && id.is_err() {
+        inv.add(
+            "id_number",
+            "身份证号码格式不对，请核对（18 位，最后一位可能是 X）",
+        );
+    }
+    if !inv.is_empty() {
+        let p = page(&state, ctx, a, inv).await?;
+        return render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let id = id.expect("checked");
+    // The same answer whether the number is unknown or the name differs.
+    let not_found = || {
+        Invalid::one(
+            "id_number",
+            "未能核对到这位老人的登记信息。请核对姓名和身份证号码，或联系所在村（社区）先行登记。",
+        )
+    };
+    let mut c = state.db.acquire().await?;
+    let found =
+        jinglao_db::elders::find_by_id_number(&mut c.conn(), &state.keys.cipher, &id).await?;
+    let record = match found {
+        Some((eid, _)) => jinglao_db::elders::get(&mut c.conn(), &Scope::All, eid).await?,
+        None => None,
+    };
+    drop(c);
+    let Some(e) = record.filter(|e| e.name == a.elder_name) else {
+        let p = page(&state, ctx, a, not_found()).await?;
+        return render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let actor = Actor {
+        user_id: None,
+        name: format!("public:{}", a.applicant_name),
+        role: "public".into(),
+        scope: Scope::All,
+        region: Some(e.residence_region),
+        client_ip: None,
+        request_id: None,
+    };
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let result = applications::submit(
+        &state.db,
+        &state.keys.audit_chain,
+        &actor,
+        &NewApplication {
+            elder_id: e.id,
+            item_code: &a.item,
+            applicant_name: &a.applicant_name,
+            applicant_relation: &a.applicant_relation,
+            reason: &a.reason,
+            note: "",
+            channel: "public",
+        },
+        &book,
+        state.clock.now(),
+    )
+    .await;
+    match result {
+        Ok(aid) => {
+            let mut c = state.db.acquire().await?;
+            let app = applications::get(&mut c.conn(), &Scope::All, aid).await?;
+            let mut p = page(&state, ctx, a, FormErrors::new()).await?;
+            p.step = "done";
+            p.reference = aid.to_string()[..8].to_uppercase();
+            p.deadline = app
+                .and_then(|x| x.step_deadline)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            render(&p)
+        }
+        Err(DbError::Invalid(inv)) => {
+            // Registry facts are not shown to the public: only what to do.
+            let mut shown = Invalid::new();
+            for f in &inv.errors {
+                let msg = if f.field == "reason" {
+                    "按登记信息，这位老人暂不符合这一项目的条件。如仍要申请，请在“申请理由”中写明情况（至少 4 个字），村（社区）会核实。".to_string()
+                } else {
+                    f.message.clone()
+                };
+                shown.add(&f.field, msg);
+            }
+            let p = page(&state, ctx, a, shown).await?;
+            render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(crate::error::AppError::from(other).into()),
+    }
+}
