@@ -321,6 +321,21 @@ pub async fn seed_population(
         progress,
     )
     .await?;
+    // Services find people from the start: the first sweep fills the worklists.
+    let book = jinglao_db::policy::book(db).await?;
+    jinglao_db::eligibility::sweep(
+        db,
+        &keys.audit_chain,
+        &Actor::system(),
+        &RegionCode::parse("4303")?,
+        &book,
+        jinglao_db::eligibility::SweepOptions {
+            trigger: jinglao_db::eligibility::Trigger::Manual,
+            on: today,
+            threads: 0,
+        },
+    )
+    .await?;
     Ok(PopulationOutcome::Loaded(summary))
 }
 

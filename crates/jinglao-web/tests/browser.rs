@@ -285,3 +285,43 @@ test_on_both! {
         c.close().await.unwrap();
     }
 }
+
+test_on_both! {
+    async fn a_family_member_answers_the_public_self_check_on_a_phone_one_question_at_a_time(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let driver = start_driver();
+        let c = browser(&driver, 390, 844).await;
+        c.goto(&app.url("/apply")).await.unwrap();
+        // Each page asks one thing; "下一步" submits it. The region is chosen in three steps.
+        for pick in ["雨湖区", "雨湖路街道", "雨湖路社区居委会"] {
+            // Wait for the page that offers this choice (the old page lingers after a click).
+            let xpath = format!("//select[@id='answer']/option[normalize-space(.)='{pick}']");
+            c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await
+                .unwrap_or_else(|e| panic!("{pick}: {e}"))
+                .click().await.unwrap();
+            c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+        }
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("age")).await.unwrap()
+            .send_keys("83").await.unwrap();
+        c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+        // Categories: none ticked.
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("input[name=cat]")).await.unwrap();
+        c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+        for (name, value) in [("ability", "none"), ("living", "独居"), ("children_local", "no"), ("children_can_care", "no")] {
+            let radio = c.wait().at_most(Duration::from_secs(10))
+                .for_element(Locator::Css(&format!("input[name={name}][value='{value}']"))).await.unwrap();
+            radio.click().await.unwrap();
+            c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+        }
+        let results = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("results")).await.unwrap();
+        let text = results.text().await.unwrap();
+        assert!(text.contains("老年助餐") && text.contains("符合条件。依据：年龄 83 ≥ 80"), "{text}");
+        // Large print by default on these pages, and nothing wider than the phone.
+        assert!(body_font_px(&c).await >= 16.0);
+        let wide = c.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1;", vec![]).await.unwrap();
+        assert_eq!(wide, serde_json::Value::Bool(true), "no horizontal scrolling on a phone");
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-public-self-check-phone.png")), png).unwrap();
+        c.close().await.unwrap();
+    }
+}

@@ -269,7 +269,7 @@ test_on_both! {
         let page = app.get(&public, &format!("/apply?{answers}")).await;
         let results = page.texts("#results li h2");
         assert!(results.contains(&"老年助餐".to_string()), "{results:?}");
-        assert!(page.text.contains("符合条件。满足：年龄 86 ≥ 80"), "{}", page.text);
+        assert!(page.text.contains("符合条件。依据：年龄 86 ≥ 80"), "{}", page.text);
         assert!(!page.attr("#back", "href").unwrap().contains("children_can_care"));
 
         // Apply: a wrong name gets the same answer as an unknown number.

@@ -171,8 +171,13 @@ pub struct ClauseOutcome {
 pub struct Outcome {
     /// Whether the person is in the target group.
     pub eligible: bool,
-    /// Every clause, in the order written (all are evaluated, so the explanation is complete).
+    /// Every clause, in the order written (all are evaluated, so the explanation is complete);
+    /// or, from [`Rule::deciding`], only the clauses that decided.
     pub clauses: Vec<ClauseOutcome>,
+    /// Whether `clauses` are the deciding ones (each then supports the answer, whatever its
+    /// own truth: under a `not`, a false clause is a reason for "yes").
+    #[serde(skip)]
+    pub deciding: bool,
 }
 
 impl Outcome {
@@ -187,6 +192,14 @@ impl Outcome {
 
     /// For applicants, in plain words.
     pub fn plain(&self) -> String {
+        if self.deciding {
+            let texts: Vec<&str> = self.clauses.iter().map(|c| c.text.as_str()).collect();
+            return if self.eligible {
+                format!("符合条件。依据：{}。", texts.join("；"))
+            } else {
+                format!("暂不符合条件。原因：{}。", texts.join("；"))
+            };
+        }
         let met: Vec<&str> = self
             .clauses
             .iter()
@@ -249,6 +262,7 @@ impl Rule {
         Outcome {
             eligible,
             clauses: out,
+            deciding: true,
         }
     }
 
@@ -256,7 +270,11 @@ impl Rule {
     pub fn evaluate(&self, facts: &Facts) -> Outcome {
         let mut clauses = Vec::new();
         let eligible = eval(&self.expr, facts, &mut clauses);
-        Outcome { eligible, clauses }
+        Outcome {
+            eligible,
+            clauses,
+            deciding: false,
+        }
     }
 }
 

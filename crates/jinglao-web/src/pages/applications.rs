@@ -163,7 +163,8 @@ pub struct ShowPage {
     errors: FormErrors,
     a: Application,
     place: String,
-    history: Vec<(DecisionRecord, String)>,
+    /// Each decision with its time, step and result in words.
+    history: Vec<(DecisionRecord, String, &'static str, String)>,
     overdue: bool,
     step_label: String,
     can_decide: bool,
@@ -190,7 +191,13 @@ async fn show_page(
         .into_iter()
         .map(|h| {
             let at = format_local(h.decided_at);
-            (h, at)
+            let step = step_label(&h.step);
+            let result = format!(
+                "{}，{}",
+                Decision::parse(&h.decision).map_or(step, |d| d.label()),
+                ApplicationStatus::parse(&h.to_status).map_or("", |s| s.label())
+            );
+            (h, at, step, result)
         })
         .collect();
     let files = evidence::list(&mut c.conn(), id)
@@ -221,6 +228,20 @@ async fn show_page(
         history,
         a,
     })
+}
+
+/// A stored step name in words.
+fn step_label(step: &str) -> &'static str {
+    match step {
+        "submit" => "提交申请",
+        "village_review" => "村（居）初审",
+        "township_decision" => "乡镇（街道）审定",
+        "appeal_decision" => "复核决定",
+        "resubmit" => "补正后重新提交",
+        "appeal" => "申请复核",
+        "notice_end" => "公示期满",
+        _ => "其他",
+    }
 }
 
 /// `GET /applications/{id}`

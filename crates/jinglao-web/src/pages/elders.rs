@@ -482,8 +482,11 @@ pub struct Entitlements {
     /// Item name, whether the person is in its target group, whether enrolled, the deciding
     /// clauses.
     items: Vec<(String, bool, bool, String)>,
-    /// Items that may be applied for: code and name.
-    choices: Vec<(String, String)>,
+    /// Items that may be applied for: code, name and whether the rule finds the person eligible
+    /// (eligible ones first).
+    choices: Vec<(String, String, bool)>,
+    /// The item to preselect (from a worklist's link).
+    preselect: String,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -533,12 +536,20 @@ async fn record_page(
                     )
                 })
                 .collect(),
-            choices: l
-                .items
-                .iter()
-                .filter(|it| it.is_in_force_on(today) && !enrolled.contains(&it.code))
-                .map(|it| (it.code.clone(), it.name.clone()))
-                .collect(),
+            choices: {
+                let mut v: Vec<(String, String, bool)> = l
+                    .items
+                    .iter()
+                    .filter(|it| it.is_in_force_on(today) && !enrolled.contains(&it.code))
+                    .map(|it| {
+                        let ok = it.target.evaluate(&facts).eligible;
+                        (it.code.clone(), it.name.clone(), ok)
+                    })
+                    .collect();
+                v.sort_by_key(|c| !c.2);
+                v
+            },
+            preselect: String::new(),
         }
     });
     let history = audit::list(
@@ -600,6 +611,14 @@ async fn record_page(
     })
 }
 
+/// Query of the record page.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    /// An item to preselect in the apply form (worklist links).
+    #[serde(default)]
+    apply: String,
+}
+
 /// `GET /elders/{id}`
 pub async fn show(
     State(state): State<AppState>,
@@ -607,22 +626,25 @@ pub async fn show(
     PageUser(user): PageUser,
     meta: RequestMeta,
     Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
     require(&user, Permission::ViewElders)?;
     let e = record_in_scope(&state, &user, parse_id(&id)?).await?;
-    render(
-        &record_page(
-            &state,
-            ctx,
-            &user,
-            &meta,
-            e,
-            FormErrors::new(),
-            None,
-            CategoryDraft::default(),
-        )
-        .await?,
+    let mut page = record_page(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        e,
+        FormErrors::new(),
+        None,
+        CategoryDraft::default(),
     )
+    .await?;
+    if let Some(ent) = page.entitlements.as_mut() {
+        ent.preselect = q.apply;
+    }
+    render(&page)
 }
 
 /// The reveal form.
