@@ -386,6 +386,19 @@ test_on_both! {
         let a1 = assessor(&t.db, "assessor_a", agency, "2099-12-31").await;
         let a2 = assessor(&t.db, "assessor_b", agency, "2099-12-31").await;
         let policy = PolicyBook::default();
+        // A list with one item for 半失能 people: the answer follows the assessments.
+        let list = jinglao_db::service_lists::publish(&t.db, &CHAIN, &Actor::cli(), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
+            &[jinglao_domain::service_list::ServiceItem {
+                code: "XT-01".into(), name: "助浴".into(), category: jinglao_domain::service_list::ServiceCategory::Care,
+                target: jinglao_domain::rules::Rule::parse("\"半失能\" in categories").unwrap(), content: "上门助浴".into(),
+                payer: jinglao_domain::service_list::Payer::GovernmentInFull, quota: jinglao_domain::service_list::Quota::TimesPerMonth(4),
+                effective_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(), effective_to: None, basis: "潭政办发〔2023〕20号".into(),
+            }], Utc::now()).await.unwrap();
+        let answer = |db: Db| async move {
+            let mut c = db.acquire().await.unwrap();
+            jinglao_db::eligibility::answer_of(&mut c.conn(), elder).await.unwrap()
+        };
+        assert_eq!(answer(t.db.clone()).await, None, "registered before the list: answered at the next sweep or change");
 
         let id = assessments::open(&t.db, &CHAIN, &a1, elder, AssessmentReason::First, Utc::now()).await.unwrap();
         // One assessor is not enough, and the agency has only two assessors (three required).
@@ -409,6 +422,7 @@ test_on_both! {
         assert_eq!(rec.ability, Some(AbilityLevel::Moderate));
         assert_eq!(rec.reassessment_due, Some(jinglao_domain::assessment_form::reassessment_due(today(), 12)));
         drop(conn);
+        assert_eq!(answer(t.db.clone()).await, Some((list.id, 1)), "the effective assessment answered at once");
 
         // An effective assessment is never edited; a correction is a new version.
         let err = assessments::save_draft(&t.db, &CHAIN, &a1, id, &full_form(4), a2.user_id, Utc::now()).await.unwrap_err();
@@ -425,6 +439,18 @@ test_on_both! {
         assert_eq!(history[1].result.as_ref().unwrap().total, 50, "the original is kept as it was");
         let rec = elders::get(&mut conn.conn(), &county.scope, elder).await.unwrap().unwrap();
         assert_eq!(rec.ability, Some(AbilityLevel::Intact));
+        drop(conn);
+        // The re-assessment (能力完好) took the item away at once, with the reason recorded.
+        assert_eq!(answer(t.db.clone()).await, Some((list.id, 0)));
+        let mut conn = t.db.acquire().await.unwrap();
+        let filter = jinglao_db::worklists::WorkFilter {
+            region: code("430302001001"), item: None, on: today(), since: Utc::now() - chrono::Duration::days(1),
+            page: 0, per_page: 50,
+        };
+        let changes = jinglao_db::worklists::page(&mut conn.conn(), &Scope::All, jinglao_db::worklists::Worklist::Changes, &filter).await.unwrap();
+        assert_eq!(changes.rows.len(), 1);
+        assert_eq!(changes.rows[0].gained, Some(false));
+        assert_eq!(changes.rows[0].reason.as_deref(), Some("不再符合：特殊类别（高龄）含“半失能” ✗"));
     }
 }
 

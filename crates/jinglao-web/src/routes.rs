@@ -123,6 +123,10 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/notices", get(applications::notices))
         .route("/apply", get(public_apply::show).post(public_apply::submit))
         .route(
+            "/apply/status",
+            get(public_apply::status_form).post(public_apply::status),
+        )
+        .route(
             "/service-lists",
             get(service_lists::index).post(service_lists::publish),
         )

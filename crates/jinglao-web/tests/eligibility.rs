@@ -295,7 +295,8 @@ test_on_both! {
         assert_eq!(resp.status(), StatusCode::OK);
         let page = TestApp::page(resp).await;
         assert_eq!(page.text_of("#done").unwrap(), "申请已提交");
-        assert_eq!(page.text_of("#reference").unwrap().len(), 8);
+        let reference = page.text_of("#reference").unwrap();
+        assert_eq!(reference.len(), 10);
 
         // It waits in the village's queue like a paper application.
         app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
@@ -304,7 +305,40 @@ test_on_both! {
         let rows = body.as_array().unwrap();
         assert_eq!(rows.len(), 1, "{body}");
         assert_eq!(rows[0]["elder_name"], "孙玉珍");
+
+        // The village sends it back; the family sees why with the reference and the ID number.
+        let aid = rows[0]["id"].as_str().unwrap().to_string();
+        let (status, _) = api_post(&app, &token, &format!("/api/v1/applications/{aid}/decisions"),
+            json!({"decision": "return", "reason": "请补充户口簿复印件"})).await;
+        assert_eq!(status, StatusCode::OK);
+        let form = app.get(&public, "/apply/status").await;
+        let csrf = form.csrf();
+        let (status, page) = lookup(&app, &public, &csrf, &reference.to_lowercase(), &id_number).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page.text_of("#public-status").unwrap(), "退回补正");
+        assert_eq!(page.text_of("#public-reason").unwrap(), "请补充户口簿复印件");
+        let other = jinglao_domain::ResidentId::from_first17("43030219400310009").as_str().to_string();
+        let (status, page) = lookup(&app, &public, &csrf, &reference, &other).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.text.contains("没有找到这份申请"));
     }
+}
+
+/// Looks an application up on the public status page.
+async fn lookup(
+    app: &TestApp,
+    client: &reqwest::Client,
+    csrf: &str,
+    reference: &str,
+    id: &str,
+) -> (StatusCode, common::Page) {
+    let resp = client
+        .post(app.url("/apply/status"))
+        .form(&[("_csrf", csrf), ("reference", reference), ("id_number", id)])
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), TestApp::page(resp).await)
 }
 
 fn percent_decode(s: &str) -> String {

@@ -383,7 +383,7 @@ pub async fn submit(
             let app = applications::get(&mut c.conn(), &Scope::All, aid).await?;
             let mut p = page(&state, ctx, a, FormErrors::new()).await?;
             p.step = "done";
-            p.reference = aid.to_string()[..8].to_uppercase();
+            p.reference = reference_of(aid);
             p.deadline = app
                 .and_then(|x| x.step_deadline)
                 .map(|d| d.to_string())
@@ -406,4 +406,95 @@ pub async fn submit(
         }
         Err(other) => Err(crate::error::AppError::from(other).into()),
     }
+}
+
+/// The reference an applicant is given: the last ten hex digits of the application's id (its
+/// random part; the leading digits of a UUID v7 are the time and repeat within a minute).
+pub fn reference_of(id: uuid::Uuid) -> String {
+    let hex = id.simple().to_string();
+    hex[hex.len() - 10..].to_uppercase()
+}
+
+/// The status lookup page.
+#[derive(Template)]
+#[template(path = "public/status.html")]
+pub struct StatusPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    reference: String,
+    found: Option<applications::Application>,
+}
+
+/// `GET /apply/status`: the form (reference and ID number).
+pub async fn status_form(ctx: PageCtx) -> Result<Response, PageError> {
+    render(&StatusPage {
+        ctx,
+        errors: FormErrors::new(),
+        reference: String::new(),
+        found: None,
+    })
+}
+
+/// `POST /apply/status`: where an application stands, with the reason given for a return or a
+/// refusal. The ID number is sent in the form, never in the address; an unknown reference and
+/// a wrong ID number get the same answer.
+pub async fn status(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    body: String,
+) -> Result<Response, PageError> {
+    let mut reference = String::new();
+    let mut id_number = String::new();
+    for (k, v) in pairs(&body) {
+        match k.as_str() {
+            "reference" => reference = v.trim().to_uppercase(),
+            "id_number" => id_number = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    let not_found = || {
+        Invalid::one(
+            "reference",
+            "没有找到这份申请。请核对受理编号和老人的身份证号码，或联系所在村（社区）。",
+        )
+    };
+    let found = match ResidentId::parse(&id_number) {
+        Ok(id) if reference.len() == 10 => {
+            let mut c = state.db.acquire().await?;
+            match jinglao_db::elders::find_by_id_number(&mut c.conn(), &state.keys.cipher, &id)
+                .await?
+            {
+                Some((elder, _)) => applications::queue(
+                    &mut c.conn(),
+                    &Scope::All,
+                    &applications::QueueFilter {
+                        elder_id: Some(elder),
+                        statuses: jinglao_domain::application::ApplicationStatus::ALL.to_vec(),
+                        ..Default::default()
+                    },
+                    200,
+                )
+                .await?
+                .into_iter()
+                .find(|a| reference_of(a.id) == reference),
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    let errors = if found.is_none() {
+        not_found()
+    } else {
+        FormErrors::new()
+    };
+    let page = StatusPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        reference,
+        found,
+    };
+    if page.found.is_none() {
+        return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    render(&page)
 }
