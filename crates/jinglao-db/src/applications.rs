@@ -595,6 +595,7 @@ pub async fn decide_on(
     let step_name = match step {
         Some(Step::VillageReview) => "village_review",
         _ if app.status == ApplicationStatus::Appealed => "appeal_decision",
+        _ if app.status == ApplicationStatus::InNotice => "notice_objection",
         _ => "township_decision",
     };
     let against = match decision {
@@ -898,4 +899,59 @@ pub async fn notices(conn: &mut Conn<'_>, region: &RegionCode) -> Result<Vec<Not
             })
         })
         .collect())
+}
+
+/// The applicant (through staff) withdraws an application not yet decided.
+pub async fn withdraw(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let today = china_today(now);
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let (app, e) = load(&mut conn, actor, id).await?;
+    if !app.status.can_withdraw() {
+        return Err(Invalid::one(
+            "status",
+            format!("申请当前状态为“{}”，不能撤回", app.status.label()),
+        )
+        .into());
+    }
+    let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
+    set_status(
+        &mut conn,
+        id,
+        ApplicationStatus::Withdrawn,
+        None,
+        None,
+        None,
+        None,
+        now,
+    )
+    .await?;
+    record_decision(
+        &mut conn,
+        id,
+        "withdraw",
+        "withdraw",
+        Some(app.status),
+        ApplicationStatus::Withdrawn,
+        reason,
+        &answer,
+        false,
+        actor,
+        now,
+    )
+    .await?;
+    let event = Event::new("application.withdraw", "elder", app.elder_id)
+        .region(Some(app.region))
+        .detail(json!({ "application": id, "reason": reason.trim() }));
+    audit::append(&mut conn, chain, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
 }

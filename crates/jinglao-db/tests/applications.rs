@@ -181,6 +181,10 @@ test_on_both! {
         assert_eq!(history[5].explanation, "年龄 86 ≥ 85 ✓");
         drop(c);
 
+        // A village cannot act on an objection during the notice; only the township can.
+        let err = applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Reject, "有人反映情况不实", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some()), "{err:?}");
+
         // The notice ends (nothing before its last day): effective, enrolled under v2.
         assert_eq!(applications::end_notices(&t.db, &CHAIN, today() + Duration::days(7), Utc::now()).await.unwrap(), 0);
         assert_eq!(applications::end_notices(&t.db, &CHAIN, today() + Duration::days(8), Utc::now()).await.unwrap(), 1);
@@ -212,6 +216,8 @@ test_on_both! {
         let err = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Return, "请补充材料", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "an appeal is decided, not sent back");
         applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "复核维持原决定", &book, Utc::now()).await.unwrap();
+        let err = applications::withdraw(&t.db, &CHAIN, &village, young_app, "不再需要", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some()), "a decided application is not withdrawn");
         let err = applications::appeal(&t.db, &CHAIN, &village, young_app, "再次申请复核", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").unwrap().contains("最终决定")), "{err:?}");
     }
@@ -244,6 +250,11 @@ test_on_both! {
         // A village elsewhere cannot read it.
         let elsewhere = staff("430302002001", Role::VillageStaff);
         assert!(matches!(jinglao_db::evidence::read(&t.db, &CHAIN, &elsewhere, store.path(), id, file, Utc::now()).await, Err(DbError::NotFound)));
+        // The family withdraws it before review; a new application for the item is then allowed.
+        applications::withdraw(&t.db, &CHAIN, &village, id, "老人已入住养老机构", &book, Utc::now()).await.unwrap();
+        assert_eq!(status(&t.db, id).await, ApplicationStatus::Withdrawn);
+        applications::submit(&t.db, &CHAIN, &village, &apply(elder, ""), &book, Utc::now()).await.unwrap();
+
         // Changed on disk: refused, not served.
         let on_disk = store.path().join(&meta.sha256[..2]).join(&meta.sha256);
         std::fs::write(&on_disk, b"%PDF-1.7 altered").unwrap();

@@ -73,6 +73,17 @@ impl Step {
 }
 
 impl ApplicationStatus {
+    /// Whether the applicant may withdraw (before the township/street has decided).
+    pub fn can_withdraw(self) -> bool {
+        matches!(
+            self,
+            ApplicationStatus::Submitted
+                | ApplicationStatus::Returned
+                | ApplicationStatus::VillageApproved
+                | ApplicationStatus::Appealed
+        )
+    }
+
     /// The step it waits for.
     pub fn step(self) -> Option<Step> {
         match self {
@@ -111,6 +122,31 @@ pub struct DecisionContext<'a> {
 /// shown to the applicant); approving someone the rule finds ineligible needs a written reason
 /// too, and so does refusing someone it finds eligible.
 pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Invalid> {
+    // An objection upheld during the public notice: the township/street refuses after all.
+    if ctx.status == ApplicationStatus::InNotice {
+        if !Step::TownshipDecision.allowed(ctx.role) {
+            return Err(Invalid::one(
+                "decision",
+                format!(
+                    "公示期间只有乡镇（街道）可以根据异议改为不予批准，{}不能",
+                    ctx.role.label()
+                ),
+            ));
+        }
+        if d != Decision::Reject {
+            return Err(Invalid::one("decision", "公示期间只能根据异议改为不予批准"));
+        }
+        if ctx.reason.trim().chars().count() < 4 {
+            return Err(Invalid::one(
+                "reason",
+                "请写明异议核实的情况和不予批准的理由（至少 4 个字）",
+            ));
+        }
+        return Ok(Transition {
+            to: ApplicationStatus::Rejected,
+            starts_notice: false,
+        });
+    }
     let Some(step) = ctx.status.step() else {
         return Err(Invalid::one(
             "decision",
@@ -330,6 +366,68 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn an_objection_during_the_notice_lets_the_township_refuse_with_a_reason() {
+        let t = decide(
+            Decision::Reject,
+            ctx(
+                ApplicationStatus::InNotice,
+                Role::TownshipStaff,
+                true,
+                "经核实子女在本地且能照料",
+            ),
+        )
+        .unwrap();
+        assert_eq!(t.to, ApplicationStatus::Rejected);
+        assert!(
+            decide(
+                Decision::Approve,
+                ctx(ApplicationStatus::InNotice, Role::TownshipStaff, true, "")
+            )
+            .is_err()
+        );
+        assert!(
+            decide(
+                Decision::Reject,
+                ctx(
+                    ApplicationStatus::InNotice,
+                    Role::VillageStaff,
+                    true,
+                    "有人举报情况不实"
+                )
+            )
+            .is_err()
+        );
+        assert!(
+            decide(
+                Decision::Reject,
+                ctx(ApplicationStatus::InNotice, Role::TownshipStaff, true, "")
+            )
+            .is_err()
+        );
+    }
+
+    /// Whether the applicant may still withdraw.
+    #[test]
+    fn an_application_can_be_withdrawn_until_it_is_decided() {
+        for s in [
+            ApplicationStatus::Submitted,
+            ApplicationStatus::Returned,
+            ApplicationStatus::VillageApproved,
+            ApplicationStatus::Appealed,
+        ] {
+            assert!(s.can_withdraw(), "{s:?}");
+        }
+        for s in [
+            ApplicationStatus::InNotice,
+            ApplicationStatus::Effective,
+            ApplicationStatus::Rejected,
+            ApplicationStatus::Withdrawn,
+        ] {
+            assert!(!s.can_withdraw(), "{s:?}");
+        }
     }
 
     #[test]

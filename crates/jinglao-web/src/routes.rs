@@ -110,6 +110,7 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/applications/{id}/decisions", post(applications::decide))
         .route("/applications/{id}/resubmit", post(applications::resubmit))
         .route("/applications/{id}/appeal", post(applications::appeal))
+        .route("/applications/{id}/withdraw", post(applications::withdraw))
         .route(
             "/applications/{id}/files",
             post(applications::attach).layer(DefaultBodyLimit::max(

@@ -251,6 +251,18 @@ test_on_both! {
         let (status, body) = app.api_get(&token, "/api/v1/applications?overdue=true").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body.as_array().unwrap().len(), 0, "nothing overdue");
+
+        // An objection during the notice, upheld by the township: refused, reason shown.
+        let page = app.get(&township, &path).await;
+        assert!(page.text_of("#object").is_some());
+        let resp = app.post_form(&township, &format!("{path}/decisions"),
+            &[("_csrf", &page.csrf()), ("decision", "reject"), ("reason", "经核实老人已随子女迁居外地")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&township, &path).await;
+        assert_eq!(page.text_of("#status").unwrap(), "不予批准");
+        assert_eq!(page.text_of("#decision-reason").unwrap(), "经核实老人已随子女迁居外地");
+        let (_, body) = app.api_get(&token, &format!("/api/v1/applications/{aid}")).await;
+        assert_eq!(body["decisions"][3]["step"], "notice_objection");
     }
 }
 

@@ -14,7 +14,7 @@ use jinglao_db::applications::{
     self, Application, DecisionRecord, NewApplication, NoticeLine, QueueFilter,
 };
 use jinglao_db::evidence::{self, EvidenceFile};
-use jinglao_domain::application::{ApplicationStatus, Decision};
+use jinglao_domain::application::{ApplicationStatus, Decision, Step};
 use jinglao_domain::clock::format_local;
 use jinglao_domain::evidence::{EvidenceKind, MAX_EVIDENCE_BYTES};
 use jinglao_domain::{Invalid, Permission, RegionCode};
@@ -169,6 +169,8 @@ pub struct ShowPage {
     step_label: String,
     can_decide: bool,
     can_act_for_applicant: bool,
+    can_withdraw: bool,
+    can_object: bool,
     is_appeal: bool,
     files: Vec<(EvidenceFile, String)>,
     kinds: Vec<EvidenceKind>,
@@ -224,6 +226,9 @@ async fn show_page(
         step_label: step.map(|s| s.label().to_string()).unwrap_or_default(),
         can_decide: step.is_some_and(|s| s.allowed(user.account.role)),
         can_act_for_applicant: user.can(Permission::EditElders),
+        can_withdraw: user.can(Permission::EditElders) && a.status.can_withdraw(),
+        can_object: a.status == ApplicationStatus::InNotice
+            && Step::TownshipDecision.allowed(user.account.role),
         is_appeal: a.status == ApplicationStatus::Appealed,
         history,
         a,
@@ -239,6 +244,8 @@ fn step_label(step: &str) -> &'static str {
         "appeal_decision" => "复核决定",
         "resubmit" => "补正后重新提交",
         "appeal" => "申请复核",
+        "withdraw" => "撤回申请",
+        "notice_objection" => "公示异议处理",
         "notice_end" => "公示期满",
         _ => "其他",
     }
@@ -326,6 +333,31 @@ pub async fn resubmit(
     )
     .await;
     after(&state, ctx, &user, id, r, "application_resubmitted").await
+}
+
+/// `POST /applications/{id}/withdraw`
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<ApplicantForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::EditElders)?;
+    let id = parse_id(&id)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let r = applications::withdraw(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        id,
+        &form.text,
+        &book,
+        state.clock.now(),
+    )
+    .await;
+    after(&state, ctx, &user, id, r, "application_withdrawn").await
 }
 
 /// `POST /applications/{id}/appeal`

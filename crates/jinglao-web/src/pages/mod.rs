@@ -100,6 +100,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "application_decided" => "审核决定已记录。",
         "application_resubmitted" => "已重新提交，等待村（居）初审。",
         "evidence_attached" => "证明材料已上传。",
+        "application_withdrawn" => "申请已撤回。",
         "application_appealed" => "已申请复核，等待乡镇（街道）复核。",
         "assessment_saved" => "评估已保存。",
         "assessment_submitted" => "评估已提交审核。",

@@ -435,3 +435,41 @@ pub async fn appeal_application(
     .await?;
     Ok(Json(detail(&state, &user, id).await?))
 }
+
+/// Withdraw an application not yet decided, on the applicant's behalf.
+#[utoipa::path(
+    post,
+    path = "/applications/{id}/withdraw",
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "申请编号")),
+    request_body = ApplicantRequest,
+    responses(
+        (status = 200, description = "已撤回", body = ApplicationDetail),
+        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
+        (status = 403, description = "角色无权维护老年人信息", body = ErrorEnvelope),
+        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        (status = 422, description = "已经审定、生效或结束的申请不能撤回", body = ErrorEnvelope),
+    )
+)]
+pub async fn withdraw_application(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ApplicantRequest>,
+) -> Result<Json<ApplicationDetail>, ApiError> {
+    user.require(Permission::EditElders)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    applications::withdraw(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        id,
+        &body.text,
+        &book,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(detail(&state, &user, id).await?))
+}

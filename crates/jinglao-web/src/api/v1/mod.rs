@@ -95,6 +95,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(applications::decide_application))
         .routes(routes!(applications::resubmit_application))
         .routes(routes!(applications::appeal_application))
+        .routes(routes!(applications::withdraw_application))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).
