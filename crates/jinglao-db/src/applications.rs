@@ -630,93 +630,73 @@ pub async fn decide_on(
     Ok(t.to)
 }
 
-/// The applicant (through staff or the public page) corrects a returned application and sends
-/// it back to the village/community.
-pub async fn resubmit(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
-    id: Uuid,
-    note: &str,
-    book: &PolicyBook,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    transition_by_applicant(
-        db,
-        chain,
-        actor,
-        id,
-        note,
-        book,
-        now,
-        ApplicationStatus::Returned,
-    )
-    .await
+/// What an applicant (through staff or the public pages) may do to their application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicantAction {
+    /// Send a returned application back to the village/community after correcting it.
+    Resubmit,
+    /// Ask the township/street to review a refusal, within the appeal period, once.
+    Appeal,
+    /// Withdraw an application not yet decided.
+    Withdraw,
 }
 
-/// The applicant appeals a refusal within the appeal period; the township/street decides again.
-pub async fn appeal(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
-    id: Uuid,
-    reason: &str,
-    book: &PolicyBook,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    if reason.trim().chars().count() < 4 {
-        return Err(Invalid::one("reason", "请写明申请复核的理由（至少 4 个字）").into());
+impl ApplicantAction {
+    /// Stable name (decision history, audit).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicantAction::Resubmit => "resubmit",
+            ApplicantAction::Appeal => "appeal",
+            ApplicantAction::Withdraw => "withdraw",
+        }
     }
-    transition_by_applicant(
-        db,
-        chain,
-        actor,
-        id,
-        reason,
-        book,
-        now,
-        ApplicationStatus::Rejected,
-    )
-    .await
+
+    fn verb(self) -> &'static str {
+        match self {
+            ApplicantAction::Resubmit => "重新提交",
+            ApplicantAction::Appeal => "申请复核",
+            ApplicantAction::Withdraw => "撤回",
+        }
+    }
 }
 
+/// Carries out an applicant's action: checks that the application's status allows it, moves it
+/// on (with the next step's deadline), and records the text with the rule's current answer.
 #[allow(clippy::too_many_arguments)]
-async fn transition_by_applicant(
+pub async fn act_for_applicant(
     db: &Db,
     chain: &ChainKey,
     actor: &Actor,
     id: Uuid,
+    action: ApplicantAction,
     text: &str,
     book: &PolicyBook,
     now: DateTime<Utc>,
-    from: ApplicationStatus,
-) -> Result<(), DbError> {
+) -> Result<ApplicationStatus, DbError> {
+    if action == ApplicantAction::Appeal && text.trim().chars().count() < 4 {
+        return Err(Invalid::one("reason", "请写明申请复核的理由（至少 4 个字）").into());
+    }
     let today = china_today(now);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let (app, e) = load(&mut conn, actor, id).await?;
-    if app.status != from {
+    let allowed = match action {
+        ApplicantAction::Resubmit => app.status == ApplicationStatus::Returned,
+        ApplicantAction::Appeal => app.status == ApplicationStatus::Rejected,
+        ApplicantAction::Withdraw => app.status.can_withdraw(),
+    };
+    if !allowed {
         return Err(Invalid::one(
             "status",
             format!(
                 "申请当前状态为“{}”，不能{}",
                 app.status.label(),
-                if from == ApplicationStatus::Returned {
-                    "重新提交"
-                } else {
-                    "申请复核"
-                }
+                action.verb()
             ),
         )
         .into());
     }
-    let (to, step, step_name) = if from == ApplicationStatus::Returned {
-        (
-            ApplicationStatus::Submitted,
-            Step::VillageReview,
-            "resubmit",
-        )
-    } else {
+    if action == ApplicantAction::Appeal {
         if app.appeal_until.is_some_and(|d| today > d) {
             return Err(Invalid::one("status", "已超过申请复核的期限").into());
         }
@@ -727,20 +707,21 @@ async fn transition_by_applicant(
         {
             return Err(Invalid::one("status", "复核决定为最终决定，不能再次申请复核").into());
         }
-        (
-            ApplicationStatus::Appealed,
-            Step::TownshipDecision,
-            "appeal",
-        )
+    }
+    let (to, step) = match action {
+        ApplicantAction::Resubmit => (ApplicationStatus::Submitted, Some(Step::VillageReview)),
+        ApplicantAction::Appeal => (ApplicationStatus::Appealed, Some(Step::TownshipDecision)),
+        ApplicantAction::Withdraw => (ApplicationStatus::Withdrawn, None),
     };
     let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
-    let deadline = add_working_days(today, step_days(book, &app.region, step));
-    set_status(&mut conn, id, to, Some(deadline), None, None, None, now).await?;
+    let deadline = step.map(|s| add_working_days(today, step_days(book, &app.region, s)));
+    set_status(&mut conn, id, to, deadline, None, None, None, now).await?;
+    let name = action.as_str();
     record_decision(
         &mut conn,
         id,
-        step_name,
-        step_name,
+        name,
+        name,
         Some(app.status),
         to,
         text,
@@ -750,20 +731,17 @@ async fn transition_by_applicant(
         now,
     )
     .await?;
-    let event = Event::new(
-        if step_name == "appeal" {
-            "application.appeal"
-        } else {
-            "application.resubmit"
-        },
-        "elder",
-        app.elder_id,
-    )
-    .region(Some(app.region))
-    .detail(json!({ "application": id, "text": text.trim(), "deadline": deadline }));
+    let action_name = match action {
+        ApplicantAction::Resubmit => "application.resubmit",
+        ApplicantAction::Appeal => "application.appeal",
+        ApplicantAction::Withdraw => "application.withdraw",
+    };
+    let event = Event::new(action_name, "elder", app.elder_id)
+        .region(Some(app.region))
+        .detail(json!({ "application": id, "text": text.trim(), "deadline": deadline }));
     audit::append(&mut conn, chain, actor, event, now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(to)
 }
 
 /// Ends every public notice whose period is over by `today`: the application takes effect and
@@ -899,59 +877,4 @@ pub async fn notices(conn: &mut Conn<'_>, region: &RegionCode) -> Result<Vec<Not
             })
         })
         .collect())
-}
-
-/// The applicant (through staff) withdraws an application not yet decided.
-pub async fn withdraw(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
-    id: Uuid,
-    reason: &str,
-    book: &PolicyBook,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    let today = china_today(now);
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
-    let (app, e) = load(&mut conn, actor, id).await?;
-    if !app.status.can_withdraw() {
-        return Err(Invalid::one(
-            "status",
-            format!("申请当前状态为“{}”，不能撤回", app.status.label()),
-        )
-        .into());
-    }
-    let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
-    set_status(
-        &mut conn,
-        id,
-        ApplicationStatus::Withdrawn,
-        None,
-        None,
-        None,
-        None,
-        now,
-    )
-    .await?;
-    record_decision(
-        &mut conn,
-        id,
-        "withdraw",
-        "withdraw",
-        Some(app.status),
-        ApplicationStatus::Withdrawn,
-        reason,
-        &answer,
-        false,
-        actor,
-        now,
-    )
-    .await?;
-    let event = Event::new("application.withdraw", "elder", app.elder_id)
-        .region(Some(app.region))
-        .detail(json!({ "application": id, "reason": reason.trim() }));
-    audit::append(&mut conn, chain, actor, event, now).await?;
-    tx.commit().await?;
-    Ok(())
 }

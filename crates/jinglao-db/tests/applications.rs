@@ -4,7 +4,7 @@
 //! appeal, and decisions that keep the list version they were made under.
 
 use chrono::{Duration, NaiveDate, Utc};
-use jinglao_db::applications::{self, NewApplication, QueueFilter};
+use jinglao_db::applications::{self, ApplicantAction, NewApplication, QueueFilter};
 use jinglao_db::audit::ChainKey;
 use jinglao_db::crypto::FieldCipher;
 use jinglao_db::elders::{self, Secrets};
@@ -157,7 +157,7 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").unwrap().contains("乡镇（街道）审定")), "{err:?}");
         let to = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, id, Decision::Return, "请补充户口本复印件", &book, Utc::now()).await.unwrap();
         assert_eq!(to, ApplicationStatus::Returned);
-        applications::resubmit(&t.db, &CHAIN, &village, id, "已补充户口本复印件", &book, Utc::now()).await.unwrap();
+        applications::act_for_applicant(&t.db, &CHAIN, &village, id, ApplicantAction::Resubmit, "已补充户口本复印件", &book, Utc::now()).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::Submitted);
         applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
 
@@ -211,14 +211,14 @@ test_on_both! {
         assert_eq!(refused.decision_reason.as_deref(), Some("年龄未达到助餐条件"));
         assert_eq!(refused.appeal_until, Some(today() + Duration::days(30)));
         drop(c);
-        applications::appeal(&t.db, &CHAIN, &village, young_app, "老人行动不便，确需助餐", &book, Utc::now()).await.unwrap();
+        applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Appeal, "老人行动不便，确需助餐", &book, Utc::now()).await.unwrap();
         assert_eq!(status(&t.db, young_app).await, ApplicationStatus::Appealed);
         let err = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Return, "请补充材料", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "an appeal is decided, not sent back");
         applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "复核维持原决定", &book, Utc::now()).await.unwrap();
-        let err = applications::withdraw(&t.db, &CHAIN, &village, young_app, "不再需要", &book, Utc::now()).await.unwrap_err();
+        let err = applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Withdraw, "不再需要", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some()), "a decided application is not withdrawn");
-        let err = applications::appeal(&t.db, &CHAIN, &village, young_app, "再次申请复核", &book, Utc::now()).await.unwrap_err();
+        let err = applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Appeal, "再次申请复核", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").unwrap().contains("最终决定")), "{err:?}");
     }
 }
@@ -251,7 +251,7 @@ test_on_both! {
         let elsewhere = staff("430302002001", Role::VillageStaff);
         assert!(matches!(jinglao_db::evidence::read(&t.db, &CHAIN, &elsewhere, store.path(), id, file, Utc::now()).await, Err(DbError::NotFound)));
         // The family withdraws it before review; a new application for the item is then allowed.
-        applications::withdraw(&t.db, &CHAIN, &village, id, "老人已入住养老机构", &book, Utc::now()).await.unwrap();
+        applications::act_for_applicant(&t.db, &CHAIN, &village, id, ApplicantAction::Withdraw, "老人已入住养老机构", &book, Utc::now()).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::Withdrawn);
         applications::submit(&t.db, &CHAIN, &village, &apply(elder, ""), &book, Utc::now()).await.unwrap();
 

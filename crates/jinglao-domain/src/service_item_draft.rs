@@ -3,7 +3,7 @@
 //! error can never be published (the message gives line and column).
 
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::category::parse_date;
 use crate::rules::Rule;
@@ -11,7 +11,7 @@ use crate::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
 use crate::validation::Invalid;
 
 /// An item as entered. Texts throughout, so that every mistake can be named.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ItemDraft {
     /// E.g. XT-ZH-02.

@@ -50,18 +50,6 @@ async fn register(app: &TestApp, n: u32, name: &str) -> Uuid {
     .unwrap()
 }
 
-async fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 fn item<'a>(body: &'a Value, code: &str) -> &'a Value {
     body["items"]
         .as_array()
@@ -78,7 +66,7 @@ test_on_both! {
         let id = register(&app, 1, "王秀英").await;
 
         let reads = app.audit_count("elder.read").await;
-        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/check", json!({"elder_id": id})).await;
+        let (status, body) = app.api_post(&token, "/api/v1/eligibility/check", json!({"elder_id": id})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["list_version"], 1);
         let meals = item(&body, "XT-ZH-02");
@@ -90,13 +78,13 @@ test_on_both! {
 
         // What-if: 62, 低保, 重度失能 (level 3), in 雨湖区: the purchase group.
         let what_if = json!({"region": "430302001001", "facts": {"age": 62, "categories": ["低保"], "ability_level": 3}});
-        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/check", what_if).await;
+        let (status, body) = app.api_post(&token, "/api/v1/eligibility/check", what_if).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let purchase = item(&body, "XT-JJ-01");
         assert_eq!(purchase["eligible"], true, "{purchase}");
         assert!(purchase["plain"].as_str().unwrap().starts_with("符合条件。"), "{purchase}");
         // The same at 59 is refused by the age clause.
-        let (_, body) = api_post(&app, &token, "/api/v1/eligibility/check",
+        let (_, body) = app.api_post(&token, "/api/v1/eligibility/check",
             json!({"region": "430302001001", "facts": {"age": 59, "categories": ["低保"], "ability_level": 3}})).await;
         assert_eq!(item(&body, "XT-JJ-01")["eligible"], false);
         assert!(item(&body, "XT-JJ-01")["summary"].as_str().unwrap().contains("年龄 59 ≥ 60 ✗"));
@@ -109,11 +97,11 @@ test_on_both! {
             (json!({"elder_id": id, "region": "430302", "facts": {"age": 70}}), "elder_id"),
             (json!({}), "elder_id"),
         ] {
-            let (status, body) = api_post(&app, &token, "/api/v1/eligibility/check", bad.clone()).await;
+            let (status, body) = app.api_post(&token, "/api/v1/eligibility/check", bad.clone()).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad} → {body}");
             assert_eq!(body["error"]["field"], field, "{bad} → {body}");
         }
-        let (status, _) = api_post(&app, &token, "/api/v1/eligibility/check", json!({"elder_id": Uuid::now_v7()})).await;
+        let (status, _) = app.api_post(&token, "/api/v1/eligibility/check", json!({"elder_id": Uuid::now_v7()})).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
@@ -125,10 +113,10 @@ test_on_both! {
         let token = app.token("yh_county").await;
         register(&app, 2, "李桂香").await;
 
-        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/sweeps", json!({"region": "430302"})).await;
+        let (status, body) = app.api_post(&token, "/api/v1/eligibility/sweeps", json!({"region": "430302"})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["people"], 1);
-        let (status, body) = api_post(&app, &token, "/api/v1/eligibility/sweeps", json!({"region": "430304"})).await;
+        let (status, body) = app.api_post(&token, "/api/v1/eligibility/sweeps", json!({"region": "430304"})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "another county: {body}");
         assert_eq!(body["error"]["field"], "region");
 
@@ -246,7 +234,7 @@ test_on_both! {
         let steps: Vec<&str> = body["decisions"].as_array().unwrap().iter().map(|d| d["step"].as_str().unwrap()).collect();
         assert_eq!(steps, vec!["submit", "village_review", "township_decision"]);
         assert_eq!(body["decisions"][2]["explanation"], "年龄 86 ≥ 80 ✓");
-        let (status, body) = api_post(&app, &token, &format!("/api/v1/applications/{aid}/decisions"), json!({"decision": "maybe"})).await;
+        let (status, body) = app.api_post(&token, &format!("/api/v1/applications/{aid}/decisions"), json!({"decision": "maybe"})).await;
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("decision")));
         let (status, body) = app.api_get(&token, "/api/v1/applications?overdue=true").await;
         assert_eq!(status, StatusCode::OK);
@@ -320,7 +308,7 @@ test_on_both! {
 
         // The village sends it back; the family sees why with the reference and the ID number.
         let aid = rows[0]["id"].as_str().unwrap().to_string();
-        let (status, _) = api_post(&app, &token, &format!("/api/v1/applications/{aid}/decisions"),
+        let (status, _) = app.api_post(&token, &format!("/api/v1/applications/{aid}/decisions"),
             json!({"decision": "return", "reason": "请补充户口簿复印件"})).await;
         assert_eq!(status, StatusCode::OK);
         let form = app.get(&public, "/apply/status").await;

@@ -10,18 +10,6 @@ use jinglao_domain::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn api_post(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 test_on_both! {
     async fn a_broken_rule_or_a_narrower_county_list_is_refused_naming_the_item(app: TestApp) {
         app.create_user("yh_county", Role::CountyStaff, "430302000000").await;
@@ -35,7 +23,7 @@ test_on_both! {
         // A syntax error on the second line of a rule.
         let mut broken = items.clone();
         broken[3]["target_rule"] = json!("age >= 80 or\n  \"失能\" in categorie");
-        let (status, body) = api_post(&app, &token, "/api/v1/service-lists",
+        let (status, body) = app.api_post(&token, "/api/v1/service-lists",
             json!({"region": "430302", "title": "雨湖区清单", "basis": "雨民发〔2025〕1号", "items": broken})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["field"], "items[3].target_rule");
@@ -45,7 +33,7 @@ test_on_both! {
         let mut narrow = items.clone();
         narrow[3]["target_rule"] = json!("age >= 85");
         narrow.remove(4);
-        let (status, body) = api_post(&app, &token, "/api/v1/service-lists",
+        let (status, body) = app.api_post(&token, "/api/v1/service-lists",
             json!({"region": "430302", "title": "雨湖区清单", "basis": "雨民发〔2025〕1号", "items": narrow})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         let fields: Vec<&str> = body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
@@ -58,14 +46,14 @@ test_on_both! {
         extra["name"] = json!("高龄津贴");
         extra["target_rule"] = json!("age >= 90");
         items.push(extra);
-        let (status, body) = api_post(&app, &token, "/api/v1/service-lists",
+        let (status, body) = app.api_post(&token, "/api/v1/service-lists",
             json!({"region": "430302", "title": "雨湖区清单", "basis": "雨民发〔2025〕1号", "items": items})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!((body["region_code"].as_str(), body["version"].as_i64()), (Some("430302"), Some(1)));
 
         // A village account may not publish.
         let village = app.token("yh_village").await;
-        let (status, _) = api_post(&app, &village, "/api/v1/service-lists",
+        let (status, _) = app.api_post(&village, "/api/v1/service-lists",
             json!({"region": "430302001001", "title": "x", "basis": "x", "items": []})).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }

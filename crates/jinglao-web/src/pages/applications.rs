@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::applications::{
-    self, Application, DecisionRecord, NewApplication, NoticeLine, QueueFilter,
+    self, ApplicantAction, Application, DecisionRecord, NewApplication, NoticeLine, QueueFilter,
 };
 use jinglao_db::evidence::{self, EvidenceFile};
 use jinglao_domain::application::{ApplicationStatus, Decision, Step};
@@ -319,20 +319,16 @@ pub async fn resubmit(
     Path(id): Path<String>,
     Form(form): Form<ApplicantForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::EditElders)?;
-    let id = parse_id(&id)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let r = applications::resubmit(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        id,
+    applicant(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        &id,
+        ApplicantAction::Resubmit,
         &form.text,
-        &book,
-        state.clock.now(),
     )
-    .await;
-    after(&state, ctx, &user, id, r, "application_resubmitted").await
+    .await
 }
 
 /// `POST /applications/{id}/withdraw`
@@ -344,20 +340,16 @@ pub async fn withdraw(
     Path(id): Path<String>,
     Form(form): Form<ApplicantForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::EditElders)?;
-    let id = parse_id(&id)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let r = applications::withdraw(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        id,
+    applicant(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        &id,
+        ApplicantAction::Withdraw,
         &form.text,
-        &book,
-        state.clock.now(),
     )
-    .await;
-    after(&state, ctx, &user, id, r, "application_withdrawn").await
+    .await
 }
 
 /// `POST /applications/{id}/appeal`
@@ -369,20 +361,49 @@ pub async fn appeal(
     Path(id): Path<String>,
     Form(form): Form<ApplicantForm>,
 ) -> Result<Response, PageError> {
+    applicant(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        &id,
+        ApplicantAction::Appeal,
+        &form.text,
+    )
+    .await
+}
+
+/// An applicant's action on their behalf (resubmit, appeal, withdraw).
+async fn applicant(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    id: &str,
+    action: ApplicantAction,
+    text: &str,
+) -> Result<Response, PageError> {
     user.require(Permission::EditElders)?;
-    let id = parse_id(&id)?;
+    let id = parse_id(id)?;
     let book = jinglao_db::policy::book(&state.db).await?;
-    let r = applications::appeal(
+    let r = applications::act_for_applicant(
         &state.db,
         &state.keys.audit_chain,
-        &user.actor(&meta),
+        &user.actor(meta),
         id,
-        &form.text,
+        action,
+        text,
         &book,
         state.clock.now(),
     )
-    .await;
-    after(&state, ctx, &user, id, r, "application_appealed").await
+    .await
+    .map(|_| ());
+    let notice = match action {
+        ApplicantAction::Resubmit => "application_resubmitted",
+        ApplicantAction::Appeal => "application_appealed",
+        ApplicantAction::Withdraw => "application_withdrawn",
+    };
+    after(state, ctx, user, id, r, notice).await
 }
 
 /// Redirects after a change, or shows the page again with the errors.

@@ -284,6 +284,25 @@ impl TestApp {
         (status, body)
     }
 
+    /// POST of JSON on the API with a bearer token.
+    pub async fn api_post(
+        &self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        let resp = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
     /// Number of audit entries with this action.
     pub async fn audit_count(&self, action: &str) -> usize {
         jinglao_db::audit::list(

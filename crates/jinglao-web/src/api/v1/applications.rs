@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_db::applications::{self, Application, NewApplication, QueueFilter};
+use jinglao_db::applications::{self, ApplicantAction, Application, NewApplication, QueueFilter};
 use jinglao_domain::application::{ApplicationStatus, Decision};
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::{Deserialize, Serialize};
@@ -360,6 +360,31 @@ pub async fn decide_application(
     Ok(Json(detail(&state, &user, id).await?))
 }
 
+/// Carries out an applicant's action on their behalf and answers with the application.
+async fn applicant_action(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    meta: &RequestMeta,
+    id: Uuid,
+    action: ApplicantAction,
+    text: &str,
+) -> Result<Json<ApplicationDetail>, ApiError> {
+    user.require(Permission::EditElders)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    applications::act_for_applicant(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(meta),
+        id,
+        action,
+        text,
+        &book,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(detail(state, user, id).await?))
+}
+
 /// Send a returned application back to review after correcting it.
 #[utoipa::path(
     post,
@@ -383,19 +408,15 @@ pub async fn resubmit_application(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ApplicantRequest>,
 ) -> Result<Json<ApplicationDetail>, ApiError> {
-    user.require(Permission::EditElders)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    applications::resubmit(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+    applicant_action(
+        &state,
+        &user,
+        &meta,
         id,
+        ApplicantAction::Resubmit,
         &body.text,
-        &book,
-        state.clock.now(),
     )
-    .await?;
-    Ok(Json(detail(&state, &user, id).await?))
+    .await
 }
 
 /// Appeal a refusal within the appeal period (once; the review is final).
@@ -421,19 +442,15 @@ pub async fn appeal_application(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ApplicantRequest>,
 ) -> Result<Json<ApplicationDetail>, ApiError> {
-    user.require(Permission::EditElders)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    applications::appeal(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+    applicant_action(
+        &state,
+        &user,
+        &meta,
         id,
+        ApplicantAction::Appeal,
         &body.text,
-        &book,
-        state.clock.now(),
     )
-    .await?;
-    Ok(Json(detail(&state, &user, id).await?))
+    .await
 }
 
 /// Withdraw an application not yet decided, on the applicant's behalf.
@@ -459,17 +476,13 @@ pub async fn withdraw_application(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ApplicantRequest>,
 ) -> Result<Json<ApplicationDetail>, ApiError> {
-    user.require(Permission::EditElders)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    applications::withdraw(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+    applicant_action(
+        &state,
+        &user,
+        &meta,
         id,
+        ApplicantAction::Withdraw,
         &body.text,
-        &book,
-        state.clock.now(),
     )
-    .await?;
-    Ok(Json(detail(&state, &user, id).await?))
+    .await
 }

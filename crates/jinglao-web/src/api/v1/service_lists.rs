@@ -19,6 +19,8 @@ use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
 
+// The documented shape of `jinglao_domain::service_item_draft::ItemDraft`, which is what is
+// (de)serialised.
 /// An item as sent and as returned.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
@@ -59,44 +61,6 @@ pub struct ItemDto {
     pub basis: String,
 }
 
-impl From<ItemDto> for ItemDraft {
-    fn from(d: ItemDto) -> ItemDraft {
-        ItemDraft {
-            code: d.code,
-            name: d.name,
-            category: d.category,
-            target_rule: d.target_rule,
-            content: d.content,
-            payer: d.payer,
-            government_share_percent: d.government_share_percent,
-            quota_kind: d.quota_kind,
-            quota_amount: d.quota_amount,
-            effective_from: d.effective_from,
-            effective_to: d.effective_to,
-            basis: d.basis,
-        }
-    }
-}
-
-impl From<ItemDraft> for ItemDto {
-    fn from(d: ItemDraft) -> ItemDto {
-        ItemDto {
-            code: d.code,
-            name: d.name,
-            category: d.category,
-            target_rule: d.target_rule,
-            content: d.content,
-            payer: d.payer,
-            government_share_percent: d.government_share_percent,
-            quota_kind: d.quota_kind,
-            quota_amount: d.quota_amount,
-            effective_from: d.effective_from,
-            effective_to: d.effective_to,
-            basis: d.basis,
-        }
-    }
-}
-
 /// A published version.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceListDto {
@@ -113,7 +77,8 @@ pub struct ServiceListDto {
     /// When.
     pub published_at: DateTime<Utc>,
     /// Items in order.
-    pub items: Vec<ItemDto>,
+    #[schema(value_type = Vec<ItemDto>)]
+    pub items: Vec<ItemDraft>,
 }
 
 fn dto(l: ServiceList) -> ServiceListDto {
@@ -124,11 +89,7 @@ fn dto(l: ServiceList) -> ServiceListDto {
         title: l.title,
         basis: l.basis,
         published_at: l.published_at,
-        items: l
-            .items
-            .iter()
-            .map(|i| ItemDraft::of_item(i).into())
-            .collect(),
+        items: l.items.iter().map(ItemDraft::of_item).collect(),
     }
 }
 
@@ -213,7 +174,8 @@ pub struct PublishRequest {
     #[schema(example = "雨民发〔2025〕1号")]
     pub basis: String,
     /// Every item of the new version.
-    pub items: Vec<ItemDto>,
+    #[schema(value_type = Vec<ItemDto>)]
+    pub items: Vec<ItemDraft>,
 }
 
 /// Publish a new version. Every rule is parsed and type-checked (errors name
@@ -242,8 +204,7 @@ pub async fn publish_list(
     user.require(Permission::PublishServiceLists)?;
     let region = RegionCode::parse(&body.region)
         .map_err(|_| Invalid::one("region", "区划代码应为 2、4、6、9 或 12 位数字"))?;
-    let drafts: Vec<ItemDraft> = body.items.into_iter().map(ItemDraft::from).collect();
-    let items = validate_items(&drafts)?;
+    let items = validate_items(&body.items)?;
     let list = service_lists::publish(
         &state.db,
         &state.keys.audit_chain,
