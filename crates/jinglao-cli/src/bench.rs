@@ -40,6 +40,8 @@ pub enum BenchCommand {
     /// Generate and load N people, then sweep them against a 30-item list (服务找人), beside
     /// the same rules in DuckDB.
     Sweep(crate::bench_sweep::SweepArgs),
+    /// Time the public institution finder's searches over N generated facilities.
+    Finder(crate::bench_finder::FinderArgs),
     /// The measured half of `bench sweep`, in its own process (not for direct use).
     #[command(hide = true)]
     SweepChild(crate::bench_sweep::SweepChildArgs),
@@ -107,6 +109,7 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Import(args) => crate::bench_data::import(args).await,
         BenchCommand::Search(args) => crate::bench_data::search(args).await,
         BenchCommand::Sweep(args) => crate::bench_sweep::run(args).await,
+        BenchCommand::Finder(args) => crate::bench_finder::run(args).await,
         BenchCommand::SweepChild(args) => crate::bench_sweep::child(args).await,
     }
 }

@@ -36,6 +36,7 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     migrate::run(&db).await?;
     let accounts = jinglao_web::demo::seed(&db, &keys).await?;
     let population = seed_population(&db, &keys, elders, seed).await?;
+    let (facilities, admitted) = jinglao_web::demo::seed_facilities(&db, &keys, 180, seed).await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
     // Listen for Ctrl-C and SIGTERM before announcing the URL.
     let stop = shutdown_signal();
@@ -53,6 +54,13 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
             "老年人数据库：已生成演示人口 {} 人（种子 {seed}），特殊类别 {} 条，能力评估 {} 份。",
             s.elders, s.categories, s.assessments
         ),
+    }
+    if admitted > 0 {
+        println!(
+            "养老服务设施：{facilities} 家（含床位与从业人员），已安排 {admitted} 位演示老人入住。"
+        );
+    } else {
+        println!("养老服务设施：{facilities} 家（含床位与从业人员）。");
     }
     println!(
         "准备用时 {:.1} 秒。按 Ctrl-C 停止。",

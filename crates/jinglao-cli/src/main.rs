@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod bench_data;
+mod bench_finder;
 mod bench_sweep;
 mod commands;
 mod demo;

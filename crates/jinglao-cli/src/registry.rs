@@ -95,9 +95,7 @@ pub fn seed_tree() -> Result<RegionTree> {
 
 /// Today in China.
 pub fn china_today() -> chrono::NaiveDate {
-    Utc::now()
-        .with_timezone(&jinglao_domain::clock::china_offset())
-        .date_naive()
+    jinglao_domain::clock::china_date(Utc::now())
 }
 
 /// Runs `gen`.

@@ -335,6 +335,39 @@ async fn the_demo_starts_from_an_empty_directory_and_a_second_run_reuses_its_dat
     );
     let s = tree.stats(&jinglao_domain::RegionCode::parse("4303").unwrap());
     assert_eq!((s.counties, s.townships, s.villages), (8, 70, 957));
+    // At least 150 facilities with beds, staff, and residents whose stays match the counters.
+    let all = jinglao_db::facilities::list(&mut c.conn(), &jinglao_domain::Scope::All, None)
+        .await
+        .unwrap();
+    assert!(all.len() >= 150, "{} facilities", all.len());
+    let today = jinglao_domain::clock::china_date(chrono::Utc::now());
+    let (mut beds, mut occupied, mut residents, mut staff) = (0, 0, 0, 0);
+    for f in &all {
+        let here = jinglao_db::beds::residents(&mut c.conn(), f.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            f.occupied_beds,
+            here.len() as i64,
+            "{}: counter and stays agree",
+            f.name
+        );
+        assert!(f.occupied_beds <= f.beds_total);
+        beds += f.beds_total;
+        occupied += f.occupied_beds;
+        residents += here.len();
+        staff += jinglao_db::staff::counts_by_role(&mut c.conn(), f.id, today)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<i64>();
+    }
+    assert!(
+        beds > 10_000 && occupied > 1_000 && residents > 1_000,
+        "{beds} beds, {occupied} occupied"
+    );
+    assert!(staff > 1_000, "{staff} staff");
     drop(c);
     db.close().await;
 

@@ -305,9 +305,14 @@ pub async fn set_profile(
         }
         _ => {}
     }
-    if get(&mut conn, &actor.scope, agency_id, now.date_naive())
-        .await?
-        .is_none()
+    if get(
+        &mut conn,
+        &actor.scope,
+        agency_id,
+        jinglao_domain::clock::china_date(now),
+    )
+    .await?
+    .is_none()
     {
         inv.add("agency_id", "评估机构不存在或不在您的管辖范围内");
     }

@@ -86,8 +86,7 @@ async fn ask(
 }
 
 fn china_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&jinglao_domain::clock::china_offset())
-        .date_naive()
+    jinglao_domain::clock::china_date(now)
 }
 
 /// Working days allowed for a step in the person's region.

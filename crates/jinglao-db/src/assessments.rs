@@ -278,7 +278,7 @@ pub async fn open(
     })?;
     let form = AssessmentForm {
         reason: Some(reason),
-        reference_date: Some(now.date_naive()),
+        reference_date: Some(jinglao_domain::clock::china_date(now)),
         ..AssessmentForm::default()
     };
     let id = Uuid::now_v7();
@@ -386,7 +386,7 @@ pub async fn save_draft(
         .ok_or(DbError::NotFound)?;
     require_status(&a, AssessmentStatus::Draft, "修改")?;
     require_assessor(&a, actor)?;
-    let inv = form.check(now.date_naive(), false);
+    let inv = form.check(jinglao_domain::clock::china_date(now), false);
     if !inv.is_empty() {
         return Err(inv.into());
     }
@@ -434,7 +434,7 @@ pub async fn submit(
         .ok_or(DbError::NotFound)?;
     require_status(&a, AssessmentStatus::Draft, "提交")?;
     require_assessor(&a, actor)?;
-    let today = now.date_naive();
+    let today = jinglao_domain::clock::china_date(now);
     let mut inv = a.form.check(today, true);
     let stacking = policy.stacking(&a.region_code);
     let scored = score(&a.form.score_input(), stacking);

@@ -29,6 +29,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Whether the actor's role allows `p` (the CLI and the system may do anything).
+    pub fn may(&self, p: jinglao_domain::Permission) -> bool {
+        self.user_id.is_none()
+            || self
+                .role
+                .parse::<jinglao_domain::Role>()
+                .is_ok_and(|r| r.allows(p))
+    }
+
     /// An operator at the command line (full scope: they hold the database and the key).
     pub fn cli() -> Actor {
         let os_user = std::env::var("USER")

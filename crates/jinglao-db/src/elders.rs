@@ -800,7 +800,7 @@ pub async fn record_life_event(
             Invalid::one("kind", format!("这位老人已是“{}”状态", rec.status.label())).into(),
         );
     }
-    if event.date < rec.birth_date || event.date > now.date_naive() {
+    if event.date < rec.birth_date || event.date > jinglao_domain::clock::china_date(now) {
         return Err(Invalid::one("date", "日期应在出生日期之后、今天或以前").into());
     }
     let status = event.kind.status();

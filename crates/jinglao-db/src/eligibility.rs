@@ -791,9 +791,7 @@ pub async fn refresh_after_change(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let book = crate::policy::load(conn).await?;
-    let on = now
-        .with_timezone(&jinglao_domain::clock::china_offset())
-        .date_naive();
+    let on = jinglao_domain::clock::china_date(now);
     refresh_elder(conn, elder_id, on, &book).await
 }
 

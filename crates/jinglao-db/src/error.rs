@@ -94,6 +94,11 @@ const KNOWN_UNIQUE: &[(&str, &str)] = &[
     ("providers_credit_code", "providers.credit_code"),
     ("api_tokens_token_hash", "api_tokens.token_hash"),
     ("elders_id_hash", "elders.id_hash"),
+    ("beds_place", "beds.facility_id"),
+    ("stays_open_bed", "stays.bed_id"),
+    ("stays_open_elder", "stays.elder_id"),
+    ("waiting_list_open", "waiting_list.facility_id"),
+    ("staff_id_hash", "staff.id_hash"),
     (
         "assessment_agencies_credit_code",
         "assessment_agencies.credit_code",

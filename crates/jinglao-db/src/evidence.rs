@@ -63,6 +63,32 @@ fn put(root: &Path, sha: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, &path)
 }
 
+/// Writes `bytes` to the store (off the async threads) and returns their SHA-256 in hex. Done
+/// before the row is inserted, so a row never points at a missing file.
+pub(crate) async fn store(root: &Path, bytes: &[u8]) -> Result<String, DbError> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    let root_owned = root.to_path_buf();
+    let (sha_w, data) = (sha.clone(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || put(&root_owned, &sha_w, &data))
+        .await
+        .map_err(|e| DbError::Config(format!("文件存储：{e}")))?
+        .map_err(|e| DbError::Config(format!("无法写入文件存储目录：{e}")))?;
+    Ok(sha)
+}
+
+/// Reads a stored file and checks it against its checksum; `what` names it in errors.
+pub(crate) async fn load(root: &Path, sha: &str, what: &str) -> Result<Vec<u8>, DbError> {
+    let bytes = tokio::fs::read(path_of(root, sha))
+        .await
+        .map_err(|e| DbError::Corrupt(format!("{what} 无法读取：{e}")))?;
+    if hex::encode(Sha256::digest(&bytes)) != sha {
+        return Err(DbError::Corrupt(format!(
+            "{what} 的内容与登记的校验值不符，已拒绝提供"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Attaches a file to an application in the actor's scope. The type is recognised from the
 /// content (PDF, JPEG, PNG) and the size limited; the bytes are written before the row, so a
 /// row never points at a missing file.
@@ -94,13 +120,7 @@ pub async fn attach(
     let app = applications::get(&mut conn, &actor.scope, application_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    let sha = hex::encode(Sha256::digest(bytes));
-    let root_owned = root.to_path_buf();
-    let (sha_w, data) = (sha.clone(), bytes.to_vec());
-    tokio::task::spawn_blocking(move || put(&root_owned, &sha_w, &data))
-        .await
-        .map_err(|e| DbError::Config(format!("文件存储：{e}")))?
-        .map_err(|e| DbError::Config(format!("无法写入证明材料存储目录：{e}")))?;
+    let sha = store(root, bytes).await?;
     let id = Uuid::now_v7();
     let name: String = original_name.trim().chars().take(200).collect();
     on_conn!(&mut conn, c => {
@@ -167,16 +187,7 @@ pub async fn read(
         .find(|f| f.id == file_id)
         .ok_or(DbError::NotFound)?;
     drop(c);
-    let path = path_of(root, &file.sha256);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| DbError::Corrupt(format!("证明材料 {} 无法读取：{e}", file.id)))?;
-    if hex::encode(Sha256::digest(&bytes)) != file.sha256 {
-        return Err(DbError::Corrupt(format!(
-            "证明材料 {} 的内容与登记的校验值不符，已拒绝提供",
-            file.id
-        )));
-    }
+    let bytes = load(root, &file.sha256, &format!("证明材料 {}", file.id)).await?;
     let event = Event::new("application.evidence_read", "elder", app.elder_id)
         .region(Some(app.region))
         .detail(json!({ "application": application_id, "file": file.id }));

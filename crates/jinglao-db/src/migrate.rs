@@ -82,6 +82,9 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(18, "0018_eligibility", "eligibility"),
     both!(19, "0019_applications", "applications"),
     both!(20, "0020_evidence_files", "evidence_files"),
+    both!(21, "0021_facilities", "facilities"),
+    both!(22, "0022_facility_photos", "facility_photos"),
+    both!(23, "0023_service_prices", "service_prices"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
+use crate::scope_sql::push_scope;
 use crate::{Actor, Conn, Db, DbError, on_conn};
 
 #[derive(sqlx::FromRow)]
@@ -63,34 +64,12 @@ where
     Account::try_from(r)
 }
 
-/// Adds the scope predicate for accounts: region scopes see accounts in their subtree;
-/// provider scopes the accounts of their provider.
-fn push_scope<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<DB>, scope: &Scope)
-where
-    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Uuid: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    match scope {
-        Scope::All => {}
-        Scope::Region(root) => {
-            let (lo, hi) = root.subtree_range();
-            q.push(" AND u.region_code BETWEEN ")
-                .push_bind(lo)
-                .push(" AND ")
-                .push_bind(hi);
-        }
-        Scope::Provider { provider_id, .. } => {
-            q.push(" AND u.provider_id = ").push_bind(*provider_id);
-        }
-    }
-}
-
 /// One account within `scope`.
 pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<Account>, DbError> {
     let rows: Vec<AccountRow> = on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE u.id = "));
         q.push_bind(id);
-        push_scope(&mut q, scope);
+        push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         q.build_query_as::<AccountRow>().fetch_all(&mut *c).await
     })?;
     rows.into_iter().next().map(Account::try_from).transpose()
@@ -129,7 +108,7 @@ pub async fn by_username(
     let rows: Vec<AccountRow> = on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE u.username = "));
         q.push_bind(username.as_str().to_string());
-        push_scope(&mut q, scope);
+        push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         q.build_query_as::<AccountRow>().fetch_all(&mut *c).await
     })?;
     rows.into_iter().next().map(Account::try_from).transpose()
@@ -158,7 +137,7 @@ pub async fn list(
 ) -> Result<Vec<Account>, DbError> {
     let rows: Vec<AccountRow> = on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE 1 = 1"));
-        push_scope(&mut q, scope);
+        push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         if let Some(r) = filter.role {
             q.push(" AND u.role = ").push_bind(r.as_str().to_string());
         }
@@ -188,7 +167,7 @@ pub async fn count_by_role(
 ) -> Result<Vec<(Role, i64)>, DbError> {
     let rows: Vec<(String, i64)> = on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new("SELECT u.role, COUNT(*) FROM users u WHERE u.active = TRUE");
-        push_scope(&mut q, scope);
+        push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         q.push(" GROUP BY u.role");
         q.build_query_as::<(String, i64)>().fetch_all(&mut *c).await
     })?;

@@ -49,6 +49,12 @@ pub fn china_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
 }
 
+/// The calendar date in China at a UTC instant: the "today" of every date check, since
+/// between 16:00 and 24:00 UTC the date in China is already the next day.
+pub fn china_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&china_offset()).date_naive()
+}
+
 /// Formats a UTC time as Beijing time, e.g. `2026-11-23 08:30:05`.
 pub fn format_local(t: DateTime<Utc>) -> String {
     t.with_timezone(&china_offset())
@@ -66,6 +72,18 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_local(t), "2026-11-23 00:30:05");
+    }
+
+    #[test]
+    fn the_date_in_china_turns_at_sixteen_hundred_utc() {
+        let before = DateTime::parse_from_rfc3339("2026-11-23T15:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let after = DateTime::parse_from_rfc3339("2026-11-23T16:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(china_date(before).to_string(), "2026-11-23");
+        assert_eq!(china_date(after).to_string(), "2026-11-24");
     }
 
     #[test]

@@ -69,6 +69,68 @@ impl CreditCode {
     }
 }
 
+/// A credit code as registered: checked, or accepted despite a failed check character by an
+/// authorised override with its reason (GB 32100 notes that some early pilot-region codes do
+/// not satisfy the check; refusing them for ever would lock real organisations out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredCode {
+    /// The code, upper case, spaces removed.
+    pub code: String,
+    /// The override's reason, when the check character did not match.
+    pub override_reason: Option<String>,
+}
+
+/// Accepts `text` as a credit code: a valid code always; a code whose only fault is its check
+/// character when `may_override` and a reason of at least 5 characters are given. Length and
+/// alphabet faults are never overridden.
+pub fn register(
+    text: &str,
+    override_reason: &str,
+    may_override: bool,
+) -> Result<RegisteredCode, String> {
+    match CreditCode::parse(text) {
+        Ok(c) => Ok(RegisteredCode {
+            code: c.0,
+            override_reason: None,
+        }),
+        Err(CreditCodeError::BadCheck { expected }) => {
+            let reason = override_reason.trim();
+            if !may_override {
+                return Err(format!(
+                    "{}；早期试点地区的非标准代码须由县级以上民政工作人员核实后登记",
+                    CreditCodeError::BadCheck { expected }
+                ));
+            }
+            if reason.chars().count() < 5 {
+                return Err(format!(
+                    "{}；如确属早期试点地区的非标准代码，请填写核实情况（至少 5 个字）",
+                    CreditCodeError::BadCheck { expected }
+                ));
+            }
+            Ok(RegisteredCode {
+                code: text
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_ascii_uppercase(),
+                override_reason: Some(reason.to_string()),
+            })
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The registration authority (登记管理部门), from the code's first character.
+pub fn authority_label(code: &str) -> &'static str {
+    match code.as_bytes().first() {
+        Some(b'1') => "机构编制",
+        Some(b'5') => "民政",
+        Some(b'9') => "市场监管（工商）",
+        Some(b'Y') => "其他",
+        _ => "未知",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +148,26 @@ mod tests {
             Err(CreditCodeError::Character('O'))
         );
         assert_eq!(CreditCode::parse("5243"), Err(CreditCodeError::Length(4)));
+    }
+
+    #[test]
+    fn a_bad_check_character_is_accepted_only_by_an_authorised_override_with_a_reason() {
+        let ok = register("52430302MJ5000001X", "", false).unwrap();
+        assert_eq!(ok.override_reason, None);
+        let refused = register("52430302MJ5000001Y", "", false).unwrap_err();
+        assert!(refused.contains("县级以上民政"), "{refused}");
+        let no_reason = register("52430302MJ5000001Y", "查", true).unwrap_err();
+        assert!(no_reason.contains("核实情况"), "{no_reason}");
+        let over = register(
+            "52430302mj5000001y",
+            "2015 年试点赋码，经登记机关核实",
+            true,
+        )
+        .unwrap();
+        assert_eq!(over.code, "52430302MJ5000001Y");
+        assert!(over.override_reason.is_some());
+        // Length and alphabet faults are never overridden.
+        assert!(register("5243", "经登记机关核实无误", true).is_err());
+        assert!(register("52430302MJ50000O1X", "经登记机关核实无误", true).is_err());
     }
 }

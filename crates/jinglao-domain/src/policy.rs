@@ -30,6 +30,40 @@ pub enum PolicyKey {
     ApplicationNoticeDays,
     /// Days after a rejection within which the applicant may appeal.
     ApplicationAppealDays,
+    /// The star-rating thresholds, 一级 to 五级, as `total:percent` pairs.
+    RatingThresholds,
+    /// Years a rating stays valid.
+    RatingValidYears,
+    /// Years before a failed level may be applied for again.
+    RatingReapplyYears,
+    /// Months of operation before a facility may apply for a rating.
+    RatingMinOperatingMonths,
+    /// Highest level a first-time applicant may ask for (0: no cap).
+    RatingFirstTimeCap,
+    /// Whether admission to an institution needs an effective capability assessment.
+    AdmissionRequiresAssessment,
+    /// Street centre minimum floor area (m²).
+    StreetCentreMinArea,
+    /// Street centre minimum number of the six home services.
+    StreetCentreMinFunctions,
+    /// Community post minimum floor area (m²).
+    CommunityPostMinArea,
+    /// Community post minimum number of the six home services.
+    CommunityPostMinFunctions,
+    /// 特困 institution minimum nursing-bed share (percent).
+    TekunMinNursingPercent,
+    /// Largest distance (m) between a check-in or check-out and the elder's registered home.
+    VisitRadiusM,
+    /// Fastest plausible travel (km/h) between a caregiver's consecutive visits.
+    VisitMaxSpeedKmh,
+    /// Largest difference (minutes) between a device's clock and the server's.
+    VisitMaxClockSkewMinutes,
+    /// Hours after the visit within which an offline record may still be synced unflagged.
+    VisitLateSyncHours,
+    /// Target-group rule of people visited (巡访) weekly.
+    PatrolWeeklyRule,
+    /// Target-group rule of people visited at least monthly.
+    PatrolMonthlyRule,
 }
 
 /// A parameter's metadata.
@@ -48,7 +82,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 10] = [
+pub const POLICY_SPECS: [PolicySpec; 27] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -119,6 +153,125 @@ pub const POLICY_SPECS: [PolicySpec; 10] = [
         default: "30",
         basis: "本地设置",
     },
+    PolicySpec {
+        key: PolicyKey::RatingThresholds,
+        name: "rating.thresholds",
+        label: "养老机构等级评定分数线（一级至五级，“总分:各部分最低得分率%”，逗号分隔）",
+        default: "360:40,450:50,570:60,780:80,900:90",
+        basis: "GB/T 37276-2018；分数线取自长沙市实施细则（待本地文件确认）",
+    },
+    PolicySpec {
+        key: PolicyKey::RatingValidYears,
+        name: "rating.valid_years",
+        label: "等级评定结果有效期（年）",
+        default: "3",
+        basis: "地方等级评定实施办法（有效期三年）",
+    },
+    PolicySpec {
+        key: PolicyKey::RatingReapplyYears,
+        name: "rating.reapply_years",
+        label: "评定未通过后不得再次申请同一等级的年限",
+        default: "2",
+        basis: "地方等级评定实施办法（未通过的两年内不得再申请）",
+    },
+    PolicySpec {
+        key: PolicyKey::RatingMinOperatingMonths,
+        name: "rating.min_operating_months",
+        label: "申请等级评定须已运营的月数",
+        default: "12",
+        basis: "地方等级评定实施办法（运营满一年）",
+    },
+    PolicySpec {
+        key: PolicyKey::RatingFirstTimeCap,
+        name: "rating.first_time_cap",
+        label: "首次申请评定的最高等级（0 表示不限）",
+        default: "3",
+        basis: "本地设置（首次评定原则上不超过三级）",
+    },
+    PolicySpec {
+        key: PolicyKey::AdmissionRequiresAssessment,
+        name: "admission.requires_assessment",
+        label: "入住养老机构须有有效的能力评估结论（true/false）",
+        default: "true",
+        basis: "潭政办发〔2023〕20号（评估结果作为入住依据）",
+    },
+    PolicySpec {
+        key: PolicyKey::StreetCentreMinArea,
+        name: "facility.street_centre_min_area",
+        label: "街道综合养老服务中心最小建筑面积（m²）",
+        default: "800",
+        basis: "潭政办发〔2023〕20号",
+    },
+    PolicySpec {
+        key: PolicyKey::StreetCentreMinFunctions,
+        name: "facility.street_centre_min_functions",
+        label: "街道综合养老服务中心至少提供的“六助”服务项数",
+        default: "4",
+        basis: "潭政办发〔2023〕20号",
+    },
+    PolicySpec {
+        key: PolicyKey::CommunityPostMinArea,
+        name: "facility.community_post_min_area",
+        label: "社区养老服务站最小建筑面积（m²）",
+        default: "300",
+        basis: "潭政办发〔2023〕20号",
+    },
+    PolicySpec {
+        key: PolicyKey::CommunityPostMinFunctions,
+        name: "facility.community_post_min_functions",
+        label: "社区养老服务站至少提供的“六助”服务项数",
+        default: "3",
+        basis: "潭政办发〔2023〕20号",
+    },
+    PolicySpec {
+        key: PolicyKey::TekunMinNursingPercent,
+        name: "facility.tekun_min_nursing_percent",
+        label: "特困人员供养服务机构护理型床位最低占比（%）",
+        default: "50",
+        basis: "株洲市推进养老服务高质量发展实施意见（征求意见稿）",
+    },
+    PolicySpec {
+        key: PolicyKey::VisitRadiusM,
+        name: "visit.radius_m",
+        label: "上门服务签到、签退位置距老人登记住址的最大距离（米）",
+        default: "200",
+        basis: "本地设置：上门服务电子核验（服务六要素中的“地点”）",
+    },
+    PolicySpec {
+        key: PolicyKey::VisitMaxSpeedKmh,
+        name: "visit.max_speed_kmh",
+        label: "护理员前后两次上门服务之间可信的最高行进速度（公里/小时）",
+        default: "40",
+        basis: "本地设置：城区电动车、公交的通常速度",
+    },
+    PolicySpec {
+        key: PolicyKey::VisitMaxClockSkewMinutes,
+        name: "visit.max_clock_skew_minutes",
+        label: "手机时间与服务器时间允许相差的分钟数",
+        default: "10",
+        basis: "本地设置：以服务器时间为准，相差过大的记录转人工核查",
+    },
+    PolicySpec {
+        key: PolicyKey::VisitLateSyncHours,
+        name: "visit.late_sync_hours",
+        label: "离线记录须在服务结束后多少小时内补传（超过即标记为迟传）",
+        default: "24",
+        basis: "本地设置：离线补传一律标记，不静默接受",
+    },
+    PolicySpec {
+        key: PolicyKey::PatrolWeeklyRule,
+        name: "patrol.weekly_rule",
+        label: "每周巡访一次的对象（规则，语法同服务清单）",
+        default: r#"living = "独居" and age >= 80"#,
+        basis: "潭政办发〔2023〕20号（巡访独居、高龄等老年人；频次本地设置）",
+    },
+    PolicySpec {
+        key: PolicyKey::PatrolMonthlyRule,
+        name: "patrol.monthly_rule",
+        label: "每月至少巡访一次的对象（规则，语法同服务清单）",
+        default: r#"living = "独居" or age >= 80 or "空巢" in categories or "留守" in categories or "城市特困" in categories or "农村特困" in categories or "失能" in categories or "计生特殊家庭" in categories or "重度残疾" in categories"#,
+        basis: "潭政办发〔2023〕20号（独居、空巢、留守、特困、高龄、失能、计生特殊家庭老年人）",
+    },
 ];
 
 impl PolicyKey {
@@ -151,10 +304,31 @@ impl PolicyKey {
             PolicyKey::ApplicationVillageDays | PolicyKey::ApplicationTownshipDays => int_in(1, 60),
             PolicyKey::ApplicationNoticeDays => int_in(0, 30),
             PolicyKey::ApplicationAppealDays => int_in(1, 365),
-            PolicyKey::AssessmentAdjustmentsStack => match v {
-                "true" | "false" => Ok(()),
-                _ => Err("应为 true 或 false".into()),
-            },
+            PolicyKey::RatingThresholds => crate::rating::Thresholds::parse(v).map(|_| ()),
+            PolicyKey::RatingValidYears => int_in(1, 10),
+            PolicyKey::RatingReapplyYears => int_in(0, 10),
+            PolicyKey::RatingMinOperatingMonths => int_in(0, 120),
+            PolicyKey::RatingFirstTimeCap => int_in(0, 5),
+            PolicyKey::StreetCentreMinArea | PolicyKey::CommunityPostMinArea => int_in(0, 100_000),
+            PolicyKey::StreetCentreMinFunctions | PolicyKey::CommunityPostMinFunctions => {
+                int_in(0, 6)
+            }
+            PolicyKey::TekunMinNursingPercent => int_in(0, 100),
+            PolicyKey::VisitRadiusM => int_in(20, 5_000),
+            PolicyKey::VisitMaxSpeedKmh => int_in(5, 200),
+            PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),
+            PolicyKey::VisitLateSyncHours => int_in(1, 24 * 31),
+            PolicyKey::PatrolWeeklyRule | PolicyKey::PatrolMonthlyRule => {
+                crate::rules::Rule::parse(v)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            PolicyKey::AssessmentAdjustmentsStack | PolicyKey::AdmissionRequiresAssessment => {
+                match v {
+                    "true" | "false" => Ok(()),
+                    _ => Err("应为 true 或 false".into()),
+                }
+            }
         }
     }
 }
@@ -228,6 +402,56 @@ impl PolicyBook {
             .trim()
             .parse()
             .unwrap_or_else(|_| key.spec().default.parse().unwrap_or(0))
+    }
+
+    /// A true/false parameter.
+    pub fn flag(&self, key: PolicyKey, region: &RegionCode) -> bool {
+        self.resolve(key, region).value.trim() == "true"
+    }
+
+    /// The facility norms in force for `region`.
+    pub fn facility_norms(&self, region: &RegionCode) -> crate::facility::Norms {
+        crate::facility::Norms {
+            street_centre_min_area: self.int(PolicyKey::StreetCentreMinArea, region),
+            street_centre_min_functions: self.int(PolicyKey::StreetCentreMinFunctions, region),
+            community_post_min_area: self.int(PolicyKey::CommunityPostMinArea, region),
+            community_post_min_functions: self.int(PolicyKey::CommunityPostMinFunctions, region),
+            tekun_min_nursing_percent: self.int(PolicyKey::TekunMinNursingPercent, region),
+        }
+    }
+
+    /// The visit-verification rules in force for `region`.
+    pub fn visit_rules(&self, region: &RegionCode) -> crate::visit::VisitRules {
+        crate::visit::VisitRules {
+            radius_m: self.int(PolicyKey::VisitRadiusM, region),
+            max_speed_kmh: self.int(PolicyKey::VisitMaxSpeedKmh, region),
+            max_clock_skew_minutes: self.int(PolicyKey::VisitMaxClockSkewMinutes, region),
+            late_sync_hours: self.int(PolicyKey::VisitLateSyncHours, region),
+        }
+    }
+
+    /// The regular-visit rules in force for `region` (the built-in ones if a stored rule cannot
+    /// be read, which `check` prevents).
+    pub fn patrol_rules(&self, region: &RegionCode) -> crate::patrol::PatrolRules {
+        let rule = |key: PolicyKey| {
+            crate::rules::Rule::parse(&self.resolve(key, region).value)
+                .or_else(|_| crate::rules::Rule::parse(key.spec().default))
+                .expect("the built-in rule parses")
+        };
+        crate::patrol::PatrolRules {
+            weekly: rule(PolicyKey::PatrolWeeklyRule),
+            monthly: rule(PolicyKey::PatrolMonthlyRule),
+        }
+    }
+
+    /// The rating thresholds in force for `region` (the built-in table if the stored one
+    /// cannot be read, which `check` prevents).
+    pub fn rating_thresholds(&self, region: &RegionCode) -> crate::rating::Thresholds {
+        crate::rating::Thresholds::parse(&self.resolve(PolicyKey::RatingThresholds, region).value)
+            .or_else(|_| {
+                crate::rating::Thresholds::parse(PolicyKey::RatingThresholds.spec().default)
+            })
+            .expect("the built-in thresholds parse")
     }
 
     /// The adjustment stacking setting.

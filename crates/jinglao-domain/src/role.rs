@@ -77,6 +77,15 @@ pub enum Permission {
     ManagePolicy,
     /// Publish versions of the basic elderly-service list for the region.
     PublishServiceLists,
+    /// Register providers and record their qualification findings.
+    ManageProviders,
+    /// Accept a credit code whose check character fails (early pilot codes), with a reason.
+    OverrideCreditCode,
+    /// Register and change facilities, beds, residents and staff (within scope: a provider
+    /// administrator only its own provider's).
+    ManageFacilities,
+    /// Score and decide star ratings.
+    RateFacilities,
 }
 
 impl Role {
@@ -176,6 +185,13 @@ impl Role {
             ManageAgencies => matches!(self, Role::CityStaff | Role::CountyStaff),
             ManagePolicy => matches!(self, Role::Admin | Role::CityStaff),
             PublishServiceLists => matches!(self, Role::CityStaff | Role::CountyStaff),
+            ManageProviders => matches!(self, Role::CityStaff | Role::CountyStaff),
+            OverrideCreditCode => matches!(self, Role::CityStaff | Role::CountyStaff),
+            ManageFacilities => matches!(
+                self,
+                Role::CityStaff | Role::CountyStaff | Role::ProviderAdmin
+            ),
+            RateFacilities => matches!(self, Role::CityStaff | Role::CountyStaff),
         }
     }
 

@@ -97,9 +97,19 @@ pub async fn seed(db: &Db, keys: &Keys) -> anyhow::Result<Vec<DemoAccount>> {
                 db,
                 &keys.audit_chain,
                 &actor,
-                "雨湖区康乐居家养老服务中心",
-                Some(DEMO_PROVIDER_CREDIT_CODE),
-                RegionCode::parse("430302")?,
+                &providers::NewProvider {
+                    name: "雨湖区康乐居家养老服务中心",
+                    credit_code: DEMO_PROVIDER_CREDIT_CODE,
+                    region_code: "430302",
+                    kind: "private_non_enterprise",
+                    legal_representative: "刘建国",
+                    registration_authority: "湘潭市雨湖区民政局",
+                    registered_on: chrono::NaiveDate::from_ymd_opt(2016, 5, 18),
+                    contact_name: "刘建国",
+                    office_phone: "0731-58210001",
+                    evaluation_grade: "4A",
+                    ..Default::default()
+                },
                 now,
             )
             .await?
@@ -208,7 +218,7 @@ async fn seed_agency(
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let actor = Actor::system();
-    let today = now.date_naive();
+    let today = jinglao_domain::clock::china_date(now);
     let existing = {
         let mut c = db.acquire().await?;
         agencies::list(&mut c.conn(), &Scope::All, today)
@@ -296,9 +306,7 @@ pub async fn seed_population(
         return Ok(PopulationOutcome::Kept(existing));
     }
     let now = Utc::now();
-    let today = now
-        .with_timezone(&jinglao_domain::clock::china_offset())
-        .date_naive();
+    let today = jinglao_domain::clock::china_date(now);
     let tree = {
         let mut c = db.acquire().await?;
         jinglao_domain::RegionTree::new(regions::load_all(&mut c.conn()).await?)
@@ -389,4 +397,231 @@ async fn demo_assessors(db: &Db) -> anyhow::Result<Assessors> {
         second,
         approver,
     })
+}
+
+/// Providers and facilities of the demo: `count` facilities over Xiangtan with their beds and
+/// staff, operated by 40 providers (and the demo provider), and assessed people of the demo
+/// population admitted to beds in their own county up to about 55% occupancy, unless
+/// facilities already exist. Returns how many facilities exist afterwards and how many people
+/// were admitted now.
+pub async fn seed_facilities(
+    db: &Db,
+    keys: &Keys,
+    count: usize,
+    seed: u64,
+) -> anyhow::Result<(usize, usize)> {
+    use jinglao_db::{facility_bulk, staff};
+    use jinglao_domain::credit_code::check_char;
+    let existing = {
+        let mut c = db.acquire().await?;
+        jinglao_db::facilities::list(&mut c.conn(), &Scope::All, None)
+            .await?
+            .len()
+    };
+    if existing > 0 {
+        return Ok((existing, 0));
+    }
+    let now = Utc::now();
+    let actor = Actor::cli();
+    let tree = {
+        let mut c = db.acquire().await?;
+        jinglao_domain::RegionTree::new(regions::load_all(&mut c.conn()).await?)
+    };
+    let places = synth::places_under(&tree, &RegionCode::parse("4303")?);
+    let specs = synth::facilities::facilities(&places, count, seed);
+    let counties = ["430302", "430304", "430321", "430381", "430382"];
+    let kinds = [
+        "enterprise",
+        "private_non_enterprise",
+        "private_non_enterprise",
+        "social_group",
+        "public_institution",
+    ];
+    let grades = ["", "3A", "4A", "5A", "2A"];
+    let mut provider_ids = Vec::new();
+    for n in 0..40usize {
+        let county = counties[n % counties.len()];
+        let first17 = format!("52{county}MJ5{:06}", 100 + n);
+        let code = format!("{first17}{}", check_char(first17.as_bytes()).unwrap_or('0'));
+        let existing = {
+            let mut c = db.acquire().await?;
+            providers::by_credit_code(&mut c.conn(), &code).await?
+        };
+        let p = match existing {
+            Some(p) => p,
+            None => {
+                providers::create(
+                    db,
+                    &keys.audit_chain,
+                    &actor,
+                    &providers::NewProvider {
+                        name: &format!(
+                            "湘潭{}养老服务有限公司",
+                            [
+                                "康馨",
+                                "颐年",
+                                "福满堂",
+                                "安泰",
+                                "乐龄",
+                                "仁和",
+                                "恒爱",
+                                "德寿"
+                            ][n % 8]
+                                .to_string()
+                                + &(n + 1).to_string()
+                        ),
+                        credit_code: &code,
+                        region_code: county,
+                        kind: kinds[n % kinds.len()],
+                        legal_representative: "周志刚",
+                        registration_authority: "湘潭市民政局",
+                        registered_on: chrono::NaiveDate::from_ymd_opt(
+                            2012 + (n % 10) as i32,
+                            3,
+                            1,
+                        ),
+                        contact_name: "周志刚",
+                        office_phone: &format!("0731-5822{:04}", n),
+                        evaluation_grade: grades[n % grades.len()],
+                        ..Default::default()
+                    },
+                    now,
+                )
+                .await?
+            }
+        };
+        provider_ids.push(p.id);
+    }
+    // The demo provider (whose administrator account the demo signs in with) runs every
+    // 41st facility, so `demo_provider_admin` has facilities, beds and staff of its own.
+    let demo_provider = {
+        let mut c = db.acquire().await?;
+        providers::by_credit_code(&mut c.conn(), DEMO_PROVIDER_CREDIT_CODE).await?
+    };
+    if let Some(p) = demo_provider {
+        provider_ids.insert(0, p.id);
+    }
+    let ids =
+        facility_bulk::insert(db, &keys.audit_chain, &actor, &provider_ids, &specs, now).await?;
+    // Staff: one hire per person, through the same path as the pages (encrypted ID numbers).
+    let mut serial = 0u32;
+    for (n, s) in specs.iter().enumerate() {
+        for (role, full_time) in &s.staff {
+            serial += 1;
+            let birth_year = 1965 + (serial % 35);
+            let first17 = format!(
+                "430302{birth_year}{:02}{:02}{:03}",
+                serial % 12 + 1,
+                serial % 28 + 1,
+                serial % 1000
+            );
+            let id = jinglao_domain::ResidentId::from_first17(&first17);
+            let hire = staff::Hire {
+                name: synth_staff_name(serial),
+                id_number: id.as_str().to_string(),
+                role: (*role).to_string(),
+                vocational_level: if *role == "caregiver" && !serial.is_multiple_of(3) {
+                    ["5", "4", "3"][serial as usize % 3].into()
+                } else {
+                    String::new()
+                },
+                certificate_no: if *role == "caregiver" && !serial.is_multiple_of(3) {
+                    format!("HN{:08}", serial)
+                } else {
+                    String::new()
+                },
+                facility_id: ids[n].to_string(),
+                start_on: s
+                    .opened_on
+                    .max(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default())
+                    .to_string(),
+                full_time: *full_time,
+                ..Default::default()
+            };
+            let provider = provider_ids[n % provider_ids.len()];
+            match staff::hire(
+                db,
+                &keys.audit_chain,
+                &keys.cipher,
+                &actor,
+                provider,
+                &hire,
+                now,
+            )
+            .await
+            {
+                Ok(_) => {}
+                // A generated number that collides with an earlier one (same person): skip.
+                Err(jinglao_db::DbError::Invalid(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    rate_some(db, keys, &ids, &specs, now).await?;
+    let today = jinglao_domain::clock::china_date(now);
+    let admitted =
+        facility_bulk::admit_residents_for_demo(db, &keys.audit_chain, &actor, 55, today, now)
+            .await?;
+    Ok((ids.len(), admitted))
+}
+
+/// Rates every fourth filed institution of the demo through the real workflow (application,
+/// self-assessment, experts' sheet, decision), with scores between 62% and 95% of each item's
+/// maximum, so the finder's level filter and the facility pages have levels to show.
+async fn rate_some(
+    db: &Db,
+    keys: &Keys,
+    ids: &[uuid::Uuid],
+    specs: &[jinglao_domain::synth::facilities::FacilitySpec],
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use jinglao_db::ratings;
+    use jinglao_domain::rating::{SHEET, tenths};
+    let book = jinglao_db::policy::book(db).await?;
+    let actor = Actor::cli();
+    let key = &keys.audit_chain;
+    let candidates = specs
+        .iter()
+        .zip(ids)
+        .filter(|(s, _)| s.kind.is_institution() && !s.filing_no.is_empty())
+        .step_by(4);
+    for (n, (_, id)) in candidates.enumerate() {
+        let requested = 1 + (n % 3) as i64;
+        let rating = match ratings::apply(db, key, &book, &actor, *id, requested, false, now).await
+        {
+            Ok(r) => r,
+            // Not yet a year in operation, for example: the demo leaves it unrated.
+            Err(jinglao_db::DbError::Invalid(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let percent = 62 + (n as i64 * 7) % 34;
+        let scores: Vec<(String, String)> = SHEET
+            .iter()
+            .map(|i| {
+                (
+                    i.code.to_string(),
+                    tenths(i.max_points * 10 * percent / 100),
+                )
+            })
+            .collect();
+        for sheet in ["self", "expert"] {
+            ratings::save_sheet(db, key, &actor, rating, sheet, &scores, now).await?;
+        }
+        ratings::decide_and_publish(db, key, &book, &actor, rating, now).await?;
+    }
+    Ok(())
+}
+
+fn synth_staff_name(n: u32) -> String {
+    const SURNAMES: [&str; 12] = [
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "彭", "谭",
+    ];
+    const GIVEN: [&str; 12] = [
+        "秀英", "桂芳", "丽", "建华", "红梅", "志强", "敏", "春花", "海燕", "国平", "小兰", "卫东",
+    ];
+    format!(
+        "{}{}",
+        SURNAMES[n as usize % 12],
+        GIVEN[(n as usize / 12) % 12]
+    )
 }

@@ -26,7 +26,8 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
-    eligibility, home, login, policy, preferences, public_apply, regions, service_lists,
+    eligibility, facilities, facility_actions, finder, home, login, policy, preferences, prices,
+    providers, public_apply, ratings, regions, service_lists, staff,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -122,6 +123,9 @@ fn pages(state: &AppState) -> Router<AppState> {
             get(applications::download),
         )
         .route("/notices", get(applications::notices))
+        .route("/institutions", get(finder::search))
+        .route("/institutions/{id}", get(finder::show))
+        .route("/institutions/{id}/photos/{photo}", get(finder::photo))
         .route("/apply", get(public_apply::show).post(public_apply::submit))
         .route(
             "/apply/status",
@@ -152,6 +156,49 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/agencies", get(agencies::index).post(agencies::create))
         .route("/agencies/{id}", get(agencies::show))
         .route("/agencies/{id}/assessors", post(agencies::set_certificate))
+        .route("/providers", get(providers::index).post(providers::create))
+        .route("/providers/{id}", get(providers::show))
+        .route("/providers/{id}/findings", post(providers::record_finding))
+        .route(
+            "/providers/{id}/prices",
+            get(prices::index).post(prices::add),
+        )
+        .route("/providers/{id}/staff", get(staff::index).post(staff::hire))
+        .route(
+            "/providers/{id}/staff/insurance",
+            post(staff::record_insurance),
+        )
+        .route("/providers/{id}/staff/records", post(staff::add_record))
+        .route(
+            "/facilities",
+            get(facilities::index).post(facilities::create),
+        )
+        .route("/facilities/new", get(facilities::new_form))
+        .route("/facilities/{id}", get(facilities::show))
+        .route("/facilities/{id}/beds", post(facility_actions::add_beds))
+        .route(
+            "/facilities/{id}/bed-status",
+            post(facility_actions::set_bed_status),
+        )
+        .route("/facilities/{id}/admissions", post(facility_actions::admit))
+        .route(
+            "/facilities/{id}/discharges",
+            post(facility_actions::discharge),
+        )
+        .route(
+            "/facilities/{id}/waiting-list",
+            post(facility_actions::join_waiting_list),
+        )
+        .route("/facilities/{id}/ratings", post(ratings::apply))
+        .route(
+            "/facilities/{id}/photos",
+            post(facility_actions::add_photo).layer(DefaultBodyLimit::max(
+                jinglao_domain::evidence::MAX_EVIDENCE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/ratings/{id}", get(ratings::show))
+        .route("/ratings/{id}/sheets/{sheet}", post(ratings::save_sheet))
+        .route("/ratings/{id}/decision", post(ratings::decide))
         .route("/policy", get(policy::index).post(policy::set))
         .route("/audit", get(audit::index))
         .route("/audit/verify", post(audit::verify))

@@ -35,10 +35,7 @@ pub struct AppState {
 impl AppState {
     /// Today in Beijing time.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.clock
-            .now()
-            .with_timezone(&jinglao_domain::clock::china_offset())
-            .date_naive()
+        jinglao_domain::clock::china_date(self.clock.now())
     }
 
     /// A region's name, or its code when unknown.

@@ -7,6 +7,7 @@
 //! the number of threads. People are made in chunks of [`CHUNK`], each chunk from its own
 //! ChaCha stream, on all cores.
 
+pub mod facilities;
 mod names;
 mod person;
 mod places;

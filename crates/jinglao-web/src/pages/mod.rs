@@ -10,13 +10,20 @@ pub mod audit;
 pub mod elder_import;
 pub mod elders;
 pub mod eligibility;
+pub mod facilities;
+pub mod facility_actions;
+pub mod finder;
 pub mod home;
 pub mod login;
 pub mod policy;
 pub mod preferences;
+pub mod prices;
+pub mod providers;
 pub mod public_apply;
+pub mod ratings;
 pub mod regions;
 pub mod service_lists;
+pub mod staff;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -111,6 +118,22 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "agency_created" => "评估机构已登记。",
         "certificate_saved" => "评估师证书已登记。",
         "policy_saved" => "政策参数已保存。",
+        "provider_created" => "服务机构已登记。",
+        "finding_recorded" => "核查结果已记录，承接资格已重新判断。",
+        "facility_created" => "设施已登记。下一步：添加床位。",
+        "beds_added" => "床位已添加。",
+        "bed_status" => "床位状态已更改。",
+        "admitted" => "已办理入住。",
+        "discharged" => "已办理退住。",
+        "waiting_joined" => "已登记轮候。",
+        "rating_applied" => "等级评定申请已提交，下一步由机构填写自评。",
+        "sheet_saved" => "评分表已保存。",
+        "rating_decided" => "等级已评定并公布。",
+        "staff_hired" => "人员已登记。",
+        "price_added" => "单价已保存。",
+        "photo_added" => "照片已上传，公开查询页面同时显示。",
+        "insurance_recorded" => "参保记录已登记。",
+        "staff_record_added" => "记录已登记。",
         "unchanged" => "没有任何改动。",
         _ => return None,
     })
@@ -131,6 +154,10 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         items.push(("/assessments", "能力评估"));
     }
     items.push(("/regions", "行政区划"));
+    if user.can(Permission::ManageProviders) || user.can(Permission::ManageFacilities) {
+        items.push(("/providers", "服务机构"));
+        items.push(("/facilities", "养老设施"));
+    }
     if user.can(Permission::ManageAgencies) {
         items.push(("/agencies", "评估机构"));
     }

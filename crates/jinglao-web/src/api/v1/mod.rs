@@ -1,5 +1,6 @@
 //! API version 1: authentication, the caller's identity, regions, the audit trail, the
-//! registry (masked), the assessment scoring rules and eligibility (服务找人).
+//! registry (masked), the assessment scoring rules, eligibility (服务找人), applications, and
+//! providers and facilities.
 //! Conventions are in docs/API-DESIGN.md.
 
 pub mod applications;
@@ -9,6 +10,7 @@ pub mod auth;
 pub mod elders;
 pub mod eligibility;
 pub mod extract;
+pub mod facilities;
 pub mod me;
 pub mod regions;
 pub mod service_lists;
@@ -46,6 +48,7 @@ use crate::state::AppState;
         (name = "service-lists", description = "基本养老服务清单（按版本发布；规则保存时即检查）"),
         (name = "applications", description = "服务申请与审核（村（居）初审、乡镇（街道）审定、公示、复核）"),
         (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
+        (name = "facilities", description = "服务机构、养老设施、床位与入住（服务机构账号只能看到本机构）"),
     )
 )]
 pub struct ApiDoc;
@@ -96,6 +99,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(applications::resubmit_application))
         .routes(routes!(applications::appeal_application))
         .routes(routes!(applications::withdraw_application))
+        .routes(routes!(facilities::provider_standing))
+        .routes(routes!(
+            facilities::list_facilities,
+            facilities::create_facility
+        ))
+        .routes(routes!(facilities::show_facility))
+        .routes(routes!(facilities::list_beds))
+        .routes(routes!(facilities::admit_resident))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).
