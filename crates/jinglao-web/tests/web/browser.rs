@@ -4,13 +4,11 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::TestApp;
+use crate::common::TestApp;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use jinglao_db::test_on_both;
@@ -69,6 +67,18 @@ async fn browser(driver: &Driver, width: u32, height: u32) -> Client {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("could not start a chromium session through chromedriver on {url}");
+}
+
+/// Waits until the address bar holds `part`, i.e. a form's GET submission has loaded (an
+/// element found earlier on the page it replaces would otherwise go stale).
+async fn wait_for_url(c: &Client, part: &str) {
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().as_str().contains(part) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the address never came to contain {part}");
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -156,7 +166,7 @@ test_on_both! {
         c.goto(&app.url("/regions/430302")).await.unwrap();
         // Not signed in: the sign-in page comes first and returns to the region afterwards.
         c.find(Locator::Id("username")).await.unwrap().send_keys("phone_county").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(common::PASSWORD).await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
         c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
         let name = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("region-name")).await.unwrap();
         assert_eq!(name.text().await.unwrap(), "雨湖区");
@@ -256,6 +266,8 @@ test_on_both! {
         // Filter by an ability level: the list shows only people with an effective assessment.
         c.find(Locator::Css("#ability option[value='2']")).await.unwrap().click().await.unwrap();
         c.find(Locator::Id("search-elders")).await.unwrap().click().await.unwrap();
+        // The unfiltered page has the same table: wait for the filtered page to replace it.
+        wait_for_url(&c, "ability=2").await;
         let table = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("elders")).await.unwrap();
         let text = table.text().await.unwrap();
         assert!(text.contains("中度失能"), "{text}");

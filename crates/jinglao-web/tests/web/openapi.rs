@@ -2,9 +2,7 @@
 //! API change shows up in review as a snapshot diff), and served as generated. `.ci/run` also
 //! checks it with `openapi-spec-validator`.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use jinglao_db::test_on_both;
 
 fn document() -> serde_json::Value {

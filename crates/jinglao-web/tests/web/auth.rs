@@ -1,10 +1,8 @@
 //! Signing in and staying signed in: CSRF, lockout, session renewal and time-outs, password
 //! changes, and API tokens.
 
-mod common;
-
+use crate::common::{PASSWORD, TestApp, set_cookie_value};
 use chrono::Duration;
-use common::{PASSWORD, TestApp, set_cookie_value};
 use jinglao_db::test_on_both;
 use jinglao_domain::Role;
 use reqwest::StatusCode;

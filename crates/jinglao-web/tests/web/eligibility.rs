@@ -2,9 +2,7 @@
 //! what-if check answered item by item with explanations, bad input named by field, a sweep,
 //! the worklists page and its scope.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use jinglao_db::test_on_both;
 use jinglao_domain::elder::{ElderDraft, ValidationContext};
 use jinglao_domain::{ResidentId, Role};
@@ -331,7 +329,7 @@ async fn lookup(
     csrf: &str,
     reference: &str,
     id: &str,
-) -> (StatusCode, common::Page) {
+) -> (StatusCode, crate::common::Page) {
     let resp = client
         .post(app.url("/apply/status"))
         .form(&[("_csrf", csrf), ("reference", reference), ("id_number", id)])

@@ -2,9 +2,7 @@
 //! change anything of a 岳塘区 community, while a county worker of 雨湖区 sees its whole
 //! subtree. Scope is enforced in the queries, so guessing URLs does not help.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use jinglao_db::test_on_both;
 use jinglao_domain::Role;
 use reqwest::StatusCode;

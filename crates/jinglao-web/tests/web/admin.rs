@@ -1,8 +1,6 @@
 //! Account management by administrators, and the audit trail as auditors see it.
 
-mod common;
-
-use common::{PASSWORD, TestApp};
+use crate::common::{PASSWORD, TestApp};
 use jinglao_db::test_on_both;
 use jinglao_domain::Role;
 use reqwest::StatusCode;

@@ -24,7 +24,7 @@ fn code(s: &str) -> RegionCode {
 }
 
 fn today() -> NaiveDate {
-    (Utc::now() + Duration::hours(8)).date_naive()
+    jinglao_domain::clock::china_date(Utc::now())
 }
 
 fn staff(region: &str, role: Role) -> Actor {

@@ -3,9 +3,7 @@
 //! again changes nothing, numbers are masked everywhere and every read and reveal is audited,
 //! scope holds for pages and the API, and the scoring API names what is wrong.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use jinglao_db::test_on_both;
 use jinglao_domain::elder_import::template_csv;
 use jinglao_domain::{ResidentId, Role};

@@ -1,12 +1,10 @@
 //! The region tree as the server keeps it: changes by this process show at once, changes by
 //! another process (here: written straight through the storage layer) within seconds.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::TestApp;
 use chrono::Utc;
-use common::TestApp;
 use jinglao_db::{Actor, regions, test_on_both};
 use jinglao_domain::{AreaType, RegionCode, Role};
 use reqwest::StatusCode;

@@ -42,7 +42,7 @@ fn code(s: &str) -> RegionCode {
 }
 
 fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    jinglao_domain::clock::china_date(Utc::now())
 }
 
 async fn seed_regions(db: &Db) -> RegionTree {

@@ -2,9 +2,7 @@
 //! save time with line and column, a county list that drops or narrows a city item is refused
 //! naming the item, and a new version is published from the prefilled form.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use jinglao_db::test_on_both;
 use jinglao_domain::Role;
 use reqwest::StatusCode;

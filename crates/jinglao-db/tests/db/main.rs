@@ -1,0 +1,8 @@
+//! The storage crate's integration tests, each run on SQLite and on PostgreSQL, linked into one
+//! test binary so that a clean build links the platform once instead of once per file.
+
+mod applications;
+mod eligibility;
+mod facilities;
+mod registry;
+mod service_lists;

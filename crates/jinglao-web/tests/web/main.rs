@@ -1,0 +1,16 @@
+//! The web crate's integration tests, linked into one test binary: every file here used to be
+//! its own binary, and each one linked the whole platform (a few hundred megabytes apiece with
+//! debug information), which made a clean build slow to link and heavy on disk.
+
+mod common;
+
+mod admin;
+mod auth;
+mod browser;
+mod eligibility;
+mod facilities;
+mod openapi;
+mod regions;
+mod registry;
+mod scope;
+mod service_lists;
