@@ -31,6 +31,10 @@ pub enum DbError {
         /// Where the existing record lives.
         region_code: jinglao_domain::RegionCode,
     },
+    /// The record exists and is in scope, but this actor may not act on it (a caregiver on
+    /// another caregiver's visit). The text says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// Input failed validation against data in the database.
     #[error("{0}")]
     Invalid(Invalid),

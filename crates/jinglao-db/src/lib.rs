@@ -31,6 +31,7 @@ pub mod facility_bulk;
 pub mod facility_photos;
 pub mod finder;
 pub mod migrate;
+pub mod orders;
 pub mod policy;
 pub mod population;
 pub mod prices;
@@ -41,9 +42,11 @@ mod scope_sql;
 pub mod service_lists;
 pub mod sessions;
 pub mod staff;
+pub mod statements;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod visits;
 pub mod worklists;
 
 #[cfg(feature = "testing")]

@@ -85,6 +85,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(21, "0021_facilities", "facilities"),
     both!(22, "0022_facility_photos", "facility_photos"),
     both!(23, "0023_service_prices", "service_prices"),
+    both!(24, "0024_home_services", "home_services"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

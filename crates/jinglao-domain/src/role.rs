@@ -86,6 +86,11 @@ pub enum Permission {
     ManageFacilities,
     /// Score and decide star ratings.
     RateFacilities,
+    /// Review visits in the exception queue (accept or reject, with a reason) and correct
+    /// visit records.
+    ReviewVisits,
+    /// Generate, approve and pay monthly settlement statements.
+    SettleServices,
 }
 
 impl Role {
@@ -192,6 +197,11 @@ impl Role {
                 Role::CityStaff | Role::CountyStaff | Role::ProviderAdmin
             ),
             RateFacilities => matches!(self, Role::CityStaff | Role::CountyStaff),
+            ReviewVisits => matches!(
+                self,
+                Role::CityStaff | Role::CountyStaff | Role::TownshipStaff
+            ),
+            SettleServices => matches!(self, Role::CityStaff | Role::CountyStaff | Role::Finance),
         }
     }
 

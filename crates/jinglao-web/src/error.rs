@@ -71,6 +71,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => AppError::NotFound,
+            DbError::Forbidden(why) => AppError::Forbidden(why),
             DbError::Invalid(i) => AppError::Invalid(i),
             DbError::Conflict { constraint } => {
                 AppError::Conflict(format!("与已有记录冲突（{constraint}）"))

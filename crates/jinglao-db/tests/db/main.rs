@@ -4,5 +4,6 @@
 mod applications;
 mod eligibility;
 mod facilities;
+mod home_services;
 mod registry;
 mod service_lists;

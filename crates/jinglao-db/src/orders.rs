@@ -1,0 +1,509 @@
+//! Service orders (服务工单): one booked visit of a home service for one older person, with the
+//! provider, item, time window and who pays. An order paid from the person's entitlement is
+//! checked against the month's quota of that item under a lock on the person's row, so two
+//! clerks booking the last visit of the month at once cannot both succeed.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use jinglao_domain::clock::china_date;
+use jinglao_domain::order::{Funding, Size, Usage, fits};
+use jinglao_domain::{Invalid, Permission, RegionCode, Role, Scope};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, ChainKey, Event};
+use crate::{Actor, Conn, Db, DbError, on_conn, service_lists};
+
+/// How an order reached the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Community or township staff.
+    Staff,
+    /// The provider's own staff.
+    Provider,
+    /// The elder or family on the public pages.
+    Public,
+    /// Staff taking a phone call on the person's behalf.
+    Phone,
+}
+
+impl Channel {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Staff => "staff",
+            Channel::Provider => "provider",
+            Channel::Public => "public",
+            Channel::Phone => "phone",
+        }
+    }
+}
+
+/// The month a China date falls in, as stored (`2026-11`).
+pub fn month_of(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+/// An order as entered.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    /// The older person.
+    pub elder_id: Uuid,
+    /// The provider delivering it.
+    pub provider_id: Uuid,
+    /// Service-list item code.
+    pub item_code: &'a str,
+    /// Who pays.
+    pub funding: Option<Funding>,
+    /// Start of the time window.
+    pub window_start: Option<DateTime<Utc>>,
+    /// Minutes booked.
+    pub minutes: Option<i64>,
+    /// How it arrived.
+    pub channel: Channel,
+}
+
+/// A placed order: its id and the confirmation code to give the person (by card, SMS or the
+/// public page; caregivers never see it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// Order id.
+    pub id: Uuid,
+    /// Six digits.
+    pub confirm_code: String,
+}
+
+/// What the order check needs to know of the person.
+#[derive(sqlx::FromRow)]
+struct ElderFacts {
+    residence_region_code: String,
+    status: String,
+    status_date: Option<NaiveDate>,
+}
+
+fn confirm_code() -> String {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).expect("the operating system provides randomness");
+    format!("{:06}", u32::from_le_bytes(b) % 1_000_000)
+}
+
+fn validate(
+    o: &NewOrder<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Funding, DateTime<Utc>, i64), Invalid> {
+    let mut inv = Invalid::new();
+    if o.item_code.trim().is_empty() {
+        inv.add("item_code", "请选择服务项目");
+    }
+    let funding = o.funding;
+    match funding {
+        None => inv.add("funding", "请选择支付方式"),
+        Some(Funding::Voucher) => inv.add("funding", "本地尚未开通消费券支付"),
+        Some(Funding::CareInsurance) => inv.add("funding", "本地尚未开通长期护理保险结算"),
+        Some(_) => {}
+    }
+    match o.window_start {
+        None => inv.add("window_start", "请填写服务开始时间"),
+        Some(t) if china_date(t) < china_date(now) => {
+            inv.add("window_start", "服务时间不能早于今天")
+        }
+        Some(t) if t > now + Duration::days(92) => {
+            inv.add("window_start", "只能预约三个月以内的服务")
+        }
+        Some(_) => {}
+    }
+    match o.minutes {
+        Some(m) if (1..=480).contains(&m) => {}
+        _ => inv.add("minutes", "服务时长应为 1 到 480 之间的整数（分钟）"),
+    }
+    inv.into_result((
+        funding.unwrap_or(Funding::SelfPay),
+        o.window_start.unwrap_or(now),
+        o.minutes.unwrap_or(0),
+    ))
+}
+
+/// Whether `actor` may book for this person with this provider: region staff for people
+/// living in their subtree, a provider's administrator for its own provider.
+fn may_book(actor: &Actor, residence: &RegionCode, provider_id: Uuid) -> bool {
+    if !(actor.may(Permission::EditElders) || actor.role == Role::ProviderAdmin.as_str()) {
+        return actor.user_id.is_none();
+    }
+    match &actor.scope {
+        Scope::All => true,
+        Scope::Region(root) => root.contains(residence),
+        Scope::Provider { provider_id: p, .. } => *p == provider_id,
+    }
+}
+
+/// The contract price of `item` for `provider` on `day`, fen.
+pub async fn price_on(
+    conn: &mut Conn<'_>,
+    provider_id: Uuid,
+    item: &str,
+    day: NaiveDate,
+) -> Result<Option<(i64, i32, bool)>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT unit_fen, min_minutes, needs_certificate FROM service_prices \
+             WHERE provider_id = $1 AND item_code = $2 AND valid_from <= $3 \
+             AND (valid_to IS NULL OR valid_to >= $3) ORDER BY valid_from DESC LIMIT 1",
+        )
+        .bind(provider_id).bind(item).bind(day)
+        .fetch_optional(&mut *c).await
+    })?)
+}
+
+/// What the person has booked of `item` in `month` from their entitlement (orders neither
+/// cancelled nor missed), leaving out the order `except`.
+pub async fn usage(
+    conn: &mut Conn<'_>,
+    elder_id: Uuid,
+    item: &str,
+    month: &str,
+    except: Option<Uuid>,
+) -> Result<Usage, DbError> {
+    let (times, minutes, fen): (i64, Option<i64>, Option<i64>) = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT COUNT(*), CAST(SUM(minutes) AS BIGINT), CAST(SUM(price_fen) AS BIGINT) \
+             FROM service_orders WHERE elder_id = $1 AND item_code = $2 AND service_month = $3 \
+             AND funding = 'entitlement' AND status IN ('booked', 'done') AND id <> $4",
+        )
+        .bind(elder_id).bind(item).bind(month).bind(except.unwrap_or(Uuid::nil()))
+        .fetch_one(&mut *c).await
+    })?;
+    Ok(Usage {
+        times: u32::try_from(times).unwrap_or(u32::MAX),
+        minutes: u32::try_from(minutes.unwrap_or(0)).unwrap_or(u32::MAX),
+        fen: fen.unwrap_or(0),
+    })
+}
+
+/// Checks the entitlement and its quota for a booking; returns the entitlement.
+async fn check_quota(
+    conn: &mut Conn<'_>,
+    elder_id: Uuid,
+    item: &str,
+    day: NaiveDate,
+    size: Size,
+    except: Option<Uuid>,
+) -> Result<Uuid, DbError> {
+    let ent: Option<(Uuid, Uuid)> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, list_id FROM entitlements WHERE elder_id = $1 AND item_code = $2 \
+             AND start_date <= $3 AND (end_date IS NULL OR end_date >= $3) LIMIT 1",
+        )
+        .bind(elder_id).bind(item).bind(day)
+        .fetch_optional(&mut *c).await
+    })?;
+    let Some((ent_id, list_id)) = ent else {
+        return Err(Invalid::one(
+            "funding",
+            format!("老人在 {day} 没有纳入项目 {item}，不能使用服务额度；可改为自费"),
+        )
+        .into());
+    };
+    let list = service_lists::get(conn, list_id)
+        .await?
+        .ok_or_else(|| DbError::Corrupt(format!("entitlement {ent_id} names a missing list")))?;
+    let quota = list
+        .items
+        .iter()
+        .find(|i| i.code == item)
+        .map(|i| i.quota)
+        .ok_or_else(|| DbError::Corrupt(format!("list {list_id} has no item {item}")))?;
+    let used = usage(conn, elder_id, item, &month_of(day), except).await?;
+    fits(quota, used, size).map_err(|e| Invalid::one("funding", e))?;
+    Ok(ent_id)
+}
+
+/// Whether an entitlement order is still covered on its day: the person is enrolled in the
+/// item and the month's quota holds with this order counted (the visit check's quota rule).
+pub async fn entitlement_holds(conn: &mut Conn<'_>, order_id: Uuid) -> Result<bool, DbError> {
+    let order = get(conn, &Scope::All, order_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let size = Size {
+        minutes: u32::try_from(order.minutes).unwrap_or(0),
+        fen: order.price_fen,
+    };
+    let day = order.service_on;
+    match check_quota(
+        conn,
+        order.elder_id,
+        &order.item_code,
+        day,
+        size,
+        Some(order_id),
+    )
+    .await
+    {
+        Ok(_) => Ok(true),
+        Err(DbError::Invalid(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Places an order, audited. Refused, naming the field, when the person is not active, the
+/// provider has no contract price for the item on the day, or the month's quota is used up.
+pub async fn place(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    o: &NewOrder<'_>,
+    now: DateTime<Utc>,
+) -> Result<Placed, DbError> {
+    let (funding, start, minutes) = validate(o, now)?;
+    let item = o.item_code.trim();
+    let day = china_date(start);
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    // Lock the person's row (a no-op write): bookings for one person queue here, so the quota
+    // is read and used by one booking at a time.
+    let facts: Option<ElderFacts> = on_conn!(&mut conn, c => {
+        sqlx::query_as(
+            "UPDATE elders SET updated_at = updated_at WHERE id = $1 \
+             RETURNING residence_region_code, status, status_date",
+        )
+        .bind(o.elder_id)
+        .fetch_optional(&mut *c).await
+    })?;
+    let facts = facts.ok_or(DbError::NotFound)?;
+    let residence = RegionCode::parse(&facts.residence_region_code)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    if !may_book(actor, &residence, o.provider_id) {
+        return Err(DbError::NotFound);
+    }
+    if facts.status != "active" {
+        let when = facts
+            .status_date
+            .map(|d| format!("（{d}）"))
+            .unwrap_or_default();
+        return Err(Invalid::one("elder_id", format!("老人已故或已迁出{when}，不能下单")).into());
+    }
+    let Some((price_fen, _, _)) = price_on(&mut conn, o.provider_id, item, day).await? else {
+        return Err(Invalid::one(
+            "item_code",
+            format!("该服务机构在 {day} 没有项目 {item} 的合同单价"),
+        )
+        .into());
+    };
+    let size = Size {
+        minutes: u32::try_from(minutes).unwrap_or(0),
+        fen: price_fen,
+    };
+    let entitlement = match funding {
+        Funding::Entitlement => {
+            Some(check_quota(&mut conn, o.elder_id, item, day, size, None).await?)
+        }
+        _ => None,
+    };
+    let id = Uuid::now_v7();
+    let code = confirm_code();
+    on_conn!(&mut conn, c => {
+        sqlx::query(
+            "INSERT INTO service_orders (id, elder_id, region_code, provider_id, item_code, funding, \
+             entitlement_id, service_on, service_month, window_start, window_end, minutes, price_fen, \
+             confirm_code, status, channel, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'booked', $15, $16, $17, $17)",
+        )
+        .bind(id).bind(o.elder_id).bind(residence.as_str()).bind(o.provider_id).bind(item)
+        .bind(funding.as_str()).bind(entitlement).bind(day).bind(month_of(day)).bind(start)
+        .bind(start + Duration::minutes(minutes)).bind(minutes as i32).bind(price_fen)
+        .bind(&code).bind(o.channel.as_str()).bind(actor.user_id).bind(now)
+        .execute(&mut *c).await.map(|_| ())
+    })?;
+    let event = Event::new("order.place", "elder", o.elder_id)
+        .region(Some(residence))
+        .detail(json!({
+            "order": id, "provider": o.provider_id, "item": item, "funding": funding.as_str(),
+            "on": day, "minutes": minutes, "price_fen": price_fen, "channel": o.channel.as_str(),
+        }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(Placed {
+        id,
+        confirm_code: code,
+    })
+}
+
+/// One order as its pages and the visit check see it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Order {
+    /// Id.
+    pub id: Uuid,
+    /// The person.
+    pub elder_id: Uuid,
+    /// Where they lived when it was booked.
+    pub region_code: String,
+    /// Provider.
+    pub provider_id: Uuid,
+    /// Item code.
+    pub item_code: String,
+    /// Stored funding name.
+    pub funding: String,
+    /// Day (China date).
+    pub service_on: NaiveDate,
+    /// Month.
+    pub service_month: String,
+    /// Window start.
+    pub window_start: DateTime<Utc>,
+    /// Window end.
+    pub window_end: DateTime<Utc>,
+    /// Minutes.
+    pub minutes: i32,
+    /// Price, fen.
+    pub price_fen: i64,
+    /// booked | done | cancelled | no_show.
+    pub status: String,
+    /// Assigned caregiver.
+    pub caregiver_id: Option<Uuid>,
+    /// Why it was cancelled or missed.
+    pub end_reason: Option<String>,
+}
+
+const ORDER_COLUMNS: &str = "SELECT id, elder_id, region_code, provider_id, item_code, funding, \
+    service_on, service_month, window_start, window_end, minutes, price_fen, status, caregiver_id, \
+    end_reason FROM service_orders";
+
+/// One order, if `scope` covers it (its provider, or the person's region).
+pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<Order>, DbError> {
+    let rows: Vec<Order> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(ORDER_COLUMNS);
+        q.push(" WHERE id = ").push_bind(id);
+        crate::scope_sql::push_scope(&mut q, scope, "region_code", "provider_id");
+        q.build_query_as::<Order>().fetch_all(&mut *c).await
+    })?;
+    Ok(rows.into_iter().next())
+}
+
+/// Assigns (or re-assigns) a booked order to a caregiver of its provider: one employed by the
+/// provider on the day, and certified when the item's contract requires it. Audited.
+pub async fn assign(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    order_id: Uuid,
+    staff_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if !(actor.may(Permission::ManageFacilities) || actor.user_id.is_none()) {
+        return Err(DbError::NotFound);
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let order = get(&mut conn, &actor.scope, order_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    if order.status != "booked" {
+        return Err(Invalid::one("order", "只能派发尚未完成的工单").into());
+    }
+    let staff: Option<(String, i64)> = on_conn!(&mut conn, c => {
+        sqlx::query_as(
+            "SELECT s.certificate_no, COUNT(e.id) FROM staff s LEFT JOIN employments e \
+             ON e.staff_id = s.id AND e.provider_id = $2 AND e.start_on <= $3 \
+             AND (e.end_on IS NULL OR e.end_on >= $3) WHERE s.id = $1 GROUP BY s.certificate_no",
+        )
+        .bind(staff_id).bind(order.provider_id).bind(order.service_on)
+        .fetch_optional(&mut *c).await
+    })?;
+    let Some((certificate, employed)) = staff else {
+        return Err(Invalid::one("caregiver_id", "没有这名护理员").into());
+    };
+    if employed == 0 {
+        return Err(Invalid::one(
+            "caregiver_id",
+            format!("这名护理员在 {} 不在该机构任职", order.service_on),
+        )
+        .into());
+    }
+    let needs_cert = price_on(
+        &mut conn,
+        order.provider_id,
+        &order.item_code,
+        order.service_on,
+    )
+    .await?
+    .is_some_and(|(_, _, c)| c);
+    if needs_cert && certificate.trim().is_empty() {
+        return Err(Invalid::one(
+            "caregiver_id",
+            format!(
+                "项目 {} 要求持证护理员，这名护理员没有登记证书",
+                order.item_code
+            ),
+        )
+        .into());
+    }
+    on_conn!(&mut conn, c => {
+        sqlx::query("UPDATE service_orders SET caregiver_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(staff_id).bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
+    })?;
+    let event = Event::new("order.assign", "elder", order.elder_id)
+        .region(RegionCode::parse(&order.region_code).ok())
+        .detail(
+            json!({ "order": order_id, "caregiver": staff_id, "previous": order.caregiver_id }),
+        );
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How a booked order ended without a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Cancelled beforehand (frees the quota).
+    Cancelled,
+    /// Nobody home, or the caregiver did not come (frees the quota).
+    NoShow,
+}
+
+/// Ends a booked order without a visit, with a reason; audited. An order with a visit started
+/// cannot be cancelled.
+pub async fn end(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    order_id: Uuid,
+    how: Ending,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if reason.trim().is_empty() {
+        return Err(Invalid::one("reason", "请填写取消或未服务的原因").into());
+    }
+    if !(actor.may(Permission::EditElders)
+        || actor.may(Permission::ManageFacilities)
+        || actor.user_id.is_none())
+    {
+        return Err(DbError::Forbidden(
+            "只有社区工作人员或服务机构可以取消工单".into(),
+        ));
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let order = get(&mut conn, &actor.scope, order_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let status = match how {
+        Ending::Cancelled => "cancelled",
+        Ending::NoShow => "no_show",
+    };
+    let changed = on_conn!(&mut conn, c => {
+        sqlx::query(
+            "UPDATE service_orders SET status = $1, end_reason = $2, updated_at = $3 \
+             WHERE id = $4 AND status = 'booked' \
+             AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)",
+        )
+        .bind(status).bind(reason.trim()).bind(now).bind(order_id)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if changed == 0 {
+        return Err(Invalid::one("order", "工单已开始服务或已结束，不能再取消").into());
+    }
+    let event = Event::new("order.end", "elder", order.elder_id)
+        .region(RegionCode::parse(&order.region_code).ok())
+        .detail(json!({ "order": order_id, "status": status, "reason": reason.trim() }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

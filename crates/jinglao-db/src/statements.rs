@@ -1,0 +1,402 @@
+//! Monthly settlement (月度结算): per provider, month and funding source, the verified and
+//! accepted visits priced at the contract price in force on their day make a statement
+//! (对账单) with every visit listed. The provider confirms or disputes it, the bureau approves
+//! it, and the payment is recorded.
+//!
+//! A visit is charged on at most one statement line, ever (a partial unique index). Running a
+//! month again adds only visits not yet charged, so a re-run is idempotent; two runs at once
+//! queue on a lock of the provider's row. Once a statement has left the draft state it never
+//! changes: visits of that month verified or accepted later are charged on the next statement
+//! run as adjustment lines, which keep their own month.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jinglao_domain::clock::china_date;
+use jinglao_domain::order::Funding;
+use jinglao_domain::settlement::{PayableVisit, Price, statement};
+use jinglao_domain::{Invalid, Permission, Scope};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, ChainKey, Event};
+use crate::orders::month_of;
+use crate::{Actor, Conn, Db, DbError, on_conn, prices, providers};
+
+/// One statement's head.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Statement {
+    /// Id.
+    pub id: Uuid,
+    /// Provider.
+    pub provider_id: Uuid,
+    /// `2026-11`.
+    pub service_month: String,
+    /// Stored funding name.
+    pub funding: String,
+    /// draft | confirmed | disputed | approved | paid.
+    pub status: String,
+    /// Sum of the lines, fen.
+    pub total_fen: i64,
+    /// Number of lines.
+    pub line_count: i32,
+    /// The provider's reason for a dispute.
+    pub dispute_reason: Option<String>,
+    /// Treasury payment reference, once paid.
+    pub payment_ref: Option<String>,
+}
+
+const COLUMNS: &str = "SELECT id, provider_id, service_month, funding, status, total_fen, \
+    line_count, dispute_reason, payment_ref FROM statements";
+
+/// One line: a visit and its amount.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Line {
+    /// The visit.
+    pub visit_id: Uuid,
+    /// charge | reversal.
+    pub kind: String,
+    /// Item code.
+    pub item_code: String,
+    /// Day of the visit.
+    pub service_on: NaiveDate,
+    /// The visit's own month (an adjustment when it differs from the statement's).
+    pub service_month: String,
+    /// Amount, fen.
+    pub amount_fen: i64,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// The month's statement.
+    pub statement: Statement,
+    /// Lines added by this run.
+    pub added: usize,
+    /// Of those, visits from earlier months (adjustments).
+    pub adjustments: usize,
+    /// Payable visits with no contract price on their day (not charged; listed for staff).
+    pub unpriced: Vec<Uuid>,
+    /// Payable visits not charged because the statement is no longer a draft (they go on the
+    /// next month's statement).
+    pub waiting: usize,
+}
+
+fn parse_month(month: &str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|d| month_of(*d) == month)
+        .ok_or_else(|| Invalid::one("month", "月份格式应为 年-月，例如 2026-10"))
+}
+
+/// A statement within `scope` (its provider, or the provider's region).
+pub async fn get(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<Option<Statement>, DbError> {
+    let rows: Vec<Statement> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(COLUMNS);
+        q.push(" WHERE id = ").push_bind(id);
+        q.push(" AND provider_id IN (SELECT id FROM providers WHERE 1 = 1");
+        crate::scope_sql::push_scope(&mut q, scope, "region_code", "id");
+        q.push(")");
+        q.build_query_as::<Statement>().fetch_all(&mut *c).await
+    })?;
+    Ok(rows.into_iter().next())
+}
+
+/// A statement's lines, by day.
+pub async fn lines(conn: &mut Conn<'_>, statement_id: Uuid) -> Result<Vec<Line>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT visit_id, kind, item_code, service_on, service_month, amount_fen \
+             FROM statement_lines WHERE statement_id = $1 ORDER BY service_on, visit_id",
+        )
+        .bind(statement_id).fetch_all(&mut *c).await
+    })?)
+}
+
+async fn find(
+    conn: &mut Conn<'_>,
+    provider_id: Uuid,
+    month: &str,
+    funding: &str,
+) -> Result<Option<Statement>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE provider_id = $1 AND service_month = $2 AND funding = $3"
+        )))
+        .bind(provider_id).bind(month).bind(funding).fetch_optional(&mut *c).await
+    })?)
+}
+
+/// Settles `month` for one provider and funding source: creates the month's statement if there
+/// is none and, while it is a draft, charges every verified or accepted visit of that month or
+/// earlier not yet charged anywhere. Idempotent; audited.
+pub async fn run(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    provider_id: Uuid,
+    month: &str,
+    funding: Funding,
+    now: DateTime<Utc>,
+) -> Result<RunReport, DbError> {
+    if !actor.may(Permission::SettleServices) {
+        return Err(DbError::Forbidden("您的角色不能生成结算单".into()));
+    }
+    let first = parse_month(month)?;
+    if month_of(china_date(now)).as_str() <= month {
+        return Err(Invalid::one("month", "只能结算已经结束的月份").into());
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let provider = providers::get(&mut conn, &actor.scope, provider_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    // Runs for one provider queue on its row.
+    on_conn!(&mut conn, c => {
+        sqlx::query("UPDATE providers SET updated_at = updated_at WHERE id = $1")
+            .bind(provider_id).execute(&mut *c).await.map(|_| ())
+    })?;
+    let funding = funding.as_str();
+    let head = match find(&mut conn, provider_id, month, funding).await? {
+        Some(s) => s,
+        None => {
+            on_conn!(&mut conn, c => {
+                sqlx::query(
+                    "INSERT INTO statements (id, provider_id, service_month, funding, status, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', $5, $5)",
+                )
+                .bind(Uuid::now_v7()).bind(provider_id).bind(month).bind(funding).bind(now)
+                .execute(&mut *c).await.map(|_| ())
+            })?;
+            find(&mut conn, provider_id, month, funding)
+                .await?
+                .ok_or(DbError::NotFound)?
+        }
+    };
+    let payable: Vec<(Uuid, String, DateTime<Utc>, String)> = on_conn!(&mut conn, c => {
+        sqlx::query_as(
+            "SELECT v.id, v.item_code, v.in_at, v.service_month FROM visits v \
+             WHERE v.provider_id = $1 AND v.funding = $2 AND v.status IN ('verified', 'accepted') \
+             AND v.service_month <= $3 AND NOT EXISTS (SELECT 1 FROM statement_lines l \
+             WHERE l.visit_id = v.id AND l.kind = 'charge')",
+        )
+        .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
+    })?;
+    if head.status != "draft" {
+        let waiting = payable.len();
+        tx.commit().await?;
+        return Ok(RunReport {
+            statement: head,
+            added: 0,
+            adjustments: 0,
+            unpriced: Vec::new(),
+            waiting,
+        });
+    }
+    let price_list: Vec<Price> = prices::list(&mut conn, provider_id)
+        .await?
+        .iter()
+        .map(prices::ContractPrice::price)
+        .collect();
+    let visits: Vec<PayableVisit<(Uuid, String)>> = payable
+        .iter()
+        .map(|(id, item, at, m)| PayableVisit {
+            id: (*id, m.clone()),
+            item: item.clone(),
+            on: china_date(*at),
+        })
+        .collect();
+    let st = statement(&visits, &price_list);
+    let adjustments = st.lines.iter().filter(|l| l.visit.1 != month).count();
+    for chunk in st.lines.chunks(500) {
+        on_conn!(&mut conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO statement_lines (id, statement_id, visit_id, kind, item_code, \
+                 service_on, service_month, amount_fen) ",
+            );
+            q.push_values(chunk, |mut b, l| {
+                b.push_bind(Uuid::now_v7()).push_bind(head.id).push_bind(l.visit.0)
+                    .push_bind("charge").push_bind(&l.item).push_bind(l.on)
+                    .push_bind(&l.visit.1).push_bind(l.amount_fen);
+            });
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    on_conn!(&mut conn, c => {
+        sqlx::query(
+            "UPDATE statements SET total_fen = (SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) \
+             FROM statement_lines WHERE statement_id = $1), line_count = (SELECT COUNT(*) \
+             FROM statement_lines WHERE statement_id = $1), updated_at = $2 WHERE id = $1",
+        )
+        .bind(head.id).bind(now).execute(&mut *c).await.map(|_| ())
+    })?;
+    let statement = find(&mut conn, provider_id, month, funding)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let unpriced: Vec<Uuid> = st.unpriced.iter().map(|k| k.0).collect();
+    let event = Event::new("statement.run", "statement", statement.id)
+        .region(Some(provider.region_code))
+        .detail(json!({
+            "provider": provider_id, "month": month, "funding": funding, "added": st.lines.len(),
+            "adjustments": adjustments, "unpriced": unpriced.len(), "total_fen": statement.total_fen,
+            "first_day": first,
+        }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(RunReport {
+        statement,
+        added: st.lines.len(),
+        adjustments,
+        unpriced,
+        waiting: 0,
+    })
+}
+
+/// A step in a statement's life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The provider agrees with every line.
+    Confirm,
+    /// The provider disagrees, with a reason.
+    Dispute(String),
+    /// The bureau re-opens a disputed statement after looking into it, with a reason.
+    Reopen(String),
+    /// The bureau approves a confirmed statement.
+    Approve,
+    /// The treasury paid it, with the payment reference.
+    Pay(String),
+}
+
+impl Step {
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Confirm => "confirm",
+            Step::Dispute(_) => "dispute",
+            Step::Reopen(_) => "reopen",
+            Step::Approve => "approve",
+            Step::Pay(_) => "pay",
+        }
+    }
+
+    /// (from status, to status, who may).
+    fn rule(&self) -> (&'static str, &'static str, Permission) {
+        match self {
+            Step::Confirm => ("draft", "confirmed", Permission::ManageFacilities),
+            Step::Dispute(_) => ("draft", "disputed", Permission::ManageFacilities),
+            Step::Reopen(_) => ("disputed", "draft", Permission::SettleServices),
+            Step::Approve => ("confirmed", "approved", Permission::SettleServices),
+            Step::Pay(_) => ("approved", "paid", Permission::SettleServices),
+        }
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Step::Dispute(t) | Step::Reopen(t) | Step::Pay(t) => Some(t.trim()),
+            _ => None,
+        }
+    }
+}
+
+/// Moves a statement one step, audited. Confirming and disputing are the provider's own
+/// account's; re-opening, approving and paying the bureau's.
+pub async fn advance(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    statement_id: Uuid,
+    step: &Step,
+    now: DateTime<Utc>,
+) -> Result<Statement, DbError> {
+    let (from, to, permission) = step.rule();
+    let provider_side = permission == Permission::ManageFacilities;
+    let allowed = actor.user_id.is_none()
+        || if provider_side {
+            matches!(actor.scope, Scope::Provider { .. }) && actor.may(permission)
+        } else {
+            actor.may(permission)
+        };
+    if !allowed {
+        return Err(DbError::Forbidden(if provider_side {
+            "只有服务机构本身可以确认或提出异议".into()
+        } else {
+            "您的角色不能审批或支付结算单".into()
+        }));
+    }
+    if step.text().is_some_and(str::is_empty) {
+        let field = if matches!(step, Step::Pay(_)) {
+            "payment_ref"
+        } else {
+            "reason"
+        };
+        return Err(Invalid::one(field, "请填写").into());
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let head = get(&mut conn, &actor.scope, statement_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    // Each step sets its own columns; every statement guards the status it starts from.
+    let (set, text) = match step {
+        Step::Confirm => ("confirmed_by = $3, confirmed_at = $4", None),
+        Step::Dispute(t) => (
+            "confirmed_by = $3, confirmed_at = $4, dispute_reason = $6",
+            Some(t),
+        ),
+        Step::Reopen(t) => (
+            "reopened_by = $3, reopened_at = $4, reopen_reason = $6, confirmed_by = NULL, \
+             confirmed_at = NULL",
+            Some(t),
+        ),
+        Step::Approve => ("approved_by = $3, approved_at = $4", None),
+        Step::Pay(t) => (
+            "paid_at = $4, payment_ref = $6, approved_by = COALESCE(approved_by, $3)",
+            Some(t),
+        ),
+    };
+    let sql = format!(
+        "UPDATE statements SET status = $1, {set}, updated_at = $4 WHERE id = $5 AND status = $2"
+    );
+    let changed = on_conn!(&mut conn, c => {
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(to).bind(from).bind(actor.user_id).bind(now).bind(statement_id);
+        let q = match text {
+            Some(t) => q.bind(t.trim()),
+            None => q,
+        };
+        q.execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if changed == 0 {
+        return Err(Invalid::one(
+            "status",
+            format!(
+                "结算单当前状态为「{}」，不能执行这一步",
+                status_label(&head.status)
+            ),
+        )
+        .into());
+    }
+    let action = format!("statement.{}", step.name());
+    let event = Event::new(&action, "statement", statement_id).detail(
+        json!({ "from": from, "to": to, "text": step.text(), "total_fen": head.total_fen }),
+    );
+    audit::append(&mut conn, key, actor, event, now).await?;
+    let after = get(&mut conn, &Scope::All, statement_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The Chinese name of a statement status.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "draft" => "待确认",
+        "confirmed" => "机构已确认",
+        "disputed" => "机构有异议",
+        "approved" => "已审批",
+        "paid" => "已支付",
+        _ => "未知",
+    }
+}

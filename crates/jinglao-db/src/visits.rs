@@ -1,0 +1,667 @@
+//! Visits (上门服务记录): a caregiver's check-in and check-out for one order, verified against
+//! the rules of `jinglao_domain::visit` when it is checked out. A verified visit can be settled;
+//! one with findings waits in the exception queue for a reviewer, who accepts it (with a
+//! reason) or rejects it. Manual corrections are kept in `visit_corrections` apart from the
+//! visit, with their reason, and re-run the check.
+//!
+//! The phone chooses the visit id (a UUID v7) at check-in, so a retried request, or the same
+//! record synced again after a spell offline, is the same visit; a second check-in to an order
+//! that already has one answers with the existing visit.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use jinglao_domain::clock::china_date;
+use jinglao_domain::order::Funding;
+use jinglao_domain::policy::PolicyBook;
+use jinglao_domain::visit::{
+    Confirmation, Finding, GeoPoint, OtherVisit, Stamp, VisitFacts, verify,
+};
+use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, ChainKey, Event};
+use crate::orders::{self, price_on};
+use crate::{Actor, Conn, Db, DbError, on_conn};
+
+/// One end of a visit as the phone sends it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StampInput {
+    /// The phone's clock.
+    pub device_at: Option<DateTime<Utc>>,
+    /// Latitude, if the phone had a fix.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Recorded without a connection, sent now.
+    pub offline: bool,
+}
+
+/// A checked stamp: the time that counts, the phone's time and the point.
+struct CheckedStamp {
+    at: DateTime<Utc>,
+    device_at: DateTime<Utc>,
+    point: Option<GeoPoint>,
+    offline: bool,
+}
+
+/// Checks a stamp's fields: the phone's time is required; a position, if sent, must be in
+/// range (a missing one is accepted here and flagged by the check). An offline record takes
+/// the phone's time, an online one the server's.
+fn check_stamp(s: &StampInput, now: DateTime<Utc>) -> Result<CheckedStamp, Invalid> {
+    let mut inv = Invalid::new();
+    let device_at = s.device_at;
+    match device_at {
+        None => inv.add("device_at", "缺少手机时间"),
+        Some(t) if s.offline && t > now + Duration::minutes(5) => {
+            inv.add("device_at", "离线记录的时间晚于服务器当前时间")
+        }
+        Some(_) => {}
+    }
+    let point = match (s.lat, s.lon) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => match GeoPoint::new(lat, lon) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                inv.add("lat", e);
+                None
+            }
+        },
+        _ => {
+            inv.add("lat", "经度和纬度应同时提供");
+            None
+        }
+    };
+    let device_at = device_at.unwrap_or(now);
+    inv.into_result(CheckedStamp {
+        at: if s.offline { device_at } else { now },
+        device_at,
+        point,
+        offline: s.offline,
+    })
+}
+
+/// The caregiver behind an account: their staff record and provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caregiver {
+    /// Staff record.
+    pub staff_id: Uuid,
+    /// Provider.
+    pub provider_id: Uuid,
+}
+
+/// The caregiver an account works as (`users.staff_id`), if it is a caregiver account linked
+/// to a staff record.
+pub async fn caregiver_of(
+    conn: &mut Conn<'_>,
+    user_id: Uuid,
+) -> Result<Option<Caregiver>, DbError> {
+    let row: Option<(Option<Uuid>, Option<Uuid>)> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT staff_id, provider_id FROM users WHERE id = $1 AND role = 'caregiver'",
+        )
+        .bind(user_id).fetch_optional(&mut *c).await
+    })?;
+    Ok(row.and_then(|(s, p)| {
+        Some(Caregiver {
+            staff_id: s?,
+            provider_id: p?,
+        })
+    }))
+}
+
+/// Links a caregiver account to its staff record (the staff member must work for the
+/// account's provider). Audited.
+pub async fn link_account(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    user_id: Uuid,
+    staff_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let changed = on_conn!(&mut conn, c => {
+        sqlx::query(
+            "UPDATE users SET staff_id = $1 WHERE id = $2 AND role = 'caregiver' AND EXISTS \
+             (SELECT 1 FROM employments e WHERE e.staff_id = $1 AND e.provider_id = users.provider_id)",
+        )
+        .bind(staff_id).bind(user_id).execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if changed == 0 {
+        return Err(Invalid::one("staff_id", "只能关联本机构在职护理员的人员档案").into());
+    }
+    let event = Event::new("user.link_staff", "user", user_id).detail(json!({ "staff": staff_id }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A check-in as sent by the phone.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckIn {
+    /// Chosen by the phone.
+    pub visit_id: Uuid,
+    /// The order.
+    pub order_id: Uuid,
+    /// Time and place.
+    pub stamp: StampInput,
+}
+
+/// Checks in to an order assigned to `me`. Idempotent: the same visit id, or a second check-in
+/// to an order already started by `me`, answers with the visit that exists. Someone else's
+/// order is refused as forbidden.
+pub async fn check_in(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    me: Caregiver,
+    ci: &CheckIn,
+    now: DateTime<Utc>,
+) -> Result<Uuid, DbError> {
+    let stamp = check_stamp(&ci.stamp, now)?;
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let existing: Option<(Uuid, Uuid, Uuid)> = on_conn!(&mut conn, c => {
+        sqlx::query_as(
+            "SELECT id, order_id, caregiver_id FROM visits WHERE id = $1 OR order_id = $2 LIMIT 1",
+        )
+        .bind(ci.visit_id).bind(ci.order_id).fetch_optional(&mut *c).await
+    })?;
+    if let Some((id, order_id, caregiver)) = existing {
+        if caregiver != me.staff_id {
+            return Err(DbError::Forbidden("这项服务已由其他护理员签到".into()));
+        }
+        if order_id != ci.order_id {
+            return Err(Invalid::one("visit_id", "这个服务记录编号属于另一张工单").into());
+        }
+        return Ok(id);
+    }
+    let order = orders::get(&mut conn, &Scope::All, ci.order_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    if order.caregiver_id != Some(me.staff_id) || order.provider_id != me.provider_id {
+        return Err(DbError::Forbidden("这张工单没有派给您".into()));
+    }
+    if order.status != "booked" {
+        return Err(Invalid::one("order_id", "工单已取消或已结束，不能签到").into());
+    }
+    on_conn!(&mut conn, c => {
+        sqlx::query(
+            "INSERT INTO visits (id, order_id, provider_id, caregiver_id, elder_id, region_code, \
+             item_code, funding, service_month, in_at, in_device_at, in_received_at, in_lat, in_lon, \
+             in_offline, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'in_progress', $12, $12)",
+        )
+        .bind(ci.visit_id).bind(order.id).bind(order.provider_id).bind(me.staff_id)
+        .bind(order.elder_id).bind(&order.region_code).bind(&order.item_code).bind(&order.funding)
+        .bind(&order.service_month).bind(stamp.at).bind(stamp.device_at).bind(now)
+        .bind(stamp.point.map(|p| p.lat)).bind(stamp.point.map(|p| p.lon)).bind(stamp.offline)
+        .execute(&mut *c).await.map(|_| ())
+    })?;
+    let event = Event::new("visit.check_in", "elder", order.elder_id)
+        .region(RegionCode::parse(&order.region_code).ok())
+        .detail(json!({ "visit": ci.visit_id, "order": order.id, "offline": stamp.offline }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(ci.visit_id)
+}
+
+/// A check-out as sent by the phone.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOut {
+    /// The visit.
+    pub visit_id: Uuid,
+    /// Time and place.
+    pub stamp: StampInput,
+    /// The code the elder read out, if any.
+    pub code: Option<String>,
+    /// The elder signed on the phone instead.
+    pub signed: bool,
+    /// Checklist items done, comma-separated codes.
+    pub tasks: String,
+    /// Free notes.
+    pub notes: String,
+}
+
+/// The result of a check: verified, or the findings that sent it to the exception queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Visit id.
+    pub visit_id: Uuid,
+    /// in_progress | verified | exception | accepted | rejected.
+    pub status: String,
+    /// Broken rules.
+    pub findings: Vec<Finding>,
+}
+
+/// Caregiver, order, check-out and check-in time of a started visit.
+type Started = (Uuid, Uuid, Option<DateTime<Utc>>, DateTime<Utc>);
+
+/// Checks out of `me`'s visit, records the confirmation and verifies the visit. Idempotent: a
+/// visit already checked out answers with its outcome. Check-out without a check-in, or of
+/// someone else's visit, is refused.
+pub async fn check_out(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    me: Caregiver,
+    co: &CheckOut,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<Outcome, DbError> {
+    let stamp = check_stamp(&co.stamp, now)?;
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let row: Option<Started> = on_conn!(&mut conn, c => {
+        sqlx::query_as("SELECT caregiver_id, order_id, out_at, in_at FROM visits WHERE id = $1")
+            .bind(co.visit_id).fetch_optional(&mut *c).await
+    })?;
+    let Some((caregiver, order_id, out_at, in_at)) = row else {
+        return Err(Invalid::one("visit_id", "没有这次服务的签到记录，请先签到").into());
+    };
+    if caregiver != me.staff_id {
+        return Err(DbError::Forbidden("这不是您的服务记录".into()));
+    }
+    if out_at.is_some() {
+        return outcome(&mut conn, co.visit_id).await;
+    }
+    if stamp.at < in_at {
+        return Err(Invalid::one("device_at", "签退时间早于签到时间").into());
+    }
+    let expected: String = on_conn!(&mut conn, c => {
+        sqlx::query_scalar("SELECT confirm_code FROM service_orders WHERE id = $1")
+            .bind(order_id).fetch_one(&mut *c).await
+    })?;
+    let code = co.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let (confirmation, matched) = match code {
+        Some(c) => ("code", Some(c == expected)),
+        None if co.signed => ("signature", None),
+        None => ("missing", None),
+    };
+    on_conn!(&mut conn, c => {
+        sqlx::query(
+            "UPDATE visits SET out_at = $1, out_device_at = $2, out_received_at = $3, out_lat = $4, \
+             out_lon = $5, out_offline = $6, confirmation = $7, code_entered = $8, code_matched = $9, \
+             tasks = $10, notes = $11, updated_at = $3 WHERE id = $12",
+        )
+        .bind(stamp.at).bind(stamp.device_at).bind(now).bind(stamp.point.map(|p| p.lat))
+        .bind(stamp.point.map(|p| p.lon)).bind(stamp.offline).bind(confirmation).bind(code)
+        .bind(matched).bind(co.tasks.trim()).bind(co.notes.trim()).bind(co.visit_id)
+        .execute(&mut *c).await.map(|_| ())
+    })?;
+    on_conn!(&mut conn, c => {
+        sqlx::query("UPDATE service_orders SET status = 'done', updated_at = $1 WHERE id = $2")
+            .bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
+    })?;
+    let outcome = reverify(&mut conn, co.visit_id, book, now).await?;
+    let event = Event::new("visit.check_out", "visit", co.visit_id).detail(json!({
+        "status": outcome.status, "codes": outcome.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+    }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Everything the check reads of one visit.
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    provider_id: Uuid,
+    caregiver_id: Uuid,
+    elder_id: Uuid,
+    order_id: Uuid,
+    region_code: String,
+    item_code: String,
+    funding: String,
+    in_at: DateTime<Utc>,
+    in_device_at: DateTime<Utc>,
+    in_received_at: DateTime<Utc>,
+    in_lat: Option<f64>,
+    in_lon: Option<f64>,
+    in_offline: bool,
+    out_at: Option<DateTime<Utc>>,
+    out_device_at: Option<DateTime<Utc>>,
+    out_received_at: Option<DateTime<Utc>>,
+    out_lat: Option<f64>,
+    out_lon: Option<f64>,
+    out_offline: bool,
+    confirmation: String,
+    code_matched: Option<bool>,
+    status: String,
+}
+
+/// Another finished visit of the same caregiver.
+#[derive(sqlx::FromRow)]
+struct OtherRow {
+    in_at: DateTime<Utc>,
+    out_at: DateTime<Utc>,
+    in_lat: Option<f64>,
+    in_lon: Option<f64>,
+    out_lat: Option<f64>,
+    out_lon: Option<f64>,
+}
+
+fn point(lat: Option<f64>, lon: Option<f64>) -> Option<GeoPoint> {
+    GeoPoint::new(lat?, lon?).ok()
+}
+
+/// Gathers the facts of a visit, runs the check, and stores the status and findings (a visit
+/// already accepted or rejected by a reviewer keeps its decision).
+async fn reverify(
+    conn: &mut Conn<'_>,
+    visit_id: Uuid,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<Outcome, DbError> {
+    let v: VisitRow = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT provider_id, caregiver_id, elder_id, order_id, region_code, item_code, funding, \
+             in_at, in_device_at, in_received_at, in_lat, in_lon, in_offline, out_at, out_device_at, \
+             out_received_at, out_lat, out_lon, out_offline, confirmation, code_matched, status \
+             FROM visits WHERE id = $1",
+        )
+        .bind(visit_id).fetch_one(&mut *c).await
+    })?;
+    let day = china_date(v.in_at);
+    let region = RegionCode::parse(&v.region_code).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let rules = book.visit_rules(&region);
+    let min_minutes = price_on(conn, v.provider_id, &v.item_code, day)
+        .await?
+        .map_or(0, |(_, m, _)| i64::from(m));
+    let (lat, lon, status, status_date): (Option<f64>, Option<f64>, String, Option<NaiveDate>) = on_conn!(conn, c => {
+        sqlx::query_as("SELECT latitude, longitude, status, status_date FROM elders WHERE id = $1")
+            .bind(v.elder_id).fetch_one(&mut *c).await
+    })?;
+    let elder_active = status == "active" || status_date.is_some_and(|d| d > day);
+    let employed: i64 = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM employments WHERE staff_id = $1 AND provider_id = $2 \
+             AND start_on <= $3 AND (end_on IS NULL OR end_on >= $3)",
+        )
+        .bind(v.caregiver_id).bind(v.provider_id).bind(day).fetch_one(&mut *c).await
+    })?;
+    let within_quota = v.funding != Funding::Entitlement.as_str()
+        || orders::entitlement_holds(conn, v.order_id).await?;
+    let others: Vec<OtherRow> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits \
+             WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
+             AND in_at BETWEEN $3 AND $4 AND status <> 'rejected'",
+        )
+        .bind(v.caregiver_id).bind(visit_id)
+        .bind(v.in_at - Duration::hours(24)).bind(v.in_at + Duration::hours(24))
+        .fetch_all(&mut *c).await
+    })?;
+    let others: Vec<OtherVisit> = others
+        .into_iter()
+        .map(|o| OtherVisit {
+            start: o.in_at,
+            end: o.out_at,
+            start_point: point(o.in_lat, o.in_lon),
+            end_point: point(o.out_lat, o.out_lon),
+        })
+        .collect();
+    let stamp = |at, device_at, received_at, lat, lon, offline| Stamp {
+        at,
+        device_at,
+        received_at,
+        point: point(lat, lon),
+        offline,
+    };
+    let facts = VisitFacts {
+        min_minutes,
+        home: point(lat, lon),
+        check_in: Some(stamp(
+            v.in_at,
+            v.in_device_at,
+            v.in_received_at,
+            v.in_lat,
+            v.in_lon,
+            v.in_offline,
+        )),
+        check_out: match (v.out_at, v.out_device_at, v.out_received_at) {
+            (Some(a), Some(d), Some(r)) => {
+                Some(stamp(a, d, r, v.out_lat, v.out_lon, v.out_offline))
+            }
+            _ => None,
+        },
+        confirmation: match (v.confirmation.as_str(), v.code_matched) {
+            ("code", m) => Confirmation::Code {
+                matched: m == Some(true),
+            },
+            ("signature", _) => Confirmation::Signature,
+            _ => Confirmation::Missing,
+        },
+        caregiver_active: employed > 0,
+        elder_active,
+        within_quota,
+    };
+    let findings = verify(&facts, &others, &rules);
+    let status = if matches!(v.status.as_str(), "accepted" | "rejected") {
+        v.status
+    } else if findings.is_empty() {
+        "verified".to_string()
+    } else {
+        "exception".to_string()
+    };
+    let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+    let stored = serde_json::to_string(&findings).expect("findings serialise");
+    on_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE visits SET status = $1, findings = $2, exception_codes = $3, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(&status).bind(&stored).bind(codes.join(",")).bind(now).bind(visit_id)
+        .execute(&mut *c).await.map(|_| ())
+    })?;
+    Ok(Outcome {
+        visit_id,
+        status,
+        findings,
+    })
+}
+
+/// A visit's stored status and findings.
+pub async fn outcome(conn: &mut Conn<'_>, visit_id: Uuid) -> Result<Outcome, DbError> {
+    let (status, findings): (String, String) = on_conn!(conn, c => {
+        sqlx::query_as("SELECT status, findings FROM visits WHERE id = $1")
+            .bind(visit_id).fetch_one(&mut *c).await
+    })?;
+    let findings: Vec<StoredFinding> = serde_json::from_str(&findings)
+        .map_err(|e| DbError::Corrupt(format!("visit {visit_id} findings: {e}")))?;
+    Ok(Outcome {
+        visit_id,
+        status,
+        findings: findings
+            .into_iter()
+            .filter_map(StoredFinding::into_finding)
+            .collect(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct StoredFinding {
+    code: String,
+    detail: String,
+}
+
+impl StoredFinding {
+    fn into_finding(self) -> Option<Finding> {
+        Some(Finding {
+            code: jinglao_domain::visit::ExceptionCode::parse(&self.code)?,
+            detail: self.detail,
+        })
+    }
+}
+
+/// A reviewer's decision on a visit in the exception queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Pay it despite the findings.
+    Accept,
+    /// Do not pay it.
+    Reject,
+}
+
+/// Decides a visit in the exception queue of the reviewer's region, with a reason; audited.
+pub async fn review(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    visit_id: Uuid,
+    decision: Decision,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if !actor.may(Permission::ReviewVisits) {
+        return Err(DbError::Forbidden("您的角色不能审核服务异常".into()));
+    }
+    if reason.trim().is_empty() {
+        return Err(Invalid::one("reason", "请填写审核理由").into());
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
+    let status = match decision {
+        Decision::Accept => "accepted",
+        Decision::Reject => "rejected",
+    };
+    let changed = on_conn!(&mut conn, c => {
+        sqlx::query(
+            "UPDATE visits SET status = $1, reviewed_by = $2, review_reason = $3, reviewed_at = $4, \
+             updated_at = $4 WHERE id = $5 AND status = 'exception'",
+        )
+        .bind(status).bind(actor.user_id).bind(reason.trim()).bind(now).bind(visit_id)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if changed == 0 {
+        return Err(Invalid::one("visit", "只有待审核的异常服务记录可以审核").into());
+    }
+    let event = Event::new("visit.review", "visit", visit_id)
+        .region(Some(region))
+        .detail(json!({ "decision": status, "reason": reason.trim() }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The visit's region if `scope` covers it (its provider or the person's region).
+async fn region_in_scope(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    visit_id: Uuid,
+) -> Result<RegionCode, DbError> {
+    let rows: Vec<String> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT region_code FROM visits WHERE id = ");
+        q.push_bind(visit_id);
+        crate::scope_sql::push_scope(&mut q, scope, "region_code", "provider_id");
+        q.build_query_scalar::<String>().fetch_all(&mut *c).await
+    })?;
+    let code = rows.into_iter().next().ok_or(DbError::NotFound)?;
+    RegionCode::parse(&code).map_err(|e| DbError::Corrupt(e.to_string()))
+}
+
+/// Which time of a visit a correction changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corrected {
+    /// Check-in time.
+    CheckIn,
+    /// Check-out time.
+    CheckOut,
+}
+
+/// A manual correction: which time, to what, and why.
+#[derive(Debug, Clone)]
+pub struct Correction<'a> {
+    /// Which time.
+    pub which: Corrected,
+    /// The corrected time.
+    pub at: DateTime<Utc>,
+    /// Why (required).
+    pub reason: &'a str,
+}
+
+/// Corrects a check-in or check-out time by hand (a phone that recorded the wrong time, a
+/// forgotten check-out confirmed by the family), with a reason. The correction is stored apart
+/// from the visit, audited, and the visit is checked again. A visit already on a statement is
+/// not corrected (its month is settled; an adjustment follows from a rejection instead).
+pub async fn correct(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    visit_id: Uuid,
+    fix: &Correction<'_>,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<Outcome, DbError> {
+    let (which, at, reason) = (fix.which, fix.at, fix.reason);
+    if !actor.may(Permission::ReviewVisits) {
+        return Err(DbError::Forbidden("您的角色不能更正服务记录".into()));
+    }
+    if reason.trim().is_empty() {
+        return Err(Invalid::one("reason", "请填写更正理由").into());
+    }
+    if at > now {
+        return Err(Invalid::one("at", "更正后的时间不能晚于现在").into());
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
+    let settled: i64 = on_conn!(&mut conn, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines WHERE visit_id = $1")
+            .bind(visit_id).fetch_one(&mut *c).await
+    })?;
+    if settled > 0 {
+        return Err(Invalid::one("visit", "这次服务已进入结算单，不能再更正").into());
+    }
+    let (column, field) = match which {
+        Corrected::CheckIn => ("in_at", "check_in"),
+        Corrected::CheckOut => ("out_at", "check_out"),
+    };
+    let old: Option<DateTime<Utc>> = on_conn!(&mut conn, c => {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {column} FROM visits WHERE id = $1")))
+            .bind(visit_id).fetch_one(&mut *c).await
+    })?;
+    let (in_at, out_at): (DateTime<Utc>, Option<DateTime<Utc>>) = on_conn!(&mut conn, c => {
+        sqlx::query_as("SELECT in_at, out_at FROM visits WHERE id = $1")
+            .bind(visit_id).fetch_one(&mut *c).await
+    })?;
+    let (new_in, new_out) = match which {
+        Corrected::CheckIn => (at, out_at),
+        Corrected::CheckOut => (in_at, Some(at)),
+    };
+    if new_out.is_some_and(|o| o < new_in) {
+        return Err(Invalid::one("at", "签退时间不能早于签到时间").into());
+    }
+    // A corrected check-out of a visit never checked out takes the correction as its whole
+    // stamp (no position: the check will say so).
+    on_conn!(&mut conn, c => {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE visits SET {column} = $1, {column_dev} = COALESCE({column_dev}, $1), \
+             {column_rcv} = COALESCE({column_rcv}, $2), updated_at = $2 WHERE id = $3",
+            column_dev = format!("{}_device_at", &column[..column.len() - 3]),
+            column_rcv = format!("{}_received_at", &column[..column.len() - 3]),
+        )))
+        .bind(at).bind(now).bind(visit_id).execute(&mut *c).await.map(|_| ())
+    })?;
+    let old_text = old.map(|t| t.to_rfc3339()).unwrap_or_default();
+    on_conn!(&mut conn, c => {
+        sqlx::query(
+            "INSERT INTO visit_corrections (id, visit_id, field, old_value, new_value, reason, \
+             corrected_by, corrected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7()).bind(visit_id).bind(field).bind(&old_text).bind(at.to_rfc3339())
+        .bind(reason.trim()).bind(actor.user_id).bind(now)
+        .execute(&mut *c).await.map(|_| ())
+    })?;
+    let outcome = reverify(&mut conn, visit_id, book, now).await?;
+    let event = Event::new("visit.correct", "visit", visit_id)
+        .region(Some(region))
+        .detail(json!({
+            "field": field, "from": old_text, "to": at, "reason": reason.trim(),
+            "status": outcome.status,
+        }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}

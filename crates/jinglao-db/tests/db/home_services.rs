@@ -1,0 +1,581 @@
+//! Home services against real databases: quota enforcement, check-in and check-out (idempotent
+//! retries, someone else's order, check-out before check-in), verification findings and the
+//! exception queue, offline late sync, corrections, and settlement (a visit charged once even
+//! when two runs race, adjustments after approval, the statement's steps and who may take them).
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use jinglao_db::audit::ChainKey;
+use jinglao_db::crypto::FieldCipher;
+use jinglao_db::elders::{self, Secrets};
+use jinglao_db::entitlements::{self, NewEntitlement};
+use jinglao_db::orders::{self, Channel, Ending, NewOrder, month_of};
+use jinglao_db::prices::{self, NewPrice};
+use jinglao_db::providers::{self, NewProvider};
+use jinglao_db::staff::{self, Hire};
+use jinglao_db::statements::{self, Step};
+use jinglao_db::testing::{TestDb, seed_regions};
+use jinglao_db::visits::{
+    self, Caregiver, CheckIn, CheckOut, Corrected, Correction, Decision, StampInput,
+};
+use jinglao_db::{Actor, Db, DbError, on_conn, service_lists, test_on_both};
+use jinglao_domain::clock::china_date;
+use jinglao_domain::elder::{ElderDraft, ValidationContext};
+use jinglao_domain::order::Funding;
+use jinglao_domain::policy::PolicyBook;
+use jinglao_domain::rules::Rule;
+use jinglao_domain::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
+use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope};
+use uuid::Uuid;
+
+const CHAIN: ChainKey = ChainKey([6; 32]);
+const ITEM: &str = "XT-ZJ-01";
+const HOME: (f64, f64) = (27.8292, 112.9440);
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap()
+}
+
+fn staff_actor(region: &str, role: Role) -> Actor {
+    Actor::user(
+        Uuid::now_v7(),
+        role.as_str(),
+        role,
+        Scope::Region(code(region)),
+        code(region),
+    )
+}
+
+fn provider_actor(provider_id: Uuid, role: Role) -> Actor {
+    let scope = Scope::Provider {
+        provider_id,
+        region: code("430302"),
+    };
+    Actor::user(Uuid::now_v7(), role.as_str(), role, scope, code("430302"))
+}
+
+/// One provider with a contract price, two caregivers, and one person enrolled in the item.
+struct World {
+    db: Db,
+    provider: Uuid,
+    elder: Uuid,
+    carer: Caregiver,
+    other: Caregiver,
+    admin: Actor,
+    book: PolicyBook,
+    /// A time today or later at which orders start.
+    base: DateTime<Utc>,
+}
+
+async fn register(db: &Db, tree: &RegionTree, n: u32) -> Uuid {
+    let input = ElderDraft {
+        name: "王秀英".into(),
+        id_number: ResidentId::from_first17(&format!("4303021938031{n:04}"))
+            .as_str()
+            .to_string(),
+        ethnicity: "汉族".into(),
+        phones: "13807315678".into(),
+        hukou_region_code: "430302".into(),
+        residence_region_code: "430302001001".into(),
+        living_arrangement: "独居".into(),
+        marital_status: "丧偶".into(),
+        education: "小学".into(),
+        latitude: HOME.0.to_string(),
+        longitude: HOME.1.to_string(),
+        ..Default::default()
+    }
+    .validate(&ValidationContext {
+        regions: tree,
+        today: china_date(Utc::now()),
+        min_age: 60,
+    })
+    .unwrap();
+    let c = FieldCipher::new(&[1; 32], &[2; 32]);
+    elders::create(
+        db,
+        Secrets {
+            chain: &CHAIN,
+            cipher: &c,
+        },
+        &staff_actor("430302", Role::CountyStaff),
+        &input,
+        &[],
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn world(db: Db, quota: u32) -> World {
+    let tree = seed_regions(&db, &CHAIN).await;
+    let city = staff_actor("4303", Role::CityStaff);
+    let item = ServiceItem {
+        code: ITEM.into(),
+        name: "助洁服务".into(),
+        category: ServiceCategory::Care,
+        target: Rule::parse("age >= 80").unwrap(),
+        content: "每次一小时".into(),
+        payer: Payer::GovernmentInFull,
+        quota: Quota::TimesPerMonth(quota),
+        effective_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        effective_to: None,
+        basis: "潭政办发〔2023〕20号".into(),
+    };
+    let list = service_lists::publish(
+        &db,
+        &CHAIN,
+        &city,
+        code("4303"),
+        "湘潭市清单",
+        "潭政办发〔2023〕20号",
+        &[item],
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let provider = providers::create(
+        &db,
+        &CHAIN,
+        &city,
+        &NewProvider {
+            name: "甲居家养老服务公司",
+            credit_code: "52430302MJ5000001X",
+            region_code: "430302",
+            kind: "民办非企业单位",
+            legal_representative: "李四",
+            ..Default::default()
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+    .id;
+    prices::add(
+        &db,
+        &CHAIN,
+        &city,
+        provider,
+        &NewPrice {
+            item_code: ITEM,
+            valid_from: NaiveDate::from_ymd_opt(2024, 1, 1),
+            valid_to: None,
+            unit_fen: Some(4_000),
+            min_minutes: Some(30),
+            needs_certificate: true,
+            basis: "XT-2024-HT-01",
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let admin = provider_actor(provider, Role::ProviderAdmin);
+    let c = FieldCipher::new(&[1; 32], &[2; 32]);
+    let mut carers = Vec::new();
+    for (n, cert) in [(1u32, "HN2024-001"), (2, "HN2024-002")] {
+        let hire = Hire {
+            name: format!("护理员{n}"),
+            id_number: ResidentId::from_first17(&format!("43030219800101{n:03}"))
+                .as_str()
+                .to_string(),
+            role: "养老护理员".into(),
+            vocational_level: "四级/中级工".into(),
+            certificate_no: cert.into(),
+            start_on: "2024-01-01".into(),
+            full_time: true,
+            ..Default::default()
+        };
+        let staff_id = staff::hire(&db, &CHAIN, &c, &admin, provider, &hire, Utc::now())
+            .await
+            .unwrap();
+        carers.push(Caregiver {
+            staff_id,
+            provider_id: provider,
+        });
+    }
+    let elder = register(&db, &tree, 1).await;
+    let mut tx = db.begin().await.unwrap();
+    entitlements::enrol(
+        &mut tx.conn(),
+        &CHAIN,
+        &city,
+        &NewEntitlement {
+            elder_id: elder,
+            item_code: ITEM,
+            list_id: list.id,
+            application_id: None,
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    World {
+        db,
+        provider,
+        elder,
+        carer: carers[0],
+        other: carers[1],
+        admin,
+        book: PolicyBook::default(),
+        base: Utc::now() + Duration::hours(1),
+    }
+}
+
+fn carer_actor(w: &World) -> Actor {
+    provider_actor(w.provider, Role::Caregiver)
+}
+
+/// Books and assigns an order starting `slot` two-hour slots after the base time.
+async fn book(w: &World, funding: Funding, slot: i64) -> Result<(Uuid, String), DbError> {
+    let village = staff_actor("430302001001", Role::VillageStaff);
+    let placed = orders::place(
+        &w.db,
+        &CHAIN,
+        &village,
+        &NewOrder {
+            elder_id: w.elder,
+            provider_id: w.provider,
+            item_code: ITEM,
+            funding: Some(funding),
+            window_start: Some(w.base + Duration::hours(2 * slot)),
+            minutes: Some(60),
+            channel: Channel::Staff,
+        },
+        Utc::now(),
+    )
+    .await?;
+    orders::assign(
+        &w.db,
+        &CHAIN,
+        &w.admin,
+        placed.id,
+        w.carer.staff_id,
+        Utc::now(),
+    )
+    .await?;
+    Ok((placed.id, placed.confirm_code))
+}
+
+fn at_home(t: DateTime<Utc>) -> StampInput {
+    StampInput {
+        device_at: Some(t),
+        lat: Some(HOME.0 + 0.0005),
+        lon: Some(HOME.1),
+        offline: false,
+    }
+}
+
+/// A whole visit of `minutes` at home in slot `slot`, confirmed with `code`.
+async fn visit(w: &World, order: Uuid, slot: i64, minutes: i64, code: &str) -> visits::Outcome {
+    let start = w.base + Duration::hours(2 * slot);
+    let id = Uuid::now_v7();
+    visits::check_in(
+        &w.db,
+        &CHAIN,
+        &carer_actor(w),
+        w.carer,
+        &CheckIn {
+            visit_id: id,
+            order_id: order,
+            stamp: at_home(start),
+        },
+        start,
+    )
+    .await
+    .unwrap();
+    let end = start + Duration::minutes(minutes);
+    visits::check_out(
+        &w.db,
+        &CHAIN,
+        &carer_actor(w),
+        w.carer,
+        &CheckOut {
+            visit_id: id,
+            stamp: at_home(end),
+            code: Some(code.into()),
+            ..Default::default()
+        },
+        &w.book,
+        end,
+    )
+    .await
+    .unwrap()
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    let mut c = db.acquire().await.unwrap();
+    on_conn!(&mut c.conn(), c => {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut *c).await
+    })
+    .unwrap()
+}
+
+fn codes(o: &visits::Outcome) -> Vec<&'static str> {
+    o.findings.iter().map(|f| f.code.as_str()).collect()
+}
+
+test_on_both! {
+    async fn an_order_beyond_the_months_quota_is_refused_for_the_entitlement_and_may_go_ahead_as_self_paid(t: TestDb) {
+        let w = world(t.db.clone(), 2).await;
+        let (first, _) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        book(&w, Funding::Entitlement, 1).await.unwrap();
+        let err = book(&w, Funding::Entitlement, 2).await.unwrap_err();
+        let DbError::Invalid(inv) = err else { panic!("{err:?}") };
+        let msg = inv.get("funding").unwrap();
+        assert!(msg.contains("本月额度 2 次，已用 2 次") && msg.contains("自费"), "{msg}");
+        book(&w, Funding::SelfPay, 2).await.unwrap();
+        // Cancelling frees the quota; a cancellation needs a reason and a caregiver cannot cancel.
+        let err = orders::end(&w.db, &CHAIN, &carer_actor(&w), first, Ending::Cancelled, "老人住院", Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        let err = orders::end(&w.db, &CHAIN, &w.admin, first, Ending::Cancelled, " ", Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("reason").is_some()), "{err:?}");
+        orders::end(&w.db, &CHAIN, &w.admin, first, Ending::Cancelled, "老人住院", Utc::now()).await.unwrap();
+        book(&w, Funding::Entitlement, 3).await.unwrap();
+        // Vouchers are not open yet: refused by name, not silently taken as self-pay.
+        let err = book(&w, Funding::Voucher, 4).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("funding").is_some()), "{err:?}");
+    }
+}
+
+test_on_both! {
+    async fn two_bookings_racing_for_the_last_visit_of_the_month_cannot_both_succeed(t: TestDb) {
+        let w = world(t.db.clone(), 1).await;
+        let (a, b) = tokio::join!(book(&w, Funding::Entitlement, 0), book(&w, Funding::Entitlement, 1));
+        assert_eq!(usize::from(a.is_ok()) + usize::from(b.is_ok()), 1, "{a:?} {b:?}");
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM service_orders WHERE funding = 'entitlement'").await, 1);
+    }
+}
+
+test_on_both! {
+    async fn a_visit_at_home_confirmed_with_the_elders_code_is_verified_and_retries_change_nothing(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let me = carer_actor(&w);
+        let start = w.base;
+        let id = Uuid::now_v7();
+        let ci = CheckIn { visit_id: id, order_id: order, stamp: at_home(start) };
+        assert_eq!(visits::check_in(&w.db, &CHAIN, &me, w.carer, &ci, start).await.unwrap(), id);
+        // The same request again, and a second check-in from a reloaded page with a new id.
+        assert_eq!(visits::check_in(&w.db, &CHAIN, &me, w.carer, &ci, start).await.unwrap(), id);
+        let again = CheckIn { visit_id: Uuid::now_v7(), ..ci };
+        assert_eq!(visits::check_in(&w.db, &CHAIN, &me, w.carer, &again, start).await.unwrap(), id);
+        let end = start + Duration::minutes(50);
+        let co = CheckOut { visit_id: id, stamp: at_home(end), code: Some(code.clone()), tasks: "clean,laundry".into(), ..Default::default() };
+        let out = visits::check_out(&w.db, &CHAIN, &me, w.carer, &co, &w.book, end).await.unwrap();
+        assert_eq!((out.status.as_str(), out.findings.len()), ("verified", 0), "{out:?}");
+        let again = visits::check_out(&w.db, &CHAIN, &me, w.carer, &co, &w.book, end + Duration::minutes(1)).await.unwrap();
+        assert_eq!(again, out);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visits").await, 1);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM service_orders WHERE status = 'done'").await, 1);
+    }
+}
+
+test_on_both! {
+    async fn another_caregivers_order_is_forbidden_and_check_out_before_check_in_or_bad_coordinates_are_refused(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let (order, _) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let me = carer_actor(&w);
+        let ci = CheckIn { visit_id: Uuid::now_v7(), order_id: order, stamp: at_home(w.base) };
+        let err = visits::check_in(&w.db, &CHAIN, &me, w.other, &ci, w.base).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        let err = visits::check_out(&w.db, &CHAIN, &me, w.carer, &CheckOut {
+            visit_id: ci.visit_id, stamp: at_home(w.base), ..Default::default() }, &w.book, w.base).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("visit_id").unwrap().contains("请先签到")), "{err:?}");
+        let bad = CheckIn { stamp: StampInput { lat: Some(127.0), ..at_home(w.base) }, ..ci };
+        let err = visits::check_in(&w.db, &CHAIN, &me, w.carer, &bad, w.base).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("lat").unwrap().contains("纬度")), "{err:?}");
+        visits::check_in(&w.db, &CHAIN, &me, w.carer, &ci, w.base).await.unwrap();
+        // The other caregiver can neither check in to it nor check it out.
+        let err = visits::check_in(&w.db, &CHAIN, &me, w.other, &ci, w.base).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        let err = visits::check_out(&w.db, &CHAIN, &me, w.other, &CheckOut {
+            visit_id: ci.visit_id, stamp: at_home(w.base), ..Default::default() }, &w.book, w.base).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visits").await, 1);
+    }
+}
+
+test_on_both! {
+    async fn visits_without_location_far_away_too_short_unconfirmed_or_overlapping_go_to_the_exception_queue(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let me = carer_actor(&w);
+        // Too short, and a wrong code.
+        let (o1, _) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let out = visit(&w, o1, 0, 10, "000000x").await;
+        assert_eq!(out.status, "exception");
+        assert_eq!(codes(&out), ["too_short", "bad_confirmation"]);
+        // No location at check-in, 3 km away at check-out, no confirmation.
+        let (o2, _) = book(&w, Funding::Entitlement, 1).await.unwrap();
+        let start = w.base + Duration::hours(2);
+        let id = Uuid::now_v7();
+        visits::check_in(&w.db, &CHAIN, &me, w.carer, &CheckIn { visit_id: id, order_id: o2,
+            stamp: StampInput { lat: None, lon: None, ..at_home(start) } }, start).await.unwrap();
+        let end = start + Duration::minutes(45);
+        let out = visits::check_out(&w.db, &CHAIN, &me, w.carer, &CheckOut { visit_id: id,
+            stamp: StampInput { lat: Some(HOME.0 + 0.03), ..at_home(end) }, ..Default::default() }, &w.book, end).await.unwrap();
+        assert_eq!(codes(&out), ["no_location", "too_far", "no_confirmation"], "{out:?}");
+        // A visit overlapping the first one of the same caregiver.
+        let (o3, code3) = book(&w, Funding::Entitlement, 5).await.unwrap();
+        let start = w.base + Duration::minutes(5);
+        let id3 = Uuid::now_v7();
+        visits::check_in(&w.db, &CHAIN, &me, w.carer, &CheckIn { visit_id: id3, order_id: o3, stamp: at_home(start) }, start).await.unwrap();
+        let end = start + Duration::minutes(40);
+        let out = visits::check_out(&w.db, &CHAIN, &me, w.carer, &CheckOut { visit_id: id3, stamp: at_home(end),
+            code: Some(code3), ..Default::default() }, &w.book, end).await.unwrap();
+        assert_eq!(codes(&out), ["overlap"], "{out:?}");
+        // The reviewer decides with a reason; a village worker may not; a decided visit stays decided.
+        let township = staff_actor("430302001", Role::TownshipStaff);
+        let err = visits::review(&w.db, &CHAIN, &staff_actor("430302001001", Role::VillageStaff), id, Decision::Accept, "核实", Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        let err = visits::review(&w.db, &CHAIN, &township, id, Decision::Accept, "", Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("reason").is_some()), "{err:?}");
+        visits::review(&w.db, &CHAIN, &township, id, Decision::Reject, "电话回访老人称当天无人上门", Utc::now()).await.unwrap();
+        let err = visits::review(&w.db, &CHAIN, &township, id, Decision::Accept, "改判", Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(_)), "{err:?}");
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visits WHERE status = 'exception'").await, 2);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'visit.review'").await, 1);
+    }
+}
+
+test_on_both! {
+    async fn an_offline_record_is_flagged_and_one_synced_late_is_flagged_as_late(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let me = carer_actor(&w);
+        let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let start = w.base;
+        let end = start + Duration::minutes(60);
+        let synced = end + Duration::hours(30);
+        let id = Uuid::now_v7();
+        let offline = |t| StampInput { offline: true, ..at_home(t) };
+        visits::check_in(&w.db, &CHAIN, &me, w.carer, &CheckIn { visit_id: id, order_id: order, stamp: offline(start) }, synced).await.unwrap();
+        let out = visits::check_out(&w.db, &CHAIN, &me, w.carer, &CheckOut { visit_id: id, stamp: offline(end),
+            code: Some(code), ..Default::default() }, &w.book, synced).await.unwrap();
+        assert_eq!(out.status, "exception");
+        assert_eq!(codes(&out), ["late_sync", "late_sync"], "{out:?}");
+        // The phone's times were kept: the visit lasted an hour, not zero minutes.
+        let minutes = count(&w.db, "SELECT COUNT(*) FROM visits WHERE out_at > in_at").await;
+        assert_eq!(minutes, 1);
+    }
+}
+
+test_on_both! {
+    async fn a_visit_to_someone_who_had_died_and_by_a_caregiver_no_longer_employed_is_an_exception(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let day = china_date(w.base) - Duration::days(1);
+        t.tamper(&format!("UPDATE elders SET status = 'deceased', status_date = '{day}'")).await;
+        t.tamper(&format!("UPDATE employments SET end_on = '{day}'")).await;
+        let out = visit(&w, order, 0, 60, &code).await;
+        assert_eq!(codes(&out), ["caregiver_inactive", "elder_not_active"], "{out:?}");
+    }
+}
+
+test_on_both! {
+    async fn a_manual_correction_is_logged_apart_with_its_reason_and_rechecks_the_visit(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let out = visit(&w, order, 0, 20, &code).await;
+        assert_eq!(codes(&out), ["too_short"]);
+        let visit_id = out.visit_id;
+        let township = staff_actor("430302001", Role::TownshipStaff);
+        let later = w.base + Duration::minutes(45);
+        let err = visits::correct(&w.db, &CHAIN, &township, visit_id,
+            &Correction { which: Corrected::CheckOut, at: later, reason: "" }, &w.book, later).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("reason").is_some()), "{err:?}");
+        let out = visits::correct(&w.db, &CHAIN, &township, visit_id, &Correction {
+            which: Corrected::CheckOut, at: later, reason: "护理员签退时手机无信号，家属电话确认 45 分钟" }, &w.book, later).await.unwrap();
+        assert_eq!((out.status.as_str(), codes(&out).len()), ("verified", 0), "{out:?}");
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visit_corrections WHERE field = 'check_out' AND reason <> ''").await, 1);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'visit.correct'").await, 1);
+    }
+}
+
+/// A time `months` months after the visits' month (settlement takes ended months only).
+fn next_month(w: &World, months: i64) -> DateTime<Utc> {
+    use chrono::Datelike;
+    let first = china_date(w.base).with_day(1).unwrap();
+    (first + Duration::days(32 * months + 1))
+        .and_hms_opt(4, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+test_on_both! {
+    async fn settling_a_month_twice_or_twice_at_once_charges_each_visit_exactly_once(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let mut total = 0;
+        for slot in 0..3 {
+            let (order, code) = book(&w, Funding::Entitlement, slot).await.unwrap();
+            assert_eq!(visit(&w, order, slot, 60, &code).await.status, "verified");
+            total += 4_000;
+        }
+        let (order, _) = book(&w, Funding::Entitlement, 3).await.unwrap();
+        assert_eq!(visit(&w, order, 3, 60, "bad").await.status, "exception");
+        let month = month_of(china_date(w.base));
+        let finance = staff_actor("430302", Role::Finance);
+        let err = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("month").is_some()), "the month has not ended: {err:?}");
+        let now = next_month(&w, 1);
+        let (a, b) = tokio::join!(
+            statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now),
+            statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.added + b.added, 3, "{a:?} {b:?}");
+        assert_eq!(a.statement.id, b.statement.id);
+        let again = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now).await.unwrap();
+        assert_eq!((again.added, again.statement.total_fen, again.statement.line_count), (0, total, 3));
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM statement_lines").await, 3);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM statements").await, 1);
+        // The schema itself refuses a second charge of one visit.
+        let mut c = w.db.acquire().await.unwrap();
+        let lines = statements::lines(&mut c.conn(), a.statement.id).await.unwrap();
+        let dup = on_conn!(&mut c.conn(), c => {
+            sqlx::query("INSERT INTO statement_lines (id, statement_id, visit_id, kind, item_code, service_on, \
+                service_month, amount_fen) VALUES ($1, $2, $3, 'charge', $4, $5, $6, $7)")
+                .bind(Uuid::now_v7()).bind(a.statement.id).bind(lines[0].visit_id).bind(ITEM)
+                .bind(lines[0].service_on).bind(&month).bind(4_000i64)
+                .execute(&mut *c).await.map(|_| ())
+        });
+        assert!(dup.is_err(), "a duplicate charge line was accepted");
+    }
+}
+
+test_on_both! {
+    async fn a_visit_accepted_after_its_statement_was_approved_is_charged_next_month_as_an_adjustment(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let (o1, c1) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        visit(&w, o1, 0, 60, &c1).await;
+        let (o2, _) = book(&w, Funding::Entitlement, 1).await.unwrap();
+        let late = visit(&w, o2, 1, 60, "").await;
+        assert_eq!(codes(&late), ["no_confirmation"]);
+        let month = month_of(china_date(w.base));
+        let finance = staff_actor("430302", Role::Finance);
+        let now = next_month(&w, 1);
+        let st = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now).await.unwrap().statement;
+        assert_eq!((st.line_count, st.total_fen, st.status.as_str()), (1, 4_000, "draft"));
+        // Only the provider confirms; only the bureau approves; a step out of order is refused.
+        let err = statements::advance(&w.db, &CHAIN, &finance, st.id, &Step::Confirm, now).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        let err = statements::advance(&w.db, &CHAIN, &finance, st.id, &Step::Approve, now).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("status").unwrap().contains("待确认")), "{err:?}");
+        statements::advance(&w.db, &CHAIN, &w.admin, st.id, &Step::Confirm, now).await.unwrap();
+        let err = statements::advance(&w.db, &CHAIN, &w.admin, st.id, &Step::Approve, now).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        statements::advance(&w.db, &CHAIN, &finance, st.id, &Step::Approve, now).await.unwrap();
+        // The family confirms by phone; the reviewer accepts the visit after approval.
+        visits::review(&w.db, &CHAIN, &staff_actor("430302001", Role::TownshipStaff), late.visit_id, Decision::Accept,
+            "家属电话确认服务已完成", now).await.unwrap();
+        let rerun = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now).await.unwrap();
+        assert_eq!((rerun.added, rerun.waiting, rerun.statement.total_fen), (0, 1, 4_000), "the approved statement is unchanged");
+        let next = month_of(china_date(next_month(&w, 1)));
+        let adj = statements::run(&w.db, &CHAIN, &finance, w.provider, &next, Funding::Entitlement, next_month(&w, 2)).await.unwrap();
+        assert_eq!((adj.added, adj.adjustments, adj.statement.total_fen), (1, 1, 4_000), "{adj:?}");
+        let mut c = w.db.acquire().await.unwrap();
+        let lines = statements::lines(&mut c.conn(), adj.statement.id).await.unwrap();
+        assert_eq!(lines[0].service_month, month, "the line keeps the visit's own month");
+        drop(c);
+        let paid = statements::advance(&w.db, &CHAIN, &finance, st.id, &Step::Pay("国库支付 2026-0001".into()), now).await.unwrap();
+        assert_eq!(paid.status, "paid");
+    }
+}
