@@ -170,6 +170,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The application's "now" (the test clock).
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        self.state.clock.now()
+    }
+
     /// The absolute URL of a path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

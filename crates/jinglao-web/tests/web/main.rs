@@ -14,3 +14,4 @@ mod regions;
 mod registry;
 mod scope;
 mod service_lists;
+mod visits;

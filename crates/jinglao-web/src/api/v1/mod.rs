@@ -14,6 +14,7 @@ pub mod facilities;
 pub mod me;
 pub mod regions;
 pub mod service_lists;
+pub mod visits;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -49,6 +50,7 @@ use crate::state::AppState;
         (name = "applications", description = "服务申请与审核（村（居）初审、乡镇（街道）审定、公示、复核）"),
         (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
         (name = "facilities", description = "服务机构、养老设施、床位与入住（服务机构账号只能看到本机构）"),
+        (name = "visits", description = "上门服务签到签退与电子核验（护理员只能操作派给自己的工单；重复请求幂等）"),
     )
 )]
 pub struct ApiDoc;
@@ -107,6 +109,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(facilities::show_facility))
         .routes(routes!(facilities::list_beds))
         .routes(routes!(facilities::admit_resident))
+        .routes(routes!(visits::check_in))
+        .routes(routes!(visits::check_out))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).

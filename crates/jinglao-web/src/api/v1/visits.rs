@@ -1,0 +1,212 @@
+//! Visits over the API, for caregivers' phones (and the phone pages' script): check in to an
+//! assigned order and check out with the elder's confirmation. Both are idempotent: the phone
+//! chooses the visit id, so a retry after a dropped connection, or a record synced after a
+//! spell offline, is the same visit. Someone else's order or visit is 403.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut, StampInput};
+use jinglao_domain::Invalid;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath};
+use crate::auth::{ApiUser, CurrentUser};
+use crate::error::{ApiError, AppError, ErrorEnvelope};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+/// The caregiver behind the signed-in account, or 403.
+pub async fn caregiver(state: &AppState, user: &CurrentUser) -> Result<Caregiver, AppError> {
+    let mut c = state.db.acquire().await?;
+    visits::caregiver_of(&mut c.conn(), user.account.id)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("这个账号不是护理员，或尚未关联护理员档案".into()))
+}
+
+/// Time and place as the phone recorded them.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StampDto {
+    /// The phone's clock, RFC 3339.
+    #[schema(example = "2026-11-23T09:00:00+08:00")]
+    pub device_at: String,
+    /// Latitude (WGS-84 or GCJ-02 as the phone gives it); omit when there is no fix.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Recorded without a connection and sent later (the phone's time then counts, and the
+    /// visit is always reviewed).
+    #[serde(default)]
+    pub offline: bool,
+}
+
+impl StampDto {
+    fn input(&self) -> Result<StampInput, Invalid> {
+        let device_at = DateTime::parse_from_rfc3339(self.device_at.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                Invalid::one(
+                    "device_at",
+                    "手机时间应为 RFC 3339 格式，例如 2026-11-23T09:00:00+08:00",
+                )
+            })?;
+        Ok(StampInput {
+            device_at: Some(device_at),
+            lat: self.lat,
+            lon: self.lon,
+            offline: self.offline,
+        })
+    }
+}
+
+/// A check-in.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckInRequest {
+    /// Chosen by the phone (UUID v7), kept for retries.
+    pub visit_id: Uuid,
+    /// The assigned order.
+    pub order_id: Uuid,
+    /// Time and place.
+    #[serde(flatten)]
+    pub stamp: StampDto,
+}
+
+/// A visit's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitDto {
+    /// Visit id.
+    pub visit_id: Uuid,
+    /// in_progress | verified | exception | accepted | rejected.
+    pub status: String,
+    /// Why it went to the exception queue.
+    pub findings: Vec<FindingDto>,
+}
+
+/// One broken verification rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingDto {
+    /// Stable reason code (e.g. `too_far`, `no_location`, `late_sync`).
+    pub code: String,
+    /// In words, with the figures.
+    pub detail: String,
+}
+
+/// Check in to an order assigned to me.
+#[utoipa::path(
+    post,
+    path = "/visits/check-in",
+    tag = "visits",
+    security(("bearer" = [])),
+    request_body = CheckInRequest,
+    responses(
+        (status = 200, description = "已签到（重复请求返回同一次服务）", body = VisitDto),
+        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
+        (status = 403, description = "不是护理员，或工单没有派给我", body = ErrorEnvelope),
+        (status = 404, description = "工单不存在", body = ErrorEnvelope),
+        (status = 422, description = "时间格式、坐标超出范围、工单已结束（指明字段）", body = ErrorEnvelope),
+    )
+)]
+pub async fn check_in(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<CheckInRequest>,
+) -> Result<Json<VisitDto>, ApiError> {
+    let me = caregiver(&state, &user).await?;
+    let ci = CheckIn {
+        visit_id: body.visit_id,
+        order_id: body.order_id,
+        stamp: body.stamp.input()?,
+    };
+    let id = visits::check_in(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        me,
+        &ci,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(VisitDto {
+        visit_id: id,
+        status: "in_progress".into(),
+        findings: Vec::new(),
+    }))
+}
+
+/// A check-out.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckOutRequest {
+    /// Time and place.
+    #[serde(flatten)]
+    pub stamp: StampDto,
+    /// The code the elder read out.
+    pub code: Option<String>,
+    /// The elder signed on the phone instead.
+    #[serde(default)]
+    pub signed: bool,
+    /// Checklist items done, comma-separated.
+    #[serde(default)]
+    pub tasks: String,
+    /// Notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Check out of my visit: records the confirmation and verifies the visit.
+#[utoipa::path(
+    post,
+    path = "/visits/{id}/check-out",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "服务记录编号（签到时手机生成）")),
+    request_body = CheckOutRequest,
+    responses(
+        (status = 200, description = "已签退并核验（重复请求返回同一结果）", body = VisitDto),
+        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
+        (status = 403, description = "不是我的服务记录", body = ErrorEnvelope),
+        (status = 422, description = "尚未签到、签退早于签到、坐标无效（指明字段）", body = ErrorEnvelope),
+    )
+)]
+pub async fn check_out(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CheckOutRequest>,
+) -> Result<Json<VisitDto>, ApiError> {
+    let me = caregiver(&state, &user).await?;
+    let co = CheckOut {
+        visit_id: id,
+        stamp: body.stamp.input()?,
+        code: body.code,
+        signed: body.signed,
+        tasks: body.tasks,
+        notes: body.notes,
+    };
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let out = visits::check_out(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        me,
+        &co,
+        &book,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(VisitDto {
+        visit_id: out.visit_id,
+        status: out.status,
+        findings: out
+            .findings
+            .into_iter()
+            .map(|f| FindingDto {
+                code: f.code.as_str().into(),
+                detail: f.detail,
+            })
+            .collect(),
+    }))
+}

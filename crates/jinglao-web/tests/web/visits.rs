@@ -1,0 +1,220 @@
+//! Caregivers' check-in and check-out over the API: idempotent retries, someone else's order
+//! or visit (403), an account that is not a caregiver (403), and bad input named by field.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use jinglao_db::elders::{self, Secrets};
+use jinglao_db::entitlements::{self, NewEntitlement};
+use jinglao_db::orders::{self, Channel, NewOrder};
+use jinglao_db::prices::{self, NewPrice};
+use jinglao_db::staff::{self, Hire};
+use jinglao_db::{Actor, service_lists, test_on_both, visits};
+use jinglao_domain::elder::{ElderDraft, ValidationContext};
+use jinglao_domain::order::Funding;
+use jinglao_domain::rules::Rule;
+use jinglao_domain::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
+use jinglao_domain::{RegionCode, ResidentId, Role};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::common::TestApp;
+
+const ITEM: &str = "XT-ZX-01";
+const HOME: (f64, f64) = (27.8292, 112.9440);
+
+/// A priced item, two caregivers with accounts, one enrolled person with a home position, and
+/// one order assigned to the first caregiver. Returns the order, its code and the elder.
+async fn setup(app: &TestApp) -> (Uuid, String) {
+    let db = &app.state.db;
+    let chain = &app.state.keys.audit_chain;
+    let cli = Actor::cli();
+    let item = ServiceItem {
+        code: ITEM.into(),
+        name: "助行服务".into(),
+        category: ServiceCategory::Care,
+        target: Rule::parse("age >= 60").unwrap(),
+        content: "陪同出行".into(),
+        payer: Payer::GovernmentInFull,
+        quota: Quota::TimesPerMonth(8),
+        effective_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        effective_to: None,
+        basis: "潭政办发〔2023〕20号".into(),
+    };
+    let region = RegionCode::parse("4303").unwrap();
+    let list = service_lists::publish(
+        db,
+        chain,
+        &cli,
+        region,
+        "湘潭市清单",
+        "潭政办发〔2023〕20号",
+        &[item],
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let p = app.provider_id;
+    prices::add(
+        db,
+        chain,
+        &cli,
+        p,
+        &NewPrice {
+            item_code: ITEM,
+            valid_from: NaiveDate::from_ymd_opt(2024, 1, 1),
+            unit_fen: Some(3_000),
+            min_minutes: Some(30),
+            basis: "XT-2024-HT-07",
+            ..Default::default()
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let mut staff_ids = Vec::new();
+    for (n, username) in [(1u32, "carer_a"), (2, "carer_b")] {
+        let hire = Hire {
+            name: format!("护理员{n}"),
+            id_number: ResidentId::from_first17(&format!("43030219800101{n:03}"))
+                .as_str()
+                .to_string(),
+            role: "养老护理员".into(),
+            start_on: "2024-01-01".into(),
+            full_time: true,
+            ..Default::default()
+        };
+        let staff_id = staff::hire(
+            db,
+            chain,
+            &app.state.keys.cipher,
+            &cli,
+            p,
+            &hire,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let account = app.create_user(username, Role::Caregiver, "430302").await;
+        visits::link_account(db, chain, &cli, account.id, staff_id, Utc::now())
+            .await
+            .unwrap();
+        staff_ids.push(staff_id);
+    }
+    let draft = ElderDraft {
+        name: "王秀英".into(),
+        id_number: ResidentId::from_first17("43030219380310001")
+            .as_str()
+            .to_string(),
+        ethnicity: "汉族".into(),
+        hukou_region_code: "430302".into(),
+        residence_region_code: "430302001001".into(),
+        living_arrangement: "独居".into(),
+        marital_status: "丧偶".into(),
+        education: "小学".into(),
+        latitude: HOME.0.to_string(),
+        longitude: HOME.1.to_string(),
+        ..Default::default()
+    };
+    let input = draft
+        .validate(&ValidationContext {
+            regions: &app.state.regions.tree(),
+            today: app.state.today(),
+            min_age: 60,
+        })
+        .unwrap();
+    let secrets = Secrets {
+        chain,
+        cipher: &app.state.keys.cipher,
+    };
+    let elder = elders::create(db, secrets, &cli, &input, &[], Utc::now())
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    entitlements::enrol(
+        &mut tx.conn(),
+        chain,
+        &cli,
+        &NewEntitlement {
+            elder_id: elder,
+            item_code: ITEM,
+            list_id: list.id,
+            application_id: None,
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let placed = orders::place(
+        db,
+        chain,
+        &cli,
+        &NewOrder {
+            elder_id: elder,
+            provider_id: p,
+            item_code: ITEM,
+            funding: Some(Funding::Entitlement),
+            window_start: Some(app.clock_now() + Duration::hours(1)),
+            minutes: Some(60),
+            channel: Channel::Phone,
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    orders::assign(db, chain, &cli, placed.id, staff_ids[0], Utc::now())
+        .await
+        .unwrap();
+    (placed.id, placed.confirm_code)
+}
+
+fn stamp(t: DateTime<Utc>) -> serde_json::Value {
+    json!({ "device_at": t.to_rfc3339(), "lat": HOME.0 + 0.0004, "lon": HOME.1 })
+}
+
+fn with(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
+    for (k, v) in b.as_object().unwrap() {
+        a[k] = v.clone();
+    }
+    a
+}
+
+test_on_both! {
+    async fn a_caregiver_checks_in_and_out_over_the_api_and_retries_answer_the_same_visit(app: TestApp) {
+        let (order, code) = setup(&app).await;
+        let a = app.token("carer_a").await;
+        let b = app.token("carer_b").await;
+        let visit = Uuid::now_v7();
+        let body = with(stamp(app.clock_now()), json!({ "visit_id": visit, "order_id": order }));
+        // Someone else's order; an account that is no caregiver.
+        let (s, e) = app.api_post(&b, "/api/v1/visits/check-in", body.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+        app.create_user("village_v", Role::VillageStaff, "430302001001").await;
+        let v = app.token("village_v").await;
+        let (s, _) = app.api_post(&v, "/api/v1/visits/check-in", body.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        // Bad input, by field.
+        let (s, e) = app.api_post(&a, "/api/v1/visits/check-in", with(body.clone(), json!({ "device_at": "昨天" }))).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("device_at")), "{e}");
+        let (s, e) = app.api_post(&a, "/api/v1/visits/check-in", with(body.clone(), json!({ "lat": 95.0 }))).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("lat")), "{e}");
+        let (s, e) = app.api_post(&a, &format!("/api/v1/visits/{visit}/check-out"), stamp(app.clock_now())).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("visit_id")), "check-out before check-in: {e}");
+        // Check in twice (the second a retry with a fresh id): one visit.
+        let (s, first) = app.api_post(&a, "/api/v1/visits/check-in", body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{first}");
+        let (s, second) = app.api_post(&a, "/api/v1/visits/check-in", with(body.clone(), json!({ "visit_id": Uuid::now_v7() }))).await;
+        assert_eq!((s, &second["visit_id"]), (StatusCode::OK, &first["visit_id"]));
+        app.clock.advance(Duration::minutes(50));
+        let out = with(stamp(app.clock_now()), json!({ "code": code, "tasks": "walk" }));
+        let (s, e) = app.api_post(&b, &format!("/api/v1/visits/{visit}/check-out"), out.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+        let (s, done) = app.api_post(&a, &format!("/api/v1/visits/{visit}/check-out"), out.clone()).await;
+        assert_eq!((s, done["status"].as_str()), (StatusCode::OK, Some("verified")), "{done}");
+        let (s, again) = app.api_post(&a, &format!("/api/v1/visits/{visit}/check-out"), out).await;
+        assert_eq!((s, again), (StatusCode::OK, done));
+        assert_eq!(app.audit_count("visit.check_in").await, 1);
+        assert_eq!(app.audit_count("visit.check_out").await, 1);
+    }
+}
