@@ -37,6 +37,7 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let accounts = jinglao_web::demo::seed(&db, &keys).await?;
     let population = seed_population(&db, &keys, elders, seed).await?;
     let (facilities, admitted) = jinglao_web::demo::seed_facilities(&db, &keys, 180, seed).await?;
+    let round = jinglao_web::demo::seed_home_services(&db, &keys, chrono::Utc::now()).await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
     // Listen for Ctrl-C and SIGTERM before announcing the URL.
     let stop = shutdown_signal();
@@ -61,6 +62,11 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
         );
     } else {
         println!("养老服务设施：{facilities} 家（含床位与从业人员）。");
+    }
+    if round > 0 {
+        println!(
+            "今日上门服务：已为护理员 demo_caregiver 派发 {round} 张工单（手机打开 {url}/my/visits）。"
+        );
     }
     println!(
         "准备用时 {:.1} 秒。按 Ctrl-C 停止。",

@@ -507,3 +507,72 @@ pub async fn end(
     tx.commit().await?;
     Ok(())
 }
+
+/// One of a caregiver's orders for a day, with what the visit needs: the person's name,
+/// address and position (no ID or phone number), and the visit if it has started.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Assigned {
+    /// Order.
+    pub id: Uuid,
+    /// Item code.
+    pub item_code: String,
+    /// Window start.
+    pub window_start: DateTime<Utc>,
+    /// Window end.
+    pub window_end: DateTime<Utc>,
+    /// booked | done | cancelled | no_show.
+    pub status: String,
+    /// The person's name.
+    pub elder_name: String,
+    /// Address.
+    pub address: String,
+    /// Registered position.
+    pub latitude: Option<f64>,
+    /// Registered position.
+    pub longitude: Option<f64>,
+    /// The visit, once checked in.
+    pub visit_id: Option<Uuid>,
+    /// Its status.
+    pub visit_status: Option<String>,
+    /// Its findings (JSON).
+    pub findings: Option<String>,
+}
+
+/// A caregiver's orders on `day` (China date), in time order, cancelled ones left out.
+pub async fn assigned_on(
+    conn: &mut Conn<'_>,
+    staff_id: Uuid,
+    day: NaiveDate,
+) -> Result<Vec<Assigned>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT o.id, o.item_code, o.window_start, o.window_end, o.status, e.name AS elder_name, \
+             e.address, e.latitude, e.longitude, v.id AS visit_id, v.status AS visit_status, v.findings \
+             FROM service_orders o JOIN elders e ON e.id = o.elder_id \
+             LEFT JOIN visits v ON v.order_id = o.id \
+             WHERE o.caregiver_id = $1 AND o.service_on = $2 AND o.status <> 'cancelled' \
+             ORDER BY o.window_start, o.id",
+        )
+        .bind(staff_id).bind(day).fetch_all(&mut *c).await
+    })?)
+}
+
+/// Up to `limit` active people living under `region` with a registered position, aged 60 or
+/// more on `today` (the demo's round of home visits; not scoped, for seeding only).
+pub async fn people_with_position(
+    conn: &mut Conn<'_>,
+    region: &RegionCode,
+    today: NaiveDate,
+    limit: i64,
+) -> Result<Vec<Uuid>, DbError> {
+    let (lo, hi) = region.subtree_range();
+    let born_by = today.with_year(today.year() - 60).unwrap_or(today);
+    Ok(on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT id FROM elders WHERE residence_region_code BETWEEN $1 AND $2 \
+             AND status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
+             AND birth_date <= $3 ORDER BY id LIMIT $4",
+        )
+        .bind(lo).bind(hi).bind(born_by).bind(limit).fetch_all(&mut *c).await
+    })?)
+}

@@ -2,14 +2,15 @@
 //! running it again creates only what is missing (and prints passwords only for accounts it
 //! created).
 
-use chrono::Utc;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
 use jinglao_db::audit::{self, Event};
 use jinglao_db::population::{self, Assessors, LoadSummary};
 use jinglao_db::users::NewAccount;
 use jinglao_db::{Actor, Db, agencies, providers, regions, users};
 use jinglao_domain::region_import::parse_region_csv;
 use jinglao_domain::synth::{self, SynthParams};
-use jinglao_domain::{RegionCode, Role, Scope, Username};
+use jinglao_domain::{RegionCode, ResidentId, Role, Scope, Username};
 use serde_json::json;
 
 use crate::auth::{password, secrets};
@@ -624,4 +625,126 @@ fn synth_staff_name(n: u32) -> String {
         SURNAMES[n as usize % 12],
         GIVEN[(n as usize / 12) % 12]
     )
+}
+
+/// Today's round of home visits for the demo caregiver (孙梅 of the demo provider): contract
+/// prices for the demo provider, her staff record linked to her account, and four people of
+/// 雨湖区 with a registered position enrolled in 政府购买居家养老服务 and booked for today. Runs
+/// at every start; a day that already has its round is left alone. Returns the orders made.
+pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    use chrono::{FixedOffset, TimeZone};
+    use jinglao_db::{entitlements, orders, prices, visits};
+    let actor = Actor::system();
+    let chain = &keys.audit_chain;
+    let today = jinglao_domain::clock::china_date(now);
+    let mut c = db.acquire().await?;
+    let provider = providers::by_credit_code(&mut c.conn(), DEMO_PROVIDER_CREDIT_CODE)
+        .await?
+        .context("the demo provider is seeded first")?;
+    let username = jinglao_domain::Username::parse(&demo_username(Role::Caregiver))?;
+    let account = jinglao_db::users::by_username(&mut c.conn(), &Scope::All, &username)
+        .await?
+        .context("the demo caregiver is seeded first")?;
+    let city = RegionCode::parse("4303")?;
+    let list = jinglao_db::service_lists::latest(&mut c.conn(), &city)
+        .await?
+        .context("the demo service list is seeded first")?;
+    let has_prices = !prices::list(&mut c.conn(), provider.id).await?.is_empty();
+    drop(c);
+    if !has_prices {
+        for (item, fen, min) in [("XT-JJ-01", 4_500, 45), ("XT-ZH-02", 1_200, 0)] {
+            let p = prices::NewPrice {
+                item_code: item,
+                valid_from: chrono::NaiveDate::from_ymd_opt(2024, 1, 1),
+                unit_fen: Some(fen),
+                min_minutes: Some(min),
+                basis: "潭民发〔2024〕演示合同",
+                ..Default::default()
+            };
+            prices::add(db, chain, &actor, provider.id, &p, now).await?;
+        }
+    }
+    let me = {
+        let mut c = db.acquire().await?;
+        visits::caregiver_of(&mut c.conn(), account.id).await?
+    };
+    let staff_id = match me {
+        Some(m) => m.staff_id,
+        None => {
+            let hire = jinglao_db::staff::Hire {
+                name: "孙梅".into(),
+                id_number: ResidentId::from_first17("43030219750612021")
+                    .as_str()
+                    .to_string(),
+                role: "养老护理员".into(),
+                vocational_level: "四级/中级工".into(),
+                certificate_no: "HN-YL-2023-0612".into(),
+                start_on: "2023-03-01".into(),
+                full_time: true,
+                ..Default::default()
+            };
+            let id =
+                jinglao_db::staff::hire(db, chain, &keys.cipher, &actor, provider.id, &hire, now)
+                    .await?;
+            visits::link_account(db, chain, &actor, account.id, id, now).await?;
+            id
+        }
+    };
+    let mut c = db.acquire().await?;
+    if !orders::assigned_on(&mut c.conn(), staff_id, today)
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let people =
+        orders::people_with_position(&mut c.conn(), &RegionCode::parse("430302")?, today, 4)
+            .await?;
+    drop(c);
+    let china = FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
+    let mut made = 0;
+    for (person, (h, m)) in people.iter().zip([(9, 0), (10, 30), (14, 0), (15, 30)]) {
+        let enrolled = {
+            let mut c = db.acquire().await?;
+            entitlements::active_codes(&mut c.conn(), *person, today).await?
+        };
+        if !enrolled.iter().any(|code| code == "XT-JJ-01") {
+            let mut tx = db.begin().await?;
+            let e = entitlements::NewEntitlement {
+                elder_id: *person,
+                item_code: "XT-JJ-01",
+                list_id: list.id,
+                application_id: None,
+                start: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).context("a date")?,
+            };
+            entitlements::enrol(&mut tx.conn(), chain, &actor, &e, now).await?;
+            tx.commit().await?;
+        }
+        let start = china
+            .from_local_datetime(&today.and_hms_opt(h, m, 0).context("a time")?)
+            .single()
+            .context("an unambiguous time")?
+            .with_timezone(&Utc);
+        let mut order = orders::NewOrder {
+            elder_id: *person,
+            provider_id: provider.id,
+            item_code: "XT-JJ-01",
+            funding: Some(jinglao_domain::order::Funding::Entitlement),
+            window_start: Some(start),
+            minutes: Some(60),
+            channel: orders::Channel::Phone,
+        };
+        // A demo run every day for weeks uses up the month's hours: book the rest self-paid.
+        let placed = match orders::place(db, chain, &actor, &order, now).await {
+            Ok(p) => p,
+            Err(jinglao_db::DbError::Invalid(_)) => {
+                order.funding = Some(jinglao_domain::order::Funding::SelfPay);
+                orders::place(db, chain, &actor, &order, now).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        orders::assign(db, chain, &actor, placed.id, staff_id, now).await?;
+        made += 1;
+    }
+    Ok(made)
 }

@@ -26,8 +26,8 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
-    eligibility, facilities, facility_actions, finder, home, login, policy, preferences, prices,
-    providers, public_apply, ratings, regions, service_lists, staff,
+    eligibility, facilities, facility_actions, finder, home, login, my_visits, policy, preferences,
+    prices, providers, public_apply, ratings, regions, service_lists, staff,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -35,6 +35,7 @@ use crate::state::AppState;
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const APP_CSS: &str = include_str!("../static/app.css");
 const PRINT_CSS: &str = include_str!("../static/print.css");
+const VISIT_JS: &str = include_str!("../static/visit.js");
 /// Largest request body in general (forms, JSON).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -163,6 +164,9 @@ fn pages(state: &AppState) -> Router<AppState> {
             "/providers/{id}/prices",
             get(prices::index).post(prices::add),
         )
+        .route("/my/visits", get(my_visits::index))
+        .route("/my/visits/{order}/check-in", post(my_visits::check_in))
+        .route("/my/visits/{visit}/check-out", post(my_visits::check_out))
         .route("/providers/{id}/staff", get(staff::index).post(staff::hire))
         .route(
             "/providers/{id}/staff/insurance",
@@ -236,6 +240,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/static/app.css", get(app_css))
         .route("/static/print.css", get(print_css))
+        .route("/static/visit.js", get(visit_js))
         .merge(api_routes())
         .merge(pages(&state))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -325,6 +330,18 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError>
         AppError::Unavailable
     })?;
     Ok("ready")
+}
+
+/// The phone pages' one script (position and clock for check-in and check-out).
+async fn visit_js() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        VISIT_JS,
+    )
+        .into_response()
 }
 
 async fn app_css() -> Response {

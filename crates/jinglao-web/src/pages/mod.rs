@@ -15,6 +15,7 @@ pub mod facility_actions;
 pub mod finder;
 pub mod home;
 pub mod login;
+pub mod my_visits;
 pub mod policy;
 pub mod preferences;
 pub mod prices;
@@ -90,6 +91,9 @@ impl PageCtx {
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "saved" => "已保存。",
+        "checked_in" => "已签到。服务完成后请让老人读出确认码再签退。",
+        "checked_out" => "已签退，核验通过。",
+        "checked_out_exception" => "已签退。这次服务有需要人工核查的地方，原因见下方。",
         "created" => "账号已创建。",
         "unlocked" => "已解除锁定。",
         "password_changed" => "密码已修改，其他设备上的登录已退出。",
@@ -141,6 +145,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
 
 fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     let mut items = vec![("/", "首页")];
+    if user.account.role == jinglao_domain::Role::Caregiver {
+        items.push(("/my/visits", "今日服务"));
+    }
     if user.can(Permission::ViewElders) {
         items.push(("/elders", "老年人"));
         items.push(("/eligibility", "服务找人"));

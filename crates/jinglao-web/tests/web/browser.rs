@@ -337,3 +337,67 @@ test_on_both! {
         c.close().await.unwrap();
     }
 }
+
+test_on_both! {
+    async fn a_caregiver_checks_in_has_the_visit_confirmed_and_checks_out_on_a_phone(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let (_, code) = crate::visits::setup(&app).await;
+        let driver = start_driver();
+        let c = browser(&driver, 390, 844).await;
+        c.goto(&app.url("/login")).await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
+        // The phone's nav leads to today's visits.
+        c.find(Locator::LinkText("今日服务")).await.unwrap().click().await.unwrap();
+        wait_for_url(&c, "/my/visits").await;
+        let state = c.find(Locator::Css(".visit-state")).await.unwrap().text().await.unwrap();
+        assert_eq!(state, "未开始");
+        // The phone is at the person's door (the browser's position, as the phone would give it).
+        let (lat, lon) = crate::visits::HOME;
+        let fake = format!(
+            "navigator.geolocation.getCurrentPosition = function (ok) {{ ok({{ coords: {{ latitude: {lat}, longitude: {lon} }} }}); }};"
+        );
+        c.execute(&fake, vec![]).await.unwrap();
+        c.find(Locator::Css("button.check-in")).await.unwrap().click().await.unwrap();
+        let notice = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(".notice, [role=status]")).await;
+        assert!(notice.is_ok(), "a notice follows the check-in");
+        assert_eq!(c.find(Locator::Css(".visit-state")).await.unwrap().text().await.unwrap(), "服务中");
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-checked-in.png")), png).unwrap();
+        // An hour later the person reads out the code; check out from the door again.
+        // Fifty minutes at the person's home; the page keeps the session alive meanwhile (its
+        // script asks every ten minutes; here, one reload half-way).
+        app.clock.advance(chrono::Duration::minutes(25));
+        c.refresh().await.unwrap();
+        app.clock.advance(chrono::Duration::minutes(25));
+        // The phone's clock agrees with the server's (which the test moved on 50 minutes).
+        let ahead = (app.clock_now() - chrono::Utc::now()).num_milliseconds();
+        let clock = format!(
+            "const Real = Date; Date = class extends Real {{ constructor(...a) {{ if (a.length === 0) {{ super(Real.now() + {ahead}); }} else {{ super(...a); }} }} }};"
+        );
+        c.execute(&format!("{fake} {clock}"), vec![]).await.unwrap();
+        c.find(Locator::Css("input[name=code]")).await.unwrap().send_keys(&code).await.unwrap();
+        c.find(Locator::Css("button.check-out")).await.unwrap().click().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let url = c.current_url().await.unwrap();
+        let main = c.find(Locator::Id("main")).await.unwrap().text().await.unwrap();
+        assert!(url.as_str().contains("notice=checked_out"), "{url}: {main}");
+        let reasons = c.find_all(Locator::Css(".reasons li")).await.unwrap();
+        let mut why = Vec::new();
+        for r in reasons {
+            why.push(r.text().await.unwrap());
+        }
+        assert!(why.is_empty(), "no findings: {why:?}");
+        let text = c.find(Locator::Css(".visit-state")).await.unwrap().text().await.unwrap();
+        assert_eq!(text, "已完成，核验通过");
+        let overflow = c.execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![],
+        ).await.unwrap().as_f64().unwrap();
+        assert!(overflow <= 1.0, "no sideways scrolling on a phone ({overflow}px)");
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-checked-out.png")), png).unwrap();
+        c.close().await.unwrap();
+    }
+}

@@ -20,11 +20,11 @@ use uuid::Uuid;
 use crate::common::TestApp;
 
 const ITEM: &str = "XT-ZX-01";
-const HOME: (f64, f64) = (27.8292, 112.9440);
+pub(crate) const HOME: (f64, f64) = (27.8292, 112.9440);
 
 /// A priced item, two caregivers with accounts, one enrolled person with a home position, and
 /// one order assigned to the first caregiver. Returns the order, its code and the elder.
-async fn setup(app: &TestApp) -> (Uuid, String) {
+pub(crate) async fn setup(app: &TestApp) -> (Uuid, String) {
     let db = &app.state.db;
     let chain = &app.state.keys.audit_chain;
     let cli = Actor::cli();

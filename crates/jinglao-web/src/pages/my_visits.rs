@@ -1,0 +1,244 @@
+//! The caregiver's phone pages (护理员手机端): today's visits in time order, each with the
+//! address and a map link, and check-in and check-out forms. No app to install and no script
+//! needed: a small script adds the phone's position and clock to the forms when the browser
+//! allows it; without it the server's time is used and the missing position sends the visit to
+//! the exception queue, never silently accepted.
+//!
+//! Each check-in form carries a visit id chosen when the page was drawn, so pressing 签到 twice
+//! (or again after a timeout) is the same visit.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use jinglao_db::orders::{self, Assigned};
+use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut, StampInput};
+use jinglao_db::{DbError, providers, service_lists};
+use jinglao_domain::clock::format_local;
+use jinglao_domain::{Invalid, Scope};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{FormErrors, PageCtx};
+use crate::api::v1::visits::caregiver;
+use crate::auth::PageUser;
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+/// One visit on the list.
+pub struct Row {
+    a: Assigned,
+    /// 09:00–10:00 (Beijing time).
+    window: String,
+    /// A map link for the address, if the person's position is registered.
+    map: Option<String>,
+    /// A fresh id for the check-in form.
+    new_visit_id: Uuid,
+    /// Findings in words.
+    reasons: Vec<String>,
+    /// The item's name in the service list.
+    item_name: String,
+}
+
+impl Row {
+    /// The state in words.
+    pub fn state(&self) -> &'static str {
+        match (self.a.status.as_str(), self.a.visit_status.as_deref()) {
+            ("no_show", _) => "未服务",
+            (_, None) => "未开始",
+            (_, Some("in_progress")) => "服务中",
+            (_, Some("verified")) => "已完成，核验通过",
+            (_, Some("exception")) => "已完成，待人工核查",
+            (_, Some("accepted")) => "核查通过",
+            (_, Some("rejected")) => "核查未通过",
+            _ => "—",
+        }
+    }
+}
+
+/// `GET /my/visits`.
+#[derive(Template)]
+#[template(path = "my_visits/index.html")]
+pub struct MyVisitsPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    day: String,
+    rows: Vec<Row>,
+}
+
+fn hm(t: DateTime<Utc>) -> String {
+    format_local(t).chars().skip(11).take(5).collect()
+}
+
+async fn page(
+    state: &AppState,
+    ctx: PageCtx,
+    me: Caregiver,
+    errors: FormErrors,
+) -> Result<MyVisitsPage, PageError> {
+    let day = state.today();
+    let mut c = state.db.acquire().await?;
+    let names: Vec<(String, String)> =
+        match providers::get(&mut c.conn(), &Scope::All, me.provider_id).await? {
+            Some(p) => service_lists::applicable(&mut c.conn(), &p.region_code)
+                .await?
+                .map(|l| l.items.into_iter().map(|i| (i.code, i.name)).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+    let rows = orders::assigned_on(&mut c.conn(), me.staff_id, day)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let reasons = a
+                .findings
+                .as_deref()
+                .and_then(|f| serde_json::from_str::<Vec<serde_json::Value>>(f).ok())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|f| f["detail"].as_str().map(str::to_string))
+                .collect();
+            Row {
+                window: format!("{}–{}", hm(a.window_start), hm(a.window_end)),
+                map: a.latitude.zip(a.longitude).map(|(lat, lon)| {
+                    format!("https://uri.amap.com/marker?position={lon},{lat}&name=服务地址")
+                }),
+                new_visit_id: Uuid::now_v7(),
+                reasons,
+                item_name: names
+                    .iter()
+                    .find(|(code, _)| *code == a.item_code)
+                    .map_or_else(|| a.item_code.clone(), |(_, n)| n.clone()),
+                a,
+            }
+        })
+        .collect();
+    Ok(MyVisitsPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        day: day.to_string(),
+        rows,
+    })
+}
+
+/// `GET /my/visits`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+) -> Result<Response, PageError> {
+    let me = caregiver(&state, &user).await?;
+    render(&page(&state, ctx, me, FormErrors::new()).await?)
+}
+
+/// What the forms send (position and phone time are filled in by the script when allowed).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StampForm {
+    visit_id: String,
+    device_at: String,
+    lat: String,
+    lon: String,
+    code: String,
+    notes: String,
+}
+
+impl StampForm {
+    /// The stamp; an empty phone time is the server's (a page without the script).
+    fn stamp(&self, now: DateTime<Utc>) -> Result<StampInput, Invalid> {
+        let device_at = match self.device_at.trim() {
+            "" => now,
+            t => DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| Invalid::one("device_at", "手机时间格式无效，请刷新页面后重试"))?,
+        };
+        let number = |s: &str| s.trim().parse::<f64>().ok();
+        Ok(StampInput {
+            device_at: Some(device_at),
+            lat: number(&self.lat),
+            lon: number(&self.lon),
+            offline: false,
+        })
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    ctx: PageCtx,
+    me: Caregiver,
+    result: Result<&'static str, DbError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(notice) => Ok(Redirect::to(&format!("/my/visits?notice={notice}")).into_response()),
+        Err(DbError::Invalid(errors)) => {
+            let page = page(state, ctx, me, errors).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+fn parse_uuid(s: &str, field: &str) -> Result<Uuid, DbError> {
+    Uuid::parse_str(s.trim()).map_err(|_| Invalid::one(field, "编号无效，请刷新页面后重试").into())
+}
+
+/// `POST /my/visits/{order}/check-in`
+pub async fn check_in(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(order): Path<String>,
+    Form(form): Form<StampForm>,
+) -> Result<Response, PageError> {
+    let me = caregiver(&state, &user).await?;
+    let now = state.clock.now();
+    let result = async {
+        let ci = CheckIn {
+            visit_id: parse_uuid(&form.visit_id, "visit_id")?,
+            order_id: parse_uuid(&order, "order_id")?,
+            stamp: form.stamp(now)?,
+        };
+        let (db, key) = (&state.db, &state.keys.audit_chain);
+        visits::check_in(db, key, &user.actor(&meta), me, &ci, now).await?;
+        Ok("checked_in")
+    }
+    .await;
+    answer(&state, ctx, me, result).await
+}
+
+/// `POST /my/visits/{visit}/check-out`
+pub async fn check_out(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(visit): Path<String>,
+    Form(form): Form<StampForm>,
+) -> Result<Response, PageError> {
+    let me = caregiver(&state, &user).await?;
+    let now = state.clock.now();
+    let result = async {
+        let co = CheckOut {
+            visit_id: parse_uuid(&visit, "visit_id")?,
+            stamp: form.stamp(now)?,
+            code: Some(form.code.clone()),
+            signed: false,
+            tasks: String::new(),
+            notes: form.notes.clone(),
+        };
+        let book = jinglao_db::policy::book(&state.db).await?;
+        let (db, key) = (&state.db, &state.keys.audit_chain);
+        let out = visits::check_out(db, key, &user.actor(&meta), me, &co, &book, now).await?;
+        Ok(if out.status == "verified" {
+            "checked_out"
+        } else {
+            "checked_out_exception"
+        })
+    }
+    .await;
+    answer(&state, ctx, me, result).await
+}
