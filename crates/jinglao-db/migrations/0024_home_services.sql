@@ -3,8 +3,8 @@
 --
 -- Invariants kept by the schema itself:
 -- * one visit per order (`visits_order_uq`);
--- * a visit is charged on at most one statement line, ever (`statement_lines_charge_uq`);
---   a reversal of a paid visit is a separate negative line;
+-- * a visit is charged on at most one statement line, ever (the lines' primary key is the
+--   visit and the kind; a reversal of a paid visit is a separate negative line);
 -- * one statement per provider, month and funding source (`statements_uq`).
 
 -- A caregiver's account points at the staff record it works as.
@@ -56,6 +56,8 @@ CREATE TABLE visits (
     region_code TEXT NOT NULL,
     item_code TEXT NOT NULL,
     funding TEXT NOT NULL,
+    -- The China date of the check-in (settlement prices the visit on this day) and its month.
+    service_on DATE NOT NULL,
     service_month TEXT NOT NULL,
     in_at TIMESTAMPTZ NOT NULL,
     in_device_at TIMESTAMPTZ NOT NULL,
@@ -130,17 +132,15 @@ CREATE TABLE statements (
 CREATE UNIQUE INDEX statements_uq ON statements (provider_id, service_month, funding);
 
 CREATE TABLE statement_lines (
-    id UUID PRIMARY KEY,
-    statement_id UUID NOT NULL REFERENCES statements (id),
     visit_id UUID NOT NULL REFERENCES visits (id),
     -- charge: the visit paid; reversal: a paid visit rejected later, taken back.
     kind TEXT NOT NULL,
+    statement_id UUID NOT NULL REFERENCES statements (id),
     item_code TEXT NOT NULL,
     service_on DATE NOT NULL,
     -- The visit's own month; differs from the statement's for an adjustment.
     service_month TEXT NOT NULL,
-    amount_fen BIGINT NOT NULL
+    amount_fen BIGINT NOT NULL,
+    PRIMARY KEY (visit_id, kind)
 );
-CREATE UNIQUE INDEX statement_lines_charge_uq ON statement_lines (visit_id) WHERE kind = 'charge';
-CREATE UNIQUE INDEX statement_lines_reversal_uq ON statement_lines (visit_id) WHERE kind = 'reversal';
 CREATE INDEX statement_lines_statement_idx ON statement_lines (statement_id);

@@ -12,14 +12,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::clock::china_date;
 use jinglao_domain::order::Funding;
-use jinglao_domain::settlement::{PayableVisit, Price, statement};
 use jinglao_domain::{Invalid, Permission, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
 use crate::orders::month_of;
-use crate::{Actor, Conn, Db, DbError, on_conn, prices, providers};
+use crate::{Actor, Conn, Db, DbError, on_conn, providers};
 
 /// One statement's head.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -78,6 +77,30 @@ pub struct RunReport {
     /// Payable visits not charged because the statement is no longer a draft (they go on the
     /// next month's statement).
     pub waiting: usize,
+}
+
+/// `FROM … WHERE` of the visits a run charges for provider `$1`, funding `$2`, up to month
+/// `$3`: verified or accepted, and not charged on any statement yet.
+const PAYABLE: &str = "FROM visits v WHERE v.provider_id = $1 AND v.funding = $2 \
+    AND v.status IN ('verified', 'accepted') AND v.service_month <= $3 \
+    AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id AND l.kind = 'charge')";
+
+/// `WHERE` of the contract prices in force for visit `v` on its day.
+const PRICE_IN_FORCE: &str = "WHERE p.provider_id = v.provider_id AND p.item_code = v.item_code \
+    AND p.valid_from <= v.service_on AND (p.valid_to IS NULL OR p.valid_to >= v.service_on)";
+
+/// Lines of a statement for visits of other months (adjustments).
+async fn adjustments_on(
+    conn: &mut Conn<'_>,
+    statement_id: Uuid,
+    month: &str,
+) -> Result<i64, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM statement_lines WHERE statement_id = $1 AND service_month <> $2",
+        )
+        .bind(statement_id).bind(month).fetch_one(&mut *c).await
+    })?)
 }
 
 fn parse_month(month: &str) -> Result<NaiveDate, Invalid> {
@@ -175,55 +198,44 @@ pub async fn run(
                 .ok_or(DbError::NotFound)?
         }
     };
-    let payable: Vec<(Uuid, String, DateTime<Utc>, String)> = on_conn!(&mut conn, c => {
-        sqlx::query_as(
-            "SELECT v.id, v.item_code, v.in_at, v.service_month FROM visits v \
-             WHERE v.provider_id = $1 AND v.funding = $2 AND v.status IN ('verified', 'accepted') \
-             AND v.service_month <= $3 AND NOT EXISTS (SELECT 1 FROM statement_lines l \
-             WHERE l.visit_id = v.id AND l.kind = 'charge')",
-        )
-        .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
-    })?;
     if head.status != "draft" {
-        let waiting = payable.len();
+        let waiting: i64 = on_conn!(&mut conn, c => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {PAYABLE}")))
+                .bind(provider_id).bind(funding).bind(month).fetch_one(&mut *c).await
+        })?;
         tx.commit().await?;
         return Ok(RunReport {
             statement: head,
             added: 0,
             adjustments: 0,
             unpriced: Vec::new(),
-            waiting,
+            waiting: usize::try_from(waiting).unwrap_or(0),
         });
     }
-    let price_list: Vec<Price> = prices::list(&mut conn, provider_id)
-        .await?
-        .iter()
-        .map(prices::ContractPrice::price)
-        .collect();
-    let visits: Vec<PayableVisit<(Uuid, String)>> = payable
-        .iter()
-        .map(|(id, item, at, m)| PayableVisit {
-            id: (*id, m.clone()),
-            item: item.clone(),
-            on: china_date(*at),
-        })
-        .collect();
-    let st = statement(&visits, &price_list);
-    let adjustments = st.lines.iter().filter(|l| l.visit.1 != month).count();
-    for chunk in st.lines.chunks(500) {
-        on_conn!(&mut conn, c => {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO statement_lines (id, statement_id, visit_id, kind, item_code, \
-                 service_on, service_month, amount_fen) ",
-            );
-            q.push_values(chunk, |mut b, l| {
-                b.push_bind(Uuid::now_v7()).push_bind(head.id).push_bind(l.visit.0)
-                    .push_bind("charge").push_bind(&l.item).push_bind(l.on)
-                    .push_bind(&l.visit.1).push_bind(l.amount_fen);
-            });
-            q.build().execute(&mut *c).await.map(|_| ())
-        })?;
-    }
+    // Visits without a price in force on their day are listed, never charged at zero.
+    let unpriced: Vec<Uuid> = on_conn!(&mut conn, c => {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT v.id {PAYABLE} AND NOT EXISTS (SELECT 1 FROM service_prices p {PRICE_IN_FORCE}) \
+             ORDER BY v.service_on, v.id"
+        )))
+        .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
+    })?;
+    let adjustments_before = adjustments_on(&mut conn, head.id, month).await?;
+    // One statement prices and inserts every line, on either database (the price in force on
+    // the visit's day: the latest start on or before it).
+    let added = on_conn!(&mut conn, c => {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
+             service_month, amount_fen) \
+             SELECT v.id, 'charge', $4, v.item_code, v.service_on, v.service_month, \
+             (SELECT p.unit_fen FROM service_prices p {PRICE_IN_FORCE} \
+              ORDER BY p.valid_from DESC LIMIT 1) {PAYABLE} \
+             AND EXISTS (SELECT 1 FROM service_prices p {PRICE_IN_FORCE})"
+        )))
+        .bind(provider_id).bind(funding).bind(month).bind(head.id)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    let added = usize::try_from(added).unwrap_or(0);
     on_conn!(&mut conn, c => {
         sqlx::query(
             "UPDATE statements SET total_fen = (SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) \
@@ -232,14 +244,16 @@ pub async fn run(
         )
         .bind(head.id).bind(now).execute(&mut *c).await.map(|_| ())
     })?;
+    let adjustments =
+        usize::try_from(adjustments_on(&mut conn, head.id, month).await? - adjustments_before)
+            .unwrap_or(0);
     let statement = find(&mut conn, provider_id, month, funding)
         .await?
         .ok_or(DbError::NotFound)?;
-    let unpriced: Vec<Uuid> = st.unpriced.iter().map(|k| k.0).collect();
     let event = Event::new("statement.run", "statement", statement.id)
         .region(Some(provider.region_code))
         .detail(json!({
-            "provider": provider_id, "month": month, "funding": funding, "added": st.lines.len(),
+            "provider": provider_id, "month": month, "funding": funding, "added": added,
             "adjustments": adjustments, "unpriced": unpriced.len(), "total_fen": statement.total_fen,
             "first_day": first,
         }));
@@ -247,7 +261,7 @@ pub async fn run(
     tx.commit().await?;
     Ok(RunReport {
         statement,
-        added: st.lines.len(),
+        added,
         adjustments,
         unpriced,
         waiting: 0,

@@ -20,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
-use crate::orders::{self, price_on};
+use crate::orders::{self, month_of, price_on};
 use crate::{Actor, Conn, Db, DbError, on_conn};
 
 /// One end of a visit as the phone sends it.
@@ -189,14 +189,16 @@ pub async fn check_in(
     on_conn!(&mut conn, c => {
         sqlx::query(
             "INSERT INTO visits (id, order_id, provider_id, caregiver_id, elder_id, region_code, \
-             item_code, funding, service_month, in_at, in_device_at, in_received_at, in_lat, in_lon, \
-             in_offline, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'in_progress', $12, $12)",
+             item_code, funding, service_on, service_month, in_at, in_device_at, in_received_at, \
+             in_lat, in_lon, in_offline, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $16, $9, $10, $11, $12, $13, $14, $15, \
+             'in_progress', $12, $12)",
         )
         .bind(ci.visit_id).bind(order.id).bind(order.provider_id).bind(me.staff_id)
         .bind(order.elder_id).bind(&order.region_code).bind(&order.item_code).bind(&order.funding)
-        .bind(&order.service_month).bind(stamp.at).bind(stamp.device_at).bind(now)
+        .bind(month_of(china_date(stamp.at))).bind(stamp.at).bind(stamp.device_at).bind(now)
         .bind(stamp.point.map(|p| p.lat)).bind(stamp.point.map(|p| p.lon)).bind(stamp.offline)
+        .bind(china_date(stamp.at))
         .execute(&mut *c).await.map(|_| ())
     })?;
     let event = Event::new("visit.check_in", "elder", order.elder_id)
@@ -644,6 +646,14 @@ pub async fn correct(
         )))
         .bind(at).bind(now).bind(visit_id).execute(&mut *c).await.map(|_| ())
     })?;
+    if which == Corrected::CheckIn {
+        // The visit's day (and so its price and month) follows its check-in.
+        on_conn!(&mut conn, c => {
+            sqlx::query("UPDATE visits SET service_on = $1, service_month = $2 WHERE id = $3")
+                .bind(china_date(at)).bind(month_of(china_date(at))).bind(visit_id)
+                .execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     let old_text = old.map(|t| t.to_rfc3339()).unwrap_or_default();
     on_conn!(&mut conn, c => {
         sqlx::query(

@@ -24,6 +24,7 @@ use jinglao_domain::order::Funding;
 use jinglao_domain::policy::PolicyBook;
 use jinglao_domain::rules::Rule;
 use jinglao_domain::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
+use jinglao_domain::settlement::{PayableVisit, statement};
 use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope};
 use uuid::Uuid;
 
@@ -512,6 +513,18 @@ test_on_both! {
         let (order, _) = book(&w, Funding::Entitlement, 3).await.unwrap();
         assert_eq!(visit(&w, order, 3, 60, "bad").await.status, "exception");
         let month = month_of(china_date(w.base));
+        // The contract price changed: 30 yuan until yesterday, 40 yuan from today (the visits' day).
+        let day = china_date(w.base);
+        t.tamper(&format!("UPDATE service_prices SET valid_from = '{day}'")).await;
+        prices::add(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff), w.provider, &NewPrice {
+            item_code: ITEM, valid_from: NaiveDate::from_ymd_opt(2024, 1, 1), valid_to: Some(day - Duration::days(1)),
+            unit_fen: Some(3_000), min_minutes: Some(30), needs_certificate: true, basis: "XT-2024-HT-00",
+        }, Utc::now()).await.unwrap();
+        // A verified visit of an item the provider has no price for: listed, never charged at zero.
+        let (stray, stray_code) = book(&w, Funding::Entitlement, 4).await.unwrap();
+        let stray_visit = visit(&w, stray, 4, 60, &stray_code).await.visit_id;
+        // (The latest visit; SQLite keeps UUIDs as blobs, so not by id in hand-written SQL.)
+        t.tamper("UPDATE visits SET item_code = 'XT-NONE' WHERE in_at = (SELECT MAX(in_at) FROM visits)").await;
         let finance = staff_actor("430302", Role::Finance);
         let err = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(ref i) if i.get("month").is_some()), "the month has not ended: {err:?}");
@@ -522,18 +535,29 @@ test_on_both! {
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.added + b.added, 3, "{a:?} {b:?}");
+        assert_eq!(a.unpriced.len().max(b.unpriced.len()), 1, "{a:?} {b:?}");
+        assert!(a.unpriced.contains(&stray_visit) || b.unpriced.contains(&stray_visit));
         assert_eq!(a.statement.id, b.statement.id);
         let again = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now).await.unwrap();
         assert_eq!((again.added, again.statement.total_fen, again.statement.line_count), (0, total, 3));
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM statement_lines").await, 3);
+        // The database's pricing agrees with the pure rule (`settlement::statement`).
+        let mut c = w.db.acquire().await.unwrap();
+        let stored = statements::lines(&mut c.conn(), a.statement.id).await.unwrap();
+        let price_list: Vec<_> = prices::list(&mut c.conn(), w.provider).await.unwrap().iter().map(|p| p.price()).collect();
+        drop(c);
+        let payable: Vec<_> = stored.iter().map(|l| PayableVisit { id: l.visit_id, item: l.item_code.clone(), on: l.service_on }).collect();
+        let pure = statement(&payable, &price_list);
+        assert_eq!(pure.total_fen, again.statement.total_fen);
+        assert!(pure.lines.iter().all(|l| l.amount_fen == 4_000) && pure.unpriced.is_empty());
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM statements").await, 1);
         // The schema itself refuses a second charge of one visit.
         let mut c = w.db.acquire().await.unwrap();
         let lines = statements::lines(&mut c.conn(), a.statement.id).await.unwrap();
         let dup = on_conn!(&mut c.conn(), c => {
-            sqlx::query("INSERT INTO statement_lines (id, statement_id, visit_id, kind, item_code, service_on, \
-                service_month, amount_fen) VALUES ($1, $2, $3, 'charge', $4, $5, $6, $7)")
-                .bind(Uuid::now_v7()).bind(a.statement.id).bind(lines[0].visit_id).bind(ITEM)
+            sqlx::query("INSERT INTO statement_lines (statement_id, visit_id, kind, item_code, service_on, \
+                service_month, amount_fen) VALUES ($1, $2, 'charge', $3, $4, $5, $6)")
+                .bind(a.statement.id).bind(lines[0].visit_id).bind(ITEM)
                 .bind(lines[0].service_on).bind(&month).bind(4_000i64)
                 .execute(&mut *c).await.map(|_| ())
         });
