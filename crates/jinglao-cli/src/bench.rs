@@ -42,6 +42,9 @@ pub enum BenchCommand {
     Sweep(crate::bench_sweep::SweepArgs),
     /// Time the public institution finder's searches over N generated facilities.
     Finder(crate::bench_finder::FinderArgs),
+    /// Month-end re-check and settlement of a city's month of home visits, beside the same
+    /// statement totals in DuckDB.
+    Settle(crate::bench_settle::SettleArgs),
     /// The measured half of `bench sweep`, in its own process (not for direct use).
     #[command(hide = true)]
     SweepChild(crate::bench_sweep::SweepChildArgs),
@@ -110,6 +113,7 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Search(args) => crate::bench_data::search(args).await,
         BenchCommand::Sweep(args) => crate::bench_sweep::run(args).await,
         BenchCommand::Finder(args) => crate::bench_finder::run(args).await,
+        BenchCommand::Settle(args) => crate::bench_settle::run(args).await,
         BenchCommand::SweepChild(args) => crate::bench_sweep::child(args).await,
     }
 }

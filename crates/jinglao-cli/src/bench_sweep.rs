@@ -100,7 +100,7 @@ struct ChildReport {
 }
 
 /// Resets the process's peak resident memory to the current one (Linux: `clear_refs` 5).
-fn reset_peak() {
+pub(crate) fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 

@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod bench_data;
 mod bench_finder;
+mod bench_settle;
 mod bench_sweep;
 mod commands;
 mod demo;

@@ -93,6 +93,7 @@ CREATE INDEX visits_caregiver_idx ON visits (caregiver_id, in_at);
 CREATE INDEX visits_settle_idx ON visits (provider_id, funding, status, service_month);
 CREATE INDEX visits_queue_idx ON visits (status, region_code);
 CREATE INDEX visits_elder_idx ON visits (elder_id, in_at);
+CREATE INDEX visits_month_idx ON visits (service_month, status);
 
 -- Manual corrections of a visit, kept apart from the visit itself: what, from, to, why, who.
 CREATE TABLE visit_corrections (

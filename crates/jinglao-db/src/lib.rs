@@ -46,6 +46,7 @@ pub mod statements;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod visit_bulk;
 pub mod visits;
 pub mod worklists;
 

@@ -675,3 +675,70 @@ pub async fn correct(
     tx.commit().await?;
     Ok(outcome)
 }
+
+/// What a month-end re-check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Recheck {
+    /// Verified visits whose facts changed after check-out.
+    pub candidates: usize,
+    /// Of those, now in the exception queue.
+    pub flagged: usize,
+}
+
+/// Month-end re-check before settlement: facts registered after a visit was checked out can
+/// undo its verification (a death or move registered late, a contract ended retroactively).
+/// One query finds the verified, uncharged visits of `month` whose person was no longer active
+/// on the visit's day or whose caregiver had no contract with the provider on it; each is
+/// checked again by the same rules as at check-out, and each one sent to the exception queue
+/// is audited.
+pub async fn recheck_month(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    month: &str,
+    book: &PolicyBook,
+    now: DateTime<Utc>,
+) -> Result<Recheck, DbError> {
+    if !actor.may(Permission::ReviewVisits) && !actor.may(Permission::SettleServices) {
+        return Err(DbError::Forbidden("您的角色不能复核服务记录".into()));
+    }
+    let candidates: Vec<Uuid> = {
+        let mut c = db.acquire().await?;
+        on_conn!(&mut c.conn(), c => {
+            sqlx::query_scalar(
+                "SELECT v.id FROM visits v JOIN elders e ON e.id = v.elder_id \
+                 WHERE v.service_month = $1 AND v.status = 'verified' AND e.status <> 'active' \
+                 AND (e.status_date IS NULL OR e.status_date <= v.service_on) \
+                 AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id) \
+                 UNION \
+                 SELECT v.id FROM visits v WHERE v.service_month = $1 AND v.status = 'verified' \
+                 AND NOT EXISTS (SELECT 1 FROM employments m WHERE m.staff_id = v.caregiver_id \
+                 AND m.provider_id = v.provider_id AND m.start_on <= v.service_on \
+                 AND (m.end_on IS NULL OR m.end_on >= v.service_on)) \
+                 AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id)",
+            )
+            .bind(month).fetch_all(&mut *c).await
+        })?
+    };
+    let mut flagged = 0;
+    for chunk in candidates.chunks(500) {
+        let mut tx = db.begin().await?;
+        let mut conn = tx.conn();
+        for id in chunk {
+            let out = reverify(&mut conn, *id, book, now).await?;
+            if out.status == "exception" {
+                flagged += 1;
+                let event = Event::new("visit.recheck", "visit", *id).detail(json!({
+                    "month": month,
+                    "codes": out.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+                }));
+                audit::append(&mut conn, key, actor, event, now).await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(Recheck {
+        candidates: candidates.len(),
+        flagged,
+    })
+}
