@@ -78,8 +78,12 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
         jinglao_web::demo::load_population(&p.db, &p.keys, &people, "bench settle", |_| {}).await?;
     }
     let people_seconds = started.elapsed().as_secs_f64();
-    let this_month = china_today().with_day(1).context("the first of the month")?;
-    let first = (this_month - Duration::days(1)).with_day(1).context("the first")?;
+    let this_month = china_today()
+        .with_day(1)
+        .context("the first of the month")?;
+    let first = (this_month - Duration::days(1))
+        .with_day(1)
+        .context("the first")?;
     let month = month_of(first);
     eprintln!(
         "生成 {month} 的 {} 次上门服务（{} 家机构，{} 名护理员）……",
@@ -130,7 +134,10 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
         None
     } else {
         eprintln!("DuckDB：同样的对账单合计……");
-        let (v, pr) = (p.dir.path().join("visits.csv"), p.dir.path().join("prices.csv"));
+        let (v, pr) = (
+            p.dir.path().join("visits.csv"),
+            p.dir.path().join("prices.csv"),
+        );
         visit_bulk::export_month(&p.db, &month, &v, &pr).await?;
         let o = Command::new("python3")
             .arg(peer_script())
@@ -157,7 +164,10 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
     };
 
     let timed = recheck_seconds + settle_seconds;
-    println!("数据库 {}；{} 人（生成并写入 {:.1} 秒）", p.label, args.elders, people_seconds);
+    println!(
+        "数据库 {}；{} 人（生成并写入 {:.1} 秒）",
+        p.label, args.elders, people_seconds
+    );
     println!(
         "{month}：{} 次服务，{} 家机构，{} 名护理员（生成并写入 {:.1} 秒）；月中登记死亡 {} 人",
         generated.visits, args.providers, args.caregivers, generate_seconds, generated.deaths
@@ -174,10 +184,13 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
         jinglao_domain::settlement::yuan(total),
         unpriced
     );
-    println!("复核 + 结算（目标 < 10 秒）  {timed:.2} 秒；峰值内存 {}", match peak_mb {
-        Some(mb) => format!("{mb:.0} MB"),
-        None => "未知".into(),
-    });
+    println!(
+        "复核 + 结算（目标 < 10 秒）  {timed:.2} 秒；峰值内存 {}",
+        match peak_mb {
+            Some(mb) => format!("{mb:.0} MB"),
+            None => "未知".into(),
+        }
+    );
     if let Some(peer) = &peer {
         println!(
             "DuckDB {}  读入 {:.2} 秒；同样的合计 最好 {:.3} 秒，中位 {:.3} 秒；各对账单合计一致",

@@ -414,3 +414,69 @@ pub fn status_label(status: &str) -> &'static str {
         _ => "未知",
     }
 }
+
+/// A statement with its provider's name, for lists.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Listed {
+    /// Head.
+    #[sqlx(flatten)]
+    pub statement: Statement,
+    /// Provider name.
+    pub provider_name: String,
+}
+
+/// Statements within `scope`, newest month first, optionally of one month.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    month: Option<&str>,
+) -> Result<Vec<Listed>, DbError> {
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT s.id, s.provider_id, s.service_month, s.funding, s.status, s.total_fen, \
+             s.line_count, s.dispute_reason, s.payment_ref, p.name AS provider_name \
+             FROM statements s JOIN providers p ON p.id = s.provider_id WHERE 1 = 1",
+        );
+        if let Some(m) = month {
+            q.push(" AND s.service_month = ").push_bind(m.to_string());
+        }
+        crate::scope_sql::push_scope(&mut q, scope, "p.region_code", "p.id");
+        q.push(" ORDER BY s.service_month DESC, p.name, s.funding LIMIT 500");
+        q.build_query_as::<Listed>().fetch_all(&mut *c).await
+    })?)
+}
+
+/// A line with the names an auditor and the provider need to check it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LineDetail {
+    /// The line.
+    #[sqlx(flatten)]
+    pub line: Line,
+    /// The person served.
+    pub elder_name: String,
+    /// The caregiver.
+    pub caregiver_name: String,
+    /// Check-in and check-out, as stored.
+    pub in_at: DateTime<Utc>,
+    /// Check-out.
+    pub out_at: Option<DateTime<Utc>>,
+    /// verified | accepted (the reviewer's decision shows why it is paid).
+    pub visit_status: String,
+}
+
+/// A statement's lines with names, by day.
+pub async fn lines_detail(
+    conn: &mut Conn<'_>,
+    statement_id: Uuid,
+) -> Result<Vec<LineDetail>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT l.visit_id, l.kind, l.item_code, l.service_on, l.service_month, l.amount_fen, \
+             e.name AS elder_name, s.name AS caregiver_name, v.in_at, v.out_at, v.status AS visit_status \
+             FROM statement_lines l JOIN visits v ON v.id = l.visit_id \
+             JOIN elders e ON e.id = v.elder_id JOIN staff s ON s.id = v.caregiver_id \
+             WHERE l.statement_id = $1 ORDER BY l.service_on, v.in_at, l.visit_id",
+        )
+        .bind(statement_id).fetch_all(&mut *c).await
+    })?)
+}

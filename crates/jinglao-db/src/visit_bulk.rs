@@ -107,7 +107,9 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
         })?
     };
     if people.is_empty() || spec.providers == 0 || spec.caregivers == 0 {
-        return Err(DbError::Config("the benchmark needs people with positions, providers and caregivers".into()));
+        return Err(DbError::Config(
+            "the benchmark needs people with positions, providers and caregivers".into(),
+        ));
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
@@ -124,7 +126,12 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
         let last = spec.month.with_day(15).expect("the 15th");
         let mut prices = vec![("XT-ZH-02", NaiveDate::from_ymd_opt(2024, 1, 1), None, 1_200)];
         if n.is_multiple_of(2) {
-            prices.push(("XT-JJ-01", NaiveDate::from_ymd_opt(2024, 1, 1), Some(last), 4_500));
+            prices.push((
+                "XT-JJ-01",
+                NaiveDate::from_ymd_opt(2024, 1, 1),
+                Some(last),
+                4_500,
+            ));
             prices.push(("XT-JJ-01", last.succ_opt(), None, 4_800));
         } else {
             prices.push(("XT-JJ-01", NaiveDate::from_ymd_opt(2024, 1, 1), None, 4_500));
@@ -183,12 +190,19 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
                 break 'carers;
             }
             let per_day = per_carer.div_ceil(28);
-            let day = spec.month.with_day(1 + (k / per_day) as u32).expect("days 1–28");
+            let day = spec
+                .month
+                .with_day(1 + (k / per_day) as u32)
+                .expect("days 1–28");
             let slot = (k % per_day) as i64;
             let start = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
                 + Duration::minutes(80 * slot)
                 + Duration::seconds(rng.below(300) as i64);
-            let item = if rng.below(10) < 8 { "XT-JJ-01" } else { "XT-ZH-02" };
+            let item = if rng.below(10) < 8 {
+                "XT-JJ-01"
+            } else {
+                "XT-ZH-02"
+            };
             let j = |r: &mut Mix| (r.below(400) as f64 - 200.0) * 1e-6;
             rows.push(VisitRow {
                 id: Uuid::now_v7(),
@@ -197,7 +211,11 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
                 caregiver: *carer,
                 person: first + (k * 7) % block.min(people.len() - first),
                 item,
-                funding: if rng.below(10) < 9 { "entitlement" } else { "self_pay" },
+                funding: if rng.below(10) < 9 {
+                    "entitlement"
+                } else {
+                    "self_pay"
+                },
                 day,
                 start,
                 end: start + Duration::minutes(60),

@@ -742,3 +742,79 @@ pub async fn recheck_month(
         flagged,
     })
 }
+
+/// One visit in the exception queue, as reviewers see it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct QueueRow {
+    /// Visit.
+    pub id: Uuid,
+    /// The person's name.
+    pub elder_name: String,
+    /// The caregiver's name.
+    pub caregiver_name: String,
+    /// The provider's name.
+    pub provider_name: String,
+    /// Item code.
+    pub item_code: String,
+    /// Check-in.
+    pub in_at: DateTime<Utc>,
+    /// Check-out.
+    pub out_at: Option<DateTime<Utc>>,
+    /// Stored findings (JSON).
+    pub findings: String,
+    /// exception | accepted | rejected.
+    pub status: String,
+    /// The reviewer's reason.
+    pub review_reason: Option<String>,
+}
+
+/// `WHERE` of the queue: status, reason code and scope.
+fn queue_filter<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    scope: &Scope,
+    code: Option<jinglao_domain::visit::ExceptionCode>,
+    decided: bool,
+) where
+    String: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Uuid: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push(if decided {
+        " WHERE v.status IN ('accepted', 'rejected')"
+    } else {
+        " WHERE v.status = 'exception'"
+    });
+    if let Some(c) = code {
+        q.push(" AND (',' || v.exception_codes || ',') LIKE ")
+            .push_bind(format!("%,{},%", c.as_str()));
+    }
+    crate::scope_sql::push_scope(q, scope, "v.region_code", "v.provider_id");
+}
+
+/// The exception queue within `scope`: visits waiting for review (or, with `decided`, those
+/// already decided), optionally only those with reason `code`, oldest first, at most `limit`;
+/// with the number matching in all.
+pub async fn queue(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    code: Option<jinglao_domain::visit::ExceptionCode>,
+    decided: bool,
+    limit: i64,
+) -> Result<(Vec<QueueRow>, i64), DbError> {
+    let rows: Vec<QueueRow> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, p.name AS provider_name, \
+             v.item_code, v.in_at, v.out_at, v.findings, v.status, v.review_reason \
+             FROM visits v JOIN elders e ON e.id = v.elder_id JOIN staff s ON s.id = v.caregiver_id \
+             JOIN providers p ON p.id = v.provider_id",
+        );
+        queue_filter(&mut q, scope, code, decided);
+        q.push(" ORDER BY v.in_at, v.id LIMIT ").push_bind(limit);
+        q.build_query_as::<QueueRow>().fetch_all(&mut *c).await
+    })?;
+    let total: i64 = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM visits v");
+        queue_filter(&mut q, scope, code, decided);
+        q.build_query_scalar::<i64>().fetch_one(&mut *c).await
+    })?;
+    Ok((rows, total))
+}

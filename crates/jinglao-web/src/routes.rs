@@ -27,7 +27,8 @@ use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
     eligibility, facilities, facility_actions, finder, home, login, my_visits, policy, preferences,
-    prices, providers, public_apply, ratings, regions, service_lists, staff,
+    prices, providers, public_apply, ratings, regions, service_lists, staff, statements,
+    visit_review,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -165,6 +166,11 @@ fn pages(state: &AppState) -> Router<AppState> {
             get(prices::index).post(prices::add),
         )
         .route("/my/visits", get(my_visits::index))
+        .route("/visits/exceptions", get(visit_review::index))
+        .route("/statements", get(statements::index).post(statements::run))
+        .route("/statements/{id}", get(statements::show))
+        .route("/statements/{id}/step", post(statements::step))
+        .route("/visits/{id}/review", post(visit_review::review))
         .route("/my/visits/{order}/check-in", post(my_visits::check_in))
         .route("/my/visits/{visit}/check-out", post(my_visits::check_out))
         .route("/providers/{id}/staff", get(staff::index).post(staff::hire))

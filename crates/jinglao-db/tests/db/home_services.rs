@@ -603,3 +603,30 @@ test_on_both! {
         assert_eq!(paid.status, "paid");
     }
 }
+
+test_on_both! {
+    async fn a_death_registered_after_the_visit_sends_it_back_to_the_exception_queue_at_month_end(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let out = visit(&w, order, 0, 60, &code).await;
+        assert_eq!(out.status, "verified");
+        let month = month_of(china_date(w.base));
+        let finance = staff_actor("430302", Role::Finance);
+        let none = visits::recheck_month(&w.db, &CHAIN, &finance, &month, &w.book, Utc::now()).await.unwrap();
+        assert_eq!((none.candidates, none.flagged), (0, 0));
+        // The family reports a death on the visit's day, a week later.
+        let day = china_date(w.base);
+        t.tamper(&format!("UPDATE elders SET status = 'deceased', status_date = '{day}'")).await;
+        let found = visits::recheck_month(&w.db, &CHAIN, &finance, &month, &w.book, Utc::now()).await.unwrap();
+        assert_eq!((found.candidates, found.flagged), (1, 1));
+        let mut c = w.db.acquire().await.unwrap();
+        let now = visits::outcome(&mut c.conn(), out.visit_id).await.unwrap();
+        drop(c);
+        assert_eq!((now.status.as_str(), codes(&now)), ("exception", vec!["elder_not_active"]));
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'visit.recheck'").await, 1);
+        let again = visits::recheck_month(&w.db, &CHAIN, &finance, &month, &w.book, Utc::now()).await.unwrap();
+        assert_eq!(again.candidates, 0, "a re-run finds nothing new");
+        let err = visits::recheck_month(&w.db, &CHAIN, &carer_actor(&w), &month, &w.book, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+    }
+}

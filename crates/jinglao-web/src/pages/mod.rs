@@ -25,6 +25,8 @@ pub mod ratings;
 pub mod regions;
 pub mod service_lists;
 pub mod staff;
+pub mod statements;
+pub mod visit_review;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -91,6 +93,8 @@ impl PageCtx {
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "saved" => "已保存。",
+        "statement_run" => "对账单已生成或更新。",
+        "visit_reviewed" => "核查结论已记录。",
         "checked_in" => "已签到。服务完成后请让老人读出确认码再签退。",
         "checked_out" => "已签退，核验通过。",
         "checked_out_exception" => "已签退。这次服务有需要人工核查的地方，原因见下方。",
@@ -164,6 +168,18 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     if user.can(Permission::ManageProviders) || user.can(Permission::ManageFacilities) {
         items.push(("/providers", "服务机构"));
         items.push(("/facilities", "养老设施"));
+    }
+    if user.can(Permission::ReviewVisits)
+        || user.can(Permission::ManageFacilities)
+        || user.account.role == jinglao_domain::Role::Inspector
+    {
+        items.push(("/visits/exceptions", "服务核查"));
+    }
+    if user.can(Permission::SettleServices)
+        || (user.can(Permission::ManageFacilities)
+            && matches!(user.scope, jinglao_domain::Scope::Provider { .. }))
+    {
+        items.push(("/statements", "月度结算"));
     }
     if user.can(Permission::ManageAgencies) {
         items.push(("/agencies", "评估机构"));

@@ -218,3 +218,109 @@ test_on_both! {
         assert_eq!(app.audit_count("visit.check_out").await, 1);
     }
 }
+
+test_on_both! {
+    async fn a_township_worker_decides_a_visit_in_the_exception_queue_with_a_reason(app: TestApp) {
+        let (order, _) = setup(&app).await;
+        let a = app.token("carer_a").await;
+        let visit = Uuid::now_v7();
+        let (s, _) = app.api_post(&a, "/api/v1/visits/check-in", with(stamp(app.clock_now()), json!({ "visit_id": visit, "order_id": order }))).await;
+        assert_eq!(s, StatusCode::OK);
+        app.clock.advance(Duration::minutes(45));
+        // No code from the elder: the visit waits for a reviewer.
+        let (_, out) = app.api_post(&a, &format!("/api/v1/visits/{visit}/check-out"), stamp(app.clock_now())).await;
+        assert_eq!(out["status"], "exception", "{out}");
+        assert_eq!(out["findings"][0]["code"], "no_confirmation");
+
+        app.create_user("township_t", Role::TownshipStaff, "430302001").await;
+        let t = app.login("township_t").await;
+        let page = app.get(&t, "/visits/exceptions").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text_of("#queue-count").unwrap().contains("待核查 1 次"), "{}", page.text);
+        assert!(page.text.contains("缺少老人确认"), "the reason is shown in words");
+        let filtered = app.get(&t, "/visits/exceptions?code=too_far").await;
+        assert!(filtered.text_of("#queue-count").unwrap().contains("待核查 0 次"));
+        let csrf = page.csrf();
+        let path = format!("/visits/{visit}/review");
+        let resp = app.post_form(&t, &path, &[("_csrf", &csrf), ("decision", "accept"), ("reason", " ")]).await;
+        let errors = TestApp::page(resp).await;
+        assert_eq!(errors.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(errors.text.contains("请填写审核理由"), "{}", errors.text);
+        let resp = app.post_form(&t, &path, &[("_csrf", &csrf), ("decision", "accept"), ("reason", "已电话回访，老人确认服务完成")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let after = app.get(&t, "/visits/exceptions").await;
+        assert!(after.text_of("#queue-count").unwrap().contains("待核查 0 次"));
+        let decided = app.get(&t, "/visits/exceptions?decided=yes").await;
+        assert!(decided.text.contains("已电话回访"), "{}", decided.text);
+
+        // A village worker may not open the queue; the provider sees its own, without the forms.
+        app.create_user("village_q", Role::VillageStaff, "430302001001").await;
+        let v = app.login("village_q").await;
+        assert_eq!(app.get(&v, "/visits/exceptions").await.status, StatusCode::FORBIDDEN);
+        let resp = app.post_form(&v, &path, &[("_csrf", &app.get(&v, "/").await.csrf()), ("decision", "reject"), ("reason", "x")]).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.audit_count("visit.review").await, 1);
+    }
+}
+
+test_on_both! {
+    async fn a_month_is_settled_confirmed_by_the_provider_approved_paid_and_exported(app: TestApp) {
+        let (order, code) = setup(&app).await;
+        let a = app.token("carer_a").await;
+        let visit = Uuid::now_v7();
+        app.api_post(&a, "/api/v1/visits/check-in", with(stamp(app.clock_now()), json!({ "visit_id": visit, "order_id": order }))).await;
+        let month = jinglao_db::orders::month_of(jinglao_domain::clock::china_date(app.clock_now()));
+        app.clock.advance(Duration::minutes(45));
+        let (_, out) = app.api_post(&a, &format!("/api/v1/visits/{visit}/check-out"), with(stamp(app.clock_now()), json!({ "code": code }))).await;
+        assert_eq!(out["status"], "verified", "{out}");
+        app.clock.advance(Duration::days(35));
+
+        app.create_user("finance_f", Role::Finance, "4303").await;
+        let f = app.login("finance_f").await;
+        let list = app.get(&f, "/statements").await;
+        assert_eq!(list.status, StatusCode::OK);
+        let csrf = list.csrf();
+        let provider = app.provider_id.to_string();
+        let bad = app.post_form(&f, "/statements", &[("_csrf", &csrf), ("provider_id", &provider), ("month", "2026-13"), ("funding", "entitlement")]).await;
+        let bad = TestApp::page(bad).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text.contains("月份格式"), "{}", bad.text);
+        let resp = app.post_form(&f, "/statements", &[("_csrf", &csrf), ("provider_id", &provider), ("month", &month), ("funding", "entitlement")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let location = resp.headers()["location"].to_str().unwrap().to_string();
+        let path = location.split('?').next().unwrap().to_string();
+        let page = app.get(&f, &location).await;
+        assert_eq!(page.text_of("#statement-total").as_deref(), Some("30.00 元"));
+        assert_eq!(page.text_of("#statement-status").as_deref(), Some("待确认"));
+        assert_eq!(page.texts("#lines tbody tr").len(), 1);
+        // Re-running the month adds nothing.
+        let again = app.post_form(&f, "/statements", &[("_csrf", &csrf), ("provider_id", &provider), ("month", &month), ("funding", "entitlement")]).await;
+        assert!(again.headers()["location"].to_str().unwrap().contains("added=0"));
+        // The bureau may not confirm for the provider.
+        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "confirm")]).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+        app.create_user("provider_p", Role::ProviderAdmin, "430302").await;
+        let p = app.login("provider_p").await;
+        let mine = app.get(&p, &path).await;
+        assert!(mine.text.contains("确认无误"));
+        let resp = app.post_form(&p, &format!("{path}/step"), &[("_csrf", &mine.csrf()), ("step", "confirm")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "approve")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "pay"), ("payment_ref", "")]).await;
+        let errors = TestApp::page(resp).await;
+        assert_eq!(errors.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(errors.html.select(&scraper::Selector::parse("#payment_ref-error").unwrap()).next().is_some(), "{}", errors.text);
+        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "pay"), ("payment_ref", "GK-2026-000123")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&f, &path).await.text_of("#statement-status").as_deref(), Some("已支付"));
+
+        let resp = f.get(app.url(&format!("{path}.xlsx"))).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+        let bytes = resp.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+        assert_eq!(app.audit_count("statement.pay").await, 1);
+    }
+}
