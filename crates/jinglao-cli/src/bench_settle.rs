@@ -49,6 +49,10 @@ pub struct SettleArgs {
     /// Skip the DuckDB comparison (needs `python3 -m pip install duckdb`).
     #[arg(long)]
     no_peer: bool,
+    /// Keep a copy of the generated SQLite database, before the timed part, at this path (for
+    /// looking at query plans).
+    #[arg(long, hide = true)]
+    keep: Option<PathBuf>,
 }
 
 /// What DuckDB measured.
@@ -100,6 +104,9 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
     };
     let generated = visit_bulk::generate(&p.db, &spec).await?;
     let generate_seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.keep {
+        visit_bulk::copy_sqlite(&p.db, path).await?;
+    }
 
     eprintln!("月末复核与结算（计时）……");
     let actor = Actor::cli();

@@ -90,10 +90,15 @@ CREATE TABLE visits (
 );
 CREATE UNIQUE INDEX visits_order_uq ON visits (order_id);
 CREATE INDEX visits_caregiver_idx ON visits (caregiver_id, in_at);
-CREATE INDEX visits_settle_idx ON visits (provider_id, funding, status, service_month);
+-- Settlement reads a provider's payable visits from this index alone (no visit row is read).
+CREATE INDEX visits_settle_idx ON visits (provider_id, funding, status, service_month, service_on,
+    item_code, id);
 CREATE INDEX visits_queue_idx ON visits (status, region_code);
 CREATE INDEX visits_elder_idx ON visits (elder_id, in_at);
-CREATE INDEX visits_month_idx ON visits (service_month, status);
+-- The month-end re-check reads the month's caregiver–provider pairs from this index alone.
+CREATE INDEX visits_month_idx ON visits (service_month, status, caregiver_id, provider_id);
+-- People no longer active (few): the re-check starts from them.
+CREATE INDEX elders_inactive_idx ON elders (status) WHERE status <> 'active';
 
 -- Manual corrections of a visit, kept apart from the visit itself: what, from, to, why, who.
 CREATE TABLE visit_corrections (

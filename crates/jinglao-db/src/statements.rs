@@ -79,15 +79,12 @@ pub struct RunReport {
     pub waiting: usize,
 }
 
-/// `FROM … WHERE` of the visits a run charges for provider `$1`, funding `$2`, up to month
-/// `$3`: verified or accepted, and not charged on any statement yet.
-const PAYABLE: &str = "FROM visits v WHERE v.provider_id = $1 AND v.funding = $2 \
+/// The visits a run charges for provider `$1`, funding `$2`, up to month `$3`: verified or
+/// accepted, and not charged on any statement yet (`FROM`, room for a join, then `WHERE`).
+const PAYABLE_FROM: &str = "FROM visits v";
+const PAYABLE_WHERE: &str = "WHERE v.provider_id = $1 AND v.funding = $2 \
     AND v.status IN ('verified', 'accepted') AND v.service_month <= $3 \
     AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id AND l.kind = 'charge')";
-
-/// `WHERE` of the contract prices in force for visit `v` on its day.
-const PRICE_IN_FORCE: &str = "WHERE p.provider_id = v.provider_id AND p.item_code = v.item_code \
-    AND p.valid_from <= v.service_on AND (p.valid_to IS NULL OR p.valid_to >= v.service_on)";
 
 /// Lines of a statement for visits of other months (adjustments).
 async fn adjustments_on(
@@ -200,7 +197,9 @@ pub async fn run(
     };
     if head.status != "draft" {
         let waiting: i64 = on_conn!(&mut conn, c => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {PAYABLE}")))
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) {PAYABLE_FROM} {PAYABLE_WHERE}"
+            )))
                 .bind(provider_id).bind(funding).bind(month).fetch_one(&mut *c).await
         })?;
         tx.commit().await?;
@@ -212,28 +211,27 @@ pub async fn run(
             waiting: usize::try_from(waiting).unwrap_or(0),
         });
     }
-    // Visits without a price in force on their day are listed, never charged at zero.
-    let unpriced: Vec<Uuid> = on_conn!(&mut conn, c => {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT v.id {PAYABLE} AND NOT EXISTS (SELECT 1 FROM service_prices p {PRICE_IN_FORCE}) \
-             ORDER BY v.service_on, v.id"
-        )))
-        .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
-    })?;
     let adjustments_before = adjustments_on(&mut conn, head.id, month).await?;
-    // One statement prices and inserts every line, on either database (the price in force on
-    // the visit's day: the latest start on or before it).
+    // One statement prices and inserts every line, on either database: each payable visit
+    // joined to the contract price in force on its day (prices never overlap, so at most one).
     let added = on_conn!(&mut conn, c => {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
              service_month, amount_fen) \
-             SELECT v.id, 'charge', $4, v.item_code, v.service_on, v.service_month, \
-             (SELECT p.unit_fen FROM service_prices p {PRICE_IN_FORCE} \
-              ORDER BY p.valid_from DESC LIMIT 1) {PAYABLE} \
-             AND EXISTS (SELECT 1 FROM service_prices p {PRICE_IN_FORCE})"
+             SELECT v.id, 'charge', $4, v.item_code, v.service_on, v.service_month, p.unit_fen \
+             {PAYABLE_FROM} JOIN service_prices p ON p.provider_id = v.provider_id \
+             AND p.item_code = v.item_code AND p.valid_from <= v.service_on \
+             AND (p.valid_to IS NULL OR p.valid_to >= v.service_on) {PAYABLE_WHERE}"
         )))
         .bind(provider_id).bind(funding).bind(month).bind(head.id)
         .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    // What is still payable now has no price in force: listed, never charged at zero.
+    let unpriced: Vec<Uuid> = on_conn!(&mut conn, c => {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT v.id {PAYABLE_FROM} {PAYABLE_WHERE} ORDER BY v.service_on, v.id"
+        )))
+        .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
     })?;
     let added = usize::try_from(added).unwrap_or(0);
     on_conn!(&mut conn, c => {

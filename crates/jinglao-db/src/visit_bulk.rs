@@ -331,3 +331,18 @@ pub async fn export_month(
     }
     w.flush().map_err(io)
 }
+
+/// Copies a SQLite database to `path` (`VACUUM INTO`), for looking at the benchmark's query
+/// plans afterwards; refused on PostgreSQL.
+pub async fn copy_sqlite(db: &Db, path: &std::path::Path) -> Result<(), DbError> {
+    if db.backend() != crate::Backend::Sqlite {
+        return Err(DbError::Config("--keep needs SQLite".into()));
+    }
+    let target = path.display().to_string().replace('\'', "''");
+    let mut c = db.acquire().await?;
+    on_conn!(&mut c.conn(), c => {
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{target}'")))
+            .execute(&mut *c).await.map(|_| ())
+    })?;
+    Ok(())
+}

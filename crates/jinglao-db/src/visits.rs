@@ -702,24 +702,52 @@ pub async fn recheck_month(
     if !actor.may(Permission::ReviewVisits) && !actor.may(Permission::SettleServices) {
         return Err(DbError::Forbidden("您的角色不能复核服务记录".into()));
     }
-    let candidates: Vec<Uuid> = {
-        let mut c = db.acquire().await?;
-        on_conn!(&mut c.conn(), c => {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| Invalid::one("month", "月份格式应为 年-月，例如 2026-10"))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(first);
+    let mut c = db.acquire().await?;
+    // People registered dead or gone (few, by a partial index), then their visits.
+    let mut candidates: Vec<Uuid> = on_conn!(&mut c.conn(), c => {
+        sqlx::query_scalar(
+            "SELECT v.id FROM elders e JOIN visits v ON v.elder_id = e.id \
+             WHERE e.status <> 'active' AND v.service_month = $1 AND v.status = 'verified' \
+             AND (e.status_date IS NULL OR e.status_date <= v.service_on) \
+             AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id)",
+        )
+        .bind(month).fetch_all(&mut *c).await
+    })?;
+    // Caregiver–provider pairs of the month (read from an index) without one contract covering
+    // the whole month; only their visits are checked day by day.
+    let pairs: Vec<(Uuid, Uuid)> = on_conn!(&mut c.conn(), c => {
+        sqlx::query_as(
+            "SELECT p.caregiver_id, p.provider_id FROM (SELECT DISTINCT v.caregiver_id, \
+             v.provider_id FROM visits v WHERE v.service_month = $1 AND v.status = 'verified') p \
+             WHERE NOT EXISTS (SELECT 1 FROM employments m WHERE m.staff_id = p.caregiver_id \
+              AND m.provider_id = p.provider_id AND m.start_on <= $2 \
+              AND (m.end_on IS NULL OR m.end_on >= $3))",
+        )
+        .bind(month).bind(first).bind(last).fetch_all(&mut *c).await
+    })?;
+    for (caregiver, provider) in pairs {
+        let more: Vec<Uuid> = on_conn!(&mut c.conn(), c => {
             sqlx::query_scalar(
-                "SELECT v.id FROM visits v JOIN elders e ON e.id = v.elder_id \
-                 WHERE v.service_month = $1 AND v.status = 'verified' AND e.status <> 'active' \
-                 AND (e.status_date IS NULL OR e.status_date <= v.service_on) \
-                 AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id) \
-                 UNION \
-                 SELECT v.id FROM visits v WHERE v.service_month = $1 AND v.status = 'verified' \
-                 AND NOT EXISTS (SELECT 1 FROM employments m WHERE m.staff_id = v.caregiver_id \
-                 AND m.provider_id = v.provider_id AND m.start_on <= v.service_on \
-                 AND (m.end_on IS NULL OR m.end_on >= v.service_on)) \
+                "SELECT v.id FROM visits v WHERE v.caregiver_id = $1 AND v.provider_id = $2 \
+                 AND v.service_month = $3 AND v.status = 'verified' AND NOT EXISTS \
+                 (SELECT 1 FROM employments m WHERE m.staff_id = v.caregiver_id \
+                  AND m.provider_id = v.provider_id AND m.start_on <= v.service_on \
+                  AND (m.end_on IS NULL OR m.end_on >= v.service_on)) \
                  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id)",
             )
-            .bind(month).fetch_all(&mut *c).await
-        })?
-    };
+            .bind(caregiver).bind(provider).bind(month).fetch_all(&mut *c).await
+        })?;
+        candidates.extend(more);
+    }
+    drop(c);
+    candidates.sort();
+    candidates.dedup();
     let mut flagged = 0;
     for chunk in candidates.chunks(500) {
         let mut tx = db.begin().await?;

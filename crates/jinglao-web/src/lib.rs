@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod download;
 pub mod elder_query;
 pub mod error;
 pub mod keys;

@@ -7,7 +7,6 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::applications::{
@@ -563,35 +562,15 @@ pub async fn download(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
         .collect();
-    let disposition = format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        if ascii.is_empty() {
-            "evidence".to_string()
-        } else {
-            ascii
-        },
-        utf8_percent(&f.original_name)
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, f.content_type.clone()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
+    let fallback = if ascii.is_empty() {
+        "evidence".to_string()
+    } else {
+        ascii
+    };
+    Ok(crate::download::attachment(
+        &f.content_type,
+        &fallback,
+        &f.original_name,
         bytes,
-    )
-        .into_response())
-}
-
-/// Percent-encodes a file name for `filename*` (RFC 5987).
-fn utf8_percent(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    ))
 }

@@ -6,7 +6,6 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::elder_import::{self, Action, Batch, ImportPlan, ImportSource, ImportSummary};
@@ -397,18 +396,7 @@ pub async fn rejected(
 }
 
 fn csv_download(name: &str, body: String) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"rejected.csv\"; filename*=UTF-8''{}",
-        form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-    );
-    (
-        [
-            (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
+    crate::download::attachment("text/csv; charset=utf-8", "rejected.csv", name, body)
 }
 
 /// `GET /elders/import/template.csv`
@@ -482,19 +470,10 @@ pub fn template_xlsx() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
 pub async fn template_xlsx_file(PageUser(user): PageUser) -> Result<Response, PageError> {
     user.require(Permission::ImportElders)?;
     let bytes = template_xlsx().map_err(|e| AppError::Internal(anyhow::anyhow!("xlsx: {e}")))?;
-    let disposition = format!(
-        "attachment; filename=\"template.xlsx\"; filename*=UTF-8''{}",
-        form_urlencoded::byte_serialize("老年人导入模板.xlsx".as_bytes()).collect::<String>()
-    );
-    Ok((
-        [
-            (
-                CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(crate::download::attachment(
+        crate::download::XLSX,
+        "template.xlsx",
+        "老年人导入模板.xlsx",
         bytes,
-    )
-        .into_response())
+    ))
 }

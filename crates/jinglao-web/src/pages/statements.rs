@@ -7,7 +7,6 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::statements::{self, LineDetail, Listed, Statement, Step};
 use jinglao_db::{DbError, providers};
@@ -309,34 +308,17 @@ async fn xlsx(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Response
     let (s, provider_name, lines) = load(state, user, id).await?;
     let bytes = workbook(&s, &provider_name, &lines)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("statement workbook: {e}")))?;
-    let name = format!("对账单-{}-{}.xlsx", s.service_month, s.funding);
-    let disposition = format!(
-        "attachment; filename=\"statement.xlsx\"; filename*=UTF-8''{}",
-        percent_encode(&name)
+    let name = format!(
+        "对账单-{provider_name}-{}-{}.xlsx",
+        s.service_month,
+        funding_label(&s.funding)
     );
-    Ok((
-        [
-            (
-                CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(crate::download::attachment(
+        crate::download::XLSX,
+        "statement.xlsx",
+        &name,
         bytes,
-    )
-        .into_response())
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    ))
 }
 
 fn workbook(

@@ -1,0 +1,59 @@
+//! File downloads: one response shape for every file the pages hand out (CSV reports, XLSX
+//! templates and statements, evidence files), with the Chinese file name in `filename*`
+//! (RFC 6266 / 5987 percent-encoding) and an ASCII fallback, never cached by the browser.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+
+/// The XLSX content type.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Percent-encodes a file name for `filename*` (RFC 5987: unreserved characters stay, every
+/// other byte is `%XX`; a space is `%20`, never `+`).
+pub fn rfc5987(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A download of `body` named `name` (shown by browsers that read `filename*`), `fallback`
+/// for the others.
+pub fn attachment(
+    content_type: &str,
+    fallback: &str,
+    name: &str,
+    body: impl Into<axum::body::Body>,
+) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        rfc5987(name)
+    );
+    (
+        [
+            (CONTENT_TYPE, content_type.to_string()),
+            (CONTENT_DISPOSITION, disposition),
+            (CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_names_and_spaces_are_percent_encoded_and_safe_characters_kept() {
+        assert_eq!(
+            rfc5987("对账单 2026-10.xlsx"),
+            "%E5%AF%B9%E8%B4%A6%E5%8D%95%202026-10.xlsx"
+        );
+    }
+}
