@@ -19,13 +19,19 @@
       event.preventDefault();
       var button = form.querySelector("button");
       if (button) { button.disabled = true; button.textContent = "正在定位…"; }
+      var sent = false;
       var send = function (pos) {
+        if (sent) { return; }
+        sent = true;
         fill(form, pos);
         form.dataset.stamped = "yes";
         form.submit();
       };
       navigator.geolocation.getCurrentPosition(send, function () { send(null); },
         { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
+      // A permission prompt left unanswered calls neither callback: send without a position
+      // after 12 s rather than leave the caregiver waiting (the visit is then reviewed).
+      setTimeout(function () { send(null); }, 12000);
     });
   });
   // A visit lasts longer than the 30-minute idle time-out of a session: while a visit is in
