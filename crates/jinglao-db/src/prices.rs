@@ -130,11 +130,8 @@ pub async fn add(
     let provider = providers::get(&mut conn, &actor.scope, provider_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    // Lock the provider row: concurrent additions for this provider queue here.
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE providers SET updated_at = $1 WHERE id = $2")
-            .bind(now).bind(provider_id).execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
+    // Concurrent additions for this provider queue here.
+    providers::lock(&mut conn, provider_id).await?;
     let mut prices: Vec<Price> = list(&mut conn, provider_id)
         .await?
         .iter()

@@ -105,6 +105,17 @@ pub async fn get(
     rows.into_iter().next().map(Provider::try_from).transpose()
 }
 
+/// Locks a provider's row until the transaction ends (a write that changes nothing): work that
+/// must see and change one provider's data alone — its prices, its month's statement — queues
+/// here on either database (SQLite's writers are serialised anyway; PostgreSQL waits on the row).
+pub async fn lock(conn: &mut Conn<'_>, id: Uuid) -> Result<(), DbError> {
+    on_conn!(conn, c => {
+        sqlx::query("UPDATE providers SET updated_at = updated_at WHERE id = $1")
+            .bind(id).execute(&mut *c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
 /// Providers within `scope`, by name.
 pub async fn list(conn: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Provider>, DbError> {
     let rows: Vec<ProviderRow> = on_conn!(conn, c => {

@@ -173,11 +173,8 @@ pub async fn run(
     let provider = providers::get(&mut conn, &actor.scope, provider_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    // Runs for one provider queue on its row.
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE providers SET updated_at = updated_at WHERE id = $1")
-            .bind(provider_id).execute(&mut *c).await.map(|_| ())
-    })?;
+    // Runs for one provider queue here.
+    providers::lock(&mut conn, provider_id).await?;
     let funding = funding.as_str();
     let head = match find(&mut conn, provider_id, month, funding).await? {
         Some(s) => s,
