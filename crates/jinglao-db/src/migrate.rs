@@ -86,6 +86,8 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(22, "0022_facility_photos", "facility_photos"),
     both!(23, "0023_service_prices", "service_prices"),
     both!(24, "0024_home_services", "home_services"),
+    both!(25, "0025_dispatch_and_plans", "dispatch_and_plans"),
+    both!(26, "0026_visit_ratings", "visit_ratings"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

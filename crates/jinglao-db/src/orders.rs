@@ -56,6 +56,9 @@ pub struct NewOrder<'a> {
     pub funding: Option<Funding>,
     /// Start of the time window.
     pub window_start: Option<DateTime<Utc>>,
+    /// The latest the visit may start (the window's end less the visit); `None`: at
+    /// `window_start` exactly. Dispatch plans the start within it.
+    pub latest_start: Option<DateTime<Utc>>,
     /// Minutes booked.
     pub minutes: Option<i64>,
     /// How it arrived.
@@ -89,7 +92,7 @@ fn confirm_code() -> String {
 fn validate(
     o: &NewOrder<'_>,
     now: DateTime<Utc>,
-) -> Result<(Funding, DateTime<Utc>, i64), Invalid> {
+) -> Result<(Funding, DateTime<Utc>, DateTime<Utc>, i64), Invalid> {
     let mut inv = Invalid::new();
     if o.item_code.trim().is_empty() {
         inv.add("item_code", "请选择服务项目");
@@ -115,16 +118,24 @@ fn validate(
         Some(m) if (1..=480).contains(&m) => {}
         _ => inv.add("minutes", "服务时长应为 1 到 480 之间的整数（分钟）"),
     }
+    let start = o.window_start.unwrap_or(now);
+    let latest = o.latest_start.unwrap_or(start);
+    if latest < start {
+        inv.add("latest_start", "最晚开始时间不能早于最早开始时间");
+    } else if china_date(latest) != china_date(start) {
+        inv.add("latest_start", "服务时段不能跨天");
+    }
     inv.into_result((
         funding.unwrap_or(Funding::SelfPay),
-        o.window_start.unwrap_or(now),
+        start,
+        latest,
         o.minutes.unwrap_or(0),
     ))
 }
 
 /// Whether `actor` may book for this person with this provider: region staff for people
 /// living in their subtree, a provider's administrator for its own provider.
-fn may_book(actor: &Actor, residence: &RegionCode, provider_id: Uuid) -> bool {
+pub(crate) fn may_book(actor: &Actor, residence: &RegionCode, provider_id: Uuid) -> bool {
     if !(actor.may(Permission::EditElders) || actor.role == Role::ProviderAdmin.as_str()) {
         return actor.user_id.is_none();
     }
@@ -252,14 +263,27 @@ pub async fn place(
     o: &NewOrder<'_>,
     now: DateTime<Utc>,
 ) -> Result<Placed, DbError> {
-    let (funding, start, minutes) = validate(o, now)?;
+    let mut tx = db.begin().await?;
+    let placed = place_in(&mut tx.conn(), key, actor, o, None, now).await?;
+    tx.commit().await?;
+    Ok(placed)
+}
+
+/// [`place`] inside the caller's transaction, for a recurring plan's orders.
+pub(crate) async fn place_in(
+    conn: &mut Conn<'_>,
+    key: &ChainKey,
+    actor: &Actor,
+    o: &NewOrder<'_>,
+    plan_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Placed, DbError> {
+    let (funding, start, latest, minutes) = validate(o, now)?;
     let item = o.item_code.trim();
     let day = china_date(start);
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
     // Lock the person's row (a no-op write): bookings for one person queue here, so the quota
     // is read and used by one booking at a time.
-    let facts: Option<ElderFacts> = on_conn!(&mut conn, c => {
+    let facts: Option<ElderFacts> = on_conn!(conn, c => {
         sqlx::query_as(
             "UPDATE elders SET updated_at = updated_at WHERE id = $1 \
              RETURNING residence_region_code, status, status_date",
@@ -280,7 +304,7 @@ pub async fn place(
             .unwrap_or_default();
         return Err(Invalid::one("elder_id", format!("老人已故或已迁出{when}，不能下单")).into());
     }
-    let Some((price_fen, _, _)) = price_on(&mut conn, o.provider_id, item, day).await? else {
+    let Some((price_fen, _, _)) = price_on(conn, o.provider_id, item, day).await? else {
         return Err(Invalid::one(
             "item_code",
             format!("该服务机构在 {day} 没有项目 {item} 的合同单价"),
@@ -293,23 +317,23 @@ pub async fn place(
     };
     let entitlement = match funding {
         Funding::Entitlement => {
-            Some(check_quota(&mut conn, o.elder_id, item, day, size, None).await?)
+            Some(check_quota(conn, o.elder_id, item, day, size, None).await?)
         }
         _ => None,
     };
     let id = Uuid::now_v7();
     let code = confirm_code();
-    on_conn!(&mut conn, c => {
+    on_conn!(conn, c => {
         sqlx::query(
             "INSERT INTO service_orders (id, elder_id, region_code, provider_id, item_code, funding, \
              entitlement_id, service_on, service_month, window_start, window_end, minutes, price_fen, \
-             confirm_code, status, channel, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'booked', $15, $16, $17, $17)",
+             confirm_code, status, channel, created_by, created_at, updated_at, plan_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'booked', $15, $16, $17, $17, $18)",
         )
         .bind(id).bind(o.elder_id).bind(residence.as_str()).bind(o.provider_id).bind(item)
         .bind(funding.as_str()).bind(entitlement).bind(day).bind(month_of(day)).bind(start)
-        .bind(start + Duration::minutes(minutes)).bind(minutes as i32).bind(price_fen)
-        .bind(&code).bind(o.channel.as_str()).bind(actor.user_id).bind(now)
+        .bind(latest + Duration::minutes(minutes)).bind(minutes as i32).bind(price_fen)
+        .bind(&code).bind(o.channel.as_str()).bind(actor.user_id).bind(now).bind(plan_id)
         .execute(&mut *c).await.map(|_| ())
     })?;
     let event = Event::new("order.place", "elder", o.elder_id)
@@ -318,8 +342,7 @@ pub async fn place(
             "order": id, "provider": o.provider_id, "item": item, "funding": funding.as_str(),
             "on": day, "minutes": minutes, "price_fen": price_fen, "channel": o.channel.as_str(),
         }));
-    audit::append(&mut conn, key, actor, event, now).await?;
-    tx.commit().await?;
+    audit::append(conn, key, actor, event, now).await?;
     Ok(Placed {
         id,
         confirm_code: code,
@@ -397,18 +420,29 @@ pub async fn assign(
     if order.status != "booked" {
         return Err(Invalid::one("order", "只能派发尚未完成的工单").into());
     }
-    let staff: Option<(String, i64)> = on_conn!(&mut conn, c => {
+    let staff: Option<(String, Option<NaiveDate>, Option<String>, i64)> = on_conn!(&mut conn, c => {
         sqlx::query_as(
-            "SELECT s.certificate_no, COUNT(e.id) FROM staff s LEFT JOIN employments e \
-             ON e.staff_id = s.id AND e.provider_id = $2 AND e.start_on <= $3 \
-             AND (e.end_on IS NULL OR e.end_on >= $3) WHERE s.id = $1 GROUP BY s.certificate_no",
+            "SELECT s.certificate_no, s.barred_on, s.barred_reason, COUNT(e.id) FROM staff s \
+             LEFT JOIN employments e ON e.staff_id = s.id AND e.provider_id = $2 \
+             AND e.start_on <= $3 AND (e.end_on IS NULL OR e.end_on >= $3) WHERE s.id = $1 \
+             GROUP BY s.certificate_no, s.barred_on, s.barred_reason",
         )
         .bind(staff_id).bind(order.provider_id).bind(order.service_on)
         .fetch_optional(&mut *c).await
     })?;
-    let Some((certificate, employed)) = staff else {
+    let Some((certificate, barred_on, barred_reason, employed)) = staff else {
         return Err(Invalid::one("caregiver_id", "没有这名护理员").into());
     };
+    if let Some(on) = barred_on.filter(|d| *d <= order.service_on) {
+        return Err(Invalid::one(
+            "caregiver_id",
+            format!(
+                "这名护理员自 {on} 起列入黑名单（{}），不能派单",
+                barred_reason.unwrap_or_default()
+            ),
+        )
+        .into());
+    }
     if employed == 0 {
         return Err(Invalid::one(
             "caregiver_id",
@@ -435,8 +469,11 @@ pub async fn assign(
         .into());
     }
     on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE service_orders SET caregiver_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(staff_id).bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
+        sqlx::query(
+            "UPDATE service_orders SET caregiver_id = $1, assigned_how = 'hand', \
+             planned_at = window_start, updated_at = $2 WHERE id = $3",
+        )
+        .bind(staff_id).bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
     })?;
     let event = Event::new("order.assign", "elder", order.elder_id)
         .region(RegionCode::parse(&order.region_code).ok())
@@ -574,5 +611,99 @@ pub async fn people_with_position(
              AND birth_date <= $3 ORDER BY id LIMIT $4",
         )
         .bind(lo).bind(hi).bind(born_by).bind(limit).fetch_all(&mut *c).await
+    })?)
+}
+
+/// One order on a day's list, with names.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Listed {
+    /// Order.
+    pub id: Uuid,
+    /// The person.
+    pub elder_id: Uuid,
+    /// Their name.
+    pub elder_name: String,
+    /// Their address.
+    pub address: String,
+    /// Provider.
+    pub provider_id: Uuid,
+    /// Provider's name.
+    pub provider_name: String,
+    /// Item.
+    pub item_code: String,
+    /// Funding (stored name).
+    pub funding: String,
+    /// Window start.
+    pub window_start: DateTime<Utc>,
+    /// Window end.
+    pub window_end: DateTime<Utc>,
+    /// Minutes.
+    pub minutes: i32,
+    /// booked | done | cancelled | no_show.
+    pub status: String,
+    /// Caregiver.
+    pub caregiver_id: Option<Uuid>,
+    /// Their name.
+    pub caregiver_name: Option<String>,
+    /// auto | hand.
+    pub assigned_how: Option<String>,
+    /// Planned start.
+    pub planned_at: Option<DateTime<Utc>>,
+    /// How it arrived.
+    pub channel: String,
+    /// Why it ended without a visit.
+    pub end_reason: Option<String>,
+    /// Recurring plan it came from.
+    pub plan_id: Option<Uuid>,
+    /// Its visit's status, once started.
+    pub visit_status: Option<String>,
+}
+
+/// Filters for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Day (China date).
+    pub day: Option<NaiveDate>,
+    /// One provider.
+    pub provider_id: Option<Uuid>,
+    /// One person.
+    pub elder_id: Option<Uuid>,
+    /// Only orders with nobody assigned.
+    pub unassigned: bool,
+}
+
+/// Orders within `scope`, by time, at most `limit`.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    f: &ListFilter,
+    limit: i64,
+) -> Result<Vec<Listed>, DbError> {
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT o.id, o.elder_id, e.name AS elder_name, e.address, o.provider_id, \
+             p.name AS provider_name, o.item_code, o.funding, o.window_start, o.window_end, \
+             o.minutes, o.status, o.caregiver_id, s.name AS caregiver_name, o.assigned_how, \
+             o.planned_at, o.channel, o.end_reason, o.plan_id, v.status AS visit_status \
+             FROM service_orders o JOIN elders e ON e.id = o.elder_id \
+             JOIN providers p ON p.id = o.provider_id \
+             LEFT JOIN staff s ON s.id = o.caregiver_id \
+             LEFT JOIN visits v ON v.order_id = o.id WHERE 1 = 1",
+        );
+        crate::scope_sql::push_scope(&mut q, scope, "o.region_code", "o.provider_id");
+        if let Some(d) = f.day {
+            q.push(" AND o.service_on = ").push_bind(d);
+        }
+        if let Some(p) = f.provider_id {
+            q.push(" AND o.provider_id = ").push_bind(p);
+        }
+        if let Some(e) = f.elder_id {
+            q.push(" AND o.elder_id = ").push_bind(e);
+        }
+        if f.unassigned {
+            q.push(" AND o.caregiver_id IS NULL AND o.status = 'booked'");
+        }
+        q.push(" ORDER BY o.window_start, o.id LIMIT ").push_bind(limit);
+        q.build_query_as::<Listed>().fetch_all(&mut *c).await
     })?)
 }

@@ -4,10 +4,60 @@
 //! the one with the fewest visits that day, then the nearest, gets it. Orders are taken by the
 //! earliest start allowed; an order nobody can take is returned with the reason.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::clock::china_offset;
 use crate::visit::GeoPoint;
+
+/// Working hours of a caregiver with no shift entered for the day: 08:00–18:00 China time (a
+/// provider's default; a shift entered for the day replaces it).
+pub const DEFAULT_HOURS: (u32, u32) = (8, 18);
+
+/// The default shift on `day`, in UTC.
+pub fn default_shift(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at = |h: u32| {
+        china_offset()
+            .from_local_datetime(
+                &day.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default()),
+            )
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| day.and_time(NaiveTime::MIN).and_utc())
+    };
+    (at(DEFAULT_HOURS.0), at(DEFAULT_HOURS.1))
+}
+
+/// `shifts` with the `busy` periods taken out (each widened by `gap` on both sides): what is
+/// left for new orders once the visits kept as they are have their time.
+pub fn free_periods(
+    shifts: &[(DateTime<Utc>, DateTime<Utc>)],
+    busy: &[(DateTime<Utc>, DateTime<Utc>)],
+    gap: Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut free: Vec<(DateTime<Utc>, DateTime<Utc>)> = shifts.to_vec();
+    for (b0, b1) in busy {
+        let (b0, b1) = (*b0 - gap, *b1 + gap);
+        free = free
+            .into_iter()
+            .flat_map(|(a, z)| {
+                let mut parts = Vec::with_capacity(2);
+                if b1 <= a || z <= b0 {
+                    parts.push((a, z));
+                } else {
+                    if a < b0 {
+                        parts.push((a, b0));
+                    }
+                    if b1 < z {
+                        parts.push((b1, z));
+                    }
+                }
+                parts
+            })
+            .collect();
+    }
+    free
+}
 
 /// A caregiver as dispatch sees them on the day.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +113,15 @@ pub struct Options {
     pub speed_kmh: i64,
     /// Minutes allowed between two visits however close.
     pub min_gap_minutes: i64,
+}
+
+impl Options {
+    /// A city's planning assumptions: 20 km/h between homes (electric bicycle in traffic), at
+    /// least 10 minutes between two visits.
+    pub const CITY: Options = Options {
+        speed_kmh: 20,
+        min_gap_minutes: 10,
+    };
 }
 
 struct Day<'a, K> {
@@ -234,6 +293,23 @@ mod tests {
                 "没有具备该项目技能且持证、未列入黑名单的护理员".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn kept_visits_are_cut_out_of_the_shift_with_the_gap_around_them() {
+        let shift = [(t(0, 0), t(9, 0))];
+        let free = free_periods(&shift, &[(t(2, 0), t(3, 0))], Duration::minutes(10));
+        assert_eq!(free, vec![(t(0, 0), t(1, 50)), (t(3, 10), t(9, 0))]);
+        let none = free_periods(&shift, &[(t(0, 0), t(9, 0))], Duration::zero());
+        assert!(none.is_empty());
+        let after = free_periods(&shift, &[(t(10, 0), t(11, 0))], Duration::zero());
+        assert_eq!(after, shift.to_vec());
+    }
+
+    #[test]
+    fn the_default_shift_is_eight_to_six_china_time() {
+        let (a, z) = default_shift(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+        assert_eq!((a, z), (t(0, 0), t(10, 0)));
     }
 
     #[test]

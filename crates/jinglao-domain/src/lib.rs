@@ -36,6 +36,7 @@ pub mod rules;
 pub mod scope;
 pub mod service_item_draft;
 pub mod service_list;
+pub mod service_plan;
 pub mod settlement;
 pub mod staff;
 pub mod synth;

@@ -731,6 +731,7 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
             item_code: "XT-JJ-01",
             funding: Some(jinglao_domain::order::Funding::Entitlement),
             window_start: Some(start),
+            latest_start: None,
             minutes: Some(60),
             channel: orders::Channel::Phone,
         };

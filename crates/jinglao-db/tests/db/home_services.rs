@@ -28,15 +28,15 @@ use jinglao_domain::settlement::{PayableVisit, statement};
 use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope};
 use uuid::Uuid;
 
-const CHAIN: ChainKey = ChainKey([6; 32]);
-const ITEM: &str = "XT-ZJ-01";
-const HOME: (f64, f64) = (27.8292, 112.9440);
+pub(crate) const CHAIN: ChainKey = ChainKey([6; 32]);
+pub(crate) const ITEM: &str = "XT-ZJ-01";
+pub(crate) const HOME: (f64, f64) = (27.8292, 112.9440);
 
-fn code(s: &str) -> RegionCode {
+pub(crate) fn code(s: &str) -> RegionCode {
     RegionCode::parse(s).unwrap()
 }
 
-fn staff_actor(region: &str, role: Role) -> Actor {
+pub(crate) fn staff_actor(region: &str, role: Role) -> Actor {
     Actor::user(
         Uuid::now_v7(),
         role.as_str(),
@@ -46,7 +46,7 @@ fn staff_actor(region: &str, role: Role) -> Actor {
     )
 }
 
-fn provider_actor(provider_id: Uuid, role: Role) -> Actor {
+pub(crate) fn provider_actor(provider_id: Uuid, role: Role) -> Actor {
     let scope = Scope::Provider {
         provider_id,
         region: code("430302"),
@@ -55,19 +55,20 @@ fn provider_actor(provider_id: Uuid, role: Role) -> Actor {
 }
 
 /// One provider with a contract price, two caregivers, and one person enrolled in the item.
-struct World {
-    db: Db,
-    provider: Uuid,
-    elder: Uuid,
-    carer: Caregiver,
-    other: Caregiver,
-    admin: Actor,
-    book: PolicyBook,
+pub(crate) struct World {
+    pub(crate) db: Db,
+    pub(crate) provider: Uuid,
+    pub(crate) elder: Uuid,
+    pub(crate) carer: Caregiver,
+    pub(crate) other: Caregiver,
+    pub(crate) admin: Actor,
+    pub(crate) book: PolicyBook,
+    pub(crate) tree: RegionTree,
     /// A time today or later at which orders start.
-    base: DateTime<Utc>,
+    pub(crate) base: DateTime<Utc>,
 }
 
-async fn register(db: &Db, tree: &RegionTree, n: u32) -> Uuid {
+pub(crate) async fn register(db: &Db, tree: &RegionTree, n: u32) -> Uuid {
     let input = ElderDraft {
         name: "王秀英".into(),
         id_number: ResidentId::from_first17(&format!("4303021938031{n:04}"))
@@ -106,7 +107,7 @@ async fn register(db: &Db, tree: &RegionTree, n: u32) -> Uuid {
     .unwrap()
 }
 
-async fn world(db: Db, quota: u32) -> World {
+pub(crate) async fn world(db: Db, quota: u32) -> World {
     let tree = seed_regions(&db, &CHAIN).await;
     let city = staff_actor("4303", Role::CityStaff);
     let item = ServiceItem {
@@ -218,16 +219,21 @@ async fn world(db: Db, quota: u32) -> World {
         other: carers[1],
         admin,
         book: PolicyBook::default(),
+        tree,
         base: Utc::now() + Duration::hours(1),
     }
 }
 
-fn carer_actor(w: &World) -> Actor {
+pub(crate) fn carer_actor(w: &World) -> Actor {
     provider_actor(w.provider, Role::Caregiver)
 }
 
 /// Books and assigns an order starting `slot` two-hour slots after the base time.
-async fn book(w: &World, funding: Funding, slot: i64) -> Result<(Uuid, String), DbError> {
+pub(crate) async fn book(
+    w: &World,
+    funding: Funding,
+    slot: i64,
+) -> Result<(Uuid, String), DbError> {
     let village = staff_actor("430302001001", Role::VillageStaff);
     let placed = orders::place(
         &w.db,
@@ -239,6 +245,7 @@ async fn book(w: &World, funding: Funding, slot: i64) -> Result<(Uuid, String), 
             item_code: ITEM,
             funding: Some(funding),
             window_start: Some(w.base + Duration::hours(2 * slot)),
+            latest_start: None,
             minutes: Some(60),
             channel: Channel::Staff,
         },
@@ -257,7 +264,7 @@ async fn book(w: &World, funding: Funding, slot: i64) -> Result<(Uuid, String), 
     Ok((placed.id, placed.confirm_code))
 }
 
-fn at_home(t: DateTime<Utc>) -> StampInput {
+pub(crate) fn at_home(t: DateTime<Utc>) -> StampInput {
     StampInput {
         device_at: Some(t),
         lat: Some(HOME.0 + 0.0005),
@@ -267,7 +274,13 @@ fn at_home(t: DateTime<Utc>) -> StampInput {
 }
 
 /// A whole visit of `minutes` at home in slot `slot`, confirmed with `code`.
-async fn visit(w: &World, order: Uuid, slot: i64, minutes: i64, code: &str) -> visits::Outcome {
+pub(crate) async fn visit(
+    w: &World,
+    order: Uuid,
+    slot: i64,
+    minutes: i64,
+    code: &str,
+) -> visits::Outcome {
     let start = w.base + Duration::hours(2 * slot);
     let id = Uuid::now_v7();
     visits::check_in(
@@ -303,7 +316,7 @@ async fn visit(w: &World, order: Uuid, slot: i64, minutes: i64, code: &str) -> v
     .unwrap()
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
+pub(crate) async fn count(db: &Db, sql: &str) -> i64 {
     let mut c = db.acquire().await.unwrap();
     on_conn!(&mut c.conn(), c => {
         sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut *c).await

@@ -156,6 +156,7 @@ pub(crate) async fn setup(app: &TestApp) -> (Uuid, String) {
             item_code: ITEM,
             funding: Some(Funding::Entitlement),
             window_start: Some(app.clock_now() + Duration::hours(1)),
+            latest_start: None,
             minutes: Some(60),
             channel: Channel::Phone,
         },

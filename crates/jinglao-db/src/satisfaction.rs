@@ -1,0 +1,204 @@
+//! Satisfaction (满意度): after a visit the person or their family rates it 1–5 with a comment —
+//! on the caregiver's phone right after check-out (the confirmation page, handed to the
+//! person), or by a phone call that community staff log. One rating per visit; roll-ups per
+//! provider, caregiver and item.
+
+use chrono::{DateTime, Utc};
+use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, ChainKey, Event};
+use crate::{Actor, Conn, Db, DbError, on_conn, visits};
+
+/// How a rating arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// On the confirmation page after check-out (the caregiver's phone, in the person's hands).
+    Confirmation,
+    /// A phone call logged by staff.
+    Phone,
+}
+
+impl Channel {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Confirmation => "confirmation",
+            Channel::Phone => "phone",
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct VisitFacts {
+    provider_id: Uuid,
+    caregiver_id: Uuid,
+    elder_id: Uuid,
+    item_code: String,
+    region_code: String,
+    service_month: String,
+    out_at: Option<DateTime<Utc>>,
+}
+
+/// Records a rating; audited. Refused, naming the field, for a score outside 1–5, a visit not
+/// yet checked out, or one already rated. The confirmation channel is the visit's own
+/// caregiver's account; the phone channel is region staff who may edit the person's record.
+#[allow(clippy::too_many_arguments)]
+pub async fn rate(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    visit_id: Uuid,
+    score: Option<i64>,
+    comment: &str,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let score = match score {
+        Some(s) if (1..=5).contains(&s) => s,
+        _ => return Err(Invalid::one("score", "请选择 1 到 5 星").into()),
+    };
+    if comment.chars().count() > 500 {
+        return Err(Invalid::one("comment", "评价内容不超过 500 字").into());
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let v: VisitFacts = on_conn!(&mut conn, c => {
+        sqlx::query_as(
+            "SELECT provider_id, caregiver_id, elder_id, item_code, region_code, service_month, \
+             out_at FROM visits WHERE id = $1",
+        )
+        .bind(visit_id).fetch_optional(&mut *c).await
+    })?
+    .ok_or(DbError::NotFound)?;
+    let region = RegionCode::parse(&v.region_code).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let allowed = match channel {
+        Channel::Confirmation => match actor.user_id {
+            None => true,
+            Some(u) => visits::caregiver_of(&mut conn, u)
+                .await?
+                .is_some_and(|c| c.staff_id == v.caregiver_id),
+        },
+        Channel::Phone => {
+            actor.may(Permission::EditElders)
+                && match &actor.scope {
+                    Scope::All => true,
+                    Scope::Region(root) => root.contains(&region),
+                    Scope::Provider { .. } => false,
+                }
+        }
+    };
+    if !allowed {
+        return Err(DbError::NotFound);
+    }
+    if v.out_at.is_none() {
+        return Err(Invalid::one("visit", "服务尚未结束，结束后才能评价").into());
+    }
+    let inserted = on_conn!(&mut conn, c => {
+        sqlx::query(
+            "INSERT INTO visit_ratings (visit_id, provider_id, caregiver_id, item_code, region_code, \
+             service_month, score, comment, channel, rated_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (visit_id) DO NOTHING",
+        )
+        .bind(visit_id).bind(v.provider_id).bind(v.caregiver_id).bind(&v.item_code)
+        .bind(&v.region_code).bind(&v.service_month).bind(score as i32).bind(comment.trim())
+        .bind(channel.as_str()).bind(actor.user_id).bind(now)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if inserted == 0 {
+        return Err(Invalid::one("visit", "这次服务已经评价过了").into());
+    }
+    let event = Event::new("visit.rate", "elder", v.elder_id)
+        .region(Some(region))
+        .detail(json!({
+            "visit": visit_id, "score": score, "channel": channel.as_str(),
+            "comment": comment.trim(),
+        }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The rating of one visit, if any: (score, comment, channel).
+pub async fn of_visit(
+    conn: &mut Conn<'_>,
+    visit_id: Uuid,
+) -> Result<Option<(i32, String, String)>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as("SELECT score, comment, channel FROM visit_ratings WHERE visit_id = $1")
+            .bind(visit_id).fetch_optional(&mut *c).await
+    })?)
+}
+
+/// What a roll-up groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// Provider.
+    Provider,
+    /// Caregiver.
+    Caregiver,
+    /// Service-list item.
+    Item,
+}
+
+/// One group of a roll-up.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RollUp {
+    /// Provider name, caregiver name or item code.
+    pub label: String,
+    /// Ratings.
+    pub count: i64,
+    /// Sum of scores (average = sum / count).
+    pub score_sum: i64,
+    /// Ratings of 1 or 2.
+    pub low: i64,
+}
+
+impl RollUp {
+    /// The average to one decimal, as text ("4.3").
+    pub fn average(&self) -> String {
+        if self.count == 0 {
+            return "—".into();
+        }
+        let tenths = (self.score_sum * 10 + self.count / 2) / self.count;
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
+/// Ratings within `scope` in `month` (all months when `None`), grouped, most ratings first.
+pub async fn roll_up(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    by: By,
+    month: Option<&str>,
+) -> Result<Vec<RollUp>, DbError> {
+    let (label, join, group) = match by {
+        By::Provider => (
+            "p.name",
+            " JOIN providers p ON p.id = r.provider_id",
+            "r.provider_id, p.name",
+        ),
+        By::Caregiver => (
+            "s.name",
+            " JOIN staff s ON s.id = r.caregiver_id",
+            "r.caregiver_id, s.name",
+        ),
+        By::Item => ("r.item_code", "", "r.item_code"),
+    };
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT ");
+        q.push(label)
+            .push(" AS label, COUNT(*) AS count, CAST(SUM(r.score) AS BIGINT) AS score_sum, \
+                   CAST(SUM(CASE WHEN r.score <= 2 THEN 1 ELSE 0 END) AS BIGINT) AS low \
+                   FROM visit_ratings r")
+            .push(join)
+            .push(" WHERE 1 = 1");
+        crate::scope_sql::push_scope(&mut q, scope, "r.region_code", "r.provider_id");
+        if let Some(m) = month {
+            q.push(" AND r.service_month = ").push_bind(m.to_string());
+        }
+        q.push(" GROUP BY ").push(group).push(" ORDER BY count DESC, label LIMIT 200");
+        q.build_query_as::<RollUp>().fetch_all(&mut *c).await
+    })?)
+}

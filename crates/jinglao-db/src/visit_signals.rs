@@ -1,0 +1,152 @@
+//! Fraud signals across a month's visits (for inspectors). The rules are the domain's
+//! (`visit_fraud`); this module finds the few candidate visits with indexed SQL first — points
+//! shared by several homes, people served by more than one caregiver, people no longer on the
+//! register, codes one caregiver entered at several homes — and runs the rules on those alone,
+//! so a city's month of two million visits is never loaded whole.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use jinglao_domain::visit::GeoPoint;
+use jinglao_domain::visit_fraud::{
+    Signal, VisitRecord, after_death, reused_codes, shared_coordinates, simultaneous_caregivers,
+};
+use jinglao_domain::{Invalid, Permission, Scope};
+use uuid::Uuid;
+
+use crate::{Actor, Conn, DbError, on_conn};
+
+/// A position reported at this many different homes or more is listed.
+pub const SHARED_POINT_MIN_ELDERS: usize = 3;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    elder_id: Uuid,
+    caregiver_id: Uuid,
+    in_at: DateTime<Utc>,
+    out_at: Option<DateTime<Utc>>,
+    in_lat: Option<f64>,
+    in_lon: Option<f64>,
+    code_entered: Option<String>,
+}
+
+impl Row {
+    fn record(&self) -> VisitRecord<Uuid> {
+        VisitRecord {
+            id: self.id,
+            elder: self.elder_id,
+            caregiver: self.caregiver_id,
+            start: self.in_at,
+            end: self.out_at.unwrap_or(self.in_at),
+            point: self
+                .in_lat
+                .zip(self.in_lon)
+                .and_then(|(a, o)| GeoPoint::new(a, o).ok()),
+            code: self.code_entered.clone(),
+        }
+    }
+}
+
+const ROW: &str = "SELECT v.id, v.elder_id, v.caregiver_id, v.in_at, v.out_at, v.in_lat, v.in_lon, \
+    v.code_entered FROM visits v WHERE v.service_month = ";
+
+/// Loads visits of `month` within `scope` matching `cond` (SQL over `v`, no user input).
+async fn load(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    month: &str,
+    cond: &str,
+) -> Result<Vec<Row>, DbError> {
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(ROW);
+        q.push_bind(month.to_string());
+        crate::scope_sql::push_scope(&mut q, scope, "v.region_code", "v.provider_id");
+        q.push(" AND ").push(cond);
+        q.build_query_as::<Row>().fetch_all(&mut *c).await
+    })?)
+}
+
+/// The month's signals within `scope`: inspectors, reviewers and bureau staff.
+pub async fn month(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    month: &str,
+) -> Result<Vec<Signal<Uuid>>, DbError> {
+    if !(actor.may(Permission::ReviewVisits)
+        || actor.role == "inspector"
+        || actor.role == "auditor")
+    {
+        return Err(DbError::Forbidden("您的角色不能查看服务疑点".into()));
+    }
+    if NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
+        return Err(Invalid::one("month", "月份格式应为 年-月，例如 2026-10").into());
+    }
+    let scope = &actor.scope;
+    let mut out = Vec::new();
+    // The same point (to about a metre) at several homes.
+    let shared = load(
+        conn,
+        scope,
+        month,
+        &format!("v.in_lat IS NOT NULL AND EXISTS (SELECT 1 FROM (SELECT CAST(ROUND(w.in_lat * 100000) AS BIGINT) AS a, \
+         CAST(ROUND(w.in_lon * 100000) AS BIGINT) AS o FROM visits w WHERE w.service_month = v.service_month \
+         AND w.in_lat IS NOT NULL GROUP BY 1, 2 HAVING COUNT(DISTINCT w.elder_id) >= {SHARED_POINT_MIN_ELDERS}) s \
+         WHERE s.a = CAST(ROUND(v.in_lat * 100000) AS BIGINT) AND s.o = CAST(ROUND(v.in_lon * 100000) AS BIGINT))"),
+    )
+    .await?;
+    let recs: Vec<_> = shared.iter().map(Row::record).collect();
+    out.extend(shared_coordinates(&recs, SHARED_POINT_MIN_ELDERS));
+    // People with visits by more than one caregiver in the month.
+    let several = load(
+        conn,
+        scope,
+        month,
+        "v.elder_id IN (SELECT w.elder_id FROM visits w WHERE w.service_month = v.service_month \
+         GROUP BY w.elder_id HAVING COUNT(DISTINCT w.caregiver_id) > 1)",
+    )
+    .await?;
+    let recs: Vec<_> = several.iter().map(Row::record).collect();
+    out.extend(simultaneous_caregivers(&recs));
+    // People no longer on the register (a partial index finds them).
+    let gone = load(
+        conn,
+        scope,
+        month,
+        "v.elder_id IN (SELECT e.id FROM elders e WHERE e.status <> 'active' AND e.status = 'deceased')",
+    )
+    .await?;
+    let ids: Vec<Uuid> = gone.iter().map(|r| r.elder_id).collect();
+    let mut deaths: HashMap<Uuid, NaiveDate> = HashMap::new();
+    for id in ids {
+        let d: Option<Option<NaiveDate>> = on_conn!(conn, c => {
+            sqlx::query_scalar("SELECT status_date FROM elders WHERE id = $1")
+                .bind(id).fetch_optional(&mut *c).await
+        })?;
+        if let Some(Some(d)) = d {
+            deaths.insert(id, d);
+        }
+    }
+    let recs: Vec<_> = gone.iter().map(Row::record).collect();
+    out.extend(after_death(&recs, &deaths));
+    // One caregiver entering the same code at several homes.
+    let codes = load(
+        conn,
+        scope,
+        month,
+        "v.code_entered IS NOT NULL AND EXISTS (SELECT 1 FROM visits w \
+         WHERE w.service_month = v.service_month AND w.caregiver_id = v.caregiver_id \
+         AND w.code_entered = v.code_entered AND w.elder_id <> v.elder_id)",
+    )
+    .await?;
+    let mut by_carer: HashMap<Uuid, Vec<VisitRecord<Uuid>>> = HashMap::new();
+    for r in &codes {
+        by_carer.entry(r.caregiver_id).or_default().push(r.record());
+    }
+    let mut carers: Vec<_> = by_carer.into_iter().collect();
+    carers.sort_by_key(|(k, _)| *k);
+    for (_, recs) in carers {
+        out.extend(reused_codes(&recs));
+    }
+    Ok(out)
+}
