@@ -316,9 +316,7 @@ pub(crate) async fn place_in(
         fen: price_fen,
     };
     let entitlement = match funding {
-        Funding::Entitlement => {
-            Some(check_quota(conn, o.elder_id, item, day, size, None).await?)
-        }
+        Funding::Entitlement => Some(check_quota(conn, o.elder_id, item, day, size, None).await?),
         _ => None,
     };
     let id = Uuid::now_v7();
@@ -573,6 +571,8 @@ pub struct Assigned {
     pub visit_status: Option<String>,
     /// Its findings (JSON).
     pub findings: Option<String>,
+    /// The person's satisfaction score, once rated.
+    pub score: Option<i32>,
 }
 
 /// A caregiver's orders on `day` (China date), in time order, cancelled ones left out.
@@ -584,9 +584,9 @@ pub async fn assigned_on(
     Ok(on_conn!(conn, c => {
         sqlx::query_as(
             "SELECT o.id, o.item_code, o.window_start, o.window_end, o.status, e.name AS elder_name, \
-             e.address, e.latitude, e.longitude, v.id AS visit_id, v.status AS visit_status, v.findings \
-             FROM service_orders o JOIN elders e ON e.id = o.elder_id \
-             LEFT JOIN visits v ON v.order_id = o.id \
+             e.address, e.latitude, e.longitude, v.id AS visit_id, v.status AS visit_status, v.findings, \
+             r.score FROM service_orders o JOIN elders e ON e.id = o.elder_id \
+             LEFT JOIN visits v ON v.order_id = o.id LEFT JOIN visit_ratings r ON r.visit_id = v.id \
              WHERE o.caregiver_id = $1 AND o.service_on = $2 AND o.status <> 'cancelled' \
              ORDER BY o.window_start, o.id",
         )
@@ -655,8 +655,12 @@ pub struct Listed {
     pub end_reason: Option<String>,
     /// Recurring plan it came from.
     pub plan_id: Option<Uuid>,
+    /// Its visit, once started.
+    pub visit_id: Option<Uuid>,
     /// Its visit's status, once started.
     pub visit_status: Option<String>,
+    /// The visit's satisfaction score, once rated.
+    pub score: Option<i32>,
 }
 
 /// Filters for [`list`].
@@ -684,11 +688,13 @@ pub async fn list(
             "SELECT o.id, o.elder_id, e.name AS elder_name, e.address, o.provider_id, \
              p.name AS provider_name, o.item_code, o.funding, o.window_start, o.window_end, \
              o.minutes, o.status, o.caregiver_id, s.name AS caregiver_name, o.assigned_how, \
-             o.planned_at, o.channel, o.end_reason, o.plan_id, v.status AS visit_status \
+             o.planned_at, o.channel, o.end_reason, o.plan_id, v.id AS visit_id, \
+             v.status AS visit_status, r.score \
              FROM service_orders o JOIN elders e ON e.id = o.elder_id \
              JOIN providers p ON p.id = o.provider_id \
              LEFT JOIN staff s ON s.id = o.caregiver_id \
-             LEFT JOIN visits v ON v.order_id = o.id WHERE 1 = 1",
+             LEFT JOIN visits v ON v.order_id = o.id \
+             LEFT JOIN visit_ratings r ON r.visit_id = v.id WHERE 1 = 1",
         );
         crate::scope_sql::push_scope(&mut q, scope, "o.region_code", "o.provider_id");
         if let Some(d) = f.day {
@@ -705,5 +711,21 @@ pub async fn list(
         }
         q.push(" ORDER BY o.window_start, o.id LIMIT ").push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await
+    })?)
+}
+
+/// What can be booked on `day`: each provider's contract prices in force, by provider and item
+/// (provider id, provider name, item code, unit price in fen).
+pub async fn offers(
+    conn: &mut Conn<'_>,
+    day: NaiveDate,
+) -> Result<Vec<(Uuid, String, String, i64)>, DbError> {
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT p.id, p.name, sp.item_code, sp.unit_fen FROM service_prices sp \
+             JOIN providers p ON p.id = sp.provider_id WHERE sp.valid_from <= $1 \
+             AND (sp.valid_to IS NULL OR sp.valid_to >= $1) ORDER BY p.name, sp.item_code",
+        )
+        .bind(day).fetch_all(&mut *c).await
     })?)
 }

@@ -150,3 +150,57 @@ pub async fn month(
     }
     Ok(out)
 }
+
+/// One visit behind a signal, with names.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VisitLine {
+    /// Visit.
+    pub id: Uuid,
+    /// The person.
+    pub elder_name: String,
+    /// The caregiver.
+    pub caregiver_name: String,
+    /// The provider.
+    pub provider_name: String,
+    /// Check-in.
+    pub in_at: DateTime<Utc>,
+    /// Visit status.
+    pub status: String,
+}
+
+impl VisitLine {
+    /// Check-in time, Beijing time.
+    pub fn when(&self) -> String {
+        jinglao_domain::clock::format_local(self.in_at)
+    }
+
+    /// The visit's status in words.
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "in_progress" => "服务中",
+            "verified" => "核验通过",
+            "exception" => "待核查",
+            "accepted" => "核查通过",
+            "rejected" => "核查不通过",
+            _ => "未知",
+        }
+    }
+}
+
+/// The visits behind a signal (at most 50), with names.
+pub async fn lines(conn: &mut Conn<'_>, ids: &[Uuid]) -> Result<Vec<VisitLine>, DbError> {
+    let mut out = Vec::with_capacity(ids.len().min(50));
+    for id in ids.iter().take(50) {
+        let row: Option<VisitLine> = on_conn!(conn, c => {
+            sqlx::query_as(
+                "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, \
+                 p.name AS provider_name, v.in_at, v.status FROM visits v \
+                 JOIN elders e ON e.id = v.elder_id JOIN staff s ON s.id = v.caregiver_id \
+                 JOIN providers p ON p.id = v.provider_id WHERE v.id = $1",
+            )
+            .bind(*id).fetch_optional(&mut *c).await
+        })?;
+        out.extend(row);
+    }
+    Ok(out)
+}

@@ -45,6 +45,23 @@ pub async fn run(state: AppState) {
         if let Err(e) = sweep_due(&state, local.date_naive()).await {
             tracing::warn!(error = %e, "nightly eligibility sweep failed");
         }
+        // Recurring plans book their next day (a plan already booked to the horizon is
+        // skipped, so a second check the same night does nothing).
+        let system = Actor::system();
+        match jinglao_db::plans::generate_all(
+            &state.db,
+            &state.keys.audit_chain,
+            &system,
+            state.clock.now(),
+        )
+        .await
+        {
+            Ok((plans, booked, skipped)) if plans > 0 => {
+                tracing::info!(plans, booked, skipped, "service plans topped up")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "topping up service plans failed"),
+        }
     }
 }
 

@@ -26,9 +26,9 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
-    eligibility, facilities, facility_actions, finder, home, login, my_visits, policy, preferences,
-    prices, providers, public_apply, ratings, regions, service_lists, staff, statements,
-    visit_review,
+    eligibility, facilities, facility_actions, finder, home, login, my_visits, order_new, orders,
+    policy, preferences, prices, providers, public_apply, ratings, regions, satisfaction,
+    service_lists, staff, statements, visit_review, visit_signals,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -166,6 +166,22 @@ fn pages(state: &AppState) -> Router<AppState> {
             get(prices::index).post(prices::add),
         )
         .route("/my/visits", get(my_visits::index))
+        .route("/my/visits/{visit}/rating", post(my_visits::rate))
+        .route("/orders", get(orders::index))
+        .route("/orders/dispatch", post(orders::auto_dispatch))
+        .route("/orders/{id}/assign", post(orders::assign))
+        .route("/orders/{id}/end", post(orders::end))
+        .route(
+            "/orders/caregivers/{staff}/day",
+            post(orders::caregiver_day),
+        )
+        .route("/visits/{id}/rating", post(orders::rate_by_phone))
+        .route("/visits/signals", get(visit_signals::index))
+        .route("/satisfaction", get(satisfaction::index))
+        .route("/elders/{id}/orders/new", get(order_new::new_form))
+        .route("/elders/{id}/orders", post(order_new::place))
+        .route("/elders/{id}/plans", post(order_new::create_plan))
+        .route("/plans/{id}/end", post(order_new::end_plan))
         .route("/visits/exceptions", get(visit_review::index))
         .route("/statements", get(statements::index).post(statements::run))
         .route("/statements/{id}", get(statements::show))
@@ -179,6 +195,10 @@ fn pages(state: &AppState) -> Router<AppState> {
             post(staff::record_insurance),
         )
         .route("/providers/{id}/staff/records", post(staff::add_record))
+        .route(
+            "/providers/{id}/staff/{staff}/skills",
+            post(staff::set_skills),
+        )
         .route(
             "/facilities",
             get(facilities::index).post(facilities::create),

@@ -16,6 +16,8 @@ pub mod finder;
 pub mod home;
 pub mod login;
 pub mod my_visits;
+pub mod order_new;
+pub mod orders;
 pub mod policy;
 pub mod preferences;
 pub mod prices;
@@ -23,10 +25,12 @@ pub mod providers;
 pub mod public_apply;
 pub mod ratings;
 pub mod regions;
+pub mod satisfaction;
 pub mod service_lists;
 pub mod staff;
 pub mod statements;
 pub mod visit_review;
+pub mod visit_signals;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -143,6 +147,12 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "insurance_recorded" => "参保记录已登记。",
         "staff_record_added" => "记录已登记。",
         "unchanged" => "没有任何改动。",
+        "order_assigned" => "已指定护理员。",
+        "order_ended" => "工单已结束，占用的服务额度已释放。",
+        "order_placed" => "已预约。确认码已生成，请告知老人或家属（护理员看不到）。",
+        "plan_created" => "服务计划已建立，未来两周的工单已生成。",
+        "plan_ended" => "服务计划已终止，尚未开始的工单已取消。",
+        "rated" => "评价已记录。",
         _ => return None,
     })
 }
@@ -169,11 +179,23 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         items.push(("/providers", "服务机构"));
         items.push(("/facilities", "养老设施"));
     }
+    if user.can(Permission::ViewElders) || user.can(Permission::ManageFacilities) {
+        items.push(("/orders", "工单派单"));
+    }
     if user.can(Permission::ReviewVisits)
         || user.can(Permission::ManageFacilities)
         || user.account.role == jinglao_domain::Role::Inspector
     {
         items.push(("/visits/exceptions", "服务核查"));
+    }
+    if user.can(Permission::ReviewVisits)
+        || user.account.role == jinglao_domain::Role::Inspector
+        || user.account.role == jinglao_domain::Role::Auditor
+    {
+        items.push(("/visits/signals", "服务疑点"));
+    }
+    if user.can(Permission::ViewElders) || user.can(Permission::ManageFacilities) {
+        items.push(("/satisfaction", "满意度"));
     }
     if user.can(Permission::SettleServices)
         || (user.can(Permission::ManageFacilities)

@@ -242,3 +242,47 @@ pub async fn check_out(
     .await;
     answer(&state, ctx, me, result).await
 }
+
+/// The person's rating, given on the caregiver's phone after check-out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RatingForm {
+    score: String,
+    comment: String,
+}
+
+/// `POST /my/visits/{visit}/rating`
+pub async fn rate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(visit): Path<String>,
+    Form(form): Form<RatingForm>,
+) -> Result<Response, PageError> {
+    let me = caregiver(&state, &user).await?;
+    let id = Uuid::parse_str(visit.trim()).map_err(|_| AppError::NotFound)?;
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let score = form.score.trim().parse().ok();
+    let channel = jinglao_db::satisfaction::Channel::Confirmation;
+    let actor = user.actor(&meta);
+    match jinglao_db::satisfaction::rate(
+        db,
+        key,
+        &actor,
+        id,
+        score,
+        &form.comment,
+        channel,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/my/visits?notice=rated").into_response()),
+        Err(DbError::Invalid(errors)) => {
+            let page = page(&state, ctx, me, errors).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}

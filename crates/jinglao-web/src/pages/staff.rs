@@ -51,9 +51,19 @@ pub struct StaffPage {
     roles: &'static [StaffRole],
     levels: &'static [VocationalLevel],
     can_manage: bool,
+    /// Item codes the provider has contract prices for (what skills can name).
+    items: Vec<String>,
+    /// Each person's skills.
+    skills: Vec<(Uuid, Vec<String>)>,
 }
 
 impl StaffPage {
+    fn has_skill(&self, staff: &Uuid, item: &str) -> bool {
+        self.skills
+            .iter()
+            .any(|(s, items)| s == staff && items.iter().any(|i| i == item))
+    }
+
     fn facility_name(&self, id: &Option<Uuid>) -> String {
         id.and_then(|id| self.facilities.iter().find(|f| f.id == id))
             .map(|f| f.name.clone())
@@ -75,6 +85,18 @@ async fn staff_page(
         .ok_or(AppError::NotFound)?;
     let people = staff::list(&mut c.conn(), &user.scope, id, None, state.today()).await?;
     let facilities = facilities::list(&mut c.conn(), &user.scope, Some(id)).await?;
+    let mut items: Vec<String> = jinglao_db::prices::list(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .map(|p| p.item_code)
+        .collect();
+    items.sort();
+    items.dedup();
+    let mut skills = Vec::with_capacity(people.len());
+    for person in &people {
+        let have = jinglao_db::dispatch::skills(&mut c.conn(), person.staff_id).await?;
+        skills.push((person.staff_id, have));
+    }
     Ok(StaffPage {
         ctx: ctx.with_errors(&errors),
         errors,
@@ -86,6 +108,8 @@ async fn staff_page(
         roles: StaffRole::ALL,
         levels: VocationalLevel::ALL,
         can_manage: user.can(Permission::ManageFacilities),
+        items,
+        skills,
     })
 }
 
@@ -222,4 +246,37 @@ pub async fn add_record(
     };
     let forms = (blank_hire(&state), form);
     answer(&state, ctx, &user, id, forms, result, "staff_record_added").await
+}
+
+/// `POST /providers/{id}/staff/{staff}/skills`: the items this person may be dispatched for
+/// (checkboxes, `skill` repeated).
+pub async fn set_skills(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path((id, staff_id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let id = parse_id(&id)?;
+    let staff_id = parse_id(&staff_id)?;
+    let items: Vec<String> = pairs
+        .into_iter()
+        .filter(|(k, _)| k == "skill")
+        .map(|(_, v)| v)
+        .collect();
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let result = jinglao_db::dispatch::set_skills(
+        db,
+        key,
+        &user.actor(&meta),
+        id,
+        staff_id,
+        &items,
+        state.clock.now(),
+    )
+    .await;
+    let forms = (blank_hire(&state), RecordForm::default());
+    answer(&state, ctx, &user, id, forms, result, "saved").await
 }

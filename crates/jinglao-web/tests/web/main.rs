@@ -10,6 +10,7 @@ mod browser;
 mod eligibility;
 mod facilities;
 mod openapi;
+mod orders;
 mod regions;
 mod registry;
 mod scope;

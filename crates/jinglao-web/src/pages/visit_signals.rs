@@ -1,0 +1,112 @@
+//! Fraud signals (服务疑点) for inspectors: for a month, the same position reported at several
+//! homes, one person served by more than one caregiver at once, visits after a registered
+//! death, and one caregiver typing the same confirmation code at several homes. Each signal
+//! lists its visits with who, whom and when; signals are leads for an inspection, not findings.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chrono::Months;
+use jinglao_db::visit_signals::{self, VisitLine};
+use jinglao_domain::clock::china_date;
+use jinglao_domain::visit_fraud::Signal;
+use serde::Deserialize;
+
+use super::{FormErrors, PageCtx};
+use crate::auth::PageUser;
+use crate::error::{AppError, PageError, render};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+/// Filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignalsQuery {
+    month: String,
+}
+
+/// One signal in words.
+pub struct SignalView {
+    kind: &'static str,
+    what: String,
+    visits: Vec<VisitLine>,
+}
+
+/// `GET /visits/signals`.
+#[derive(Template)]
+#[template(path = "visits/signals.html")]
+pub struct SignalsPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    month: String,
+    signals: Vec<SignalView>,
+}
+
+/// `GET /visits/signals`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Query(q): Query<SignalsQuery>,
+) -> Result<Response, PageError> {
+    let month = match q.month.trim() {
+        "" => {
+            // The month before this one: a month is looked at once it is over.
+            let today = china_date(state.clock.now());
+            let prev = today.checked_sub_months(Months::new(1)).unwrap_or(today);
+            prev.format("%Y-%m").to_string()
+        }
+        m => m.to_string(),
+    };
+    let actor = user.actor(&meta);
+    let mut c = state.db.acquire().await?;
+    let found = match visit_signals::month(&mut c.conn(), &actor, &month).await {
+        Ok(s) => Ok(s),
+        Err(jinglao_db::DbError::Forbidden(_)) => return Err(AppError::forbidden().into()),
+        Err(jinglao_db::DbError::Invalid(e)) => Err(e),
+        Err(e) => return Err(AppError::from(e).into()),
+    };
+    let (signals, errors) = match found {
+        Ok(s) => (s, FormErrors::new()),
+        Err(e) => (Vec::new(), e),
+    };
+    let mut views = Vec::new();
+    for s in signals {
+        let (kind, what, ids) = match s {
+            Signal::SharedCoordinates {
+                point,
+                elders,
+                visits,
+            } => (
+                "同一坐标多户",
+                format!("坐标 {point} 出现在 {elders} 位不同老人的服务中"),
+                visits,
+            ),
+            Signal::SimultaneousCaregivers {
+                caregivers, visits, ..
+            } => (
+                "同时多人服务",
+                format!("同一位老人同一时间有 {caregivers} 名护理员在服务"),
+                visits,
+            ),
+            Signal::AfterDeath {
+                died_on, visits, ..
+            } => ("死亡后服务", format!("老人已于 {died_on} 登记死亡"), visits),
+            Signal::ReusedCode { code, visits } => (
+                "确认码重复",
+                format!("同一护理员在不同老人家中输入了相同的确认码 {code}"),
+                visits,
+            ),
+        };
+        let visits = visit_signals::lines(&mut c.conn(), &ids).await?;
+        views.push(SignalView { kind, what, visits });
+    }
+    drop(c);
+    render(&SignalsPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        month,
+        signals: views,
+    })
+}
