@@ -45,6 +45,8 @@ pub enum BenchCommand {
     /// Month-end re-check and settlement of a city's month of home visits, beside the same
     /// statement totals in DuckDB.
     Settle(crate::bench_settle::SettleArgs),
+    /// 200 caregivers checking in and out over the API against a city database.
+    Checkins(crate::bench_checkins::CheckinArgs),
     /// The measured half of `bench sweep`, in its own process (not for direct use).
     #[command(hide = true)]
     SweepChild(crate::bench_sweep::SweepChildArgs),
@@ -114,13 +116,14 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Sweep(args) => crate::bench_sweep::run(args).await,
         BenchCommand::Finder(args) => crate::bench_finder::run(args).await,
         BenchCommand::Settle(args) => crate::bench_settle::run(args).await,
+        BenchCommand::Checkins(args) => crate::bench_checkins::run(args).await,
         BenchCommand::SweepChild(args) => crate::bench_sweep::child(args).await,
     }
 }
 
 /// A `jinglao serve` child process, killed when dropped.
 pub(crate) struct Server {
-    child: std::process::Child,
+    pub(crate) child: std::process::Child,
 }
 
 impl Drop for Server {
@@ -429,7 +432,7 @@ pub(crate) async fn stop_server(mut s: Server) {
 }
 
 /// (CPU seconds, peak RSS in MB) of a process, from /proc.
-fn process_usage(pid: u32) -> (Option<f64>, Option<f64>) {
+pub(crate) fn process_usage(pid: u32) -> (Option<f64>, Option<f64>) {
     let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {

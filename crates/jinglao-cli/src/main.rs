@@ -7,6 +7,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod bench_checkins;
 mod bench_data;
 mod bench_finder;
 mod bench_settle;

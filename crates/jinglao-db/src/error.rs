@@ -103,6 +103,8 @@ const KNOWN_UNIQUE: &[(&str, &str)] = &[
     ("stays_open_elder", "stays.elder_id"),
     ("waiting_list_open", "waiting_list.facility_id"),
     ("staff_id_hash", "staff.id_hash"),
+    ("family_beds_active", "family_beds.elder_id"),
+    ("family_bed_devices_serial", "family_bed_devices.kind"),
     (
         "assessment_agencies_credit_code",
         "assessment_agencies.credit_code",

@@ -88,6 +88,8 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(24, "0024_home_services", "home_services"),
     both!(25, "0025_dispatch_and_plans", "dispatch_and_plans"),
     both!(26, "0026_visit_ratings", "visit_ratings"),
+    both!(27, "0027_patrols", "patrols"),
+    both!(28, "0028_family_beds", "family_beds"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::orders::month_of;
-use crate::{Db, DbError, on_conn};
+use crate::{Conn, Db, DbError, on_conn};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +90,82 @@ fn price(item: &str, provider_no: usize, day: u32) -> i64 {
     }
 }
 
+/// Providers with contract prices (half change 居家服务's price on the 16th of `month_first`'s
+/// month) and caregivers employed by them in turn.
+async fn insert_staffing(
+    conn: &mut Conn<'_>,
+    providers_n: usize,
+    caregivers_n: usize,
+    month_first: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), DbError> {
+    let providers: Vec<Uuid> = (0..providers_n).map(|_| Uuid::now_v7()).collect();
+    for (n, id) in providers.iter().enumerate() {
+        on_conn!(&mut *conn, c => {
+            sqlx::query(
+                "INSERT INTO providers (id, name, credit_code, region_code, created_at, updated_at) \
+                 VALUES ($1, $2, $3, '430300000000', $4, $4)",
+            )
+            .bind(id).bind(format!("基准服务机构{n:03}")).bind(format!("BENCH{n:013}")).bind(now)
+            .execute(&mut *c).await.map(|_| ())
+        })?;
+        let last = month_first.with_day(15).expect("the 15th");
+        let mut prices = vec![("XT-ZH-02", NaiveDate::from_ymd_opt(2024, 1, 1), None, 1_200)];
+        if n.is_multiple_of(2) {
+            prices.push((
+                "XT-JJ-01",
+                NaiveDate::from_ymd_opt(2024, 1, 1),
+                Some(last),
+                4_500,
+            ));
+            prices.push(("XT-JJ-01", last.succ_opt(), None, 4_800));
+        } else {
+            prices.push(("XT-JJ-01", NaiveDate::from_ymd_opt(2024, 1, 1), None, 4_500));
+        }
+        for (item, from, to, fen) in prices {
+            on_conn!(&mut *conn, c => {
+                sqlx::query(
+                    "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, \
+                     unit_fen, min_minutes, needs_certificate, basis, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 30, FALSE, '基准测试合同', $7)",
+                )
+                .bind(Uuid::now_v7()).bind(id).bind(item).bind(from).bind(to).bind(fen).bind(now)
+                .execute(&mut *c).await.map(|_| ())
+            })?;
+        }
+    }
+    let caregivers: Vec<Uuid> = (0..caregivers_n).map(|_| Uuid::now_v7()).collect();
+    for (chunk_no, chunk) in caregivers.chunks(1_000).enumerate() {
+        on_conn!(&mut *conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO staff (id, name, id_cipher, id_hash, id_masked, sex, birth_date, role, \
+                 created_at, updated_at) ",
+            );
+            q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
+                let n = chunk_no * 1_000 + i;
+                b.push_bind(*id).push_bind(format!("护理员{n}")).push_bind(vec![0u8; 16])
+                    .push_bind(format!("bench-staff-{n}")).push_bind("4303**********0000")
+                    .push_bind("female").push_bind(NaiveDate::from_ymd_opt(1975, 1, 1))
+                    .push_bind("caregiver").push_bind(now).push_bind(now);
+            });
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+        on_conn!(&mut *conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO employments (id, staff_id, provider_id, role, start_on, full_time, created_at) ",
+            );
+            q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
+                let n = chunk_no * 1_000 + i;
+                b.push_bind(Uuid::now_v7()).push_bind(*id).push_bind(providers[n % providers.len()])
+                    .push_bind("caregiver").push_bind(NaiveDate::from_ymd_opt(2024, 1, 1))
+                    .push_bind(true).push_bind(now);
+            });
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    Ok((providers, caregivers))
+}
+
 /// Generates and inserts the month. Needs the registry loaded (people with positions).
 pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
     let now = Utc::now();
@@ -113,70 +189,8 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let providers: Vec<Uuid> = (0..spec.providers).map(|_| Uuid::now_v7()).collect();
-    for (n, id) in providers.iter().enumerate() {
-        on_conn!(&mut conn, c => {
-            sqlx::query(
-                "INSERT INTO providers (id, name, credit_code, region_code, created_at, updated_at) \
-                 VALUES ($1, $2, $3, '430300000000', $4, $4)",
-            )
-            .bind(id).bind(format!("基准服务机构{n:03}")).bind(format!("BENCH{n:013}")).bind(now)
-            .execute(&mut *c).await.map(|_| ())
-        })?;
-        let last = spec.month.with_day(15).expect("the 15th");
-        let mut prices = vec![("XT-ZH-02", NaiveDate::from_ymd_opt(2024, 1, 1), None, 1_200)];
-        if n.is_multiple_of(2) {
-            prices.push((
-                "XT-JJ-01",
-                NaiveDate::from_ymd_opt(2024, 1, 1),
-                Some(last),
-                4_500,
-            ));
-            prices.push(("XT-JJ-01", last.succ_opt(), None, 4_800));
-        } else {
-            prices.push(("XT-JJ-01", NaiveDate::from_ymd_opt(2024, 1, 1), None, 4_500));
-        }
-        for (item, from, to, fen) in prices {
-            on_conn!(&mut conn, c => {
-                sqlx::query(
-                    "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, \
-                     unit_fen, min_minutes, needs_certificate, basis, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 30, FALSE, '基准测试合同', $7)",
-                )
-                .bind(Uuid::now_v7()).bind(id).bind(item).bind(from).bind(to).bind(fen).bind(now)
-                .execute(&mut *c).await.map(|_| ())
-            })?;
-        }
-    }
-    let caregivers: Vec<Uuid> = (0..spec.caregivers).map(|_| Uuid::now_v7()).collect();
-    for (chunk_no, chunk) in caregivers.chunks(1_000).enumerate() {
-        on_conn!(&mut conn, c => {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO staff (id, name, id_cipher, id_hash, id_masked, sex, birth_date, role, \
-                 created_at, updated_at) ",
-            );
-            q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
-                let n = chunk_no * 1_000 + i;
-                b.push_bind(*id).push_bind(format!("护理员{n}")).push_bind(vec![0u8; 16])
-                    .push_bind(format!("bench-staff-{n}")).push_bind("4303**********0000")
-                    .push_bind("female").push_bind(NaiveDate::from_ymd_opt(1975, 1, 1))
-                    .push_bind("caregiver").push_bind(now).push_bind(now);
-            });
-            q.build().execute(&mut *c).await.map(|_| ())
-        })?;
-        on_conn!(&mut conn, c => {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO employments (id, staff_id, provider_id, role, start_on, full_time, created_at) ",
-            );
-            q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
-                let n = chunk_no * 1_000 + i;
-                b.push_bind(Uuid::now_v7()).push_bind(*id).push_bind(providers[n % providers.len()])
-                    .push_bind("caregiver").push_bind(NaiveDate::from_ymd_opt(2024, 1, 1))
-                    .push_bind(true).push_bind(now);
-            });
-            q.build().execute(&mut *c).await.map(|_| ())
-        })?;
-    }
+    let (providers, caregivers) =
+        insert_staffing(&mut conn, spec.providers, spec.caregivers, spec.month, now).await?;
     // Each caregiver's round: a block of neighbours, visited in turn, 08:00 onwards, 80 minutes
     // apart, an hour each, on days 1–28.
     let per_carer = spec.visits.div_ceil(spec.caregivers);
@@ -345,4 +359,125 @@ pub async fn copy_sqlite(db: &Db, path: &std::path::Path) -> Result<(), DbError>
             .execute(&mut *c).await.map(|_| ())
     })?;
     Ok(())
+}
+
+/// A day of booked orders for the check-in load test.
+#[derive(Debug, Clone, Copy)]
+pub struct DaySpec {
+    /// Providers.
+    pub providers: usize,
+    /// Caregivers (spread over the providers).
+    pub caregivers: usize,
+    /// Orders booked for each caregiver.
+    pub orders_per_caregiver: usize,
+    /// The day (China date).
+    pub day: NaiveDate,
+}
+
+/// One caregiver's booked round: their provider, staff id, and orders in turn with the home's
+/// position.
+#[derive(Debug, Clone)]
+pub struct Round {
+    /// Provider.
+    pub provider: Uuid,
+    /// Staff id.
+    pub caregiver: Uuid,
+    /// (order, latitude, longitude).
+    pub orders: Vec<(Uuid, f64, f64)>,
+}
+
+/// Books `day` for every caregiver: self-paid orders of 助餐 (no quota, so every check-out runs
+/// the whole check) at the homes of a block of neighbours, spread over the day, assigned and
+/// with the code `246810`. Not audited (benchmark data only).
+pub async fn book_day(db: &Db, spec: &DaySpec) -> Result<Vec<Round>, DbError> {
+    let now = Utc::now();
+    let people: Vec<Person> = {
+        let mut c = db.acquire().await?;
+        on_conn!(&mut c.conn(), c => {
+            sqlx::query_as(
+                "SELECT id, residence_region_code, latitude, longitude FROM elders \
+                 WHERE status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
+                 ORDER BY residence_region_code, id",
+            )
+            .fetch_all(&mut *c).await
+        })?
+    };
+    if people.is_empty() || spec.caregivers == 0 || spec.providers == 0 {
+        return Err(DbError::Config(
+            "the load test needs people with positions, providers and caregivers".into(),
+        ));
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let first_of_month = spec.day.with_day(1).expect("the first");
+    let (providers, caregivers) = insert_staffing(
+        &mut conn,
+        spec.providers,
+        spec.caregivers,
+        first_of_month,
+        now,
+    )
+    .await?;
+    let midnight = spec.day.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(8);
+    let step = 86_400 / spec.orders_per_caregiver.max(1) as i64;
+    let month = month_of(spec.day);
+    let block = (people.len() / spec.caregivers).max(1);
+    let mut rounds = Vec::with_capacity(caregivers.len());
+    for (c, carer) in caregivers.iter().enumerate() {
+        let first = (c * block) % people.len();
+        let provider = providers[c % providers.len()];
+        let orders: Vec<(Uuid, usize)> = (0..spec.orders_per_caregiver)
+            .map(|k| {
+                (
+                    Uuid::now_v7(),
+                    first + (k * 7) % block.min(people.len() - first),
+                )
+            })
+            .collect();
+        for (n, chunk) in orders.chunks(1_500).enumerate() {
+            on_conn!(&mut conn, c => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO service_orders (id, elder_id, region_code, provider_id, item_code, \
+                     funding, service_on, service_month, window_start, window_end, minutes, price_fen, \
+                     confirm_code, status, caregiver_id, assigned_how, channel, created_at, updated_at) ",
+                );
+                q.push_values(chunk.iter().enumerate(), |mut b, (i, (id, person))| {
+                    let p = &people[*person];
+                    let start = midnight + Duration::seconds(step * (n * 1_500 + i) as i64);
+                    b.push_bind(*id).push_bind(p.id).push_bind(&p.residence_region_code)
+                        .push_bind(provider).push_bind("XT-ZH-02").push_bind("self_pay")
+                        .push_bind(spec.day).push_bind(&month).push_bind(start)
+                        .push_bind(start + Duration::minutes(30)).push_bind(30i32)
+                        .push_bind(1_200i64).push_bind("246810").push_bind("booked")
+                        .push_bind(*carer).push_bind("hand").push_bind("staff").push_bind(now)
+                        .push_bind(now);
+                });
+                q.build().execute(&mut *c).await.map(|_| ())
+            })?;
+        }
+        rounds.push(Round {
+            provider,
+            caregiver: *carer,
+            orders: orders
+                .into_iter()
+                .map(|(id, p)| (id, people[p].latitude, people[p].longitude))
+                .collect(),
+        });
+    }
+    tx.commit().await?;
+    Ok(rounds)
+}
+
+/// After a load test: (visits, visits checked out, orders with more than one visit).
+pub async fn reconcile(db: &Db) -> Result<(i64, i64, i64), DbError> {
+    let mut c = db.acquire().await?;
+    Ok(on_conn!(&mut c.conn(), c => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM visits), \
+             (SELECT COUNT(*) FROM visits WHERE out_at IS NOT NULL), \
+             (SELECT COUNT(*) FROM (SELECT order_id FROM visits GROUP BY order_id \
+              HAVING COUNT(*) > 1) d)",
+        )
+        .fetch_one(&mut *c).await
+    })?)
 }

@@ -20,6 +20,7 @@ pub mod elder_import;
 pub mod eligibility;
 pub mod evidence;
 pub mod facility;
+pub mod family_bed;
 pub mod id_number;
 mod labels;
 pub mod order;

@@ -64,6 +64,10 @@ pub enum PolicyKey {
     PatrolWeeklyRule,
     /// Target-group rule of people visited at least monthly.
     PatrolMonthlyRule,
+    /// Who may have a family care bed (家庭养老床位).
+    FamilyBedRule,
+    /// Fewest verified visits a month a family care bed's provider owes.
+    FamilyBedMinVisits,
 }
 
 /// A parameter's metadata.
@@ -82,7 +86,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 27] = [
+pub const POLICY_SPECS: [PolicySpec; 29] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -272,6 +276,20 @@ pub const POLICY_SPECS: [PolicySpec; 27] = [
         default: r#"living = "独居" or age >= 80 or "空巢" in categories or "留守" in categories or "城市特困" in categories or "农村特困" in categories or "失能" in categories or "计生特殊家庭" in categories or "重度残疾" in categories"#,
         basis: "潭政办发〔2023〕20号（独居、空巢、留守、特困、高龄、失能、计生特殊家庭老年人）",
     },
+    PolicySpec {
+        key: PolicyKey::FamilyBedRule,
+        name: "family_bed.rule",
+        label: "可建家庭养老床位的对象（规则，语法同服务清单）",
+        default: r#""失能" in categories or "半失能" in categories"#,
+        basis: "潭政办发〔2023〕20号（为居家高龄、失能等有需求的老年人建设家庭养老照护床位）",
+    },
+    PolicySpec {
+        key: PolicyKey::FamilyBedMinVisits,
+        name: "family_bed.min_visits",
+        label: "家庭养老床位每月至少上门服务次数（核验通过的）",
+        default: "4",
+        basis: "本地设置（潭政办发〔2023〕20号：家庭养老床位提供上门服务）",
+    },
 ];
 
 impl PolicyKey {
@@ -318,11 +336,12 @@ impl PolicyKey {
             PolicyKey::VisitMaxSpeedKmh => int_in(5, 200),
             PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),
             PolicyKey::VisitLateSyncHours => int_in(1, 24 * 31),
-            PolicyKey::PatrolWeeklyRule | PolicyKey::PatrolMonthlyRule => {
-                crate::rules::Rule::parse(v)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
+            PolicyKey::FamilyBedMinVisits => int_in(1, 62),
+            PolicyKey::PatrolWeeklyRule
+            | PolicyKey::PatrolMonthlyRule
+            | PolicyKey::FamilyBedRule => crate::rules::Rule::parse(v)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             PolicyKey::AssessmentAdjustmentsStack | PolicyKey::AdmissionRequiresAssessment => {
                 match v {
                     "true" | "false" => Ok(()),
@@ -442,6 +461,14 @@ impl PolicyBook {
             weekly: rule(PolicyKey::PatrolWeeklyRule),
             monthly: rule(PolicyKey::PatrolMonthlyRule),
         }
+    }
+
+    /// Who may have a family care bed in `region` (the built-in rule if the stored one cannot
+    /// be read, which `check` prevents).
+    pub fn family_bed_rule(&self, region: &RegionCode) -> crate::rules::Rule {
+        crate::rules::Rule::parse(&self.resolve(PolicyKey::FamilyBedRule, region).value)
+            .or_else(|_| crate::rules::Rule::parse(PolicyKey::FamilyBedRule.spec().default))
+            .expect("the built-in rule parses")
     }
 
     /// The rating thresholds in force for `region` (the built-in table if the stored one

@@ -23,6 +23,9 @@ pub async fn run(state: AppState) {
     // moment (a test, a migration check) does not begin a sweep.
     let period = Duration::from_secs(600);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    // The day the visit lists were last refreshed by this process (once a night; after a
+    // restart once more, which changes nothing).
+    let mut patrols_done: Option<chrono::NaiveDate> = None;
     loop {
         tick.tick().await;
         let local = state.clock.now().with_timezone(&china_offset());
@@ -44,6 +47,12 @@ pub async fn run(state: AppState) {
         }
         if let Err(e) = sweep_due(&state, local.date_naive()).await {
             tracing::warn!(error = %e, "nightly eligibility sweep failed");
+        }
+        if patrols_done != Some(local.date_naive()) {
+            match refresh_patrols(&state, local.date_naive()).await {
+                Ok(()) => patrols_done = Some(local.date_naive()),
+                Err(e) => tracing::warn!(error = %e, "refreshing the visit lists failed"),
+            }
         }
         // Recurring plans book their next day (a plan already booked to the horizon is
         // skipped, so a second check the same night does nothing).
@@ -95,4 +104,29 @@ pub async fn sweep_due(state: &AppState, on: chrono::NaiveDate) -> anyhow::Resul
         );
     }
     Ok(due.len())
+}
+
+/// Refreshes the regular-visit (巡访) lists of every top-level region from the registry.
+pub async fn refresh_patrols(state: &AppState, on: chrono::NaiveDate) -> anyhow::Result<()> {
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let tree = state.regions.tree();
+    let roots: Vec<_> = tree
+        .roots(&jinglao_domain::Scope::All)
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    for root in roots {
+        let r = jinglao_db::patrols::refresh(
+            &state.db,
+            &state.keys.audit_chain,
+            &Actor::system(),
+            &root,
+            &book,
+            on,
+            state.clock.now(),
+        )
+        .await?;
+        tracing::info!(region = %root, listed = r.listed, added = r.added, ended = r.ended, "visit list refreshed");
+    }
+    Ok(())
 }

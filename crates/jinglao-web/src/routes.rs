@@ -26,9 +26,9 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
-    eligibility, facilities, facility_actions, finder, home, login, my_visits, order_new, orders,
-    policy, preferences, prices, providers, public_apply, ratings, regions, satisfaction,
-    service_lists, staff, statements, visit_review, visit_signals,
+    eligibility, facilities, facility_actions, family_beds, finder, home, login, my_visits,
+    order_new, orders, patrols, policy, preferences, prices, providers, public_apply, ratings,
+    regions, satisfaction, service_lists, staff, statements, visit_review, visit_signals,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -182,6 +182,24 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/elders/{id}/orders", post(order_new::place))
         .route("/elders/{id}/plans", post(order_new::create_plan))
         .route("/plans/{id}/end", post(order_new::end_plan))
+        .route("/patrols", get(patrols::index))
+        .route("/family-beds", get(family_beds::index))
+        .route(
+            "/elders/{id}/family-bed",
+            get(family_beds::show).post(family_beds::create),
+        )
+        .route("/family-beds/{id}/adaptations", post(family_beds::adapt))
+        .route("/family-beds/{id}/devices", post(family_beds::install))
+        .route("/family-beds/{id}/end", post(family_beds::end))
+        .route("/patrols/refresh", post(patrols::refresh))
+        .route(
+            "/elders/{id}/patrols",
+            get(patrols::show).post(patrols::record),
+        )
+        .route(
+            "/elders/{id}/patrols/visitor",
+            post(patrols::assign_visitor),
+        )
         .route("/visits/exceptions", get(visit_review::index))
         .route("/statements", get(statements::index).post(statements::run))
         .route("/statements/{id}", get(statements::show))

@@ -5,6 +5,8 @@ mod applications;
 mod dispatch_plans;
 mod eligibility;
 mod facilities;
+mod family_beds;
 mod home_services;
+mod patrols;
 mod registry;
 mod service_lists;

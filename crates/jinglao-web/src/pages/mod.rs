@@ -12,12 +12,14 @@ pub mod elders;
 pub mod eligibility;
 pub mod facilities;
 pub mod facility_actions;
+pub mod family_beds;
 pub mod finder;
 pub mod home;
 pub mod login;
 pub mod my_visits;
 pub mod order_new;
 pub mod orders;
+pub mod patrols;
 pub mod policy;
 pub mod preferences;
 pub mod prices;
@@ -181,6 +183,12 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     }
     if user.can(Permission::ViewElders) || user.can(Permission::ManageFacilities) {
         items.push(("/orders", "工单派单"));
+    }
+    if user.can(Permission::EditElders) {
+        items.push(("/patrols", "巡访"));
+    }
+    if user.can(Permission::EditElders) || user.can(Permission::ManageFacilities) {
+        items.push(("/family-beds", "家庭床位"));
     }
     if user.can(Permission::ReviewVisits)
         || user.can(Permission::ManageFacilities)

@@ -11,6 +11,7 @@ mod eligibility;
 mod facilities;
 mod openapi;
 mod orders;
+mod patrols;
 mod regions;
 mod registry;
 mod scope;

@@ -1,0 +1,115 @@
+//! Regular visits (巡访) through the pages: refresh the list, see who is due, record a visit
+//! (bad input named by field), and the person drops off today's list.
+
+use jinglao_db::orders;
+use jinglao_db::test_on_both;
+use jinglao_domain::{Role, Scope};
+use reqwest::StatusCode;
+
+use crate::common::TestApp;
+use crate::visits::setup;
+
+test_on_both! {
+    async fn a_village_worker_refreshes_the_visit_list_and_records_a_visit(app: TestApp) {
+        let (order, _) = setup(&app).await;
+        let elder = {
+            let mut c = app.state.db.acquire().await.unwrap();
+            orders::get(&mut c.conn(), &Scope::All, order).await.unwrap().unwrap().elder_id
+        };
+        app.create_user("village_p", Role::VillageStaff, "430302001001").await;
+        let v = app.login("village_p").await;
+        let page = app.get(&v, "/patrols").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text_of("#no-due").is_some());
+        let resp = app.post_form(&v, "/patrols/refresh", &[("_csrf", &page.csrf())]).await;
+        let refreshed = TestApp::page(resp).await;
+        assert_eq!(refreshed.status, StatusCode::OK);
+        assert!(refreshed.text_of("#refresh-report").unwrap().contains("新增 1 人"), "{}", refreshed.text);
+        assert_eq!(refreshed.texts("#due tbody tr").len(), 1);
+        assert!(refreshed.text_of("#due").unwrap().contains("王秀英"));
+
+        let path = format!("/elders/{elder}/patrols");
+        let person = app.get(&v, &path).await;
+        assert!(person.text_of("#plan").unwrap().contains("每周一次"), "{}", person.text);
+        let csrf = person.csrf();
+        let resp = app.post_form(&v, &path, &[("_csrf", &csrf), ("visited_on", "2020-01-01"), ("visitor_kind", "volunteer"), ("visitor_name", ""), ("safety", "risk"), ("health", "stable"), ("referral", "none")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for msg in ["只能补录 31 天以内的巡访", "请填写巡访人员姓名", "发现安全隐患或转介时"] {
+            assert!(bad.text.contains(msg), "{msg}: {}", bad.text);
+        }
+        let today = app.state.today().to_string();
+        let resp = app.post_form(&v, &path, &[("_csrf", &csrf), ("visited_on", &today), ("visitor_kind", "community_staff"), ("visitor_name", "李网格"), ("met", "yes"), ("safety", "ok"), ("health", "changed"), ("needs", "助浴"), ("referral", "service"), ("referral_note", "已转助浴服务")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let after = app.get(&v, &path).await;
+        assert_eq!(after.texts("#visits tbody tr").len(), 1);
+        assert!(after.text_of("#visits").unwrap().contains("已转助浴服务"));
+        let list = app.get(&v, "/patrols").await;
+        assert!(list.text_of("#no-due").is_some(), "visited today: not due");
+        let week = app.get(&v, "/patrols?within=7").await;
+        assert_eq!(week.texts("#due tbody tr").len(), 1);
+        assert_eq!(app.audit_count("patrol.visit").await, 1);
+        // A provider's administrator cannot open the visit list.
+        app.create_user("provider_x", Role::ProviderAdmin, "430302").await;
+        let p = app.login("provider_x").await;
+        assert_eq!(app.get(&p, "/patrols").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+test_on_both! {
+    async fn a_county_worker_sets_up_a_family_bed_and_the_provider_records_the_home_adaptations(app: TestApp) {
+        let (order, _) = setup(&app).await;
+        let elder = {
+            let mut c = app.state.db.acquire().await.unwrap();
+            orders::get(&mut c.conn(), &Scope::All, order).await.unwrap().unwrap().elder_id
+        };
+        app.create_user("county_b", Role::CountyStaff, "430302").await;
+        let county = app.login("county_b").await;
+        let path = format!("/elders/{elder}/family-bed");
+        let page = app.get(&county, &path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text_of("#no-bed").is_some());
+        let offer = page.attr("#offer option:nth-child(2)", "value").unwrap();
+        let today = app.state.today().to_string();
+        let form = |csrf: &str| vec![
+            ("_csrf".to_string(), csrf.to_string()), ("offer".into(), offer.clone()),
+            ("contract_no".into(), "JTCW-001".into()), ("assessed_on".into(), today.clone()),
+            ("start_on".into(), today.clone()), ("assessor".into(), "刘评估".into()),
+            ("assessment".into(), "需加装扶手".into()),
+        ];
+        // Without an assessment of disability the local rule refuses, saying why.
+        let resp = county.post(app.url(&path)).form(&form(&page.csrf())).send().await.unwrap();
+        let refused = TestApp::page(resp).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text.contains("不符合本地家庭养老床位条件"), "{}", refused.text);
+        // The county widens its rule (a policy parameter with its basis): now it qualifies.
+        jinglao_db::policy::set(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(),
+            jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule,
+            "age >= 80", "雨湖区民政局 2026 年第 3 号通知", chrono::Utc::now()).await.unwrap();
+        let resp = county.post(app.url(&path)).form(&form(&page.csrf())).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let bed = app.get(&county, &path).await;
+        assert!(bed.text_of("#bed").unwrap().contains("JTCW-001"), "{}", bed.text);
+        assert!(bed.text_of("#progress").unwrap().contains("0 / 4 次"));
+        // The provider records an adaptation and a device; bad input is named.
+        app.create_user("provider_b", Role::ProviderAdmin, "430302").await;
+        let p = app.login("provider_b").await;
+        let mine = app.get(&p, &path).await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+        let action = mine.attr("#adapt-form", "action").unwrap();
+        let resp = app.post_form(&p, &action, &[("_csrf", &mine.csrf()), ("item", ""), ("done_on", &today)]).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let resp = app.post_form(&p, &action, &[("_csrf", &mine.csrf()), ("item", "grab_bars"), ("done_on", &today)]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let action = mine.attr("#device-form", "action").unwrap();
+        let resp = app.post_form(&p, &action, &[("_csrf", &mine.csrf()), ("kind", "smoke"), ("serial_no", "YG-001"), ("installed_on", &today)]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let after = app.get(&p, &path).await;
+        assert!(after.text_of("#adaptations").unwrap().contains("完成"));
+        assert!(after.text_of("#devices").unwrap().contains("YG-001"));
+        let list = app.get(&county, "/family-beds").await;
+        assert_eq!(list.texts("#beds tbody tr").len(), 1);
+        assert!(list.text_of("#beds").unwrap().contains("不足"));
+        assert_eq!(app.audit_count("family_bed.create").await, 1);
+    }
+}
