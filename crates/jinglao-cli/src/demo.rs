@@ -38,6 +38,7 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let population = seed_population(&db, &keys, elders, seed).await?;
     let (facilities, admitted) = jinglao_web::demo::seed_facilities(&db, &keys, 180, seed).await?;
     let round = jinglao_web::demo::seed_home_services(&db, &keys, chrono::Utc::now()).await?;
+    let patrols = jinglao_web::demo::seed_patrols(&db, &keys, chrono::Utc::now()).await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
     // Listen for Ctrl-C and SIGTERM before announcing the URL.
     let stop = shutdown_signal();
@@ -67,6 +68,9 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
         println!(
             "今日上门服务：已为护理员 demo_caregiver 派发 {round} 张工单（手机打开 {url}/my/visits）。"
         );
+    }
+    if patrols > 0 {
+        println!("巡访名单：雨湖区 {patrols} 位老人（{url}/patrols）。");
     }
     println!(
         "准备用时 {:.1} 秒。按 Ctrl-C 停止。",

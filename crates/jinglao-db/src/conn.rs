@@ -76,6 +76,12 @@ enum Pool {
 pub struct Db {
     pool: Pool,
     url: String,
+    /// SQLite only: one write transaction at a time per process. Writers queue here, in
+    /// order, instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms:
+    /// under many concurrent writers (caregivers checking in) the sleeps, not the writes,
+    /// set the pace. Another process writing the same file still meets the busy timeout.
+    write_gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    busy_timeout: Duration,
 }
 
 /// Each SQLite connection's page cache (`PRAGMA cache_size`; negative: KiB), about 32 MB.
@@ -148,9 +154,13 @@ impl Db {
                 )
             }
         };
+        let write_gate = matches!(pool, Pool::Sqlite(_))
+            .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
         Ok(Db {
             pool,
             url: url.to_string(),
+            write_gate,
+            busy_timeout: settings.busy_timeout,
         })
     }
 
@@ -180,7 +190,21 @@ impl Db {
     /// with `SQLITE_BUSY` when another writer committed in between.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => {
+                let permit = match &self.write_gate {
+                    Some(gate) => {
+                        let wait = gate.clone().acquire_owned();
+                        match tokio::time::timeout(self.busy_timeout, wait).await {
+                            Ok(Ok(permit)) => Some(permit),
+                            // Closed never happens; a wait as long as SQLite's own busy
+                            // timeout fails the same way (retryable).
+                            _ => return Err(DbError::Sqlx(sqlx::Error::PoolTimedOut)),
+                        }
+                    }
+                    None => None,
+                };
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, permit)
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -225,8 +249,11 @@ impl PooledConn {
 /// An open transaction. Dropping it without [`Tx::commit`] rolls it back.
 #[derive(Debug)]
 pub enum Tx {
-    /// SQLite.
-    Sqlite(Transaction<'static, Sqlite>),
+    /// SQLite, with this process's write permit (released when the transaction ends).
+    Sqlite(
+        Transaction<'static, Sqlite>,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+    ),
     /// PostgreSQL.
     Postgres(Transaction<'static, Postgres>),
 }
@@ -235,7 +262,7 @@ impl Tx {
     /// The transaction's connection, for repository functions.
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::Sqlite(t, _) => Conn::Sqlite(t),
             Tx::Postgres(t) => Conn::Postgres(t),
         }
     }
@@ -243,7 +270,10 @@ impl Tx {
     /// Makes the changes permanent.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, permit) => {
+                t.commit().await?;
+                drop(permit);
+            }
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())

@@ -690,6 +690,10 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
             id
         }
     };
+    // 孙梅 may be dispatched for both items (idempotent: the set is replaced).
+    let skills = ["XT-JJ-01".to_string(), "XT-ZH-02".to_string()];
+    jinglao_db::dispatch::set_skills(db, chain, &actor, provider.id, staff_id, &skills, now)
+        .await?;
     let mut c = db.acquire().await?;
     if !orders::assigned_on(&mut c.conn(), staff_id, today)
         .await?
@@ -748,4 +752,23 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
         made += 1;
     }
     Ok(made)
+}
+
+/// Refreshes the regular-visit (巡访) list of the demo county (雨湖区) from the registry, so the
+/// visit pages have people on them; returns how many are on the list.
+pub async fn seed_patrols(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let book = jinglao_db::policy::book(db).await?;
+    let county = RegionCode::parse("430302").context("the demo county")?;
+    let today = jinglao_domain::clock::china_date(now);
+    let r = jinglao_db::patrols::refresh(
+        db,
+        &keys.audit_chain,
+        &Actor::system(),
+        &county,
+        &book,
+        today,
+        now,
+    )
+    .await?;
+    Ok(r.listed)
 }

@@ -151,9 +151,15 @@ where
                     .last_used_at
                     .is_none_or(|t| now - t > chrono::Duration::seconds(60))
                 {
-                    jinglao_db::tokens::touch(&mut conn, record.id, now)
+                    // Through a write transaction: on SQLite writers queue for the process's
+                    // write permit rather than in SQLite's busy handler (seconds of sleeps when
+                    // many tokens fall out of the cache at once).
+                    drop(c);
+                    let mut tx = state.db.begin().await.map_err(AppError::from)?;
+                    jinglao_db::tokens::touch(&mut tx.conn(), record.id, now)
                         .await
                         .map_err(AppError::from)?;
+                    tx.commit().await.map_err(AppError::from)?;
                     record.last_used_at = Some(now);
                 }
                 state

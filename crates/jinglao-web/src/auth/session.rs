@@ -160,12 +160,19 @@ async fn resolve(
     let alive = account.active
         && now < session.expires_at
         && now - session.last_seen_at < state.idle_timeout();
+    drop(c);
+    // Writes go through a transaction: on SQLite they then queue for the process's write
+    // permit instead of polling in SQLite's busy handler.
     if !alive {
-        jinglao_db::sessions::delete(&mut conn, id_hash).await?;
+        let mut tx = state.db.begin().await?;
+        jinglao_db::sessions::delete(&mut tx.conn(), id_hash).await?;
+        tx.commit().await?;
         return Ok(None);
     }
     if now - session.last_seen_at > Duration::seconds(60) {
-        jinglao_db::sessions::touch(&mut conn, id_hash, now).await?;
+        let mut tx = state.db.begin().await?;
+        jinglao_db::sessions::touch(&mut tx.conn(), id_hash, now).await?;
+        tx.commit().await?;
     }
     let session_ref = SessionRef {
         id_hash: session.id_hash,
