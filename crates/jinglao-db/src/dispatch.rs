@@ -426,7 +426,8 @@ pub struct BoardCaregiver {
     pub load: i64,
 }
 
-/// The provider's caregivers employed on `day`, with their day and load, by name.
+/// The provider's caregivers employed on `day` — those with a skill set or an order that day —
+/// with their day and load, by name.
 pub async fn board(
     conn: &mut Conn<'_>,
     provider_id: Uuid,
@@ -440,6 +441,9 @@ pub async fn board(
              FROM staff s LEFT JOIN caregiver_days d ON d.staff_id = s.id AND d.day = $2 \
              WHERE s.id IN (SELECT e.staff_id FROM employments e WHERE e.provider_id = $1 \
                AND e.start_on <= $2 AND (e.end_on IS NULL OR e.end_on >= $2)) \
+             AND (EXISTS (SELECT 1 FROM staff_skills k WHERE k.staff_id = s.id) \
+               OR EXISTS (SELECT 1 FROM service_orders o WHERE o.caregiver_id = s.id \
+                 AND o.service_on = $2)) \
              ORDER BY s.name, s.id",
         )
         .bind(provider_id).bind(day).fetch_all(&mut *c).await

@@ -32,6 +32,12 @@ test_on_both! {
         let person = app.get(&v, &path).await;
         assert!(person.text_of("#plan").unwrap().contains("每周一次"), "{}", person.text);
         let csrf = person.csrf();
+        // Assign the regular visitor (a name is required).
+        let resp = app.post_form(&v, &format!("{path}/visitor"), &[("_csrf", &csrf), ("visitor_kind", "social_worker"), ("visitor_name", "")]).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let resp = app.post_form(&v, &format!("{path}/visitor"), &[("_csrf", &csrf), ("visitor_kind", "social_worker"), ("visitor_name", "周社工")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert!(app.get(&v, &path).await.text_of("#plan").unwrap().contains("周社工（社会工作者）"));
         let resp = app.post_form(&v, &path, &[("_csrf", &csrf), ("visited_on", "2020-01-01"), ("visitor_kind", "volunteer"), ("visitor_name", ""), ("safety", "risk"), ("health", "stable"), ("referral", "none")]).await;
         let bad = TestApp::page(resp).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
