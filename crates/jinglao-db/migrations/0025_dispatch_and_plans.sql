@@ -44,6 +44,8 @@ CREATE TABLE service_plans (
     minutes INTEGER NOT NULL CHECK (minutes > 0),
     start_on DATE NOT NULL,
     end_on DATE,
+    -- How the plan was made (its orders carry it): staff | provider | public | phone
+    channel TEXT NOT NULL,
     -- active | ended
     status TEXT NOT NULL,
     end_reason TEXT,

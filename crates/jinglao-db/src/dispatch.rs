@@ -31,15 +31,29 @@ pub struct Report {
 }
 
 /// Whether `actor` manages this provider's work: its own administrator, or region staff with
-/// facility rights (the CLI and the system always).
-fn may_manage(actor: &Actor, provider_id: Uuid) -> bool {
+/// facility rights over the region the provider is registered in (the CLI and the system
+/// always).
+async fn may_manage(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    provider_id: Uuid,
+) -> Result<bool, DbError> {
     if !actor.may(Permission::ManageFacilities) {
-        return false;
+        return Ok(false);
     }
-    match &actor.scope {
+    Ok(match &actor.scope {
         Scope::Provider { provider_id: p, .. } => *p == provider_id,
-        _ => true,
-    }
+        Scope::All => true,
+        Scope::Region(root) => {
+            let region: Option<String> = on_conn!(conn, c => {
+                sqlx::query_scalar("SELECT region_code FROM providers WHERE id = $1")
+                    .bind(provider_id).fetch_optional(&mut *c).await
+            })?;
+            region
+                .and_then(|r| jinglao_domain::RegionCode::parse(&r).ok())
+                .is_some_and(|r| root.contains(&r))
+        }
+    })
 }
 
 /// Whether `staff_id` works for `provider_id` on `day`.
@@ -77,7 +91,7 @@ pub async fn set_skills(
     items: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    if !may_manage(actor, provider_id) {
+    if !may_manage(&mut db.acquire().await?.conn(), actor, provider_id).await? {
         return Err(DbError::NotFound);
     }
     let mut items: Vec<&str> = items
@@ -173,7 +187,7 @@ pub async fn set_day(
     entry: &DayEntry,
     now: DateTime<Utc>,
 ) -> Result<Option<Report>, DbError> {
-    if !may_manage(actor, provider_id) {
+    if !may_manage(&mut db.acquire().await?.conn(), actor, provider_id).await? {
         return Err(DbError::NotFound);
     }
     match entry {
@@ -248,7 +262,7 @@ pub async fn auto(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Report, DbError> {
-    if !may_manage(actor, provider_id) {
+    if !may_manage(&mut db.acquire().await?.conn(), actor, provider_id).await? {
         return Err(DbError::NotFound);
     }
     let mut tx = db.begin().await?;

@@ -27,6 +27,18 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Channel> {
+        [
+            Channel::Staff,
+            Channel::Provider,
+            Channel::Public,
+            Channel::Phone,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -81,6 +81,8 @@ pub struct Plan {
     pub end_reason: Option<String>,
     /// Orders exist through this day.
     pub generated_to: Option<NaiveDate>,
+    /// How the plan was made (its orders carry it).
+    pub channel: String,
 }
 
 impl Plan {
@@ -99,7 +101,7 @@ impl Plan {
 }
 
 const COLUMNS: &str = "SELECT id, elder_id, region_code, provider_id, item_code, funding, weekdays, \
-    start_minute, minutes, start_on, end_on, status, end_reason, generated_to FROM service_plans";
+    start_minute, minutes, start_on, end_on, status, end_reason, generated_to, channel FROM service_plans";
 
 fn validate(
     p: &NewPlan<'_>,
@@ -169,12 +171,14 @@ pub async fn create(
         sqlx::query(
             "INSERT INTO service_plans (id, elder_id, region_code, provider_id, item_code, funding, \
              weekdays, start_minute, minutes, start_on, end_on, status, created_by, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13, $13)",
+             updated_at, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, \
+             $13, $13, $14)",
         )
         .bind(id).bind(p.elder_id).bind(residence.as_str()).bind(p.provider_id)
         .bind(p.item_code.trim()).bind(funding.as_str()).bind(weekdays.bits() as i32)
         .bind(start_minute as i32).bind(minutes as i32).bind(start_on).bind(p.end_on)
-        .bind(actor.user_id).bind(now).execute(&mut *c).await.map(|_| ())
+        .bind(actor.user_id).bind(now).bind(p.channel.as_str())
+        .execute(&mut *c).await.map(|_| ())
     })?;
     let event = Event::new("plan.create", "elder", p.elder_id)
         .region(Some(residence))
@@ -187,7 +191,7 @@ pub async fn create(
     let plan = get(&mut conn, &Scope::All, id)
         .await?
         .ok_or(DbError::NotFound)?;
-    let generated = generate_in(&mut conn, key, actor, &plan, p.channel, now).await?;
+    let generated = generate_in(&mut conn, key, actor, &plan, now).await?;
     tx.commit().await?;
     Ok((id, generated))
 }
@@ -210,9 +214,9 @@ async fn generate_in(
     key: &ChainKey,
     actor: &Actor,
     plan: &Plan,
-    channel: Channel,
     now: DateTime<Utc>,
 ) -> Result<Generated, DbError> {
+    let channel = Channel::parse(&plan.channel).unwrap_or(Channel::Staff);
     let today = china_date(now);
     let through = today + Duration::days(HORIZON_DAYS - 1);
     let from = plan
@@ -326,7 +330,7 @@ pub async fn generate_all(
         if fresh.status != "active" || fresh.generated_to >= Some(through) {
             continue;
         }
-        let g = generate_in(&mut conn, key, actor, &fresh, Channel::Staff, now).await?;
+        let g = generate_in(&mut conn, key, actor, &fresh, now).await?;
         tx.commit().await?;
         booked += g.booked.len();
         skipped += g.skipped.len();

@@ -384,14 +384,28 @@ async fn reverify(
     })?;
     let within_quota = v.funding != Funding::Entitlement.as_str()
         || orders::entitlement_holds(conn, v.order_id).await?;
+    // Only what the rules look at (`visit::check_neighbours`): the caregiver's visits that
+    // overlap this one, the last one that ended before it began and the first one that began
+    // after it ended — within a day either side. Not every visit of those two days: a busy
+    // caregiver's day would otherwise be read and decoded at every check-out.
+    let end = v.out_at.unwrap_or(v.in_at);
     let others: Vec<OtherRow> = on_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits \
-             WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
-             AND in_at BETWEEN $3 AND $4 AND status <> 'rejected'",
+            "SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits \
+               WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL AND status <> 'rejected' \
+               AND in_at >= $3 AND in_at < $5 AND out_at > $4) overlapping \
+             UNION ALL SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon \
+               FROM visits WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
+               AND status <> 'rejected' AND in_at >= $3 AND in_at <= $4 AND out_at <= $4 \
+               ORDER BY out_at DESC LIMIT 1) prior_visit \
+             UNION ALL SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon \
+               FROM visits WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
+               AND status <> 'rejected' AND in_at >= $5 AND in_at <= $6 \
+               ORDER BY in_at LIMIT 1) next_visit",
         )
         .bind(v.caregiver_id).bind(visit_id)
-        .bind(v.in_at - Duration::hours(24)).bind(v.in_at + Duration::hours(24))
+        .bind(v.in_at - Duration::hours(24)).bind(v.in_at).bind(end)
+        .bind(v.in_at + Duration::hours(24))
         .fetch_all(&mut *c).await
     })?;
     let others: Vec<OtherVisit> = others

@@ -105,6 +105,11 @@ test_on_both! {
         let stranger = crate::home_services::provider_actor(Uuid::now_v7(), Role::ProviderAdmin);
         let err = dispatch::auto(&w.db, &CHAIN, &stranger, w.provider, day, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::NotFound), "{err:?}");
+        // County staff dispatch providers registered in their county only.
+        let other_county = staff_actor("430304", Role::CountyStaff);
+        let err = dispatch::auto(&w.db, &CHAIN, &other_county, w.provider, day, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::NotFound), "{err:?}");
+        dispatch::auto(&w.db, &CHAIN, &staff_actor("430302", Role::CountyStaff), w.provider, day, Utc::now()).await.unwrap();
     }
 }
 
@@ -192,8 +197,8 @@ test_on_both! {
         assert_eq!(g.booked.len() + g.skipped.len(), 13);
         assert_eq!(g.booked.len(), 3 * months.len(), "{g:?}");
         assert!(g.skipped[0].1.contains("本月额度"), "{:?}", g.skipped);
-        let n = count(&w.db, "SELECT COUNT(*) FROM service_orders WHERE plan_id IS NOT NULL").await;
-        assert_eq!(n as usize, g.booked.len());
+        let n = count(&w.db, "SELECT COUNT(*) FROM service_orders WHERE plan_id IS NOT NULL AND channel = 'staff'").await;
+        assert_eq!(n as usize, g.booked.len(), "the plan's orders carry its channel");
         // The nightly top-up finds the plan generated to the horizon: nothing more.
         let (_, booked, _) = plans::generate_all(&w.db, &CHAIN, &village, Utc::now()).await.unwrap();
         assert_eq!(booked, 0);
@@ -333,5 +338,29 @@ test_on_both! {
         let list = orders::list(&mut c.conn(), &admin.scope, &ListFilter { provider_id: Some(w.provider), ..Default::default() }, 100).await.unwrap();
         assert_eq!(list.len(), 4);
         assert!(list.iter().all(|o| o.elder_name == "王秀英"));
+    }
+}
+
+test_on_both! {
+    async fn a_caregiver_cannot_be_thirty_kilometres_away_ten_minutes_after_the_last_visit(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let far_person = register(&w.db, &w.tree, 2).await;
+        t.tamper("UPDATE elders SET latitude = latitude + 0.3 WHERE created_at = (SELECT MAX(created_at) FROM elders)").await;
+        let first = order(&w, w.elder, w.base, w.base).await;
+        orders::assign(&w.db, &CHAIN, &w.admin, first, w.carer.staff_id, Utc::now()).await.unwrap();
+        visit_by(&w, w.carer, first, w.base, "111111").await;
+        // 10 minutes after the first ended, 33 km north.
+        let start = w.base + Duration::minutes(70);
+        let second = order(&w, far_person, start, start).await;
+        orders::assign(&w.db, &CHAIN, &w.admin, second, w.carer.staff_id, Utc::now()).await.unwrap();
+        let far = |at| visits::StampInput { device_at: Some(at), lat: Some(crate::home_services::HOME.0 + 0.3), lon: Some(crate::home_services::HOME.1), offline: false };
+        let id = Uuid::now_v7();
+        visits::check_in(&w.db, &CHAIN, &carer_actor(&w), w.carer, &CheckIn { visit_id: id, order_id: second, stamp: far(start) }, start).await.unwrap();
+        let end = start + Duration::minutes(60);
+        let out = visits::check_out(&w.db, &CHAIN, &carer_actor(&w), w.carer,
+            &CheckOut { visit_id: id, stamp: far(end), code: Some("000000".into()), ..Default::default() }, &w.book, end).await.unwrap();
+        let codes: Vec<&str> = out.findings.iter().map(|f| f.code.as_str()).collect();
+        assert!(codes.contains(&"impossible_travel"), "{codes:?}");
+        assert!(!codes.contains(&"overlap"), "{codes:?}");
     }
 }
