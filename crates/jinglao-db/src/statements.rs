@@ -77,6 +77,9 @@ pub struct RunReport {
     /// Payable visits not charged because the statement is no longer a draft (they go on the
     /// next month's statement).
     pub waiting: usize,
+    /// Visits charged earlier and since revoked, taken back by a negative line on this
+    /// statement.
+    pub reversed: usize,
 }
 
 /// The visits a run charges for provider `$1`, funding `$2`, up to month `$3`: verified or
@@ -206,6 +209,7 @@ pub async fn run(
             adjustments: 0,
             unpriced: Vec::new(),
             waiting: usize::try_from(waiting).unwrap_or(0),
+            reversed: 0,
         });
     }
     let adjustments_before = adjustments_on(&mut conn, head.id, month).await?;
@@ -231,6 +235,23 @@ pub async fn run(
         .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
     })?;
     let added = usize::try_from(added).unwrap_or(0);
+    // Visits charged before (on this or an earlier statement) and revoked since: one negative
+    // line each, here; the statement that charged them is never edited.
+    let reversed = on_conn!(&mut conn, c => {
+        sqlx::query(
+            "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
+             service_month, amount_fen) \
+             SELECT l.visit_id, 'reversal', $4, l.item_code, l.service_on, l.service_month, \
+             -l.amount_fen FROM statement_lines l JOIN visits v ON v.id = l.visit_id \
+             WHERE l.kind = 'charge' AND v.provider_id = $1 AND v.funding = $2 \
+             AND v.status = 'rejected' AND v.service_month <= $3 \
+             AND NOT EXISTS (SELECT 1 FROM statement_lines r WHERE r.visit_id = l.visit_id \
+               AND r.kind = 'reversal')",
+        )
+        .bind(provider_id).bind(funding).bind(month).bind(head.id)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    let reversed = usize::try_from(reversed).unwrap_or(0);
     on_conn!(&mut conn, c => {
         sqlx::query(
             "UPDATE statements SET total_fen = (SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) \
@@ -249,7 +270,8 @@ pub async fn run(
         .region(Some(provider.region_code))
         .detail(json!({
             "provider": provider_id, "month": month, "funding": funding, "added": added,
-            "adjustments": adjustments, "unpriced": unpriced.len(), "total_fen": statement.total_fen,
+            "adjustments": adjustments, "reversed": reversed, "unpriced": unpriced.len(),
+            "total_fen": statement.total_fen,
             "first_day": first,
         }));
     audit::append(&mut conn, key, actor, event, now).await?;
@@ -260,6 +282,7 @@ pub async fn run(
         adjustments,
         unpriced,
         waiting: 0,
+        reversed,
     })
 }
 

@@ -561,6 +561,51 @@ pub async fn review(
     Ok(())
 }
 
+/// Revokes a visit that passed (verified, or accepted by a reviewer) once it is found not to
+/// have happened as recorded — an inspection, a complaint, a fraud signal confirmed. The visit
+/// becomes rejected with the reason; if it was already charged, the provider's next statement
+/// run takes it back with a negative line (the charging statement is never edited). Township
+/// staff and above; audited.
+pub async fn revoke(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    visit_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if !actor.may(Permission::ReviewVisits) {
+        return Err(DbError::Forbidden("您的角色不能撤销服务记录".into()));
+    }
+    if reason.trim().is_empty() {
+        return Err(Invalid::one("reason", "请填写撤销理由（检查记录、投诉编号等）").into());
+    }
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
+    let changed = on_conn!(&mut conn, c => {
+        sqlx::query(
+            "UPDATE visits SET status = 'rejected', reviewed_by = $1, review_reason = $2, \
+             reviewed_at = $3, updated_at = $3 WHERE id = $4 AND status IN ('verified', 'accepted')",
+        )
+        .bind(actor.user_id).bind(reason.trim()).bind(now).bind(visit_id)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if changed == 0 {
+        return Err(Invalid::one("visit", "只有核验通过或审核通过的服务记录可以撤销").into());
+    }
+    let charged: i64 = on_conn!(&mut conn, c => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines WHERE visit_id = $1 AND kind = 'charge'")
+            .bind(visit_id).fetch_one(&mut *c).await
+    })?;
+    let event = Event::new("visit.revoke", "visit", visit_id)
+        .region(Some(region))
+        .detail(json!({ "reason": reason.trim(), "charged": charged > 0 }));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The visit's region if `scope` covers it (its provider or the person's region).
 async fn region_in_scope(
     conn: &mut Conn<'_>,

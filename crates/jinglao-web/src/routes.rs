@@ -177,6 +177,7 @@ fn pages(state: &AppState) -> Router<AppState> {
         )
         .route("/visits/{id}/rating", post(orders::rate_by_phone))
         .route("/visits/signals", get(visit_signals::index))
+        .route("/visits/{id}/revoke", post(visit_signals::revoke))
         .route("/satisfaction", get(satisfaction::index))
         .route("/elders/{id}/orders/new", get(order_new::new_form))
         .route("/elders/{id}/orders", post(order_new::place))

@@ -5,6 +5,7 @@ use jinglao_db::dispatch::{self, DayEntry};
 use jinglao_db::orders::{self, Channel, ListFilter, NewOrder};
 use jinglao_db::plans::{self, NewPlan};
 use jinglao_db::satisfaction::{self, By};
+use jinglao_db::statements::{self, Step};
 use jinglao_db::testing::TestDb;
 use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut};
 use jinglao_db::{DbError, elders, test_on_both, visit_signals};
@@ -362,5 +363,42 @@ test_on_both! {
         let codes: Vec<&str> = out.findings.iter().map(|f| f.code.as_str()).collect();
         assert!(codes.contains(&"impossible_travel"), "{codes:?}");
         assert!(!codes.contains(&"overlap"), "{codes:?}");
+    }
+}
+
+test_on_both! {
+    async fn a_paid_visit_revoked_later_is_taken_back_by_one_negative_line_on_the_next_statement(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let (order, code) = crate::home_services::book(&w, Funding::Entitlement, 0).await.unwrap();
+        let visit_id = visit(&w, order, 0, 60, &code).await.visit_id;
+        let month = orders::month_of(china_date(w.base));
+        let finance = staff_actor("430302", jinglao_domain::Role::Finance);
+        let now = crate::home_services::next_month(&w, 1);
+        let first = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, now).await.unwrap();
+        assert_eq!((first.added, first.statement.total_fen), (1, 4_000));
+        statements::advance(&w.db, &CHAIN, &w.admin, first.statement.id, &Step::Confirm, now).await.unwrap();
+        statements::advance(&w.db, &CHAIN, &finance, first.statement.id, &Step::Approve, now).await.unwrap();
+        statements::advance(&w.db, &CHAIN, &finance, first.statement.id, &Step::Pay("GK-1".into()), now).await.unwrap();
+        // Revoking needs the right role and a reason; only a passed visit can be revoked.
+        let township = staff_actor("430302001", Role::TownshipStaff);
+        let err = visits::revoke(&w.db, &CHAIN, &carer_actor(&w), visit_id, "x", now).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        let err = visits::revoke(&w.db, &CHAIN, &township, visit_id, " ", now).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(_)), "{err:?}");
+        visits::revoke(&w.db, &CHAIN, &township, visit_id, "2026-JC-017 抽查：老人当天住院", now).await.unwrap();
+        let err = visits::revoke(&w.db, &CHAIN, &township, visit_id, "再次", now).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(_)), "{err:?}");
+        // The paid statement is untouched; the next month's takes the visit back, once.
+        let next_month = orders::month_of(china_date(now));
+        let later = crate::home_services::next_month(&w, 2);
+        let second = statements::run(&w.db, &CHAIN, &finance, w.provider, &next_month, Funding::Entitlement, later).await.unwrap();
+        assert_eq!((second.reversed, second.statement.total_fen), (1, -4_000), "{second:?}");
+        let again = statements::run(&w.db, &CHAIN, &finance, w.provider, &next_month, Funding::Entitlement, later).await.unwrap();
+        assert_eq!(again.reversed, 0);
+        let mut c = w.db.acquire().await.unwrap();
+        let paid = statements::get(&mut c.conn(), &jinglao_domain::Scope::All, first.statement.id).await.unwrap().unwrap();
+        assert_eq!((paid.total_fen, paid.status.as_str()), (4_000, "paid"));
+        drop(c);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM statement_lines WHERE kind = 'reversal' AND amount_fen = -4000").await, 1);
     }
 }

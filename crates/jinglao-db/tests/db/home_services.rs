@@ -505,7 +505,7 @@ test_on_both! {
 }
 
 /// A time `months` months after the visits' month (settlement takes ended months only).
-fn next_month(w: &World, months: i64) -> DateTime<Utc> {
+pub(crate) fn next_month(w: &World, months: i64) -> DateTime<Utc> {
     use chrono::Datelike;
     let first = china_date(w.base).with_day(1).unwrap();
     (first + Duration::days(32 * months + 1))

@@ -155,6 +155,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "plan_created" => "服务计划已建立，未来两周的工单已生成。",
         "plan_ended" => "服务计划已终止，尚未开始的工单已取消。",
         "rated" => "评价已记录。",
+        "visit_revoked" => "服务记录已撤销。已结算的，下期对账单将扣回。",
         _ => return None,
     })
 }

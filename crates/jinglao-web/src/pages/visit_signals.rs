@@ -40,6 +40,7 @@ pub struct SignalsPage {
     errors: FormErrors,
     month: String,
     signals: Vec<SignalView>,
+    can_revoke: bool,
 }
 
 /// `GET /visits/signals`
@@ -50,7 +51,19 @@ pub async fn index(
     meta: RequestMeta,
     Query(q): Query<SignalsQuery>,
 ) -> Result<Response, PageError> {
-    let month = match q.month.trim() {
+    let page = signals_page(&state, ctx, &user, &meta, &q.month, FormErrors::new()).await?;
+    render(&page)
+}
+
+async fn signals_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &crate::auth::CurrentUser,
+    meta: &RequestMeta,
+    month: &str,
+    form_errors: FormErrors,
+) -> Result<SignalsPage, PageError> {
+    let month = match month.trim() {
         "" => {
             // The month before this one: a month is looked at once it is over.
             let today = china_date(state.clock.now());
@@ -59,7 +72,7 @@ pub async fn index(
         }
         m => m.to_string(),
     };
-    let actor = user.actor(&meta);
+    let actor = user.actor(meta);
     let mut c = state.db.acquire().await?;
     let found = match visit_signals::month(&mut c.conn(), &actor, &month).await {
         Ok(s) => Ok(s),
@@ -68,7 +81,7 @@ pub async fn index(
         Err(e) => return Err(AppError::from(e).into()),
     };
     let (signals, errors) = match found {
-        Ok(s) => (s, FormErrors::new()),
+        Ok(s) => (s, form_errors),
         Err(e) => (Vec::new(), e),
     };
     let mut views = Vec::new();
@@ -103,10 +116,60 @@ pub async fn index(
         views.push(SignalView { kind, what, visits });
     }
     drop(c);
-    render(&SignalsPage {
+    Ok(SignalsPage {
         ctx: ctx.with_errors(&errors),
         errors,
+        can_revoke: user.can(jinglao_domain::Permission::ReviewVisits),
         month,
         signals: views,
     })
+}
+
+/// The revoke form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RevokeForm {
+    reason: String,
+    month: String,
+}
+
+/// `POST /visits/{id}/revoke`: a visit that passed is found not to have happened as recorded;
+/// if it was paid, the provider's next statement takes it back.
+pub async fn revoke(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<RevokeForm>,
+) -> Result<Response, PageError> {
+    user.require(jinglao_domain::Permission::ReviewVisits)?;
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let back = |notice: &str| {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("month", form.month.trim())
+            .append_pair("notice", notice)
+            .finish();
+        axum::response::Redirect::to(&format!("/visits/signals?{q}"))
+    };
+    match jinglao_db::visits::revoke(
+        db,
+        key,
+        &user.actor(&meta),
+        id,
+        &form.reason,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(()) => Ok(axum::response::IntoResponse::into_response(back(
+            "visit_revoked",
+        ))),
+        Err(jinglao_db::DbError::Invalid(e)) => {
+            let page = signals_page(&state, ctx, &user, &meta, &form.month, e).await?;
+            crate::error::render_with_status(&page, axum::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
 }

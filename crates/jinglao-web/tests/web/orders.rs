@@ -157,5 +157,19 @@ test_on_both! {
         assert!(bad.text.contains("月份格式"), "{}", bad.text);
         // A caregiver may not look at signals.
         assert_eq!(app.get(&carer, "/visits/signals").await.status, StatusCode::FORBIDDEN);
+        // A township worker revokes the visit after an inspection (a reason is required).
+        app.create_user("township_r", Role::TownshipStaff, "430302001").await;
+        let township = app.login("township_r").await;
+        let csrf = app.get(&township, "/visits/signals").await.csrf();
+        let path = format!("/visits/{visit}/revoke");
+        let resp = app.post_form(&township, &path, &[("_csrf", &csrf), ("reason", " ")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text.contains("请填写撤销理由"), "{}", bad.text);
+        let resp = app.post_form(&township, &path, &[("_csrf", &csrf), ("reason", "2026-JC-017 抽查：老人当天住院")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let resp = app.post_form(&carer, &path, &[("_csrf", &mine.csrf()), ("reason", "x")]).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.audit_count("visit.revoke").await, 1);
     }
 }
