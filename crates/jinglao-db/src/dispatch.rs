@@ -73,12 +73,24 @@ async fn employed(
     Ok(n > 0)
 }
 
-/// A caregiver's skills (item codes), sorted.
-pub async fn skills(conn: &mut Conn<'_>, staff_id: Uuid) -> Result<Vec<String>, DbError> {
-    Ok(on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT item_code FROM staff_skills WHERE staff_id = $1 ORDER BY item_code")
-            .bind(staff_id).fetch_all(&mut *c).await
-    })?)
+/// The skills of everyone who has worked for `provider_id`, by staff id (one query).
+pub async fn skills_at(
+    conn: &mut Conn<'_>,
+    provider_id: Uuid,
+) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
+    let rows: Vec<(Uuid, String)> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT k.staff_id, k.item_code FROM staff_skills k WHERE k.staff_id IN \
+             (SELECT e.staff_id FROM employments e WHERE e.provider_id = $1) \
+             ORDER BY k.staff_id, k.item_code",
+        )
+        .bind(provider_id).fetch_all(&mut *c).await
+    })?;
+    let mut by: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (staff, item) in rows {
+        by.entry(staff).or_default().push(item);
+    }
+    Ok(by)
 }
 
 /// Replaces a caregiver's skills; audited. Item codes are trimmed, blanks dropped.
@@ -351,10 +363,7 @@ async fn auto_in(
     for (s, a, z) in kept {
         busy.entry(s).or_default().push((a, z));
     }
-    let mut skills_of: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for s in &staff {
-        skills_of.insert(s.id, skills(conn, s.id).await?);
-    }
+    let mut skills_of = skills_at(conn, provider_id).await?;
     let gap = Duration::minutes(Options::CITY.min_gap_minutes);
     let caregivers: Vec<Caregiver<Uuid>> = staff
         .iter()

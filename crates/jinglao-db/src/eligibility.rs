@@ -694,22 +694,21 @@ pub async fn sweep(
     Ok(SweepReport { steps, ..report })
 }
 
-/// Asks one person again at once (their record, a category, an assessment or their status
-/// changed). Runs inside the caller's transaction so the answer changes with the record.
-pub async fn refresh_elder(
+/// One person's packed facts and register status, with their categories active on `on` (what
+/// [`load_people`] gives for a region, for one record).
+pub async fn load_person(
     conn: &mut Conn<'_>,
     elder_id: Uuid,
     on: NaiveDate,
-    book: &PolicyBook,
-) -> Result<(), DbError> {
+) -> Result<Option<(Raw, Status)>, DbError> {
     let row: Option<PersonRow> = on_conn!(conn, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM elders WHERE id = $1")))
             .bind(elder_id)
             .fetch_optional(&mut *c)
             .await
     })?;
-    let Some(row) = row else { return Ok(()) };
-    let (id, mut raw, status) = row.into_parts()?;
+    let Some(row) = row else { return Ok(None) };
+    let (_, mut raw, status) = row.into_parts()?;
     let kinds: Vec<String> = on_conn!(conn, c => {
         sqlx::query_scalar(
             "SELECT kind FROM elder_categories WHERE elder_id = $1 AND start_date <= $2 \
@@ -724,6 +723,21 @@ pub async fn refresh_elder(
         .iter()
         .filter_map(|k| CategoryKind::parse(k))
         .fold(0, |m, k| m | kind_bit(k));
+    Ok(Some((raw, status)))
+}
+
+/// Asks one person again at once (their record, a category, an assessment or their status
+/// changed). Runs inside the caller's transaction so the answer changes with the record.
+pub async fn refresh_elder(
+    conn: &mut Conn<'_>,
+    elder_id: Uuid,
+    on: NaiveDate,
+    book: &PolicyBook,
+) -> Result<(), DbError> {
+    let Some((raw, status)) = load_person(conn, elder_id, on).await? else {
+        return Ok(());
+    };
+    let id = elder_id;
     let residence = RegionCode::parse(&format!("{:012}", raw.residence))
         .map_err(|_| corrupt(id, "居住地区划"))?;
     let Some(list) = service_lists::applicable(conn, &residence).await? else {

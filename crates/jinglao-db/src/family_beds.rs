@@ -3,15 +3,15 @@
 //! devices, the month's verified visits against the minimum, ending a bed, and counts per
 //! county for the targets dashboard.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use jinglao_domain::family_bed::{ADAPTATIONS, DEVICES, MonthProgress};
+use chrono::{DateTime, NaiveDate, Utc};
+use jinglao_domain::family_bed::{MonthProgress, adaptation_label, device_label};
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
 use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
-use crate::eligibility::load_people;
+use crate::eligibility::load_person;
 use crate::{Actor, Conn, Db, DbError, on_conn, orders};
 
 /// A bed as entered.
@@ -38,11 +38,10 @@ pub struct NewBed<'a> {
 /// Whether `actor` may act on beds of `provider` for people living in `region`.
 fn may_manage(actor: &Actor, region: &RegionCode, provider: Uuid) -> bool {
     match &actor.scope {
-        Scope::All => actor.may(Permission::EditElders) || actor.user_id.is_none(),
-        Scope::Region(root) => actor.may(Permission::EditElders) && root.contains(region),
         Scope::Provider { provider_id, .. } => {
             actor.may(Permission::ManageFacilities) && *provider_id == provider
         }
+        scope => actor.may(Permission::EditElders) && scope.covers_record_in(region),
     }
 }
 
@@ -108,17 +107,14 @@ pub async fn create(
         return Err(Invalid::one("elder_id", "老人已故或已迁出，不能建床").into());
     }
     // The region's rule, on the person's facts today.
-    let people = load_people(&mut conn, &residence, today).await?;
-    let i = people
-        .ids
-        .iter()
-        .position(|id| *id == b.elder_id)
+    let (raw, _) = load_person(&mut conn, b.elder_id, today)
+        .await?
         .ok_or(DbError::NotFound)?;
     let city = RegionCode::parse(&residence.as_str()[..4]).unwrap_or(residence);
     let advanced = book.int(PolicyKey::AdvancedAge, &residence) as i32;
     let decided = book
         .family_bed_rule(&residence)
-        .deciding(&people.raw[i].facts(&city, today, advanced));
+        .deciding(&raw.facts(&city, today, advanced));
     if !decided.eligible {
         return Err(Invalid::one(
             "elder_id",
@@ -272,7 +268,7 @@ pub async fn adapt(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let mut inv = Invalid::new();
-    if !ADAPTATIONS.iter().any(|(c, _)| *c == item) {
+    if adaptation_label(item).is_none() {
         inv.add("item", "请选择改造项目");
     }
     if done_on.is_none() {
@@ -310,7 +306,7 @@ pub async fn install(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let mut inv = Invalid::new();
-    if !DEVICES.iter().any(|(c, _)| *c == kind) {
+    if device_label(kind).is_none() {
         inv.add("kind", "请选择设备类型");
     }
     if serial_no.trim().is_empty() || serial_no.trim().chars().count() > 64 {
@@ -489,9 +485,4 @@ pub async fn counts_by_county(
         *by.entry(code.chars().take(6).collect()).or_default() += n;
     }
     Ok(by.into_iter().collect())
-}
-
-/// `2026-11` for `today`.
-pub fn month_label(today: NaiveDate) -> String {
-    format!("{:04}-{:02}", today.year(), today.month())
 }

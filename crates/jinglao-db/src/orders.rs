@@ -727,17 +727,26 @@ pub async fn list(
 }
 
 /// What can be booked on `day`: each provider's contract prices in force, by provider and item
-/// (provider id, provider name, item code, unit price in fen).
+/// (provider id, provider name, item code, unit price in fen). A provider's own account sees
+/// its own; staff see every provider's (people may choose any).
 pub async fn offers(
     conn: &mut Conn<'_>,
+    scope: &Scope,
     day: NaiveDate,
 ) -> Result<Vec<(Uuid, String, String, i64)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    let rows: Vec<(Uuid, String, String, i64)> = on_conn!(conn, c => {
         sqlx::query_as(
             "SELECT p.id, p.name, sp.item_code, sp.unit_fen FROM service_prices sp \
              JOIN providers p ON p.id = sp.provider_id WHERE sp.valid_from <= $1 \
              AND (sp.valid_to IS NULL OR sp.valid_to >= $1) ORDER BY p.name, sp.item_code",
         )
         .bind(day).fetch_all(&mut *c).await
-    })?)
+    })?;
+    Ok(match scope {
+        Scope::Provider { provider_id, .. } => rows
+            .into_iter()
+            .filter(|(p, ..)| p == provider_id)
+            .collect(),
+        _ => rows,
+    })
 }

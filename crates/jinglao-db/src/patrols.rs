@@ -220,12 +220,7 @@ async fn plan_in_scope(
     let (region, f, last, joined) =
         row.ok_or_else(|| Invalid::one("elder_id", "这位老人不在巡访名单上"))?;
     let region = RegionCode::parse(&region).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    let visible = match &actor.scope {
-        Scope::All => true,
-        Scope::Region(root) => root.contains(&region),
-        Scope::Provider { .. } => false,
-    };
-    if !visible || !actor.may(Permission::EditElders) {
+    if !actor.scope.covers_record_in(&region) || !actor.may(Permission::EditElders) {
         return Err(DbError::NotFound);
     }
     Ok((region, frequency_of(&f), last, joined))

@@ -4,8 +4,8 @@
 //! skipped and reported with the reason — never booked at zero or silently dropped — and one
 //! order per plan and day is a unique index, so generating twice adds nothing.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use jinglao_domain::clock::{china_date, china_offset};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
+use jinglao_domain::clock::{china_date, china_time};
 use jinglao_domain::order::Funding;
 use jinglao_domain::service_plan::{HORIZON_DAYS, Weekdays, days};
 use jinglao_domain::{Invalid, RegionCode, Scope};
@@ -166,7 +166,7 @@ pub async fn create(
     }
     let id = Uuid::now_v7();
     let funding = p.funding.unwrap_or(Funding::SelfPay);
-    let start_minute = i64::from(start_time.hour_min());
+    let start_minute = i64::from(start_time.hour() * 60 + start_time.minute());
     on_conn!(&mut conn, c => {
         sqlx::query(
             "INSERT INTO service_plans (id, elder_id, region_code, provider_id, item_code, funding, \
@@ -196,17 +196,6 @@ pub async fn create(
     Ok((id, generated))
 }
 
-trait HourMin {
-    fn hour_min(&self) -> u32;
-}
-
-impl HourMin for NaiveTime {
-    fn hour_min(&self) -> u32 {
-        use chrono::Timelike;
-        self.hour() * 60 + self.minute()
-    }
-}
-
 /// Books the plan's days from tomorrow-or-its-start through the horizon that have no order
 /// yet. Refused days are skipped with their reasons (each refused booking leaves nothing).
 async fn generate_in(
@@ -228,16 +217,11 @@ async fn generate_in(
         .ok_or_else(|| DbError::Corrupt(format!("plan {} funding {}", plan.id, plan.funding)))?;
     let mut out = Generated::default();
     for day in days(weekdays, plan.start_on, plan.end_on, from, through) {
-        let start = china_offset()
-            .from_local_datetime(
-                &day.and_time(
-                    NaiveTime::from_num_seconds_from_midnight_opt(plan.start_minute as u32 * 60, 0)
-                        .unwrap_or_default(),
-                ),
-            )
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| DbError::Corrupt(format!("plan {} start", plan.id)))?;
+        let start = china_time(
+            day,
+            NaiveTime::from_num_seconds_from_midnight_opt(plan.start_minute as u32 * 60, 0)
+                .ok_or_else(|| DbError::Corrupt(format!("plan {} start", plan.id)))?,
+        );
         if start < now {
             out.skipped.push((day, "开始时间已过".into()));
             continue;
@@ -253,14 +237,14 @@ async fn generate_in(
             channel,
         };
         // Each day in a savepoint: a refused day rolls back alone.
-        savepoint(conn, "BEGIN").await?;
+        savepoint(conn, "SAVEPOINT plan_day").await?;
         match orders::place_in(conn, key, actor, &order, Some(plan.id), now).await {
             Ok(placed) => {
-                savepoint(conn, "RELEASE").await?;
+                savepoint(conn, "RELEASE SAVEPOINT plan_day").await?;
                 out.booked.push((day, placed.id));
             }
             Err(DbError::Invalid(inv)) => {
-                savepoint(conn, "ROLLBACK").await?;
+                savepoint(conn, "ROLLBACK TO SAVEPOINT plan_day").await?;
                 let why = inv
                     .errors
                     .iter()
@@ -290,12 +274,8 @@ async fn generate_in(
     Ok(out)
 }
 
-async fn savepoint(conn: &mut Conn<'_>, what: &str) -> Result<(), DbError> {
-    let sql = match what {
-        "BEGIN" => "SAVEPOINT plan_day",
-        "RELEASE" => "RELEASE SAVEPOINT plan_day",
-        _ => "ROLLBACK TO SAVEPOINT plan_day",
-    };
+/// Runs one savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`; both databases).
+async fn savepoint(conn: &mut Conn<'_>, sql: &'static str) -> Result<(), DbError> {
     on_conn!(conn, c => sqlx::query(sql).execute(&mut *c).await.map(|_| ()))?;
     Ok(())
 }

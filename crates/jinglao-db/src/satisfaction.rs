@@ -81,12 +81,7 @@ pub async fn rate(
                 .is_some_and(|c| c.staff_id == v.caregiver_id),
         },
         Channel::Phone => {
-            actor.may(Permission::EditElders)
-                && match &actor.scope {
-                    Scope::All => true,
-                    Scope::Region(root) => root.contains(&region),
-                    Scope::Provider { .. } => false,
-                }
+            actor.may(Permission::EditElders) && actor.scope.covers_record_in(&region)
         }
     };
     if !allowed {
@@ -118,17 +113,6 @@ pub async fn rate(
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The rating of one visit, if any: (score, comment, channel).
-pub async fn of_visit(
-    conn: &mut Conn<'_>,
-    visit_id: Uuid,
-) -> Result<Option<(i32, String, String)>, DbError> {
-    Ok(on_conn!(conn, c => {
-        sqlx::query_as("SELECT score, comment, channel FROM visit_ratings WHERE visit_id = $1")
-            .bind(visit_id).fetch_optional(&mut *c).await
-    })?)
 }
 
 /// What a roll-up groups by.

@@ -40,6 +40,20 @@ pub struct Generated {
     pub deaths: usize,
 }
 
+/// Active people with a registered position, neighbours next to each other (sorted by
+/// residence): the homes the generated rounds visit.
+async fn positioned_people(db: &Db) -> Result<Vec<Person>, DbError> {
+    let mut c = db.acquire().await?;
+    Ok(on_conn!(&mut c.conn(), c => {
+        sqlx::query_as(
+            "SELECT id, residence_region_code, latitude, longitude FROM elders \
+             WHERE status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
+             ORDER BY residence_region_code, id",
+        )
+        .fetch_all(&mut *c).await
+    })?)
+}
+
 /// splitmix64: a small deterministic generator (benchmark data only).
 struct Mix(u64);
 
@@ -171,17 +185,7 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
     let now = Utc::now();
     let mut rng = Mix(spec.seed);
     let month = month_of(spec.month);
-    let people: Vec<Person> = {
-        let mut c = db.acquire().await?;
-        on_conn!(&mut c.conn(), c => {
-            sqlx::query_as(
-                "SELECT id, residence_region_code, latitude, longitude FROM elders \
-                 WHERE status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
-                 ORDER BY residence_region_code, id",
-            )
-            .fetch_all(&mut *c).await
-        })?
-    };
+    let people = positioned_people(db).await?;
     if people.is_empty() || spec.providers == 0 || spec.caregivers == 0 {
         return Err(DbError::Config(
             "the benchmark needs people with positions, providers and caregivers".into(),
@@ -391,17 +395,7 @@ pub struct Round {
 /// with the code `246810`. Not audited (benchmark data only).
 pub async fn book_day(db: &Db, spec: &DaySpec) -> Result<Vec<Round>, DbError> {
     let now = Utc::now();
-    let people: Vec<Person> = {
-        let mut c = db.acquire().await?;
-        on_conn!(&mut c.conn(), c => {
-            sqlx::query_as(
-                "SELECT id, residence_region_code, latitude, longitude FROM elders \
-                 WHERE status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
-                 ORDER BY residence_region_code, id",
-            )
-            .fetch_all(&mut *c).await
-        })?
-    };
+    let people = positioned_people(db).await?;
     if people.is_empty() || spec.caregivers == 0 || spec.providers == 0 {
         return Err(DbError::Config(
             "the load test needs people with positions, providers and caregivers".into(),

@@ -116,17 +116,16 @@ pub async fn month(
         "v.elder_id IN (SELECT e.id FROM elders e WHERE e.status <> 'active' AND e.status = 'deceased')",
     )
     .await?;
-    let ids: Vec<Uuid> = gone.iter().map(|r| r.elder_id).collect();
-    let mut deaths: HashMap<Uuid, NaiveDate> = HashMap::new();
-    for id in ids {
-        let d: Option<Option<NaiveDate>> = on_conn!(conn, c => {
-            sqlx::query_scalar("SELECT status_date FROM elders WHERE id = $1")
-                .bind(id).fetch_optional(&mut *c).await
-        })?;
-        if let Some(Some(d)) = d {
-            deaths.insert(id, d);
-        }
-    }
+    let deaths: HashMap<Uuid, NaiveDate> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT e.id, e.status_date FROM elders e WHERE e.status <> 'active' \
+             AND e.status = 'deceased' AND e.status_date IS NOT NULL \
+             AND EXISTS (SELECT 1 FROM visits v WHERE v.elder_id = e.id AND v.service_month = $1)",
+        )
+        .bind(month).fetch_all(&mut *c).await
+    })?
+    .into_iter()
+    .collect();
     let recs: Vec<_> = gone.iter().map(Row::record).collect();
     out.extend(after_death(&recs, &deaths));
     // One caregiver entering the same code at several homes.
@@ -187,20 +186,23 @@ impl VisitLine {
     }
 }
 
-/// The visits behind a signal (at most 50), with names.
+/// The visits behind a signal (at most 50), with names, by check-in time.
 pub async fn lines(conn: &mut Conn<'_>, ids: &[Uuid]) -> Result<Vec<VisitLine>, DbError> {
-    let mut out = Vec::with_capacity(ids.len().min(50));
-    for id in ids.iter().take(50) {
-        let row: Option<VisitLine> = on_conn!(conn, c => {
-            sqlx::query_as(
-                "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, \
-                 p.name AS provider_name, v.in_at, v.status FROM visits v \
-                 JOIN elders e ON e.id = v.elder_id JOIN staff s ON s.id = v.caregiver_id \
-                 JOIN providers p ON p.id = v.provider_id WHERE v.id = $1",
-            )
-            .bind(*id).fetch_optional(&mut *c).await
-        })?;
-        out.extend(row);
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, \
+             p.name AS provider_name, v.in_at, v.status FROM visits v \
+             JOIN elders e ON e.id = v.elder_id JOIN staff s ON s.id = v.caregiver_id \
+             JOIN providers p ON p.id = v.provider_id WHERE v.id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for id in ids.iter().take(50) {
+            sep.push_bind(*id);
+        }
+        q.push(") ORDER BY v.in_at, v.id");
+        q.build_query_as::<VisitLine>().fetch_all(&mut *c).await
+    })?)
 }

@@ -62,9 +62,30 @@ pub fn format_local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// Formats a UTC time as Beijing time of day, e.g. `08:30` (visit windows, shifts).
+pub fn format_local_hm(t: DateTime<Utc>) -> String {
+    t.with_timezone(&china_offset()).format("%H:%M").to_string()
+}
+
+/// The UTC instant of a Beijing date and time of day (a fixed offset: never ambiguous).
+pub fn china_time(day: chrono::NaiveDate, t: chrono::NaiveTime) -> DateTime<Utc> {
+    (day.and_time(t) - chrono::Duration::hours(8)).and_utc()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_beijing_date_and_time_converts_to_utc_and_back() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let t = china_time(day, chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        assert_eq!(t.to_rfc3339(), "2026-11-23T23:30:00+00:00");
+        assert_eq!(
+            (china_date(t), format_local_hm(t)),
+            (day, "07:30".to_string())
+        );
+    }
 
     #[test]
     fn screen_times_are_beijing_time() {

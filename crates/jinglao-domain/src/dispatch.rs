@@ -4,10 +4,10 @@
 //! the one with the fewest visits that day, then the nearest, gets it. Orders are taken by the
 //! earliest start allowed; an order nobody can take is returned with the reason.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
-use crate::clock::china_offset;
+use crate::clock::china_time;
 use crate::visit::GeoPoint;
 
 /// Working hours of a caregiver with no shift entered for the day: 08:00–18:00 China time (a
@@ -16,15 +16,7 @@ pub const DEFAULT_HOURS: (u32, u32) = (8, 18);
 
 /// The default shift on `day`, in UTC.
 pub fn default_shift(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let at = |h: u32| {
-        china_offset()
-            .from_local_datetime(
-                &day.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default()),
-            )
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| day.and_time(NaiveTime::MIN).and_utc())
-    };
+    let at = |h: u32| china_time(day, NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default());
     (at(DEFAULT_HOURS.0), at(DEFAULT_HOURS.1))
 }
 

@@ -632,7 +632,6 @@ fn synth_staff_name(n: u32) -> String {
 /// 雨湖区 with a registered position enrolled in 政府购买居家养老服务 and booked for today. Runs
 /// at every start; a day that already has its round is left alone. Returns the orders made.
 pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    use chrono::{FixedOffset, TimeZone};
     use jinglao_db::{entitlements, orders, prices, visits};
     let actor = Actor::system();
     let chain = &keys.audit_chain;
@@ -705,7 +704,6 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
         orders::people_with_position(&mut c.conn(), &RegionCode::parse("430302")?, today, 4)
             .await?;
     drop(c);
-    let china = FixedOffset::east_opt(8 * 3600).context("UTC+8")?;
     let mut made = 0;
     for (person, (h, m)) in people.iter().zip([(9, 0), (10, 30), (14, 0), (15, 30)]) {
         let enrolled = {
@@ -724,11 +722,10 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
             entitlements::enrol(&mut tx.conn(), chain, &actor, &e, now).await?;
             tx.commit().await?;
         }
-        let start = china
-            .from_local_datetime(&today.and_hms_opt(h, m, 0).context("a time")?)
-            .single()
-            .context("an unambiguous time")?
-            .with_timezone(&Utc);
+        let start = jinglao_domain::clock::china_time(
+            today,
+            chrono::NaiveTime::from_hms_opt(h, m, 0).context("a time")?,
+        );
         let mut order = orders::NewOrder {
             elder_id: *person,
             provider_id: provider.id,

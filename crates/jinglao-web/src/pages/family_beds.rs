@@ -48,7 +48,7 @@ pub async fn index(
     PageUser(user): PageUser,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
-    let month = family_beds::month_label(state.today());
+    let month = orders::month_of(state.today());
     let book = jinglao_db::policy::book(&state.db).await?;
     let mut c = state.db.acquire().await?;
     let rows = family_beds::list(&mut c.conn(), &user.scope, &month, 500).await?;
@@ -145,7 +145,7 @@ async fn elder_page(
     errors: FormErrors,
 ) -> Result<ElderPage, PageError> {
     let today = state.today();
-    let month = family_beds::month_label(today);
+    let month = orders::month_of(today);
     let book = jinglao_db::policy::book(&state.db).await?;
     let mut c = state.db.acquire().await?;
     let rec = elders::get(&mut c.conn(), &user.scope, id).await?;
@@ -172,13 +172,9 @@ async fn elder_page(
             past.push(b);
         }
     }
-    let offers = orders::offers(&mut c.conn(), today)
+    let offers = orders::offers(&mut c.conn(), &user.scope, today)
         .await?
         .into_iter()
-        .filter(|(p, ..)| match &user.scope {
-            Scope::Provider { provider_id, .. } => provider_id == p,
-            _ => true,
-        })
         .map(|(p, name, item, _)| (format!("{p}|{item}"), format!("{name} — {item}")))
         .collect();
     drop(c);
@@ -299,12 +295,20 @@ pub async fn create(
     answer(&state, ctx, &user, &meta, elder, form, result).await
 }
 
-async fn bed_elder(state: &AppState, user: &CurrentUser, bed: Uuid) -> Result<Uuid, PageError> {
+/// The bed a form names (in the user's scope) and its person, whose page answers.
+async fn bed_and_elder(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<(Uuid, Uuid), PageError> {
+    may_view(user)?;
+    let bed = parse_id(id)?;
     let mut c = state.db.acquire().await?;
-    Ok(family_beds::get(&mut c.conn(), &user.scope, bed)
+    let elder = family_beds::get(&mut c.conn(), &user.scope, bed)
         .await?
         .ok_or(AppError::NotFound)?
-        .elder_id)
+        .elder_id;
+    Ok((bed, elder))
 }
 
 /// `POST /family-beds/{id}/adaptations`
@@ -316,9 +320,7 @@ pub async fn adapt(
     Path(id): Path<String>,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
-    may_view(&user)?;
-    let bed = parse_id(&id)?;
-    let elder = bed_elder(&state, &user, bed).await?;
+    let (bed, elder) = bed_and_elder(&state, &user, &id).await?;
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let result = family_beds::adapt(
         db,
@@ -343,9 +345,7 @@ pub async fn install(
     Path(id): Path<String>,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
-    may_view(&user)?;
-    let bed = parse_id(&id)?;
-    let elder = bed_elder(&state, &user, bed).await?;
+    let (bed, elder) = bed_and_elder(&state, &user, &id).await?;
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let result = family_beds::install(
         db,
@@ -370,9 +370,7 @@ pub async fn end(
     Path(id): Path<String>,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
-    may_view(&user)?;
-    let bed = parse_id(&id)?;
-    let elder = bed_elder(&state, &user, bed).await?;
+    let (bed, elder) = bed_and_elder(&state, &user, &id).await?;
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let result = family_beds::end(
         db,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use jinglao_db::orders::{self, Assigned};
 use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut, StampInput};
 use jinglao_db::{DbError, providers, service_lists};
-use jinglao_domain::clock::format_local;
+use jinglao_domain::clock::format_local_hm;
 use jinglao_domain::{Invalid, Scope};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -69,10 +69,6 @@ pub struct MyVisitsPage {
     rows: Vec<Row>,
 }
 
-fn hm(t: DateTime<Utc>) -> String {
-    format_local(t).chars().skip(11).take(5).collect()
-}
-
 async fn page(
     state: &AppState,
     ctx: PageCtx,
@@ -102,7 +98,11 @@ async fn page(
                 .filter_map(|f| f["detail"].as_str().map(str::to_string))
                 .collect();
             Row {
-                window: format!("{}–{}", hm(a.window_start), hm(a.window_end)),
+                window: format!(
+                    "{}–{}",
+                    format_local_hm(a.window_start),
+                    format_local_hm(a.window_end)
+                ),
                 map: a.latitude.zip(a.longitude).map(|(lat, lon)| {
                     format!("https://uri.amap.com/marker?position={lon},{lat}&name=服务地址")
                 }),

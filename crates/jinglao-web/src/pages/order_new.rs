@@ -8,11 +8,11 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use jinglao_db::orders::{self, Channel, ListFilter, Listed, NewOrder};
 use jinglao_db::plans::{self, NewPlan, Plan};
 use jinglao_db::{DbError, elders};
-use jinglao_domain::clock::{china_date, china_offset};
+use jinglao_domain::clock::{china_date, china_time, format_local_hm as hhmm};
 use jinglao_domain::order::Funding;
 use jinglao_domain::service_plan::Weekdays;
 use jinglao_domain::settlement::yuan;
@@ -20,7 +20,7 @@ use jinglao_domain::{Invalid, Permission, Scope};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::orders::{hhmm, status_label};
+use super::orders::status_label;
 use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
@@ -116,13 +116,9 @@ async fn page(
     let elder = elders::get(&mut conn, &user.scope, elder_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let offers = orders::offers(&mut conn, today)
+    let offers = orders::offers(&mut conn, &user.scope, today)
         .await?
         .into_iter()
-        .filter(|(p, ..)| match &user.scope {
-            Scope::Provider { provider_id, .. } => provider_id == p,
-            _ => true,
-        })
         .map(|(p, name, item, fen)| {
             (
                 format!("{p}|{item}"),
@@ -235,13 +231,6 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
-fn at(day: NaiveDate, t: NaiveTime) -> Option<chrono::DateTime<Utc>> {
-    china_offset()
-        .from_local_datetime(&day.and_time(t))
-        .single()
-        .map(|x| x.with_timezone(&Utc))
-}
-
 async fn answer(
     state: &AppState,
     ctx: PageCtx,
@@ -280,13 +269,13 @@ pub async fn place(
     if day.is_none() {
         inv.add("day", "请填写服务日期，例如 2026-12-01");
     }
-    let start = day.zip(time(&form.start)).and_then(|(d, t)| at(d, t));
+    let start = day.zip(time(&form.start)).map(|(d, t)| china_time(d, t));
     if day.is_some() && start.is_none() {
         inv.add("start", "请填写开始时间，例如 09:00");
     }
     let latest = match form.latest.trim() {
         "" => None,
-        s => match day.zip(time(s)).and_then(|(d, t)| at(d, t)) {
+        s => match day.zip(time(s)).map(|(d, t)| china_time(d, t)) {
             Some(t) => Some(t),
             None => {
                 inv.add("latest", "最晚开始时间的格式应为 时:分，例如 11:00");

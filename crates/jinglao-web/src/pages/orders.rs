@@ -8,11 +8,11 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use jinglao_db::dispatch::{self, BoardCaregiver, DayEntry, Report};
 use jinglao_db::orders::{self, Ending, ListFilter, Listed};
 use jinglao_db::{DbError, providers, satisfaction};
-use jinglao_domain::clock::{china_date, china_offset};
+use jinglao_domain::clock::{china_date, format_local_hm as hhmm};
 use jinglao_domain::order::Funding;
 use jinglao_domain::{Invalid, Permission, Scope};
 use serde::Deserialize;
@@ -31,11 +31,6 @@ pub fn may_view(user: &CurrentUser) -> Result<(), AppError> {
     } else {
         Err(AppError::forbidden())
     }
-}
-
-/// "09:30" China time.
-pub fn hhmm(t: DateTime<Utc>) -> String {
-    t.with_timezone(&china_offset()).format("%H:%M").to_string()
 }
 
 /// Status of an order in words.

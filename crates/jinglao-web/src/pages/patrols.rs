@@ -191,26 +191,14 @@ async fn elder_page(
     drop(c);
     let (db, key) = (&state.db, &state.keys.audit_chain);
     elders::record_read(db, key, &user.actor(meta), &rec, state.clock.now()).await?;
+    // Blank fields start from today and the person's assigned visitor.
+    let or = |typed: String, default: String| if typed.is_empty() { default } else { typed };
+    let assigned =
+        |f: fn(&PlanView) -> &String| plan.as_ref().map(|p| f(p).clone()).unwrap_or_default();
     let form = VisitForm {
-        visited_on: if form.visited_on.is_empty() {
-            state.today().to_string()
-        } else {
-            form.visited_on
-        },
-        visitor_kind: if form.visitor_kind.is_empty() {
-            plan.as_ref()
-                .map(|p| p.visitor_kind.clone())
-                .unwrap_or_default()
-        } else {
-            form.visitor_kind
-        },
-        visitor_name: if form.visitor_name.is_empty() {
-            plan.as_ref()
-                .map(|p| p.visitor_name.clone())
-                .unwrap_or_default()
-        } else {
-            form.visitor_name
-        },
+        visited_on: or(form.visited_on, state.today().to_string()),
+        visitor_kind: or(form.visitor_kind, assigned(|p| &p.visitor_kind)),
+        visitor_name: or(form.visitor_name, assigned(|p| &p.visitor_name)),
         ..form
     };
     Ok(ElderPage {

@@ -92,11 +92,10 @@ async fn staff_page(
         .collect();
     items.sort();
     items.dedup();
-    let mut skills = Vec::with_capacity(people.len());
-    for person in &people {
-        let have = jinglao_db::dispatch::skills(&mut c.conn(), person.staff_id).await?;
-        skills.push((person.staff_id, have));
-    }
+    let skills = jinglao_db::dispatch::skills_at(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .collect();
     Ok(StaffPage {
         ctx: ctx.with_errors(&errors),
         errors,
