@@ -88,15 +88,16 @@ pub async fn refresh(
     })?;
     let mut before: HashMap<Uuid, PlanRow> =
         existing.into_iter().map(|r| (r.elder_id, r)).collect();
-    let mut rules: HashMap<String, (PatrolRules, i32, RegionCode)> = HashMap::new();
+    let mut rules: HashMap<u64, (PatrolRules, i32, RegionCode)> = HashMap::new();
     let mut out = Refreshed::default();
     for i in 0..people.ids.len() {
         let id = people.ids[i];
         let raw = &people.raw[i];
         let residence = RegionCode::parse(&format!("{:012}", raw.residence))
             .map_err(|e| DbError::Corrupt(e.to_string()))?;
-        let county = residence.as_str()[..6].to_string();
-        let (r, advanced, city) = rules.entry(county).or_insert_with(|| {
+        // Per residence, not per county: a township or village may set its own rules (the
+        // policy book resolves each region to its nearest setting).
+        let (r, advanced, city) = rules.entry(raw.residence).or_insert_with(|| {
             let city = RegionCode::parse(&residence.as_str()[..4]).unwrap_or(residence);
             (
                 book.patrol_rules(&residence),

@@ -10,7 +10,7 @@ use jinglao_domain::elder::{LifeEvent, LifeEventKind};
 use jinglao_domain::policy::PolicyBook;
 use jinglao_domain::{RegionCode, Role};
 
-use crate::home_services::{CHAIN, staff_actor, world};
+use crate::home_services::{CHAIN, register, staff_actor, world};
 
 fn visit(elder: uuid::Uuid, on: chrono::NaiveDate) -> NewVisit<'static> {
     NewVisit {
@@ -81,5 +81,28 @@ test_on_both! {
         assert_eq!((r.listed, r.ended), (0, 1));
         let err = patrols::record(&w.db, &CHAIN, &village, &visit(w.elder, today), today, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "off the list: {err:?}");
+    }
+}
+
+test_on_both! {
+    async fn a_townships_own_visit_rule_applies_to_its_people_and_not_to_the_rest_of_the_county(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let today = china_date(Utc::now());
+        // A second very old person living alone, in another township of the same county.
+        register(&w.db, &w.tree, 2).await;
+        t.tamper("UPDATE elders SET residence_region_code = '430302002001' WHERE created_at = (SELECT MAX(created_at) FROM elders)").await;
+        // That township visits weekly only people of 100 and over.
+        jinglao_db::policy::set(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff),
+            RegionCode::parse("430302002").unwrap(), jinglao_domain::policy::PolicyKey::PatrolWeeklyRule,
+            "age >= 100", "雨湖区某街道 2026 年巡访安排", Utc::now()).await.unwrap();
+        let book = jinglao_db::policy::book(&w.db).await.unwrap();
+        let county = staff_actor("430302", Role::CountyStaff);
+        let r = patrols::refresh(&w.db, &CHAIN, &county, &RegionCode::parse("430302").unwrap(), &book, today, Utc::now()).await.unwrap();
+        assert_eq!(r.listed, 2);
+        let mut c = w.db.acquire().await.unwrap();
+        let (rows, _) = patrols::due(&mut c.conn(), &county.scope, None, today, 10).await.unwrap();
+        let freq = |code: &str| rows.iter().find(|p| p.region_code == code).map(|p| p.frequency.clone());
+        assert_eq!(freq("430302001001").as_deref(), Some("weekly"));
+        assert_eq!(freq("430302002001").as_deref(), Some("monthly"), "{rows:?}");
     }
 }
