@@ -242,6 +242,8 @@ impl IntoResponse for ApiError {
 #[template(path = "error.html")]
 struct ErrorPage {
     status: u16,
+    /// The machine-readable code (as in the JSON envelope), for scripts reading the page.
+    code: &'static str,
     title: String,
     message: String,
     request_id: Option<String>,
@@ -292,6 +294,7 @@ impl IntoResponse for PageError {
         };
         let page = ErrorPage {
             status: e.status().as_u16(),
+            code: e.code(),
             title: title.into(),
             message,
             request_id: current_request_id(),

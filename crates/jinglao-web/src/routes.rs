@@ -37,6 +37,8 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const APP_CSS: &str = include_str!("../static/app.css");
 const PRINT_CSS: &str = include_str!("../static/print.css");
 const VISIT_JS: &str = include_str!("../static/visit.js");
+const SW_JS: &str = include_str!("../static/sw.js");
+const FORGET_JS: &str = include_str!("../static/forget.js");
 /// Largest request body in general (forms, JSON).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -285,7 +287,9 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/static/app.css", get(app_css))
         .route("/static/print.css", get(print_css))
-        .route("/static/visit.js", get(visit_js))
+        .route("/static/visit.js", get(|| async { script(VISIT_JS) }))
+        .route("/static/forget.js", get(|| async { script(FORGET_JS) }))
+        .route("/my/sw.js", get(service_worker))
         .merge(api_routes())
         .merge(pages(&state))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -378,13 +382,27 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError>
 }
 
 /// The phone pages' one script (position and clock for check-in and check-out).
-async fn visit_js() -> Response {
+/// A script that browsers may keep for an hour.
+fn script(body: &'static str) -> Response {
     (
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        VISIT_JS,
+        body,
+    )
+        .into_response()
+}
+
+/// The phone page's service worker: always checked for a new version (browsers also look at
+/// least daily), served from `/my/` so that its scope is the caregiver's pages.
+async fn service_worker() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        SW_JS,
     )
         .into_response()
 }

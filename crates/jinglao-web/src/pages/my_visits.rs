@@ -67,6 +67,9 @@ pub struct MyVisitsPage {
     errors: FormErrors,
     day: String,
     rows: Vec<Row>,
+    /// The caregiver's staff id: records kept on the phone while offline are sent only by the
+    /// caregiver who made them.
+    caregiver: Uuid,
 }
 
 async fn page(
@@ -121,6 +124,7 @@ async fn page(
         errors,
         day: day.to_string(),
         rows,
+        caregiver: me.staff_id,
     })
 }
 
@@ -144,12 +148,20 @@ pub struct StampForm {
     lon: String,
     code: String,
     notes: String,
+    /// `1` when the phone recorded this without a connection and sends it later: the phone's
+    /// time is then the time of the stamp, and the visit is flagged (late if synced late).
+    offline: String,
 }
 
 impl StampForm {
-    /// The stamp; an empty phone time is the server's (a page without the script).
+    /// The stamp; an empty phone time is the server's (a page without the script). A record
+    /// made offline must carry the phone's time.
     fn stamp(&self, now: DateTime<Utc>) -> Result<StampInput, Invalid> {
+        let offline = matches!(self.offline.trim(), "1" | "true");
         let device_at = match self.device_at.trim() {
+            "" if offline => {
+                return Err(Invalid::one("device_at", "离线记录缺少手机时间，无法上传"));
+            }
             "" => now,
             t => DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&Utc))
@@ -160,7 +172,7 @@ impl StampForm {
             device_at: Some(device_at),
             lat: number(&self.lat),
             lon: number(&self.lon),
-            offline: false,
+            offline,
         })
     }
 }

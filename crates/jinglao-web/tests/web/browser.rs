@@ -401,3 +401,169 @@ test_on_both! {
         c.close().await.unwrap();
     }
 }
+
+/// Chromedriver's network switch (`/chromium/network_conditions`): `offline` cuts the page
+/// off the network as a phone in a lift would be.
+#[derive(Debug)]
+struct Network {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Network {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "network_conditions": {
+            "offline": self.offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1,
+        }});
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Makes the page's position the person's door and its clock the server's.
+async fn phone_at_door(app: &TestApp, c: &Client) {
+    let (lat, lon) = crate::visits::HOME;
+    let ahead = (app.clock_now() - chrono::Utc::now()).num_milliseconds();
+    let script = format!(
+        "navigator.geolocation.getCurrentPosition = function (ok) {{ ok({{ coords: {{ latitude: {lat}, longitude: {lon} }} }}); }};
+         if (!window.RealDate) {{ window.RealDate = Date; }}
+         const Real = window.RealDate;
+         Date = class extends Real {{ constructor(...a) {{ if (a.length === 0) {{ super(Real.now() + {ahead}); }} else {{ super(...a); }} }} }};"
+    );
+    c.execute(&script, vec![]).await.unwrap();
+}
+
+/// The visit of `order` the server has, if any.
+async fn visit_of(app: &TestApp, order: uuid::Uuid) -> Option<uuid::Uuid> {
+    let mut c = app.state.db.acquire().await.unwrap();
+    let filter = jinglao_db::orders::ListFilter {
+        provider_id: Some(app.provider_id),
+        ..Default::default()
+    };
+    let listed = jinglao_db::orders::list(&mut c.conn(), &jinglao_domain::Scope::All, &filter, 100)
+        .await
+        .unwrap();
+    listed
+        .into_iter()
+        .find(|o| o.id == order)
+        .and_then(|o| o.visit_id)
+}
+
+/// The card's state once it starts with `prefix` (the page may be reloading meanwhile), or
+/// whatever it says after ten seconds.
+async fn state_becomes(c: &Client, prefix: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(".visit-state")).await
+            && let Ok(text) = e.text().await
+        {
+            if text.starts_with(prefix) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+async fn visit_state(c: &Client) -> String {
+    c.find(Locator::Css(".visit-state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+test_on_both! {
+    async fn a_caregiver_without_a_connection_checks_in_and_out_and_the_phone_sends_both_when_it_is_back(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let (order, code) = crate::visits::setup(&app).await;
+        let driver = start_driver();
+        let c = browser(&driver, 390, 844).await;
+        c.goto(&app.url("/login")).await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
+        c.goto(&app.url("/my/visits")).await.unwrap();
+        // The page's service worker is installed; the next load is kept for offline use.
+        let ready = c.execute_async(
+            "var done = arguments[0]; navigator.serviceWorker.ready.then(function () { done('ready'); });",
+            vec![],
+        ).await.unwrap();
+        assert_eq!(ready, json!("ready"), "the service worker starts");
+        c.refresh().await.unwrap();
+        let kept = c.execute_async(
+            "var done = arguments[0]; caches.open('jinglao-my-v1').then(function (k) { return k.match('/my/visits'); }).then(function (r) { done(!!r); });",
+            vec![],
+        ).await.unwrap();
+        assert_eq!(kept, json!(true), "the page is kept for offline use");
+
+        // In the lift: no connection. Check in at the door.
+        c.issue_cmd(Network { offline: true }).await.unwrap();
+        phone_at_door(&app, &c).await;
+        c.find(Locator::Css("button.check-in")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("button.check-out")).await
+            .expect("the check-out form appears after an offline check-in");
+        assert_eq!(visit_state(&c).await, "服务中（离线记录，待上传）");
+        let status = c.find(Locator::Id("offline-status")).await.unwrap().text().await.unwrap();
+        assert!(status.contains("1 条"), "{status}");
+        assert_eq!(visit_of(&app, order).await, None, "nothing reached the server");
+
+        // The page opens again without a connection, with the kept check-in on it.
+        c.refresh().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("button.check-out")).await
+            .expect("the kept page opens offline with the kept check-in applied");
+        assert_eq!(visit_state(&c).await, "服务中（离线记录，待上传）");
+
+        // Forty minutes later, still offline: the person reads the code, check out.
+        app.clock.advance(chrono::Duration::minutes(40));
+        phone_at_door(&app, &c).await;
+        c.find(Locator::Css("input[name=code]")).await.unwrap().send_keys(&code).await.unwrap();
+        c.find(Locator::Css("button.check-out")).await.unwrap().click().await.unwrap();
+        assert_eq!(state_becomes(&c, "已签退").await, "已签退（离线记录，待上传）");
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-offline.png")), png).unwrap();
+
+        // Out of the lift ten minutes later. Fifty minutes without a connection outlast the
+        // session's idle time-out: the page keeps both records and asks to sign in again.
+        app.clock.advance(chrono::Duration::minutes(10));
+        c.issue_cmd(Network { offline: false }).await.unwrap();
+        c.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
+        let again = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("sign-in-again")).await
+            .expect("the page asks to sign in again");
+        again.click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("username")).await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        // Back on the page, both records go up, and the page shows the server's view: flagged
+        // for review as offline records, never silently accepted.
+        wait_for_url(&c, "/my/visits").await;
+        assert_eq!(state_becomes(&c, "已完成").await, "已完成，待人工核查");
+        let reasons = c.find(Locator::Css(".reasons")).await.unwrap().text().await.unwrap();
+        assert!(reasons.contains("签到为离线记录") && reasons.contains("签退为离线记录"), "{reasons}");
+        let visit = visit_of(&app, order).await.expect("the visit reached the server");
+        let mut c2 = app.state.db.acquire().await.unwrap();
+        let outcome = jinglao_db::visits::outcome(&mut c2.conn(), visit).await.unwrap();
+        assert_eq!(outcome.status, "exception");
+        let codes: Vec<_> = outcome.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["offline_sync", "offline_sync"], "both stamps were made offline");
+        let left = c.execute("return localStorage.getItem('jinglao.pending.v1');", vec![]).await.unwrap();
+        assert_eq!(left, json!("[]"), "nothing is left waiting");
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-offline-synced.png")), png).unwrap();
+        c.close().await.unwrap();
+    }
+}

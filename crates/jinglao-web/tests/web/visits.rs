@@ -325,3 +325,45 @@ test_on_both! {
         assert_eq!(app.audit_count("statement.pay").await, 1);
     }
 }
+
+test_on_both! {
+    async fn the_phone_page_takes_records_kept_offline_with_the_phones_time_flags_them_and_refuses_one_without_it(app: TestApp) {
+        let (order, _) = setup(&app).await;
+        let carer = app.login("carer_a").await;
+        let page = app.get(&carer, "/my/visits").await;
+        let csrf = page.csrf();
+        let visit = page.attr("input[name=visit_id]", "value").unwrap();
+        // The offline check-out form of the same visit is on the page, hidden, for the script.
+        assert!(page.html.html().contains(&format!("/my/visits/{visit}/check-out")));
+        let check_in = format!("/my/visits/{order}/check-in");
+        let (lat, lon) = (HOME.0.to_string(), HOME.1.to_string());
+        // A record kept offline must carry the phone's time.
+        let resp = app.post_form(&carer, &check_in, &[("_csrf", &csrf), ("visit_id", &visit), ("lat", &lat), ("lon", &lon), ("offline", "1")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.attr("#error-summary a", "href").as_deref(), Some("#device_at"));
+        assert!(bad.text_of("#error-summary").is_some_and(|t| t.contains("离线记录缺少手机时间")), "{}", bad.text);
+        // Made twenty minutes ago in a lift, sent now: the phone's time is the check-in's.
+        let made = (app.clock_now() - Duration::minutes(20)).to_rfc3339();
+        let fields = [("_csrf", csrf.as_str()), ("visit_id", &visit), ("device_at", &made), ("lat", &lat), ("lon", &lon), ("offline", "1")];
+        let resp = app.post_form(&carer, &check_in, &fields).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        // Sent again (the answer was lost): the same visit, nothing added.
+        let resp = app.post_form(&carer, &check_in, &fields).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let out = app.post_form(&carer, &format!("/my/visits/{visit}/check-out"), &[
+            ("_csrf", csrf.as_str()), ("device_at", &app.clock_now().to_rfc3339()), ("lat", &lat), ("lon", &lon), ("code", "000000"),
+        ]).await;
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        let mut c = app.state.db.acquire().await.unwrap();
+        let outcome = visits::outcome(&mut c.conn(), Uuid::parse_str(&visit).unwrap()).await.unwrap();
+        let codes: Vec<_> = outcome.findings.iter().map(|f| f.code.as_str()).collect();
+        assert!(codes.contains(&"offline_sync"), "{codes:?}");
+        assert_eq!(app.audit_count("visit.check_in").await, 1);
+        // A form whose session ended says so in a way the phone's script can read.
+        let stranger = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let resp = app.post_form(&stranger, &check_in, &fields).await;
+        let page = TestApp::page(resp).await;
+        assert_eq!(page.attr("main", "data-error").as_deref(), Some("csrf_failed"));
+    }
+}
