@@ -67,7 +67,8 @@ impl Default for PoolSettings {
 
 #[derive(Debug, Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    /// Readers, and the one connection that writes (see [`Db::begin`]).
+    Sqlite(SqlitePool, SqlitePool),
     Postgres(PgPool),
 }
 
@@ -92,6 +93,11 @@ pub(crate) const SQLITE_CACHE_SIZE: &str = "-32000";
 /// people reads thousands of scattered rows; through the map they come from the operating
 /// system's page cache without a `pread` call and a copy each. Writes still go through the
 /// WAL as before. It is address space, not memory: pages are shared with the OS cache.
+///
+/// Only the reading connections map the file. A connection whose file changed under it
+/// (another connection committed) unmaps the whole map at its next transaction; on the writing
+/// connection, which sees no one else's writes, there is nothing to gain and under a stream of
+/// small writes (check-ins) the unmapping and re-faulting took a quarter of the server's time.
 pub(crate) const SQLITE_MMAP_SIZE: &str = "2147418112";
 
 impl Db {
@@ -119,14 +125,18 @@ impl Db {
                 // No liveness ping on every acquire: a local file does not hang up, and the
                 // ping is a round trip to the connection's worker thread that doubled the cost
                 // of small queries.
-                Pool::Sqlite(
+                let pool = |max: u32| {
                     SqlitePoolOptions::new()
-                        .max_connections(settings.max_connections)
+                        .max_connections(max)
                         .acquire_timeout(settings.acquire_timeout)
                         .test_before_acquire(false)
-                        .connect_with(opts)
-                        .await?,
-                )
+                };
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = pool(1)
+                    .connect_with(opts.clone().pragma("mmap_size", "0"))
+                    .await?;
+                let readers = pool(settings.max_connections).connect_with(opts).await?;
+                Pool::Sqlite(readers, writer)
             }
             Backend::Postgres => {
                 let opts = PgConnectOptions::from_str(url)
@@ -154,7 +164,7 @@ impl Db {
                 )
             }
         };
-        let write_gate = matches!(pool, Pool::Sqlite(_))
+        let write_gate = matches!(pool, Pool::Sqlite(..))
             .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
         Ok(Db {
             pool,
@@ -167,7 +177,7 @@ impl Db {
     /// The engine behind this pool.
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite(..) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -180,17 +190,20 @@ impl Db {
     /// Takes a connection from the pool for reads.
     pub async fn acquire(&self) -> Result<PooledConn, DbError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => PooledConn::Sqlite(p.acquire().await?),
+            Pool::Sqlite(p, _) => PooledConn::Sqlite(p.acquire().await?),
             Pool::Postgres(p) => PooledConn::Postgres(p.acquire().await?),
         })
     }
 
     /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write
     /// lock at once: a deferred transaction that reads and then writes could otherwise fail
-    /// with `SQLITE_BUSY` when another writer committed in between.
+    /// with `SQLITE_BUSY` when another writer committed in between. SQLite has one writer at a
+    /// time anyway; every transaction runs on the same connection, whose page cache therefore
+    /// stays valid from one transaction to the next (a connection that sees another's commit
+    /// drops its cache and reads the pages again).
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => {
+            Pool::Sqlite(_, p) => {
                 let permit = match &self.write_gate {
                     Some(gate) => {
                         let wait = gate.clone().acquire_owned();
@@ -221,7 +234,10 @@ impl Db {
     /// Closes every connection (on shutdown).
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(readers, writer) => {
+                readers.close().await;
+                writer.close().await;
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }

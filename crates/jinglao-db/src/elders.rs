@@ -332,6 +332,58 @@ pub async fn find_by_id_number(
     Ok(row.and_then(|(id, r)| RegionCode::parse(&r).ok().map(|r| (id, r))))
 }
 
+/// A person named on the public pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    /// Record id.
+    pub id: Uuid,
+    /// Full name (the page shows it masked).
+    pub name: String,
+    /// Where the person lives.
+    pub residence: RegionCode,
+}
+
+/// The person a member of the public names by ID number and a phone number on record — the
+/// person's own or an emergency contact's (a son or daughter booking for a parent). `None`
+/// when the ID number is unknown or the phone is not one of the person's: the caller says the
+/// same thing in both cases, so the page does not tell who is registered. No audit entry: the
+/// caller records what is then done (a booking, a rating), and a failed attempt counts against
+/// the client's address.
+pub async fn identify(
+    conn: &mut Conn<'_>,
+    cipher: &FieldCipher,
+    id_number: &ResidentId,
+    phone: &jinglao_domain::Phone,
+) -> Result<Option<Identified>, DbError> {
+    let Some((id, residence)) = find_by_id_number(conn, cipher, id_number).await? else {
+        return Ok(None);
+    };
+    let hash = cipher.lookup_hash(Field::Phone, phone.as_str());
+    let (own, name): (i64, String) = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM elder_phones WHERE elder_id = $1 AND phone_hash = $2), \
+             name FROM elders WHERE id = $1",
+        )
+        .bind(id).bind(&hash).fetch_one(&mut *c).await
+    })?;
+    let matched = own > 0 || {
+        let contacts: Vec<Vec<u8>> = on_conn!(conn, c => {
+            sqlx::query_scalar("SELECT phone_cipher FROM elder_contacts WHERE elder_id = $1")
+                .bind(id).fetch_all(&mut *c).await
+        })?;
+        contacts.iter().any(|blob| {
+            cipher
+                .decrypt(Field::Phone, blob)
+                .is_ok_and(|p| jinglao_domain::Phone::parse(&p).is_ok_and(|p| p == *phone))
+        })
+    };
+    Ok(matched.then_some(Identified {
+        id,
+        name,
+        residence,
+    }))
+}
+
 /// Everything an insert or update of one record writes, precomputed (encryption and hashing
 /// happen here, outside any transaction).
 /// A phone number sealed for storage: ciphertext, lookup hash, masked form.

@@ -4,7 +4,7 @@
 //! clerks booking the last visit of the month at once cannot both succeed.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use jinglao_domain::clock::china_date;
+use jinglao_domain::clock::{china_date, china_time};
 use jinglao_domain::order::{Funding, Size, Usage, fits};
 use jinglao_domain::{Invalid, Permission, RegionCode, Role, Scope};
 use serde_json::json;
@@ -673,6 +673,24 @@ pub struct Listed {
     pub visit_status: Option<String>,
     /// The visit's satisfaction score, once rated.
     pub score: Option<i32>,
+}
+
+/// The confirmation codes of a person's orders still to be served from `from` on, for the
+/// person or family to read on the public page (the caregiver asks for the code at the end of
+/// the visit; caregivers never see it).
+pub async fn codes_to_give(
+    conn: &mut Conn<'_>,
+    elder_id: Uuid,
+    from: NaiveDate,
+) -> Result<Vec<(Uuid, String)>, DbError> {
+    let since = china_time(from, chrono::NaiveTime::MIN);
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, confirm_code FROM service_orders WHERE elder_id = $1 \
+             AND status = 'booked' AND window_start >= $2 ORDER BY window_start",
+        )
+        .bind(elder_id).bind(since).fetch_all(&mut *c).await
+    })?)
 }
 
 /// Filters for [`list`].

@@ -18,6 +18,12 @@ pub enum Channel {
     Confirmation,
     /// A phone call logged by staff.
     Phone,
+    /// The person or their family on the public pages, having named the person by ID number
+    /// and a phone number on record ([`crate::elders::identify`]): only that person's visits.
+    Public {
+        /// The person identified.
+        elder_id: Uuid,
+    },
 }
 
 impl Channel {
@@ -26,6 +32,7 @@ impl Channel {
         match self {
             Channel::Confirmation => "confirmation",
             Channel::Phone => "phone",
+            Channel::Public { .. } => "public",
         }
     }
 }
@@ -83,6 +90,7 @@ pub async fn rate(
         Channel::Phone => {
             actor.may(Permission::EditElders) && actor.scope.covers_record_in(&region)
         }
+        Channel::Public { elder_id } => elder_id == v.elder_id,
     };
     if !allowed {
         return Err(DbError::NotFound);

@@ -27,8 +27,9 @@ use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
     eligibility, facilities, facility_actions, family_beds, finder, home, login, my_visits,
-    order_new, orders, patrols, policy, preferences, prices, providers, public_apply, ratings,
-    regions, satisfaction, service_lists, staff, statements, visit_review, visit_signals,
+    order_new, orders, patrols, policy, preferences, prices, providers, public_apply,
+    public_services, ratings, regions, satisfaction, service_lists, staff, statements,
+    visit_review, visit_signals,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -131,6 +132,12 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/institutions/{id}", get(finder::show))
         .route("/institutions/{id}/photos/{photo}", get(finder::photo))
         .route("/apply", get(public_apply::show).post(public_apply::submit))
+        .route(
+            "/services",
+            get(public_services::show).post(public_services::lookup),
+        )
+        .route("/services/book", post(public_services::book))
+        .route("/services/rate", post(public_services::rate))
         .route(
             "/apply/status",
             get(public_apply::status_form).post(public_apply::status),

@@ -25,6 +25,7 @@ pub mod preferences;
 pub mod prices;
 pub mod providers;
 pub mod public_apply;
+pub mod public_services;
 pub mod ratings;
 pub mod regions;
 pub mod satisfaction;

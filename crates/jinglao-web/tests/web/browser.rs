@@ -81,6 +81,25 @@ async fn wait_for_url(c: &Client, part: &str) {
     panic!("the address never came to contain {part}");
 }
 
+/// Clicks the element once the page that has it has loaded; a click that races the end of the
+/// previous navigation ("aborted by navigation") is tried again.
+async fn click_when_ready(c: &Client, css: &str) {
+    for _ in 0..5 {
+        let found = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await;
+        if let Ok(e) = found
+            && e.click().await.is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("could not click {css}");
+}
+
 fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -320,9 +339,7 @@ test_on_both! {
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("input[name=cat]")).await.unwrap();
         c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
         for (name, value) in [("ability", "none"), ("living", "独居"), ("children_local", "no"), ("children_can_care", "no")] {
-            let radio = c.wait().at_most(Duration::from_secs(10))
-                .for_element(Locator::Css(&format!("input[name={name}][value='{value}']"))).await.unwrap();
-            radio.click().await.unwrap();
+            click_when_ready(&c, &format!("input[name={name}][value='{value}']")).await;
             c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
         }
         let results = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("results")).await.unwrap();
@@ -361,9 +378,9 @@ test_on_both! {
         );
         c.execute(&fake, vec![]).await.unwrap();
         c.find(Locator::Css("button.check-in")).await.unwrap().click().await.unwrap();
-        let notice = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(".notice, [role=status]")).await;
-        assert!(notice.is_ok(), "a notice follows the check-in");
-        assert_eq!(c.find(Locator::Css(".visit-state")).await.unwrap().text().await.unwrap(), "服务中");
+        wait_for_url(&c, "notice=checked_in").await;
+        assert!(c.find(Locator::Id("notice")).await.is_ok(), "a notice follows the check-in");
+        assert_eq!(state_becomes(&c, "服务中").await, "服务中");
         let png = c.screenshot().await.unwrap();
         std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-checked-in.png")), png).unwrap();
         // An hour later the person reads out the code; check out from the door again.

@@ -12,6 +12,7 @@ mod facilities;
 mod openapi;
 mod orders;
 mod patrols;
+mod public_services;
 mod regions;
 mod registry;
 mod scope;

@@ -21,6 +21,15 @@ use crate::common::TestApp;
 
 const ITEM: &str = "XT-ZX-01";
 pub(crate) const HOME: (f64, f64) = (27.8292, 112.9440);
+/// The person's own phone and their son's, on record.
+pub(crate) const PHONE: &str = "13807310001";
+pub(crate) const SON_PHONE: &str = "13907310002";
+/// The person's ID number.
+pub(crate) fn id_number() -> String {
+    ResidentId::from_first17("43030219380310001")
+        .as_str()
+        .to_string()
+}
 
 /// A priced item, two caregivers with accounts, one enrolled person with a home position, and
 /// one order assigned to the first caregiver. Returns the order, its code and the elder.
@@ -113,6 +122,12 @@ pub(crate) async fn setup(app: &TestApp) -> (Uuid, String) {
         education: "小学".into(),
         latitude: HOME.0.to_string(),
         longitude: HOME.1.to_string(),
+        phones: PHONE.into(),
+        contacts: vec![jinglao_domain::elder::ContactDraft {
+            name: "李强".into(),
+            relation: "儿子".into(),
+            phone: SON_PHONE.into(),
+        }],
         ..Default::default()
     };
     let input = draft
