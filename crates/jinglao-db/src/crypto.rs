@@ -19,6 +19,8 @@ pub enum Field {
     Phone,
     /// An uploaded import file waiting for its commit (it holds ID and phone numbers).
     ImportFile,
+    /// A person's signature drawn at the end of a visit (a PNG).
+    Signature,
 }
 
 impl Field {
@@ -27,6 +29,7 @@ impl Field {
             Field::IdNumber => b"jinglao:id_number:v1",
             Field::Phone => b"jinglao:phone:v1",
             Field::ImportFile => b"jinglao:import_file:v1",
+            Field::Signature => b"jinglao:signature:v1",
         }
     }
 }

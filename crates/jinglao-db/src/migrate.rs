@@ -90,6 +90,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(26, "0026_visit_ratings", "visit_ratings"),
     both!(27, "0027_patrols", "patrols"),
     both!(28, "0028_family_beds", "family_beds"),
+    both!(29, "0029_visit_signatures", "visit_signatures"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

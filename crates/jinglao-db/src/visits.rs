@@ -218,8 +218,9 @@ pub struct CheckOut {
     pub stamp: StampInput,
     /// The code the elder read out, if any.
     pub code: Option<String>,
-    /// The elder signed on the phone instead.
-    pub signed: bool,
+    /// The person signed on the phone instead: the PNG checked by
+    /// [`jinglao_domain::visit::check_signature_png`] and sealed with `Field::Signature`.
+    pub signature: Option<Vec<u8>>,
     /// Checklist items done, comma-separated codes.
     pub tasks: String,
     /// Free notes.
@@ -278,7 +279,7 @@ pub async fn check_out(
     let code = co.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let (confirmation, matched) = match code {
         Some(c) => ("code", Some(c == expected)),
-        None if co.signed => ("signature", None),
+        None if co.signature.is_some() => ("signature", None),
         None => ("missing", None),
     };
     on_conn!(&mut conn, c => {
@@ -292,6 +293,16 @@ pub async fn check_out(
         .bind(matched).bind(co.tasks.trim()).bind(co.notes.trim()).bind(co.visit_id)
         .execute(&mut *c).await.map(|_| ())
     })?;
+    if let (Some(image), "signature") = (&co.signature, confirmation) {
+        on_conn!(&mut conn, c => {
+            sqlx::query(
+                "INSERT INTO visit_signatures (visit_id, image_cipher, size_bytes, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(co.visit_id).bind(image).bind(image.len() as i64).bind(now)
+            .execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     on_conn!(&mut conn, c => {
         sqlx::query("UPDATE service_orders SET status = 'done', updated_at = $1 WHERE id = $2")
             .bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
@@ -853,6 +864,8 @@ pub struct QueueRow {
     pub status: String,
     /// The reviewer's reason.
     pub review_reason: Option<String>,
+    /// missing | code | signature (a signature image can be opened).
+    pub confirmation: String,
 }
 
 /// `WHERE` of the queue: status, reason code and scope.
@@ -890,7 +903,7 @@ pub async fn queue(
     let rows: Vec<QueueRow> = on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, p.name AS provider_name, \
-             v.item_code, v.in_at, v.out_at, v.findings, v.status, v.review_reason \
+             v.item_code, v.in_at, v.out_at, v.findings, v.status, v.review_reason, v.confirmation \
              FROM visits v JOIN elders e ON e.id = v.elder_id JOIN staff s ON s.id = v.caregiver_id \
              JOIN providers p ON p.id = v.provider_id",
         );
@@ -904,4 +917,38 @@ pub async fn queue(
         q.build_query_scalar::<i64>().fetch_one(&mut *c).await
     })?;
     Ok((rows, total))
+}
+
+/// The signature a person drew at the end of a visit, decrypted (a PNG), for someone whose
+/// scope covers the visit's region; `None` when there is none or the visit is outside the
+/// scope. The read is audited: it is personal data.
+pub async fn signature(
+    db: &Db,
+    key: &ChainKey,
+    cipher: &crate::crypto::FieldCipher,
+    actor: &Actor,
+    visit_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<u8>>, DbError> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let row: Option<(Vec<u8>, String)> = on_conn!(&mut conn, c => {
+        sqlx::query_as(
+            "SELECT s.image_cipher, v.region_code FROM visit_signatures s \
+             JOIN visits v ON v.id = s.visit_id WHERE s.visit_id = $1",
+        )
+        .bind(visit_id).fetch_optional(&mut *c).await
+    })?;
+    let Some((blob, region)) = row else {
+        return Ok(None);
+    };
+    let region = RegionCode::parse(&region).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    if !actor.scope.covers_record_in(&region) {
+        return Ok(None);
+    }
+    let image = cipher.decrypt_bytes(crate::crypto::Field::Signature, &blob)?;
+    let event = Event::new("visit.signature.read", "visit", visit_id).region(Some(region));
+    audit::append(&mut conn, key, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(Some(image))
 }

@@ -355,5 +355,27 @@ fn check_neighbours(
     }
 }
 
+/// Largest signature image accepted: a phone-width drawing as PNG is 5–40 KB.
+pub const MAX_SIGNATURE_BYTES: usize = 200 * 1024;
+
+/// Checks that `png` is a plausible drawn signature: a PNG (by its eight-byte signature and an
+/// `IHDR` chunk) of at most [`MAX_SIGNATURE_BYTES`] and at least one pixel wide and high.
+/// The reason, in words, when not.
+pub fn check_signature_png(png: &[u8]) -> Result<(), &'static str> {
+    const MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if png.len() > MAX_SIGNATURE_BYTES {
+        return Err("签名图片过大（不超过 200 KB）");
+    }
+    if png.len() < 33 || !png.starts_with(MAGIC) || &png[12..16] != b"IHDR" {
+        return Err("签名不是有效的 PNG 图片，请重新签名");
+    }
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    if width == 0 || height == 0 || width > 4000 || height > 4000 {
+        return Err("签名图片尺寸无效，请重新签名");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

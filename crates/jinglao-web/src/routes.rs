@@ -211,6 +211,7 @@ fn pages(state: &AppState) -> Router<AppState> {
             post(patrols::assign_visitor),
         )
         .route("/visits/exceptions", get(visit_review::index))
+        .route("/visits/{id}/signature.png", get(visit_review::signature))
         .route("/statements", get(statements::index).post(statements::run))
         .route("/statements/{id}", get(statements::show))
         .route("/statements/{id}/step", post(statements::step))

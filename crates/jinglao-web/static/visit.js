@@ -31,6 +31,7 @@
 
   function fill(form, pos) {
     form.elements.device_at.value = new Date().toISOString();
+    if (form.signaturePng && form.elements.signature) { form.elements.signature.value = form.signaturePng(); }
     if (pos) {
       form.elements.lat.value = pos.coords.latitude.toFixed(6);
       form.elements.lon.value = pos.coords.longitude.toFixed(6);
@@ -50,7 +51,7 @@
 
   function fields(form) {
     var out = {};
-    ["visit_id", "device_at", "lat", "lon", "code", "notes"].forEach(function (name) {
+    ["visit_id", "device_at", "lat", "lon", "code", "notes", "signature"].forEach(function (name) {
       if (form.elements[name]) { out[name] = form.elements[name].value; }
     });
     return out;
@@ -140,7 +141,55 @@
     });
   }
 
+  // The signature pad of a check-out form (shown only with the script): a finger or stylus
+  // draws on the canvas; `form.signaturePng()` gives the PNG data URL, or "" when nothing drawn.
+  function pad(form) {
+    var group = form.querySelector(".signature-group");
+    var canvas = form.querySelector("canvas.signature-pad");
+    if (!group || !canvas || !canvas.getContext) { return; }
+    group.hidden = false;
+    var ink = canvas.getContext("2d");
+    ink.lineWidth = 4;
+    ink.lineCap = "round";
+    ink.lineJoin = "round";
+    ink.strokeStyle = "#0b0c0c";
+    var drawing = false;
+    var drawn = false;
+    var at = function (e) {
+      var r = canvas.getBoundingClientRect();
+      return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
+    };
+    canvas.addEventListener("pointerdown", function (e) {
+      drawing = true;
+      if (canvas.setPointerCapture) { try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* synthetic */ } }
+      var p = at(e);
+      ink.beginPath();
+      ink.moveTo(p[0], p[1]);
+      e.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (e) {
+      if (!drawing) { return; }
+      var p = at(e);
+      ink.lineTo(p[0], p[1]);
+      ink.stroke();
+      drawn = true;
+      e.preventDefault();
+    });
+    ["pointerup", "pointercancel"].forEach(function (t) {
+      canvas.addEventListener(t, function () { drawing = false; });
+    });
+    var clear = form.querySelector(".clear-signature");
+    if (clear) {
+      clear.addEventListener("click", function () {
+        ink.clearRect(0, 0, canvas.width, canvas.height);
+        drawn = false;
+      });
+    }
+    form.signaturePng = function () { return drawn ? canvas.toDataURL("image/png") : ""; };
+  }
+
   function watch(form) {
+    pad(form);
     form.addEventListener("submit", function (event) {
       if (form.dataset.stamped === "yes") { return; }
       event.preventDefault();

@@ -215,3 +215,24 @@ fn positions_out_of_range_or_without_a_fix_are_refused() {
     assert_eq!(GeoPoint::new(0.0, 0.0), Err("手机没有取得定位（0, 0）"));
     assert!(GeoPoint::new(27.85, 112.90).is_ok());
 }
+
+#[test]
+fn a_signature_must_be_a_small_png_with_a_size() {
+    // The smallest header: magic, IHDR length and type, 300 x 120, bit depth and the rest.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend_from_slice(&300u32.to_be_bytes());
+    png.extend_from_slice(&120u32.to_be_bytes());
+    png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(super::check_signature_png(&png), Ok(()));
+    assert!(super::check_signature_png(b"GIF89a not a png at all, but long enough").is_err());
+    let mut empty = png.clone();
+    empty[16..20].copy_from_slice(&0u32.to_be_bytes());
+    assert!(super::check_signature_png(&empty).is_err());
+    let mut huge = png.clone();
+    huge.resize(super::MAX_SIGNATURE_BYTES + 1, 0);
+    assert!(
+        super::check_signature_png(&huge)
+            .unwrap_err()
+            .contains("过大")
+    );
+}

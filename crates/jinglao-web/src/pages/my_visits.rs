@@ -148,6 +148,8 @@ pub struct StampForm {
     lon: String,
     code: String,
     notes: String,
+    /// The person's signature drawn on the check-out form (a PNG data URL), if any.
+    signature: String,
     /// `1` when the phone recorded this without a connection and sends it later: the phone's
     /// time is then the time of the stamp, and the visit is flagged (late if synced late).
     offline: String,
@@ -238,7 +240,11 @@ pub async fn check_out(
             visit_id: parse_uuid(&visit, "visit_id")?,
             stamp: form.stamp(now)?,
             code: Some(form.code.clone()),
-            signed: false,
+            signature: crate::api::v1::visits::sealed_signature(
+                &state,
+                &form.signature,
+                "signature",
+            )?,
             tasks: String::new(),
             notes: form.notes.clone(),
         };

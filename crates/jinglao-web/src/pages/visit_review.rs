@@ -165,3 +165,25 @@ pub async fn review(
         Err(e) => Err(AppError::from(e).into()),
     }
 }
+
+/// `GET /visits/{id}/signature.png`: the signature a person drew at the end of a visit, for
+/// those who may open the queue and whose scope covers the visit (the read is audited).
+pub async fn signature(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
+    let (db, key, cipher) = (&state.db, &state.keys.audit_chain, &state.keys.cipher);
+    let actor = user.actor(&meta);
+    let png = visits::signature(db, key, cipher, &actor, id, state.clock.now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "image/png"),
+        (axum::http::header::CACHE_CONTROL, "private, no-store"),
+    ];
+    Ok((headers, png).into_response())
+}

@@ -584,3 +584,48 @@ test_on_both! {
         c.close().await.unwrap();
     }
 }
+
+test_on_both! {
+    async fn a_person_without_a_code_signs_with_a_finger_on_the_caregivers_phone(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        crate::visits::setup(&app).await;
+        let driver = start_driver();
+        let c = browser(&driver, 390, 844).await;
+        c.goto(&app.url("/login")).await.unwrap();
+        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
+        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
+        c.goto(&app.url("/my/visits")).await.unwrap();
+        phone_at_door(&app, &c).await;
+        c.find(Locator::Css("button.check-in")).await.unwrap().click().await.unwrap();
+        wait_for_url(&c, "notice=checked_in").await;
+        app.clock.advance(chrono::Duration::minutes(20));
+        c.refresh().await.unwrap();
+        app.clock.advance(chrono::Duration::minutes(20));
+        phone_at_door(&app, &c).await;
+        // The pad shows only with the script; a stroke across it, as a finger would draw.
+        let pad = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("canvas.signature-pad")).await.unwrap();
+        assert!(pad.is_displayed().await.unwrap(), "the signature pad is shown");
+        c.execute(
+            "const pad = document.querySelector('canvas.signature-pad');
+             const r = pad.getBoundingClientRect();
+             const at = (type, x, y) => pad.dispatchEvent(new PointerEvent(type, { bubbles: true, cancelable: true, pointerId: 1, clientX: r.left + x * r.width, clientY: r.top + y * r.height }));
+             at('pointerdown', 0.1, 0.6);
+             for (let i = 1; i <= 20; i++) { at('pointermove', 0.1 + i * 0.04, 0.6 - Math.sin(i / 3) * 0.3); }
+             at('pointerup', 0.9, 0.5);",
+            vec![],
+        ).await.unwrap();
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-signature.png")), png).unwrap();
+        c.find(Locator::Css("button.check-out")).await.unwrap().click().await.unwrap();
+        wait_for_url(&c, "notice=checked_out").await;
+        let state = state_becomes(&c, "已完成").await;
+        let reasons = match c.find(Locator::Css(".reasons")).await {
+            Ok(e) => e.text().await.unwrap(),
+            Err(_) => String::new(),
+        };
+        assert_eq!(state, "已完成，核验通过", "a signature confirms the visit: {reasons}");
+        c.close().await.unwrap();
+    }
+}

@@ -382,3 +382,73 @@ test_on_both! {
         assert_eq!(page.attr("main", "data-error").as_deref(), Some("csrf_failed"));
     }
 }
+
+/// A small but well-formed PNG header, as a data URL (what the phone's signature pad sends).
+fn signature_data_url() -> (Vec<u8>, String) {
+    use base64::Engine;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend_from_slice(&600u32.to_be_bytes());
+    png.extend_from_slice(&240u32.to_be_bytes());
+    png.extend_from_slice(&[8, 6, 0, 0, 0, 0x2f, 0x9e, 0x1a, 0x05]);
+    png.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+    let url = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
+    (png, url)
+}
+
+test_on_both! {
+    async fn a_person_without_a_code_signs_on_the_phone_and_the_reviewer_opens_the_signature(app: TestApp) {
+        let (order, _) = setup(&app).await;
+        let carer = app.login("carer_a").await;
+        let page = app.get(&carer, "/my/visits").await;
+        let csrf = page.csrf();
+        let visit = page.attr("input[name=visit_id]", "value").unwrap();
+        let (lat, lon) = (HOME.0.to_string(), HOME.1.to_string());
+        let start = app.clock_now().to_rfc3339();
+        let resp = app.post_form(&carer, &format!("/my/visits/{order}/check-in"), &[
+            ("_csrf", csrf.as_str()), ("visit_id", &visit), ("device_at", &start), ("lat", &lat), ("lon", &lon),
+        ]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        // Forty minutes at the home (the page keeps the session alive meanwhile).
+        app.clock.advance(Duration::minutes(20));
+        app.get(&carer, "/my/visits").await;
+        app.clock.advance(Duration::minutes(20));
+        let end = app.clock_now().to_rfc3339();
+        let out = format!("/my/visits/{visit}/check-out");
+        // Something that is not a PNG is refused by name, and nothing is checked out.
+        let resp = app.post_form(&carer, &out, &[
+            ("_csrf", csrf.as_str()), ("device_at", &end), ("lat", &lat), ("lon", &lon), ("signature", "data:image/png;base64,R0lGODlhAQABAAAAACw="),
+        ]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.attr("#error-summary a", "href").as_deref(), Some("#signature"));
+        let (png, url) = signature_data_url();
+        let resp = app.post_form(&carer, &out, &[
+            ("_csrf", csrf.as_str()), ("device_at", &end), ("lat", &lat), ("lon", &lon), ("signature", &url),
+        ]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let id = Uuid::parse_str(&visit).unwrap();
+        let mut c = app.state.db.acquire().await.unwrap();
+        let outcome = visits::outcome(&mut c.conn(), id).await.unwrap();
+        drop(c);
+        assert_eq!((outcome.status.as_str(), outcome.findings.len()), ("verified", 0), "{outcome:?}");
+
+        // The township reviewer opens it (audited); the caregiver may not.
+        app.create_user("township_t", Role::TownshipStaff, "430302001").await;
+        let t = app.login("township_t").await;
+        let resp = t.get(app.url(&format!("/visits/{visit}/signature.png"))).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "image/png");
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), png, "the same image, decrypted");
+        assert_eq!(app.audit_count("visit.signature.read").await, 1);
+        let resp = carer.get(app.url(&format!("/visits/{visit}/signature.png"))).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        // Over the API the image travels as base64.
+        let (s, e) = app.api_post(&app.token("carer_a").await, &format!("/api/v1/visits/{}/check-out", Uuid::now_v7()),
+            json!({ "device_at": end, "lat": HOME.0, "lon": HOME.1, "signature_png": "not base64!" })).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["error"]["field"], "signature_png");
+    }
+}

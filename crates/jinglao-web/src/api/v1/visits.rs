@@ -144,9 +144,10 @@ pub struct CheckOutRequest {
     pub stamp: StampDto,
     /// The code the elder read out.
     pub code: Option<String>,
-    /// The elder signed on the phone instead.
+    /// The person's signature instead of a code: a PNG, base64 (a `data:image/png;base64,`
+    /// prefix is accepted), at most 200 KB. Kept encrypted as the visit's evidence.
     #[serde(default)]
-    pub signed: bool,
+    pub signature_png: Option<String>,
     /// Checklist items done, comma-separated.
     #[serde(default)]
     pub tasks: String,
@@ -182,7 +183,11 @@ pub async fn check_out(
         visit_id: id,
         stamp: body.stamp.input()?,
         code: body.code,
-        signed: body.signed,
+        signature: sealed_signature(
+            &state,
+            body.signature_png.as_deref().unwrap_or(""),
+            "signature_png",
+        )?,
         tasks: body.tasks,
         notes: body.notes,
     };
@@ -209,4 +214,25 @@ pub async fn check_out(
             })
             .collect(),
     }))
+}
+
+/// A drawn signature from a form or request (`data:image/png;base64,…` or bare base64): checked
+/// and sealed for storage; `None` when empty. Errors name `field`.
+pub(crate) fn sealed_signature(
+    state: &AppState,
+    text: &str,
+    field: &str,
+) -> Result<Option<Vec<u8>>, Invalid> {
+    use base64::Engine;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let b64 = text.strip_prefix("data:image/png;base64,").unwrap_or(text);
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| Invalid::one(field, "签名图片无法读取，请重新签名"))?;
+    jinglao_domain::visit::check_signature_png(&png).map_err(|e| Invalid::one(field, e))?;
+    let field = jinglao_db::crypto::Field::Signature;
+    Ok(Some(state.keys.cipher.encrypt_bytes(field, &png)))
 }
