@@ -53,6 +53,16 @@ pub struct BoardQuery {
     unassigned: String,
 }
 
+impl Board {
+    /// A caregiver's own hours of the day, `08:30–17:30` (Beijing time).
+    pub fn shift_hours(&self, c: &BoardCaregiver) -> String {
+        match (c.starts_at, c.ends_at) {
+            (Some(a), Some(z)) => format!("{}–{}", hhmm(a), hhmm(z)),
+            _ => String::new(),
+        }
+    }
+}
+
 /// One order, formatted.
 pub struct OrderRow {
     o: Listed,
@@ -362,12 +372,15 @@ pub async fn end(
 pub struct DayForm {
     kind: String,
     reason: String,
+    /// A shift's hours (`08:30`), Beijing time.
+    starts_at: String,
+    ends_at: String,
     #[serde(flatten)]
     back: BackTo,
 }
 
 /// `POST /orders/caregivers/{staff}/day`: leave (the day's orders are dispatched again at
-/// once, and the result shown) or back to the default hours.
+/// once, and the result shown), the day's own hours (a shift), or back to the default hours.
 pub async fn caregiver_day(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -382,6 +395,24 @@ pub async fn caregiver_day(
     let day = parse_day(&form.back.day, china_date(state.clock.now()));
     let entry = match form.kind.as_str() {
         "leave" => DayEntry::Leave(form.reason.clone()),
+        "shift" => {
+            let at = |s: &str| {
+                chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M")
+                    .ok()
+                    .map(|t| jinglao_domain::clock::china_time(day, t))
+            };
+            match (at(&form.starts_at), at(&form.ends_at)) {
+                (Some(a), Some(z)) => DayEntry::Shift(a, z),
+                (None, _) => {
+                    let e = Invalid::one("starts_at", "请填写上班时间，例如 08:30");
+                    return again(&state, ctx, &user, &form.back, e.into()).await;
+                }
+                (_, None) => {
+                    let e = Invalid::one("ends_at", "请填写下班时间，例如 17:30");
+                    return again(&state, ctx, &user, &form.back, e.into()).await;
+                }
+            }
+        }
         _ => DayEntry::Default,
     };
     let (db, key) = (&state.db, &state.keys.audit_chain);

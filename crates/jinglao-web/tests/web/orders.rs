@@ -90,6 +90,21 @@ test_on_both! {
         assert!(!done.text_of("#orders").unwrap().contains("未派单"));
         // Leave without a reason is refused; with one, the day is dispatched again.
         let leave = done.attr("#caregivers form", "action").unwrap();
+        // The day's own hours: refused by field when missing or backwards, then shown.
+        let shift = |a: &'static str, z: &'static str| vec![("_csrf", board.csrf()), ("day", tomorrow.clone()), ("kind", "shift".into()), ("starts_at", a.into()), ("ends_at", z.into())];
+        for (a, z, field) in [("", "12:00", "#starts_at"), ("12:00", "09:00", "#ends_at")] {
+            let fields = shift(a, z);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let bad = TestApp::page(app.post_form(&p, &leave, &pairs).await).await;
+            assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(bad.attr("#error-summary a", "href").as_deref(), Some(field));
+        }
+        let fields = shift("09:00", "12:00");
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let resp = app.post_form(&p, &leave, &pairs).await;
+        assert!(resp.status().is_success() || resp.status() == StatusCode::SEE_OTHER, "{}", resp.status());
+        let board = app.get(&p, &format!("/orders?day={tomorrow}")).await;
+        assert!(board.text_of("#caregivers").unwrap().contains("排班 09:00–12:00"), "{}", board.text);
         let resp = app.post_form(&p, &leave, &[("_csrf", &board.csrf()), ("day", &tomorrow), ("kind", "leave"), ("reason", "")]).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let resp = app.post_form(&p, &leave, &[("_csrf", &board.csrf()), ("day", &tomorrow), ("kind", "leave"), ("reason", "病假")]).await;
