@@ -138,6 +138,7 @@ fn pages(state: &AppState) -> Router<AppState> {
         )
         .route("/services/book", post(public_services::book))
         .route("/services/rate", post(public_services::rate))
+        .route("/services/cancel", post(public_services::cancel))
         .route(
             "/apply/status",
             get(public_apply::status_form).post(public_apply::status),

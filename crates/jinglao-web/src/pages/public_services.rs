@@ -2,7 +2,7 @@
 //! families without an account, in large print: name the person by ID number and a phone
 //! number on record (their own or an emergency contact's), then see the coming visits with
 //! the confirmation code to give the caregiver, book a visit from the services offered under
-//! the person's service list, and rate recent visits.
+//! the person's service list, cancel a coming one with a reason, and rate recent visits.
 //!
 //! Nothing is kept between pages: every form carries the two numbers again and every action
 //! identifies the person again. A wrong pair says the same thing whether the ID number is
@@ -44,6 +44,9 @@ pub struct ServicesForm {
     day: String,
     start: String,
     latest: String,
+    // Cancelling.
+    order: String,
+    reason: String,
     // Rating.
     visit: String,
     score: String,
@@ -60,6 +63,8 @@ pub struct VisitRow {
     code: Option<String>,
     /// A finished visit not yet rated: its id for the rating form.
     to_rate: Option<Uuid>,
+    /// A booked visit still to come: its order id for the cancel form.
+    to_cancel: Option<Uuid>,
     score: Option<i32>,
 }
 
@@ -183,6 +188,7 @@ async fn page(
         };
         let listed = orders::list(&mut conn, &Scope::All, &filter, 1000).await?;
         let codes = orders::codes_to_give(&mut conn, p.id, today).await?;
+        let now = state.clock.now();
         for o in listed {
             let day = china_date(o.window_start);
             if day < today - Duration::days(30) || day > today + Duration::days(14) {
@@ -199,6 +205,8 @@ async fn page(
                     .find(|(id, _)| *id == o.id)
                     .map(|(_, c)| c.clone()),
                 to_rate: o.visit_id.filter(|_| rateable),
+                to_cancel: (o.status == "booked" && o.visit_id.is_none() && o.window_start > now)
+                    .then_some(o.id),
                 score: o.score,
             });
         }
@@ -340,6 +348,41 @@ pub async fn book(
                 FormErrors::new(),
                 Some(done),
             );
+            render(&page.await?)
+        }
+        Err(e) => refused(&state, ctx, form, Some(&person), e).await,
+    }
+}
+
+/// `POST /services/cancel`: cancels one of the person's visits still to come, with a reason
+/// (frees the quota; the provider sees it on its board).
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    Form(form): Form<ServicesForm>,
+) -> Result<Response, PageError> {
+    let person = match identify(&state, &meta, &form).await {
+        Ok(p) => p,
+        Err(e) => return refused(&state, ctx, form, None, e).await,
+    };
+    let not_theirs = || Invalid::one("order", "没有找到这次服务").into();
+    let Ok(order) = Uuid::parse_str(form.order.trim()) else {
+        return refused(&state, ctx, form, Some(&person), not_theirs()).await;
+    };
+    let mut c = state.db.acquire().await?;
+    let found = orders::get(&mut c.conn(), &Scope::All, order).await?;
+    drop(c);
+    if found.is_none_or(|o| o.elder_id != person.id) {
+        return refused(&state, ctx, form, Some(&person), not_theirs()).await;
+    }
+    let actor = public_actor(&person, &meta);
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let how = orders::Ending::Cancelled;
+    match orders::end(db, key, &actor, order, how, &form.reason, state.clock.now()).await {
+        Ok(()) => {
+            let done = Some("已取消这次服务。".to_string());
+            let page = page(&state, ctx, form, Some(&person), FormErrors::new(), done);
             render(&page.await?)
         }
         Err(e) => refused(&state, ctx, form, Some(&person), e).await,

@@ -65,6 +65,21 @@ test_on_both! {
         assert_eq!(china_date(new.window_start), today + Duration::days(1));
         drop(c);
         assert_eq!(app.audit_count("order.place").await, 2);
+        // Plans change: the new visit is cancelled on the page, with a reason.
+        let new_id = new.id.to_string();
+        assert!(booked.html.html().contains(&new_id), "the coming visit has a cancel form");
+        let cancel = |reason: &'static str| vec![("_csrf", csrf.as_str()), ("id_number", id.as_str()), ("phone", PHONE), ("order", new_id.as_str()), ("reason", reason)];
+        let bad = TestApp::page(app.post_form(&public, "/services/cancel", &cancel(" ")).await).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.attr("#error-summary a", "href").as_deref(), Some("#reason"));
+        let done = TestApp::page(app.post_form(&public, "/services/cancel", &cancel("老人住院")).await).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+        assert_eq!(done.text_of("#done").as_deref(), Some("已取消这次服务。"));
+        let mut c = app.state.db.acquire().await.unwrap();
+        let after = orders::get(&mut c.conn(), &Scope::All, new.id).await.unwrap().unwrap();
+        assert_eq!(after.status, "cancelled");
+        drop(c);
+        assert_eq!(app.audit_count("order.end").await, 1);
 
         // The first visit is served; the family rates it on the page, once.
         let token = app.token("carer_a").await;
@@ -108,6 +123,9 @@ test_on_both! {
         let page = TestApp::page(resp).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.text_of("#error-summary").unwrap().contains("没有找到这次服务"));
+        let resp = app.post_form(&public, "/services/cancel", &[("_csrf", &csrf), ("id_number", &id), ("phone", PHONE), ("order", &stranger), ("reason", "x")]).await;
+        let page = TestApp::page(resp).await;
+        assert_eq!(page.attr("#error-summary a", "href").as_deref(), Some("#order"));
         // Five wrong pairs, then even the right pair waits (staff sign-in is not affected).
         for _ in 0..5 {
             let resp = app.post_form(&public, "/services", &[("_csrf", &csrf), ("id_number", &id), ("phone", "13500000000")]).await;
