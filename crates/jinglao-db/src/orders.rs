@@ -704,6 +704,8 @@ pub struct ListFilter {
     pub elder_id: Option<Uuid>,
     /// Only orders with nobody assigned.
     pub unassigned: bool,
+    /// Only service days from the first to the second (inclusive).
+    pub days: Option<(NaiveDate, NaiveDate)>,
 }
 
 /// Orders within `scope`, by time, at most `limit`.
@@ -738,6 +740,9 @@ pub async fn list(
         }
         if f.unassigned {
             q.push(" AND o.caregiver_id IS NULL AND o.status = 'booked'");
+        }
+        if let Some((from, to)) = f.days {
+            q.push(" AND o.service_on BETWEEN ").push_bind(from).push(" AND ").push_bind(to);
         }
         q.push(" ORDER BY o.window_start, o.id LIMIT ").push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await

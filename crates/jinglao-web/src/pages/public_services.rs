@@ -184,6 +184,7 @@ async fn page(
         };
         let filter = ListFilter {
             elder_id: Some(p.id),
+            days: Some((today - Duration::days(30), today + Duration::days(14))),
             ..Default::default()
         };
         let listed = orders::list(&mut conn, &Scope::All, &filter, 1000).await?;
@@ -191,9 +192,6 @@ async fn page(
         let now = state.clock.now();
         for o in listed {
             let day = china_date(o.window_start);
-            if day < today - Duration::days(30) || day > today + Duration::days(14) {
-                continue;
-            }
             let rateable = o.status == "done" && o.score.is_none();
             visits.push(VisitRow {
                 when: format!("{day} {}–{}", hhmm(o.window_start), hhmm(o.window_end)),
@@ -244,6 +242,30 @@ async fn refused(
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         e => Err(crate::error::AppError::from(e).into()),
+    }
+}
+
+/// The page after an action on the person's behalf: what was done, or why not.
+async fn answer(
+    state: &AppState,
+    ctx: PageCtx,
+    form: ServicesForm,
+    person: &Identified,
+    result: Result<String, DbError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(done) => {
+            let page = page(
+                state,
+                ctx,
+                form,
+                Some(person),
+                FormErrors::new(),
+                Some(done),
+            );
+            render(&page.await?)
+        }
+        Err(e) => refused(state, ctx, form, Some(person), e).await,
     }
 }
 
@@ -334,24 +356,13 @@ pub async fn book(
     };
     let actor = public_actor(&person, &meta);
     let (db, key) = (&state.db, &state.keys.audit_chain);
-    match orders::place(db, key, &actor, &o, now).await {
-        Ok(placed) => {
-            let done = format!(
-                "已预约。确认码 {}：服务结束时请告诉服务人员。服务机构会安排人员上门。",
-                placed.confirm_code
-            );
-            let page = page(
-                &state,
-                ctx,
-                form,
-                Some(&person),
-                FormErrors::new(),
-                Some(done),
-            );
-            render(&page.await?)
-        }
-        Err(e) => refused(&state, ctx, form, Some(&person), e).await,
-    }
+    let result = orders::place(db, key, &actor, &o, now).await.map(|placed| {
+        format!(
+            "已预约。确认码 {}：服务结束时请告诉服务人员。服务机构会安排人员上门。",
+            placed.confirm_code
+        )
+    });
+    answer(&state, ctx, form, &person, result).await
 }
 
 /// `POST /services/cancel`: cancels one of the person's visits still to come, with a reason
@@ -379,14 +390,9 @@ pub async fn cancel(
     let actor = public_actor(&person, &meta);
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let how = orders::Ending::Cancelled;
-    match orders::end(db, key, &actor, order, how, &form.reason, state.clock.now()).await {
-        Ok(()) => {
-            let done = Some("已取消这次服务。".to_string());
-            let page = page(&state, ctx, form, Some(&person), FormErrors::new(), done);
-            render(&page.await?)
-        }
-        Err(e) => refused(&state, ctx, form, Some(&person), e).await,
-    }
+    let result = orders::end(db, key, &actor, order, how, &form.reason, state.clock.now()).await;
+    let result = result.map(|()| "已取消这次服务。".to_string());
+    answer(&state, ctx, form, &person, result).await
 }
 
 /// `POST /services/rate`: a rating of one of the person's finished visits.
@@ -411,19 +417,15 @@ pub async fn rate(
     let score = form.score.trim().parse().ok();
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let now = state.clock.now();
-    match satisfaction::rate(db, key, &actor, visit, score, &form.comment, channel, now).await {
-        Ok(()) => {
-            let done = Some("谢谢您的评价。".to_string());
-            let page = page(&state, ctx, form, Some(&person), FormErrors::new(), done);
-            render(&page.await?)
-        }
+    let result = satisfaction::rate(db, key, &actor, visit, score, &form.comment, channel, now)
+        .await
+        .map(|()| "谢谢您的评价。".to_string())
         // Someone else's visit reads as unknown.
-        Err(DbError::NotFound) => {
-            let e = Invalid::one("visit", "没有找到这次服务").into();
-            refused(&state, ctx, form, Some(&person), e).await
-        }
-        Err(e) => refused(&state, ctx, form, Some(&person), e).await,
-    }
+        .map_err(|e| match e {
+            DbError::NotFound => Invalid::one("visit", "没有找到这次服务").into(),
+            e => e,
+        });
+    answer(&state, ctx, form, &person, result).await
 }
 
 #[cfg(test)]

@@ -362,9 +362,7 @@ test_on_both! {
         let driver = start_driver();
         let c = browser(&driver, 390, 844).await;
         c.goto(&app.url("/login")).await.unwrap();
-        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
-        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        sign_in_as_carer(&c).await;
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
         // The phone's nav leads to today's visits.
         c.find(Locator::LinkText("今日服务")).await.unwrap().click().await.unwrap();
@@ -372,11 +370,7 @@ test_on_both! {
         let state = c.find(Locator::Css(".visit-state")).await.unwrap().text().await.unwrap();
         assert_eq!(state, "未开始");
         // The phone is at the person's door (the browser's position, as the phone would give it).
-        let (lat, lon) = crate::visits::HOME;
-        let fake = format!(
-            "navigator.geolocation.getCurrentPosition = function (ok) {{ ok({{ coords: {{ latitude: {lat}, longitude: {lon} }} }}); }};"
-        );
-        c.execute(&fake, vec![]).await.unwrap();
+        phone_at_door(&app, &c).await;
         c.find(Locator::Css("button.check-in")).await.unwrap().click().await.unwrap();
         wait_for_url(&c, "notice=checked_in").await;
         assert!(c.find(Locator::Id("notice")).await.is_ok(), "a notice follows the check-in");
@@ -390,11 +384,7 @@ test_on_both! {
         c.refresh().await.unwrap();
         app.clock.advance(chrono::Duration::minutes(25));
         // The phone's clock agrees with the server's (which the test moved on 50 minutes).
-        let ahead = (app.clock_now() - chrono::Utc::now()).num_milliseconds();
-        let clock = format!(
-            "const Real = Date; Date = class extends Real {{ constructor(...a) {{ if (a.length === 0) {{ super(Real.now() + {ahead}); }} else {{ super(...a); }} }} }};"
-        );
-        c.execute(&format!("{fake} {clock}"), vec![]).await.unwrap();
+        phone_at_door(&app, &c).await;
         c.find(Locator::Css("input[name=code]")).await.unwrap().send_keys(&code).await.unwrap();
         c.find(Locator::Css("button.check-out")).await.unwrap().click().await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -444,6 +434,30 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Network {
         }});
         (axum::http::Method::POST, Some(body.to_string()))
     }
+}
+
+/// Fills in and sends the sign-in form on the page (once it has loaded) as the test caregiver.
+async fn sign_in_as_carer(c: &Client) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("carer_a")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(crate::common::PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// Makes the page's position the person's door and its clock the server's.
@@ -509,9 +523,7 @@ test_on_both! {
         let driver = start_driver();
         let c = browser(&driver, 390, 844).await;
         c.goto(&app.url("/login")).await.unwrap();
-        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
-        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        sign_in_as_carer(&c).await;
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
         c.goto(&app.url("/my/visits")).await.unwrap();
         // The page's service worker is installed; the next load is kept for offline use.
@@ -561,10 +573,7 @@ test_on_both! {
         let again = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("sign-in-again")).await
             .expect("the page asks to sign in again");
         again.click().await.unwrap();
-        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("username")).await.unwrap();
-        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
-        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        sign_in_as_carer(&c).await;
         // Back on the page, both records go up, and the page shows the server's view: flagged
         // for review as offline records, never silently accepted.
         wait_for_url(&c, "/my/visits").await;
@@ -592,9 +601,7 @@ test_on_both! {
         let driver = start_driver();
         let c = browser(&driver, 390, 844).await;
         c.goto(&app.url("/login")).await.unwrap();
-        c.find(Locator::Id("username")).await.unwrap().send_keys("carer_a").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(crate::common::PASSWORD).await.unwrap();
-        c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+        sign_in_as_carer(&c).await;
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("role-label")).await.unwrap();
         c.goto(&app.url("/my/visits")).await.unwrap();
         phone_at_door(&app, &c).await;
