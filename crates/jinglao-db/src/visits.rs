@@ -920,8 +920,9 @@ pub async fn queue(
 }
 
 /// The signature a person drew at the end of a visit, decrypted (a PNG), for someone whose
-/// scope covers the visit's region; `None` when there is none or the visit is outside the
-/// scope. The read is audited: it is personal data.
+/// scope covers the visit (its region, or its provider for the provider's own staff); `None`
+/// when there is none or the visit is outside the scope. The read is audited: it is personal
+/// data.
 pub async fn signature(
     db: &Db,
     key: &ChainKey,
@@ -930,25 +931,22 @@ pub async fn signature(
     visit_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<u8>>, DbError> {
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
-    let row: Option<(Vec<u8>, String)> = on_conn!(&mut conn, c => {
-        sqlx::query_as(
-            "SELECT s.image_cipher, v.region_code FROM visit_signatures s \
-             JOIN visits v ON v.id = s.visit_id WHERE s.visit_id = $1",
-        )
-        .bind(visit_id).fetch_optional(&mut *c).await
+    let mut c = db.acquire().await?;
+    let region = match region_in_scope(&mut c.conn(), &actor.scope, visit_id).await {
+        Ok(r) => r,
+        Err(DbError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let blob: Option<Vec<u8>> = on_conn!(&mut c.conn(), c => {
+        sqlx::query_scalar("SELECT image_cipher FROM visit_signatures WHERE visit_id = $1")
+            .bind(visit_id).fetch_optional(&mut *c).await
     })?;
-    let Some((blob, region)) = row else {
+    drop(c);
+    let Some(blob) = blob else {
         return Ok(None);
     };
-    let region = RegionCode::parse(&region).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    if !actor.scope.covers_record_in(&region) {
-        return Ok(None);
-    }
     let image = cipher.decrypt_bytes(crate::crypto::Field::Signature, &blob)?;
     let event = Event::new("visit.signature.read", "visit", visit_id).region(Some(region));
-    audit::append(&mut conn, key, actor, event, now).await?;
-    tx.commit().await?;
+    audit::record(db, key, actor, event, now).await?;
     Ok(Some(image))
 }

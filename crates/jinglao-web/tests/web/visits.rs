@@ -445,6 +445,11 @@ test_on_both! {
         assert_eq!(app.audit_count("visit.signature.read").await, 1);
         let resp = carer.get(app.url(&format!("/visits/{visit}/signature.png"))).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        // The provider's administrator sees the link in its read-only queue and may open it.
+        app.create_user("provider_p", Role::ProviderAdmin, "430302").await;
+        let p = app.login("provider_p").await;
+        let resp = p.get(app.url(&format!("/visits/{visit}/signature.png"))).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
         // Over the API the image travels as base64.
         let (s, e) = app.api_post(&app.token("carer_a").await, &format!("/api/v1/visits/{}/check-out", Uuid::now_v7()),
             json!({ "device_at": end, "lat": HOME.0, "lon": HOME.1, "signature_png": "not base64!" })).await;
