@@ -219,6 +219,17 @@ pub async fn append_many(
     events: Vec<Event<'_>>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let entries = events.into_iter().map(|e| (actor, e, now)).collect();
+    append_each(conn, key, entries).await
+}
+
+/// [`append_many`] for entries of different actors and times (a group commit of many
+/// requests): chained in the order given.
+pub async fn append_each(
+    conn: &mut Conn<'_>,
+    key: &ChainKey,
+    events: Vec<(&Actor, Event<'_>, DateTime<Utc>)>,
+) -> Result<(), DbError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -227,15 +238,14 @@ pub async fn append_many(
     let head: HeadRow = on_conn!(conn, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *c).await
     })?;
-    let occurred_at = truncate_to_micros(now);
     let mut prev = head.hash;
     let mut seq = head.seq;
     let mut entries = Vec::with_capacity(events.len());
-    for event in events {
+    for (actor, event, now) in events {
         seq += 1;
         let mut e = AuditEntry {
             seq,
-            occurred_at,
+            occurred_at: truncate_to_micros(now),
             actor_id: actor.user_id,
             actor_name: actor.name.clone(),
             actor_role: actor.role.clone(),

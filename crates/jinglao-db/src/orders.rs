@@ -409,6 +409,19 @@ pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<
     Ok(rows.into_iter().next())
 }
 
+/// The orders of `ids` that exist, unscoped (the caller has checked who may see them).
+pub(crate) async fn get_many(conn: &mut Conn<'_>, ids: &[Uuid]) -> Result<Vec<Order>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(ORDER_COLUMNS);
+        q.push(" WHERE id IN ");
+        crate::scope_sql::push_id_list(&mut q, ids);
+        q.build_query_as::<Order>().fetch_all(&mut *c).await
+    })?)
+}
+
 /// Assigns (or re-assigns) a booked order to a caregiver of its provider: one employed by the
 /// provider on the day, and certified when the item's contract requires it. Audited.
 pub async fn assign(

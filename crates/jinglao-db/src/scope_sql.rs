@@ -30,3 +30,17 @@ pub(crate) fn push_scope<DB: sqlx::Database>(
         }
     }
 }
+
+/// Appends `(<id>, <id>, …)`, the right side of an `IN` (callers skip empty lists: `IN ()` is
+/// not SQL).
+pub(crate) fn push_id_list<DB: sqlx::Database>(q: &mut sqlx::QueryBuilder<DB>, ids: &[Uuid])
+where
+    Uuid: for<'a> sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push("(");
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    q.push(")");
+}

@@ -10,17 +10,16 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jinglao_domain::clock::china_date;
-use jinglao_domain::order::Funding;
 use jinglao_domain::policy::PolicyBook;
-use jinglao_domain::visit::{
-    Confirmation, Finding, GeoPoint, OtherVisit, Stamp, VisitFacts, verify,
-};
+use jinglao_domain::visit::{Finding, GeoPoint};
 use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
-use crate::orders::{self, month_of, price_on};
+use crate::orders::month_of;
+use crate::visit_batch::{self, Done, Job};
+use crate::visit_check::reverify_many;
 use crate::{Actor, Conn, Db, DbError, on_conn};
 
 /// One end of a visit as the phone sends it.
@@ -37,17 +36,17 @@ pub struct StampInput {
 }
 
 /// A checked stamp: the time that counts, the phone's time and the point.
-struct CheckedStamp {
-    at: DateTime<Utc>,
-    device_at: DateTime<Utc>,
-    point: Option<GeoPoint>,
-    offline: bool,
+pub(crate) struct CheckedStamp {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) device_at: DateTime<Utc>,
+    pub(crate) point: Option<GeoPoint>,
+    pub(crate) offline: bool,
 }
 
 /// Checks a stamp's fields: the phone's time is required; a position, if sent, must be in
 /// range (a missing one is accepted here and flagged by the check). An offline record takes
 /// the phone's time, an online one the server's.
-fn check_stamp(s: &StampInput, now: DateTime<Utc>) -> Result<CheckedStamp, Invalid> {
+pub(crate) fn check_stamp(s: &StampInput, now: DateTime<Utc>) -> Result<CheckedStamp, Invalid> {
     let mut inv = Invalid::new();
     let device_at = s.device_at;
     match device_at {
@@ -159,54 +158,16 @@ pub async fn check_in(
     ci: &CheckIn,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
-    let stamp = check_stamp(&ci.stamp, now)?;
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
-    let existing: Option<(Uuid, Uuid, Uuid)> = on_conn!(&mut conn, c => {
-        sqlx::query_as(
-            "SELECT id, order_id, caregiver_id FROM visits WHERE id = $1 OR order_id = $2 LIMIT 1",
-        )
-        .bind(ci.visit_id).bind(ci.order_id).fetch_optional(&mut *c).await
-    })?;
-    if let Some((id, order_id, caregiver)) = existing {
-        if caregiver != me.staff_id {
-            return Err(DbError::Forbidden("这项服务已由其他护理员签到".into()));
-        }
-        if order_id != ci.order_id {
-            return Err(Invalid::one("visit_id", "这个服务记录编号属于另一张工单").into());
-        }
-        return Ok(id);
+    let job = Job::In {
+        actor: actor.clone(),
+        me,
+        ci: *ci,
+        now,
+    };
+    match visit_batch::run_one(db, key, job).await? {
+        Done::In(id) => Ok(id),
+        Done::Out(o) => Ok(o.visit_id),
     }
-    let order = orders::get(&mut conn, &Scope::All, ci.order_id)
-        .await?
-        .ok_or(DbError::NotFound)?;
-    if order.caregiver_id != Some(me.staff_id) || order.provider_id != me.provider_id {
-        return Err(DbError::Forbidden("这张工单没有派给您".into()));
-    }
-    if order.status != "booked" {
-        return Err(Invalid::one("order_id", "工单已取消或已结束，不能签到").into());
-    }
-    on_conn!(&mut conn, c => {
-        sqlx::query(
-            "INSERT INTO visits (id, order_id, provider_id, caregiver_id, elder_id, region_code, \
-             item_code, funding, service_on, service_month, in_at, in_device_at, in_received_at, \
-             in_lat, in_lon, in_offline, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $16, $9, $10, $11, $12, $13, $14, $15, \
-             'in_progress', $12, $12)",
-        )
-        .bind(ci.visit_id).bind(order.id).bind(order.provider_id).bind(me.staff_id)
-        .bind(order.elder_id).bind(&order.region_code).bind(&order.item_code).bind(&order.funding)
-        .bind(month_of(china_date(stamp.at))).bind(stamp.at).bind(stamp.device_at).bind(now)
-        .bind(stamp.point.map(|p| p.lat)).bind(stamp.point.map(|p| p.lon)).bind(stamp.offline)
-        .bind(china_date(stamp.at))
-        .execute(&mut *c).await.map(|_| ())
-    })?;
-    let event = Event::new("visit.check_in", "elder", order.elder_id)
-        .region(RegionCode::parse(&order.region_code).ok())
-        .detail(json!({ "visit": ci.visit_id, "order": order.id, "offline": stamp.offline }));
-    audit::append(&mut conn, key, actor, event, now).await?;
-    tx.commit().await?;
-    Ok(ci.visit_id)
 }
 
 /// A check-out as sent by the phone.
@@ -238,12 +199,9 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
 }
 
-/// Caregiver, order, check-out and check-in time of a started visit.
-type Started = (Uuid, Uuid, Option<DateTime<Utc>>, DateTime<Utc>);
-
-/// Checks out of `me`'s visit, records the confirmation and verifies the visit. Idempotent: a
-/// visit already checked out answers with its outcome. Check-out without a check-in, or of
-/// someone else's visit, is refused.
+/// Checks out of `me`'s visit, records the confirmation and verifies the visit under `book`.
+/// Idempotent: a visit already checked out answers with its outcome. Check-out without a
+/// check-in, or of someone else's visit, is refused.
 pub async fn check_out(
     db: &Db,
     key: &ChainKey,
@@ -253,239 +211,17 @@ pub async fn check_out(
     book: &PolicyBook,
     now: DateTime<Utc>,
 ) -> Result<Outcome, DbError> {
-    let stamp = check_stamp(&co.stamp, now)?;
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
-    let row: Option<Started> = on_conn!(&mut conn, c => {
-        sqlx::query_as("SELECT caregiver_id, order_id, out_at, in_at FROM visits WHERE id = $1")
-            .bind(co.visit_id).fetch_optional(&mut *c).await
-    })?;
-    let Some((caregiver, order_id, out_at, in_at)) = row else {
-        return Err(Invalid::one("visit_id", "没有这次服务的签到记录，请先签到").into());
+    let job = Job::Out {
+        actor: actor.clone(),
+        me,
+        co: co.clone(),
+        book: Some(book.clone()),
+        now,
     };
-    if caregiver != me.staff_id {
-        return Err(DbError::Forbidden("这不是您的服务记录".into()));
+    match visit_batch::run_one(db, key, job).await? {
+        Done::Out(o) => Ok(o),
+        Done::In(id) => outcome(&mut db.acquire().await?.conn(), id).await,
     }
-    if out_at.is_some() {
-        return outcome(&mut conn, co.visit_id).await;
-    }
-    if stamp.at < in_at {
-        return Err(Invalid::one("device_at", "签退时间早于签到时间").into());
-    }
-    let expected: String = on_conn!(&mut conn, c => {
-        sqlx::query_scalar("SELECT confirm_code FROM service_orders WHERE id = $1")
-            .bind(order_id).fetch_one(&mut *c).await
-    })?;
-    let code = co.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let (confirmation, matched) = match code {
-        Some(c) => ("code", Some(c == expected)),
-        None if co.signature.is_some() => ("signature", None),
-        None => ("missing", None),
-    };
-    on_conn!(&mut conn, c => {
-        sqlx::query(
-            "UPDATE visits SET out_at = $1, out_device_at = $2, out_received_at = $3, out_lat = $4, \
-             out_lon = $5, out_offline = $6, confirmation = $7, code_entered = $8, code_matched = $9, \
-             tasks = $10, notes = $11, updated_at = $3 WHERE id = $12",
-        )
-        .bind(stamp.at).bind(stamp.device_at).bind(now).bind(stamp.point.map(|p| p.lat))
-        .bind(stamp.point.map(|p| p.lon)).bind(stamp.offline).bind(confirmation).bind(code)
-        .bind(matched).bind(co.tasks.trim()).bind(co.notes.trim()).bind(co.visit_id)
-        .execute(&mut *c).await.map(|_| ())
-    })?;
-    if let (Some(image), "signature") = (&co.signature, confirmation) {
-        on_conn!(&mut conn, c => {
-            sqlx::query(
-                "INSERT INTO visit_signatures (visit_id, image_cipher, size_bytes, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(co.visit_id).bind(image).bind(image.len() as i64).bind(now)
-            .execute(&mut *c).await.map(|_| ())
-        })?;
-    }
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE service_orders SET status = 'done', updated_at = $1 WHERE id = $2")
-            .bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
-    })?;
-    let outcome = reverify(&mut conn, co.visit_id, book, now).await?;
-    let event = Event::new("visit.check_out", "visit", co.visit_id).detail(json!({
-        "status": outcome.status, "codes": outcome.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
-    }));
-    audit::append(&mut conn, key, actor, event, now).await?;
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// Everything the check reads of one visit.
-#[derive(sqlx::FromRow)]
-struct VisitRow {
-    provider_id: Uuid,
-    caregiver_id: Uuid,
-    elder_id: Uuid,
-    order_id: Uuid,
-    region_code: String,
-    item_code: String,
-    funding: String,
-    in_at: DateTime<Utc>,
-    in_device_at: DateTime<Utc>,
-    in_received_at: DateTime<Utc>,
-    in_lat: Option<f64>,
-    in_lon: Option<f64>,
-    in_offline: bool,
-    out_at: Option<DateTime<Utc>>,
-    out_device_at: Option<DateTime<Utc>>,
-    out_received_at: Option<DateTime<Utc>>,
-    out_lat: Option<f64>,
-    out_lon: Option<f64>,
-    out_offline: bool,
-    confirmation: String,
-    code_matched: Option<bool>,
-    status: String,
-}
-
-/// Another finished visit of the same caregiver.
-#[derive(sqlx::FromRow)]
-struct OtherRow {
-    in_at: DateTime<Utc>,
-    out_at: DateTime<Utc>,
-    in_lat: Option<f64>,
-    in_lon: Option<f64>,
-    out_lat: Option<f64>,
-    out_lon: Option<f64>,
-}
-
-fn point(lat: Option<f64>, lon: Option<f64>) -> Option<GeoPoint> {
-    GeoPoint::new(lat?, lon?).ok()
-}
-
-/// Gathers the facts of a visit, runs the check, and stores the status and findings (a visit
-/// already accepted or rejected by a reviewer keeps its decision).
-async fn reverify(
-    conn: &mut Conn<'_>,
-    visit_id: Uuid,
-    book: &PolicyBook,
-    now: DateTime<Utc>,
-) -> Result<Outcome, DbError> {
-    let v: VisitRow = on_conn!(conn, c => {
-        sqlx::query_as(
-            "SELECT provider_id, caregiver_id, elder_id, order_id, region_code, item_code, funding, \
-             in_at, in_device_at, in_received_at, in_lat, in_lon, in_offline, out_at, out_device_at, \
-             out_received_at, out_lat, out_lon, out_offline, confirmation, code_matched, status \
-             FROM visits WHERE id = $1",
-        )
-        .bind(visit_id).fetch_one(&mut *c).await
-    })?;
-    let day = china_date(v.in_at);
-    let region = RegionCode::parse(&v.region_code).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    let rules = book.visit_rules(&region);
-    let min_minutes = price_on(conn, v.provider_id, &v.item_code, day)
-        .await?
-        .map_or(0, |(_, m, _)| i64::from(m));
-    let (lat, lon, status, status_date): (Option<f64>, Option<f64>, String, Option<NaiveDate>) = on_conn!(conn, c => {
-        sqlx::query_as("SELECT latitude, longitude, status, status_date FROM elders WHERE id = $1")
-            .bind(v.elder_id).fetch_one(&mut *c).await
-    })?;
-    let elder_active = status == "active" || status_date.is_some_and(|d| d > day);
-    let employed: i64 = on_conn!(conn, c => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM employments WHERE staff_id = $1 AND provider_id = $2 \
-             AND start_on <= $3 AND (end_on IS NULL OR end_on >= $3)",
-        )
-        .bind(v.caregiver_id).bind(v.provider_id).bind(day).fetch_one(&mut *c).await
-    })?;
-    let within_quota = v.funding != Funding::Entitlement.as_str()
-        || orders::entitlement_holds(conn, v.order_id).await?;
-    // Only what the rules look at (`visit::check_neighbours`): the caregiver's visits that
-    // overlap this one, the last one that ended before it began and the first one that began
-    // after it ended — within a day either side. Not every visit of those two days: a busy
-    // caregiver's day would otherwise be read and decoded at every check-out.
-    let end = v.out_at.unwrap_or(v.in_at);
-    let others: Vec<OtherRow> = on_conn!(conn, c => {
-        sqlx::query_as(
-            "SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits \
-               WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL AND status <> 'rejected' \
-               AND in_at >= $3 AND in_at < $5 AND out_at > $4) overlapping \
-             UNION ALL SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon \
-               FROM visits WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
-               AND status <> 'rejected' AND in_at >= $3 AND in_at <= $4 AND out_at <= $4 \
-               ORDER BY out_at DESC LIMIT 1) prior_visit \
-             UNION ALL SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon \
-               FROM visits WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
-               AND status <> 'rejected' AND in_at >= $5 AND in_at <= $6 \
-               ORDER BY in_at LIMIT 1) next_visit",
-        )
-        .bind(v.caregiver_id).bind(visit_id)
-        .bind(v.in_at - Duration::hours(24)).bind(v.in_at).bind(end)
-        .bind(v.in_at + Duration::hours(24))
-        .fetch_all(&mut *c).await
-    })?;
-    let others: Vec<OtherVisit> = others
-        .into_iter()
-        .map(|o| OtherVisit {
-            start: o.in_at,
-            end: o.out_at,
-            start_point: point(o.in_lat, o.in_lon),
-            end_point: point(o.out_lat, o.out_lon),
-        })
-        .collect();
-    let stamp = |at, device_at, received_at, lat, lon, offline| Stamp {
-        at,
-        device_at,
-        received_at,
-        point: point(lat, lon),
-        offline,
-    };
-    let facts = VisitFacts {
-        min_minutes,
-        home: point(lat, lon),
-        check_in: Some(stamp(
-            v.in_at,
-            v.in_device_at,
-            v.in_received_at,
-            v.in_lat,
-            v.in_lon,
-            v.in_offline,
-        )),
-        check_out: match (v.out_at, v.out_device_at, v.out_received_at) {
-            (Some(a), Some(d), Some(r)) => {
-                Some(stamp(a, d, r, v.out_lat, v.out_lon, v.out_offline))
-            }
-            _ => None,
-        },
-        confirmation: match (v.confirmation.as_str(), v.code_matched) {
-            ("code", m) => Confirmation::Code {
-                matched: m == Some(true),
-            },
-            ("signature", _) => Confirmation::Signature,
-            _ => Confirmation::Missing,
-        },
-        caregiver_active: employed > 0,
-        elder_active,
-        within_quota,
-    };
-    let findings = verify(&facts, &others, &rules);
-    let status = if matches!(v.status.as_str(), "accepted" | "rejected") {
-        v.status
-    } else if findings.is_empty() {
-        "verified".to_string()
-    } else {
-        "exception".to_string()
-    };
-    let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
-    let stored = serde_json::to_string(&findings).expect("findings serialise");
-    on_conn!(conn, c => {
-        sqlx::query(
-            "UPDATE visits SET status = $1, findings = $2, exception_codes = $3, updated_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(&status).bind(&stored).bind(codes.join(",")).bind(now).bind(visit_id)
-        .execute(&mut *c).await.map(|_| ())
-    })?;
-    Ok(Outcome {
-        visit_id,
-        status,
-        findings,
-    })
 }
 
 /// A visit's stored status and findings.
@@ -734,7 +470,9 @@ pub async fn correct(
         .bind(reason.trim()).bind(actor.user_id).bind(now)
         .execute(&mut *c).await.map(|_| ())
     })?;
-    let outcome = reverify(&mut conn, visit_id, book, now).await?;
+    let outcome = reverify_many(&mut conn, &[(visit_id, book, now)])
+        .await?
+        .remove(0);
     let event = Event::new("visit.correct", "visit", visit_id)
         .region(Some(region))
         .detail(json!({
@@ -822,11 +560,11 @@ pub async fn recheck_month(
     for chunk in candidates.chunks(500) {
         let mut tx = db.begin().await?;
         let mut conn = tx.conn();
-        for id in chunk {
-            let out = reverify(&mut conn, *id, book, now).await?;
+        let checks: Vec<_> = chunk.iter().map(|id| (*id, book, now)).collect();
+        for out in reverify_many(&mut conn, &checks).await? {
             if out.status == "exception" {
                 flagged += 1;
-                let event = Event::new("visit.recheck", "visit", *id).detail(json!({
+                let event = Event::new("visit.recheck", "visit", out.visit_id).detail(json!({
                     "month": month,
                     "codes": out.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
                 }));

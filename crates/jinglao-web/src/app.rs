@@ -40,8 +40,11 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("无法监听 {}：{e}", settings.listen))?;
         let regions = Arc::new(RegionCache::load(&db).await?);
+        let visit_queue =
+            jinglao_db::visit_queue::VisitQueue::start(db.clone(), keys.audit_chain.clone());
         let state = AppState {
             db,
+            visit_queue,
             settings: Arc::new(settings),
             keys: Arc::new(keys),
             clock,

@@ -18,6 +18,8 @@ use crate::regions_cache::RegionCache;
 pub struct AppState {
     /// The database.
     pub db: Db,
+    /// Check-ins and check-outs, committed together (group commit).
+    pub visit_queue: jinglao_db::visit_queue::VisitQueue,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// Derived keys.

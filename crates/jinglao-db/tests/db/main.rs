@@ -10,3 +10,4 @@ mod home_services;
 mod patrols;
 mod registry;
 mod service_lists;
+mod visit_queue;

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use jinglao_db::orders::{self, Assigned};
-use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut, StampInput};
+use jinglao_db::visits::{Caregiver, CheckIn, CheckOut, StampInput};
 use jinglao_db::{DbError, providers, service_lists};
 use jinglao_domain::clock::format_local_hm;
 use jinglao_domain::{Invalid, Scope};
@@ -216,8 +216,10 @@ pub async fn check_in(
             order_id: parse_uuid(&order, "order_id")?,
             stamp: form.stamp(now)?,
         };
-        let (db, key) = (&state.db, &state.keys.audit_chain);
-        visits::check_in(db, key, &user.actor(&meta), me, &ci, now).await?;
+        state
+            .visit_queue
+            .check_in(&user.actor(&meta), me, &ci, now)
+            .await?;
         Ok("checked_in")
     }
     .await;
@@ -248,9 +250,10 @@ pub async fn check_out(
             tasks: String::new(),
             notes: form.notes.clone(),
         };
-        let book = jinglao_db::policy::book(&state.db).await?;
-        let (db, key) = (&state.db, &state.keys.audit_chain);
-        let out = visits::check_out(db, key, &user.actor(&meta), me, &co, &book, now).await?;
+        let out = state
+            .visit_queue
+            .check_out(&user.actor(&meta), me, &co, now)
+            .await?;
         Ok(if out.status == "verified" {
             "checked_out"
         } else {

@@ -120,15 +120,10 @@ pub async fn check_in(
         order_id: body.order_id,
         stamp: body.stamp.input()?,
     };
-    let id = visits::check_in(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        me,
-        &ci,
-        state.clock.now(),
-    )
-    .await?;
+    let id = state
+        .visit_queue
+        .check_in(&user.actor(&meta), me, &ci, state.clock.now())
+        .await?;
     Ok(Json(VisitDto {
         visit_id: id,
         status: "in_progress".into(),
@@ -191,17 +186,10 @@ pub async fn check_out(
         tasks: body.tasks,
         notes: body.notes,
     };
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let out = visits::check_out(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        me,
-        &co,
-        &book,
-        state.clock.now(),
-    )
-    .await?;
+    let out = state
+        .visit_queue
+        .check_out(&user.actor(&meta), me, &co, state.clock.now())
+        .await?;
     Ok(Json(VisitDto {
         visit_id: out.visit_id,
         status: out.status,
