@@ -1,8 +1,10 @@
 //! `jinglao bench checkins`: the caregivers' check-in / check-out load test. Builds a city
 //! database (by default 1,000,000 people), books a day of orders for 200 caregivers with their
 //! own accounts and tokens, starts `jinglao serve` as its own process, and lets every caregiver
-//! work through their round over the API — check in, check out with the code, next — as fast as
-//! the server answers, for a bounded time. Reports requests per second, latency percentiles per
+//! work through their round over the API — check in, check out with the code, next — for a
+//! bounded time: by default at a fixed offered rate (2,000 requests a second shared by all,
+//! latency counted from when each request was due), or with `--rate 0` as fast as the server
+//! answers (capacity). Reports requests per second, latency percentiles per
 //! kind, errors and the server's CPU and memory; afterwards it counts the visits in the
 //! database against what the server acknowledged: none lost, none duplicated.
 
@@ -38,6 +40,12 @@ pub struct CheckinArgs {
     /// Providers the caregivers work for.
     #[arg(long, default_value_t = 20)]
     providers: usize,
+    /// Requests per second offered by all caregivers together, each sending on a fixed
+    /// schedule (latency counted from when a request was due, so a slow answer also delays
+    /// and counts against the requests queued behind it); 0 sends each request as soon as the
+    /// last one is answered, which measures capacity rather than latency at a load.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u64,
     /// Measured seconds.
     #[arg(long, default_value_t = 300)]
     duration: u64,
@@ -66,6 +74,8 @@ struct Shared {
     addr: std::net::SocketAddr,
     measure_from: Instant,
     stop_at: Instant,
+    /// Between one caregiver's requests, when paced.
+    interval: Option<Duration>,
 }
 
 async fn post(
@@ -87,7 +97,12 @@ async fn post(
     Ok((status, bytes))
 }
 
-async fn caregiver(shared: Arc<Shared>, token: String, round: Round) -> Result<Tally> {
+async fn caregiver(
+    shared: Arc<Shared>,
+    token: String,
+    round: Round,
+    first_due: Instant,
+) -> Result<Tally> {
     let mut t = Tally {
         hists: [histogram()?, histogram()?],
         errors: 0,
@@ -100,6 +115,7 @@ async fn caregiver(shared: Arc<Shared>, token: String, round: Round) -> Result<T
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let host = shared.addr.to_string();
+    let mut due = first_due;
     for (order, lat, lon) in &round.orders {
         if Instant::now() >= shared.stop_at {
             break;
@@ -125,7 +141,15 @@ async fn caregiver(shared: Arc<Shared>, token: String, round: Round) -> Result<T
             ),
         ];
         for (kind, path, body) in steps {
-            let started = Instant::now();
+            let started = match shared.interval {
+                Some(every) => {
+                    tokio::time::sleep_until(due.into()).await;
+                    let at = due;
+                    due += every;
+                    at
+                }
+                None => Instant::now(),
+            };
             let answer = post(&mut sender, &host, &token, &path, body).await;
             let us = started.elapsed().as_micros().max(1) as u64;
             let ok = matches!(answer, Ok((200, _)));
@@ -234,15 +258,23 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
         args.caregivers, args.warmup, args.duration
     );
     let start = Instant::now();
+    let interval =
+        (args.rate > 0).then(|| Duration::from_secs_f64(args.caregivers as f64 / args.rate as f64));
     let shared = Arc::new(Shared {
         addr,
         measure_from: start + Duration::from_secs(args.warmup),
         stop_at: start + Duration::from_secs(args.warmup + args.duration),
+        interval,
     });
+    // Paced caregivers start evenly spread over one interval, not all in the same instant.
     let handles: Vec<_> = rounds
         .into_iter()
         .zip(tokens_of)
-        .map(|(r, t)| tokio::spawn(caregiver(shared.clone(), t, r)))
+        .enumerate()
+        .map(|(n, (r, t))| {
+            let offset = interval.map_or(Duration::ZERO, |i| i * n as u32 / args.caregivers as u32);
+            tokio::spawn(caregiver(shared.clone(), t, r, start + offset))
+        })
         .collect();
     let mut hists = [histogram()?, histogram()?];
     let (mut errors, mut checked_in, mut checked_out) = (0, 0, 0);
@@ -272,8 +304,13 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
         "数据库 {}；{} 人（生成并写入 {people_seconds:.1} 秒）；{} 名护理员，{} 家机构",
         p.label, args.elders, args.caregivers, args.providers
     );
+    let offered = if args.rate > 0 {
+        format!("按计划发送 {} 次/秒", args.rate)
+    } else {
+        "每个护理员收到应答即发下一次".to_string()
+    };
     println!(
-        "测量 {elapsed:.0} 秒：{} 次请求，{:.0} 次/秒（目标 ≥ 2000），错误 {errors}",
+        "测量 {elapsed:.0} 秒（{offered}）：{} 次请求，{:.0} 次/秒（目标 ≥ 2000），错误 {errors}",
         all.len(),
         all.len() as f64 / elapsed
     );

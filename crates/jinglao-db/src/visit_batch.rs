@@ -25,20 +25,39 @@ use crate::visit_check::{self, ToCheck};
 use crate::visits::{CheckIn, CheckOut, CheckedStamp, Outcome, check_stamp, outcome};
 use crate::{Actor, Conn, DbError, on_conn, policy, visits::Caregiver};
 
+/// Who sends a request: a caregiver already looked up, or a signed-in account whose caregiver
+/// record the batch looks up (one query for all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// The caregiver.
+    Caregiver(Caregiver),
+    /// The account (`users.id`); refused when it is not linked to a caregiver.
+    Account(Uuid),
+}
+
+impl Who {
+    fn key(self) -> Uuid {
+        match self {
+            Who::Caregiver(c) => c.staff_id,
+            Who::Account(id) => id,
+        }
+    }
+}
+
 /// One request of a caregiver.
 #[derive(Debug, Clone)]
 pub(crate) enum Job {
     /// A check-in.
     In {
         actor: Actor,
-        me: Caregiver,
+        who: Who,
         ci: CheckIn,
         now: DateTime<Utc>,
     },
     /// A check-out, checked under `book` (the stored policy when `None`).
     Out {
         actor: Actor,
-        me: Caregiver,
+        who: Who,
         co: CheckOut,
         book: Option<PolicyBook>,
         now: DateTime<Utc>,
@@ -58,14 +77,20 @@ impl Job {
     /// What the job touches: two jobs sharing a key never go in the same batch.
     pub(crate) fn keys(&self) -> [Option<Uuid>; 3] {
         match self {
-            Job::In { me, ci, .. } => [Some(me.staff_id), Some(ci.visit_id), Some(ci.order_id)],
-            Job::Out { me, co, .. } => [Some(me.staff_id), Some(co.visit_id), None],
+            Job::In { who, ci, .. } => [Some(who.key()), Some(ci.visit_id), Some(ci.order_id)],
+            Job::Out { who, co, .. } => [Some(who.key()), Some(co.visit_id), None],
         }
     }
 
     fn actor(&self) -> &Actor {
         match self {
             Job::In { actor, .. } | Job::Out { actor, .. } => actor,
+        }
+    }
+
+    fn who(&self) -> Who {
+        match self {
+            Job::In { who, .. } | Job::Out { who, .. } => *who,
         }
     }
 
@@ -87,23 +112,33 @@ pub(crate) async fn execute(
     jobs: &[Job],
 ) -> Result<Answers, DbError> {
     let mut answers: Vec<Option<Result<Done, DbError>>> = jobs.iter().map(|_| None).collect();
-    let mut stamps: Vec<Option<CheckedStamp>> = Vec::with_capacity(jobs.len());
+    let caregivers = resolve(conn, jobs).await?;
+    let mut ready: Vec<Option<Ready>> = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
         let input = match job {
             Job::In { ci, .. } => &ci.stamp,
             Job::Out { co, .. } => &co.stamp,
         };
-        match check_stamp(input, job.now()) {
-            Ok(s) => stamps.push(Some(s)),
-            Err(e) => {
-                answers[i] = Some(Err(e.into()));
-                stamps.push(None);
+        let me = match job.who() {
+            Who::Caregiver(c) => Some(c),
+            Who::Account(id) => caregivers.get(&id).copied(),
+        };
+        match (me, check_stamp(input, job.now())) {
+            (None, _) => {
+                let e = DbError::Forbidden("这个账号不是护理员，或尚未关联护理员档案".into());
+                answers[i] = Some(Err(e));
+                ready.push(None);
             }
+            (Some(_), Err(e)) => {
+                answers[i] = Some(Err(e.into()));
+                ready.push(None);
+            }
+            (Some(me), Ok(stamp)) => ready.push(Some(Ready { me, stamp })),
         }
     }
     let mut events: Vec<(usize, Event<'static>)> = Vec::new();
-    check_ins(conn, jobs, &stamps, &mut answers, &mut events).await?;
-    check_outs(conn, jobs, &stamps, &mut answers, &mut events).await?;
+    check_ins(conn, jobs, &ready, &mut answers, &mut events).await?;
+    check_outs(conn, jobs, &ready, &mut answers, &mut events).await?;
     let entries = events
         .into_iter()
         .map(|(i, e)| (jobs[i].actor(), e, jobs[i].now()))
@@ -115,19 +150,58 @@ pub(crate) async fn execute(
         .collect())
 }
 
+/// A job that passed the first checks: its caregiver and checked stamp.
+struct Ready {
+    me: Caregiver,
+    stamp: CheckedStamp,
+}
+
+/// The caregivers of the accounts among the jobs (`users.staff_id`), in one query.
+async fn resolve(conn: &mut Conn<'_>, jobs: &[Job]) -> Result<HashMap<Uuid, Caregiver>, DbError> {
+    let accounts: Vec<Uuid> = jobs
+        .iter()
+        .filter_map(|j| match j.who() {
+            Who::Account(id) => Some(id),
+            Who::Caregiver(_) => None,
+        })
+        .collect();
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, staff_id, provider_id FROM users WHERE role = 'caregiver' AND id IN ",
+        );
+        push_id_list(&mut q, &accounts);
+        q.build_query_as().fetch_all(&mut *c).await
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, staff, provider)| {
+            Some((
+                id,
+                Caregiver {
+                    staff_id: staff?,
+                    provider_id: provider?,
+                },
+            ))
+        })
+        .collect())
+}
+
 /// The check-ins of the batch: idempotent on the visit id and on the order.
 async fn check_ins(
     conn: &mut Conn<'_>,
     jobs: &[Job],
-    stamps: &[Option<CheckedStamp>],
+    ready: &[Option<Ready>],
     answers: &mut [Option<Result<Done, DbError>>],
     events: &mut Vec<(usize, Event<'static>)>,
 ) -> Result<(), DbError> {
     let todo: Vec<(usize, &Caregiver, &CheckIn, &CheckedStamp, DateTime<Utc>)> = jobs
         .iter()
         .enumerate()
-        .filter_map(|(i, j)| match (j, &stamps[i]) {
-            (Job::In { me, ci, now, .. }, Some(s)) => Some((i, me, ci, s, *now)),
+        .filter_map(|(i, j)| match (j, &ready[i]) {
+            (Job::In { ci, now, .. }, Some(r)) => Some((i, &r.me, ci, &r.stamp, *now)),
             _ => None,
         })
         .collect();
@@ -230,15 +304,15 @@ struct StartedRow {
 async fn check_outs(
     conn: &mut Conn<'_>,
     jobs: &[Job],
-    stamps: &[Option<CheckedStamp>],
+    ready: &[Option<Ready>],
     answers: &mut [Option<Result<Done, DbError>>],
     events: &mut Vec<(usize, Event<'static>)>,
 ) -> Result<(), DbError> {
     let todo: Vec<(usize, &Caregiver, &CheckOut, &CheckedStamp)> = jobs
         .iter()
         .enumerate()
-        .filter_map(|(i, j)| match (j, &stamps[i]) {
-            (Job::Out { me, co, .. }, Some(s)) => Some((i, me, co, s)),
+        .filter_map(|(i, j)| match (j, &ready[i]) {
+            (Job::Out { co, .. }, Some(r)) => Some((i, &r.me, co, &r.stamp)),
             _ => None,
         })
         .collect();
@@ -257,7 +331,7 @@ async fn check_outs(
     .into_iter()
     .map(|r| (r.id, r))
     .collect();
-    let mut closed = Vec::new();
+    let mut closing: Vec<(usize, Closing)> = Vec::new();
     for (i, me, co, stamp) in todo {
         let Some(row) = started.get(&co.visit_id) else {
             let e = Invalid::one("visit_id", "没有这次服务的签到记录，请先签到");
@@ -271,33 +345,32 @@ async fn check_outs(
         } else if stamp.at < row.in_at {
             answers[i] = Some(Err(Invalid::one("device_at", "签退时间早于签到时间").into()));
         } else {
-            close(conn, co, row, stamp, jobs[i].now()).await?;
-            closed.push(i);
+            closing.push((i, Closing::new(co, row, stamp, jobs[i].now())));
         }
     }
-    if closed.is_empty() {
+    if closing.is_empty() {
         return Ok(());
     }
-    let stored_book = if closed
+    close(conn, &closing).await?;
+    let stored_book = if closing
         .iter()
-        .any(|&i| matches!(&jobs[i], Job::Out { book: None, .. }))
+        .any(|(i, _)| matches!(&jobs[*i], Job::Out { book: None, .. }))
     {
         Some(policy::load(conn).await?)
     } else {
         None
     };
-    let checks: Vec<ToCheck<'_>> = closed
+    let checks: Vec<ToCheck<'_>> = closing
         .iter()
-        .filter_map(|&i| match &jobs[i] {
-            Job::Out { co, book, now, .. } => {
-                let book = book.as_ref().or(stored_book.as_ref())?;
-                Some((co.visit_id, book, *now))
+        .filter_map(|(i, c)| match &jobs[*i] {
+            Job::Out { book, .. } => {
+                Some((c.visit_id, book.as_ref().or(stored_book.as_ref())?, c.now))
             }
             Job::In { .. } => None,
         })
         .collect();
     let outcomes = visit_check::reverify_many(conn, &checks).await?;
-    for (i, out) in closed.into_iter().zip(outcomes) {
+    for ((i, _), out) in closing.into_iter().zip(outcomes) {
         events.push((
             i,
             Event::new("visit.check_out", "visit", out.visit_id).detail(json!({
@@ -310,46 +383,107 @@ async fn check_outs(
     Ok(())
 }
 
-/// Records one check-out: time, place, confirmation, tasks and notes; the signature if drawn;
-/// the order done.
-async fn close(
-    conn: &mut Conn<'_>,
-    co: &CheckOut,
-    row: &StartedRow,
-    stamp: &CheckedStamp,
+/// One check-out to record: time, place, confirmation, tasks and notes.
+struct Closing<'j> {
+    visit_id: Uuid,
+    order_id: Uuid,
+    at: DateTime<Utc>,
+    device_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    let code = co.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let (confirmation, matched) = match code {
-        Some(c) => ("code", Some(c == row.confirm_code)),
-        None if co.signature.is_some() => ("signature", None),
-        None => ("missing", None),
-    };
-    on_conn!(conn, c => {
-        sqlx::query(
-            "UPDATE visits SET out_at = $1, out_device_at = $2, out_received_at = $3, out_lat = $4, \
-             out_lon = $5, out_offline = $6, confirmation = $7, code_entered = $8, code_matched = $9, \
-             tasks = $10, notes = $11, updated_at = $3 WHERE id = $12",
-        )
-        .bind(stamp.at).bind(stamp.device_at).bind(now).bind(stamp.point.map(|p| p.lat))
-        .bind(stamp.point.map(|p| p.lon)).bind(stamp.offline).bind(confirmation).bind(code)
-        .bind(matched).bind(co.tasks.trim()).bind(co.notes.trim()).bind(co.visit_id)
-        .execute(&mut *c).await.map(|_| ())
-    })?;
-    if let (Some(image), "signature") = (&co.signature, confirmation) {
+    lat: Option<f64>,
+    lon: Option<f64>,
+    offline: bool,
+    confirmation: &'static str,
+    code: Option<&'j str>,
+    matched: Option<bool>,
+    tasks: &'j str,
+    notes: &'j str,
+    signature: Option<&'j [u8]>,
+}
+
+impl<'j> Closing<'j> {
+    fn new(co: &'j CheckOut, row: &StartedRow, stamp: &CheckedStamp, now: DateTime<Utc>) -> Self {
+        let code = co.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let (confirmation, matched) = match code {
+            Some(c) => ("code", Some(c == row.confirm_code)),
+            None if co.signature.is_some() => ("signature", None),
+            None => ("missing", None),
+        };
+        Closing {
+            visit_id: co.visit_id,
+            order_id: row.order_id,
+            at: stamp.at,
+            device_at: stamp.device_at,
+            now,
+            lat: stamp.point.map(|p| p.lat),
+            lon: stamp.point.map(|p| p.lon),
+            offline: stamp.offline,
+            confirmation,
+            code,
+            matched,
+            tasks: co.tasks.trim(),
+            notes: co.notes.trim(),
+            signature: co
+                .signature
+                .as_deref()
+                .filter(|_| confirmation == "signature"),
+        }
+    }
+}
+
+/// Rows per multi-row statement (well under SQLite's limit of bound values).
+const CHUNK: usize = 100;
+
+/// Records the check-outs — one `UPDATE … FROM (VALUES …)` for the visits and one for their
+/// orders per chunk — and the drawn signatures.
+async fn close(conn: &mut Conn<'_>, closing: &[(usize, Closing<'_>)]) -> Result<(), DbError> {
+    for chunk in closing.chunks(CHUNK) {
         on_conn!(conn, c => {
-            sqlx::query(
-                "INSERT INTO visit_signatures (visit_id, image_cipher, size_bytes, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(co.visit_id).bind(image).bind(image.len() as i64).bind(now)
-            .execute(&mut *c).await.map(|_| ())
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE visits SET out_at = v.column2, out_device_at = v.column3, \
+                 out_received_at = v.column4, out_lat = v.column5, out_lon = v.column6, \
+                 out_offline = v.column7, confirmation = v.column8, code_entered = v.column9, \
+                 code_matched = v.column10, tasks = v.column11, notes = v.column12, \
+                 updated_at = v.column4 FROM (",
+            );
+            q.push_values(chunk, |mut b, (_, x)| {
+                b.push_bind(x.visit_id).push_bind(x.at).push_bind(x.device_at).push_bind(x.now)
+                    .push_bind(x.lat).push_bind(x.lon).push_bind(x.offline)
+                    .push_bind(x.confirmation).push_bind(x.code).push_bind(x.matched)
+                    .push_bind(x.tasks).push_bind(x.notes);
+            });
+            q.push(") AS v WHERE visits.id = v.column1");
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE service_orders SET status = 'done', updated_at = v.column2 FROM (",
+            );
+            q.push_values(chunk, |mut b, (_, x)| {
+                b.push_bind(x.order_id).push_bind(x.now);
+            });
+            q.push(") AS v WHERE service_orders.id = v.column1");
+            q.build().execute(&mut *c).await.map(|_| ())
         })?;
     }
-    on_conn!(conn, c => {
-        sqlx::query("UPDATE service_orders SET status = 'done', updated_at = $1 WHERE id = $2")
-            .bind(now).bind(row.order_id).execute(&mut *c).await.map(|_| ())
-    })?;
+    let signed: Vec<&Closing<'_>> = closing
+        .iter()
+        .map(|(_, x)| x)
+        .filter(|x| x.signature.is_some())
+        .collect();
+    for chunk in signed.chunks(CHUNK) {
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO visit_signatures (visit_id, image_cipher, size_bytes, created_at) ",
+            );
+            q.push_values(chunk, |mut b, x| {
+                let image = x.signature.unwrap_or_default();
+                b.push_bind(x.visit_id).push_bind(image).push_bind(image.len() as i64)
+                    .push_bind(x.now);
+            });
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 

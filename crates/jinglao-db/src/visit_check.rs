@@ -9,14 +9,14 @@
 
 use std::collections::HashMap;
 
+use sqlx::FromRow;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jinglao_domain::RegionCode;
 use jinglao_domain::clock::china_date;
 use jinglao_domain::order::Funding;
 use jinglao_domain::policy::PolicyBook;
-use jinglao_domain::visit::{
-    Confirmation, Finding, GeoPoint, OtherVisit, Stamp, VisitFacts, verify,
-};
+use jinglao_domain::visit::{Confirmation, GeoPoint, OtherVisit, Stamp, VisitFacts, verify};
 use uuid::Uuid;
 
 use crate::scope_sql::push_id_list;
@@ -137,11 +137,17 @@ pub(crate) async fn reverify_many(
     let elders = read_elders(conn, &elders).await?;
     let employments = read_employments(conn, &caregivers).await?;
 
+    let ordered: Vec<VisitRow> = ids
+        .iter()
+        .map(|id| {
+            rows.remove(id)
+                .ok_or_else(|| DbError::Corrupt(format!("visit {id} to check is missing")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut neighbours = read_neighbours(conn, &ordered).await?;
+
     let mut outcomes = Vec::with_capacity(items.len());
-    for (id, book, now) in items {
-        let v = rows
-            .remove(id)
-            .ok_or_else(|| DbError::Corrupt(format!("visit {id} to check is missing")))?;
+    for (n, (v, (id, book, _))) in ordered.into_iter().zip(items).enumerate() {
         let day = china_date(v.in_at);
         let region =
             RegionCode::parse(&v.region_code).map_err(|e| DbError::Corrupt(e.to_string()))?;
@@ -165,7 +171,7 @@ pub(crate) async fn reverify_many(
         });
         let within_quota = v.funding != Funding::Entitlement.as_str()
             || orders::entitlement_holds(conn, v.order_id).await?;
-        let others = neighbours(conn, &v).await?;
+        let others = std::mem::take(&mut neighbours[n]);
         let stamp = |at, device_at, received_at, lat, lon, offline| Stamp {
             at,
             device_at,
@@ -209,13 +215,13 @@ pub(crate) async fn reverify_many(
         } else {
             "exception".to_string()
         };
-        store(conn, *id, &status, &findings, *now).await?;
         outcomes.push(Outcome {
             visit_id: *id,
             status,
             findings,
         });
     }
+    store(conn, items, &outcomes).await?;
     Ok(outcomes)
 }
 
@@ -260,59 +266,97 @@ async fn read_employments(
     })?)
 }
 
-/// Only what the rules look at (`visit::check_neighbours`): the caregiver's visits that
-/// overlap this one, the last one that ended before it began and the first one that began
-/// after it ended — within a day either side. Not every visit of those two days: a busy
-/// caregiver's day would otherwise be read and decoded at every check-out.
-async fn neighbours(conn: &mut Conn<'_>, v: &VisitRow) -> Result<Vec<OtherVisit>, DbError> {
-    let end = v.out_at.unwrap_or(v.in_at);
-    let others: Vec<OtherRow> = on_conn!(conn, c => {
-        sqlx::query_as(
-            "SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits \
-               WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL AND status <> 'rejected' \
-               AND in_at >= $3 AND in_at < $5 AND out_at > $4) overlapping \
-             UNION ALL SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon \
-               FROM visits WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
-               AND status <> 'rejected' AND in_at >= $3 AND in_at <= $4 AND out_at <= $4 \
-               ORDER BY out_at DESC LIMIT 1) prior_visit \
-             UNION ALL SELECT * FROM (SELECT in_at, out_at, in_lat, in_lon, out_lat, out_lon \
-               FROM visits WHERE caregiver_id = $1 AND id <> $2 AND out_at IS NOT NULL \
-               AND status <> 'rejected' AND in_at >= $5 AND in_at <= $6 \
-               ORDER BY in_at LIMIT 1) next_visit",
-        )
-        .bind(v.caregiver_id).bind(v.id)
-        .bind(v.in_at - Duration::hours(24)).bind(v.in_at).bind(end)
-        .bind(v.in_at + Duration::hours(24))
-        .fetch_all(&mut *c).await
-    })?;
-    Ok(others
-        .into_iter()
-        .map(|o| OtherVisit {
-            start: o.in_at,
-            end: o.out_at,
-            start_point: point(o.in_lat, o.in_lon),
-            end_point: point(o.out_lat, o.out_lon),
-        })
-        .collect())
+/// Visits per neighbour query: three `SELECT`s each, under SQLite's limit of 500 in one
+/// compound statement.
+const NEIGHBOUR_CHUNK: usize = 100;
+
+/// Only what the rules look at (`visit::check_neighbours`), for each visit: the caregiver's
+/// visits that overlap it, the last one that ended before it began and the first one that
+/// began after it ended — within a day either side. Not every visit of those two days: a busy
+/// caregiver's day would otherwise be read and decoded at every check-out. One statement per
+/// [`NEIGHBOUR_CHUNK`] visits, each part tagged with the visit's place in `visits`.
+async fn read_neighbours(
+    conn: &mut Conn<'_>,
+    visits: &[VisitRow],
+) -> Result<Vec<Vec<OtherVisit>>, DbError> {
+    let mut found: Vec<Vec<OtherVisit>> = visits.iter().map(|_| Vec::new()).collect();
+    for (c, chunk) in visits.chunks(NEIGHBOUR_CHUNK).enumerate() {
+        let rows: Vec<(i32, OtherRow)> = on_conn!(conn, c2 => {
+            let mut q = sqlx::QueryBuilder::new("");
+            for (k, v) in chunk.iter().enumerate() {
+                let tag = (c * NEIGHBOUR_CHUNK + k) as i32;
+                let end = v.out_at.unwrap_or(v.in_at);
+                let (before, after) = (v.in_at - Duration::hours(24), v.in_at + Duration::hours(24));
+                if k > 0 {
+                    q.push(" UNION ALL ");
+                }
+                let columns = format!("SELECT * FROM (SELECT {tag} AS k, in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits WHERE caregiver_id = ");
+                // Overlapping.
+                q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
+                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(before)
+                    .push(" AND in_at < ").push_bind(end).push(" AND out_at > ").push_bind(v.in_at)
+                    .push(format!(") o{tag} UNION ALL "));
+                // The one before.
+                q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
+                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(before)
+                    .push(" AND in_at <= ").push_bind(v.in_at).push(" AND out_at <= ").push_bind(v.in_at)
+                    .push(format!(" ORDER BY out_at DESC LIMIT 1) p{tag} UNION ALL "));
+                // The one after.
+                q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
+                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(end)
+                    .push(" AND in_at <= ").push_bind(after)
+                    .push(format!(" ORDER BY in_at LIMIT 1) n{tag}"));
+            }
+            q.build().fetch_all(&mut *c2).await.and_then(|rows| {
+                use sqlx::Row;
+                rows.iter()
+                    .map(|r| Ok((r.try_get::<i32, _>("k")?, OtherRow::from_row(r)?)))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
+            })
+        })?;
+        for (tag, o) in rows {
+            let slot = found
+                .get_mut(tag as usize)
+                .ok_or_else(|| DbError::Corrupt(format!("neighbour row for visit {tag}")))?;
+            slot.push(OtherVisit {
+                start: o.in_at,
+                end: o.out_at,
+                start_point: point(o.in_lat, o.in_lon),
+                end_point: point(o.out_lat, o.out_lon),
+            });
+        }
+    }
+    Ok(found)
 }
 
-/// Stores a visit's status and findings.
+/// Stores each visit's status and findings: one `UPDATE … FROM (VALUES …)` per chunk.
 async fn store(
     conn: &mut Conn<'_>,
-    id: Uuid,
-    status: &str,
-    findings: &[Finding],
-    now: DateTime<Utc>,
+    items: &[ToCheck<'_>],
+    outcomes: &[Outcome],
 ) -> Result<(), DbError> {
-    let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
-    let stored = serde_json::to_string(findings).expect("findings serialise");
-    on_conn!(conn, c => {
-        sqlx::query(
-            "UPDATE visits SET status = $1, findings = $2, exception_codes = $3, updated_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(status).bind(&stored).bind(codes.join(",")).bind(now).bind(id)
-        .execute(&mut *c).await.map(|_| ())
-    })?;
+    let rows: Vec<(Uuid, &str, String, String, DateTime<Utc>)> = items
+        .iter()
+        .zip(outcomes)
+        .map(|((_, _, now), o)| {
+            let codes: Vec<&str> = o.findings.iter().map(|f| f.code.as_str()).collect();
+            let stored = serde_json::to_string(&o.findings).expect("findings serialise");
+            (o.visit_id, o.status.as_str(), stored, codes.join(","), *now)
+        })
+        .collect();
+    for chunk in rows.chunks(NEIGHBOUR_CHUNK) {
+        on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "UPDATE visits SET status = v.column2, findings = v.column3, \
+                 exception_codes = v.column4, updated_at = v.column5 FROM (",
+            );
+            q.push_values(chunk, |mut b, (id, status, findings, codes, now)| {
+                b.push_bind(*id).push_bind(*status).push_bind(findings).push_bind(codes)
+                    .push_bind(*now);
+            });
+            q.push(") AS v WHERE visits.id = v.column1");
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }

@@ -19,8 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::audit::ChainKey;
+pub use crate::visit_batch::Who;
 use crate::visit_batch::{self, Answers, Done, Job};
-use crate::visits::{Caregiver, CheckIn, CheckOut, Outcome, outcome};
+use crate::visits::{CheckIn, CheckOut, Outcome, outcome};
 use crate::{Actor, Db, DbError};
 
 /// Most jobs in one transaction (a commit every few milliseconds at the target load).
@@ -50,17 +51,18 @@ impl VisitQueue {
         VisitQueue { sender, db }
     }
 
-    /// [`crate::visits::check_in`], committed with other requests.
+    /// [`crate::visits::check_in`] for `who` (a caregiver's account is looked up in the
+    /// batch), committed with other requests.
     pub async fn check_in(
         &self,
         actor: &Actor,
-        me: Caregiver,
+        who: Who,
         ci: &CheckIn,
         now: DateTime<Utc>,
     ) -> Result<Uuid, DbError> {
         let job = Job::In {
             actor: actor.clone(),
-            me,
+            who,
             ci: *ci,
             now,
         };
@@ -74,13 +76,13 @@ impl VisitQueue {
     pub async fn check_out(
         &self,
         actor: &Actor,
-        me: Caregiver,
+        who: Who,
         co: &CheckOut,
         now: DateTime<Utc>,
     ) -> Result<Outcome, DbError> {
         let job = Job::Out {
             actor: actor.clone(),
-            me,
+            who,
             co: co.clone(),
             book: None,
             now,
@@ -183,10 +185,10 @@ mod tests {
         Item {
             job: Job::Out {
                 actor: Actor::system(),
-                me: Caregiver {
+                who: Who::Caregiver(crate::visits::Caregiver {
                     staff_id: staff,
                     provider_id: Uuid::nil(),
-                },
+                }),
                 co: CheckOut {
                     visit_id: visit,
                     ..Default::default()

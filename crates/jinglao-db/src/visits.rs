@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
 use crate::orders::month_of;
-use crate::visit_batch::{self, Done, Job};
+use crate::visit_batch::{self, Done, Job, Who};
 use crate::visit_check::reverify_many;
 use crate::{Actor, Conn, Db, DbError, on_conn};
 
@@ -160,7 +160,7 @@ pub async fn check_in(
 ) -> Result<Uuid, DbError> {
     let job = Job::In {
         actor: actor.clone(),
-        me,
+        who: Who::Caregiver(me),
         ci: *ci,
         now,
     };
@@ -213,7 +213,7 @@ pub async fn check_out(
 ) -> Result<Outcome, DbError> {
     let job = Job::Out {
         actor: actor.clone(),
-        me,
+        who: Who::Caregiver(me),
         co: co.clone(),
         book: Some(book.clone()),
         now,

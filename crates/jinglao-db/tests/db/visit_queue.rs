@@ -4,7 +4,7 @@
 use chrono::Duration;
 use jinglao_db::audit;
 use jinglao_db::testing::TestDb;
-use jinglao_db::visit_queue::VisitQueue;
+use jinglao_db::visit_queue::{VisitQueue, Who};
 use jinglao_db::visits::{CheckIn, CheckOut};
 use jinglao_db::{DbError, orders, test_on_both};
 use jinglao_domain::order::Funding;
@@ -26,7 +26,7 @@ test_on_both! {
         let check_in = |visit_id, order_id, who| {
             let (queue, me) = (queue.clone(), me.clone());
             async move {
-                queue.check_in(&me, who, &CheckIn { visit_id, order_id, stamp: at_home(start) }, start).await
+                queue.check_in(&me, Who::Caregiver(who), &CheckIn { visit_id, order_id, stamp: at_home(start) }, start).await
             }
         };
         // All at once: the first check-in and its retry, the other caregiver's check-in, the
@@ -37,7 +37,7 @@ test_on_both! {
             check_in(v1, mine, w.carer),
             check_in(v2, theirs, w.other),
             check_in(v3, not_theirs, w.other),
-            queue.check_out(&me, w.carer, &nothing, start),
+            queue.check_out(&me, Who::Caregiver(w.carer), &nothing, start),
         );
         assert_eq!(first.unwrap(), v1);
         assert_eq!(retry.unwrap(), v1, "the retry answers with the same visit");
@@ -52,7 +52,7 @@ test_on_both! {
         let check_out = |visit_id, who, code: &str| {
             let (queue, me) = (queue.clone(), me.clone());
             let co = CheckOut { visit_id, stamp: at_home(end), code: Some(code.to_string()), ..Default::default() };
-            async move { queue.check_out(&me, who, &co, end).await }
+            async move { queue.check_out(&me, Who::Caregiver(who), &co, end).await }
         };
         let (a, b) = tokio::join!(check_out(v1, w.carer, &my_code), check_out(v2, w.other, "000000"));
         let (a, b) = (a.unwrap(), b.unwrap());

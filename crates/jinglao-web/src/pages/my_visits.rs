@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use jinglao_db::orders::{self, Assigned};
+use jinglao_db::visit_queue::Who;
 use jinglao_db::visits::{Caregiver, CheckIn, CheckOut, StampInput};
 use jinglao_db::{DbError, providers, service_lists};
 use jinglao_domain::clock::format_local_hm;
@@ -218,7 +219,7 @@ pub async fn check_in(
         };
         state
             .visit_queue
-            .check_in(&user.actor(&meta), me, &ci, now)
+            .check_in(&user.actor(&meta), Who::Caregiver(me), &ci, now)
             .await?;
         Ok("checked_in")
     }
@@ -252,7 +253,7 @@ pub async fn check_out(
         };
         let out = state
             .visit_queue
-            .check_out(&user.actor(&meta), me, &co, now)
+            .check_out(&user.actor(&meta), Who::Caregiver(me), &co, now)
             .await?;
         Ok(if out.status == "verified" {
             "checked_out"

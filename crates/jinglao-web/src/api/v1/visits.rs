@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use jinglao_db::visit_queue::Who;
 use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut, StampInput};
 use jinglao_domain::Invalid;
 use serde::{Deserialize, Serialize};
@@ -114,7 +115,6 @@ pub async fn check_in(
     meta: RequestMeta,
     ApiJson(body): ApiJson<CheckInRequest>,
 ) -> Result<Json<VisitDto>, ApiError> {
-    let me = caregiver(&state, &user).await?;
     let ci = CheckIn {
         visit_id: body.visit_id,
         order_id: body.order_id,
@@ -122,7 +122,12 @@ pub async fn check_in(
     };
     let id = state
         .visit_queue
-        .check_in(&user.actor(&meta), me, &ci, state.clock.now())
+        .check_in(
+            &user.actor(&meta),
+            Who::Account(user.account.id),
+            &ci,
+            state.clock.now(),
+        )
         .await?;
     Ok(Json(VisitDto {
         visit_id: id,
@@ -173,7 +178,6 @@ pub async fn check_out(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CheckOutRequest>,
 ) -> Result<Json<VisitDto>, ApiError> {
-    let me = caregiver(&state, &user).await?;
     let co = CheckOut {
         visit_id: id,
         stamp: body.stamp.input()?,
@@ -188,7 +192,12 @@ pub async fn check_out(
     };
     let out = state
         .visit_queue
-        .check_out(&user.actor(&meta), me, &co, state.clock.now())
+        .check_out(
+            &user.actor(&meta),
+            Who::Account(user.account.id),
+            &co,
+            state.clock.now(),
+        )
         .await?;
     Ok(Json(VisitDto {
         visit_id: out.visit_id,
