@@ -91,6 +91,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(27, "0027_patrols", "patrols"),
     both!(28, "0028_family_beds", "family_beds"),
     both!(29, "0029_visit_signatures", "visit_signatures"),
+    both!(30, "0030_visits_by_check_out", "visits_by_check_out"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

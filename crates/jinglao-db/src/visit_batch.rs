@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::audit::{self, ChainKey, Event};
 use crate::orders::{self, Order, month_of};
 use crate::scope_sql::push_id_list;
-use crate::visit_check::{self, ToCheck};
+use crate::visit_check::{self, Closed, ToCheck, stored_findings};
 use crate::visits::{CheckIn, CheckOut, CheckedStamp, Outcome, check_stamp, outcome};
 use crate::{Actor, Conn, DbError, on_conn, policy, visits::Caregiver};
 
@@ -351,7 +351,6 @@ async fn check_outs(
     if closing.is_empty() {
         return Ok(());
     }
-    close(conn, &closing).await?;
     let stored_book = if closing
         .iter()
         .any(|(i, _)| matches!(&jobs[*i], Job::Out { book: None, .. }))
@@ -369,7 +368,12 @@ async fn check_outs(
             Job::In { .. } => None,
         })
         .collect();
-    let outcomes = visit_check::reverify_many(conn, &checks).await?;
+    let closed: HashMap<Uuid, Closed> = closing
+        .iter()
+        .map(|(_, c)| (c.visit_id, c.facts()))
+        .collect();
+    let outcomes = visit_check::assess_many(conn, &checks, &closed).await?;
+    close(conn, &closing, &outcomes).await?;
     for ((i, _), out) in closing.into_iter().zip(outcomes) {
         events.push((
             i,
@@ -431,26 +435,52 @@ impl<'j> Closing<'j> {
     }
 }
 
+impl Closing<'_> {
+    fn facts(&self) -> Closed {
+        Closed {
+            at: self.at,
+            device_at: self.device_at,
+            received_at: self.now,
+            lat: self.lat,
+            lon: self.lon,
+            offline: self.offline,
+            confirmation: self.confirmation,
+            code_matched: self.matched,
+        }
+    }
+}
+
 /// Rows per multi-row statement (well under SQLite's limit of bound values).
 const CHUNK: usize = 100;
 
-/// Records the check-outs — one `UPDATE … FROM (VALUES …)` for the visits and one for their
-/// orders per chunk — and the drawn signatures.
-async fn close(conn: &mut Conn<'_>, closing: &[(usize, Closing<'_>)]) -> Result<(), DbError> {
-    for chunk in closing.chunks(CHUNK) {
+/// Records the check-outs with their verification — one `UPDATE … FROM (VALUES …)` for the
+/// visits and one for their orders per chunk — and the drawn signatures.
+async fn close(
+    conn: &mut Conn<'_>,
+    closing: &[(usize, Closing<'_>)],
+    outcomes: &[Outcome],
+) -> Result<(), DbError> {
+    let stored: Vec<(String, String)> = outcomes.iter().map(stored_findings).collect();
+    for (chunk, verdicts) in closing
+        .chunks(CHUNK)
+        .zip(outcomes.chunks(CHUNK).zip(stored.chunks(CHUNK)))
+    {
         on_conn!(conn, c => {
             let mut q = sqlx::QueryBuilder::new(
                 "UPDATE visits SET out_at = v.column2, out_device_at = v.column3, \
                  out_received_at = v.column4, out_lat = v.column5, out_lon = v.column6, \
                  out_offline = v.column7, confirmation = v.column8, code_entered = v.column9, \
                  code_matched = v.column10, tasks = v.column11, notes = v.column12, \
+                 status = v.column13, findings = v.column14, exception_codes = v.column15, \
                  updated_at = v.column4 FROM (",
             );
-            q.push_values(chunk, |mut b, (_, x)| {
+            let rows = chunk.iter().zip(verdicts.0.iter().zip(verdicts.1));
+            q.push_values(rows, |mut b, ((_, x), (out, (json, codes)))| {
                 b.push_bind(x.visit_id).push_bind(x.at).push_bind(x.device_at).push_bind(x.now)
                     .push_bind(x.lat).push_bind(x.lon).push_bind(x.offline)
                     .push_bind(x.confirmation).push_bind(x.code).push_bind(x.matched)
-                    .push_bind(x.tasks).push_bind(x.notes);
+                    .push_bind(x.tasks).push_bind(x.notes).push_bind(&out.status)
+                    .push_bind(json).push_bind(codes);
             });
             q.push(") AS v WHERE visits.id = v.column1");
             q.build().execute(&mut *c).await.map(|_| ())

@@ -99,13 +99,51 @@ pub(crate) fn point(lat: Option<f64>, lon: Option<f64>) -> Option<GeoPoint> {
 /// One visit to check: its id, the policy it is checked under, and the time of the check.
 pub(crate) type ToCheck<'b> = (Uuid, &'b PolicyBook, DateTime<Utc>);
 
+/// A check-out not yet written: the check sees the visit as it will be stored with it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Closed {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) device_at: DateTime<Utc>,
+    pub(crate) received_at: DateTime<Utc>,
+    pub(crate) lat: Option<f64>,
+    pub(crate) lon: Option<f64>,
+    pub(crate) offline: bool,
+    pub(crate) confirmation: &'static str,
+    pub(crate) code_matched: Option<bool>,
+}
+
+impl VisitRow {
+    fn close(&mut self, c: &Closed) {
+        self.out_at = Some(c.at);
+        self.out_device_at = Some(c.device_at);
+        self.out_received_at = Some(c.received_at);
+        self.out_lat = c.lat;
+        self.out_lon = c.lon;
+        self.out_offline = c.offline;
+        self.confirmation = c.confirmation.to_string();
+        self.code_matched = c.code_matched;
+    }
+}
+
 /// Gathers the facts of each visit, runs the check, and stores each status and findings (a
 /// visit already accepted or rejected by a reviewer keeps its decision). Outcomes come back in
-/// the order of `items`. The visits must belong to different caregivers or be checked after
-/// one another's facts are stored — each is checked against the caregiver's visits as stored.
+/// the order of `items`.
 pub(crate) async fn reverify_many(
     conn: &mut Conn<'_>,
     items: &[ToCheck<'_>],
+) -> Result<Vec<Outcome>, DbError> {
+    let outcomes = assess_many(conn, items, &HashMap::new()).await?;
+    store(conn, items, &outcomes).await?;
+    Ok(outcomes)
+}
+
+/// [`reverify_many`] without storing, each visit of `closing` seen with its check-out. The
+/// visits must belong to different caregivers: each is checked against the caregiver's other
+/// visits as stored.
+pub(crate) async fn assess_many(
+    conn: &mut Conn<'_>,
+    items: &[ToCheck<'_>],
+    closing: &HashMap<Uuid, Closed>,
 ) -> Result<Vec<Outcome>, DbError> {
     if items.is_empty() {
         return Ok(Vec::new());
@@ -140,10 +178,15 @@ pub(crate) async fn reverify_many(
     let ordered: Vec<VisitRow> = ids
         .iter()
         .map(|id| {
-            rows.remove(id)
-                .ok_or_else(|| DbError::Corrupt(format!("visit {id} to check is missing")))
+            let mut row = rows
+                .remove(id)
+                .ok_or_else(|| DbError::Corrupt(format!("visit {id} to check is missing")))?;
+            if let Some(c) = closing.get(id) {
+                row.close(c);
+            }
+            Ok(row)
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, DbError>>()?;
     let mut neighbours = read_neighbours(conn, &ordered).await?;
 
     let mut outcomes = Vec::with_capacity(items.len());
@@ -221,7 +264,6 @@ pub(crate) async fn reverify_many(
             findings,
         });
     }
-    store(conn, items, &outcomes).await?;
     Ok(outcomes)
 }
 
@@ -272,8 +314,10 @@ const NEIGHBOUR_CHUNK: usize = 100;
 
 /// Only what the rules look at (`visit::check_neighbours`), for each visit: the caregiver's
 /// visits that overlap it, the last one that ended before it began and the first one that
-/// began after it ended — within a day either side. Not every visit of those two days: a busy
-/// caregiver's day would otherwise be read and decoded at every check-out. One statement per
+/// began after it ended — begun within a day either side (an overlapping visit also ended
+/// within a day of this one's end). Each part is a seek on an index of the caregiver's visits
+/// by check-out or check-in time, not a read of the caregiver's whole day: a busy caregiver
+/// would otherwise make every check-out slower than the last. One statement per
 /// [`NEIGHBOUR_CHUNK`] visits, each part tagged with the visit's place in `visits`.
 async fn read_neighbours(
     conn: &mut Conn<'_>,
@@ -291,17 +335,19 @@ async fn read_neighbours(
                     q.push(" UNION ALL ");
                 }
                 let columns = format!("SELECT * FROM (SELECT {tag} AS k, in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits WHERE caregiver_id = ");
-                // Overlapping.
+                // Still running when this one began (ended after it began, by the check-out
+                // index) and begun before it ended.
                 q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
-                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(before)
-                    .push(" AND in_at < ").push_bind(end).push(" AND out_at > ").push_bind(v.in_at)
+                    .push(" AND out_at > ").push_bind(v.in_at).push(" AND out_at <= ").push_bind(end + Duration::hours(24))
+                    .push(" AND status <> 'rejected' AND in_at >= ").push_bind(before)
+                    .push(" AND in_at < ").push_bind(end)
                     .push(format!(") o{tag} UNION ALL "));
-                // The one before.
+                // The last one ended before this one began (a seek on the same index).
                 q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
-                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(before)
-                    .push(" AND in_at <= ").push_bind(v.in_at).push(" AND out_at <= ").push_bind(v.in_at)
+                    .push(" AND out_at <= ").push_bind(v.in_at).push(" AND out_at >= ").push_bind(before)
+                    .push(" AND status <> 'rejected' AND in_at >= ").push_bind(before)
                     .push(format!(" ORDER BY out_at DESC LIMIT 1) p{tag} UNION ALL "));
-                // The one after.
+                // The first one begun after this one ended (by the check-in index).
                 q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
                     .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(end)
                     .push(" AND in_at <= ").push_bind(after)
@@ -329,6 +375,13 @@ async fn read_neighbours(
     Ok(found)
 }
 
+/// A visit's findings as stored: the JSON list and the comma-separated codes.
+pub(crate) fn stored_findings(o: &Outcome) -> (String, String) {
+    let codes: Vec<&str> = o.findings.iter().map(|f| f.code.as_str()).collect();
+    let json = serde_json::to_string(&o.findings).expect("findings serialise");
+    (json, codes.join(","))
+}
+
 /// Stores each visit's status and findings: one `UPDATE … FROM (VALUES …)` per chunk.
 async fn store(
     conn: &mut Conn<'_>,
@@ -339,9 +392,8 @@ async fn store(
         .iter()
         .zip(outcomes)
         .map(|((_, _, now), o)| {
-            let codes: Vec<&str> = o.findings.iter().map(|f| f.code.as_str()).collect();
-            let stored = serde_json::to_string(&o.findings).expect("findings serialise");
-            (o.visit_id, o.status.as_str(), stored, codes.join(","), *now)
+            let (json, codes) = stored_findings(o);
+            (o.visit_id, o.status.as_str(), json, codes, *now)
         })
         .collect();
     for chunk in rows.chunks(NEIGHBOUR_CHUNK) {
