@@ -126,8 +126,15 @@ async fn page(
             )
         })
         .collect();
+    // The last 30 of the orders around today (a plan books up to 14 days ahead), asked of the
+    // database by day: a person's first orders, oldest first, would hide recent ones once a
+    // daily plan has run for years.
     let filter = ListFilter {
         elder_id: Some(elder_id),
+        days: Some((
+            today - chrono::Duration::days(90),
+            today + chrono::Duration::days(31),
+        )),
         ..Default::default()
     };
     let mut listed = orders::list(&mut conn, &user.scope, &filter, 1000).await?;

@@ -120,6 +120,11 @@ test_on_both! {
         assert!(bad.text.contains("请填写取消或未服务的原因"));
         assert_eq!(app.audit_count("order.dispatch").await, 2);
         assert_eq!(app.audit_count("plan.create").await, 1);
+        // The list is of the days around today: the two single orders, moved to long ago,
+        // leave it; the plan's 13 stay.
+        app.db.tamper("UPDATE service_orders SET service_on = '2020-01-06' WHERE plan_id IS NULL").await;
+        let later = app.get(&v, &path).await;
+        assert_eq!(later.texts("#recent-orders tbody tr").len(), 13);
     }
 }
 
