@@ -154,60 +154,7 @@ pub async fn append(
     event: Event<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
-    let lock = conn.for_update();
-    let head_sql = format!("SELECT seq, hash FROM audit_head WHERE id = 1{lock}");
-    let mut entry = AuditEntry {
-        seq: 0,
-        occurred_at: truncate_to_micros(now),
-        actor_id: actor.user_id,
-        actor_name: actor.name.clone(),
-        actor_role: actor.role.clone(),
-        action: event.action.to_string(),
-        entity: event.entity.to_string(),
-        record_id: event.record_id,
-        region_code: event.region_code.map(|c| c.as_str().to_string()),
-        client_ip: actor.client_ip.clone(),
-        request_id: actor.request_id.clone(),
-        detail: event.detail.to_string(),
-        prev_hash: String::new(),
-        hash: String::new(),
-    };
-    on_conn!(conn, c => {
-        let head: HeadRow = sqlx::query_as(sqlx::AssertSqlSafe(head_sql))
-            .fetch_one(&mut *c)
-            .await?;
-        entry.seq = head.seq + 1;
-        entry.prev_hash = head.hash;
-        entry.hash = entry.compute_hash(&key.0);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, occurred_at, actor_id, actor_name, actor_role, action, \
-             entity, record_id, region_code, client_ip, request_id, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(entry.seq)
-        .bind(entry.occurred_at)
-        .bind(entry.actor_id)
-        .bind(&entry.actor_name)
-        .bind(&entry.actor_role)
-        .bind(&entry.action)
-        .bind(&entry.entity)
-        .bind(&entry.record_id)
-        .bind(&entry.region_code)
-        .bind(&entry.client_ip)
-        .bind(&entry.request_id)
-        .bind(&entry.detail)
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .execute(&mut *c)
-        .await?;
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(entry.seq)
-            .bind(&entry.hash)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(entry.seq)
+    append_each(conn, key, vec![(actor, event, now)]).await
 }
 
 /// Appends many entries in one go (bulk imports): the head is read and locked once, the chain
@@ -220,18 +167,19 @@ pub async fn append_many(
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let entries = events.into_iter().map(|e| (actor, e, now)).collect();
-    append_each(conn, key, entries).await
+    append_each(conn, key, entries).await.map(|_| ())
 }
 
 /// [`append_many`] for entries of different actors and times (a group commit of many
-/// requests): chained in the order given.
+/// requests): chained in the order given. Returns the sequence number of the last entry (0 when
+/// there are none: nothing is read or written then).
 pub async fn append_each(
     conn: &mut Conn<'_>,
     key: &ChainKey,
     events: Vec<(&Actor, Event<'_>, DateTime<Utc>)>,
-) -> Result<(), DbError> {
+) -> Result<i64, DbError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let lock = conn.for_update();
     let head_sql = format!("SELECT seq, hash FROM audit_head WHERE id = 1{lock}");
@@ -296,7 +244,7 @@ pub async fn append_each(
             .await
             .map(|r| r.rows_affected())
     })?;
-    Ok(())
+    Ok(seq)
 }
 
 /// Records an event in a transaction of its own (for events that change nothing else, such as

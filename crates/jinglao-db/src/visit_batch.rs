@@ -22,7 +22,9 @@ use crate::audit::{self, ChainKey, Event};
 use crate::orders::{self, Order, month_of};
 use crate::scope_sql::push_id_list;
 use crate::visit_check::{self, Closed, ToCheck, stored_findings};
-use crate::visits::{CheckIn, CheckOut, CheckedStamp, Outcome, check_stamp, outcome};
+use crate::visits::{
+    CheckIn, CheckOut, CheckedStamp, Outcome, caregivers_of, check_stamp, outcome,
+};
 use crate::{Actor, Conn, DbError, on_conn, policy, visits::Caregiver};
 
 /// Who sends a request: a caregiver already looked up, or a signed-in account whose caregiver
@@ -74,6 +76,33 @@ pub(crate) enum Done {
 }
 
 impl Job {
+    /// A check-in by `who`.
+    pub(crate) fn check_in(actor: &Actor, who: Who, ci: &CheckIn, now: DateTime<Utc>) -> Job {
+        Job::In {
+            actor: actor.clone(),
+            who,
+            ci: *ci,
+            now,
+        }
+    }
+
+    /// A check-out by `who`, checked under `book` (the stored policy when `None`).
+    pub(crate) fn check_out(
+        actor: &Actor,
+        who: Who,
+        co: &CheckOut,
+        book: Option<PolicyBook>,
+        now: DateTime<Utc>,
+    ) -> Job {
+        Job::Out {
+            actor: actor.clone(),
+            who,
+            co: co.clone(),
+            book,
+            now,
+        }
+    }
+
     /// What the job touches: two jobs sharing a key never go in the same batch.
     pub(crate) fn keys(&self) -> [Option<Uuid>; 3] {
         match self {
@@ -97,6 +126,28 @@ impl Job {
     fn now(&self) -> DateTime<Utc> {
         match self {
             Job::In { now, .. } | Job::Out { now, .. } => *now,
+        }
+    }
+}
+
+impl Done {
+    /// The visit a check-in answered with.
+    pub(crate) fn visit(self) -> Result<Uuid, DbError> {
+        match self {
+            Done::In(id) => Ok(id),
+            Done::Out(_) => Err(DbError::Corrupt(
+                "a check-in answered as a check-out".into(),
+            )),
+        }
+    }
+
+    /// The outcome a check-out answered with.
+    pub(crate) fn outcome(self) -> Result<Outcome, DbError> {
+        match self {
+            Done::Out(o) => Ok(o),
+            Done::In(_) => Err(DbError::Corrupt(
+                "a check-out answered as a check-in".into(),
+            )),
         }
     }
 }
@@ -156,7 +207,7 @@ struct Ready {
     stamp: CheckedStamp,
 }
 
-/// The caregivers of the accounts among the jobs (`users.staff_id`), in one query.
+/// The caregivers of the accounts among the jobs, in one query.
 async fn resolve(conn: &mut Conn<'_>, jobs: &[Job]) -> Result<HashMap<Uuid, Caregiver>, DbError> {
     let accounts: Vec<Uuid> = jobs
         .iter()
@@ -165,28 +216,7 @@ async fn resolve(conn: &mut Conn<'_>, jobs: &[Job]) -> Result<HashMap<Uuid, Care
             Who::Caregiver(_) => None,
         })
         .collect();
-    if accounts.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, staff_id, provider_id FROM users WHERE role = 'caregiver' AND id IN ",
-        );
-        push_id_list(&mut q, &accounts);
-        q.build_query_as().fetch_all(&mut *c).await
-    })?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, staff, provider)| {
-            Some((
-                id,
-                Caregiver {
-                    staff_id: staff?,
-                    provider_id: provider?,
-                },
-            ))
-        })
-        .collect())
+    caregivers_of(conn, &accounts).await
 }
 
 /// The check-ins of the batch: idempotent on the visit id and on the order.
@@ -362,16 +392,16 @@ async fn check_outs(
     let checks: Vec<ToCheck<'_>> = closing
         .iter()
         .filter_map(|(i, c)| match &jobs[*i] {
-            Job::Out { book, .. } => {
-                Some((c.visit_id, book.as_ref().or(stored_book.as_ref())?, c.now))
-            }
+            Job::Out { book, .. } => Some((
+                c.visit_id,
+                book.as_ref().or(stored_book.as_ref())?,
+                c.facts.received_at,
+            )),
             Job::In { .. } => None,
         })
         .collect();
-    let closed: HashMap<Uuid, Closed> = closing
-        .iter()
-        .map(|(_, c)| (c.visit_id, c.facts()))
-        .collect();
+    let closed: HashMap<Uuid, Closed> =
+        closing.iter().map(|(_, c)| (c.visit_id, c.facts)).collect();
     let outcomes = visit_check::assess_many(conn, &checks, &closed).await?;
     close(conn, &closing, &outcomes).await?;
     for ((i, _), out) in closing.into_iter().zip(outcomes) {
@@ -387,19 +417,13 @@ async fn check_outs(
     Ok(())
 }
 
-/// One check-out to record: time, place, confirmation, tasks and notes.
+/// One check-out to record: what the check sees of it (time, place, confirmation) and the
+/// rest that is stored with it.
 struct Closing<'j> {
     visit_id: Uuid,
     order_id: Uuid,
-    at: DateTime<Utc>,
-    device_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    offline: bool,
-    confirmation: &'static str,
+    facts: Closed,
     code: Option<&'j str>,
-    matched: Option<bool>,
     tasks: &'j str,
     notes: &'j str,
     signature: Option<&'j [u8]>,
@@ -416,36 +440,23 @@ impl<'j> Closing<'j> {
         Closing {
             visit_id: co.visit_id,
             order_id: row.order_id,
-            at: stamp.at,
-            device_at: stamp.device_at,
-            now,
-            lat: stamp.point.map(|p| p.lat),
-            lon: stamp.point.map(|p| p.lon),
-            offline: stamp.offline,
-            confirmation,
+            facts: Closed {
+                at: stamp.at,
+                device_at: stamp.device_at,
+                received_at: now,
+                lat: stamp.point.map(|p| p.lat),
+                lon: stamp.point.map(|p| p.lon),
+                offline: stamp.offline,
+                confirmation,
+                code_matched: matched,
+            },
             code,
-            matched,
             tasks: co.tasks.trim(),
             notes: co.notes.trim(),
             signature: co
                 .signature
                 .as_deref()
                 .filter(|_| confirmation == "signature"),
-        }
-    }
-}
-
-impl Closing<'_> {
-    fn facts(&self) -> Closed {
-        Closed {
-            at: self.at,
-            device_at: self.device_at,
-            received_at: self.now,
-            lat: self.lat,
-            lon: self.lon,
-            offline: self.offline,
-            confirmation: self.confirmation,
-            code_matched: self.matched,
         }
     }
 }
@@ -476,9 +487,10 @@ async fn close(
             );
             let rows = chunk.iter().zip(verdicts.0.iter().zip(verdicts.1));
             q.push_values(rows, |mut b, ((_, x), (out, (json, codes)))| {
-                b.push_bind(x.visit_id).push_bind(x.at).push_bind(x.device_at).push_bind(x.now)
-                    .push_bind(x.lat).push_bind(x.lon).push_bind(x.offline)
-                    .push_bind(x.confirmation).push_bind(x.code).push_bind(x.matched)
+                let f = &x.facts;
+                b.push_bind(x.visit_id).push_bind(f.at).push_bind(f.device_at)
+                    .push_bind(f.received_at).push_bind(f.lat).push_bind(f.lon).push_bind(f.offline)
+                    .push_bind(f.confirmation).push_bind(x.code).push_bind(f.code_matched)
                     .push_bind(x.tasks).push_bind(x.notes).push_bind(&out.status)
                     .push_bind(json).push_bind(codes);
             });
@@ -490,7 +502,7 @@ async fn close(
                 "UPDATE service_orders SET status = 'done', updated_at = v.column2 FROM (",
             );
             q.push_values(chunk, |mut b, (_, x)| {
-                b.push_bind(x.order_id).push_bind(x.now);
+                b.push_bind(x.order_id).push_bind(x.facts.received_at);
             });
             q.push(") AS v WHERE service_orders.id = v.column1");
             q.build().execute(&mut *c).await.map(|_| ())
@@ -509,7 +521,7 @@ async fn close(
             q.push_values(chunk, |mut b, x| {
                 let image = x.signature.unwrap_or_default();
                 b.push_bind(x.visit_id).push_bind(image).push_bind(image.len() as i64)
-                    .push_bind(x.now);
+                    .push_bind(x.facts.received_at);
             });
             q.build().execute(&mut *c).await.map(|_| ())
         })?;

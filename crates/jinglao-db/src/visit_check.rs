@@ -92,7 +92,7 @@ struct EmploymentRow {
 }
 
 /// A point from stored coordinates.
-pub(crate) fn point(lat: Option<f64>, lon: Option<f64>) -> Option<GeoPoint> {
+fn point(lat: Option<f64>, lon: Option<f64>) -> Option<GeoPoint> {
     GeoPoint::new(lat?, lon?).ok()
 }
 

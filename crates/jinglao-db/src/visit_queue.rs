@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::audit::ChainKey;
 pub use crate::visit_batch::Who;
 use crate::visit_batch::{self, Answers, Done, Job};
-use crate::visits::{CheckIn, CheckOut, Outcome, outcome};
+use crate::visits::{CheckIn, CheckOut, Outcome};
 use crate::{Actor, Db, DbError};
 
 /// Most jobs in one transaction (a commit every few milliseconds at the target load).
@@ -40,15 +40,14 @@ struct Item {
 #[derive(Clone, Debug)]
 pub struct VisitQueue {
     sender: mpsc::Sender<Item>,
-    db: Db,
 }
 
 impl VisitQueue {
     /// Starts the writing task on the current Tokio runtime.
     pub fn start(db: Db, key: ChainKey) -> VisitQueue {
         let (sender, receiver) = mpsc::channel(CAPACITY);
-        tokio::spawn(write_batches(db.clone(), key, receiver));
-        VisitQueue { sender, db }
+        tokio::spawn(write_batches(db, key, receiver));
+        VisitQueue { sender }
     }
 
     /// [`crate::visits::check_in`] for `who` (a caregiver's account is looked up in the
@@ -60,16 +59,9 @@ impl VisitQueue {
         ci: &CheckIn,
         now: DateTime<Utc>,
     ) -> Result<Uuid, DbError> {
-        let job = Job::In {
-            actor: actor.clone(),
-            who,
-            ci: *ci,
-            now,
-        };
-        match self.submit(job).await? {
-            Done::In(id) => Ok(id),
-            Done::Out(o) => Ok(o.visit_id),
-        }
+        self.submit(Job::check_in(actor, who, ci, now))
+            .await?
+            .visit()
     }
 
     /// [`crate::visits::check_out`] under the stored policy, committed with other requests.
@@ -80,17 +72,9 @@ impl VisitQueue {
         co: &CheckOut,
         now: DateTime<Utc>,
     ) -> Result<Outcome, DbError> {
-        let job = Job::Out {
-            actor: actor.clone(),
-            who,
-            co: co.clone(),
-            book: None,
-            now,
-        };
-        match self.submit(job).await? {
-            Done::Out(o) => Ok(o),
-            Done::In(id) => outcome(&mut self.db.acquire().await?.conn(), id).await,
-        }
+        self.submit(Job::check_out(actor, who, co, None, now))
+            .await?
+            .outcome()
     }
 
     async fn submit(&self, job: Job) -> Result<Done, DbError> {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, ChainKey, Event};
 use crate::orders::month_of;
-use crate::visit_batch::{self, Done, Job, Who};
+use crate::visit_batch::{self, Job, Who};
 use crate::visit_check::reverify_many;
 use crate::{Actor, Conn, Db, DbError, on_conn};
 
@@ -94,18 +94,34 @@ pub async fn caregiver_of(
     conn: &mut Conn<'_>,
     user_id: Uuid,
 ) -> Result<Option<Caregiver>, DbError> {
-    let row: Option<(Option<Uuid>, Option<Uuid>)> = on_conn!(conn, c => {
-        sqlx::query_as(
-            "SELECT staff_id, provider_id FROM users WHERE id = $1 AND role = 'caregiver'",
-        )
-        .bind(user_id).fetch_optional(&mut *c).await
+    Ok(caregivers_of(conn, &[user_id]).await?.remove(&user_id))
+}
+
+/// [`caregiver_of`] for many accounts in one query: those that are linked caregivers.
+pub(crate) async fn caregivers_of(
+    conn: &mut Conn<'_>,
+    user_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Caregiver>, DbError> {
+    if user_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, staff_id, provider_id FROM users WHERE role = 'caregiver' AND id IN ",
+        );
+        crate::scope_sql::push_id_list(&mut q, user_ids);
+        q.build_query_as().fetch_all(&mut *c).await
     })?;
-    Ok(row.and_then(|(s, p)| {
-        Some(Caregiver {
-            staff_id: s?,
-            provider_id: p?,
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, staff, provider)| {
+            let c = Caregiver {
+                staff_id: staff?,
+                provider_id: provider?,
+            };
+            Some((id, c))
         })
-    }))
+        .collect())
 }
 
 /// Links a caregiver account to its staff record (the staff member must work for the
@@ -158,16 +174,8 @@ pub async fn check_in(
     ci: &CheckIn,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
-    let job = Job::In {
-        actor: actor.clone(),
-        who: Who::Caregiver(me),
-        ci: *ci,
-        now,
-    };
-    match visit_batch::run_one(db, key, job).await? {
-        Done::In(id) => Ok(id),
-        Done::Out(o) => Ok(o.visit_id),
-    }
+    let job = Job::check_in(actor, Who::Caregiver(me), ci, now);
+    visit_batch::run_one(db, key, job).await?.visit()
 }
 
 /// A check-out as sent by the phone.
@@ -211,17 +219,8 @@ pub async fn check_out(
     book: &PolicyBook,
     now: DateTime<Utc>,
 ) -> Result<Outcome, DbError> {
-    let job = Job::Out {
-        actor: actor.clone(),
-        who: Who::Caregiver(me),
-        co: co.clone(),
-        book: Some(book.clone()),
-        now,
-    };
-    match visit_batch::run_one(db, key, job).await? {
-        Done::Out(o) => Ok(o),
-        Done::In(id) => outcome(&mut db.acquire().await?.conn(), id).await,
-    }
+    let job = Job::check_out(actor, Who::Caregiver(me), co, Some(book.clone()), now);
+    visit_batch::run_one(db, key, job).await?.outcome()
 }
 
 /// A visit's stored status and findings.
