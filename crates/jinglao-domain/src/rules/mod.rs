@@ -23,6 +23,14 @@ pub use compiled::{BLOCK, Packed, Program, category_bit};
 pub use facts::{FACTS, FactSpec, Facts, Person, Type, Value, allowed_texts};
 pub use lexer::Pos;
 
+/// The longest rule text accepted, in characters. The longest rule of the demo list is about
+/// 150 characters; a county's most detailed target group fits in a few hundred.
+pub const MAX_RULE_CHARS: usize = 4_000;
+/// The most clauses a rule may have.
+pub const MAX_CLAUSES: usize = 200;
+/// The deepest nesting of brackets and `not` a rule may have.
+pub const MAX_DEPTH: usize = 16;
+
 /// A rule that does not parse or does not type-check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleError {
@@ -228,8 +236,19 @@ impl Outcome {
 }
 
 impl Rule {
-    /// Parses and type-checks `source`.
+    /// Parses and type-checks `source`. A rule longer than [`MAX_RULE_CHARS`] characters,
+    /// with more than [`MAX_CLAUSES`] clauses or nested deeper than [`MAX_DEPTH`] is refused
+    /// before it is built: rules are evaluated (and dropped) recursively, and a stored rule is
+    /// parsed again on public requests, so an unbounded one could exhaust the stack.
     pub fn parse(source: &str) -> Result<Rule, RuleError> {
+        let chars = source.chars().count();
+        if chars > MAX_RULE_CHARS {
+            return Err(RuleError {
+                line: 1,
+                column: 1,
+                message: format!("规则太长：{chars} 个字，最多 {MAX_RULE_CHARS} 个字"),
+            });
+        }
         let toks = lexer::tokens(source)?;
         let expr = parser::Parser::new(toks).rule()?;
         Ok(Rule {

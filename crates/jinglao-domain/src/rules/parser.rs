@@ -13,12 +13,16 @@
 
 use super::facts::{self, FactSpec, Type};
 use super::lexer::{Pos, Tok};
-use super::{Clause, Cmp, Expr, Literal, Operand, RuleError};
+use super::{Clause, Cmp, Expr, Literal, MAX_CLAUSES, MAX_DEPTH, Operand, RuleError};
 use crate::RegionCode;
 
 pub(super) struct Parser {
     toks: Vec<(Tok, Pos)>,
     at: usize,
+    /// Brackets and `not`s open at the current token.
+    depth: usize,
+    /// Clauses read so far.
+    clauses: usize,
 }
 
 fn keyword(tok: &Tok) -> Option<&'static str> {
@@ -39,7 +43,12 @@ fn keyword(tok: &Tok) -> Option<&'static str> {
 
 impl Parser {
     pub(super) fn new(toks: Vec<(Tok, Pos)>) -> Self {
-        Parser { toks, at: 0 }
+        Parser {
+            toks,
+            at: 0,
+            depth: 0,
+            clauses: 0,
+        }
     }
 
     fn peek(&self) -> &Tok {
@@ -102,19 +111,43 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, RuleError> {
         if keyword(self.peek()) == Some("not") {
+            self.enter()?;
             self.bump();
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if *self.peek() == Tok::Sym("(") {
+            self.enter()?;
             self.bump();
             let inner = self.or()?;
             if *self.peek() != Tok::Sym(")") {
                 return Err(self.expected("右括号“)”"));
             }
             self.bump();
+            self.depth -= 1;
             return Ok(inner);
         }
+        self.clauses += 1;
+        if self.clauses > MAX_CLAUSES {
+            return Err(RuleError::at(
+                self.pos(),
+                format!("条件太多：一条规则最多 {MAX_CLAUSES} 个条件"),
+            ));
+        }
         self.clause().map(Expr::Clause)
+    }
+
+    /// One more level of brackets or `not`, refused past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), RuleError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(RuleError::at(
+                self.pos(),
+                format!("括号或“非”嵌套太深：最多 {MAX_DEPTH} 层"),
+            ));
+        }
+        Ok(())
     }
 
     fn operand(&mut self) -> Result<(Operand, Pos), RuleError> {

@@ -418,3 +418,31 @@ fn the_deciding_clauses_of_a_no_skip_what_did_not_matter_and_follow_a_not() {
     assert!(yes.eligible);
     assert_eq!(yes.explanation(), "年龄 85 ≥ 80 ✓；子女在本地：否 ✗");
 }
+
+#[test]
+fn a_deeply_nested_or_overlong_rule_is_refused_with_a_message_instead_of_overflowing_the_stack() {
+    let deep = format!("{}age >= 80{}", "(".repeat(1_900), ")".repeat(1_900));
+    let e = error(&deep);
+    assert!(e.message.contains("嵌套太深"), "{e}");
+    let nots = format!("{}age >= 80", "not ".repeat(900));
+    assert!(error(&nots).message.contains("嵌套太深"));
+    // Over the length limit: refused before a single token is read.
+    let huge = format!("{}age >= 80{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(error(&huge).message.contains("规则太长"));
+    // Sixteen levels are still fine.
+    let ok = format!(
+        "{}age >= 80{}",
+        "(".repeat(MAX_DEPTH),
+        ")".repeat(MAX_DEPTH)
+    );
+    assert!(Rule::parse(&ok).is_ok());
+}
+
+#[test]
+fn a_rule_of_more_than_two_hundred_clauses_is_refused_at_the_first_clause_too_many() {
+    let clauses = |n: usize| vec!["age >= 80"; n].join(" or ");
+    assert!(Rule::parse(&clauses(MAX_CLAUSES)).is_ok());
+    let e = error(&clauses(MAX_CLAUSES + 1));
+    assert!(e.message.contains("条件太多"), "{e}");
+    assert!(e.column > 1);
+}
