@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::io::Cursor;
 
-use calamine::{Data, DataType, Reader, Xlsx, open_workbook_from_rs};
+use calamine::{DataRef, DataType, Reader, Xlsx, open_workbook_from_rs};
 
 /// A table: the first row is the header.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,6 +41,9 @@ pub enum TableError {
     /// No rows at all.
     #[error("文件是空的")]
     Empty,
+    /// Bigger than any real import (a sheet's used area, or the unpacked archive).
+    #[error("文件太大：{0}")]
+    TooLarge(String),
 }
 
 /// Reads `bytes` as XLSX (by content, not by name) or CSV.
@@ -95,52 +98,116 @@ fn read_csv(text: &str) -> Result<Table, TableError> {
     })
 }
 
+/// The most columns a sheet may use (the import template has about 30).
+pub const MAX_COLUMNS: u32 = 256;
+/// The most rows a sheet may use (Excel's own limit).
+pub const MAX_ROWS: u32 = 1_048_576;
+/// The most bytes an XLSX file may hold once unpacked. An upload is at most 64 MB; a sheet of a
+/// million rows unpacks to a few hundred MB, and a "zip bomb" to far more.
+pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;
+
+/// Refuses an archive whose parts would unpack past [`MAX_UNPACKED_BYTES`], before any part is
+/// unpacked (calamine reads the shared strings whole).
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), TableError> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| TableError::BadXlsx(e.to_string()))?;
+    // The sizes the central directory declares (zip refuses to
+    // unpack a part past its declared size when calamine reads it).
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let part = zip
+            .by_index_raw(i)
+            .map_err(|e| TableError::BadXlsx(e.to_string()))?;
+        total = total.saturating_add(part.size());
+    }
+    if total > MAX_UNPACKED_BYTES {
+        return Err(TableError::TooLarge(format!(
+            "解压后超过 {} MB",
+            MAX_UNPACKED_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the first sheet cell by cell. calamine's `worksheet_range` allocates the rectangle
+/// from A1 to the last used cell, so one cell written at XFD1048576 would ask for 17 billion
+/// cells; here every cell's position is checked before anything is allocated for it.
 fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
-    let mut wb: Xlsx<Cursor<Vec<u8>>> = open_workbook_from_rs(Cursor::new(bytes.to_vec()))
+    check_unpacked_size(bytes)?;
+    let mut wb: Xlsx<Cursor<&[u8]>> = open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| TableError::BadXlsx(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or(TableError::Empty)?
+    let Some(first) = wb.sheet_names().first().cloned() else {
+        return Err(TableError::Empty);
+    };
+    let mut reader = wb
+        .worksheet_cells_reader(&first)
         .map_err(|e| TableError::BadXlsx(e.to_string()))?;
     let mut table = Table::default();
-    for (r, row) in range.rows().enumerate() {
-        let mut cells = Vec::with_capacity(row.len());
-        for (c, cell) in row.iter().cloned().enumerate() {
-            let text = match cell {
-                Data::Empty => String::new(),
-                Data::String(ref s) => s.trim().to_string(),
-                Data::Int(i) => {
-                    if i.unsigned_abs() >= 100_000_000_000_000 {
-                        table.lossy_numbers.insert((r, c));
-                    }
-                    i.to_string()
-                }
-                Data::Float(f) => {
-                    if f.abs() >= 1e14 {
-                        table.lossy_numbers.insert((r, c));
-                    }
-                    if f.fract() == 0.0 && f.abs() < 1e15 {
-                        format!("{}", f as i64)
-                    } else {
-                        f.to_string()
-                    }
-                }
-                Data::Bool(b) => if b { "是" } else { "否" }.to_string(),
-                Data::DateTime(_) | Data::DateTimeIso(_) => cell
-                    .as_date()
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default(),
-                Data::DurationIso(ref s) => s.clone(),
-                Data::Error(e) => format!("#{e:?}"),
-            };
-            cells.push(text);
+    while let Some(cell) = reader
+        .next_cell()
+        .map_err(|e| TableError::BadXlsx(e.to_string()))?
+    {
+        let (r, c) = cell.get_position();
+        if c >= MAX_COLUMNS {
+            return Err(TableError::TooLarge(format!(
+                "第 {} 行用到了第 {} 列，最多 {MAX_COLUMNS} 列",
+                r + 1,
+                c + 1
+            )));
         }
-        table.rows.push(cells);
+        if r >= MAX_ROWS {
+            return Err(TableError::TooLarge(format!("超过 {MAX_ROWS} 行")));
+        }
+        let (r, c) = (r as usize, c as usize);
+        let text = cell_text(cell.get_value(), (r, c), &mut table);
+        if text.is_empty() {
+            continue;
+        }
+        if table.rows.len() <= r {
+            table.rows.resize_with(r + 1, Vec::new);
+        }
+        let row = &mut table.rows[r];
+        if row.len() <= c {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = text;
     }
     if table.rows.is_empty() {
         return Err(TableError::Empty);
     }
     Ok(table)
+}
+
+/// One cell as text, noting long numbers that Excel has already rounded.
+fn cell_text(cell: &DataRef<'_>, at: (usize, usize), table: &mut Table) -> String {
+    match cell {
+        DataRef::Empty => String::new(),
+        DataRef::String(s) => s.trim().to_string(),
+        DataRef::SharedString(s) => s.trim().to_string(),
+        DataRef::Int(i) => {
+            if i.unsigned_abs() >= 100_000_000_000_000 {
+                table.lossy_numbers.insert(at);
+            }
+            i.to_string()
+        }
+        DataRef::Float(f) => {
+            if f.abs() >= 1e14 {
+                table.lossy_numbers.insert(at);
+            }
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                f.to_string()
+            }
+        }
+        DataRef::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        DataRef::DateTime(_) | DataRef::DateTimeIso(_) => cell
+            .as_date()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => format!("#{e:?}"),
+    }
 }
 
 #[cfg(test)]
@@ -170,5 +237,33 @@ mod tests {
         );
         assert_eq!(read_table(&[0xFF, 0x00, 0x12]), Err(TableError::NotATable));
         assert_eq!(read_table(b""), Err(TableError::Empty));
+    }
+
+    fn xlsx(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, c, v) in cells {
+            ws.write_string(*r, *c, *v).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn an_xlsx_file_is_read_cell_by_cell_into_rows_of_text() {
+        let t = read_table(&xlsx(&[(0, 0, "姓名"), (0, 1, "民族"), (2, 1, "汉族")])).unwrap();
+        assert_eq!(t.rows[0], vec!["姓名", "民族"]);
+        assert!(t.rows[1].is_empty(), "a blank row stays a blank row");
+        assert_eq!(t.rows[2], vec!["", "汉族"]);
+    }
+
+    #[test]
+    fn a_tiny_xlsx_naming_the_last_cell_of_the_sheet_is_refused_without_allocating_the_sheet() {
+        // One cell at XFD1048576: calamine's range would be 17 billion cells.
+        let bytes = xlsx(&[(0, 0, "姓名"), (1_048_575, 16_383, "x")]);
+        assert!(bytes.len() < 10_000);
+        match read_table(&bytes) {
+            Err(TableError::TooLarge(why)) => assert!(why.contains("16384 列"), "{why}"),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
     }
 }

@@ -95,7 +95,8 @@ pub async fn upload(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    if let Err(e) = read_table(&bytes) {
+    let (checked, bytes) = off_runtime(move || (read_table(&bytes).map(|_| ()), bytes)).await?;
+    if let Err(e) = checked {
         return render_with_status(
             &upload_page(ctx, Invalid::one("file", e.to_string())),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -156,31 +157,47 @@ struct Prepared {
     plan: ImportPlan,
 }
 
+/// Runs CPU-heavy work (reading and checking an uploaded file) on the blocking pool, so that a
+/// large or hostile upload never stalls the requests sharing the async runtime's threads.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PageError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        PageError(AppError::Internal(anyhow::anyhow!(
+            "读取上传文件的任务失败：{e}"
+        )))
+    })
+}
+
 async fn prepare(
     state: &AppState,
     user: &CurrentUser,
     batch: &Batch,
 ) -> Result<Result<Prepared, Vec<RowProblem>>, PageError> {
-    let table = match read_table(&batch.content) {
-        Ok(t) => t,
-        Err(e) => {
-            return Ok(Err(vec![RowProblem {
+    let root = user.scope.region_root().unwrap_or(user.account.region_code);
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let tree = state.regions.tree();
+    let today = state.today();
+    let min_age = book.int(PolicyKey::RegistryMinAge, &root) as i32;
+    let content = batch.content.clone();
+    let parsed = off_runtime(move || {
+        let table = read_table(&content).map_err(|e| {
+            vec![RowProblem {
                 line: 1,
                 column: String::new(),
                 value: String::new(),
                 reason: e.to_string(),
-            }]));
-        }
-    };
-    let root = user.scope.region_root().unwrap_or(user.account.region_code);
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let tree = state.regions.tree();
-    let ctx = ValidationContext {
-        regions: &tree,
-        today: state.today(),
-        min_age: book.int(PolicyKey::RegistryMinAge, &root) as i32,
-    };
-    let parsed = match parse_table(&table, &ctx) {
+            }]
+        })?;
+        let ctx = ValidationContext {
+            regions: &tree,
+            today,
+            min_age,
+        };
+        parse_table(&table, &ctx)
+    })
+    .await?;
+    let parsed = match parsed {
         Ok(p) => p,
         Err(problems) => return Ok(Err(problems)),
     };
