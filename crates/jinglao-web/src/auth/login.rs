@@ -63,19 +63,24 @@ pub async fn authenticate(
     }
     let ukey = user_key(&name);
     let ikey = meta.client_ip.as_deref().map(ip_key);
+    let mut keys = vec![(ukey.as_str(), state.account_throttle())];
+    if let Some(k) = &ikey {
+        keys.push((k.as_str(), state.ip_throttle()));
+    }
+
+    // The attempt is counted before the password is checked (and given back if it is right),
+    // so guesses sent in parallel cannot all be checked before the first failure counts.
+    let mut tx = state.db.begin().await?;
+    if let Some(until) = throttle::reserve(&mut tx.conn(), &keys, now).await? {
+        tx.commit().await?;
+        return Err(locked_error(until, now));
+    }
+    tx.commit().await?;
 
     let found = {
         let mut c = state.db.acquire().await?;
-        let mut conn = c.conn();
-        let mut locked = throttle::locked_until(&mut conn, &ukey, now).await?;
-        if let Some(k) = &ikey {
-            locked = locked.max(throttle::locked_until(&mut conn, k, now).await?);
-        }
-        if let Some(until) = locked {
-            return Err(locked_error(until, now));
-        }
         match Username::parse(&name) {
-            Ok(u) => users::credentials(&mut conn, &u).await?,
+            Ok(u) => users::credentials(&mut c.conn(), &u).await?,
             Err(_) => None,
         }
     };
@@ -89,19 +94,23 @@ pub async fn authenticate(
         && ok
         && a.active
     {
+        // The account's failures are cleared when the session or token is issued.
+        let mut tx = state.db.begin().await?;
+        throttle::succeeded(
+            &mut tx.conn(),
+            &keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+        )
+        .await?;
+        tx.commit().await?;
         return Ok(a.clone());
     }
     let known = account;
 
-    // Count the failure against both keys and record it, in one transaction.
+    // The failure is already counted; lock the keys it filled, and record it, in one
+    // transaction.
     let mut tx = state.db.begin().await?;
     let mut conn = tx.conn();
-    let mut locked =
-        throttle::record_failure(&mut conn, &ukey, state.account_throttle(), now).await?;
-    if let Some(k) = &ikey {
-        locked =
-            locked.max(throttle::record_failure(&mut conn, k, state.ip_throttle(), now).await?);
-    }
+    let locked = throttle::failed(&mut conn, &keys, now).await?;
     let event = Event {
         action: "auth.login_failed",
         entity: "user",

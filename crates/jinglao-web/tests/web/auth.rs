@@ -80,6 +80,32 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn twenty_guesses_sent_at_once_get_five_password_checks_at_most(app: TestApp) {
+        app.create_user("race_user", Role::CityStaff, "4303").await;
+        let client = reqwest::Client::new();
+        let url = app.url("/api/v1/auth/token");
+        let guesses = (0..20).map(|i| {
+            client.post(&url)
+                .json(&json!({"username": "race_user", "password": format!("wrong-password-{i}")}))
+                .send()
+        });
+        let answers = futures::future::join_all(guesses).await;
+        let checked = answers.iter()
+            .filter(|r| r.as_ref().unwrap().status() == StatusCode::UNPROCESSABLE_ENTITY)
+            .count();
+        let locked = answers.iter()
+            .filter(|r| r.as_ref().unwrap().status() == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert!(checked <= 5, "{checked} passwords were checked");
+        assert_eq!(checked + locked, 20);
+        // Only checked passwords were failures worth recording.
+        assert_eq!(app.audit_count("auth.login_failed").await, checked);
+        let (_, resp) = app.login_response("race_user", PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+test_on_both! {
     async fn unknown_user_names_are_counted_like_wrong_passwords_and_lock_the_address(app: TestApp) {
         app.create_user("ip_victim", Role::CityStaff, "4303").await;
         for i in 0..5 {
