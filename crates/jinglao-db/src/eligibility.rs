@@ -624,6 +624,14 @@ pub async fn sweep(
     book: &PolicyBook,
     opts: SweepOptions,
 ) -> Result<SweepReport, DbError> {
+    // Only the caller's own subtree: an ancestor (visible as context) is not theirs to sweep.
+    if !actor.scope.covers_record_in(root) {
+        return Err(jinglao_domain::validation::Invalid::one(
+            "region",
+            "这个区划不在您的管辖范围内，只能扫描本辖区",
+        )
+        .into());
+    }
     let started_at = Utc::now();
     let mut steps = Vec::new();
     let mut t = Instant::now();

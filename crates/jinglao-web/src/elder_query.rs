@@ -47,7 +47,7 @@ pub async fn filter_for(
         None
     } else {
         match RegionCode::parse(params.region) {
-            Ok(r) if user.scope.sees_region(&r) => Some(r),
+            Ok(r) if user.scope.covers_record_in(&r) => Some(r),
             _ => {
                 return Ok(Err(ParamProblem {
                     field: "region",

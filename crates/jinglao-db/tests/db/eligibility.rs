@@ -199,3 +199,25 @@ test_on_both! {
         assert_eq!((third.gained, third.lost, third.eligible_pairs), (0, 0, 0));
     }
 }
+
+test_on_both! {
+    async fn a_village_worker_sweeps_their_own_village_but_not_the_city_above_it(t: TestDb) {
+        seed_regions(&t.db, &CHAIN).await;
+        let city = staff("4303", Role::CityStaff);
+        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号",
+            &[item("XT-01", "助餐", "age >= 80")], Utc::now()).await.unwrap();
+        let village = staff("430302001001", Role::VillageStaff);
+        let book = PolicyBook::default();
+        let opts = SweepOptions { trigger: Trigger::Manual, on: today(), threads: 0 };
+        for above in ["4303", "430302", "430302001"] {
+            match eligibility::sweep(&t.db, &CHAIN, &village, &code(above), &book, opts).await {
+                Err(jinglao_db::DbError::Invalid(inv)) => assert_eq!(inv.errors[0].field, "region"),
+                other => panic!("sweep of {above} by a village worker: {other:?}"),
+            }
+        }
+        let mut c = t.db.acquire().await.unwrap();
+        assert!(eligibility::last_sweep(&mut c.conn(), &code("4303")).await.unwrap().is_none(), "nothing was swept");
+        drop(c);
+        eligibility::sweep(&t.db, &CHAIN, &village, &code("430302001001"), &book, opts).await.unwrap();
+    }
+}

@@ -780,7 +780,7 @@ pub async fn due(
     let today = state.today();
     let region = RegionCode::parse(&q.region)
         .ok()
-        .filter(|r| user.scope.sees_region(r));
+        .filter(|r| user.scope.covers_record_in(r));
     let anchor = region
         .or(user.scope.region_root())
         .unwrap_or(user.account.region_code);

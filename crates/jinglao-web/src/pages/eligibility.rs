@@ -72,7 +72,7 @@ pub async fn index(
         "" => (home, None),
         r => match RegionCode::parse(r)
             .ok()
-            .filter(|r| user.scope.sees_region(r))
+            .filter(|r| user.scope.covers_record_in(r))
         {
             Some(r) => (r, None),
             None => (
@@ -159,7 +159,7 @@ pub async fn sweep(
     user.require(Permission::EditElders)?;
     let region = RegionCode::parse(form.region.trim())
         .ok()
-        .filter(|r| user.scope.sees_region(r))
+        .filter(|r| user.scope.covers_record_in(r))
         .ok_or_else(|| {
             AppError::Invalid(Invalid::one("region", "区划代码无效或不在您的管辖范围内"))
         })?;

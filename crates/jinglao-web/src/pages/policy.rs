@@ -141,7 +141,9 @@ pub async fn set(
     user.require(Permission::ManagePolicy)?;
     let region = RegionCode::parse(&form.region_code)
         .ok()
-        .filter(|r| state.regions.tree().get_unscoped(r).is_some() && user.scope.sees_region(r))
+        .filter(|r| {
+            state.regions.tree().get_unscoped(r).is_some() && user.scope.covers_record_in(r)
+        })
         .ok_or(AppError::NotFound)?;
     let result = match PolicyKey::parse(&form.param) {
         None => Err(DbError::Invalid(Invalid::one("param", "没有这个政策参数"))),

@@ -281,7 +281,7 @@ pub async fn list_applications(
         f.region = Some(
             RegionCode::parse(r)
                 .ok()
-                .filter(|r| user.scope.sees_region(r))
+                .filter(|r| user.scope.covers_record_in(r))
                 .ok_or_else(|| Invalid::one("region", "区划代码无效或不在您的管辖范围内"))?,
         );
     }

@@ -375,7 +375,7 @@ pub async fn list_worklist(
     let region = match q.region.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => RegionCode::parse(r)
             .ok()
-            .filter(|r| user.scope.sees_region(r))
+            .filter(|r| user.scope.covers_record_in(r))
             .ok_or_else(|| Invalid::one("region", "区划代码无效或不在您的管辖范围内"))?,
         None => user.scope.region_root().unwrap_or(user.account.region_code),
     };
@@ -460,7 +460,7 @@ pub async fn run_sweep(
     user.require(Permission::EditElders)?;
     let region = RegionCode::parse(&body.region)
         .ok()
-        .filter(|r| user.scope.sees_region(r))
+        .filter(|r| user.scope.covers_record_in(r))
         .ok_or_else(|| Invalid::one("region", "区划代码无效或不在您的管辖范围内"))?;
     let book = jinglao_db::policy::book(&state.db).await?;
     let started = std::time::Instant::now();
