@@ -228,9 +228,124 @@ pub struct Admission<'a> {
     pub admitted_on: Option<NaiveDate>,
 }
 
+/// The one answer about the person an admission or a waiting-list entry names, for an actor
+/// whose scope does not cover the person's record (a provider's administrator, another
+/// county's staff) and for a number not registered at all: listing the possible reasons
+/// without saying which, so that the form cannot be used to learn what the registry holds.
+pub const PERSON_REFUSED: &str = "无法用这个身份证号码办理：可能尚未在老年人数据库登记、档案不在册（已迁出或已故）、\
+没有生效的能力评估，或已在一家机构入住。请核对号码，或请老人所在的村（社区）协助。";
+
+/// Why a registered person cannot be admitted or queued (the detail for staff who cover the
+/// person's record, and for the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PersonProblem {
+    NotRegistered,
+    Inactive,
+    NoAssessment,
+    InAnInstitution,
+}
+
+impl PersonProblem {
+    fn code(self) -> &'static str {
+        match self {
+            PersonProblem::NotRegistered => "not_registered",
+            PersonProblem::Inactive => "inactive",
+            PersonProblem::NoAssessment => "no_assessment",
+            PersonProblem::InAnInstitution => "in_an_institution",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            PersonProblem::NotRegistered => PERSON_REFUSED,
+            PersonProblem::Inactive => "该老年人的档案状态不是“在册”（已迁出或已故），不能办理",
+            PersonProblem::NoAssessment => {
+                "该老年人没有生效的能力评估结论，入住前须完成评估（潭政办发〔2023〕20号）"
+            }
+            PersonProblem::InAnInstitution => "该老年人已在一家机构入住，须先办理退住",
+        }
+    }
+}
+
+/// What an admission or waiting-list entry needs of the person.
+#[derive(Debug, Clone, Copy)]
+struct PersonNeeds {
+    assessment: bool,
+    not_in_an_institution: bool,
+}
+
+/// Looks the person up by ID number and checks them. A refusal is recorded in the audit
+/// trail (committed on its own, since the change itself is not made) and answered with the
+/// detail only when the actor's scope covers the person's record.
+#[allow(clippy::too_many_arguments)]
+async fn person_for(
+    db: &Db,
+    key: &ChainKey,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    action: &'static str,
+    facility: &Facility,
+    id: &ResidentId,
+    needs: PersonNeeds,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, Option<i32>), DbError> {
+    let mut c = db.acquire().await?;
+    let mut conn = c.conn();
+    let found = elders::find_by_id_number(&mut conn, cipher, id).await?;
+    let mut ability = None;
+    let problem = if let Some((elder_id, _)) = found {
+        let (level, status, in_stay): (Option<i32>, String, i64) = on_conn!(&mut conn, c => {
+            sqlx::query_as(
+                "SELECT ability_level, status, \
+                 (SELECT COUNT(*) FROM stays WHERE elder_id = $1 AND discharged_on IS NULL) \
+                 FROM elders WHERE id = $1",
+            )
+            .bind(elder_id).fetch_one(&mut *c).await
+        })?;
+        ability = level;
+        if status != "active" {
+            Some(PersonProblem::Inactive)
+        } else if needs.assessment && level.is_none() {
+            Some(PersonProblem::NoAssessment)
+        } else if needs.not_in_an_institution && in_stay > 0 {
+            Some(PersonProblem::InAnInstitution)
+        } else {
+            None
+        }
+    } else {
+        Some(PersonProblem::NotRegistered)
+    };
+    drop(c);
+    let Some(problem) = problem else {
+        let (elder_id, _) = found.expect("found");
+        return Ok((elder_id, ability));
+    };
+    let covered = found.is_some_and(|(_, region)| actor.scope.covers_record_in(&region));
+    let mut tx = db.begin().await?;
+    let event = Event::new(action, "facility", facility.id)
+        .region(Some(facility.region_code))
+        .detail(json!({
+            "refused": problem.code(),
+            "elder_id": found.filter(|_| covered).map(|(e, _)| e),
+            "id_masked": id.masked(),
+        }));
+    audit::append(&mut tx.conn(), key, actor, event, now).await?;
+    tx.commit().await?;
+    let message = if covered {
+        problem.message()
+    } else {
+        PERSON_REFUSED
+    };
+    Err(Invalid::one("id_number", message).into())
+}
+
 /// Admits a registered older person to a free (or reserved) bed of a facility in scope. Needs
 /// an effective capability assessment when the region's policy says so; one open stay per
 /// person and per bed. Also closes the person's waiting-list entry at this facility.
+///
+/// Everything that needs no registry fact (the date, the bed) is checked first; the person is
+/// then checked by [`person_for`], which tells an actor outside the person's region nothing
+/// but [`PERSON_REFUSED`] and audits the refusal.
 #[allow(clippy::too_many_arguments)]
 pub async fn admit(
     db: &Db,
@@ -257,43 +372,41 @@ pub async fn admit(
         }
         _ => {}
     }
+    let f = {
+        let mut c = db.acquire().await?;
+        let mut conn = c.conn();
+        let f = facility_in_scope(&mut conn, actor, facility_id).await?;
+        let bed_free: Option<String> = on_conn!(&mut conn, c => {
+            sqlx::query_scalar("SELECT status FROM beds WHERE id = $1 AND facility_id = $2")
+                .bind(a.bed_id).bind(facility_id).fetch_optional(&mut *c).await
+        })?;
+        if !bed_free.is_some_and(|s| s == "free" || s == "reserved") {
+            inv.add("bed_id", "该床位已有人入住、已停用或不属于本设施");
+        }
+        f
+    };
+    let (Some(id), Some(admitted_on), true) = (id_number, a.admitted_on, inv.is_empty()) else {
+        return Err(inv.into());
+    };
+    let needs = PersonNeeds {
+        assessment: book.flag(PolicyKey::AdmissionRequiresAssessment, &f.region_code),
+        not_in_an_institution: true,
+    };
+    let (elder_id, ability) = person_for(
+        db,
+        key,
+        cipher,
+        actor,
+        "stay.admit_refused",
+        &f,
+        &id,
+        needs,
+        now,
+    )
+    .await?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let f = facility_in_scope(&mut conn, actor, facility_id).await?;
-    let elder = match &id_number {
-        Some(id) => elders::find_by_id_number(&mut conn, cipher, id).await?,
-        None => None,
-    };
-    let mut ability = None;
-    if let Some((elder_id, _)) = elder {
-        let row: (Option<i32>, String) = on_conn!(&mut conn, c => {
-            sqlx::query_as("SELECT ability_level, status FROM elders WHERE id = $1")
-                .bind(elder_id).fetch_one(&mut *c).await
-        })?;
-        ability = row.0;
-        if row.1 != "active" {
-            inv.add(
-                "id_number",
-                "该老年人的档案状态不是“在册”（已迁出或已故），不能办理入住",
-            );
-        } else if ability.is_none()
-            && book.flag(PolicyKey::AdmissionRequiresAssessment, &f.region_code)
-        {
-            inv.add(
-                "id_number",
-                "该老年人没有生效的能力评估结论，入住前须完成评估（潭政办发〔2023〕20号）",
-            );
-        }
-    } else if id_number.is_some() {
-        inv.add(
-            "id_number",
-            "老年人数据库中没有这个身份证号，请先由社区登记",
-        );
-    }
-    let (Some((elder_id, _)), Some(admitted_on), true) = (elder, a.admitted_on, inv.is_empty())
-    else {
-        return Err(inv.into());
-    };
     // Take the bed: only one transaction can move it out of free/reserved.
     let taken = on_conn!(&mut conn, c => {
         sqlx::query("UPDATE beds SET status = 'occupied', updated_at = $1 WHERE id = $2 AND facility_id = $3 \
@@ -456,7 +569,9 @@ pub async fn month_resident_days(
     Ok(resident_days(&stays, month_start))
 }
 
-/// Puts a registered older person on a public facility's waiting list.
+/// Puts a registered older person on a public facility's waiting list. The person is checked
+/// like an admission's (without the assessment), telling an actor outside the person's region
+/// nothing but [`PERSON_REFUSED`].
 #[allow(clippy::too_many_arguments)]
 pub async fn join_waiting_list(
     db: &Db,
@@ -476,25 +591,24 @@ pub async fn join_waiting_list(
     if applied_on.is_none() {
         inv.add("applied_on", "请填写申请日期（年-月-日）");
     }
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
-    let f = facility_in_scope(&mut conn, actor, facility_id).await?;
+    let f = {
+        let mut c = db.acquire().await?;
+        facility_in_scope(&mut c.conn(), actor, facility_id).await?
+    };
     if !f.ownership.is_public() {
         inv.add("id_number", "只有公办和公建民营机构实行轮候");
     }
-    let elder = match &id {
-        Some(id) => elders::find_by_id_number(&mut conn, cipher, id).await?,
-        None => None,
-    };
-    if elder.is_none() && id.is_some() {
-        inv.add(
-            "id_number",
-            "老年人数据库中没有这个身份证号，请先由社区登记",
-        );
-    }
-    let (Some((elder_id, _)), Some(applied_on), true) = (elder, applied_on, inv.is_empty()) else {
+    let (Some(id), Some(applied_on), true) = (id, applied_on, inv.is_empty()) else {
         return Err(inv.into());
     };
+    let needs = PersonNeeds {
+        assessment: false,
+        not_in_an_institution: false,
+    };
+    let action = "waiting_list.join_refused";
+    let (elder_id, _) = person_for(db, key, cipher, actor, action, &f, &id, needs, now).await?;
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
     let entry = Uuid::now_v7();
     on_conn!(&mut conn, c => {
         sqlx::query("INSERT INTO waiting_list (id, facility_id, elder_id, applied_on, status, note, created_at) \

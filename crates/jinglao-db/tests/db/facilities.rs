@@ -3,7 +3,7 @@
 //! assessment, overlapping full-time contracts, the waiting list's order, and resident-days.
 
 use chrono::{NaiveDate, Utc};
-use jinglao_db::audit::ChainKey;
+use jinglao_db::audit::{self, AuditFilter, ChainKey};
 use jinglao_db::beds::{self, Admission, NewBeds};
 use jinglao_db::crypto::FieldCipher;
 use jinglao_db::elders::{self, Secrets};
@@ -252,13 +252,27 @@ test_on_both! {
             let db = t.db.clone();
             async move { beds::admit(&db, &CHAIN, &c, &book, &admin, f, &Admission { bed_id: bed, id_number: &id, admitted_on: Some(today()) }, Utc::now()).await }
         };
-        let err = admit(ids[0], unassessed).await.unwrap_err();
-        assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some_and(|m| m.contains("能力评估"))), "{err:?}");
+        // The provider's administrator is told the same thing whatever the registry holds
+        // (no assessment, already in a home, not registered); the county's staff, who cover
+        // the person's record, are told which.
+        let refused = |err: &DbError| matches!(err, DbError::Invalid(i) if i.get("id_number") == Some(beds::PERSON_REFUSED));
+        let err = admit(ids[0], unassessed.clone()).await.unwrap_err();
+        assert!(refused(&err), "{err:?}");
+        let county = staff_actor("430302", Role::CountyStaff);
+        let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: Some(today()) };
+        let err = beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some_and(|m| m.contains("没有生效的能力评估结论"))), "{err:?}");
         let stay = admit(ids[0], assessed.clone()).await.unwrap();
         let err = admit(ids[1], assessed.clone()).await.unwrap_err();
-        assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some_and(|m| m.contains("已在一家机构入住"))), "{err:?}");
+        assert!(refused(&err), "{err:?}");
         let err = admit(ids[1], "110101194001011234".into()).await.unwrap_err();
-        assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some()), "{err:?}");
+        assert!(refused(&err), "{err:?}");
+        // A bad date or bed is named before the person is looked up (no probe without a trace).
+        let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: None };
+        let err = beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("admitted_on").is_some() && i.get("id_number").is_none()), "{err:?}");
+        let filter = AuditFilter { action: Some("stay.admit_refused".into()), ..Default::default() };
+        assert_eq!(audit::list(&t.db, &Scope::All, &filter, 10).await.unwrap().len(), 4, "each refusal is audited");
         // An occupied bed cannot be taken out of service.
         let err = beds::set_status(&t.db, &CHAIN, &admin, f, ids[0], "out_of_service", Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some()), "{err:?}");
