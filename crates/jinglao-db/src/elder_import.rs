@@ -182,10 +182,7 @@ pub async fn plan(
                     line: rec.line,
                     column: header_for("id_number").into(),
                     value: rec.input.id_number.masked(),
-                    reason: format!(
-                        "该老人已登记在区划 {}，不在您的管辖范围内；如已迁入，请先由原辖区办理迁出",
-                        e.residence
-                    ),
+                    reason: crate::elders::REGISTERED_ELSEWHERE.to_string(),
                 });
                 continue;
             }

@@ -518,11 +518,41 @@ pub(crate) async fn insert_category(
     Ok(id)
 }
 
-/// The error for an ID number already in the registry.
-fn duplicate(existing: Uuid, region: RegionCode) -> DbError {
-    DbError::DuplicateElder {
-        existing_id: existing,
-        region_code: region,
+/// What another region's staff are told of an ID number registered outside their scope:
+/// that it is registered, not where.
+pub const REGISTERED_ELSEWHERE: &str =
+    "这个身份证号已在其他辖区登记，不能重复登记。如老人已迁入本辖区，请联系原辖区办理迁出。";
+
+/// The error for an ID number already in the registry. Inside the actor's scope it names the
+/// existing record (the page links to it); outside, the answer is [`REGISTERED_ELSEWHERE`],
+/// and the attempt is audited with the existing record's id (committed on its own: the change
+/// itself is refused), so that probing another county's registry leaves a trace.
+async fn duplicate(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    existing: Uuid,
+    region: RegionCode,
+    id_number: &ResidentId,
+    now: DateTime<Utc>,
+) -> DbError {
+    if actor.scope.covers_record_in(&region) {
+        return DbError::DuplicateElder {
+            existing_id: existing,
+            region_code: region,
+        };
+    }
+    let event = Event::new("elder.duplicate_refused", "elder", existing)
+        .region(Some(region))
+        .detail(json!({ "id_number": id_number.masked() }));
+    let audited = async {
+        let mut tx = db.begin().await?;
+        audit::append(&mut tx.conn(), chain, actor, event, now).await?;
+        tx.commit().await
+    };
+    match audited.await {
+        Ok(()) => Invalid::one("id_number", REGISTERED_ELSEWHERE).into(),
+        Err(e) => e,
     }
 }
 
@@ -545,7 +575,9 @@ pub async fn create(
     if let Some((existing, region)) =
         find_by_id_number(&mut conn, keys.cipher, &input.id_number).await?
     {
-        return Err(duplicate(existing, region));
+        drop(tx);
+        let id = &input.id_number;
+        return Err(duplicate(db, keys.chain, actor, existing, region, id, now).await);
     }
     let id = Uuid::now_v7();
     let row = crate::elder_bulk::NewElder {
@@ -611,7 +643,9 @@ pub async fn update(
             find_by_id_number(&mut conn, keys.cipher, &input.id_number).await?
         && existing != id
     {
-        return Err(duplicate(existing, region));
+        drop(tx);
+        let number = &input.id_number;
+        return Err(duplicate(db, keys.chain, actor, existing, region, number, now).await);
     }
     update_row(&mut conn, id, input, &sealed, now).await?;
     let event = Event::new("elder.update", "elder", id)

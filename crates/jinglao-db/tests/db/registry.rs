@@ -113,6 +113,29 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn another_countys_staff_learn_only_that_a_number_is_registered_elsewhere_and_the_try_is_audited(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let first = elders::create(&t.db, secrets(&c), &county_actor("430302"), &input(&tree, draft(1, "430302001001")), &[], Utc::now())
+            .await.unwrap();
+        let other = county_actor("430304");
+        let again = elders::create(&t.db, secrets(&c), &other, &input(&tree, draft(1, "430304001001")), &[], Utc::now()).await;
+        match again {
+            Err(DbError::Invalid(inv)) => {
+                assert_eq!(inv.errors[0].field, "id_number");
+                assert_eq!(inv.errors[0].message, elders::REGISTERED_ELSEWHERE);
+                assert!(!inv.errors[0].message.contains("雨湖"));
+            }
+            other => panic!("expected the one answer, got {other:?}"),
+        }
+        let filter = AuditFilter { action: Some("elder.duplicate_refused".into()), ..Default::default() };
+        let entries = audit::list(&t.db, &Scope::All, &filter, 10).await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].record_id.as_deref(), Some(first.to_string().as_str()));
+    }
+}
+
+test_on_both! {
     async fn numbers_are_stored_encrypted_shown_masked_and_each_reveal_is_audited(t: TestDb) {
         let tree = seed_regions(&t.db).await;
         let c = cipher();

@@ -367,6 +367,7 @@ pub async fn create(
             existing_id,
             region_code,
         }) => {
+            // Only in scope (the storage layer answers otherwise without the record).
             let errors = Invalid::one(
                 "id_number",
                 format!(
@@ -374,10 +375,7 @@ pub async fn create(
                     state.region_path(&region_code)
                 ),
             );
-            let link = user
-                .scope
-                .covers_record_in(&region_code)
-                .then_some(existing_id);
+            let link = Some(existing_id);
             render_with_status(
                 &form_page(ctx, errors, v, None, link, min),
                 StatusCode::CONFLICT,
