@@ -450,17 +450,23 @@ pub struct BoardCaregiver {
 }
 
 /// The provider's caregivers employed on `day` — those with a skill set or an order that day —
-/// with their day and load, by name.
+/// with their day and load, by name. Only for those who dispatch for the provider (its own
+/// administrator, or bureau staff over the region where it is registered): the board shows
+/// leave reasons and certificates, so anyone else gets `NotFound`.
 pub async fn board(
     conn: &mut Conn<'_>,
+    actor: &Actor,
     provider_id: Uuid,
     day: NaiveDate,
 ) -> Result<Vec<BoardCaregiver>, DbError> {
+    if !may_manage(conn, actor, provider_id).await? {
+        return Err(DbError::NotFound);
+    }
     Ok(on_conn!(conn, c => {
         sqlx::query_as(
             "SELECT s.id, s.name, s.certificate_no, s.barred_on, d.kind, d.starts_at, d.ends_at, \
              d.reason, (SELECT COUNT(*) FROM service_orders o WHERE o.caregiver_id = s.id \
-               AND o.service_on = $2 AND o.status <> 'cancelled') AS load \
+               AND o.provider_id = $1 AND o.service_on = $2 AND o.status <> 'cancelled') AS load \
              FROM staff s LEFT JOIN caregiver_days d ON d.staff_id = s.id AND d.day = $2 \
              WHERE s.id IN (SELECT e.staff_id FROM employments e WHERE e.provider_id = $1 \
                AND e.start_on <= $2 AND (e.end_on IS NULL OR e.end_on >= $2)) \

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod csrf;
 pub mod login;
 pub mod password;
+pub mod public;
 pub mod secrets;
 pub mod session;
 
@@ -63,6 +64,12 @@ impl CurrentUser {
 
     /// The audit actor for this request.
     pub fn actor(&self, meta: &RequestMeta) -> Actor {
+        self.reader()
+            .with_request(meta.client_ip.clone(), meta.request_id.clone())
+    }
+
+    /// The account as an actor for a storage check that writes nothing (no request facts).
+    pub fn reader(&self) -> Actor {
         Actor::user(
             self.account.id,
             self.account.username.as_str(),
@@ -70,7 +77,6 @@ impl CurrentUser {
             self.scope.clone(),
             self.account.region_code,
         )
-        .with_request(meta.client_ip.clone(), meta.request_id.clone())
     }
 
     /// Fails with 403 unless the role has `p`.

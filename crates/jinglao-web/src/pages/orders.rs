@@ -128,8 +128,12 @@ async fn board(
         ..Default::default()
     };
     let listed = orders::list(&mut conn, &user.scope, &filter, 500).await?;
+    // The caregivers' day only for those who dispatch for the provider.
     let caregivers = match provider {
-        Some(p) => dispatch::board(&mut conn, p, day).await?,
+        Some(p) => match dispatch::board(&mut conn, &user.reader(), p, day).await {
+            Err(DbError::NotFound) => Vec::new(),
+            other => other?,
+        },
         None => Vec::new(),
     };
     let providers = providers::list(&mut conn, &user.scope)

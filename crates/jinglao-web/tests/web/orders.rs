@@ -112,6 +112,10 @@ test_on_both! {
         assert_eq!(after.status, StatusCode::OK);
         assert!(after.text_of("#dispatch-report").is_some(), "{}", after.text);
         assert!(after.text_of("#caregivers").unwrap().contains("请假：病假"));
+        // A village worker naming the provider in the address does not see its caregivers' day.
+        let peek = app.get(&v, &format!("/orders?day={tomorrow}&provider={}", app.provider_id)).await;
+        assert!(!peek.text.contains("病假"), "{}", peek.text);
+        assert!(peek.text_of("#caregivers").is_none_or(|t| !t.contains("请假")));
         // Cancelling needs a reason.
         let first = after.attr("#orders tbody tr", "id").unwrap().trim_start_matches("order-").to_string();
         let resp = app.post_form(&p, &format!("/orders/{first}/end"), &[("_csrf", &board.csrf()), ("day", &tomorrow), ("how", "cancelled"), ("reason", " ")]).await;
