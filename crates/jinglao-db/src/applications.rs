@@ -171,7 +171,10 @@ pub async fn submit(
     if !answer.list.items.iter().any(|i| i.code == new.item_code) {
         return Err(Invalid::one("item_code", format!("清单中没有项目 {}", new.item_code)).into());
     }
-    if !answer.eligible && new.reason.trim().chars().count() < 4 {
+    // Staff must say why they apply against the rule. A family on the public page cannot be
+    // told what the registry says (it would answer "is this person registered, and how?"), so
+    // its application is taken and the village sees the rule's answer at 初审.
+    if !answer.eligible && new.channel != "public" && new.reason.trim().chars().count() < 4 {
         return Err(Invalid::one(
             "reason",
             format!(

@@ -12,8 +12,8 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use jinglao_db::DbError;
 use jinglao_db::applications::{self, NewApplication};
-use jinglao_db::{Actor, DbError};
 use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::elder::LivingArrangement;
 use jinglao_domain::policy::PolicyKey;
@@ -22,7 +22,9 @@ use jinglao_domain::{Invalid, RegionCode, ResidentId, Scope};
 
 use super::{FormErrors, PageCtx};
 use crate::api::v1::eligibility::{WhatIfFacts, what_if};
+use crate::auth::public;
 use crate::error::{PageError, render, render_with_status};
+use crate::request::RequestMeta;
 use crate::state::AppState;
 
 /// What has been answered so far (from the address or the form).
@@ -297,10 +299,25 @@ pub async fn show(
     render(&page(&state, ctx, a, FormErrors::new()).await?)
 }
 
+/// The one answer the public gets whenever an application was not created after the person
+/// was looked up: unknown number, another name, an application for the item already under
+/// way, the item already granted, or the item not on the person's own list. Anything more
+/// would tell a stranger what the registry holds.
+const NOT_TAKEN: &str = "未能受理这份申请。请核对老人的姓名和身份证号码；如果老人还没有在村（社区）登记，\
+或者已经申请过、已经享受这一项目，请联系所在村（社区）。";
+
 /// `POST /apply`: the application of a registered older person, to their village/community.
+///
+/// Everything that can be checked without the registry is checked first, with errors on the
+/// fields. Then the attempt is reserved (`auth::public`) and the person looked up; from there
+/// the page either creates the application or gives [`NOT_TAKEN`], whatever the registry
+/// holds. An application the registry's facts do not support is still taken (the village
+/// checks it at 初审, seeing the rule's answer), so that "not eligible" is not an answer
+/// either.
 pub async fn submit(
     State(state): State<AppState>,
     ctx: PageCtx,
+    meta: RequestMeta,
     body: String,
 ) -> Result<Response, PageError> {
     let a = Answers::parse(&pairs(&body));
@@ -326,39 +343,67 @@ pub async fn submit(
             "身份证号码格式不对，请核对（18 位，最后一位可能是 X）",
         );
     }
+    // The item must be one of the list shown for the place chosen (no registry fact).
+    let p = page(&state, ctx.clone(), a.clone(), FormErrors::new()).await?;
+    if p.item_name.is_empty() {
+        inv.add("item", "请先在上一步选择要申请的项目");
+    }
     if !inv.is_empty() {
         let p = page(&state, ctx, a, inv).await?;
         return render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let id = id.expect("checked");
-    // The same answer whether the number is unknown or the name differs.
-    let not_found = || {
-        Invalid::one(
-            "id_number",
-            "未能核对到这位老人的登记信息。请核对姓名和身份证号码，或联系所在村（社区）先行登记。",
-        )
+    let attempt = match public::begin(&state, &meta, "apply", &id).await? {
+        Ok(attempt) => attempt,
+        Err(locked) => {
+            let p = page(&state, ctx, a, locked.errors("id_number")).await?;
+            return render_with_status(&p, StatusCode::TOO_MANY_REQUESTS);
+        }
     };
+    let created = create(&state, &meta, &a, &id).await?;
+    let Some(aid) = created else {
+        attempt.failed(&state, &meta).await?;
+        let p = page(&state, ctx, a, Invalid::one("id_number", NOT_TAKEN)).await?;
+        return render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    attempt.succeeded(&state).await?;
+    let mut c = state.db.acquire().await?;
+    let app = applications::get(&mut c.conn(), &Scope::All, aid).await?;
+    drop(c);
+    let mut p = page(&state, ctx, a, FormErrors::new()).await?;
+    p.step = "done";
+    p.reference = reference_of(aid);
+    p.deadline = app
+        .and_then(|x| x.step_deadline)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    render(&p)
+}
+
+/// Looks the person up and submits the application: `None` when either is refused, for any
+/// reason (the caller gives [`NOT_TAKEN`]).
+async fn create(
+    state: &AppState,
+    meta: &RequestMeta,
+    a: &Answers,
+    id: &ResidentId,
+) -> Result<Option<uuid::Uuid>, PageError> {
     let mut c = state.db.acquire().await?;
     let found =
-        jinglao_db::elders::find_by_id_number(&mut c.conn(), &state.keys.cipher, &id).await?;
+        jinglao_db::elders::find_by_id_number(&mut c.conn(), &state.keys.cipher, id).await?;
     let record = match found {
         Some((eid, _)) => jinglao_db::elders::get(&mut c.conn(), &Scope::All, eid).await?,
         None => None,
     };
     drop(c);
     let Some(e) = record.filter(|e| e.name == a.elder_name) else {
-        let p = page(&state, ctx, a, not_found()).await?;
-        return render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY);
+        return Ok(None);
     };
-    let actor = Actor {
-        user_id: None,
-        name: format!("public:{}", a.applicant_name),
-        role: "public".into(),
-        scope: Scope::All,
-        region: Some(e.residence_region),
-        client_ip: None,
-        request_id: None,
-    };
+    let actor = public::public_actor(
+        &format!("public:{}", a.applicant_name),
+        Some(e.residence_region),
+        meta,
+    );
     let book = jinglao_db::policy::book(&state.db).await?;
     let result = applications::submit(
         &state.db,
@@ -378,32 +423,8 @@ pub async fn submit(
     )
     .await;
     match result {
-        Ok(aid) => {
-            let mut c = state.db.acquire().await?;
-            let app = applications::get(&mut c.conn(), &Scope::All, aid).await?;
-            let mut p = page(&state, ctx, a, FormErrors::new()).await?;
-            p.step = "done";
-            p.reference = reference_of(aid);
-            p.deadline = app
-                .and_then(|x| x.step_deadline)
-                .map(|d| d.to_string())
-                .unwrap_or_default();
-            render(&p)
-        }
-        Err(DbError::Invalid(inv)) => {
-            // Registry facts are not shown to the public: only what to do.
-            let mut shown = Invalid::new();
-            for f in &inv.errors {
-                let msg = if f.field == "reason" {
-                    "按登记信息，这位老人暂不符合这一项目的条件。如仍要申请，请在“申请理由”中写明情况（至少 4 个字），村（社区）会核实。".to_string()
-                } else {
-                    f.message.clone()
-                };
-                shown.add(&f.field, msg);
-            }
-            let p = page(&state, ctx, a, shown).await?;
-            render_with_status(&p, StatusCode::UNPROCESSABLE_ENTITY)
-        }
+        Ok(aid) => Ok(Some(aid)),
+        Err(DbError::Invalid(_) | DbError::NotFound) => Ok(None),
         Err(other) => Err(crate::error::AppError::from(other).into()),
     }
 }
@@ -441,6 +462,7 @@ pub async fn status_form(ctx: PageCtx) -> Result<Response, PageError> {
 pub async fn status(
     State(state): State<AppState>,
     ctx: PageCtx,
+    meta: RequestMeta,
     body: String,
 ) -> Result<Response, PageError> {
     let mut reference = String::new();
@@ -458,30 +480,30 @@ pub async fn status(
             "没有找到这份申请。请核对受理编号和老人的身份证号码，或联系所在村（社区）。",
         )
     };
-    let found = match ResidentId::parse(&id_number) {
-        Ok(id) if reference.len() == 10 => {
-            let mut c = state.db.acquire().await?;
-            match jinglao_db::elders::find_by_id_number(&mut c.conn(), &state.keys.cipher, &id)
-                .await?
-            {
-                Some((elder, _)) => applications::queue(
-                    &mut c.conn(),
-                    &Scope::All,
-                    &applications::QueueFilter {
-                        elder_id: Some(elder),
-                        statuses: jinglao_domain::application::ApplicationStatus::ALL.to_vec(),
-                        ..Default::default()
-                    },
-                    200,
-                )
-                .await?
-                .into_iter()
-                .find(|a| reference_of(a.id) == reference),
-                None => None,
+    let mut found = None;
+    if let Ok(id) = ResidentId::parse(&id_number)
+        && reference.len() == 10
+    {
+        let attempt = match public::begin(&state, &meta, "status", &id).await? {
+            Ok(attempt) => attempt,
+            Err(locked) => {
+                let errors = locked.errors("reference");
+                let page = StatusPage {
+                    ctx: ctx.with_errors(&errors),
+                    errors,
+                    reference,
+                    found: None,
+                };
+                return render_with_status(&page, StatusCode::TOO_MANY_REQUESTS);
             }
+        };
+        found = lookup(&state, &id, &reference).await?;
+        if found.is_some() {
+            attempt.succeeded(&state).await?;
+        } else {
+            attempt.failed(&state, &meta).await?;
         }
-        _ => None,
-    };
+    }
     let errors = if found.is_none() {
         not_found()
     } else {
@@ -497,4 +519,29 @@ pub async fn status(
         return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     render(&page)
+}
+
+/// The application with this reference of the person with this ID number.
+async fn lookup(
+    state: &AppState,
+    id: &ResidentId,
+    reference: &str,
+) -> Result<Option<applications::Application>, PageError> {
+    let mut c = state.db.acquire().await?;
+    let Some((elder, _)) =
+        jinglao_db::elders::find_by_id_number(&mut c.conn(), &state.keys.cipher, id).await?
+    else {
+        return Ok(None);
+    };
+    let filter = applications::QueueFilter {
+        elder_id: Some(elder),
+        statuses: jinglao_domain::application::ApplicationStatus::ALL.to_vec(),
+        ..Default::default()
+    };
+    Ok(
+        applications::queue(&mut c.conn(), &Scope::All, &filter, 200)
+            .await?
+            .into_iter()
+            .find(|a| reference_of(a.id) == reference),
+    )
 }

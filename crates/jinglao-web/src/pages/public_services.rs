@@ -17,7 +17,6 @@ use axum::response::Response;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use jinglao_db::elders::{self, Identified};
 use jinglao_db::orders::{self, Channel, ListFilter, NewOrder};
-use jinglao_db::throttle::{self, ip_key};
 use jinglao_db::{Actor, DbError, satisfaction, service_lists};
 use jinglao_domain::clock::{china_date, china_time, format_local_hm as hhmm};
 use jinglao_domain::order::Funding;
@@ -28,6 +27,7 @@ use uuid::Uuid;
 
 use super::orders::status_label;
 use super::{FormErrors, PageCtx};
+use crate::auth::public;
 use crate::error::{PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -100,12 +100,13 @@ fn not_named() -> Invalid {
     )
 }
 
-/// Names the person from the form, counting a failure against the client's address.
+/// Names the person from the form. The attempt is reserved against the client's address and
+/// the number typed before the registry is asked (`auth::public`), and a wrong pair counts.
 async fn identify(
     state: &AppState,
     meta: &RequestMeta,
     form: &ServicesForm,
-) -> Result<Identified, DbError> {
+) -> Result<Identified, Refusal> {
     let mut inv = Invalid::new();
     let id = ResidentId::parse(form.id_number.trim());
     if id.is_err() {
@@ -118,45 +119,49 @@ async fn identify(
     let (Ok(id), Ok(phone)) = (id, phone) else {
         return Err(inv.into());
     };
-    let now = state.clock.now();
-    // Its own key: typing errors here must not lock staff sign-in from the same address.
-    let key = meta
-        .client_ip
-        .as_deref()
-        .map(|ip| format!("services:{}", ip_key(ip)));
-    let mut c = state.db.acquire().await?;
-    if let Some(k) = &key
-        && let Some(until) = throttle::locked_until(&mut c.conn(), k, now).await?
-    {
-        let minutes = (until - now).num_minutes().max(1);
-        let msg = format!("尝试次数过多，请 {minutes} 分钟后再试");
-        return Err(Invalid::one("id_number", msg).into());
-    }
-    match elders::identify(&mut c.conn(), &state.keys.cipher, &id, &phone).await? {
-        Some(person) => Ok(person),
+    let attempt = match public::begin(state, meta, "services", &id).await? {
+        Ok(a) => a,
+        Err(locked) => return Err(Refusal::Locked(locked)),
+    };
+    let found = {
+        let mut c = state.db.acquire().await?;
+        elders::identify(&mut c.conn(), &state.keys.cipher, &id, &phone).await?
+    };
+    match found {
+        Some(person) => {
+            attempt.succeeded(state).await?;
+            Ok(person)
+        }
         None => {
-            drop(c);
-            if let Some(k) = &key {
-                let mut tx = state.db.begin().await?;
-                throttle::record_failure(&mut tx.conn(), k, state.ip_throttle(), now).await?;
-                tx.commit().await?;
-            }
+            attempt.failed(state, meta).await?;
             Err(not_named().into())
         }
     }
 }
 
+/// Why a public action was not taken.
+enum Refusal {
+    /// A field is wrong, or the one answer for "not named".
+    Db(DbError),
+    /// Too many failed attempts from this network or for this number.
+    Locked(public::Locked),
+}
+
+impl From<DbError> for Refusal {
+    fn from(e: DbError) -> Self {
+        Refusal::Db(e)
+    }
+}
+
+impl From<Invalid> for Refusal {
+    fn from(e: Invalid) -> Self {
+        Refusal::Db(e.into())
+    }
+}
+
 /// The actor of an action taken on these pages.
 fn public_actor(person: &Identified, meta: &RequestMeta) -> Actor {
-    Actor {
-        user_id: None,
-        name: "public:居家服务页".into(),
-        role: "public".into(),
-        scope: Scope::All,
-        region: Some(person.residence),
-        client_ip: meta.client_ip.clone(),
-        request_id: meta.request_id.clone(),
-    }
+    public::public_actor("public:居家服务页", Some(person.residence), meta)
 }
 
 async fn page(
@@ -234,14 +239,18 @@ async fn refused(
     ctx: PageCtx,
     form: ServicesForm,
     person: Option<&Identified>,
-    e: DbError,
+    e: impl Into<Refusal>,
 ) -> Result<Response, PageError> {
-    match e {
-        DbError::Invalid(errors) => {
+    match e.into() {
+        Refusal::Db(DbError::Invalid(errors)) => {
             let page = page(state, ctx, form, person, errors, None).await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        e => Err(crate::error::AppError::from(e).into()),
+        Refusal::Locked(locked) => {
+            let page = page(state, ctx, form, person, locked.errors("id_number"), None).await?;
+            render_with_status(&page, StatusCode::TOO_MANY_REQUESTS)
+        }
+        Refusal::Db(e) => Err(crate::error::AppError::from(e).into()),
     }
 }
 
@@ -331,7 +340,7 @@ pub async fn book(
         _ => Funding::Entitlement,
     };
     if !inv.is_empty() {
-        return refused(&state, ctx, form, Some(&person), inv.into()).await;
+        return refused(&state, ctx, form, Some(&person), inv).await;
     }
     // The visit lasts the contract's minimum for the item (an hour where none is set).
     let minutes = match (provider, day) {
@@ -377,7 +386,7 @@ pub async fn cancel(
         Ok(p) => p,
         Err(e) => return refused(&state, ctx, form, None, e).await,
     };
-    let not_theirs = || Invalid::one("order", "没有找到这次服务").into();
+    let not_theirs = || Invalid::one("order", "没有找到这次服务");
     let Ok(order) = Uuid::parse_str(form.order.trim()) else {
         return refused(&state, ctx, form, Some(&person), not_theirs()).await;
     };
@@ -407,7 +416,7 @@ pub async fn rate(
         Err(e) => return refused(&state, ctx, form, None, e).await,
     };
     let Ok(visit) = Uuid::parse_str(form.visit.trim()) else {
-        let e = Invalid::one("visit", "请选择要评价的服务").into();
+        let e = Invalid::one("visit", "请选择要评价的服务");
         return refused(&state, ctx, form, Some(&person), e).await;
     };
     let actor = public_actor(&person, &meta);

@@ -288,7 +288,7 @@ test_on_both! {
         let post = |b: String| public.post(app.url("/apply")).header("content-type", "application/x-www-form-urlencoded").body(b).send();
         let resp = post(body("孙玉")).await.unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(TestApp::page(resp).await.text.contains("未能核对到这位老人的登记信息"));
+        assert!(TestApp::page(resp).await.text.contains("未能受理这份申请"));
         let resp = post(body("孙玉珍")).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         let page = TestApp::page(resp).await;
@@ -319,6 +319,77 @@ test_on_both! {
         let (status, page) = lookup(&app, &public, &csrf, &reference, &other).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.text.contains("没有找到这份申请"));
+    }
+}
+
+/// The whole form of a public application for `item` naming `name` and `id`.
+fn application_body(csrf: &str, answers: &str, item: &str, name: &str, id: &str) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    s.append_pair("_csrf", csrf);
+    for pair in answers.split('&') {
+        let (k, v) = pair.split_once('=').unwrap();
+        s.append_pair(k, &percent_decode(v));
+    }
+    s.append_pair("item", item)
+        .append_pair("elder_name", name)
+        .append_pair("id_number", id)
+        .append_pair("applicant_name", "孙强")
+        .append_pair("applicant_relation", "儿子");
+    s.finish()
+}
+
+test_on_both! {
+    async fn the_public_application_answers_the_same_whatever_the_registry_holds_and_locks_the_network_after_five_failures(app: TestApp) {
+        register(&app, 4, "孙玉珍").await;
+        register(&app, 5, "周桂英").await;
+        let public = app.client();
+        let answers = "county=430302&township=430302001&village=430302001001&age=86&cats_done=1&ability=none\
+                       &living=%E7%8B%AC%E5%B1%85&children_local=no&children_can_care=no";
+        let form = app.get(&public, &format!("/apply?{answers}&item=XT-ZH-01")).await;
+        let csrf = form.csrf();
+        let number = |n: u32| ResidentId::from_first17(&format!("4303021940031{n:04}")).as_str().to_string();
+        let send = |item: &'static str, name: &'static str, id: String| {
+            let body = application_body(&csrf, answers, item, name, &id);
+            let req = public.post(app.url("/apply")).header("content-type", "application/x-www-form-urlencoded").body(body);
+            async move {
+                let resp = req.send().await.unwrap();
+                let status = resp.status();
+                let page = TestApp::page(resp).await;
+                (status, page.text_of("#id_number-error").unwrap_or_default(), page)
+            }
+        };
+        // Registered but not in the family-bed group by the registry (no assessment): taken,
+        // for the village to check, with the rule's answer recorded.
+        let (status, _, page) = send("XT-ZH-01", "周桂英", number(5)).await;
+        assert_eq!(status, StatusCode::OK, "{}", page.text);
+        assert_eq!(page.text_of("#done").unwrap(), "申请已提交");
+        // Unknown number, wrong name, and an application already under way: one answer.
+        let unknown = send("XT-ZH-01", "孙玉珍", number(9)).await;
+        let wrong_name = send("XT-ZH-01", "孙玉", number(4)).await;
+        let again = send("XT-ZH-01", "周桂英", number(5)).await;
+        for (status, error, page) in [&unknown, &wrong_name, &again] {
+            assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.text);
+            assert_eq!(error, &unknown.1);
+            assert!(error.contains("未能受理这份申请"), "{error}");
+            assert!(!page.text.contains("不符合"), "no registry fact is shown");
+        }
+        // Each failure is in the audit trail with the client's address.
+        let failures = jinglao_db::audit::list(&app.state.db, &jinglao_domain::Scope::All,
+            &jinglao_db::audit::AuditFilter { action: Some("public.identify_failed".into()), ..Default::default() }, 10)
+            .await.unwrap();
+        assert_eq!(failures.len(), 3);
+        assert!(failures.iter().all(|e| e.client_ip.as_deref() == Some("127.0.0.1")));
+        // Two more failures lock this network: even a good pair is refused for now.
+        send("XT-ZH-01", "孙玉珍", number(11)).await;
+        send("XT-ZH-01", "孙玉珍", number(12)).await;
+        let (status, error, _) = send("XT-ZH-02", "孙玉珍", number(4)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(error.contains("尝试次数过多"), "{error}");
+        // The status lookup shares the lock.
+        let status_form = app.get(&public, "/apply/status").await;
+        let (status, page) = lookup(&app, &public, &status_form.csrf(), "ABCDEF1234", &number(4)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(page.text.contains("尝试次数过多"));
     }
 }
 
