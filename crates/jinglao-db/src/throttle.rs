@@ -71,16 +71,22 @@ pub async fn reserve(
     }
     for (key, policy) in keys {
         let window_start = now - policy.lockout;
-        let attempts: i32 = on_conn!(conn, c => {
-            sqlx::query_scalar(
+        // A locked key is not counted (its count restarts when the lock is set), and the lock
+        // is read in the same statement: an attempt that checked the lock just before another
+        // attempt set it still sees it here.
+        let (attempts, until): (i32, Option<DateTime<Utc>>) = on_conn!(conn, c => {
+            sqlx::query_as(
                 "INSERT INTO login_throttle (throttle_key, failures, window_started_at, locked_until) \
                  VALUES ($1, 1, $2, NULL) \
                  ON CONFLICT (throttle_key) DO UPDATE SET \
-                   failures = CASE WHEN login_throttle.window_started_at <= $3 THEN 1 \
+                   failures = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.failures \
+                                   WHEN login_throttle.window_started_at <= $3 THEN 1 \
                                    ELSE login_throttle.failures + 1 END, \
-                   window_started_at = CASE WHEN login_throttle.window_started_at <= $3 THEN $2 \
+                   window_started_at = CASE WHEN login_throttle.locked_until > $2 \
+                                              THEN login_throttle.window_started_at \
+                                            WHEN login_throttle.window_started_at <= $3 THEN $2 \
                                             ELSE login_throttle.window_started_at END \
-                 RETURNING failures",
+                 RETURNING failures, locked_until",
             )
             .bind(key)
             .bind(now)
@@ -88,7 +94,9 @@ pub async fn reserve(
             .fetch_one(&mut *c)
             .await
         })?;
-        if attempts > policy.max_failures {
+        if let Some(until) = until.filter(|t| *t > now) {
+            locked = locked.max(Some(until));
+        } else if attempts > policy.max_failures {
             locked = locked.max(Some(lock(conn, key, *policy, now).await?));
         }
     }

