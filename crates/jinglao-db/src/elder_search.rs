@@ -122,6 +122,43 @@ pub fn classify(text: &str) -> TextQuery {
     }
 }
 
+/// Records a search of the registry in the audit trail: pages and the API call this for every
+/// search that shows people, since a list of people is a read of their records too. The entry
+/// names what was asked (an ID or phone number masked, never in full) and how many people were
+/// shown.
+pub async fn record_search(
+    db: &crate::Db,
+    chain: &crate::audit::ChainKey,
+    actor: &crate::Actor,
+    filter: &ElderFilter,
+    shown: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbError> {
+    let asked = match classify(&filter.text) {
+        TextQuery::None => serde_json::Value::Null,
+        TextQuery::IdNumber(id) => ResidentId::parse(&id)
+            .map(|i| serde_json::json!({ "id_number": i.masked() }))
+            .unwrap_or_default(),
+        TextQuery::Phone(p) => Phone::parse(&p)
+            .map(|p| serde_json::json!({ "phone": p.masked() }))
+            .unwrap_or_default(),
+        TextQuery::Name(n) => serde_json::json!({ "name": n }),
+    };
+    let mut event = crate::audit::Event::new("elder.search", "elder", "search")
+        .region(filter.region.or(actor.scope.region_root()));
+    event.record_id = None;
+    event.detail = serde_json::json!({
+        "text": asked,
+        "region": filter.region.map(|r| r.to_string()),
+        "category": filter.category,
+        "ability": filter.ability.map(|a| a.number()),
+        "status": filter.status.map(|s| s.as_str()),
+        "shown": shown,
+    });
+    crate::audit::record(db, chain, actor, event, now).await?;
+    Ok(())
+}
+
 /// The scope and the region asked for, on the column (or expression) `residence`.
 fn push_regions<DB: sqlx::Database>(
     q: &mut sqlx::QueryBuilder<DB>,

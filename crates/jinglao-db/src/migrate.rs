@@ -92,6 +92,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(28, "0028_family_beds", "family_beds"),
     both!(29, "0029_visit_signatures", "visit_signatures"),
     both!(30, "0030_visits_by_check_out", "visits_by_check_out"),
+    both!(31, "0031_id_masks", "id_masks"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -158,7 +158,7 @@ async fn insert_staffing(
             q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
                 let n = chunk_no * 1_000 + i;
                 b.push_bind(*id).push_bind(format!("护理员{n}")).push_bind(vec![0u8; 16])
-                    .push_bind(format!("bench-staff-{n}")).push_bind("4303**********0000")
+                    .push_bind(format!("bench-staff-{n}")).push_bind("4303*************0")
                     .push_bind("female").push_bind(NaiveDate::from_ymd_opt(1975, 1, 1))
                     .push_bind("caregiver").push_bind(now).push_bind(now);
             });

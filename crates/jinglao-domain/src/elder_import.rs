@@ -446,7 +446,11 @@ pub fn rejected_csv(parsed: &ParsedImport) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = parsed.header.clone();
     header.push("错误原因".into());
-    let _ = w.write_record(&header);
+    let _ = w.write_record(
+        header
+            .iter()
+            .map(|c| crate::tabular::spreadsheet_safe(c).into_owned()),
+    );
     for (line, row) in &parsed.raw_rows {
         if !parsed.rejected_lines.contains(line) {
             continue;
@@ -466,7 +470,10 @@ pub fn rejected_csv(parsed: &ParsedImport) -> String {
         let mut rec = row.clone();
         rec.resize(parsed.header.len(), String::new());
         rec.push(format!("第 {line} 行：{}", reasons.join("；")));
-        let _ = w.write_record(&rec);
+        let _ = w.write_record(
+            rec.iter()
+                .map(|c| crate::tabular::spreadsheet_safe(c).into_owned()),
+        );
     }
     let body = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
     format!("\u{feff}{body}")
@@ -643,6 +650,19 @@ mod tests {
             "header and three rejected rows"
         );
         assert!(rejected.contains("第 6 行：户籍地区划代码：区划代码 430399 不存在"));
+    }
+
+    #[test]
+    fn a_rejected_row_typed_as_a_formula_comes_back_as_text() {
+        let t = tree();
+        let header = IMPORT_COLUMNS.map(|c| c.header).join(",");
+        let text = format!(
+            "{header}\n=HYPERLINK(\"http://evil\"),1,汉族,,430302,430302001001,,,,独居,已婚,小学,,,,,,,,,,,\n"
+        );
+        let parsed = parse_table(&read_table(text.as_bytes()).unwrap(), &ctx(&t)).unwrap();
+        let rejected = rejected_csv(&parsed);
+        let row = rejected.lines().nth(1).unwrap();
+        assert!(row.starts_with("\"'=HYPERLINK"), "{row}");
     }
 
     #[test]

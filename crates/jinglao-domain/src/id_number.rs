@@ -181,9 +181,12 @@ impl ResidentId {
         &self.0[..6]
     }
 
-    /// The masked form shown on screen: `4303**********0014`.
+    /// The masked form shown on screen: `4303*************4` — the city prefix and the check
+    /// character. Nothing else may show: with the birth date (on the record page) and the
+    /// county (the household register) beside it, any of the sequence digits 15–17 would
+    /// leave one candidate, since the check character fixes the rest.
     pub fn masked(&self) -> String {
-        format!("{}**********{}", &self.0[..4], &self.0[14..])
+        format!("{}*************{}", &self.0[..4], &self.0[17..])
     }
 
     /// Whether the birth date and sex agree with values entered beside the number.
@@ -295,10 +298,25 @@ mod tests {
     }
 
     #[test]
-    fn the_mask_keeps_four_digits_at_each_end() {
+    fn the_mask_keeps_the_city_prefix_and_the_check_character_only() {
         let b = ResidentId::parse("440524188001010014").unwrap();
-        assert_eq!(b.masked(), "4405**********0014");
-        assert_eq!(format!("{b:?}"), "ResidentId(4405**********0014)");
+        assert_eq!(b.masked(), "4405*************4");
+        assert_eq!(format!("{b:?}"), "ResidentId(4405*************4)");
+    }
+
+    #[test]
+    fn the_mask_with_the_birth_date_and_the_county_still_leaves_dozens_of_numbers() {
+        // What a clerk sees together: the mask, the exact birth date (record page) and the
+        // household county. Every sequence number of that sex is a candidate whose check
+        // character matches the mask's.
+        let real = ResidentId::parse("440524188001010014").unwrap();
+        let mask = real.masked();
+        let candidates = (0..1000)
+            .map(|seq| format!("440524{}{seq:03}", "18800101"))
+            .map(|first17| ResidentId::from_first17(&first17))
+            .filter(|id| id.sex() == real.sex() && id.masked() == mask)
+            .count();
+        assert!(candidates >= 30, "{candidates} candidates");
     }
 
     #[test]

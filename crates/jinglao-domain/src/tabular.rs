@@ -46,6 +46,17 @@ pub enum TableError {
     TooLarge(String),
 }
 
+/// A cell written back to a file people open in Excel or WPS: text that starts like a formula
+/// (`=`, `+`, `-`, `@`, or a tab or carriage return before one) gets a leading `'`, so that a
+/// row someone typed as `=HYPERLINK(…)` is shown as text instead of run. Cells of rejected rows
+/// come straight from an uploaded file, so anyone who can upload could otherwise plant one.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 /// Reads `bytes` as XLSX (by content, not by name) or CSV.
 pub fn read_table(bytes: &[u8]) -> Result<Table, TableError> {
     if bytes.starts_with(b"PK\x03\x04") {
@@ -265,5 +276,18 @@ mod tests {
             Err(TableError::TooLarge(why)) => assert!(why.contains("16384 列"), "{why}"),
             other => panic!("expected TooLarge, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn cells_that_start_like_a_formula_are_written_as_text() {
+        assert_eq!(
+            spreadsheet_safe("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        for bad in ["+1", "-2+3", "@SUM(A1)", "\t=1"] {
+            assert!(spreadsheet_safe(bad).starts_with('\''), "{bad}");
+        }
+        assert_eq!(spreadsheet_safe("王秀英"), "王秀英");
+        assert_eq!(spreadsheet_safe("2026-01-01"), "2026-01-01");
     }
 }

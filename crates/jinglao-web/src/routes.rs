@@ -76,6 +76,7 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/admin/locks/unlock", post(admin_users::unlock_key))
         .route("/elders", get(elders::index).post(elders::create))
         .route("/elders/new", get(elders::new_form))
+        .route("/elders/search", post(elders::search_posted))
         .route(
             "/elders/import",
             get(elder_import::upload_form)

@@ -146,7 +146,7 @@ test_on_both! {
         let mut conn = t.db.acquire().await.unwrap();
         let rec = elders::get(&mut conn.conn(), &actor.scope, id).await.unwrap().unwrap();
         drop(conn);
-        assert_eq!(rec.id_masked, format!("4303**********{}", &id_number(2, 1944)[14..]));
+        assert_eq!(rec.id_masked, format!("4303*************{}", &id_number(2, 1944)[17..]));
         assert_eq!(rec.phones_masked, vec!["138****5678"]);
         assert_eq!(rec.contacts[0].phone_masked, "139****5678");
         let backup = t.url.clone();

@@ -393,6 +393,7 @@ pub async fn commit(
 pub async fn rejected(
     State(state): State<AppState>,
     PageUser(user): PageUser,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ImportElders)?;
@@ -406,6 +407,22 @@ pub async fn rejected(
     }
     p.parsed.problems.sort_by_key(|x| x.line);
     let body = rejected_csv(&p.parsed);
+    // The file holds people's rows: an export, in the audit trail like a search.
+    let event = jinglao_db::audit::Event::new(
+        "elder_import.rejected_export",
+        "import_batch",
+        batch.id,
+    )
+    .region(user.scope.region_root())
+    .detail(serde_json::json!({ "rows": p.parsed.rejected_lines.len(), "file": batch.file_name }));
+    jinglao_db::audit::record(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        event,
+        state.clock.now(),
+    )
+    .await?;
     Ok(csv_download(
         &format!("未导入的行-{}.csv", batch.created_at.format("%Y%m%d%H%M")),
         body,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::assessments::{self, Assessment};
 use jinglao_db::audit::{self, AuditFilter};
-use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, TextQuery};
 use jinglao_db::elders::{self, Reveal};
 use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::assessment_form::AssessmentReason;
@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser};
-use crate::elder_query::{SearchParams, categories_today, filter_for};
+use crate::elder_query::{ParamProblem, SearchParams, categories_today, filter_for};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -87,14 +87,54 @@ fn require(user: &CurrentUser, p: Permission) -> Result<(), PageError> {
     user.require(p).map_err(PageError)
 }
 
-/// `GET /elders`
+/// `GET /elders`: the search form and a page of results. Names and filters travel in the
+/// address (paging, bookmarks); an ID or phone number never does: the form posts those to
+/// `POST /elders/search`, and one typed into the address is refused.
 pub async fn index(
     State(state): State<AppState>,
     ctx: PageCtx,
     PageUser(user): PageUser,
+    meta: RequestMeta,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
-    require(&user, Permission::ViewElders)?;
+    results(&state, ctx, &user, &meta, q, false).await
+}
+
+/// `POST /elders/search`: the same form, posted. An ID or phone number is answered here, on the
+/// page, so that it stays out of addresses, browser history and proxy logs; anything else is
+/// sent on to `GET /elders`.
+pub async fn search_posted(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Form(q): Form<SearchQuery>,
+) -> Result<Response, PageError> {
+    if matches!(
+        elder_search::classify(&q.q),
+        TextQuery::IdNumber(_) | TextQuery::Phone(_)
+    ) {
+        return results(&state, ctx, &user, &meta, q, true).await;
+    }
+    let address = form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", &q.q)
+        .append_pair("region", &q.region)
+        .append_pair("category", &q.category)
+        .append_pair("ability", &q.ability)
+        .append_pair("status", &q.status)
+        .finish();
+    Ok(Redirect::to(&format!("/elders?{address}")).into_response())
+}
+
+async fn results(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    q: SearchQuery,
+    posted: bool,
+) -> Result<Response, PageError> {
+    require(user, Permission::ViewElders)?;
     let today = state.today();
     let params = SearchParams {
         q: &q.q,
@@ -103,7 +143,18 @@ pub async fn index(
         ability: &q.ability,
         status: &q.status,
     };
-    let (filter, param_error) = match filter_for(&state, &user, &params).await? {
+    let identifier = matches!(
+        elder_search::classify(&q.q),
+        TextQuery::IdNumber(_) | TextQuery::Phone(_)
+    );
+    let (filter, param_error) = match filter_for(state, user, &params).await? {
+        Ok(_) if identifier && !posted => (
+            ElderFilter::new(today),
+            Some(ParamProblem {
+                field: "q",
+                message: "身份证号和电话号码请在查找框中输入后点“查找”，不要放在网址里".into(),
+            }),
+        ),
         Ok(f) => (f, None),
         Err(problem) => (ElderFilter::new(today), Some(problem)),
     };
@@ -117,6 +168,22 @@ pub async fn index(
     } else {
         elder_search::search(&mut conn, cipher, &user.scope, &filter, after, PAGE_SIZE).await?
     };
+    drop(c);
+    if param_error.is_none() {
+        let actor = user.actor(meta);
+        let now = state.clock.now();
+        elder_search::record_search(
+            &state.db,
+            &state.keys.audit_chain,
+            &actor,
+            &filter,
+            rows.len(),
+            now,
+        )
+        .await?;
+    }
+    let mut c = state.db.acquire().await?;
+    let mut conn = c.conn();
     let count = if param_error.is_some() {
         "0".to_string()
     } else {

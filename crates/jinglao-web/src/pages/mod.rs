@@ -277,12 +277,18 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
 
 /// A local path safe to redirect to (no scheme, no host, no `//`), or `/`.
 pub fn safe_return_path(p: Option<&str>) -> String {
+    // Browsers drop tabs and line breaks from addresses and read `\` as `/`, so `/\t/host`
+    // and `/\\host` are other sites: no control character, space or backslash anywhere, and
+    // the second character must not start another slash. Only ASCII: a `Location` header
+    // cannot carry anything else (our own addresses are percent-encoded).
     match p {
         Some(p)
             if p.starts_with('/')
+                && p.is_ascii()
                 && !p.starts_with("//")
-                && !p.starts_with("/\\")
-                && !p.contains(['\r', '\n']) =>
+                && !p
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
         {
             p.to_string()
         }
@@ -300,6 +306,15 @@ mod tests {
         assert_eq!(safe_return_path(Some("//evil.example/")), "/");
         assert_eq!(safe_return_path(Some("https://evil.example/")), "/");
         assert_eq!(safe_return_path(Some("/\\evil.example")), "/");
+        // What `next=/%09/evil.example` decodes to; a browser drops the tab.
+        assert_eq!(safe_return_path(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/ /evil.example")), "/");
+        assert_eq!(
+            safe_return_path(Some("/elders?q=%E7%8E%8B")),
+            "/elders?q=%E7%8E%8B"
+        );
+        assert_eq!(safe_return_path(Some("/elders?q=王")), "/");
         assert_eq!(safe_return_path(None), "/");
     }
 }

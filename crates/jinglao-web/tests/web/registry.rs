@@ -193,7 +193,7 @@ test_on_both! {
         let full = id_number(1);
         let people = registered(&app, &token).await;
         let id = people[0]["id"].as_str().unwrap().to_string();
-        assert_eq!(people[0]["id_masked"], format!("4303**********{}", &full[14..]));
+        assert_eq!(people[0]["id_masked"], format!("4303*************{}", &full[17..]));
         assert!(!people.iter().any(|p| p.to_string().contains(&full)));
 
         let reads = app.audit_count("elder.read").await;
@@ -224,6 +224,46 @@ test_on_both! {
         let (status, body) = app.api_get(&other, &format!("/api/v1/elders?region={YUHU}")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body["error"]["field"], "region");
+    }
+}
+
+test_on_both! {
+    async fn an_id_number_is_searched_by_post_never_in_the_address_and_every_search_is_audited(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_county").await;
+        let token = app.token("yh_county").await;
+        import(&app, &client, file(&[row(1, "王秀英", "低保")]), "all").await;
+        let full = id_number(1);
+        let searches = app.audit_count("elder.search").await;
+        // In the address: refused by field, nothing searched.
+        let (status, body) = app.api_get(&token, &format!("/api/v1/elders?q={full}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "q");
+        let page = app.get(&client, &format!("/elders?q={full}")).await;
+        assert!(page.texts("#elders tbody tr").is_empty());
+        assert!(page.text.contains("不要放在网址里"), "{}", page.text);
+        // In a body: found, the list giving the age and not the birth date.
+        let (status, body) = app.api_post(&token, "/api/v1/elders/search", serde_json::json!({"q": full})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["items"].as_array().unwrap().len(), 1);
+        assert!(body["items"][0]["age"].as_i64().unwrap() >= 60);
+        assert!(body["items"][0].get("birth_date").is_none());
+        let list = app.get(&client, "/elders").await;
+        let resp = app.post_form(&client, "/elders/search", &[("_csrf", &list.csrf()), ("q", &full)]).await;
+        let found = TestApp::page(resp).await;
+        assert_eq!(found.status, StatusCode::OK);
+        assert_eq!(found.texts("#elders tbody tr").len(), 1);
+        // A name typed in the same form goes on to the address, for paging and bookmarks.
+        let resp = app.post_form(&client, "/elders/search", &[("_csrf", &list.csrf()), ("q", "王")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert!(resp.headers()["location"].to_str().unwrap().starts_with("/elders?q=%E7%8E%8B"));
+        // The two searches that showed people, and the list page, are in the audit trail, the
+        // number masked.
+        assert_eq!(app.audit_count("elder.search").await, searches + 3);
+        let entries = jinglao_db::audit::list(&app.state.db, &jinglao_domain::Scope::All,
+            &jinglao_db::audit::AuditFilter { action: Some("elder.search".into()), ..Default::default() }, 20).await.unwrap();
+        assert!(entries.iter().all(|e| !e.detail.contains(&full)));
+        assert!(entries.iter().any(|e| e.detail.contains(&jinglao_domain::ResidentId::parse(&full).unwrap().masked())));
     }
 }
 

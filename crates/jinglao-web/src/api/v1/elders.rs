@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, TextQuery};
 use jinglao_db::elders;
 use jinglao_domain::Permission;
 use jinglao_domain::category::categories_on;
@@ -15,15 +15,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::ApiUser;
 use crate::elder_query::{SearchParams, categories_today, filter_for};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
 
-/// Search parameters.
-#[derive(Debug, Deserialize, IntoParams)]
+/// Search parameters (`GET /elders` takes them in the query, `POST /elders/search` as JSON).
+#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct ElderSearch {
     /// A name (prefix), a full resident ID number, or a phone number.
@@ -57,12 +57,13 @@ pub struct ElderSummaryDto {
     /// Name.
     pub name: String,
     /// Resident ID number, masked.
-    #[schema(example = "4303**********0014")]
+    #[schema(example = "4303*************4")]
     pub id_masked: String,
     /// `male` or `female` (from the ID number).
     pub sex: String,
-    /// Birth date (from the ID number).
-    pub birth_date: chrono::NaiveDate,
+    /// Age in whole years today (lists give the age, not the birth date: with the county and
+    /// the masked number a birth date would narrow the number down).
+    pub age: i32,
     /// Village or community of residence.
     pub residence_region: String,
     /// `active`, `moved_out` or `deceased`.
@@ -105,7 +106,7 @@ fn summary_dto(s: ElderSummary, filter: &ElderFilter) -> ElderSummaryDto {
         name: s.name,
         id_masked: s.id_masked,
         sex: s.sex.as_str().into(),
-        birth_date: s.birth_date,
+        age: jinglao_domain::id_number::age_on(s.birth_date, filter.today),
         residence_region: s.residence_region.to_string(),
         status: s.status.as_str().into(),
         ability_level: s.ability.map(|a| a.number()),
@@ -115,7 +116,9 @@ fn summary_dto(s: ElderSummary, filter: &ElderFilter) -> ElderSummaryDto {
     }
 }
 
-/// Search the registry within your scope.
+/// Search the registry within your scope by name, region, category, ability and status. A
+/// full ID or phone number in `q` is refused here (addresses end up in logs and histories):
+/// send it to `POST /elders/search`. Every search is in the audit trail.
 #[utoipa::path(
     get,
     path = "/elders",
@@ -127,14 +130,59 @@ fn summary_dto(s: ElderSummary, filter: &ElderFilter) -> ElderSummaryDto {
         (status = 400, description = "查询参数无效", body = ErrorEnvelope),
         (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
         (status = 403, description = "角色无权查看老年人信息", body = ErrorEnvelope),
-        (status = 422, description = "区划不在范围内或能力等级无效", body = ErrorEnvelope),
+        (status = 422, description = "区划不在范围内、能力等级无效，或在网址中使用了身份证号/电话号码", body = ErrorEnvelope),
     )
 )]
 pub async fn search_elders(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    meta: RequestMeta,
     ApiQuery(q): ApiQuery<ElderSearch>,
 ) -> Result<Json<ElderPage>, ApiError> {
+    if matches!(
+        elder_search::classify(&q.q),
+        TextQuery::IdNumber(_) | TextQuery::Phone(_)
+    ) {
+        return Err(jinglao_domain::Invalid::one(
+            "q",
+            "身份证号和电话号码不要放在网址里，请用 POST /api/v1/elders/search 查询",
+        )
+        .into());
+    }
+    search(&state, &user, &meta, q).await.map(Json)
+}
+
+/// Search the registry within your scope, the parameters in the body: the way to search by a
+/// full ID or phone number. Every search is in the audit trail.
+#[utoipa::path(
+    post,
+    path = "/elders/search",
+    tag = "elders",
+    security(("bearer" = [])),
+    request_body = ElderSearch,
+    responses(
+        (status = 200, description = "一页结果", body = ElderPage),
+        (status = 400, description = "请求体无效", body = ErrorEnvelope),
+        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
+        (status = 403, description = "角色无权查看老年人信息", body = ErrorEnvelope),
+        (status = 422, description = "区划不在范围内或能力等级无效", body = ErrorEnvelope),
+    )
+)]
+pub async fn search_elders_posted(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiJson(q): ApiJson<ElderSearch>,
+) -> Result<Json<ElderPage>, ApiError> {
+    search(&state, &user, &meta, q).await.map(Json)
+}
+
+async fn search(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    meta: &RequestMeta,
+    q: ElderSearch,
+) -> Result<ElderPage, ApiError> {
     user.require(Permission::ViewElders)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -147,7 +195,7 @@ pub async fn search_elders(
         ability: &q.ability,
         status: &q.status,
     };
-    let filter = filter_for(&state, &user, &params)
+    let filter = filter_for(state, user, &params)
         .await?
         .map_err(|p| jinglao_domain::Invalid::one(p.field, p.message))?;
     let after = match (&q.after_name, q.after_id) {
@@ -171,14 +219,25 @@ pub async fn search_elders(
         limit,
     )
     .await?;
+    drop(c);
+    let (chain, now) = (&state.keys.audit_chain, state.clock.now());
+    elder_search::record_search(
+        &state.db,
+        chain,
+        &user.actor(meta),
+        &filter,
+        rows.len(),
+        now,
+    )
+    .await?;
     let next = more.then(|| rows.last()).flatten().map(|last| NextPage {
         after_name: last.name.clone(),
         after_id: last.id,
     });
-    Ok(Json(ElderPage {
+    Ok(ElderPage {
         items: rows.into_iter().map(|s| summary_dto(s, &filter)).collect(),
         next,
-    }))
+    })
 }
 
 /// An emergency contact (phone masked).

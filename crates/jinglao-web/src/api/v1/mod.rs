@@ -84,6 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(regions::list_children))
         .routes(routes!(audit::list_entries))
         .routes(routes!(elders::search_elders))
+        .routes(routes!(elders::search_elders_posted))
         .routes(routes!(elders::show_elder))
         .routes(routes!(assessments::score_assessment))
         .routes(routes!(service_lists::applicable_list))
