@@ -93,6 +93,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(29, "0029_visit_signatures", "visit_signatures"),
     both!(30, "0030_visits_by_check_out", "visits_by_check_out"),
     both!(31, "0031_id_masks", "id_masks"),
+    both!(32, "0032_signature_visits", "signature_visits"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

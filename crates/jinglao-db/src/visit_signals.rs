@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::visit::GeoPoint;
 use jinglao_domain::visit_fraud::{
-    Signal, VisitRecord, after_death, reused_codes, shared_coordinates, simultaneous_caregivers,
+    CheckOutCounts, Party, SIGNATURE_SHARE_MIN_VISITS, SIGNATURE_SHARE_PERCENT, Signal,
+    VisitRecord, after_death, reused_codes, shared_coordinates, signature_only_share,
+    simultaneous_caregivers,
 };
 use jinglao_domain::{Invalid, Permission, Scope};
 use uuid::Uuid;
@@ -147,7 +149,67 @@ pub async fn month(
     for (_, recs) in carers {
         out.extend(reused_codes(&recs));
     }
+    out.extend(signature_only_share(
+        &signature_counts(conn, scope, month).await?,
+    ));
     Ok(out)
+}
+
+/// Each caregiver's and provider's check-outs of the month, with the visits confirmed by a
+/// signature alone — only for those with enough such visits to reach the signal's share (the
+/// signature visits come from a partial index; the totals are counted for those few).
+async fn signature_counts(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    month: &str,
+) -> Result<Vec<CheckOutCounts<Uuid>>, DbError> {
+    let mut counts = Vec::new();
+    for (party, col) in [
+        (Party::Caregiver, "v.caregiver_id"),
+        (Party::Provider, "v.provider_id"),
+    ] {
+        let signed: Vec<(Uuid, Uuid)> = on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "SELECT {col}, v.id FROM visits v WHERE v.confirmation = 'signature' \
+                 AND v.service_month = "
+            ));
+            q.push_bind(month.to_string());
+            crate::scope_sql::push_scope(&mut q, scope, "v.region_code", "v.provider_id");
+            q.push(format!(" ORDER BY {col}, v.in_at, v.id"));
+            q.build_query_as::<(Uuid, Uuid)>().fetch_all(&mut *c).await
+        })?;
+        let mut by_party: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (who, visit) in signed {
+            by_party.entry(who).or_default().push(visit);
+        }
+        // Fewer signature visits than the share of the smallest month that counts: never listed.
+        by_party
+            .retain(|_, v| v.len() * 100 >= SIGNATURE_SHARE_PERCENT * SIGNATURE_SHARE_MIN_VISITS);
+        if by_party.is_empty() {
+            continue;
+        }
+        let ids: Vec<Uuid> = by_party.keys().copied().collect();
+        let totals: Vec<(Uuid, i64)> = on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "SELECT {col}, COUNT(*) FROM visits v WHERE v.out_at IS NOT NULL AND v.service_month = "
+            ));
+            q.push_bind(month.to_string());
+            crate::scope_sql::push_scope(&mut q, scope, "v.region_code", "v.provider_id");
+            q.push(format!(" AND {col} IN "));
+            crate::scope_sql::push_id_list(&mut q, &ids);
+            q.push(format!(" GROUP BY {col} ORDER BY {col}"));
+            q.build_query_as::<(Uuid, i64)>().fetch_all(&mut *c).await
+        })?;
+        for (who, total) in totals {
+            counts.push(CheckOutCounts {
+                party,
+                who,
+                checked_out: usize::try_from(total).unwrap_or(0),
+                signature_only: by_party.remove(&who).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(counts)
 }
 
 /// One visit behind a signal, with names.
@@ -205,4 +267,16 @@ pub async fn lines(conn: &mut Conn<'_>, ids: &[Uuid]) -> Result<Vec<VisitLine>, 
         q.push(") ORDER BY v.in_at, v.id");
         q.build_query_as::<VisitLine>().fetch_all(&mut *c).await
     })?)
+}
+
+/// The name of the caregiver or provider a signal is about.
+pub async fn party_name(conn: &mut Conn<'_>, party: Party, id: Uuid) -> Result<String, DbError> {
+    let sql = match party {
+        Party::Caregiver => "SELECT name FROM staff WHERE id = $1",
+        Party::Provider => "SELECT name FROM providers WHERE id = $1",
+    };
+    let name: Option<String> = on_conn!(conn, c => {
+        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *c).await
+    })?;
+    Ok(name.unwrap_or_default())
 }

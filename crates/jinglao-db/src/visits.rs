@@ -288,6 +288,21 @@ pub async fn review(
         Decision::Accept => "accepted",
         Decision::Reject => "rejected",
     };
+    if decision == Decision::Accept {
+        let codes: Option<String> = on_conn!(&mut conn, c => {
+            sqlx::query_scalar("SELECT exception_codes FROM visits WHERE id = $1")
+                .bind(visit_id).fetch_optional(&mut *c).await
+        })?;
+        let refused = codes
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(jinglao_domain::visit::ExceptionCode::parse)
+            .find(|c| !c.acceptable_on_review());
+        if let Some(code) = refused {
+            let why = format!("{}，不能核查通过；可驳回", code.label());
+            return Err(Invalid::one("decision", why).into());
+        }
+    }
     let changed = on_conn!(&mut conn, c => {
         sqlx::query(
             "UPDATE visits SET status = $1, reviewed_by = $2, review_reason = $3, reviewed_at = $4, \

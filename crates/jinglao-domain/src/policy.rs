@@ -60,6 +60,8 @@ pub enum PolicyKey {
     VisitMaxClockSkewMinutes,
     /// Hours after the visit within which an offline record may still be synced unflagged.
     VisitLateSyncHours,
+    /// What a drawn signature without the one-time code counts for.
+    VisitSignatureOnly,
     /// Target-group rule of people visited (巡访) weekly.
     PatrolWeeklyRule,
     /// Target-group rule of people visited at least monthly.
@@ -86,7 +88,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 29] = [
+pub const POLICY_SPECS: [PolicySpec; 30] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -263,6 +265,13 @@ pub const POLICY_SPECS: [PolicySpec; 29] = [
         basis: "本地设置：离线补传一律标记，不静默接受",
     },
     PolicySpec {
+        key: PolicyKey::VisitSignatureOnly,
+        name: "visit.signature_only",
+        label: "老人只签名、没有确认码时：accept 签名即可确认 / review 转人工核查 / refuse 不予认可",
+        default: "review",
+        basis: "本地设置：上门服务电子核验要求老人确认（刷卡、一次性确认码、人脸）；手写签名可由他人代签，默认转人工核查",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
@@ -337,6 +346,9 @@ impl PolicyKey {
             PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),
             PolicyKey::VisitLateSyncHours => int_in(1, 24 * 31),
             PolicyKey::FamilyBedMinVisits => int_in(1, 62),
+            PolicyKey::VisitSignatureOnly => crate::visit::SignatureOnly::parse(v)
+                .map(|_| ())
+                .ok_or_else(|| "应为 accept、review 或 refuse".to_string()),
             PolicyKey::PatrolWeeklyRule
             | PolicyKey::PatrolMonthlyRule
             | PolicyKey::FamilyBedRule => crate::rules::Rule::parse(v)
@@ -446,6 +458,10 @@ impl PolicyBook {
             max_speed_kmh: self.int(PolicyKey::VisitMaxSpeedKmh, region),
             max_clock_skew_minutes: self.int(PolicyKey::VisitMaxClockSkewMinutes, region),
             late_sync_hours: self.int(PolicyKey::VisitLateSyncHours, region),
+            signature_only: crate::visit::SignatureOnly::parse(
+                &self.resolve(PolicyKey::VisitSignatureOnly, region).value,
+            )
+            .unwrap_or(crate::visit::SignatureOnly::Review),
         }
     }
 

@@ -58,6 +58,22 @@ pub struct VisitRules {
     pub max_clock_skew_minutes: i64,
     /// Hours after the visit within which an offline record counts as synced on time.
     pub late_sync_hours: i64,
+    /// What a signature without the one-time code counts for.
+    pub signature_only: SignatureOnly,
+}
+
+labelled_enum! {
+    /// What a drawn signature counts for when the person gave no one-time code (policy
+    /// parameter `visit.signature_only`). Anyone holding the phone can draw one, so by default
+    /// it sends the visit to a reviewer rather than to payment.
+    pub enum SignatureOnly {
+        /// It confirms the visit.
+        Accept = ("accept", "签名即可确认"),
+        /// The visit goes to the exception queue; a reviewer may accept it.
+        Review = ("review", "转人工核查"),
+        /// It does not confirm the visit, and no reviewer may accept it.
+        Refuse = ("refuse", "不予认可"),
+    }
 }
 
 impl Default for VisitRules {
@@ -67,6 +83,7 @@ impl Default for VisitRules {
             max_speed_kmh: 40,
             max_clock_skew_minutes: 10,
             late_sync_hours: 24,
+            signature_only: SignatureOnly::Review,
         }
     }
 }
@@ -163,6 +180,10 @@ labelled_enum! {
         NoConfirmation = ("no_confirmation", "缺少老人确认"),
         /// The confirmation code did not match.
         BadConfirmation = ("bad_confirmation", "老人确认码不符"),
+        /// Only a drawn signature, no one-time code (the region sends such visits to review).
+        SignatureOnly = ("signature_only", "只有签名、没有确认码，须人工核查"),
+        /// Only a drawn signature, which the region does not accept as confirmation.
+        SignatureRefused = ("signature_refused", "本地区不认可只凭签名确认，须有老人确认码"),
         /// The phone's clock is far from the server's.
         ClockSkew = ("clock_skew", "手机时间与服务器时间相差过大"),
         /// Recorded offline and synced later.
@@ -243,9 +264,28 @@ pub fn verify(v: &VisitFacts, others: &[OtherVisit], rules: &VisitRules) -> Vec<
             ExceptionCode::BadConfirmation,
             ExceptionCode::BadConfirmation.label(),
         )),
-        Confirmation::Code { matched: true } | Confirmation::Signature => {}
+        Confirmation::Signature => match rules.signature_only {
+            SignatureOnly::Accept => {}
+            SignatureOnly::Review => out.push(finding(
+                ExceptionCode::SignatureOnly,
+                ExceptionCode::SignatureOnly.label(),
+            )),
+            SignatureOnly::Refuse => out.push(finding(
+                ExceptionCode::SignatureRefused,
+                ExceptionCode::SignatureRefused.label(),
+            )),
+        },
+        Confirmation::Code { matched: true } => {}
     }
     out
+}
+
+impl ExceptionCode {
+    /// Whether a reviewer may still accept a visit with this finding: not one the region
+    /// refuses outright.
+    pub fn acceptable_on_review(self) -> bool {
+        self != ExceptionCode::SignatureRefused
+    }
 }
 
 /// Position, clock and sync of one stamp.

@@ -67,6 +67,75 @@ pub enum Signal<K> {
         /// The visits.
         visits: Vec<K>,
     },
+    /// A caregiver or provider whose check-outs were confirmed by a drawn signature alone
+    /// unusually often (anyone holding the phone can draw one).
+    SignatureOnlyShare {
+        /// Caregiver or provider.
+        party: Party,
+        /// Its id.
+        who: K,
+        /// Checked-out visits in the month.
+        checked_out: usize,
+        /// Of which confirmed by a signature alone.
+        signature_only: usize,
+        /// Those visits (at most [`SIGNATURE_VISITS_LISTED`]).
+        visits: Vec<K>,
+    },
+}
+
+/// Who a [`Signal::SignatureOnlyShare`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Party {
+    /// A caregiver.
+    Caregiver,
+    /// A provider.
+    Provider,
+}
+
+/// A caregiver's or provider's check-outs in a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutCounts<K> {
+    /// Caregiver or provider.
+    pub party: Party,
+    /// Its id.
+    pub who: K,
+    /// Visits checked out.
+    pub checked_out: usize,
+    /// Visits confirmed by a signature alone.
+    pub signature_only: Vec<K>,
+}
+
+/// Fewest check-outs in a month before a share of signatures means anything.
+pub const SIGNATURE_SHARE_MIN_VISITS: usize = 10;
+/// Share of signature-only check-outs (percent) from which a party is listed. Where the
+/// one-time code is the rule, families without a phone at hand are the exception, not a
+/// third of a caregiver's month.
+pub const SIGNATURE_SHARE_PERCENT: usize = 30;
+/// Visits listed under one signal.
+pub const SIGNATURE_VISITS_LISTED: usize = 50;
+
+/// Caregivers and providers with at least [`SIGNATURE_SHARE_MIN_VISITS`] check-outs of which
+/// at least [`SIGNATURE_SHARE_PERCENT`] % were confirmed by a signature alone.
+pub fn signature_only_share<K: Copy>(counts: &[CheckOutCounts<K>]) -> Vec<Signal<K>> {
+    counts
+        .iter()
+        .filter(|c| {
+            c.checked_out >= SIGNATURE_SHARE_MIN_VISITS
+                && c.signature_only.len() * 100 >= SIGNATURE_SHARE_PERCENT * c.checked_out
+        })
+        .map(|c| Signal::SignatureOnlyShare {
+            party: c.party,
+            who: c.who,
+            checked_out: c.checked_out,
+            signature_only: c.signature_only.len(),
+            visits: c
+                .signature_only
+                .iter()
+                .take(SIGNATURE_VISITS_LISTED)
+                .copied()
+                .collect(),
+        })
+        .collect()
 }
 
 /// Positions (rounded to five decimals, about a metre) reported at the homes of at least
@@ -269,5 +338,40 @@ mod tests {
                 visits: vec![1, 2]
             }]
         );
+    }
+
+    #[test]
+    fn a_caregiver_confirming_a_third_of_a_month_by_signature_alone_is_a_signal() {
+        let counts = |party, who, checked_out, sig: u32| CheckOutCounts {
+            party,
+            who,
+            checked_out,
+            signature_only: (0..sig).collect(),
+        };
+        let found = signature_only_share(&[
+            counts(Party::Caregiver, 1, 20, 6),
+            counts(Party::Caregiver, 2, 20, 5),
+            counts(Party::Caregiver, 3, 9, 9),
+            counts(Party::Provider, 4, 100, 30),
+        ]);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(matches!(
+            found[0],
+            Signal::SignatureOnlyShare {
+                party: Party::Caregiver,
+                who: 1,
+                checked_out: 20,
+                signature_only: 6,
+                ..
+            }
+        ));
+        assert!(matches!(
+            found[1],
+            Signal::SignatureOnlyShare {
+                party: Party::Provider,
+                who: 4,
+                ..
+            }
+        ));
     }
 }

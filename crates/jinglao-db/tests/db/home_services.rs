@@ -17,14 +17,15 @@ use jinglao_db::testing::{TestDb, seed_regions};
 use jinglao_db::visits::{
     self, Caregiver, CheckIn, CheckOut, Corrected, Correction, Decision, StampInput,
 };
-use jinglao_db::{Actor, Db, DbError, on_conn, service_lists, test_on_both};
+use jinglao_db::{Actor, Db, DbError, on_conn, service_lists, test_on_both, visit_signals};
 use jinglao_domain::clock::china_date;
 use jinglao_domain::elder::{ElderDraft, ValidationContext};
 use jinglao_domain::order::Funding;
-use jinglao_domain::policy::PolicyBook;
+use jinglao_domain::policy::{PolicyBook, PolicyKey, PolicySetting};
 use jinglao_domain::rules::Rule;
 use jinglao_domain::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
 use jinglao_domain::settlement::{PayableVisit, statement};
+use jinglao_domain::visit_fraud::{Party, Signal};
 use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope};
 use uuid::Uuid;
 
@@ -234,6 +235,15 @@ pub(crate) async fn book(
     funding: Funding,
     slot: i64,
 ) -> Result<(Uuid, String), DbError> {
+    book_at(w, funding, w.base + Duration::hours(2 * slot)).await
+}
+
+/// Books and assigns an order starting at `start`.
+pub(crate) async fn book_at(
+    w: &World,
+    funding: Funding,
+    start: DateTime<Utc>,
+) -> Result<(Uuid, String), DbError> {
     let village = staff_actor("430302001001", Role::VillageStaff);
     let placed = orders::place(
         &w.db,
@@ -244,7 +254,7 @@ pub(crate) async fn book(
             provider_id: w.provider,
             item_code: ITEM,
             funding: Some(funding),
-            window_start: Some(w.base + Duration::hours(2 * slot)),
+            window_start: Some(start),
             latest_start: None,
             minutes: Some(60),
             channel: Channel::Staff,
@@ -642,4 +652,123 @@ test_on_both! {
         let err = visits::recheck_month(&w.db, &CHAIN, &carer_actor(&w), &month, &w.book, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
     }
+}
+
+/// Checks in and out of `order` in `slot` with a drawn signature instead of the code.
+async fn signed_visit(w: &World, order: Uuid, slot: i64, book: &PolicyBook) -> visits::Outcome {
+    let start = w.base + Duration::hours(2 * slot);
+    confirmed_at(w, order, start, None, book).await
+}
+
+/// Checks in at `start` and out 30 minutes later, with `code`, or a drawn signature when none.
+async fn confirmed_at(
+    w: &World,
+    order: Uuid,
+    start: DateTime<Utc>,
+    code: Option<String>,
+    book: &PolicyBook,
+) -> visits::Outcome {
+    let id = Uuid::now_v7();
+    let me = carer_actor(w);
+    visits::check_in(
+        &w.db,
+        &CHAIN,
+        &me,
+        w.carer,
+        &CheckIn {
+            visit_id: id,
+            order_id: order,
+            stamp: at_home(start),
+        },
+        start,
+    )
+    .await
+    .unwrap();
+    let end = start + Duration::minutes(30);
+    let signature = code.is_none().then(|| vec![1, 2, 3]);
+    let out = CheckOut {
+        visit_id: id,
+        stamp: at_home(end),
+        code,
+        signature,
+        ..Default::default()
+    };
+    visits::check_out(&w.db, &CHAIN, &me, w.carer, &out, book, end)
+        .await
+        .unwrap()
+}
+
+test_on_both! {
+    async fn a_signature_alone_goes_to_a_reviewer_and_where_the_region_refuses_it_no_reviewer_can_pass_it(t: TestDb) {
+        let w = world(t.db.clone(), 12).await;
+        let township = staff_actor("430302001", Role::TownshipStaff);
+        // By default: to the exception queue, and a reviewer may accept it.
+        let (o1, _) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let out = signed_visit(&w, o1, 0, &w.book).await;
+        assert_eq!((out.status.as_str(), codes(&out)), ("exception", vec!["signature_only"]));
+        visits::review(&w.db, &CHAIN, &township, out.visit_id, Decision::Accept, "电话回访，老人确认已服务", Utc::now()).await.unwrap();
+        // Where the county says a signature is not a confirmation, no reviewer can pass it.
+        let refuse = PolicyBook::new(vec![refuse_setting()]);
+        let (o2, _) = book(&w, Funding::Entitlement, 1).await.unwrap();
+        let out = signed_visit(&w, o2, 1, &refuse).await;
+        assert_eq!(codes(&out), vec!["signature_refused"]);
+        let err = visits::review(&w.db, &CHAIN, &township, out.visit_id, Decision::Accept, "核实", Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some()), "{err:?}");
+        visits::review(&w.db, &CHAIN, &township, out.visit_id, Decision::Reject, "须有确认码", Utc::now()).await.unwrap();
+        // Where a signature is enough, it is verified.
+        let accept = PolicyBook::new(vec![PolicySetting { value: "accept".into(), ..refuse_setting() }]);
+        let (o3, _) = book(&w, Funding::Entitlement, 2).await.unwrap();
+        assert_eq!(signed_visit(&w, o3, 2, &accept).await.status, "verified");
+    }
+}
+
+fn refuse_setting() -> PolicySetting {
+    PolicySetting {
+        region: code("430302"),
+        key: PolicyKey::VisitSignatureOnly,
+        value: "refuse".into(),
+        basis: "雨湖区民政局通知".into(),
+    }
+}
+
+test_on_both! {
+    async fn a_caregiver_who_checks_out_a_third_of_the_month_on_a_signature_alone_is_listed_for_inspectors(t: TestDb) {
+        let w = world(t.db.clone(), 12).await;
+        // Ten half-hour visits, back to back in one home, all in the month of the first.
+        let month_end = end_of_china_month(w.base);
+        let first = if w.base + Duration::hours(7) > month_end { month_end + Duration::hours(2) } else { w.base };
+        for n in 0..10 {
+            let start = first + Duration::minutes(35 * n);
+            let (o, code) = book_at(&w, Funding::Entitlement, start).await.unwrap();
+            let code = (n >= 3).then_some(code);
+            let out = confirmed_at(&w, o, start, code, &w.book).await;
+            assert!(matches!(out.status.as_str(), "verified" | "exception"), "{out:?}");
+        }
+        let inspector = staff_actor("4303", Role::Inspector);
+        let month = orders::month_of(jinglao_domain::clock::china_date(first));
+        let mut c = w.db.acquire().await.unwrap();
+        let signals = visit_signals::month(&mut c.conn(), &inspector, &month).await.unwrap();
+        let shares: Vec<(Party, usize, usize)> = signals.iter().filter_map(|s| match s {
+            Signal::SignatureOnlyShare { party, checked_out, signature_only, .. } => Some((*party, *checked_out, *signature_only)),
+            _ => None,
+        }).collect();
+        assert_eq!(shares, vec![(Party::Caregiver, 10, 3), (Party::Provider, 10, 3)], "{signals:?}");
+        // Another county's inspector sees none of it.
+        let other = staff_actor("430304", Role::Inspector);
+        let theirs = visit_signals::month(&mut c.conn(), &other, &month).await.unwrap();
+        assert!(theirs.is_empty());
+    }
+}
+
+/// The last moment of the China month `t` falls in.
+fn end_of_china_month(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Datelike;
+    let d = china_date(t);
+    let next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+    }
+    .unwrap();
+    jinglao_domain::clock::china_time(next, chrono::NaiveTime::MIN) - Duration::seconds(1)
 }

@@ -176,7 +176,38 @@ fn the_elders_confirmation_must_be_present_and_match() {
     v.confirmation = Confirmation::Code { matched: false };
     assert_eq!(codes(&v, &[]), vec![ExceptionCode::BadConfirmation]);
     v.confirmation = Confirmation::Signature;
-    assert!(codes(&v, &[]).is_empty());
+    assert_eq!(
+        codes(&v, &[]),
+        vec![ExceptionCode::SignatureOnly],
+        "by default a signature alone goes to a reviewer"
+    );
+}
+
+#[test]
+fn a_signature_without_the_code_is_accepted_reviewed_or_refused_as_the_region_says() {
+    let mut v = clean();
+    v.confirmation = Confirmation::Signature;
+    let under = |s: SignatureOnly| {
+        let rules = VisitRules {
+            signature_only: s,
+            ..VisitRules::default()
+        };
+        verify(&v, &[], &rules)
+            .into_iter()
+            .map(|f| f.code)
+            .collect::<Vec<_>>()
+    };
+    assert!(under(SignatureOnly::Accept).is_empty());
+    assert_eq!(
+        under(SignatureOnly::Review),
+        vec![ExceptionCode::SignatureOnly]
+    );
+    assert_eq!(
+        under(SignatureOnly::Refuse),
+        vec![ExceptionCode::SignatureRefused]
+    );
+    assert!(ExceptionCode::SignatureOnly.acceptable_on_review());
+    assert!(!ExceptionCode::SignatureRefused.acceptable_on_review());
 }
 
 #[test]

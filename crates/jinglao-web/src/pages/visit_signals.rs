@@ -9,7 +9,7 @@ use axum::response::Response;
 use chrono::Months;
 use jinglao_db::visit_signals::{self, VisitLine};
 use jinglao_domain::clock::china_date;
-use jinglao_domain::visit_fraud::Signal;
+use jinglao_domain::visit_fraud::{Party, Signal};
 use serde::Deserialize;
 
 use super::{FormErrors, PageCtx};
@@ -111,6 +111,27 @@ async fn signals_page(
                 format!("同一护理员在不同老人家中输入了相同的确认码 {code}"),
                 visits,
             ),
+            Signal::SignatureOnlyShare {
+                party,
+                who,
+                checked_out,
+                signature_only,
+                visits,
+            } => {
+                let name = visit_signals::party_name(&mut c.conn(), party, who).await?;
+                let whom = match party {
+                    Party::Caregiver => format!("护理员{name}"),
+                    Party::Provider => format!("服务机构“{name}”"),
+                };
+                (
+                    "只签名无确认码",
+                    format!(
+                        "{whom}本月签退 {checked_out} 次，其中 {signature_only} 次只有签名、没有老人确认码（{}%）",
+                        signature_only * 100 / checked_out.max(1)
+                    ),
+                    visits,
+                )
+            }
         };
         let visits = visit_signals::lines(&mut c.conn(), &ids).await?;
         views.push(SignalView { kind, what, visits });

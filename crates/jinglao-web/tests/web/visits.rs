@@ -433,7 +433,10 @@ test_on_both! {
         let mut c = app.state.db.acquire().await.unwrap();
         let outcome = visits::outcome(&mut c.conn(), id).await.unwrap();
         drop(c);
-        assert_eq!((outcome.status.as_str(), outcome.findings.len()), ("verified", 0), "{outcome:?}");
+        // A signature alone is not the person's code: by default a reviewer looks at it.
+        assert_eq!(outcome.status, "exception", "{outcome:?}");
+        let codes: Vec<&str> = outcome.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, vec!["signature_only"]);
 
         // The township reviewer opens it (audited); the caregiver may not.
         app.create_user("township_t", Role::TownshipStaff, "430302001").await;
