@@ -10,7 +10,7 @@ use jinglao_domain::assessment_form::{
     AssessmentForm, AssessmentReason, AssessmentStatus, reassessment_due,
 };
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
-use jinglao_domain::{Invalid, RegionCode, Role, Scope};
+use jinglao_domain::{Invalid, Permission, RegionCode, Role, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -211,6 +211,34 @@ pub async fn get(
         .next()
         .map(Assessment::try_from)
         .transpose()
+}
+
+/// Reads one whole assessment for display — health problems, medication, religion and risks
+/// are in it — when the actor's role may ([`Permission::ReadAssessments`]) and the record is in
+/// scope, and records the read in the audit trail.
+pub async fn read(
+    db: &Db,
+    chain: &ChainKey,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Assessment>, DbError> {
+    if !actor.may(Permission::ReadAssessments) {
+        return Err(DbError::Forbidden(
+            "您的角色不能查看能力评估的详细内容（可在老人档案中看到能力等级）".into(),
+        ));
+    }
+    let found = {
+        let mut c = db.acquire().await?;
+        get(&mut c.conn(), &actor.scope, id).await?
+    };
+    if let Some(a) = &found {
+        let event = Event::new("assessment.read", "elder", a.elder_id)
+            .region(Some(a.region_code))
+            .detail(json!({ "assessment": a.id }));
+        audit::record(db, chain, actor, event, now).await?;
+    }
+    Ok(found)
 }
 
 /// A person's assessments, newest first.
@@ -561,6 +589,9 @@ pub async fn review(
     note: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    if !actor.may(Permission::ReviewAssessments) {
+        return Err(DbError::Forbidden("您的角色不能审核能力评估".into()));
+    }
     let note = note.trim();
     if !approve && note.is_empty() {
         return Err(Invalid::one("note", "退回时请写明原因").into());
@@ -610,12 +641,29 @@ pub async fn make_effective(
     policy: &PolicyBook,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    if !actor.may(Permission::ApproveAssessments) {
+        return Err(DbError::Forbidden("您的角色不能使能力评估生效".into()));
+    }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let a = get(&mut conn, &actor.scope, id)
         .await?
         .ok_or(DbError::NotFound)?;
     require_status(&a, AssessmentStatus::Reviewed, "生效")?;
+    // The reviewer and the one who makes it effective are two people (per-region parameter).
+    if policy.flag(PolicyKey::AssessmentSeparateDuties, &a.region_code) && actor.user_id.is_some() {
+        let reviewer: Option<Uuid> = on_conn!(&mut conn, c => {
+            sqlx::query_scalar("SELECT reviewed_by FROM assessments WHERE id = $1")
+                .bind(id).fetch_one(&mut *c).await
+        })?;
+        if reviewer == actor.user_id {
+            return Err(Invalid::one(
+                "decision",
+                "这份评估是您审核的；审核和生效须由不同的人办理，请另一位同事办理生效",
+            )
+            .into());
+        }
+    }
     on_conn!(&mut conn, c => {
         sqlx::query(
             "UPDATE assessments SET status = 'effective', effective_at = $2, effective_by = $3, updated_at = $2 \

@@ -94,6 +94,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(30, "0030_visits_by_check_out", "visits_by_check_out"),
     both!(31, "0031_id_masks", "id_masks"),
     both!(32, "0032_signature_visits", "signature_visits"),
+    both!(33, "0033_statement_payer", "statement_payer"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

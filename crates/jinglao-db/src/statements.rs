@@ -333,6 +333,37 @@ impl Step {
 
 /// Moves a statement one step, audited. Confirming and disputing are the provider's own
 /// account's; re-opening, approving and paying the bureau's.
+/// Refuses to record the payment of a statement by the account that approved it, where the
+/// provider's region separates the two duties (`settlement.separate_duties`).
+async fn separate_payer(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    head: &Statement,
+) -> Result<(), DbError> {
+    let (approver, region): (Option<Uuid>, String) = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT s.approved_by, p.region_code FROM statements s \
+             JOIN providers p ON p.id = s.provider_id WHERE s.id = $1",
+        )
+        .bind(head.id).fetch_one(&mut *c).await
+    })?;
+    let region = jinglao_domain::RegionCode::parse(&region)
+        .map_err(|_| DbError::Corrupt(format!("服务机构区划 {region}")))?;
+    let book = crate::policy::load(conn).await?;
+    let separate = book.flag(
+        jinglao_domain::policy::PolicyKey::SettlementSeparateDuties,
+        &region,
+    );
+    if separate && approver.is_some() && approver == actor.user_id {
+        return Err(Invalid::one(
+            "payment_ref",
+            "这份结算单是您审批的；审批和支付登记须由不同的人办理，请另一位同事登记支付",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 pub async fn advance(
     db: &Db,
     key: &ChainKey,
@@ -369,6 +400,9 @@ pub async fn advance(
     let head = get(&mut conn, &actor.scope, statement_id)
         .await?
         .ok_or(DbError::NotFound)?;
+    if matches!(step, Step::Pay(_)) && actor.user_id.is_some() {
+        separate_payer(&mut conn, actor, &head).await?;
+    }
     // Each step sets its own columns; every statement guards the status it starts from.
     let (set, text) = match step {
         Step::Confirm => ("confirmed_by = $3, confirmed_at = $4", None),
@@ -382,10 +416,7 @@ pub async fn advance(
             Some(t),
         ),
         Step::Approve => ("approved_by = $3, approved_at = $4", None),
-        Step::Pay(t) => (
-            "paid_at = $4, payment_ref = $6, approved_by = COALESCE(approved_by, $3)",
-            Some(t),
-        ),
+        Step::Pay(t) => ("paid_by = $3, paid_at = $4, payment_ref = $6", Some(t)),
     };
     let sql = format!(
         "UPDATE statements SET status = $1, {set}, updated_at = $4 WHERE id = $5 AND status = $2"

@@ -62,6 +62,10 @@ pub enum PolicyKey {
     VisitLateSyncHours,
     /// What a drawn signature without the one-time code counts for.
     VisitSignatureOnly,
+    /// Whether the account that reviewed an assessment may not also make it effective.
+    AssessmentSeparateDuties,
+    /// Whether the account that approved a statement may not also record its payment.
+    SettlementSeparateDuties,
     /// Target-group rule of people visited (巡访) weekly.
     PatrolWeeklyRule,
     /// Target-group rule of people visited at least monthly.
@@ -88,7 +92,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 30] = [
+pub const POLICY_SPECS: [PolicySpec; 32] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -272,6 +276,20 @@ pub const POLICY_SPECS: [PolicySpec; 30] = [
         basis: "本地设置：上门服务电子核验要求老人确认（刷卡、一次性确认码、人脸）；手写签名可由他人代签，默认转人工核查",
     },
     PolicySpec {
+        key: PolicyKey::AssessmentSeparateDuties,
+        name: "assessment.separate_duties",
+        label: "能力评估的审核与生效须由不同账号办理（true/false）",
+        default: "true",
+        basis: "财会〔2012〕21号《行政事业单位内部控制规范（试行）》：不相容岗位相互分离；评估结论作为补贴和入住依据（潭政办发〔2023〕20号）",
+    },
+    PolicySpec {
+        key: PolicyKey::SettlementSeparateDuties,
+        name: "settlement.separate_duties",
+        label: "结算单的审批与支付登记须由不同账号办理（true/false）",
+        default: "true",
+        basis: "财会〔2012〕21号《行政事业单位内部控制规范（试行）》：不相容岗位相互分离（审批与支付）",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
@@ -354,12 +372,13 @@ impl PolicyKey {
             | PolicyKey::FamilyBedRule => crate::rules::Rule::parse(v)
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            PolicyKey::AssessmentAdjustmentsStack | PolicyKey::AdmissionRequiresAssessment => {
-                match v {
-                    "true" | "false" => Ok(()),
-                    _ => Err("应为 true 或 false".into()),
-                }
-            }
+            PolicyKey::AssessmentAdjustmentsStack
+            | PolicyKey::AdmissionRequiresAssessment
+            | PolicyKey::AssessmentSeparateDuties
+            | PolicyKey::SettlementSeparateDuties => match v {
+                "true" | "false" => Ok(()),
+                _ => Err("应为 true 或 false".into()),
+            },
         }
     }
 }

@@ -65,6 +65,10 @@ pub enum Permission {
     ImportElders,
     /// See full ID and phone numbers (each view is audited).
     RevealIdentifiers,
+    /// Read whole capability assessments (diagnoses, medication, religion, living risks): the
+    /// assessors, their reviewers and the staff who decide on applications and admissions.
+    /// Finance and inspection read the level on the person's record, not the assessment.
+    ReadAssessments,
     /// Fill in and submit capability assessments.
     Assess,
     /// Review submitted assessments (approve or return).
@@ -184,6 +188,7 @@ impl Role {
             EditElders => self.is_civil_affairs_staff(),
             ImportElders => matches!(self, Role::CityStaff | Role::CountyStaff),
             RevealIdentifiers => self.is_civil_affairs_staff() || self == Role::Assessor,
+            ReadAssessments => self.is_civil_affairs_staff() || self == Role::Assessor,
             Assess => self == Role::Assessor,
             ReviewAssessments => matches!(self, Role::TownshipStaff | Role::CountyStaff),
             ApproveAssessments => matches!(self, Role::CountyStaff | Role::CityStaff),
@@ -272,6 +277,21 @@ mod tests {
                 r.allows(Permission::ViewAudit),
                 matches!(r, Role::Admin | Role::Auditor)
             );
+        }
+    }
+
+    #[test]
+    fn finance_inspectors_auditors_and_providers_cannot_read_whole_assessments() {
+        for r in Role::ALL {
+            let expected = matches!(
+                r,
+                Role::CityStaff
+                    | Role::CountyStaff
+                    | Role::TownshipStaff
+                    | Role::VillageStaff
+                    | Role::Assessor
+            );
+            assert_eq!(r.allows(Permission::ReadAssessments), expected, "{r}");
         }
     }
 

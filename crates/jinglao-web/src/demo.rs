@@ -51,6 +51,10 @@ const EXTRA_ASSESSORS: [(&str, &str); 2] = [
     ("demo_assessor3", "罗敏（评估师）"),
 ];
 
+/// A second finance account: who approves a statement may not also record its payment
+/// (`settlement.separate_duties`), so the demo has a cashier.
+const CASHIER: (&str, &str) = ("demo_cashier", "钱红（市民政局出纳）");
+
 /// (role, shown name, region) of each demo account.
 const ACCOUNTS: [(Role, &str, &str); 11] = [
     (Role::Admin, "系统管理员（演示）", "4303"),
@@ -126,7 +130,8 @@ pub async fn seed(db: &Db, keys: &Keys) -> anyhow::Result<Vec<DemoAccount>> {
             EXTRA_ASSESSORS
                 .iter()
                 .map(|(login, name)| (Role::Assessor, login.to_string(), *name, "4303")),
-        );
+        )
+        .chain([(Role::Finance, CASHIER.0.to_string(), CASHIER.1, "4303")]);
     for (role, login, display_name, region) in logins {
         let username = Username::parse(&login)?;
         let existing = {

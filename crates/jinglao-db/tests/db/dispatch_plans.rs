@@ -378,7 +378,8 @@ test_on_both! {
         assert_eq!((first.added, first.statement.total_fen), (1, 4_000));
         statements::advance(&w.db, &CHAIN, &w.admin, first.statement.id, &Step::Confirm, now).await.unwrap();
         statements::advance(&w.db, &CHAIN, &finance, first.statement.id, &Step::Approve, now).await.unwrap();
-        statements::advance(&w.db, &CHAIN, &finance, first.statement.id, &Step::Pay("GK-1".into()), now).await.unwrap();
+        let treasurer = staff_actor("430302", Role::Finance);
+        statements::advance(&w.db, &CHAIN, &treasurer, first.statement.id, &Step::Pay("GK-1".into()), now).await.unwrap();
         // Revoking needs the right role and a reason; only a passed visit can be revoked.
         let township = staff_actor("430302001", Role::TownshipStaff);
         let err = visits::revoke(&w.db, &CHAIN, &carer_actor(&w), visit_id, "x", now).await.unwrap_err();

@@ -622,7 +622,12 @@ test_on_both! {
         let lines = statements::lines(&mut c.conn(), adj.statement.id).await.unwrap();
         assert_eq!(lines[0].service_month, month, "the line keeps the visit's own month");
         drop(c);
-        let paid = statements::advance(&w.db, &CHAIN, &finance, st.id, &Step::Pay("国库支付 2026-0001".into()), now).await.unwrap();
+        // The one who approved it may not also record its payment (duties kept apart).
+        let pay = Step::Pay("国库支付 2026-0001".into());
+        let err = statements::advance(&w.db, &CHAIN, &finance, st.id, &pay, now).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("payment_ref").is_some_and(|m| m.contains("不同的人"))), "{err:?}");
+        let treasurer = staff_actor("430302", Role::Finance);
+        let paid = statements::advance(&w.db, &CHAIN, &treasurer, st.id, &pay, now).await.unwrap();
         assert_eq!(paid.status, "paid");
     }
 }

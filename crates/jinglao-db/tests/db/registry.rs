@@ -454,7 +454,11 @@ test_on_both! {
         assessments::save_draft(&t.db, &CHAIN, &a1, fix, &full_form(4), a2.user_id, Utc::now()).await.unwrap();
         assessments::submit(&t.db, &CHAIN, &a1, fix, &policy, Utc::now()).await.unwrap();
         assessments::review(&t.db, &CHAIN, &county, fix, true, "", Utc::now()).await.unwrap();
-        assessments::make_effective(&t.db, &CHAIN, &county, fix, &policy, Utc::now()).await.unwrap();
+        // Who reviewed it may not also make it effective; a colleague does.
+        let err = assessments::make_effective(&t.db, &CHAIN, &county, fix, &policy, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some_and(|m| m.contains("不同的人"))), "{err:?}");
+        let colleague = staff(&t.db, "county_colleague", Role::CountyStaff, "430302").await;
+        assessments::make_effective(&t.db, &CHAIN, &colleague, fix, &policy, Utc::now()).await.unwrap();
         let mut conn = t.db.acquire().await.unwrap();
         let history: Vec<Assessment> = assessments::for_elder(&mut conn.conn(), &county.scope, elder).await.unwrap();
         let statuses: Vec<(i32, AssessmentStatus)> = history.iter().map(|a| (a.version, a.status)).collect();
@@ -474,6 +478,18 @@ test_on_both! {
         assert_eq!(changes.rows.len(), 1);
         assert_eq!(changes.rows[0].gained, Some(false));
         assert_eq!(changes.rows[0].reason.as_deref(), Some("不再符合：特殊类别（高龄）含“半失能” ✗"));
+        drop(conn);
+        // The whole assessment (health problems, medication, religion) is read by assessors and
+        // the staff who decide, each read audited; finance and inspection see the level only.
+        for role in [Role::Finance, Role::Inspector] {
+            let other = staff(&t.db, &format!("{}_x", role.as_str()), role, "430302").await;
+            let err = assessments::read(&t.db, &CHAIN, &other, id, Utc::now()).await.unwrap_err();
+            assert!(matches!(err, DbError::Forbidden(_)), "{role}: {err:?}");
+        }
+        let read = assessments::read(&t.db, &CHAIN, &county, id, Utc::now()).await.unwrap().unwrap();
+        assert_eq!(read.id, id);
+        let filter = AuditFilter { action: Some("assessment.read".into()), ..Default::default() };
+        assert_eq!(audit::list(&t.db, &Scope::All, &filter, 10).await.unwrap().len(), 1);
     }
 }
 

@@ -268,6 +268,31 @@ async fn load(
     Ok((a, elder))
 }
 
+/// One assessment for display, with its person: the storage layer checks that the role may read
+/// whole assessments and records the read.
+async fn load_read(
+    state: &AppState,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    id: Uuid,
+) -> Result<(Assessment, ElderRecord), PageError> {
+    let actor = user.actor(meta);
+    let a = assessments::read(
+        &state.db,
+        &state.keys.audit_chain,
+        &actor,
+        id,
+        state.clock.now(),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let mut c = state.db.acquire().await?;
+    let elder = elders::get(&mut c.conn(), &jinglao_domain::Scope::All, a.elder_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((a, elder))
+}
+
 async fn edit_page(
     state: &AppState,
     ctx: PageCtx,
@@ -318,10 +343,11 @@ pub async fn edit_form(
     State(state): State<AppState>,
     ctx: PageCtx,
     PageUser(user): PageUser,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     user.require(Permission::Assess)?;
-    let (a, elder) = load(&state, &user, parse_id(&id)?).await?;
+    let (a, elder) = load_read(&state, &user, &meta, parse_id(&id)?).await?;
     if a.status != AssessmentStatus::Draft {
         return Ok(Redirect::to(&format!("/assessments/{}", a.id)).into_response());
     }
@@ -557,12 +583,10 @@ pub async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
     PageUser(user): PageUser,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if !can_any(&user) && !user.can(Permission::ViewElders) {
-        return Err(AppError::forbidden().into());
-    }
-    let (a, elder) = load(&state, &user, parse_id(&id)?).await?;
+    let (a, elder) = load_read(&state, &user, &meta, parse_id(&id)?).await?;
     render(&show_page(&state, ctx, &user, a, elder, FormErrors::new()).await)
 }
 
@@ -570,12 +594,10 @@ pub async fn show(
 pub async fn report(
     State(state): State<AppState>,
     PageUser(user): PageUser,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if !can_any(&user) && !user.can(Permission::ViewElders) {
-        return Err(AppError::forbidden().into());
-    }
-    let (a, elder) = load(&state, &user, parse_id(&id)?).await?;
+    let (a, elder) = load_read(&state, &user, &meta, parse_id(&id)?).await?;
     render(&ReportPage {
         indicators: indicators(&a.form),
         health: health_view(&a.form),

@@ -328,7 +328,15 @@ test_on_both! {
         let errors = TestApp::page(resp).await;
         assert_eq!(errors.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(errors.html.select(&scraper::Selector::parse("#payment_ref-error").unwrap()).next().is_some(), "{}", errors.text);
+        // Who approved it may not record its payment; the cashier does.
         let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "pay"), ("payment_ref", "GK-2026-000123")]).await;
+        let same = TestApp::page(resp).await;
+        assert_eq!(same.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(same.text.contains("审批和支付登记须由不同的人办理"), "{}", same.text);
+        app.create_user("cashier_c", Role::Finance, "4303").await;
+        let cashier = app.login("cashier_c").await;
+        let page = app.get(&cashier, &path).await;
+        let resp = app.post_form(&cashier, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "pay"), ("payment_ref", "GK-2026-000123")]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(app.get(&f, &path).await.text_of("#statement-status").as_deref(), Some("已支付"));
 
