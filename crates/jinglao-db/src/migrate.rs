@@ -95,6 +95,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(31, "0031_id_masks", "id_masks"),
     both!(32, "0032_signature_visits", "signature_visits"),
     both!(33, "0033_statement_payer", "statement_payer"),
+    both!(34, "0034_rating_sources", "rating_sources"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

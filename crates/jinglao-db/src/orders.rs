@@ -611,7 +611,8 @@ pub async fn assigned_on(
             "SELECT o.id, o.item_code, o.window_start, o.window_end, o.status, e.name AS elder_name, \
              e.address, e.latitude, e.longitude, v.id AS visit_id, v.status AS visit_status, v.findings, \
              r.score FROM service_orders o JOIN elders e ON e.id = o.elder_id \
-             LEFT JOIN visits v ON v.order_id = o.id LEFT JOIN visit_ratings r ON r.visit_id = v.id \
+             LEFT JOIN visits v ON v.order_id = o.id \
+             LEFT JOIN visit_ratings r ON r.visit_id = v.id AND r.source = 'caregiver_phone' \
              WHERE o.caregiver_id = $1 AND o.service_on = $2 AND o.status <> 'cancelled' \
              ORDER BY o.window_start, o.id",
         )
@@ -739,7 +740,7 @@ pub async fn list(
              JOIN providers p ON p.id = o.provider_id \
              LEFT JOIN staff s ON s.id = o.caregiver_id \
              LEFT JOIN visits v ON v.order_id = o.id \
-             LEFT JOIN visit_ratings r ON r.visit_id = v.id WHERE 1 = 1",
+             LEFT JOIN visit_ratings r ON r.visit_id = v.id AND r.source = 'person' WHERE 1 = 1",
         );
         crate::scope_sql::push_scope(&mut q, scope, "o.region_code", "o.provider_id");
         if let Some(d) = f.day {

@@ -1,7 +1,9 @@
 //! Satisfaction (满意度): after a visit the person or their family rates it 1–5 with a comment —
 //! on the caregiver's phone right after check-out (the confirmation page, handed to the
-//! person), or by a phone call that community staff log. One rating per visit; roll-ups per
-//! provider, caregiver and item.
+//! person), by a phone call that community staff log, or on the public page. A visit keeps
+//! two ratings apart: the person's own (call or public page) and the one given on the
+//! caregiver's phone, which the caregiver could have typed; roll-ups per provider, caregiver
+//! and item weight the latter by the region's `satisfaction.caregiver_phone_weight_percent`.
 
 use chrono::{DateTime, Utc};
 use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
@@ -33,6 +35,15 @@ impl Channel {
             Channel::Confirmation => "confirmation",
             Channel::Phone => "phone",
             Channel::Public { .. } => "public",
+        }
+    }
+
+    /// Whose rating it is: `person` (a call, the public page) or `caregiver_phone`. A visit
+    /// holds one of each.
+    pub fn source(self) -> &'static str {
+        match self {
+            Channel::Confirmation => "caregiver_phone",
+            Channel::Phone | Channel::Public { .. } => "person",
         }
     }
 }
@@ -100,13 +111,14 @@ pub async fn rate(
     }
     let inserted = on_conn!(&mut conn, c => {
         sqlx::query(
-            "INSERT INTO visit_ratings (visit_id, provider_id, caregiver_id, item_code, region_code, \
-             service_month, score, comment, channel, rated_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (visit_id) DO NOTHING",
+            "INSERT INTO visit_ratings (visit_id, source, provider_id, caregiver_id, item_code, \
+             region_code, service_month, score, comment, channel, rated_by, created_at) \
+             VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (visit_id, source) DO NOTHING",
         )
         .bind(visit_id).bind(v.provider_id).bind(v.caregiver_id).bind(&v.item_code)
         .bind(&v.region_code).bind(&v.service_month).bind(score as i32).bind(comment.trim())
-        .bind(channel.as_str()).bind(actor.user_id).bind(now)
+        .bind(channel.as_str()).bind(actor.user_id).bind(now).bind(channel.source())
         .execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     if inserted == 0 {
@@ -139,31 +151,37 @@ pub enum By {
 pub struct RollUp {
     /// Provider name, caregiver name or item code.
     pub label: String,
-    /// Ratings.
+    /// Ratings by the person (a call, the public page).
     pub count: i64,
-    /// Sum of scores (average = sum / count).
-    pub score_sum: i64,
-    /// Ratings of 1 or 2.
+    /// Ratings given on the caregiver's phone.
+    pub phone_count: i64,
+    /// Sum of score × weight in percent (the person's weigh 100).
+    pub weighted_sum: i64,
+    /// Sum of the weights in percent.
+    pub weight_total: i64,
+    /// Ratings of 1 or 2 (either source).
     pub low: i64,
 }
 
 impl RollUp {
-    /// The average to one decimal, as text ("4.3").
+    /// The weighted average to one decimal, as text ("4.3").
     pub fn average(&self) -> String {
-        if self.count == 0 {
+        if self.weight_total == 0 {
             return "—".into();
         }
-        let tenths = (self.score_sum * 10 + self.count / 2) / self.count;
+        let tenths = (self.weighted_sum * 10 + self.weight_total / 2) / self.weight_total;
         format!("{}.{}", tenths / 10, tenths % 10)
     }
 }
 
 /// Ratings within `scope` in `month` (all months when `None`), grouped, most ratings first.
+/// A rating on the caregiver's phone counts `phone_weight_percent` of the person's own.
 pub async fn roll_up(
     conn: &mut Conn<'_>,
     scope: &Scope,
     by: By,
     month: Option<&str>,
+    phone_weight_percent: i64,
 ) -> Result<Vec<RollUp>, DbError> {
     let (label, join, group) = match by {
         By::Provider => (
@@ -178,19 +196,25 @@ pub async fn roll_up(
         ),
         By::Item => ("r.item_code", "", "r.item_code"),
     };
+    let w = phone_weight_percent.clamp(0, 100);
     Ok(on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new("SELECT ");
         q.push(label)
-            .push(" AS label, COUNT(*) AS count, CAST(SUM(r.score) AS BIGINT) AS score_sum, \
+            .push(format!(" AS label, \
+                   CAST(SUM(CASE WHEN r.source = 'person' THEN 1 ELSE 0 END) AS BIGINT) AS count, \
+                   CAST(SUM(CASE WHEN r.source = 'person' THEN 0 ELSE 1 END) AS BIGINT) AS phone_count, \
+                   CAST(SUM(r.score * CASE WHEN r.source = 'person' THEN 100 ELSE {w} END) AS BIGINT) AS weighted_sum, \
+                   CAST(SUM(CASE WHEN r.source = 'person' THEN 100 ELSE {w} END) AS BIGINT) AS weight_total, \
                    CAST(SUM(CASE WHEN r.score <= 2 THEN 1 ELSE 0 END) AS BIGINT) AS low \
-                   FROM visit_ratings r")
+                   FROM visit_ratings r"))
             .push(join)
             .push(" WHERE 1 = 1");
         crate::scope_sql::push_scope(&mut q, scope, "r.region_code", "r.provider_id");
         if let Some(m) = month {
             q.push(" AND r.service_month = ").push_bind(m.to_string());
         }
-        q.push(" GROUP BY ").push(group).push(" ORDER BY count DESC, label LIMIT 200");
+        q.push(" GROUP BY ").push(group)
+            .push(" ORDER BY COUNT(*) DESC, label LIMIT 200");
         q.build_query_as::<RollUp>().fetch_all(&mut *c).await
     })?)
 }

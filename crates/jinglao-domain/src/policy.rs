@@ -66,6 +66,8 @@ pub enum PolicyKey {
     AssessmentSeparateDuties,
     /// Whether the account that approved a statement may not also record its payment.
     SettlementSeparateDuties,
+    /// How much a rating given on the caregiver's phone counts against the person's own.
+    SatisfactionCaregiverPhoneWeight,
     /// Target-group rule of people visited (巡访) weekly.
     PatrolWeeklyRule,
     /// Target-group rule of people visited at least monthly.
@@ -92,7 +94,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 32] = [
+pub const POLICY_SPECS: [PolicySpec; 33] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -290,6 +292,13 @@ pub const POLICY_SPECS: [PolicySpec; 32] = [
         basis: "财会〔2012〕21号《行政事业单位内部控制规范（试行）》：不相容岗位相互分离（审批与支付）",
     },
     PolicySpec {
+        key: PolicyKey::SatisfactionCaregiverPhoneWeight,
+        name: "satisfaction.caregiver_phone_weight_percent",
+        label: "在护理员手机上给出的评价在满意度汇总中的权重（%，老人本人或家属的评价为 100）",
+        default: "50",
+        basis: "本地设置：护理员手机上的评价可能由护理员代填；湘财社〔2015〕2号：绩效评价以服务对象满意度为主",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
@@ -358,7 +367,9 @@ impl PolicyKey {
             PolicyKey::StreetCentreMinFunctions | PolicyKey::CommunityPostMinFunctions => {
                 int_in(0, 6)
             }
-            PolicyKey::TekunMinNursingPercent => int_in(0, 100),
+            PolicyKey::TekunMinNursingPercent | PolicyKey::SatisfactionCaregiverPhoneWeight => {
+                int_in(0, 100)
+            }
             PolicyKey::VisitRadiusM => int_in(20, 5_000),
             PolicyKey::VisitMaxSpeedKmh => int_in(5, 200),
             PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),

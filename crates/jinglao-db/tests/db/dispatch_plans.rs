@@ -8,7 +8,7 @@ use jinglao_db::satisfaction::{self, By};
 use jinglao_db::statements::{self, Step};
 use jinglao_db::testing::TestDb;
 use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut};
-use jinglao_db::{DbError, elders, test_on_both, visit_signals};
+use jinglao_db::{Actor, DbError, elders, test_on_both, visit_signals};
 use jinglao_domain::Role;
 use jinglao_domain::clock::{china_date, china_offset};
 use jinglao_domain::elder::{LifeEvent, LifeEventKind};
@@ -232,10 +232,24 @@ test_on_both! {
         let DbError::Invalid(inv) = twice else { panic!("{twice:?}") };
         assert!(inv.get("visit").unwrap().contains("已经评价"));
         let mut c = w.db.acquire().await.unwrap();
-        let rows = satisfaction::roll_up(&mut c.conn(), &jinglao_domain::Scope::All, By::Provider, None).await.unwrap();
+        let rows = satisfaction::roll_up(&mut c.conn(), &jinglao_domain::Scope::All, By::Provider, None, 50).await.unwrap();
         assert_eq!((rows[0].count, rows[0].average()), (1, "4.0".to_string()));
-        let rows = satisfaction::roll_up(&mut c.conn(), &jinglao_domain::Scope::All, By::Caregiver, None).await.unwrap();
+        let rows = satisfaction::roll_up(&mut c.conn(), &jinglao_domain::Scope::All, By::Caregiver, None, 50).await.unwrap();
         assert_eq!(rows[0].label, "护理员1");
+        drop(c);
+        // A rating on the caregiver's own phone is kept apart: it does not take the person's
+        // place (a second visit rated first on the phone is still open to the person), and it
+        // counts half in the roll-up.
+        let (o3, code3) = crate::home_services::book(&w, Funding::Entitlement, 2).await.unwrap();
+        let third = visit(&w, o3, 2, 60, &code3).await;
+        let me = carer_actor(&w);
+        let carer_user = Actor { user_id: None, ..me };
+        satisfaction::rate(&w.db, &CHAIN, &carer_user, third.visit_id, Some(5), "", satisfaction::Channel::Confirmation, Utc::now()).await.unwrap();
+        satisfaction::rate(&w.db, &CHAIN, &village, third.visit_id, Some(2), "来晚了", satisfaction::Channel::Phone, Utc::now()).await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let rows = satisfaction::roll_up(&mut c.conn(), &jinglao_domain::Scope::All, By::Provider, None, 50).await.unwrap();
+        // (4 × 100 + 2 × 100 + 5 × 50) / 250 = 3.4
+        assert_eq!((rows[0].count, rows[0].phone_count, rows[0].average()), (2, 1, "3.4".to_string()));
         drop(c);
         // A visit still in progress cannot be rated; its own caregiver may rate once it ends.
         let (o2, _) = crate::home_services::book(&w, Funding::Entitlement, 1).await.unwrap();

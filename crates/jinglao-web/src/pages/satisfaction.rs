@@ -30,6 +30,8 @@ pub struct Page {
     month: String,
     rows: Vec<RollUp>,
     heading: &'static str,
+    /// The weight of a rating given on the caregiver's phone, percent.
+    weight: i64,
 }
 
 /// `GET /satisfaction`
@@ -47,12 +49,19 @@ pub async fn index(
     };
     let month = f.month.trim().to_string();
     let valid = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok();
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let home = user.scope.region_root().unwrap_or(user.account.region_code);
+    let weight = book.int(
+        jinglao_domain::policy::PolicyKey::SatisfactionCaregiverPhoneWeight,
+        &home,
+    );
     let mut c = state.db.acquire().await?;
     let rows = satisfaction::roll_up(
         &mut c.conn(),
         &user.scope,
         by,
         valid.then_some(month.as_str()),
+        weight,
     )
     .await?;
     render(&Page {
@@ -61,5 +70,6 @@ pub async fn index(
         month: if valid { month } else { String::new() },
         rows,
         heading,
+        weight,
     })
 }

@@ -168,7 +168,9 @@ test_on_both! {
         let county = app.login("county_s").await;
         let roll = app.get(&county, "/satisfaction").await;
         assert_eq!(roll.status, StatusCode::OK);
-        assert_eq!(roll.texts("#ratings tbody tr td").get(2).map(String::as_str), Some("5.0"));
+        // Given on the caregiver's phone: counted apart from the person's own ratings.
+        let cells = roll.texts("#ratings tbody tr td");
+        assert_eq!((cells[1].as_str(), cells[2].as_str(), cells[3].as_str()), ("0", "1", "5.0"));
         let by_carer = app.get(&county, "/satisfaction?by=caregiver").await;
         assert!(by_carer.text_of("#ratings").unwrap().contains("护理员1"));
 
