@@ -49,12 +49,17 @@ async fn run_with_settings(command: Command, settings: Settings) -> Result<ExitC
         Command::Serve { migrate } => serve(settings, migrate).await,
         Command::Migrate => {
             let db = connect(&settings).await?;
+            let keys = Keys::load(&settings)?;
             let applied = migrate::run(&db).await?;
-            if applied.is_empty() {
+            let resealed = jinglao_db::crypto::reseal_legacy(&db, &keys.cipher).await?;
+            if applied.is_empty() && resealed == 0 {
                 println!("数据库已是最新（{}）。", db.redacted_url());
             } else {
                 for (v, name) in &applied {
                     println!("已执行迁移 {v:04}_{name}");
+                }
+                if resealed > 0 {
+                    println!("已将 {resealed} 个加密字段重新加密并绑定到所属记录");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -167,6 +172,10 @@ async fn serve(settings: Settings, apply_migrations: bool) -> Result<ExitCode> {
         }
         for (v, name) in migrate::run(&db).await? {
             tracing::info!("applied migration {v:04}_{name}");
+        }
+        let resealed = jinglao_db::crypto::reseal_legacy(&db, &keys.cipher).await?;
+        if resealed > 0 {
+            tracing::info!("resealed {resealed} encrypted fields bound to their records");
         }
     }
     let url = settings.display_url();

@@ -34,6 +34,7 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let keys = Keys::load(&settings)?;
     let db = crate::commands::connect(&settings).await?;
     migrate::run(&db).await?;
+    jinglao_db::crypto::reseal_legacy(&db, &keys.cipher).await?;
     let accounts = jinglao_web::demo::seed(&db, &keys).await?;
     let population = seed_population(&db, &keys, elders, seed).await?;
     let (facilities, admitted) = jinglao_web::demo::seed_facilities(&db, &keys, 180, seed).await?;

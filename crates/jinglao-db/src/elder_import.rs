@@ -283,7 +283,20 @@ pub async fn apply(
         .filter(|r| !matches!(r.action, Action::Unchanged { .. }))
         .map(|r| r.index)
         .collect();
-    let inputs: Vec<&ElderInput> = changed.iter().map(|&i| &records[i].input).collect();
+    // Each row's record id first: the numbers are sealed bound to it.
+    let record_id: HashMap<usize, Uuid> = plan
+        .rows
+        .iter()
+        .filter_map(|r| match &r.action {
+            Action::New => Some((r.index, Uuid::now_v7())),
+            Action::Update { elder_id, .. } => Some((r.index, *elder_id)),
+            Action::Unchanged { .. } => None,
+        })
+        .collect();
+    let inputs: Vec<(Uuid, &ElderInput)> = changed
+        .iter()
+        .map(|&i| (record_id[&i], &records[i].input))
+        .collect();
     let sealed: HashMap<usize, Sealed> = changed
         .into_iter()
         .zip(seal_many(keys.cipher, &inputs))
@@ -309,7 +322,7 @@ pub async fn apply(
             let rec = &records[r.index];
             let elder_id = match &r.action {
                 Action::New => {
-                    let id = Uuid::now_v7();
+                    let id = record_id[&r.index];
                     new_rows.push((id, r.index));
                     events.push(
                         Event::new("elder.create", "elder", id)
@@ -448,7 +461,7 @@ pub async fn store_batch(
     let id = Uuid::now_v7();
     let checksum = hex::encode(Sha256::digest(content));
     // The file holds people's ID and phone numbers: stored encrypted like those fields.
-    let sealed = cipher.encrypt_bytes(Field::ImportFile, content);
+    let sealed = cipher.encrypt_bytes(Field::ImportFile, id, content);
     let mut c = db.acquire().await?;
     on_conn!(&mut c.conn(), c => {
         sqlx::query(
@@ -503,7 +516,7 @@ pub async fn get_batch(
                 created_by,
                 file_name,
                 checksum,
-                content: cipher.decrypt_bytes(Field::ImportFile, &sealed)?,
+                content: cipher.decrypt_bytes(Field::ImportFile, id, &sealed)?,
                 created_at,
             })
         },

@@ -278,10 +278,11 @@ pub async fn get_input(
         .fetch_all(&mut *c)
         .await
     })?;
-    let id_number = ResidentId::parse(&cipher.decrypt(Field::IdNumber, &id_cipher)?)
+    let id_number = ResidentId::parse(&cipher.decrypt(Field::IdNumber, id, &id_cipher)?)
         .map_err(|e| corrupt(id, &e.to_string()))?;
     let phone = |blob: &[u8]| -> Result<Phone, DbError> {
-        Phone::parse(&cipher.decrypt(Field::Phone, blob)?).map_err(|e| corrupt(id, &e.to_string()))
+        Phone::parse(&cipher.decrypt(Field::Phone, id, blob)?)
+            .map_err(|e| corrupt(id, &e.to_string()))
     };
     Ok(Some(ElderInput {
         name: rec.name,
@@ -373,7 +374,7 @@ pub async fn identify(
         })?;
         contacts.iter().any(|blob| {
             cipher
-                .decrypt(Field::Phone, blob)
+                .decrypt(Field::Phone, id, blob)
                 .is_ok_and(|p| jinglao_domain::Phone::parse(&p).is_ok_and(|p| p == *phone))
         })
     };
@@ -402,13 +403,20 @@ pub(crate) struct Sealed {
 
 /// Seals many records on every core: encryption and keyed hashing dominate a bulk write, and
 /// run before its transaction opens so the write lock is held briefly.
-pub(crate) fn seal_many(cipher: &FieldCipher, inputs: &[&ElderInput]) -> Vec<Sealed> {
+pub(crate) fn seal_many(cipher: &FieldCipher, inputs: &[(Uuid, &ElderInput)]) -> Vec<Sealed> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = inputs.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = inputs
             .chunks(per)
-            .map(|chunk| s.spawn(move || chunk.iter().map(|i| seal(cipher, i)).collect::<Vec<_>>()))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(id, i)| seal(cipher, *id, i))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -417,9 +425,10 @@ pub(crate) fn seal_many(cipher: &FieldCipher, inputs: &[&ElderInput]) -> Vec<Sea
     })
 }
 
-pub(crate) fn seal(cipher: &FieldCipher, input: &ElderInput) -> Sealed {
+/// Seals the numbers of the record `id` (each ciphertext is bound to it).
+pub(crate) fn seal(cipher: &FieldCipher, id: Uuid, input: &ElderInput) -> Sealed {
     Sealed {
-        id_cipher: cipher.encrypt(Field::IdNumber, input.id_number.as_str()),
+        id_cipher: cipher.encrypt(Field::IdNumber, id, input.id_number.as_str()),
         id_hash: cipher.lookup_hash(Field::IdNumber, input.id_number.as_str()),
         id_masked: input.id_number.masked(),
         phones: input
@@ -427,7 +436,7 @@ pub(crate) fn seal(cipher: &FieldCipher, input: &ElderInput) -> Sealed {
             .iter()
             .map(|p| {
                 (
-                    cipher.encrypt(Field::Phone, p.as_str()),
+                    cipher.encrypt(Field::Phone, id, p.as_str()),
                     cipher.lookup_hash(Field::Phone, p.as_str()),
                     p.masked(),
                 )
@@ -440,7 +449,7 @@ pub(crate) fn seal(cipher: &FieldCipher, input: &ElderInput) -> Sealed {
                 (
                     c.name.clone(),
                     c.relation.clone(),
-                    cipher.encrypt(Field::Phone, c.phone.as_str()),
+                    cipher.encrypt(Field::Phone, id, c.phone.as_str()),
                     c.phone.masked(),
                 )
             })
@@ -569,17 +578,17 @@ pub async fn create(
     if !actor.scope.covers_record_in(&input.residence_region) {
         return Err(Invalid::one("residence_region_code", "居住地不在您的管辖范围内").into());
     }
-    let sealed = seal(keys.cipher, input);
+    let id = Uuid::now_v7();
+    let sealed = seal(keys.cipher, id, input);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     if let Some((existing, region)) =
         find_by_id_number(&mut conn, keys.cipher, &input.id_number).await?
     {
         drop(tx);
-        let id = &input.id_number;
-        return Err(duplicate(db, keys.chain, actor, existing, region, id, now).await);
+        let number = &input.id_number;
+        return Err(duplicate(db, keys.chain, actor, existing, region, number, now).await);
     }
-    let id = Uuid::now_v7();
     let row = crate::elder_bulk::NewElder {
         id,
         input,
@@ -622,7 +631,7 @@ pub async fn update(
     input: &ElderInput,
     now: DateTime<Utc>,
 ) -> Result<Vec<jinglao_domain::elder::FieldChange>, DbError> {
-    let sealed = seal(keys.cipher, input);
+    let sealed = seal(keys.cipher, id, input);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     if get(&mut conn, &actor.scope, id).await?.is_none() {

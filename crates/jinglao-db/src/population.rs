@@ -64,9 +64,13 @@ pub async fn load(
 ) -> Result<LoadSummary, DbError> {
     let cipher = keys.cipher;
     // CPU-bound for a few seconds at most; this runs in batch commands, not in the server.
-    let inputs: Vec<&ElderInput> = people.iter().map(|p| &p.input).collect();
-    let sealed = seal_many(cipher, &inputs);
     let ids: Vec<Uuid> = people.iter().map(|_| Uuid::now_v7()).collect();
+    let inputs: Vec<(Uuid, &ElderInput)> = ids
+        .iter()
+        .copied()
+        .zip(people.iter().map(|p| &p.input))
+        .collect();
+    let sealed = seal_many(cipher, &inputs);
     let mut summary = LoadSummary::default();
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();

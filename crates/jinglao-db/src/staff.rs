@@ -229,7 +229,10 @@ pub async fn hire(
         None => {
             let s = Uuid::now_v7();
             let (phone_cipher, phone_masked) = match &phone {
-                Some(p) => (Some(cipher.encrypt(Field::Phone, p.as_str())), p.masked()),
+                Some(p) => (
+                    Some(cipher.encrypt(Field::Phone, s, p.as_str())),
+                    p.masked(),
+                ),
                 None => (None, String::new()),
             };
             on_conn!(&mut conn, c => {
@@ -238,7 +241,7 @@ pub async fn hire(
                      birth_date, role, vocational_level, certificate_no, certificate_on, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
                 )
-                .bind(s).bind(name).bind(cipher.encrypt(Field::IdNumber, id.as_str())).bind(&hash)
+                .bind(s).bind(name).bind(cipher.encrypt(Field::IdNumber, s, id.as_str())).bind(&hash)
                 .bind(id.masked()).bind(phone_cipher).bind(phone_masked).bind(id.sex().as_str())
                 .bind(id.birth_date()).bind(role.as_str()).bind(level.map(|l| l.as_str()))
                 .bind(h.certificate_no.trim()).bind(certificate_on).bind(now)

@@ -331,8 +331,6 @@ impl Step {
     }
 }
 
-/// Moves a statement one step, audited. Confirming and disputing are the provider's own
-/// account's; re-opening, approving and paying the bureau's.
 /// Refuses to record the payment of a statement by the account that approved it, where the
 /// provider's region separates the two duties (`settlement.separate_duties`).
 async fn separate_payer(
@@ -364,6 +362,9 @@ async fn separate_payer(
     Ok(())
 }
 
+/// Moves a statement one step, audited. Confirming and disputing are the provider's own
+/// account's; re-opening, approving and paying the bureau's, and paying by another account
+/// than the approver's where the region separates the duties.
 pub async fn advance(
     db: &Db,
     key: &ChainKey,

@@ -697,7 +697,7 @@ pub async fn signature(
     let Some(blob) = blob else {
         return Ok(None);
     };
-    let image = cipher.decrypt_bytes(crate::crypto::Field::Signature, &blob)?;
+    let image = cipher.decrypt_bytes(crate::crypto::Field::Signature, visit_id, &blob)?;
     let event = Event::new("visit.signature.read", "visit", visit_id).region(Some(region));
     audit::record(db, key, actor, event, now).await?;
     Ok(Some(image))

@@ -136,6 +136,50 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn a_number_copied_onto_another_persons_row_does_not_decrypt_and_old_values_are_resealed_once(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let county = county_actor("430302");
+        let a = elders::create(&t.db, secrets(&c), &county, &input(&tree, draft(1, "430302001001")), &[], Utc::now()).await.unwrap();
+        let b = elders::create(&t.db, secrets(&c), &county, &input(&tree, draft(2, "430302001001")), &[], Utc::now()).await.unwrap();
+        let cipher_of = |id: Uuid| {
+            let db = t.db.clone();
+            async move {
+                let mut conn = db.acquire().await.unwrap();
+                jinglao_db::on_conn!(&mut conn.conn(), x => {
+                    sqlx::query_scalar::<_, Vec<u8>>("SELECT id_cipher FROM elders WHERE id = $1").bind(id).fetch_one(&mut *x).await
+                }).unwrap()
+            }
+        };
+        let set_cipher = |id: Uuid, value: Vec<u8>| {
+            let db = t.db.clone();
+            async move {
+                let mut conn = db.acquire().await.unwrap();
+                jinglao_db::on_conn!(&mut conn.conn(), x => {
+                    sqlx::query("UPDATE elders SET id_cipher = $1 WHERE id = $2").bind(&value).bind(id).execute(&mut *x).await.map(|_| ())
+                }).unwrap()
+            }
+        };
+        // Someone with write access copies A's ciphertext onto B: B's record does not show A's
+        // number, it fails loudly.
+        let b_own = cipher_of(b).await;
+        set_cipher(b, cipher_of(a).await).await;
+        let err = elders::reveal(&t.db, secrets(&c), &county, b, Reveal::IdNumber, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::Corrupt(_)), "{err:?}");
+        set_cipher(b, b_own).await;
+        // A value of the first release (bound to the field only) is refused until `jinglao
+        // migrate` reseals it, once.
+        set_cipher(a, c.encrypt_first_release(jinglao_db::crypto::Field::IdNumber, &id_number(1, 1944))).await;
+        t.tamper("DELETE FROM data_versions WHERE name = 'field_cipher'").await;
+        assert!(elders::reveal(&t.db, secrets(&c), &county, a, Reveal::IdNumber, Utc::now()).await.is_err());
+        assert_eq!(jinglao_db::crypto::reseal_legacy(&t.db, &c).await.unwrap(), 1);
+        let shown = elders::reveal(&t.db, secrets(&c), &county, a, Reveal::IdNumber, Utc::now()).await.unwrap();
+        assert_eq!(shown, vec![id_number(1, 1944)]);
+        assert_eq!(jinglao_db::crypto::reseal_legacy(&t.db, &c).await.unwrap(), 0, "done once");
+    }
+}
+
+test_on_both! {
     async fn numbers_are_stored_encrypted_shown_masked_and_each_reveal_is_audited(t: TestDb) {
         let tree = seed_regions(&t.db).await;
         let c = cipher();

@@ -239,12 +239,14 @@ pub async fn check_out(
     let me = caregiver(&state, &user).await?;
     let now = state.clock.now();
     let result = async {
+        let visit_id = parse_uuid(&visit, "visit_id")?;
         let co = CheckOut {
-            visit_id: parse_uuid(&visit, "visit_id")?,
+            visit_id,
             stamp: form.stamp(now)?,
             code: Some(form.code.clone()),
             signature: crate::api::v1::visits::sealed_signature(
                 &state,
+                visit_id,
                 &form.signature,
                 "signature",
             )?,

@@ -184,6 +184,7 @@ pub async fn check_out(
         code: body.code,
         signature: sealed_signature(
             &state,
+            id,
             body.signature_png.as_deref().unwrap_or(""),
             "signature_png",
         )?,
@@ -217,6 +218,7 @@ pub async fn check_out(
 /// and sealed for storage; `None` when empty. Errors name `field`.
 pub(crate) fn sealed_signature(
     state: &AppState,
+    visit_id: Uuid,
     text: &str,
     field: &str,
 ) -> Result<Option<Vec<u8>>, Invalid> {
@@ -231,5 +233,5 @@ pub(crate) fn sealed_signature(
         .map_err(|_| Invalid::one(field, "签名图片无法读取，请重新签名"))?;
     jinglao_domain::visit::check_signature_png(&png).map_err(|e| Invalid::one(field, e))?;
     let field = jinglao_db::crypto::Field::Signature;
-    Ok(Some(state.keys.cipher.encrypt_bytes(field, &png)))
+    Ok(Some(state.keys.cipher.encrypt_bytes(field, visit_id, &png)))
 }
