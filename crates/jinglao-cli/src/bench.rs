@@ -171,6 +171,10 @@ pub(crate) async fn prepare(db_arg: &str) -> Result<Prepared> {
     let settings = Settings {
         database_url: db_url.clone(),
         secret_key_file: Some(key_file.clone()),
+        audit: jinglao_web::config::AuditSettings {
+            anchor_file: Some(dir.path().join("bench.anchors")),
+            ..Default::default()
+        },
         ..Settings::default()
     };
     let keys = Keys::load(&settings)?;

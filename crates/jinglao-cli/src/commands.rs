@@ -88,24 +88,56 @@ async fn run_with_settings(command: Command, settings: Settings) -> Result<ExitC
             let db = ready_db(&settings).await?;
             let keys = Keys::load(&settings)?;
             let v = audit::verify(&db, &keys.audit_chain, 5000).await?;
-            match v.broken {
-                None => {
-                    println!(
-                        "审计日志完整：共 {} 条，链头第 {} 条，哈希 {}",
-                        v.checked, v.head_seq, v.head_hash
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
+            if let Some(b) = v.broken {
+                println!("审计日志已被篡改：{b}");
+                println!(
+                    "第一处问题：第 {} 条（其前 {} 条核对无误）",
+                    b.first_bad_seq(),
+                    v.checked
+                );
+                return Ok(ExitCode::from(2));
+            }
+            println!(
+                "审计链自身完整：共 {} 条，链头第 {} 条，哈希 {}",
+                v.checked, v.head_seq, v.head_hash
+            );
+            let Some(file) = &settings.audit.anchor_file else {
+                println!("未配置锚点文件（audit.anchor_file）：无法发现连同链头一起删除的最新记录");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let a = jinglao_db::audit_anchor::verify(&db, &keys.audit_chain, file).await?;
+            match a.broken {
                 Some(b) => {
-                    println!("审计日志已被篡改：{b}");
-                    println!(
-                        "第一处问题：第 {} 条（其前 {} 条核对无误）",
-                        b.first_bad_seq(),
-                        v.checked
-                    );
+                    println!("与锚点核对不符：{b}");
                     Ok(ExitCode::from(2))
                 }
+                None => {
+                    match a.latest {
+                        Some(l) => println!(
+                            "与 {} 个锚点核对无误（最新锚点：{} 第 {} 条）",
+                            a.anchors,
+                            jinglao_domain::clock::format_local(l.at),
+                            l.seq
+                        ),
+                        None => println!("锚点文件 {} 中还没有锚点", file.display()),
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
             }
+        }
+        Command::Audit {
+            command: AuditCommand::Anchor,
+        } => {
+            let db = ready_db(&settings).await?;
+            let keys = Keys::load(&settings)?;
+            let Some(file) = &settings.audit.anchor_file else {
+                bail!("未配置锚点文件（audit.anchor_file）");
+            };
+            match jinglao_db::audit_anchor::write(&db, &keys.audit_chain, file, Utc::now()).await? {
+                Some(a) => println!("已写入锚点：第 {} 条，哈希 {}", a.seq, a.hash),
+                None => println!("审计日志还是空的，没有可写的锚点"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => backup(&settings, &file).await,
         Command::Elders { command } => {

@@ -24,6 +24,10 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
         database_url: db_url.to_string(),
         listen,
         secret_key_file: Some(PathBuf::from("jinglao-demo.key")),
+        audit: jinglao_web::config::AuditSettings {
+            anchor_file: Some(PathBuf::from("jinglao-demo.anchors")),
+            ..Default::default()
+        },
         log: LogSettings {
             format: "pretty".into(),
             filter: "info,sqlx=warn".into(),

@@ -184,8 +184,12 @@ enum RegionsCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify the hash chain; exits non-zero and names the first broken entry if any.
+    /// Verify the hash chain and compare it with the anchors in `audit.anchor_file`; exits
+    /// non-zero and names the first broken entry or anchor if any.
     Verify,
+    /// Append an anchor of the chain's head to `audit.anchor_file` now (the server does so
+    /// every few minutes; use this before and after maintenance).
+    Anchor,
 }
 
 fn main() -> std::process::ExitCode {

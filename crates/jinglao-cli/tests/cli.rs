@@ -45,6 +45,10 @@ impl Env {
             .args(args)
             .env("JINGLAO_DATABASE_URL", &self.db.url)
             .env("JINGLAO_SECRET_KEY_FILE", self.key_file())
+            .env(
+                "JINGLAO_AUDIT__ANCHOR_FILE",
+                self.dir.path().join("audit-anchors.log"),
+            )
             .env("JINGLAO_LOG__FILTER", "warn")
             .env_remove("RUST_LOG")
             .stdin(if stdin.is_some() {
@@ -87,7 +91,7 @@ test_on_both! {
         jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let ok = env.run(&["audit", "verify"], None);
         assert!(ok.status.success(), "{}", stderr(&ok));
-        assert!(stdout(&ok).contains("审计日志完整"), "{}", stdout(&ok));
+        assert!(stdout(&ok).contains("审计链自身完整"), "{}", stdout(&ok));
 
         // Someone with database access rewrites who created an account (entry 5).
         env.db.tamper("UPDATE audit_log SET actor_name = 'nobody' WHERE seq = 5").await;
@@ -106,6 +110,27 @@ test_on_both! {
         let bad = env.run(&["audit", "verify"], None);
         assert_eq!(bad.status.code(), Some(2));
         assert!(stdout(&bad).contains("第 3 条审计记录缺失"), "{}", stdout(&bad));
+    }
+}
+
+test_on_both! {
+    async fn audit_verify_catches_the_newest_entries_deleted_with_the_head_by_the_anchors(env: Env) {
+        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        let anchored = env.run(&["audit", "anchor"], None);
+        assert!(anchored.status.success(), "{}", stderr(&anchored));
+        let head = stdout(&anchored);
+        assert!(head.contains("已写入锚点"), "{head}");
+        // Someone with database access deletes the last two entries and moves the head back:
+        // the chain alone is consistent again.
+        let newest = audit::list(&env.db.db, &jinglao_domain::Scope::All, &audit::AuditFilter::default(), 3)
+            .await.unwrap();
+        let (last, hash) = (newest[2].seq, newest[2].hash.clone());
+        env.db.tamper(&format!("DELETE FROM audit_log WHERE seq > {last}")).await;
+        env.db.tamper(&format!("UPDATE audit_head SET seq = {last}, hash = '{hash}' WHERE id = 1")).await;
+        let bad = env.run(&["audit", "verify"], None);
+        assert_eq!(bad.status.code(), Some(2), "{}", stdout(&bad));
+        assert!(stdout(&bad).contains("审计链自身完整"));
+        assert!(stdout(&bad).contains("其后的记录被删除"), "{}", stdout(&bad));
     }
 }
 

@@ -1,6 +1,9 @@
 -- The append-only audit trail. Each entry's hash is an HMAC over its fields and the previous
--- hash (see jinglao_domain::audit); audit_head records the last entry so that deleting entries
--- from the end is detected too. detail is TEXT, not JSONB: it must come back byte for byte.
+-- hash (see jinglao_domain::audit); audit_head records the last entry. The head lives in the
+-- same database, so someone who can write to it can delete the newest entries and move the head
+-- back: only anchors kept outside the database (the anchor file, the logs) catch that, and
+-- `jinglao audit verify` compares against them. detail is TEXT, not JSONB: it must come back
+-- byte for byte.
 CREATE TABLE audit_log (
     seq BIGINT PRIMARY KEY,
     occurred_at TIMESTAMPTZ NOT NULL,

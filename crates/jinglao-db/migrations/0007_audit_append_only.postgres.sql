@@ -1,6 +1,7 @@
 -- The audit trail cannot be changed through SQL: updates, deletes and truncation raise, and the
--- head only moves forward. (Someone who drops these triggers is still caught by
--- `jinglao audit verify`.)
+-- head only moves forward. (Someone who drops these triggers can still edit or
+-- delete entries: `jinglao audit verify` finds an edit or a gap by the chain, and deleted
+-- newest entries by the anchors kept outside the database.)
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit_log is append-only';

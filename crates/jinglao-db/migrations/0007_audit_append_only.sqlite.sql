@@ -1,5 +1,7 @@
 -- The audit trail cannot be changed through SQL: updates and deletes abort, and the head only
--- moves forward. (Someone who drops these triggers is still caught by `jinglao audit verify`.)
+-- moves forward. (Someone who drops these triggers can still edit or delete entries: `jinglao audit verify`
+-- finds an edit or a gap by the chain, and deleted newest entries by the anchors kept outside
+-- the database.)
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');

@@ -15,6 +15,7 @@ pub mod agencies;
 pub mod applications;
 pub mod assessments;
 pub mod audit;
+pub mod audit_anchor;
 pub mod beds;
 mod conn;
 pub mod crypto;

@@ -98,6 +98,64 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(34, "0034_rating_sources", "rating_sources"),
 ];
 
+/// Landed migrations are never edited — with one exception: a comment that said something
+/// false may be corrected. The checksum each version had before such a correction is listed
+/// here (version, backend, former SHA-256), so databases that ran the old text stay current.
+/// Nothing but comments may differ; the test below holds the SQL equal.
+static AMENDED_COMMENTS: &[(i64, Backend, &str)] = &[
+    // 0006/0007 claimed the head row and `audit verify` catch deleted newest entries and dropped
+    // triggers; without anchors kept outside the database they do not (issue 15).
+    (
+        6,
+        Backend::Sqlite,
+        "6bb50b333ceab02f81cf18325d5f6ff6de79d064bfa0c9a3b1d51952e4e3f1b3",
+    ),
+    (
+        6,
+        Backend::Postgres,
+        "6bb50b333ceab02f81cf18325d5f6ff6de79d064bfa0c9a3b1d51952e4e3f1b3",
+    ),
+    (
+        7,
+        Backend::Sqlite,
+        "f7e44e45b6e38d3d9a1f0ee4f9686a2bb7468abaf4c1d5283a444c0a12990578",
+    ),
+    (
+        7,
+        Backend::Postgres,
+        "54dd4ea10ba0e6f4b7489f5f29be13f82d322e77bb3b53a0631ae2c15dab5b06",
+    ),
+];
+
+/// SHA-256 of the amended migrations' statements (comment lines left out), as they were when
+/// they landed: the test below fails if anything but a comment changes.
+#[cfg(test)]
+static AMENDED_STATEMENTS: &[(i64, Backend, &str)] = &[
+    (
+        6,
+        Backend::Sqlite,
+        "d6d63670e374707d4a0652125ee34f2af27a9a55a004ac76e3f9be8e91420efd",
+    ),
+    (
+        7,
+        Backend::Sqlite,
+        "d101ce5685baa489e906cc6e63799b615de23ea042cce5bb85ca0004fc55fcf3",
+    ),
+    (
+        7,
+        Backend::Postgres,
+        "8a5bfb283c16fb294bb4d905b3cbeffcd01d391b9eec92e49b35d1bbe3c916a7",
+    ),
+];
+
+/// Whether `checksum` is the migration's, now or before a comment was corrected.
+fn accepted_checksum(m: &Migration, backend: Backend, checksum: &str) -> bool {
+    m.checksum(backend) == checksum
+        || AMENDED_COMMENTS
+            .iter()
+            .any(|(v, b, old)| *v == m.version && *b == backend && *old == checksum)
+}
+
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -155,7 +213,7 @@ fn check(backend: Backend, rows: &[AppliedRow]) -> Result<MigrationStatus, DbErr
                 row.version, row.name
             )));
         };
-        if m.checksum(backend) != row.checksum {
+        if !accepted_checksum(m, backend, &row.checksum) {
             return Err(DbError::Migration(format!(
                 "迁移 {:04}_{} 在执行后被修改过（校验和不符）；已执行的迁移不得修改",
                 m.version, m.name
@@ -239,6 +297,32 @@ mod tests {
         }];
         let err = check(Backend::Sqlite, &rows).unwrap_err();
         assert!(err.to_string().contains("被修改过"), "{err}");
+    }
+
+    #[test]
+    fn a_migration_whose_comment_was_corrected_keeps_its_statements_and_its_former_checksum() {
+        for (version, backend, statements) in AMENDED_STATEMENTS {
+            let m = MIGRATIONS.iter().find(|m| m.version == *version).unwrap();
+            let body: Vec<&str> = m
+                .sql(*backend)
+                .split('\n')
+                .filter(|l| !l.trim().starts_with("--"))
+                .collect();
+            let digest = hex::encode(Sha256::digest(body.join("\n").as_bytes()));
+            assert_eq!(
+                &digest, statements,
+                "{:04} on {backend:?}: only comments may change",
+                version
+            );
+        }
+        // A database that ran the text before the correction is current.
+        let rows = vec![AppliedRow {
+            version: 6,
+            name: "audit_log".into(),
+            checksum: "6bb50b333ceab02f81cf18325d5f6ff6de79d064bfa0c9a3b1d51952e4e3f1b3".into(),
+        }];
+        assert!(check(Backend::Sqlite, &rows).is_ok());
+        assert!(check(Backend::Postgres, &rows).is_ok());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! Editing any field, deleting an entry or re-ordering entries breaks the chain at that point;
 //! because the MAC is keyed, someone with write access to the database but not the key file
 //! cannot forge a consistent chain. The chain head (last sequence number and hash) is kept in a
-//! separate row so that deleting entries from the end is detected too.
+//! separate row, so deleting entries from the end is detected — unless the head row is moved
+//! back as well, which only the anchors kept outside the database catch
+//! ([`crate::audit_anchor`]).
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};

@@ -11,6 +11,7 @@ pub mod application;
 pub mod assessment;
 pub mod assessment_form;
 pub mod audit;
+pub mod audit_anchor;
 pub mod category;
 pub mod clock;
 pub mod credit_code;

@@ -72,8 +72,9 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
-    /// finish. Expired sessions are cleaned up every ten minutes meanwhile, and the nightly
-    /// eligibility sweep runs (crate::nightly).
+    /// finish. Expired sessions are cleaned up every ten minutes meanwhile, the nightly
+    /// eligibility sweep runs (crate::nightly), and the audit chain is anchored outside the
+    /// database (crate::anchors).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -123,6 +124,7 @@ impl Application {
             }
         });
         let nightly = tokio::spawn(crate::nightly::run(self.state.clone()));
+        let anchors = tokio::spawn(crate::anchors::run(self.state.clone()));
         let result = axum::serve(
             self.listener,
             self.router
@@ -133,6 +135,7 @@ impl Application {
         sweeper.abort();
         refresher.abort();
         nightly.abort();
+        anchors.abort();
         self.state.db.close().await;
         result
     }

@@ -45,6 +45,32 @@ pub struct Settings {
     /// Where evidence files are stored (outside the database; back it up with the database).
     #[serde(default = "default_files_dir")]
     pub files_dir: PathBuf,
+    /// Anchors of the audit chain outside the database.
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+/// Anchors of the audit chain (see `jinglao_db::audit_anchor`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditSettings {
+    /// The append-only file the server writes the chain's head to (none: anchors only in the
+    /// log). Make it append-only (`chattr +a`) or keep it where the database's users cannot
+    /// write; `jinglao audit verify` reads it.
+    pub anchor_file: Option<PathBuf>,
+    /// An anchor at least this often while entries are added (minutes).
+    pub anchor_every_minutes: i64,
+    /// An anchor as soon as this many entries were added since the last.
+    pub anchor_every_entries: i64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            anchor_file: Some(PathBuf::from("jinglao-audit-anchors.log")),
+            anchor_every_minutes: 5,
+            anchor_every_entries: 1000,
+        }
+    }
 }
 
 fn default_files_dir() -> PathBuf {
@@ -71,6 +97,11 @@ pub struct AuthSettings {
     pub lockout_minutes: i64,
     /// A session ends after this long without a request.
     pub idle_timeout_minutes: i64,
+    /// Roles whose sessions may be idle longer (or shorter), by role name: a caregiver's phone
+    /// sits in a pocket through a visit of an hour or two, and its sign-in must outlast it
+    /// without a script keeping it alive.
+    #[serde(default = "default_idle_by_role")]
+    pub idle_timeout_minutes_by_role: std::collections::BTreeMap<String, i64>,
     /// A session ends this long after sign-in, however active.
     pub absolute_timeout_hours: i64,
     /// Lifetime of tokens from `POST /api/v1/auth/token`.
@@ -78,6 +109,10 @@ pub struct AuthSettings {
     /// How long a verified API token is remembered by one server process (0 = check the
     /// database on every request). Revocation reaches other processes within this time.
     pub cache_seconds: i64,
+}
+
+fn default_idle_by_role() -> std::collections::BTreeMap<String, i64> {
+    std::collections::BTreeMap::from([("caregiver".to_string(), 240)])
 }
 
 /// Logging settings.
@@ -107,6 +142,7 @@ impl Default for Settings {
                 max_failures_per_ip: 5,
                 lockout_minutes: 15,
                 idle_timeout_minutes: 30,
+                idle_timeout_minutes_by_role: default_idle_by_role(),
                 absolute_timeout_hours: 12,
                 api_token_hours: 12,
                 cache_seconds: 5,
@@ -116,6 +152,7 @@ impl Default for Settings {
                 filter: "info".into(),
             },
             files_dir: default_files_dir(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -171,6 +208,24 @@ impl Settings {
             if v <= 0 {
                 return Err(ConfigError(format!("{name} 必须大于 0，实际为 {v}")));
             }
+        }
+        for (role, minutes) in &a.idle_timeout_minutes_by_role {
+            if role.parse::<jinglao_domain::Role>().is_err() {
+                return Err(ConfigError(format!(
+                    "auth.idle_timeout_minutes_by_role 中的“{role}”不是角色名"
+                )));
+            }
+            if !(1..=a.absolute_timeout_hours * 60).contains(minutes) {
+                return Err(ConfigError(format!(
+                    "auth.idle_timeout_minutes_by_role.{role} 应在 1 到 {} 分钟之间（不超过会话最长时间），实际为 {minutes}",
+                    a.absolute_timeout_hours * 60
+                )));
+            }
+        }
+        if self.audit.anchor_every_minutes <= 0 || self.audit.anchor_every_entries <= 0 {
+            return Err(ConfigError(
+                "audit.anchor_every_minutes 和 audit.anchor_every_entries 必须大于 0".into(),
+            ));
         }
         if !(0..=60).contains(&a.cache_seconds) {
             return Err(ConfigError(format!(
@@ -245,6 +300,25 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{file}: {e}"));
             s.check().unwrap_or_else(|e| panic!("{file}: {e}"));
         }
+    }
+
+    #[test]
+    fn a_caregiver_stays_signed_in_through_a_visit_and_unknown_roles_are_refused() {
+        let s = Settings::default();
+        assert_eq!(
+            s.auth.idle_timeout_minutes_by_role.get("caregiver"),
+            Some(&240)
+        );
+        let mut bad = Settings::default();
+        bad.auth
+            .idle_timeout_minutes_by_role
+            .insert("carer".into(), 60);
+        assert!(bad.check().unwrap_err().to_string().contains("carer"));
+        let mut long = Settings::default();
+        long.auth
+            .idle_timeout_minutes_by_role
+            .insert("caregiver".into(), 13 * 60);
+        assert!(long.check().is_err(), "longer than the session itself");
     }
 
     #[test]

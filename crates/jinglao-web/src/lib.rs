@@ -5,6 +5,7 @@
 //! The binary (`jinglao-cli`) only parses arguments; everything else is here, so tests can
 //! start the real application on a random port against a fresh database.
 
+pub mod anchors;
 pub mod api;
 pub mod app;
 pub mod auth;

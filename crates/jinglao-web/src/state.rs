@@ -88,9 +88,26 @@ impl AppState {
         }
     }
 
-    /// Session idle time-out.
+    /// Session idle time-out of the longest-idling role (for cleaning up stale sessions).
     pub fn idle_timeout(&self) -> Duration {
-        Duration::minutes(self.settings.auth.idle_timeout_minutes)
+        let a = &self.settings.auth;
+        let longest = a
+            .idle_timeout_minutes_by_role
+            .values()
+            .copied()
+            .fold(a.idle_timeout_minutes, i64::max);
+        Duration::minutes(longest)
+    }
+
+    /// Session idle time-out of `role` (`auth.idle_timeout_minutes_by_role`, else the default).
+    pub fn idle_timeout_for(&self, role: jinglao_domain::Role) -> Duration {
+        let a = &self.settings.auth;
+        Duration::minutes(
+            a.idle_timeout_minutes_by_role
+                .get(role.as_str())
+                .copied()
+                .unwrap_or(a.idle_timeout_minutes),
+        )
     }
 
     /// Session absolute lifetime.

@@ -269,13 +269,6 @@
     navigator.serviceWorker.register("/my/sw.js", { scope: "/my/" }).catch(function () {});
   }
 
-  // A visit lasts longer than the 30-minute idle time-out of a session: while a visit is in
-  // progress on this page, a quiet request every ten minutes keeps the caregiver signed in.
-  // (Without the script, a caregiver signed out meanwhile signs in again and checks out; the
-  // check-in is already stored.)
-  if (document.querySelector("form.stamp-form button.check-out")) {
-    setInterval(function () {
-      fetch("/my/visits", { credentials: "same-origin", cache: "no-store" }).catch(function () {});
-    }, 10 * 60 * 1000);
-  }
+  // No request keeps the session alive: a caregiver's sign-in has its own idle time-out
+  // (auth.idle_timeout_minutes_by_role), long enough for a visit.
 })();

@@ -159,7 +159,7 @@ async fn resolve(
     };
     let alive = account.active
         && now < session.expires_at
-        && now - session.last_seen_at < state.idle_timeout();
+        && now - session.last_seen_at < state.idle_timeout_for(account.role);
     drop(c);
     // Writes go through a transaction: on SQLite they then queue for the process's write
     // permit instead of polling in SQLite's busy handler.

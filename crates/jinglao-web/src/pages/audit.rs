@@ -71,6 +71,8 @@ pub struct VerificationView {
     head_hash: String,
     message: String,
     first_bad_seq: Option<i64>,
+    /// What the anchors outside the database say, in a sentence.
+    anchors: String,
 }
 
 /// Filters, as typed.
@@ -205,13 +207,38 @@ pub async fn verify(
 ) -> Result<Response, PageError> {
     user.require(Permission::ViewAudit)?;
     let v = audit::verify(&state.db, &state.keys.audit_chain, 5000).await?;
+    let key = &state.keys.audit_chain;
+    let anchored = match &state.settings.audit.anchor_file {
+        Some(file) => Some(jinglao_db::audit_anchor::verify(&state.db, key, file).await?),
+        None => None,
+    };
+    let anchor_break = anchored.as_ref().and_then(|a| a.broken.clone());
+    let anchors = match &anchored {
+        None => "未配置锚点文件，无法发现连同链头一起删除的最新记录。".to_string(),
+        Some(a) => match (&a.broken, &a.latest) {
+            (Some(b), _) => format!("与库外锚点核对不符：{b}"),
+            (None, Some(l)) => format!(
+                "与库外的 {} 个锚点核对无误（最新：{}，第 {} 条）。",
+                a.anchors,
+                format_local(l.at),
+                l.seq
+            ),
+            (None, None) => "锚点文件中还没有锚点（服务运行几分钟后会写入）。".to_string(),
+        },
+    };
     let view = VerificationView {
-        ok: v.broken.is_none(),
+        ok: v.broken.is_none() && anchor_break.is_none(),
         checked: v.checked,
         head_seq: v.head_seq,
         head_hash: v.head_hash.clone(),
-        message: v.broken.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+        message: v
+            .broken
+            .as_ref()
+            .map(|b| b.to_string())
+            .or(anchor_break.as_ref().map(|b| b.to_string()))
+            .unwrap_or_default(),
         first_bad_seq: v.broken.as_ref().map(|b| b.first_bad_seq()),
+        anchors,
     };
     audit::record(
         &state.db,
@@ -225,6 +252,7 @@ pub async fn verify(
             detail: json!({
                 "checked": v.checked,
                 "intact": v.broken.is_none(),
+                "anchors_intact": anchor_break.is_none(),
                 "first_bad_seq": view.first_bad_seq,
                 "head_seq": v.head_seq,
             }),

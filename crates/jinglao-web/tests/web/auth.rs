@@ -173,6 +173,20 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn a_caregivers_session_outlasts_a_two_hour_visit_while_an_office_session_ends_after_thirty_minutes(app: TestApp) {
+        app.create_user("carer_idle", Role::Caregiver, "430302").await;
+        app.create_user("office_idle", Role::CountyStaff, "430302").await;
+        let carer = app.login("carer_idle").await;
+        let office = app.login("office_idle").await;
+        app.clock.advance(Duration::minutes(120));
+        assert_eq!(app.get(&carer, "/account").await.status, StatusCode::OK, "240 minutes for caregivers");
+        assert_eq!(app.get(&office, "/").await.status, StatusCode::SEE_OTHER, "30 minutes for the office");
+        app.clock.advance(Duration::minutes(241));
+        assert_eq!(app.get(&carer, "/account").await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+test_on_both! {
     async fn signing_out_ends_the_session_and_is_audited(app: TestApp) {
         app.create_user("out_user", Role::Finance, "4303").await;
         let client = app.login("out_user").await;

@@ -132,6 +132,10 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             secret_key_file: None,
             files_dir: files.path().to_path_buf(),
+            audit: jinglao_web::config::AuditSettings {
+                anchor_file: Some(files.path().join("audit-anchors.log")),
+                ..Default::default()
+            },
             ..Settings::default()
         };
         let clock = ManualClock::starting_now();
