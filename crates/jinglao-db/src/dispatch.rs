@@ -160,6 +160,19 @@ pub async fn bar(
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    // Only someone employed by a provider registered in the actor's region.
+    if let Some((lo, hi)) = actor.scope.subtree_range() {
+        let ours: bool = on_conn!(&mut conn, c => {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM employments e JOIN providers p ON p.id = e.provider_id \
+                 WHERE e.staff_id = $1 AND p.region_code BETWEEN $2 AND $3)",
+            )
+            .bind(staff_id).bind(lo).bind(hi).fetch_one(&mut *c).await
+        })?;
+        if !ours {
+            return Err(DbError::NotFound);
+        }
+    }
     let n = on_conn!(&mut conn, c => {
         sqlx::query("UPDATE staff SET barred_on = $1, barred_reason = $2, updated_at = $3 WHERE id = $4")
             .bind(on).bind(reason.trim()).bind(now).bind(staff_id)

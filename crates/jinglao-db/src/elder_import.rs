@@ -13,6 +13,7 @@ use jinglao_domain::elder_import::{ImportRecord, header_for};
 use jinglao_domain::region_import::RowProblem;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use jinglao_domain::Invalid;
 use uuid::Uuid;
 
 use crate::audit::{self, Event};
@@ -276,6 +277,19 @@ pub async fn apply(
     source: &ImportSource,
     now: DateTime<Utc>,
 ) -> Result<ImportSummary, DbError> {
+    // The plan was made for this actor's scope; storage checks it again rather than trust it.
+    if let Some(r) = plan.rows.iter().find(|r| {
+        !matches!(r.action, Action::Unchanged { .. })
+            && !actor
+                .scope
+                .covers_record_in(&records[r.index].input.residence_region)
+    }) {
+        return Err(Invalid::one(
+            "file",
+            format!("第 {} 行的居住地不在您的管辖范围内，整个文件未导入", r.line),
+        )
+        .into());
+    }
     // Encryption and hashing before the transaction, so the write lock is held briefly.
     let changed: Vec<usize> = plan
         .rows

@@ -456,6 +456,14 @@ pub async fn assign(
     let Some((certificate, barred_on, barred_reason, employed)) = staff else {
         return Err(Invalid::one("caregiver_id", "没有这名护理员").into());
     };
+    // Employment first: a blacklist entry is told only about the provider's own staff.
+    if employed == 0 {
+        return Err(Invalid::one(
+            "caregiver_id",
+            format!("这名护理员在 {} 不在该机构任职", order.service_on),
+        )
+        .into());
+    }
     if let Some(on) = barred_on.filter(|d| *d <= order.service_on) {
         return Err(Invalid::one(
             "caregiver_id",
@@ -463,13 +471,6 @@ pub async fn assign(
                 "这名护理员自 {on} 起列入黑名单（{}），不能派单",
                 barred_reason.unwrap_or_default()
             ),
-        )
-        .into());
-    }
-    if employed == 0 {
-        return Err(Invalid::one(
-            "caregiver_id",
-            format!("这名护理员在 {} 不在该机构任职", order.service_on),
         )
         .into());
     }

@@ -218,8 +218,18 @@ async fn plan_in_scope(
         )
         .bind(elder_id).fetch_optional(&mut *c).await
     })?;
-    let (region, f, last, joined) =
-        row.ok_or_else(|| Invalid::one("elder_id", "这位老人不在巡访名单上"))?;
+    let Some((region, f, last, joined)) = row else {
+        // "Not on the list" only about someone the actor may see at all.
+        let visible = actor.may(Permission::EditElders)
+            && crate::elders::get(conn, &actor.scope, elder_id)
+                .await?
+                .is_some();
+        return Err(if visible {
+            Invalid::one("elder_id", "这位老人不在巡访名单上").into()
+        } else {
+            DbError::NotFound
+        });
+    };
     let region = RegionCode::parse(&region).map_err(|e| DbError::Corrupt(e.to_string()))?;
     if !actor.scope.covers_record_in(&region) || !actor.may(Permission::EditElders) {
         return Err(DbError::NotFound);

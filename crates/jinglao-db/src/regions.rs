@@ -308,8 +308,12 @@ pub async fn set_area_type(
     area_type: Option<AreaType>,
     now: DateTime<Utc>,
 ) -> Result<Region, DbError> {
-    if !covers_region(&actor.scope, code) {
+    // The region itself must be the actor's (a provider's account reaches no region's data).
+    if !actor.scope.covers_record_in(code) {
         return Err(DbError::NotFound);
+    }
+    if !actor.may(jinglao_domain::Permission::EditRegions) {
+        return Err(DbError::Forbidden("您的角色不能修改区划的城乡类型".into()));
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();

@@ -81,6 +81,9 @@ test_on_both! {
         assert_eq!((r.listed, r.ended), (0, 1));
         let err = patrols::record(&w.db, &CHAIN, &village, &visit(w.elder, today), today, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "off the list: {err:?}");
+        // Another county's staff learn nothing of it: off the list reads as unknown to them.
+        let err = patrols::record(&w.db, &CHAIN, &far, &visit(w.elder, today), today, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, DbError::NotFound), "{err:?}");
     }
 }
 
