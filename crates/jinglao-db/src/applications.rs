@@ -171,6 +171,16 @@ pub async fn submit(
     if !answer.list.items.iter().any(|i| i.code == new.item_code) {
         return Err(Invalid::one("item_code", format!("清单中没有项目 {}", new.item_code)).into());
     }
+    // Staff are told at once that the person must be assessed first; a family's application
+    // from the public page is taken (the village arranges the assessment) and waits for it at
+    // the township's decision.
+    if new.channel != "public" && lacks_assessment(&answer, &e, new.item_code, book) {
+        return Err(Invalid::one(
+            "item_code",
+            "这一项目由政府出资，申请前老人须有生效的能力评估（潭政办发〔2023〕20号）；请先安排评估",
+        )
+        .into());
+    }
     // Staff must say why they apply against the rule. A family on the public page cannot be
     // told what the registry says (it would answer "is this person registered, and how?"), so
     // its application is taken and the village sees the rule's answer at 初审.
@@ -548,28 +558,68 @@ pub async fn decide_on(
     db: &Db,
     chain: &ChainKey,
     actor: &Actor,
-    role: Role,
     id: Uuid,
     decision: Decision,
     reason: &str,
     book: &PolicyBook,
     now: DateTime<Utc>,
 ) -> Result<ApplicationStatus, DbError> {
+    let role: Role = actor
+        .role
+        .parse()
+        .map_err(|_| DbError::Forbidden("只有工作人员可以审核申请".into()))?;
     let today = china_today(now);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let (app, e) = load(&mut conn, actor, id).await?;
     let step = app.status.step();
+    // The roles the region lets take the step (an objection during the notice is the
+    // township's decision).
+    let acting = step.unwrap_or(Step::TownshipDecision);
+    let allowed_roles = book.roles(acting.roles_key(), &app.region);
     let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
     let t = decide(
         decision,
         DecisionContext {
             status: app.status,
             role,
+            allowed_roles: &allowed_roles,
             eligible: answer.eligible,
             reason,
         },
     )?;
+    // One account never takes both steps of one application (初审 and 审定 are two people).
+    if actor.user_id.is_some() {
+        let other: i64 = on_conn!(&mut conn, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM application_decisions WHERE application_id = $1 \
+                 AND decided_by = $2 AND step = $3",
+            )
+            .bind(id).bind(actor.user_id).bind(acting.other_step_name())
+            .fetch_one(&mut *c).await
+        })?;
+        if other > 0 {
+            return Err(Invalid::one(
+                "decision",
+                format!(
+                    "您办理过这份申请的另一步审核；{}须由另一位工作人员办理",
+                    acting.label()
+                ),
+            )
+            .into());
+        }
+    }
+    // The township grants nothing that carries money without an effective assessment.
+    if decision == Decision::Approve
+        && acting == Step::TownshipDecision
+        && lacks_assessment(&answer, &e, &app.item_code, book)
+    {
+        return Err(Invalid::one(
+            "decision",
+            "这一项目由政府出资，老人须有生效的能力评估才能审定通过（潭政办发〔2023〕20号）；可先退回补充评估",
+        )
+        .into());
+    }
     let deadline =
         t.to.step()
             .map(|s| add_working_days(today, step_days(book, &app.region, s)));
@@ -630,6 +680,24 @@ pub async fn decide_on(
     audit::append(&mut conn, chain, actor, event, now).await?;
     tx.commit().await?;
     Ok(t.to)
+}
+
+/// Whether the item asked for needs an effective assessment in the person's region
+/// (`application.assessment_required`) and the person has none.
+fn lacks_assessment(answer: &RuleAnswer, e: &ElderRecord, item: &str, book: &PolicyBook) -> bool {
+    let setting = book
+        .resolve(
+            PolicyKey::ApplicationAssessmentRequired,
+            &e.residence_region,
+        )
+        .value;
+    e.ability.is_none()
+        && answer
+            .list
+            .items
+            .iter()
+            .find(|i| i.code == item)
+            .is_some_and(|i| jinglao_domain::application::needs_assessment(&setting, i))
 }
 
 /// What an applicant (through staff or the public pages) may do to their application.

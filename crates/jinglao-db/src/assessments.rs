@@ -702,10 +702,10 @@ pub(crate) async fn refresh_elder_level(
     elder_id: Uuid,
     policy: &PolicyBook,
 ) -> Result<(), DbError> {
-    let latest: Option<(i32, NaiveDate)> = on_conn!(conn, c => {
+    let latest: Option<(i32, NaiveDate, String)> = on_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT final_level, reference_date FROM assessments WHERE elder_id = $1 AND status = 'effective' \
-             ORDER BY reference_date DESC, effective_at DESC LIMIT 1",
+            "SELECT final_level, reference_date, form FROM assessments WHERE elder_id = $1 \
+             AND status = 'effective' ORDER BY reference_date DESC, effective_at DESC LIMIT 1",
         )
         .bind(elder_id)
         .fetch_optional(&mut *c)
@@ -720,19 +720,29 @@ pub(crate) async fn refresh_elder_level(
     let region = RegionCode::parse(&residence)
         .map_err(|_| DbError::Corrupt(format!("老年人记录 {elder_id} 的居住地代码无效")))?;
     let interval = policy.int(PolicyKey::ReassessmentIntervalMonths, &region) as u32;
+    // 失智 comes from the same assessment's diagnoses.
+    let dementia = match &latest {
+        Some((_, _, form)) => serde_json::from_str::<AssessmentForm>(form)
+            .map_err(|e| DbError::Corrupt(format!("老年人 {elder_id} 的评估表：{e}")))?
+            .diagnoses
+            .iter()
+            .any(|d| jinglao_domain::assessment::is_dementia(d)),
+        None => false,
+    };
     let (lvl, on, due) = match latest {
-        Some((l, d)) => (Some(l), Some(d), Some(reassessment_due(d, interval))),
+        Some((l, d, _)) => (Some(l), Some(d), Some(reassessment_due(d, interval))),
         None => (None, None, None),
     };
     on_conn!(conn, c => {
         sqlx::query(
             "UPDATE elders SET ability_level = $2, ability_assessed_on = $3, reassessment_due = $4, \
-             reassessment_requested = NULL WHERE id = $1",
+             reassessment_requested = NULL, dementia = $5 WHERE id = $1",
         )
         .bind(elder_id)
         .bind(lvl)
         .bind(on)
         .bind(due)
+        .bind(dementia)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())

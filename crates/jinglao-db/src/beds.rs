@@ -7,10 +7,10 @@
 //! error, with nothing written.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_domain::category::{ADVANCED_AGE, DISABLED, derived_categories};
+use jinglao_domain::category::{CategoryKind, CategoryRecord, categories_on};
 use jinglao_domain::facility::resident_days;
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
-use jinglao_domain::waiting_list::{Place, PriorityGroup, Waiting, order};
+use jinglao_domain::waiting_list::{Place, Waiting, order};
 use jinglao_domain::{Invalid, Permission, ResidentId, Scope};
 use serde_json::json;
 use uuid::Uuid;
@@ -226,6 +226,9 @@ pub struct Admission<'a> {
     pub id_number: &'a str,
     /// First day.
     pub admitted_on: Option<NaiveDate>,
+    /// At a public institution with a waiting list, why someone other than the first in line
+    /// is admitted (empty otherwise).
+    pub out_of_turn_reason: &'a str,
 }
 
 /// The one answer about the person an admission or a waiting-list entry names, for an actor
@@ -404,6 +407,38 @@ pub async fn admit(
         now,
     )
     .await?;
+    // A public institution admits in the order of its waiting list, or records why not
+    // (潭政办发〔2023〕20号 二（三）9: priority waiting for public institutions).
+    let out_of_turn = if f.ownership.is_public() {
+        let mut c = db.acquire().await?;
+        let today = jinglao_domain::clock::china_date(now);
+        let list = waiting_list(&mut c.conn(), &actor.scope, book, facility_id, today).await?;
+        match list.first() {
+            Some(first) if first.entry.key.elder_id != elder_id => {
+                let reason = a.out_of_turn_reason.trim();
+                if reason.chars().count() < 4 {
+                    let place = list
+                        .iter()
+                        .find(|p| p.entry.key.elder_id == elder_id)
+                        .map_or("不在轮候名单上".to_string(), |p| {
+                            format!("在轮候名单第 {} 位", p.position)
+                        });
+                    return Err(Invalid::one(
+                        "out_of_turn_reason",
+                        format!(
+                            "本机构按轮候名单入住：排在第 1 位的是{}，这位老人{place}。不按顺序入住请写明理由（至少 4 个字）",
+                            first.entry.key.name
+                        ),
+                    )
+                    .into());
+                }
+                Some((reason.to_string(), first.entry.key.entry_id))
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let f = facility_in_scope(&mut conn, actor, facility_id).await?;
@@ -441,7 +476,11 @@ pub async fn admit(
     facilities::recount(&mut conn, Some(facility_id), now).await?;
     let event = Event::new("stay.admit", "elder", elder_id)
         .region(Some(f.region_code))
-        .detail(json!({ "facility_id": facility_id, "bed_id": a.bed_id, "stay_id": stay_id, "admitted_on": admitted_on }));
+        .detail(json!({
+            "facility_id": facility_id, "bed_id": a.bed_id, "stay_id": stay_id, "admitted_on": admitted_on,
+            "out_of_turn_reason": out_of_turn.as_ref().map(|(r, _)| r),
+            "first_in_line": out_of_turn.as_ref().map(|(_, e)| e),
+        }));
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
     Ok(stay_id)
@@ -663,11 +702,12 @@ pub async fn waiting_list(
         NaiveDate,
         NaiveDate,
         Option<i32>,
+        bool,
     );
     let rows: Vec<Row> = on_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT w.id, w.elder_id, e.name, e.id_masked, w.applied_on, e.birth_date, e.ability_level \
-             FROM waiting_list w JOIN elders e ON e.id = w.elder_id \
+            "SELECT w.id, w.elder_id, e.name, e.id_masked, w.applied_on, e.birth_date, e.ability_level, \
+             e.dementia FROM waiting_list w JOIN elders e ON e.id = w.elder_id \
              WHERE w.facility_id = $1 AND w.status = 'waiting' ORDER BY w.id",
         )
         .bind(facility_id)
@@ -686,35 +726,33 @@ pub async fn waiting_list(
         .await
     })?;
     let advanced = book.int(PolicyKey::AdvancedAge, &f.region_code) as i32;
+    let tiers = book.waiting_list_tiers(&f.region_code);
     let entries = rows
         .into_iter()
         .map(
-            |(entry_id, elder_id, name, id_masked, applied_on, birth, ability)| {
-                let mut groups = Vec::new();
-                for (_, kind, detail) in cats.iter().filter(|(e, _, _)| *e == elder_id) {
-                    match kind.as_str() {
-                        "urban_extreme_poverty" | "rural_extreme_poverty" => {
-                            groups.push(PriorityGroup::ExtremePoverty)
-                        }
-                        "dibao" | "near_dibao" => groups.push(PriorityGroup::LowIncome),
-                        "family_planning_special" if detail.as_deref() == Some("失独") => {
-                            groups.push(PriorityGroup::LostOnlyChild)
-                        }
-                        "entitled_group" => groups.push(PriorityGroup::NationalHonour),
-                        _ => {}
-                    }
-                }
-                // 高龄 and 失能 exactly as the registry derives them.
+            |(entry_id, elder_id, name, id_masked, applied_on, birth, ability, dementia)| {
+                // The person's categories on the day, exactly as the registry derives them.
+                let records: Vec<CategoryRecord> = cats
+                    .iter()
+                    .filter(|(e, _, _)| *e == elder_id)
+                    .filter_map(|(_, kind, detail)| {
+                        Some(CategoryRecord {
+                            id: Uuid::nil(),
+                            kind: CategoryKind::parse(kind)?,
+                            detail: detail.clone(),
+                            start: today,
+                            end: None,
+                            evidence: String::new(),
+                        })
+                    })
+                    .collect();
                 let level = ability
                     .and_then(|a| u8::try_from(a).ok())
                     .and_then(jinglao_domain::assessment::AbilityLevel::from_number);
-                for derived in derived_categories(birth, level, today, advanced) {
-                    match derived {
-                        ADVANCED_AGE => groups.push(PriorityGroup::AdvancedAge),
-                        DISABLED => groups.push(PriorityGroup::Disabled),
-                        _ => {}
-                    }
-                }
+                let categories = categories_on(&records, birth, level, dementia, today, advanced)
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
                 Waiting {
                     key: WaitingPerson {
                         entry_id,
@@ -722,11 +760,11 @@ pub async fn waiting_list(
                         name,
                         id_masked,
                     },
-                    groups,
+                    categories,
                     applied_on,
                 }
             },
         )
         .collect();
-    Ok(order(entries))
+    Ok(order(entries, &tiers))
 }

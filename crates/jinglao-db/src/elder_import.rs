@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use jinglao_domain::Invalid;
 use jinglao_domain::RegionCode;
 use jinglao_domain::Scope;
 use jinglao_domain::elder::{ElderInput, FieldChange, diff};
@@ -13,7 +14,6 @@ use jinglao_domain::elder_import::{ImportRecord, header_for};
 use jinglao_domain::region_import::RowProblem;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use jinglao_domain::Invalid;
 use uuid::Uuid;
 
 use crate::audit::{self, Event};

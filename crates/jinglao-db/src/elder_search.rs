@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{Months, NaiveDate};
 use jinglao_domain::assessment::AbilityLevel;
-use jinglao_domain::category::{ADVANCED_AGE, CategoryKind, DISABLED, PARTLY_DISABLED};
+use jinglao_domain::category::{ADVANCED_AGE, CategoryKind, DEMENTIA, DISABLED, PARTLY_DISABLED};
 use jinglao_domain::elder::ElderStatus;
 use jinglao_domain::region::RegionLevel;
 use jinglao_domain::{Phone, RegionCode, ResidentId, Scope, Sex};
@@ -74,8 +74,10 @@ pub struct ElderSummary {
     pub reassessment_due: Option<NaiveDate>,
     /// An immediate re-assessment was asked for.
     pub reassessment_requested: Option<String>,
-    /// Recorded categories active today.
+    /// Recorded categories active today, with the labels their details add.
     pub categories: Vec<&'static str>,
+    /// A dementia diagnosis in the latest effective assessment.
+    pub dementia: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,12 +90,13 @@ struct SummaryRow {
     residence_region_code: String,
     status: String,
     ability_level: Option<i32>,
+    dementia: bool,
     reassessment_due: Option<NaiveDate>,
     reassessment_requested: Option<String>,
 }
 
 const SUMMARY: &str = "e.id, e.name, e.id_masked, e.sex, e.birth_date, e.residence_region_code, \
-    e.status, e.ability_level, e.reassessment_due, e.reassessment_requested";
+    e.status, e.ability_level, e.dementia, e.reassessment_due, e.reassessment_requested";
 
 /// How the text was understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +259,30 @@ fn push_filters<DB: sqlx::Database>(
         Some(PARTLY_DISABLED) => {
             q.push(" AND e.ability_level IN (1, 2)");
         }
+        Some(DEMENTIA) => {
+            q.push(" AND e.dementia = TRUE");
+        }
+        Some(label) if detail_filter(label).is_some() => {
+            // A label a category's detail adds (分散供养特困, 失独, 重度残疾).
+            let (kinds, details) = detail_filter(label).expect("checked");
+            q.push(" AND e.id IN (SELECT c.elder_id FROM elder_categories c WHERE c.kind IN (");
+            let mut sep = q.separated(", ");
+            for k in kinds {
+                sep.push_bind(k.as_str().to_string());
+            }
+            q.push(") AND c.detail IN (");
+            let mut sep = q.separated(", ");
+            for d in details {
+                sep.push_bind(d.to_string());
+            }
+            q.push(")");
+            push_regions(q, scope, f, "c.residence_region_code");
+            q.push(" AND c.start_date <= ")
+                .push_bind(f.today)
+                .push(" AND (c.end_date IS NULL OR c.end_date >= ")
+                .push_bind(f.today)
+                .push("))");
+        }
         Some(label) => match CategoryKind::parse(label) {
             Some(kind) => {
                 // The holders of the category in the region, read from the category index
@@ -275,6 +302,31 @@ fn push_filters<DB: sqlx::Database>(
             }
         },
     }
+}
+
+/// The recorded kinds and details behind a label that a detail adds.
+fn detail_filter(label: &str) -> Option<(Vec<CategoryKind>, Vec<&'static str>)> {
+    let kinds: Vec<CategoryKind> = CategoryKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| {
+            k.detail_choices()
+                .unwrap_or_default()
+                .iter()
+                .any(|d| k.detail_label_of(Some(d)) == Some(label))
+        })
+        .collect();
+    let details: Vec<&'static str> = kinds
+        .iter()
+        .flat_map(|k| {
+            k.detail_choices()
+                .unwrap_or_default()
+                .iter()
+                .copied()
+                .filter(|d| k.detail_label_of(Some(d)) == Some(label))
+        })
+        .collect();
+    (!kinds.is_empty()).then_some((kinds, details))
 }
 
 /// One page of results, ordered by name then id, after the `after` cursor. Returns the rows
@@ -326,6 +378,7 @@ pub async fn search(
                 reassessment_due: r.reassessment_due,
                 reassessment_requested: r.reassessment_requested,
                 categories: Vec::new(),
+                dementia: r.dementia,
             })
         })
         .collect::<Result<_, DbError>>()?;
@@ -342,27 +395,33 @@ async fn attach_categories(
         return Ok(());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let cats: Vec<(Uuid, String)> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("SELECT elder_id, kind FROM elder_categories WHERE elder_id IN (");
+    let cats: Vec<(Uuid, String, Option<String>)> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT elder_id, kind, detail FROM elder_categories WHERE elder_id IN (",
+        );
         let mut sep = q.separated(", ");
         for id in &ids {
             sep.push_bind(*id);
         }
         q.push(") AND start_date <= ").push_bind(today)
             .push(" AND (end_date IS NULL OR end_date >= ").push_bind(today).push(")");
-        q.build_query_as::<(Uuid, String)>().fetch_all(&mut *c).await
+        q.build_query_as::<(Uuid, String, Option<String>)>().fetch_all(&mut *c).await
     })?;
-    let mut by: HashMap<Uuid, Vec<CategoryKind>> = HashMap::new();
-    for (id, kind) in cats {
+    let mut by: HashMap<Uuid, Vec<&'static str>> = HashMap::new();
+    for (id, kind, detail) in cats {
         if let Some(k) = CategoryKind::parse(&kind) {
-            by.entry(id).or_default().push(k);
+            let labels = by.entry(id).or_default();
+            labels.push(k.label());
+            labels.extend(k.detail_label_of(detail.as_deref()));
         }
     }
     for r in rows {
-        let mut kinds = by.remove(&r.id).unwrap_or_default();
-        kinds.sort();
-        kinds.dedup();
-        r.categories = kinds.into_iter().map(|k| k.label()).collect();
+        let found = by.remove(&r.id).unwrap_or_default();
+        r.categories = jinglao_domain::category::LABELS
+            .iter()
+            .copied()
+            .filter(|l| found.contains(l))
+            .collect();
     }
     Ok(())
 }
@@ -435,6 +494,7 @@ pub async fn due_worklist(
                 reassessment_due: r.reassessment_due,
                 reassessment_requested: r.reassessment_requested,
                 categories: Vec::new(),
+                dementia: r.dementia,
             })
         })
         .collect();

@@ -51,6 +51,7 @@ pub(crate) struct ElderRow {
     status_date: Option<NaiveDate>,
     status_note: Option<String>,
     ability_level: Option<i32>,
+    dementia: bool,
     ability_assessed_on: Option<NaiveDate>,
     reassessment_due: Option<NaiveDate>,
     reassessment_requested: Option<String>,
@@ -62,8 +63,8 @@ pub(crate) const COLUMNS: &str = "e.id, e.name, e.id_masked, e.birth_date, e.sex
     e.hukou_region_code, e.residence_region_code, e.address, e.longitude, e.latitude, \
     e.living_arrangement, e.marital_status, e.education, e.income_sources, e.medical_payments, \
     e.children_count, e.children_local, e.children_can_care, e.under_age_reason, e.status, \
-    e.status_date, e.status_note, e.ability_level, e.ability_assessed_on, e.reassessment_due, \
-    e.reassessment_requested, e.created_at, e.updated_at";
+    e.status_date, e.status_note, e.ability_level, e.dementia, e.ability_assessed_on, \
+    e.reassessment_due, e.reassessment_requested, e.created_at, e.updated_at";
 
 fn corrupt(id: Uuid, what: &str) -> DbError {
     DbError::Corrupt(format!("老年人记录 {id}：{what}"))
@@ -120,6 +121,7 @@ impl ElderRow {
             ability: self
                 .ability_level
                 .and_then(|n| AbilityLevel::from_number(n as u8)),
+            dementia: self.dementia,
             ability_assessed_on: self.ability_assessed_on,
             reassessment_due: self.reassessment_due,
             reassessment_requested: self.reassessment_requested,

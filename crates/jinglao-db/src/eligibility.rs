@@ -17,7 +17,9 @@ use jinglao_domain::Sex;
 use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::category::CategoryKind;
 use jinglao_domain::elder::{ElderStatus, LivingArrangement};
-use jinglao_domain::eligibility::{Matcher, Raw, bits, change, code_range, kind_bit, lost_reason};
+use jinglao_domain::eligibility::{
+    Matcher, Raw, bits, change, code_range, lost_reason, record_bits,
+};
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
 use jinglao_domain::rules::Packed;
 use serde_json::json;
@@ -73,6 +75,7 @@ struct PersonRow {
     children_local: bool,
     children_can_care: bool,
     ability_level: Option<i32>,
+    dementia: bool,
     status: String,
     status_date: Option<NaiveDate>,
 }
@@ -81,6 +84,7 @@ struct PersonRow {
 struct CategoryRow {
     elder_id: Uuid,
     kind: String,
+    detail: Option<String>,
 }
 
 fn corrupt(id: Uuid, what: &str) -> DbError {
@@ -107,6 +111,7 @@ impl PersonRow {
                 .ability_level
                 .and_then(|l| AbilityLevel::from_number(l as u8)),
             categories: 0,
+            dementia: self.dementia,
         };
         let status = ElderStatus::parse(&self.status).ok_or_else(|| corrupt(id, &self.status))?;
         Ok((id, raw, (status, self.status_date)))
@@ -114,7 +119,8 @@ impl PersonRow {
 }
 
 const PERSON_COLUMNS: &str = "id, birth_date, sex, hukou_region_code, residence_region_code, \
-     living_arrangement, children_local, children_can_care, ability_level, status, status_date";
+     living_arrangement, children_local, children_can_care, ability_level, dementia, status, \
+     status_date";
 
 /// Loads everyone residing in `root` (any status), with their categories active on `on`.
 pub async fn load_people(
@@ -145,7 +151,7 @@ pub async fn load_people(
         .collect();
     on_conn!(conn, c => {
         let mut rows = sqlx::query_as::<_, CategoryRow>(
-            "SELECT elder_id, kind FROM elder_categories WHERE residence_region_code BETWEEN $1 AND $2 \
+            "SELECT elder_id, kind, detail FROM elder_categories WHERE residence_region_code BETWEEN $1 AND $2 \
              AND start_date <= $3 AND (end_date IS NULL OR end_date >= $3)",
         )
         .bind(&lo)
@@ -162,7 +168,7 @@ pub async fn load_people(
 
 fn add_category(people: &mut People, index: &HashMap<Uuid, usize>, row: CategoryRow) {
     if let (Some(&i), Some(kind)) = (index.get(&row.elder_id), CategoryKind::parse(&row.kind)) {
-        people.raw[i].categories |= kind_bit(kind);
+        people.raw[i].categories |= record_bits(kind, row.detail.as_deref());
     }
 }
 
@@ -717,9 +723,9 @@ pub async fn load_person(
     })?;
     let Some(row) = row else { return Ok(None) };
     let (_, mut raw, status) = row.into_parts()?;
-    let kinds: Vec<String> = on_conn!(conn, c => {
-        sqlx::query_scalar(
-            "SELECT kind FROM elder_categories WHERE elder_id = $1 AND start_date <= $2 \
+    let kinds: Vec<(String, Option<String>)> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT kind, detail FROM elder_categories WHERE elder_id = $1 AND start_date <= $2 \
              AND (end_date IS NULL OR end_date >= $2)",
         )
         .bind(elder_id)
@@ -729,8 +735,8 @@ pub async fn load_person(
     })?;
     raw.categories = kinds
         .iter()
-        .filter_map(|k| CategoryKind::parse(k))
-        .fold(0, |m, k| m | kind_bit(k));
+        .filter_map(|(k, d)| CategoryKind::parse(k).map(|k| record_bits(k, d.as_deref())))
+        .fold(0, |m, b| m | b);
     Ok(Some((raw, status)))
 }
 

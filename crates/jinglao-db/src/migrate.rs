@@ -96,6 +96,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(32, "0032_signature_visits", "signature_visits"),
     both!(33, "0033_statement_payer", "statement_payer"),
     both!(34, "0034_rating_sources", "rating_sources"),
+    both!(35, "0035_category_details", "category_details"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

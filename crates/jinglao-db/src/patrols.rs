@@ -122,7 +122,7 @@ pub async fn refresh(
                 out.listed += 1;
                 let same = p.status == "active" && p.frequency == freq_name(f) && p.reason == why;
                 if !same {
-                    let due = patrol::due_on(p.last_visit_on, p.joined_on, f);
+                    let due = patrol::due_on(p.last_visit_on, p.joined_on, f, r.monthly_times);
                     on_conn!(&mut conn, c => {
                         sqlx::query(
                             "UPDATE patrol_plans SET frequency = $1, reason = $2, due_on = $3, \
@@ -351,7 +351,11 @@ pub async fn record(
     } else {
         last
     };
-    let due = patrol::due_on(latest, joined, f);
+    let times = crate::policy::load(&mut conn)
+        .await?
+        .patrol_rules(&region)
+        .monthly_times;
+    let due = patrol::due_on(latest, joined, f, times);
     on_conn!(&mut conn, c => {
         sqlx::query(
             "UPDATE patrol_plans SET last_visit_on = $1, due_on = $2, updated_at = $3 WHERE elder_id = $4",

@@ -99,6 +99,11 @@ pub async fn load(
                                     d,
                                     interval(policy, &p.input.residence_region),
                                 ),
+                                dementia: a
+                                    .form
+                                    .diagnoses
+                                    .iter()
+                                    .any(|d| jinglao_domain::assessment::is_dementia(d)),
                             }),
                             _ => None,
                         },

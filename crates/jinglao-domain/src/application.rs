@@ -63,11 +63,28 @@ impl Step {
         }
     }
 
-    /// Whether `role` may take this step (within its scope, checked by the caller).
-    pub fn allowed(self, role: Role) -> bool {
+    /// The policy parameter naming the roles that may take this step. By default exactly
+    /// what 湘财社〔2015〕2号 第四条 says: the village/residents' committee reviews, the
+    /// township/street decides; a region may widen either.
+    pub fn roles_key(self) -> crate::policy::PolicyKey {
         match self {
-            Step::VillageReview => matches!(role, Role::VillageStaff | Role::TownshipStaff),
-            Step::TownshipDecision => matches!(role, Role::TownshipStaff | Role::CountyStaff),
+            Step::VillageReview => crate::policy::PolicyKey::ApplicationVillageReviewRoles,
+            Step::TownshipDecision => crate::policy::PolicyKey::ApplicationTownshipDecisionRoles,
+        }
+    }
+
+    /// Whether `role` may take this step where `roles` may (the region's parameter; scope is
+    /// checked by the caller).
+    pub fn allowed(self, role: Role, roles: &[Role]) -> bool {
+        roles.contains(&role)
+    }
+
+    /// The stored name of the other step: one account never takes both steps of one
+    /// application.
+    pub fn other_step_name(self) -> &'static str {
+        match self {
+            Step::VillageReview => "township_decision",
+            Step::TownshipDecision => "village_review",
         }
     }
 }
@@ -96,6 +113,21 @@ impl ApplicationStatus {
     }
 }
 
+/// Whether an application for `item` needs an effective capability assessment under the
+/// region's `application.assessment_required` (潭政办发〔2023〕20号 二（一）3: those applying for
+/// basic elderly-service subsidies must be assessed): `paid` — the items the government pays
+/// for in whole or in part; `all`; `none`; or a list of item codes.
+pub fn needs_assessment(setting: &str, item: &crate::service_list::ServiceItem) -> bool {
+    match setting.trim() {
+        "paid" => item.payer.government_share() > 0,
+        "all" => true,
+        "none" => false,
+        codes => codes
+            .split([',', '，', '、'])
+            .any(|c| c.trim() == item.code),
+    }
+}
+
 /// The outcome of a decision: the new status, and whether the notice period starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -112,6 +144,9 @@ pub struct DecisionContext<'a> {
     pub status: ApplicationStatus,
     /// The decider's role.
     pub role: Role,
+    /// The roles the region lets take the step the application waits for (for an objection
+    /// during the notice, the township/street decision's).
+    pub allowed_roles: &'a [Role],
     /// Whether the rule found the person eligible (evaluated at the decision).
     pub eligible: bool,
     /// The written reason (may be empty).
@@ -124,7 +159,7 @@ pub struct DecisionContext<'a> {
 pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Invalid> {
     // An objection upheld during the public notice: the township/street refuses after all.
     if ctx.status == ApplicationStatus::InNotice {
-        if !Step::TownshipDecision.allowed(ctx.role) {
+        if !Step::TownshipDecision.allowed(ctx.role, ctx.allowed_roles) {
             return Err(Invalid::one(
                 "decision",
                 format!(
@@ -153,7 +188,7 @@ pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Inval
             format!("申请当前状态为“{}”，不需要审核", ctx.status.label()),
         ));
     };
-    if !step.allowed(ctx.role) {
+    if !step.allowed(ctx.role, ctx.allowed_roles) {
         return Err(Invalid::one(
             "decision",
             format!("{}不能进行{}", ctx.role.label(), step.label()),
@@ -233,15 +268,21 @@ pub fn notice_name(name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The roles the texts give each step: the village reviews, the township decides.
     fn ctx(
         status: ApplicationStatus,
         role: Role,
         eligible: bool,
         reason: &str,
     ) -> DecisionContext<'_> {
+        let allowed_roles: &[Role] = match status.step() {
+            Some(Step::VillageReview) => &[Role::VillageStaff],
+            _ => &[Role::TownshipStaff],
+        };
         DecisionContext {
             status,
             role,
+            allowed_roles,
             eligible,
             reason,
         }
@@ -294,6 +335,19 @@ mod tests {
             )
             .is_err()
         );
+        // By the texts' default a township does not do the village's 初审 and a county does
+        // not do the township's 审定; a region that widens the roles lets them.
+        for (status, role) in [
+            (ApplicationStatus::Submitted, Role::TownshipStaff),
+            (ApplicationStatus::VillageApproved, Role::CountyStaff),
+        ] {
+            assert!(decide(Decision::Approve, ctx(status, role, true, "")).is_err());
+            let wider = DecisionContext {
+                allowed_roles: &[Role::VillageStaff, Role::TownshipStaff, Role::CountyStaff],
+                ..ctx(status, role, true, "")
+            };
+            assert!(decide(Decision::Approve, wider).is_ok());
+        }
     }
 
     #[test]

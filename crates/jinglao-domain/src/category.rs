@@ -14,7 +14,7 @@ labelled_enum! {
     /// Recorded categories. The Chinese labels are also the values eligibility rules test
     /// (`"低保" in categories`).
     pub enum CategoryKind {
-        /// 城市特困人员（“三无”老人）.
+        /// 城市特困人员（“三无”老人），分散或集中供养.
         UrbanExtremePoverty = ("urban_extreme_poverty", "城市特困"),
         /// 农村特困人员（“五保”），分散或集中供养.
         RuralExtremePoverty = ("rural_extreme_poverty", "农村特困"),
@@ -24,10 +24,12 @@ labelled_enum! {
         NearDibao = ("near_dibao", "低保边缘"),
         /// 计划生育特殊家庭（失独或独生子女伤残）.
         FamilyPlanningSpecial = ("family_planning_special", "计生特殊家庭"),
-        /// 重度残疾（残疾证一级或二级）.
-        SevereDisability = ("severe_disability", "重度残疾"),
+        /// 残疾（残疾证一级至四级; 一级、二级为重度）.
+        Disability = ("disability", "残疾"),
         /// 优抚对象.
         EntitledGroup = ("entitled_group", "优抚对象"),
+        /// 获得国家荣誉（not the same as 优抚对象: 潭政办发〔2023〕20号 names it apart).
+        NationalHonour = ("national_honour", "获得国家荣誉"),
         /// 空巢（子女不在身边）.
         EmptyNest = ("empty_nest", "空巢"),
         /// 留守（子女外出务工）.
@@ -41,8 +43,38 @@ pub const ADVANCED_AGE: &str = "高龄";
 pub const DISABLED: &str = "失能";
 /// Derived category: 轻度失能 or 中度失能 in the latest effective assessment.
 pub const PARTLY_DISABLED: &str = "半失能";
+/// Derived category: a dementia diagnosis (ICD-10 F00–F03, G30) in the latest effective
+/// assessment (潭政办发〔2023〕20号 巡访 names 失智).
+pub const DEMENTIA: &str = "失智";
+/// Derived category: 特困 supported at home (分散供养), the 散居 五保 and 三无 people of
+/// 湘财社〔2015〕2号 第四条（一）, as against 集中供养 in an institution.
+pub const SCATTERED_TEKUN: &str = "分散供养特困";
+/// Derived category: 计生特殊家庭 of the 失独 kind.
+pub const LOST_ONLY_CHILD: &str = "失独";
+/// Derived category: 残疾 of grade one or two.
+pub const SEVERE_DISABILITY: &str = "重度残疾";
+
+/// Every derived label, in the order lists show them (after the recorded ones).
+pub const DERIVED: [&str; 7] = [
+    ADVANCED_AGE,
+    DISABLED,
+    PARTLY_DISABLED,
+    DEMENTIA,
+    SCATTERED_TEKUN,
+    LOST_ONLY_CHILD,
+    SEVERE_DISABILITY,
+];
 
 impl CategoryKind {
+    /// From the stable name or the label, also the names of the first release (重度残疾 is
+    /// now 残疾 with its grade).
+    pub fn parse_any(text: &str) -> Option<CategoryKind> {
+        match text.trim() {
+            "重度残疾" | "severe_disability" => Some(CategoryKind::Disability),
+            t => CategoryKind::parse(t),
+        }
+    }
+
     /// The allowed details, when the category must say which kind it is.
     pub fn detail_choices(self) -> Option<&'static [&'static str]> {
         match self {
@@ -50,7 +82,7 @@ impl CategoryKind {
                 Some(&["分散供养", "集中供养"])
             }
             CategoryKind::FamilyPlanningSpecial => Some(&["失独", "伤残"]),
-            CategoryKind::SevereDisability => Some(&["一级", "二级"]),
+            CategoryKind::Disability => Some(&["一级", "二级", "三级", "四级"]),
             _ => None,
         }
     }
@@ -60,20 +92,56 @@ impl CategoryKind {
         match self {
             CategoryKind::RuralExtremePoverty | CategoryKind::UrbanExtremePoverty => "供养方式",
             CategoryKind::FamilyPlanningSpecial => "类型",
-            CategoryKind::SevereDisability => "残疾证等级",
+            CategoryKind::Disability => "残疾证等级",
             _ => "说明",
         }
     }
 
     /// Whether the detail must be given.
     pub fn detail_required(self) -> bool {
-        matches!(
-            self,
-            CategoryKind::RuralExtremePoverty
-                | CategoryKind::FamilyPlanningSpecial
-                | CategoryKind::SevereDisability
-        )
+        self.detail_choices().is_some()
     }
+
+    /// The derived label a detail adds: 分散供养 特困 → 分散供养特困, 失独 → 失独, a disability of
+    /// grade one or two → 重度残疾.
+    pub fn detail_label_of(self, detail: Option<&str>) -> Option<&'static str> {
+        match (self, detail.map(str::trim)) {
+            (
+                CategoryKind::UrbanExtremePoverty | CategoryKind::RuralExtremePoverty,
+                Some("分散供养"),
+            ) => Some(SCATTERED_TEKUN),
+            (CategoryKind::FamilyPlanningSpecial, Some("失独")) => Some(LOST_ONLY_CHILD),
+            (CategoryKind::Disability, Some("一级" | "二级")) => Some(SEVERE_DISABILITY),
+            _ => None,
+        }
+    }
+}
+
+/// Every category label rules may test: the recorded ones ([`CategoryKind::ALL`]'s labels),
+/// then [`DERIVED`]. A label's position is its bit in the sweep's packed facts (at most 32).
+pub const LABELS: [&str; 17] = [
+    "城市特困",
+    "农村特困",
+    "低保",
+    "低保边缘",
+    "计生特殊家庭",
+    "残疾",
+    "优抚对象",
+    "获得国家荣誉",
+    "空巢",
+    "留守",
+    ADVANCED_AGE,
+    DISABLED,
+    PARTLY_DISABLED,
+    DEMENTIA,
+    SCATTERED_TEKUN,
+    LOST_ONLY_CHILD,
+    SEVERE_DISABILITY,
+];
+
+/// [`LABELS`] as a list.
+pub fn all_labels() -> Vec<&'static str> {
+    LABELS.to_vec()
 }
 
 /// A recorded category with its period.
@@ -145,7 +213,7 @@ impl CategoryDraft {
     /// Validates a category.
     pub fn validate(&self, today: NaiveDate) -> Result<CategoryInput, Invalid> {
         let mut inv = Invalid::new();
-        let kind = CategoryKind::parse(&self.kind);
+        let kind = CategoryKind::parse_any(&self.kind);
         if kind.is_none() {
             inv.add(
                 "kind",
@@ -206,29 +274,41 @@ impl CategoryDraft {
     }
 }
 
-/// The categories a person belongs to on `on`: recorded ones active on that date, then the
-/// derived ones (高龄, 失能 / 半失能). Labels, in a stable order, without repeats.
+/// The categories a person belongs to on `on`: recorded ones active on that date, with the
+/// labels their details add, then the derived ones (高龄, 失能 / 半失能, 失智). Labels in the
+/// order of [`all_labels`], without repeats.
 pub fn categories_on(
     records: &[CategoryRecord],
     birth_date: NaiveDate,
     ability: Option<AbilityLevel>,
+    dementia: bool,
     on: NaiveDate,
     advanced_age: i32,
 ) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = Vec::new();
-    for k in CategoryKind::ALL {
-        if records.iter().any(|r| r.kind == *k && r.is_active_on(on)) {
-            out.push(k.label());
-        }
+    let mut found: Vec<&'static str> = Vec::new();
+    for r in records.iter().filter(|r| r.is_active_on(on)) {
+        found.push(r.kind.label());
+        found.extend(r.kind.detail_label_of(r.detail.as_deref()));
     }
-    out.extend(derived_categories(birth_date, ability, on, advanced_age));
-    out
+    found.extend(derived_categories(
+        birth_date,
+        ability,
+        dementia,
+        on,
+        advanced_age,
+    ));
+    all_labels()
+        .into_iter()
+        .filter(|l| found.contains(l))
+        .collect()
 }
 
-/// The derived categories on `on`: 高龄 from age, 失能 / 半失能 from the latest effective level.
+/// The categories derived from age, ability and diagnosis on `on`: 高龄 from age, 失能 / 半失能
+/// from the latest effective level, 失智 from the latest effective assessment's diagnoses.
 pub fn derived_categories(
     birth_date: NaiveDate,
     ability: Option<AbilityLevel>,
+    dementia: bool,
     on: NaiveDate,
     advanced_age: i32,
 ) -> Vec<&'static str> {
@@ -240,6 +320,9 @@ pub fn derived_categories(
         Some(AbilityLevel::Severe | AbilityLevel::Complete) => out.push(DISABLED),
         Some(AbilityLevel::Mild | AbilityLevel::Moderate) => out.push(PARTLY_DISABLED),
         _ => {}
+    }
+    if dementia {
+        out.push(DEMENTIA);
     }
     out
 }
@@ -274,6 +357,7 @@ mod tests {
             &records,
             birth,
             Some(AbilityLevel::Severe),
+            false,
             d("2025-06-01"),
             80,
         );
@@ -282,11 +366,12 @@ mod tests {
             &records,
             birth,
             Some(AbilityLevel::Mild),
+            true,
             d("2026-01-01"),
             80,
         );
-        assert_eq!(later, vec!["空巢", "高龄", "半失能"]);
-        let young = categories_on(&records, d("1950-01-10"), None, d("2026-01-01"), 80);
+        assert_eq!(later, vec!["空巢", "高龄", "半失能", "失智"]);
+        let young = categories_on(&records, d("1950-01-10"), None, false, d("2026-01-01"), 80);
         assert_eq!(young, vec!["空巢"]);
     }
 
@@ -312,12 +397,65 @@ mod tests {
             CategoryKind::RuralExtremePoverty
         );
         let disability = CategoryDraft {
-            kind: "重度残疾".into(),
-            detail: "三级".into(),
+            kind: "残疾".into(),
+            detail: "五级".into(),
             start: "2024-01-01".into(),
             ..Default::default()
         };
         assert!(disability.validate(today).is_err());
+        let urban = CategoryDraft {
+            kind: "城市特困".into(),
+            start: "2024-01-01".into(),
+            ..Default::default()
+        };
+        assert!(
+            urban.validate(today).is_err(),
+            "城市特困 says how it is supported too"
+        );
+    }
+
+    #[test]
+    fn the_label_table_is_the_recorded_kinds_then_the_derived_ones() {
+        let mut expected: Vec<&str> = CategoryKind::ALL.iter().map(|k| k.label()).collect();
+        expected.extend(DERIVED);
+        assert_eq!(all_labels(), expected);
+    }
+
+    #[test]
+    fn details_add_the_labels_the_policy_texts_name() {
+        let with = |kind, detail: &str| CategoryRecord {
+            detail: Some(detail.into()),
+            ..rec(kind, "2020-01-01", None)
+        };
+        let on = d("2026-01-01");
+        let labels =
+            |r: Vec<CategoryRecord>| categories_on(&r, d("1960-01-01"), None, false, on, 80);
+        assert_eq!(
+            labels(vec![with(CategoryKind::RuralExtremePoverty, "分散供养")]),
+            vec!["农村特困", "分散供养特困"]
+        );
+        assert_eq!(
+            labels(vec![with(CategoryKind::UrbanExtremePoverty, "集中供养")]),
+            vec!["城市特困"],
+            "集中供养 lives in an institution: not 散居"
+        );
+        assert_eq!(
+            labels(vec![with(CategoryKind::FamilyPlanningSpecial, "失独")]),
+            vec!["计生特殊家庭", "失独"]
+        );
+        assert_eq!(
+            labels(vec![with(CategoryKind::Disability, "三级")]),
+            vec!["残疾"]
+        );
+        assert_eq!(
+            labels(vec![with(CategoryKind::Disability, "二级")]),
+            vec!["残疾", "重度残疾"]
+        );
+        // The first release's name still reads.
+        assert_eq!(
+            CategoryKind::parse_any("重度残疾"),
+            Some(CategoryKind::Disability)
+        );
     }
 
     #[test]

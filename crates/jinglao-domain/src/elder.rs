@@ -1061,6 +1061,8 @@ pub struct ElderRecord {
     pub status_note: Option<String>,
     /// Final level of the latest effective assessment.
     pub ability: Option<crate::assessment::AbilityLevel>,
+    /// A dementia diagnosis (F00–F03, G30) in the latest effective assessment.
+    pub dementia: bool,
     /// Its reference date.
     pub ability_assessed_on: Option<NaiveDate>,
     /// When the next routine assessment is due.

@@ -171,7 +171,7 @@ pub const IMPORT_COLUMNS: [ImportColumn; 23] = [
         field: "categories",
         required: false,
         example: "低保、空巢",
-        help: "城市特困、农村特困（分散供养/集中供养）、低保、低保边缘、计生特殊家庭（失独/伤残）、重度残疾（一级/二级）、优抚对象、空巢、留守；多个用“、”分隔",
+        help: "城市特困、农村特困（分散供养/集中供养）、低保、低保边缘、计生特殊家庭（失独/伤残）、残疾（一级至四级）、优抚对象、获得国家荣誉、空巢、留守；多个用“、”分隔",
     },
     ImportColumn {
         header: "类别起始日期",

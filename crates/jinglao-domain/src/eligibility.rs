@@ -10,7 +10,9 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::assessment::AbilityLevel;
-use crate::category::{ADVANCED_AGE, CategoryKind, DISABLED, PARTLY_DISABLED};
+use crate::category::{
+    ADVANCED_AGE, CategoryKind, DEMENTIA, DISABLED, PARTLY_DISABLED, all_labels,
+};
 use crate::elder::LivingArrangement;
 use crate::id_number::age_on;
 use crate::rules::{BLOCK, Facts, Packed, Person, Program, category_bit};
@@ -39,6 +41,16 @@ pub fn kind_bit(kind: CategoryKind) -> u32 {
     category_bit(kind.label()).unwrap_or(0)
 }
 
+/// The bits a recorded category sets: its own, and the label its detail adds (分散供养特困,
+/// 失独, 重度残疾).
+pub fn record_bits(kind: CategoryKind, detail: Option<&str>) -> u32 {
+    kind_bit(kind)
+        | kind
+            .detail_label_of(detail)
+            .and_then(category_bit)
+            .unwrap_or(0)
+}
+
 /// What the registry holds about a person, as the sweep loads it: codes as numbers, recorded
 /// categories already reduced to those active on the sweep date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +71,11 @@ pub struct Raw {
     pub children_can_care: bool,
     /// Latest effective level.
     pub ability: Option<AbilityLevel>,
-    /// Recorded categories active on the date ([`kind_bit`]).
+    /// Recorded categories active on the date, with the labels their details add
+    /// ([`record_bits`]).
     pub categories: u32,
+    /// A dementia diagnosis in the latest effective assessment.
+    pub dementia: bool,
 }
 
 impl Raw {
@@ -79,7 +94,8 @@ impl Raw {
                 .categories
                 .iter()
                 .filter(|c| c.is_active_on(on))
-                .fold(0, |m, c| m | kind_bit(c.kind)),
+                .fold(0, |m, c| m | record_bits(c.kind, c.detail.as_deref())),
+            dementia: p.dementia,
         }
     }
 
@@ -89,16 +105,13 @@ impl Raw {
         let code = |n: u64| RegionCode::parse(&format!("{n:012}")).ok();
         let (lo, hi) = code_range(list);
         let within = |c: u64| (lo..=hi).contains(&c);
-        let mut categories: Vec<String> = CategoryKind::ALL
-            .iter()
-            .filter(|k| self.categories & kind_bit(**k) != 0)
-            .map(|k| k.label().to_string())
+        // The same labels, in the same order, as `categories_on` gives.
+        let bits = self.category_bits(on, advanced_age);
+        let categories: Vec<String> = all_labels()
+            .into_iter()
+            .filter(|l| category_bit(l).is_some_and(|b| bits & b != 0))
+            .map(String::from)
             .collect();
-        categories.extend(
-            crate::category::derived_categories(self.birth_date, self.ability, on, advanced_age)
-                .into_iter()
-                .map(String::from),
-        );
         Facts {
             age: i64::from(age_on(self.birth_date, on)),
             sex: self.sex,
@@ -115,24 +128,31 @@ impl Raw {
         }
     }
 
+    /// Every category bit on `on`: the recorded ones and those derived from age, level and
+    /// diagnosis.
+    fn category_bits(&self, on: NaiveDate, advanced_age: i32) -> u32 {
+        let mut categories = self.categories;
+        let bit = |l: &str| category_bit(l).unwrap_or(0);
+        if age_on(self.birth_date, on) >= advanced_age {
+            categories |= bit(ADVANCED_AGE);
+        }
+        match self.ability {
+            Some(AbilityLevel::Severe | AbilityLevel::Complete) => categories |= bit(DISABLED),
+            Some(AbilityLevel::Mild | AbilityLevel::Moderate) => categories |= bit(PARTLY_DISABLED),
+            _ => {}
+        }
+        if self.dementia {
+            categories |= bit(DEMENTIA);
+        }
+        categories
+    }
+
     /// The packed facts on `on` for a list whose region spans `list` (see [`code_range`]),
     /// exactly as [`Facts::of_person`] derives them: 高龄 from `advanced_age`, 失能/半失能
     /// from the level, "local" meaning within the list's region.
     pub fn pack(&self, list: (u64, u64), on: NaiveDate, advanced_age: i32) -> Packed {
         let age = age_on(self.birth_date, on);
-        let mut categories = self.categories;
-        if age >= advanced_age {
-            categories |= category_bit(ADVANCED_AGE).unwrap_or(0);
-        }
-        match self.ability {
-            Some(AbilityLevel::Severe | AbilityLevel::Complete) => {
-                categories |= category_bit(DISABLED).unwrap_or(0)
-            }
-            Some(AbilityLevel::Mild | AbilityLevel::Moderate) => {
-                categories |= category_bit(PARTLY_DISABLED).unwrap_or(0)
-            }
-            _ => {}
-        }
+        let categories = self.category_bits(on, advanced_age);
         let within = |c: u64| (list.0..=list.1).contains(&c);
         let flags = u8::from(within(self.hukou))
             | u8::from(within(self.residence)) << 1
@@ -305,6 +325,7 @@ mod tests {
             children_can_care: false,
             categories: cats,
             ability,
+            dementia: false,
         }
     }
 
@@ -324,17 +345,27 @@ mod tests {
         let city = RegionCode::parse("4303").unwrap();
         let other = RegionCode::parse("430381").unwrap();
         let today = d(2026, 11, 23);
+        let detailed = |kind, detail: &str| CategoryRecord {
+            detail: Some(detail.into()),
+            ..cat(kind, None)
+        };
         let cats = [
             cat(CategoryKind::Dibao, None),
             cat(CategoryKind::EmptyNest, Some(d(2025, 1, 1))),
+            detailed(CategoryKind::RuralExtremePoverty, "分散供养"),
+            detailed(CategoryKind::FamilyPlanningSpecial, "失独"),
+            detailed(CategoryKind::Disability, "二级"),
         ];
-        for ability in [
-            None,
-            Some(AbilityLevel::Moderate),
-            Some(AbilityLevel::Complete),
+        for (ability, dementia) in [
+            (None, false),
+            (Some(AbilityLevel::Moderate), true),
+            (Some(AbilityLevel::Complete), false),
         ] {
             for list in [city, other] {
-                let p = person(&cats, ability);
+                let p = Person {
+                    dementia,
+                    ..person(&cats, ability)
+                };
                 let slow = Packed::of_facts(&Facts::of_person(&p, &list, today, 80));
                 let raw = Raw::of_person(&p, today);
                 let fast = raw.pack(code_range(&list), today, 80);
@@ -378,7 +409,7 @@ mod tests {
         assert!(reason.starts_with("不再符合："), "{reason}");
         assert_eq!(
             reason,
-            "不再符合：特殊类别（高龄）含“农村特困” ✗；特殊类别（高龄）含“城市特困” ✗；\
+            "不再符合：特殊类别（高龄）含“分散供养特困” ✗；\
              特殊类别（高龄）含“低保” ✗；特殊类别（高龄）含“失能” ✗；特殊类别（高龄）含“半失能” ✗"
         );
     }

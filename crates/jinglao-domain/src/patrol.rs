@@ -1,7 +1,9 @@
-//! Regular visits (巡访) to vulnerable older people (潭政办发〔2023〕20号: lonely, empty-nest,
-//! left-behind, 特困, very old, disabled and 计生特殊家庭 people): who is visited how often,
-//! decided by two per-region target-group rules written in the same language as the service
-//! list's (docs/RULES.md), and when the next visit is due or overdue.
+//! Regular visits (巡访) to vulnerable older people (潭政办发〔2023〕20号 二（二）5: lonely,
+//! empty-nest, left-behind, 特困, very old, disabled or demented, severely disabled and
+//! 计生特殊家庭 people): who is visited how often, decided by two per-region target-group rules
+//! written in the same language as the service list's (docs/RULES.md) and the region's
+//! number of visits a month (`patrol.monthly_times`, which the demo list's 巡访 item promises
+//! too), and when the next visit is due or overdue.
 
 use chrono::{Duration, Months, NaiveDate};
 use serde::Serialize;
@@ -13,7 +15,7 @@ use crate::rules::{Facts, Rule};
 pub enum Frequency {
     /// Not on the visit list.
     None,
-    /// Once a month.
+    /// The region's number of times a month (once by default).
     Monthly,
     /// Once a week.
     Weekly,
@@ -30,13 +32,26 @@ impl Frequency {
     }
 }
 
-/// The two rules of a region (policy `patrol.weekly_rule`, `patrol.monthly_rule`).
+/// The two rules of a region (policy `patrol.weekly_rule`, `patrol.monthly_rule`) and how many
+/// visits a month the second group is owed (`patrol.monthly_times`).
 #[derive(Debug, Clone)]
 pub struct PatrolRules {
     /// Who is visited weekly.
     pub weekly: Rule,
     /// Who is visited at least monthly.
     pub monthly: Rule,
+    /// Visits a month owed to the monthly group (1–31).
+    pub monthly_times: u32,
+}
+
+impl PatrolRules {
+    /// How often, in words: 每周一次, 每月一次, 每月 2 次.
+    pub fn label(&self, f: Frequency) -> String {
+        match (f, self.monthly_times) {
+            (Frequency::Monthly, n) if n > 1 => format!("每月 {n} 次"),
+            _ => f.label().to_string(),
+        }
+    }
 }
 
 /// How often this person is visited, with the clauses that decided it.
@@ -53,15 +68,25 @@ pub fn frequency(facts: &Facts, rules: &PatrolRules) -> (Frequency, String) {
     }
 }
 
-/// When the next visit is due: a week or a calendar month after the last one; at once (the day
-/// the person joined the list) if never visited.
-pub fn due_on(last: Option<NaiveDate>, joined: NaiveDate, f: Frequency) -> Option<NaiveDate> {
+/// When the next visit is due: a week after the last one for the weekly group; for the monthly
+/// group a calendar month after it, or, where the region owes `monthly_times` visits a month,
+/// 30 / `monthly_times` days after it; at once (the day the person joined the list) if never
+/// visited.
+pub fn due_on(
+    last: Option<NaiveDate>,
+    joined: NaiveDate,
+    f: Frequency,
+    monthly_times: u32,
+) -> Option<NaiveDate> {
     let Some(last) = last else {
         return (f != Frequency::None).then_some(joined);
     };
     match f {
         Frequency::None => None,
         Frequency::Weekly => Some(last + Duration::days(7)),
+        Frequency::Monthly if monthly_times > 1 => {
+            Some(last + Duration::days(i64::from(30 / monthly_times.min(30))))
+        }
         Frequency::Monthly => last.checked_add_months(Months::new(1)),
     }
 }
@@ -104,6 +129,7 @@ mod tests {
         PatrolRules {
             weekly: Rule::parse(PolicyKey::PatrolWeeklyRule.spec().default).unwrap(),
             monthly: Rule::parse(PolicyKey::PatrolMonthlyRule.spec().default).unwrap(),
+            monthly_times: 1,
         }
     }
 
@@ -130,24 +156,49 @@ mod tests {
             frequency(&person(66, LivingArrangement::WithChildren, &[]), &r).0,
             Frequency::None
         );
+        assert_eq!(
+            frequency(&person(72, LivingArrangement::WithChildren, &["失智"]), &r).0,
+            Frequency::Monthly,
+            "失智 is named by the text"
+        );
+        assert_eq!(
+            frequency(&person(79, LivingArrangement::Alone, &[]), &r).0,
+            Frequency::Monthly,
+            "高龄 from the parameter, not a literal 80: 79 without the label is not 高龄"
+        );
     }
 
     #[test]
     fn the_next_visit_falls_due_a_week_or_a_calendar_month_after_the_last() {
         assert_eq!(
-            due_on(Some(d("2026-11-20")), d("2026-01-01"), Frequency::Weekly),
+            due_on(Some(d("2026-11-20")), d("2026-01-01"), Frequency::Weekly, 1),
             Some(d("2026-11-27"))
         );
         assert_eq!(
-            due_on(Some(d("2026-01-31")), d("2026-01-01"), Frequency::Monthly),
+            due_on(
+                Some(d("2026-01-31")),
+                d("2026-01-01"),
+                Frequency::Monthly,
+                1
+            ),
             Some(d("2026-02-28"))
         );
         assert_eq!(
-            due_on(None, d("2026-11-02"), Frequency::Monthly),
+            due_on(
+                Some(d("2026-01-31")),
+                d("2026-01-01"),
+                Frequency::Monthly,
+                2
+            ),
+            Some(d("2026-02-15")),
+            "twice a month: every fifteen days"
+        );
+        assert_eq!(
+            due_on(None, d("2026-11-02"), Frequency::Monthly, 1),
             Some(d("2026-11-02")),
             "never visited: due at once"
         );
-        assert_eq!(due_on(None, d("2026-11-02"), Frequency::None), None);
+        assert_eq!(due_on(None, d("2026-11-02"), Frequency::None, 1), None);
         assert_eq!(
             overdue_days(Some(d("2026-11-20")), d("2026-11-23")),
             Some(3)

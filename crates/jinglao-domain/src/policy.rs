@@ -76,6 +76,18 @@ pub enum PolicyKey {
     FamilyBedRule,
     /// Fewest verified visits a month a family care bed's provider owes.
     FamilyBedMinVisits,
+    /// The priority tiers of public institutions' waiting lists.
+    WaitingListPriority,
+    /// Visits a month owed to people on the monthly visit list (巡访).
+    PatrolMonthlyTimes,
+    /// Which items' applications need an effective capability assessment.
+    ApplicationAssessmentRequired,
+    /// Roles that may do the village/community's first review (初审) of an application.
+    ApplicationVillageReviewRoles,
+    /// Roles that may take the township/street's decision (审定) on an application.
+    ApplicationTownshipDecisionRoles,
+    /// Lowest star rating a 特困 institution must hold.
+    TekunMinStarLevel,
 }
 
 /// A parameter's metadata.
@@ -94,7 +106,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 33] = [
+pub const POLICY_SPECS: [PolicySpec; 39] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -197,8 +209,8 @@ pub const POLICY_SPECS: [PolicySpec; 33] = [
         key: PolicyKey::RatingFirstTimeCap,
         name: "rating.first_time_cap",
         label: "首次申请评定的最高等级（0 表示不限）",
-        default: "3",
-        basis: "本地设置（首次评定原则上不超过三级）",
+        default: "0",
+        basis: "不限：五份政策文件均未规定首次评定的等级上限；本地实施办法有规定时再设置",
     },
     PolicySpec {
         key: PolicyKey::AdmissionRequiresAssessment,
@@ -210,30 +222,30 @@ pub const POLICY_SPECS: [PolicySpec; 33] = [
     PolicySpec {
         key: PolicyKey::StreetCentreMinArea,
         name: "facility.street_centre_min_area",
-        label: "街道综合养老服务中心最小建筑面积（m²）",
-        default: "800",
-        basis: "潭政办发〔2023〕20号",
+        label: "街道综合养老服务中心最小建筑面积（m²，0 表示不要求）",
+        default: "0",
+        basis: "不要求：面积标准只见于潭政办发〔2023〕20号，且只适用于市城区（见雨湖区、岳塘区的区域默认值）",
     },
     PolicySpec {
         key: PolicyKey::StreetCentreMinFunctions,
         name: "facility.street_centre_min_functions",
         label: "街道综合养老服务中心至少提供的“六助”服务项数",
         default: "4",
-        basis: "潭政办发〔2023〕20号",
+        basis: "潭政办发〔2023〕20号 二（二）6：街道服务中心不低于4项为老服务功能",
     },
     PolicySpec {
         key: PolicyKey::CommunityPostMinArea,
         name: "facility.community_post_min_area",
-        label: "社区养老服务站最小建筑面积（m²）",
-        default: "300",
-        basis: "潭政办发〔2023〕20号",
+        label: "社区养老服务站最小建筑面积（m²，0 表示不要求；虚拟服务站不适用）",
+        default: "0",
+        basis: "不要求：面积标准只见于潭政办发〔2023〕20号，且只适用于市城区（见雨湖区、岳塘区的区域默认值）",
     },
     PolicySpec {
         key: PolicyKey::CommunityPostMinFunctions,
         name: "facility.community_post_min_functions",
         label: "社区养老服务站至少提供的“六助”服务项数",
         default: "3",
-        basis: "潭政办发〔2023〕20号",
+        basis: "潭政办发〔2023〕20号 二（二）6：社区服务站不低于3项为老服务功能",
     },
     PolicySpec {
         key: PolicyKey::TekunMinNursingPercent,
@@ -299,25 +311,67 @@ pub const POLICY_SPECS: [PolicySpec; 33] = [
         basis: "本地设置：护理员手机上的评价可能由护理员代填；湘财社〔2015〕2号：绩效评价以服务对象满意度为主",
     },
     PolicySpec {
+        key: PolicyKey::WaitingListPriority,
+        name: "waiting_list.priority",
+        label: "公办养老机构优先轮候的类别（用“、”分隔同一档，用“；”分档，前一档优先）",
+        default: "城市特困、农村特困、低保、低保边缘、高龄、失能、失独、获得国家荣誉",
+        basis: "潭政办发〔2023〕20号 二（三）9：低收入（特困、低保、低保边缘）、高龄、失能、失独、获得国家荣誉等老年人可优先轮候；文件未定先后，默认同为一档，按申请日期排序",
+    },
+    PolicySpec {
+        key: PolicyKey::PatrolMonthlyTimes,
+        name: "patrol.monthly_times",
+        label: "巡访名单上的老人每月至少巡访次数（每周巡访的另按每周一次）",
+        default: "1",
+        basis: "潭政办发〔2023〕20号 二（二）5：落实常态化巡访（文件未定频次，本地设置）",
+    },
+    PolicySpec {
+        key: PolicyKey::ApplicationAssessmentRequired,
+        name: "application.assessment_required",
+        label: "哪些项目的申请须有生效的能力评估：paid 政府出资的项目 / all 全部 / none 不要求 / 或列出项目编码（逗号分隔）",
+        default: "paid",
+        basis: "潭政办发〔2023〕20号 二（一）3：申请享受基本养老服务补贴、入住养老服务机构的老年人必须开展综合能力评估",
+    },
+    PolicySpec {
+        key: PolicyKey::ApplicationVillageReviewRoles,
+        name: "application.village_review_roles",
+        label: "可以办理初审的角色（逗号分隔的角色名）",
+        default: "village_staff",
+        basis: "湘财社〔2015〕2号 第四条：向村（居）民委员会申请，经村（居）民委员会初审",
+    },
+    PolicySpec {
+        key: PolicyKey::ApplicationTownshipDecisionRoles,
+        name: "application.township_decision_roles",
+        label: "可以办理审定的角色（逗号分隔的角色名）",
+        default: "township_staff",
+        basis: "湘财社〔2015〕2号 第四条：初审合格的，报乡（镇）人民政府（街道办事处）审定",
+    },
+    PolicySpec {
+        key: PolicyKey::TekunMinStarLevel,
+        name: "facility.tekun_min_star_level",
+        label: "特困人员供养服务机构须达到的最低等级（星级，0 表示不要求）",
+        default: "2",
+        basis: "株洲市推进养老服务高质量发展实施意见（征求意见稿）：特困人员供养机构符合二级以上养老机构等级标准",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
-        default: r#"living = "独居" and age >= 80"#,
-        basis: "潭政办发〔2023〕20号（巡访独居、高龄等老年人；频次本地设置）",
+        default: r#"living = "独居" and "高龄" in categories"#,
+        basis: "潭政办发〔2023〕20号 二（二）5（巡访独居、高龄等老年人；频次本地设置）",
     },
     PolicySpec {
         key: PolicyKey::PatrolMonthlyRule,
         name: "patrol.monthly_rule",
         label: "每月至少巡访一次的对象（规则，语法同服务清单）",
-        default: r#"living = "独居" or age >= 80 or "空巢" in categories or "留守" in categories or "城市特困" in categories or "农村特困" in categories or "失能" in categories or "计生特殊家庭" in categories or "重度残疾" in categories"#,
-        basis: "潭政办发〔2023〕20号（独居、空巢、留守、特困、高龄、失能、计生特殊家庭老年人）",
+        default: r#"living = "独居" or "空巢" in categories or "留守" in categories or "城市特困" in categories or "农村特困" in categories or "高龄" in categories or "失能" in categories or "失智" in categories or "重度残疾" in categories or "计生特殊家庭" in categories"#,
+        basis: "潭政办发〔2023〕20号 二（二）5：对独居、空巢、留守、特困、高龄、失能失智、重度残疾和计划生育特殊家庭等老年人落实常态化巡访",
     },
     PolicySpec {
         key: PolicyKey::FamilyBedRule,
         name: "family_bed.rule",
         label: "可建家庭养老床位的对象（规则，语法同服务清单）",
-        default: r#""失能" in categories or "半失能" in categories"#,
-        basis: "潭政办发〔2023〕20号（为居家高龄、失能等有需求的老年人建设家庭养老照护床位）",
+        default: r#"living != "机构" and ("高龄" in categories or "失能" in categories or "半失能" in categories)"#,
+        basis: "潭政办发〔2023〕20号 二（二）5：为居家高龄、失能等有需求的老年人提供家庭养老床位照护服务（“等”含半失能，本地理解）",
     },
     PolicySpec {
         key: PolicyKey::FamilyBedMinVisits,
@@ -326,6 +380,36 @@ pub const POLICY_SPECS: [PolicySpec; 33] = [
         default: "4",
         basis: "本地设置（潭政办发〔2023〕20号：家庭养老床位提供上门服务）",
     },
+];
+
+/// Built-in defaults for particular regions, where a policy text applies to them only: the
+/// nearest one up the tree applies when no stored setting does, before the global default.
+/// (region code, value, legal basis).
+pub const REGION_DEFAULTS: &[(PolicyKey, &str, &str, &str)] = &[
+    (
+        PolicyKey::StreetCentreMinArea,
+        "430302",
+        "800",
+        "潭政办发〔2023〕20号 二（二）6：市城区（雨湖区、岳塘区）每个街道建有不低于800平方米的综合养老服务中心",
+    ),
+    (
+        PolicyKey::StreetCentreMinArea,
+        "430304",
+        "800",
+        "潭政办发〔2023〕20号 二（二）6：市城区（雨湖区、岳塘区）每个街道建有不低于800平方米的综合养老服务中心",
+    ),
+    (
+        PolicyKey::CommunityPostMinArea,
+        "430302",
+        "300",
+        "潭政办发〔2023〕20号 二（二）6：市城区每个社区建有不低于300平方米的为老服务站或虚拟服务站",
+    ),
+    (
+        PolicyKey::CommunityPostMinArea,
+        "430304",
+        "300",
+        "潭政办发〔2023〕20号 二（二）6：市城区每个社区建有不低于300平方米的为老服务站或虚拟服务站",
+    ),
 ];
 
 impl PolicyKey {
@@ -375,6 +459,26 @@ impl PolicyKey {
             PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),
             PolicyKey::VisitLateSyncHours => int_in(1, 24 * 31),
             PolicyKey::FamilyBedMinVisits => int_in(1, 62),
+            PolicyKey::PatrolMonthlyTimes => int_in(1, 31),
+            PolicyKey::TekunMinStarLevel => int_in(0, 5),
+            PolicyKey::WaitingListPriority => {
+                crate::waiting_list::PriorityTiers::parse(v).map(|_| ())
+            }
+            PolicyKey::ApplicationAssessmentRequired => match v {
+                "paid" | "all" | "none" => Ok(()),
+                codes if !codes.trim().is_empty() => Ok(()),
+                _ => Err("应为 paid、all、none 或项目编码".into()),
+            },
+            PolicyKey::ApplicationVillageReviewRoles
+            | PolicyKey::ApplicationTownshipDecisionRoles => {
+                let roles: Vec<&str> = v.split([',', '，', '、']).map(str::trim).collect();
+                if roles.iter().any(|r| r.is_empty()) {
+                    return Err("请列出角色名，用逗号分隔".into());
+                }
+                roles
+                    .iter()
+                    .try_for_each(|r| r.parse::<crate::role::Role>().map(|_| ()))
+            }
             PolicyKey::VisitSignatureOnly => crate::visit::SignatureOnly::parse(v)
                 .map(|_| ())
                 .ok_or_else(|| "应为 accept、review 或 refuse".to_string()),
@@ -448,6 +552,18 @@ impl PolicyBook {
                 };
             }
         }
+        for r in chain.iter().rev() {
+            if let Some((_, _, value, basis)) = REGION_DEFAULTS
+                .iter()
+                .find(|(k, code, _, _)| *k == key && r.short() == *code)
+            {
+                return Resolved {
+                    value: value.to_string(),
+                    from_region: None,
+                    basis: basis.to_string(),
+                };
+            }
+        }
         let spec = key.spec();
         Resolved {
             value: spec.default.to_string(),
@@ -506,6 +622,7 @@ impl PolicyBook {
         crate::patrol::PatrolRules {
             weekly: rule(PolicyKey::PatrolWeeklyRule),
             monthly: rule(PolicyKey::PatrolMonthlyRule),
+            monthly_times: self.int(PolicyKey::PatrolMonthlyTimes, region).clamp(1, 31) as u32,
         }
     }
 
@@ -515,6 +632,27 @@ impl PolicyBook {
         crate::rules::Rule::parse(&self.resolve(PolicyKey::FamilyBedRule, region).value)
             .or_else(|_| crate::rules::Rule::parse(PolicyKey::FamilyBedRule.spec().default))
             .expect("the built-in rule parses")
+    }
+
+    /// The waiting-list tiers in force for `region` (the built-in ones if a stored value cannot
+    /// be read, which `check` prevents).
+    pub fn waiting_list_tiers(&self, region: &RegionCode) -> crate::waiting_list::PriorityTiers {
+        crate::waiting_list::PriorityTiers::parse(
+            &self.resolve(PolicyKey::WaitingListPriority, region).value,
+        )
+        .or_else(|_| {
+            crate::waiting_list::PriorityTiers::parse(PolicyKey::WaitingListPriority.spec().default)
+        })
+        .expect("the built-in tiers parse")
+    }
+
+    /// The roles `region` lets do a step: the comma-separated role names of `key`.
+    pub fn roles(&self, key: PolicyKey, region: &RegionCode) -> Vec<crate::role::Role> {
+        self.resolve(key, region)
+            .value
+            .split([',', '，', '、'])
+            .filter_map(|r| r.trim().parse().ok())
+            .collect()
     }
 
     /// The rating thresholds in force for `region` (the built-in table if the stored one
@@ -573,6 +711,30 @@ mod tests {
         assert_eq!(zhuzhou.from_region, None);
         assert!(zhuzhou.basis.contains("MZ/T 039"));
         assert_eq!(book.stacking(&code("4303")), AdjustmentStacking::ApplyOnce);
+    }
+
+    #[test]
+    fn the_floor_area_norms_apply_to_the_city_districts_the_text_names_and_nowhere_else() {
+        let book = PolicyBook::default();
+        let k = PolicyKey::StreetCentreMinArea;
+        assert_eq!(book.int(k, &code("430302001")), 800, "雨湖区");
+        assert_eq!(book.int(k, &code("430304005")), 800, "岳塘区");
+        assert_eq!(book.int(k, &code("430321100")), 0, "湘潭县 is not 市城区");
+        assert_eq!(book.int(k, &code("430202001")), 0, "株洲");
+        assert!(book.resolve(k, &code("430302001")).basis.contains("市城区"));
+        // A stored setting still wins.
+        let set = PolicyBook::new(vec![PolicySetting {
+            region: code("430302"),
+            key: k,
+            value: "1000".into(),
+            basis: "区文件".into(),
+        }]);
+        assert_eq!(set.int(k, &code("430302001")), 1000);
+        assert_eq!(
+            PolicyKey::RatingFirstTimeCap.spec().default,
+            "0",
+            "no text caps a first rating"
+        );
     }
 
     #[test]

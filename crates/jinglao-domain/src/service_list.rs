@@ -196,6 +196,7 @@ pub fn check_coverage(city: &[ServiceItem], county: &[ServiceItem]) -> Vec<Cover
 /// from the policy texts. Quotas and shares the texts do not fix are demo assumptions, listed in
 /// docs/DEMO-DATA.md. Every rule here parses (tested).
 pub fn xiangtan_demo_list(effective_from: NaiveDate) -> Vec<ServiceItem> {
+    use crate::policy::PolicyKey;
     let item = |code: &str,
                 name: &str,
                 category: ServiceCategory,
@@ -215,77 +216,97 @@ pub fn xiangtan_demo_list(effective_from: NaiveDate) -> Vec<ServiceItem> {
         effective_to: None,
         basis: basis.into(),
     };
+    // Items that have a policy parameter take its rule, so the list and the parameter never
+    // disagree about who is in the group.
+    let waiting_groups =
+        crate::waiting_list::PriorityTiers::parse(PolicyKey::WaitingListPriority.spec().default)
+            .expect("the built-in tiers parse");
+    let priority_rule = waiting_groups
+        .labels()
+        .iter()
+        .map(|l| format!("\"{l}\" in categories"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let patrol_times: u32 = PolicyKey::PatrolMonthlyTimes
+        .spec()
+        .default
+        .parse()
+        .expect("a number");
     vec![
         item(
             "XT-JJ-01",
             "政府购买居家养老服务",
             ServiceCategory::Care,
             "hukou_local and resides_locally and (\n\
-             (age >= 60 and (\"农村特困\" in categories or \"城市特困\" in categories))\n\
+             (age >= 60 and \"分散供养特困\" in categories)\n\
              or (age >= 60 and \"低保\" in categories and \"失能\" in categories)\n\
              or (age >= 65 and \"低保\" in categories and \"半失能\" in categories)\n\
              or (age >= 80 and \"低保\" in categories and (not children_local or not children_can_care)))",
             "助餐、助浴、助洁、助急、助医、护理等上门服务，由承接主体按服务规范提供",
             Payer::GovernmentInFull,
             Quota::HoursPerMonth(8),
-            "湘财社〔2015〕2号 第四条",
+            "湘财社〔2015〕2号 第四条（一）至（四）：散居的农村五保和城市“三无”老人（分散供养特困）、低保失能、低保半失能、子女不在本地或无力照料的高龄低保老人",
         ),
         item(
             "XT-ZH-01",
             "家庭养老床位",
             ServiceCategory::Care,
-            "\"失能\" in categories",
+            PolicyKey::FamilyBedRule.spec().default,
             "在家中设置养老床位，提供专业照护、远程监测和紧急呼叫",
             Payer::SubsidyShare(800),
             Quota::HoursPerMonth(30),
-            "潭政办发〔2023〕20号 居家养老",
+            "潭政办发〔2023〕20号 二（二）5：为居家高龄、失能等有需求的老年人提供家庭养老床位照护服务（对象同政策参数 family_bed.rule）",
         ),
         item(
             "XT-WZ-01",
             "居家适老化改造",
             ServiceCategory::MaterialHelp,
             "\"农村特困\" in categories or \"城市特困\" in categories\n\
-             or (\"低保\" in categories and \"失能\" in categories) or \"重度残疾\" in categories",
+             or (\"低保\" in categories and \"失能\" in categories) or \"残疾\" in categories",
             "每户一次：防滑、扶手、如厕洗浴、紧急呼叫等基础改造",
             Payer::GovernmentInFull,
             Quota::Unlimited,
-            "潭政办发〔2023〕20号 居家养老",
+            "潭政办发〔2023〕20号 二（一）4：特困、低保失能、残疾老年人家庭适老化改造全覆盖",
         ),
         item(
             "XT-ZH-02",
             "老年助餐",
             ServiceCategory::Care,
-            "age >= 80 or \"失能\" in categories",
+            "\"高龄\" in categories or \"失能\" in categories",
             "助餐点就餐或送餐上门，每日一餐",
             Payer::SubsidyShare(500),
             Quota::TimesPerMonth(30),
-            "潭政办发〔2023〕20号 居家养老",
+            "演示假设：潭政办发〔2023〕20号只要求发展老年助餐（市城区全覆盖），未定补贴对象和比例；这里的对象（高龄、失能）和 50% 补贴是演示数据",
         ),
         item(
             "XT-GA-01",
             "探访关爱（巡访）",
             ServiceCategory::Caring,
-            "living = \"独居\" or \"空巢\" in categories or \"留守\" in categories\n\
-             or \"农村特困\" in categories or \"城市特困\" in categories or \"高龄\" in categories\n\
-             or \"失能\" in categories or \"重度残疾\" in categories or \"计生特殊家庭\" in categories",
+            PolicyKey::PatrolMonthlyRule.spec().default,
             "村（社区）定期上门或电话探访，了解安全、健康和生活状况",
             Payer::GovernmentInFull,
-            Quota::TimesPerMonth(2),
-            "潭政办发〔2023〕20号 居家养老",
+            Quota::TimesPerMonth(patrol_times),
+            "潭政办发〔2023〕20号 二（二）5：常态化巡访（对象同政策参数 patrol.monthly_rule，次数同 patrol.monthly_times）",
         ),
         item(
             "XT-ZH-03",
             "公办养老机构优先入住",
             ServiceCategory::Care,
-            "\"农村特困\" in categories or \"城市特困\" in categories or \"低保\" in categories\n\
-             or \"低保边缘\" in categories or \"高龄\" in categories or \"失能\" in categories\n\
-             or \"计生特殊家庭\" in categories or \"优抚对象\" in categories",
+            &priority_rule,
             "公办养老机构空余床位按优先顺序安排入住，费用按收费标准",
             Payer::SelfPaid,
             Quota::Unlimited,
-            "潭政办发〔2023〕20号 机构养老",
+            "潭政办发〔2023〕20号 二（三）9：低收入、高龄、失能、失独、获得国家荣誉等老年人可优先轮候入住公办养老服务机构（类别同政策参数 waiting_list.priority）",
         ),
     ]
+}
+
+impl ServiceItem {
+    /// Whether the item's target group or figures are the demo's own assumption, not a policy
+    /// text's (its basis says 演示假设): pages mark it.
+    pub fn is_demo_assumption(&self) -> bool {
+        self.basis.trim_start().starts_with("演示假设")
+    }
 }
 
 #[cfg(test)]

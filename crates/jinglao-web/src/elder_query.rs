@@ -93,8 +93,13 @@ pub fn categories_today(row: &ElderSummary, filter: &ElderFilter) -> Vec<&'stati
     out.extend(derived_categories(
         row.birth_date,
         row.ability,
+        row.dementia,
         filter.today,
         filter.advanced_age,
     ));
-    out
+    jinglao_domain::category::LABELS
+        .iter()
+        .copied()
+        .filter(|l| out.contains(l))
+        .collect()
 }

@@ -75,7 +75,7 @@ async fn register(db: &Db, tree: &RegionTree, n: u32, year: u32) -> Uuid {
     })
     .unwrap();
     let c = FieldCipher::new(&[1; 32], &[2; 32]);
-    elders::create(
+    let id = elders::create(
         db,
         Secrets {
             chain: &CHAIN,
@@ -87,7 +87,20 @@ async fn register(db: &Db, tree: &RegionTree, n: u32, year: u32) -> Uuid {
         Utc::now(),
     )
     .await
-    .unwrap()
+    .unwrap();
+    // Assessed 能力完好 (the assessment workflow is tested in registry.rs): the items here are
+    // paid for by the government and need an effective assessment.
+    set_level(db, id, Some(0)).await;
+    id
+}
+
+async fn set_level(db: &Db, id: Uuid, level: Option<i32>) {
+    let mut c = db.acquire().await.unwrap();
+    jinglao_db::on_conn!(&mut c.conn(), c => {
+        sqlx::query("UPDATE elders SET ability_level = $1 WHERE id = $2")
+            .bind(level).bind(id).execute(&mut *c).await.map(|_| ())
+    })
+    .unwrap();
 }
 
 fn apply(elder_id: Uuid, reason: &str) -> NewApplication<'_> {
@@ -146,26 +159,26 @@ test_on_both! {
         // The township cannot take the village's step... the village can; a village elsewhere
         // cannot see it at all.
         let elsewhere = staff("430302002001", Role::VillageStaff);
-        let err = applications::decide_on(&t.db, &CHAIN, &elsewhere, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&t.db, &CHAIN, &elsewhere, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::NotFound), "{err:?}");
-        let err = applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, young_app, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&t.db, &CHAIN, &village, young_app, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()), "approving against the rule needs a reason");
 
         // Village passes it; township sends it back; it is corrected and goes round again.
-        applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
-        let err = applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        let err = applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").unwrap().contains("乡镇（街道）审定")), "{err:?}");
-        let to = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, id, Decision::Return, "请补充户口本复印件", &book, Utc::now()).await.unwrap();
+        let to = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Return, "请补充户口本复印件", &book, Utc::now()).await.unwrap();
         assert_eq!(to, ApplicationStatus::Returned);
         applications::act_for_applicant(&t.db, &CHAIN, &village, id, ApplicantAction::Resubmit, "已补充户口本复印件", &book, Utc::now()).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::Submitted);
-        applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
 
         // A new list version (meal help from 85) is published before the township decides: the
         // decision records v2, and the person (86) still qualifies.
         let v2 = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2024〕1号",
             &meals("age >= 85"), Utc::now()).await.unwrap();
-        applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::InNotice);
         let mut c = t.db.acquire().await.unwrap();
         let notice = applications::notices(&mut c.conn(), &code("430302001")).await.unwrap();
@@ -182,7 +195,7 @@ test_on_both! {
         drop(c);
 
         // A village cannot act on an objection during the notice; only the township can.
-        let err = applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, id, Decision::Reject, "有人反映情况不实", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Reject, "有人反映情况不实", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some()), "{err:?}");
 
         // The notice ends (nothing before its last day): effective, enrolled under v2.
@@ -202,10 +215,10 @@ test_on_both! {
         drop(c);
 
         // Refused (the rule is now against it and the township agrees), then appealed.
-        applications::decide_on(&t.db, &CHAIN, &village, Role::VillageStaff, young_app, Decision::Approve, "独居且患慢性病，无人送餐", &book, Utc::now()).await.unwrap();
-        let err = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "", &book, Utc::now()).await.unwrap_err();
+        applications::decide_on(&t.db, &CHAIN, &village, young_app, Decision::Approve, "独居且患慢性病，无人送餐", &book, Utc::now()).await.unwrap();
+        let err = applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Reject, "", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()));
-        applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "年龄未达到助餐条件", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Reject, "年龄未达到助餐条件", &book, Utc::now()).await.unwrap();
         let mut c = t.db.acquire().await.unwrap();
         let refused = applications::get(&mut c.conn(), &Scope::All, young_app).await.unwrap().unwrap();
         assert_eq!(refused.decision_reason.as_deref(), Some("年龄未达到助餐条件"));
@@ -213,9 +226,9 @@ test_on_both! {
         drop(c);
         applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Appeal, "老人行动不便，确需助餐", &book, Utc::now()).await.unwrap();
         assert_eq!(status(&t.db, young_app).await, ApplicationStatus::Appealed);
-        let err = applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Return, "请补充材料", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Return, "请补充材料", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "an appeal is decided, not sent back");
-        applications::decide_on(&t.db, &CHAIN, &township, Role::TownshipStaff, young_app, Decision::Reject, "复核维持原决定", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Reject, "复核维持原决定", &book, Utc::now()).await.unwrap();
         let err = applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Withdraw, "不再需要", &book, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some()), "a decided application is not withdrawn");
         let err = applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Appeal, "再次申请复核", &book, Utc::now()).await.unwrap_err();
@@ -260,5 +273,49 @@ test_on_both! {
         std::fs::write(&on_disk, b"%PDF-1.7 altered").unwrap();
         let err = jinglao_db::evidence::read(&t.db, &CHAIN, &village, store.path(), id, file, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Corrupt(m) if m.contains("校验值不符")), "{err:?}");
+    }
+}
+
+test_on_both! {
+    async fn a_paid_item_waits_for_an_assessment_and_no_account_takes_both_steps_of_one_application(t: TestDb) {
+        let tree = seed_regions(&t.db, &CHAIN).await;
+        let city = staff("4303", Role::CityStaff);
+        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
+            &meals("age >= 80"), Utc::now()).await.unwrap();
+        let book = PolicyBook::default();
+        let who = register(&t.db, &tree, 1, 1940).await;
+        set_level(&t.db, who, None).await;
+        let village = staff("430302001001", Role::VillageStaff);
+        let township = staff("430302001", Role::TownshipStaff);
+        // Staff are told to arrange the assessment first.
+        let err = applications::submit(&t.db, &CHAIN, &village, &apply(who, ""), &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("item_code").is_some_and(|m| m.contains("能力评估"))), "{err:?}");
+        // A family's application is taken; the township cannot grant it before the assessment.
+        let public = NewApplication { channel: "public", ..apply(who, "") };
+        let id = applications::submit(&t.db, &CHAIN, &Actor::system(), &public, &book, Utc::now()).await.unwrap();
+        // By the texts the township does not do the village's 初审.
+        let err = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some()), "{err:?}");
+        applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        let err = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some_and(|m| m.contains("能力评估"))), "{err:?}");
+        set_level(&t.db, who, Some(2)).await;
+        applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        assert_eq!(status(&t.db, id).await, ApplicationStatus::InNotice);
+
+        // Where a region lets townships do the 初审 too, the one who did it may not also decide.
+        let wider = PolicyBook::new(vec![jinglao_domain::policy::PolicySetting {
+            region: code("430302"),
+            key: jinglao_domain::policy::PolicyKey::ApplicationVillageReviewRoles,
+            value: "village_staff,township_staff".into(),
+            basis: "区民政局通知".into(),
+        }]);
+        let other = register(&t.db, &tree, 2, 1941).await;
+        let id = applications::submit(&t.db, &CHAIN, &village, &apply(other, ""), &wider, Utc::now()).await.unwrap();
+        applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &wider, Utc::now()).await.unwrap();
+        let err = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &wider, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some_and(|m| m.contains("另一位工作人员"))), "{err:?}");
+        let colleague = staff("430302001", Role::TownshipStaff);
+        applications::decide_on(&t.db, &CHAIN, &colleague, id, Decision::Approve, "", &wider, Utc::now()).await.unwrap();
     }
 }

@@ -221,3 +221,31 @@ test_on_both! {
         eligibility::sweep(&t.db, &CHAIN, &village, &code("430302001001"), &book, opts).await.unwrap();
     }
 }
+
+test_on_both! {
+    async fn only_tekun_supported_at_home_are_in_the_home_service_group_and_the_sweep_sees_the_difference(t: TestDb) {
+        let tree = seed_regions(&t.db, &CHAIN).await;
+        let c = FieldCipher::new(&[1; 32], &[2; 32]);
+        let city = staff("4303", Role::CityStaff);
+        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市基本养老服务清单", "湘财社〔2015〕2号",
+            &[item("XT-01", "政府购买居家养老服务", r#"age >= 60 and "分散供养特困" in categories"#)], Utc::now()).await.unwrap();
+        let at_home = register(&t.db, &tree, &c, 1, "王秀英", 1950, "独居").await;
+        let in_home = register(&t.db, &tree, &c, 2, "李桂兰", 1950, "机构").await;
+        let county = staff("430302", Role::CountyStaff);
+        for (who, detail) in [(at_home, "分散供养"), (in_home, "集中供养")] {
+            let cat = jinglao_domain::category::CategoryInput {
+                kind: jinglao_domain::category::CategoryKind::RuralExtremePoverty,
+                detail: Some(detail.into()), start: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(), end: None,
+                evidence: "五保供养证".into(),
+            };
+            elders::add_category(&t.db, &CHAIN, &county, who, &cat, Utc::now()).await.unwrap();
+        }
+        let book = PolicyBook::default();
+        let opts = SweepOptions { trigger: Trigger::Manual, on: today(), threads: 0 };
+        let r = eligibility::sweep(&t.db, &CHAIN, &county, &code("430302"), &book, opts).await.unwrap();
+        assert_eq!(r.eligible_pairs, 1);
+        let mut conn = t.db.acquire().await.unwrap();
+        assert_ne!(eligibility::answer_of(&mut conn.conn(), at_home).await.unwrap().unwrap().1, 0);
+        assert_eq!(eligibility::answer_of(&mut conn.conn(), in_home).await.unwrap().unwrap().1, 0);
+    }
+}

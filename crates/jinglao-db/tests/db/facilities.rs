@@ -218,8 +218,8 @@ test_on_both! {
         let book = PolicyBook::default();
         let c = cipher();
         let on = Some(today());
-        let a1 = Admission { bed_id: bed, id_number: &id1, admitted_on: on };
-        let a2 = Admission { bed_id: bed, id_number: &id2, admitted_on: on };
+        let a1 = Admission { bed_id: bed, id_number: &id1, admitted_on: on, out_of_turn_reason: "" };
+        let a2 = Admission { bed_id: bed, id_number: &id2, admitted_on: on, out_of_turn_reason: "" };
         let (r1, r2) = tokio::join!(
             beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a1, Utc::now()),
             beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a2, Utc::now()),
@@ -250,7 +250,7 @@ test_on_both! {
         let admit = |bed: Uuid, id: String| {
             let (book, c, admin) = (book.clone(), c.clone(), admin.clone());
             let db = t.db.clone();
-            async move { beds::admit(&db, &CHAIN, &c, &book, &admin, f, &Admission { bed_id: bed, id_number: &id, admitted_on: Some(today()) }, Utc::now()).await }
+            async move { beds::admit(&db, &CHAIN, &c, &book, &admin, f, &Admission { bed_id: bed, id_number: &id, admitted_on: Some(today()), out_of_turn_reason: "" }, Utc::now()).await }
         };
         // The provider's administrator is told the same thing whatever the registry holds
         // (no assessment, already in a home, not registered); the county's staff, who cover
@@ -259,7 +259,7 @@ test_on_both! {
         let err = admit(ids[0], unassessed.clone()).await.unwrap_err();
         assert!(refused(&err), "{err:?}");
         let county = staff_actor("430302", Role::CountyStaff);
-        let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: Some(today()) };
+        let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: Some(today()), out_of_turn_reason: "" };
         let err = beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some_and(|m| m.contains("没有生效的能力评估结论"))), "{err:?}");
         let stay = admit(ids[0], assessed.clone()).await.unwrap();
@@ -268,7 +268,7 @@ test_on_both! {
         let err = admit(ids[1], "110101194001011234".into()).await.unwrap_err();
         assert!(refused(&err), "{err:?}");
         // A bad date or bed is named before the person is looked up (no probe without a trace).
-        let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: None };
+        let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: None, out_of_turn_reason: "" };
         let err = beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("admitted_on").is_some() && i.get("id_number").is_none()), "{err:?}");
         let filter = AuditFilter { action: Some("stay.admit_refused".into()), ..Default::default() };
@@ -330,11 +330,31 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some()), "{err:?}");
         let mut conn = t.db.acquire().await.unwrap();
         let list = beds::waiting_list(&mut conn.conn(), &county.scope, &PolicyBook::default(), f, today()).await.unwrap();
+        // The text names the groups without an order: 高龄 and 低保 rank equal, by date.
         let order: Vec<Uuid> = list.iter().map(|p| p.entry.key.elder_id).collect();
-        assert_eq!(order[0], dibao);
+        assert_eq!(order[1], dibao);
         assert_eq!(order[2], young_early);
-        assert!(list[0].reason.contains("低收入"), "{}", list[0].reason);
-        assert!(list[1].reason.contains("高龄"), "{}", list[1].reason);
+        assert!(list[0].reason.contains("优先轮候（高龄）"), "{}", list[0].reason);
+        assert!(list[1].reason.contains("优先轮候（低保）"), "{}", list[1].reason);
+        // A county that ranks low income first.
+        let ranked = PolicyBook::new(vec![jinglao_domain::policy::PolicySetting {
+            region: code("430302"),
+            key: jinglao_domain::policy::PolicyKey::WaitingListPriority,
+            value: "低保、低保边缘；高龄".into(),
+            basis: "区轮候办法".into(),
+        }]);
+        let list = beds::waiting_list(&mut conn.conn(), &county.scope, &ranked, f, today()).await.unwrap();
+        assert_eq!(list[0].entry.key.elder_id, dibao);
+        drop(conn);
+        // Admitting someone else than the first in line needs a reason, recorded.
+        let bed = beds::add(&t.db, &CHAIN, &county, f, &NewBeds { building: "1号楼", floor: "1", room: "101", count: 1, nursing: true }, Utc::now()).await.unwrap()[0];
+        t.tamper("UPDATE elders SET ability_level = 3").await;
+        let a = Admission { bed_id: bed, id_number: &id_c, admitted_on: Some(today()), out_of_turn_reason: "" };
+        let book = PolicyBook::default();
+        let err = beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("out_of_turn_reason").is_some_and(|m| m.contains("第 3 位"))), "{err:?}");
+        let a = Admission { out_of_turn_reason: "第 1、2 位老人已电话确认暂不入住", ..a };
+        beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap();
     }
 }
 
@@ -362,8 +382,14 @@ test_on_both! {
             provider_id: p.to_string(), name: "甲护理院".into(), kind: "care_home".into(), ownership: "private".into(),
             region_code: "430302001".into(), address: "雨湖区".into(), opened_on: "2023-01-01".into(),
             filing_no: "湘潭雨湖备2023001".into(), filed_on: "2023-02-01".into(), ..Default::default() }, Utc::now()).await.unwrap();
-        // First time: capped at 三级.
-        let err = ratings::apply(&t.db, &CHAIN, &book, &admin, f, 4, false, Utc::now()).await.unwrap_err();
+        // No policy text caps a first rating; a county that sets a cap has it applied.
+        let capped = PolicyBook::new(vec![jinglao_domain::policy::PolicySetting {
+            region: code("430302"),
+            key: jinglao_domain::policy::PolicyKey::RatingFirstTimeCap,
+            value: "3".into(),
+            basis: "区等级评定实施办法".into(),
+        }]);
+        let err = ratings::apply(&t.db, &CHAIN, &capped, &admin, f, 4, false, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("requested_level").is_some_and(|m| m.contains("三级"))), "{err:?}");
         let r = ratings::apply(&t.db, &CHAIN, &book, &admin, f, 3, false, Utc::now()).await.unwrap();
         // An item above its maximum names the item, and nothing is written.

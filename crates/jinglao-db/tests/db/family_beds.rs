@@ -35,7 +35,15 @@ test_on_both! {
         for f in ["provider_id", "contract_no", "start_on", "assessed_on", "assessment"] {
             assert!(inv.get(f).is_some(), "{f}");
         }
-        // Not disabled (no assessment): refused with the rule's clauses.
+        // 88 and at home: 高龄 qualifies (潭政办发〔2023〕20号: 居家高龄、失能等) — but not while
+        // living in an institution.
+        t.tamper("UPDATE elders SET living_arrangement = 'institution'").await;
+        let err = family_beds::create(&w.db, &CHAIN, &county, &bed(Some(w.provider)), &policy, today, Utc::now()).await.unwrap_err();
+        let DbError::Invalid(inv) = err else { panic!("{err:?}") };
+        assert!(inv.get("elder_id").unwrap().contains("不符合本地家庭养老床位条件"), "{inv:?}");
+        t.tamper("UPDATE elders SET living_arrangement = 'alone'").await;
+        // Seventy and not assessed: neither 高龄 nor 失能, refused with the rule's clauses.
+        t.tamper("UPDATE elders SET birth_date = '1956-03-10'").await;
         let err = family_beds::create(&w.db, &CHAIN, &county, &bed(Some(w.provider)), &policy, today, Utc::now()).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("elder_id").unwrap().contains("不符合本地家庭养老床位条件"), "{inv:?}");

@@ -495,7 +495,11 @@ test_on_both! {
         let err = assessments::save_draft(&t.db, &CHAIN, &a1, id, &full_form(4), a2.user_id, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)));
         let fix = assessments::correct(&t.db, &CHAIN, &a1, id, Utc::now()).await.unwrap();
-        assessments::save_draft(&t.db, &CHAIN, &a1, fix, &full_form(4), a2.user_id, Utc::now()).await.unwrap();
+        // The correction records Alzheimer's disease (G30, which leaves the level as it is):
+        // the person becomes 失智.
+        let mut with_dementia = full_form(4);
+        with_dementia.diagnoses = vec!["G30".into()];
+        assessments::save_draft(&t.db, &CHAIN, &a1, fix, &with_dementia, a2.user_id, Utc::now()).await.unwrap();
         assessments::submit(&t.db, &CHAIN, &a1, fix, &policy, Utc::now()).await.unwrap();
         assessments::review(&t.db, &CHAIN, &county, fix, true, "", Utc::now()).await.unwrap();
         // Who reviewed it may not also make it effective; a colleague does.
@@ -510,6 +514,7 @@ test_on_both! {
         assert_eq!(history[1].result.as_ref().unwrap().total, 50, "the original is kept as it was");
         let rec = elders::get(&mut conn.conn(), &county.scope, elder).await.unwrap().unwrap();
         assert_eq!(rec.ability, Some(AbilityLevel::Intact));
+        assert!(rec.dementia, "失智 from the effective assessment's diagnoses");
         drop(conn);
         // The re-assessment (能力完好) took the item away at once, with the reason recorded.
         assert_eq!(answer(t.db.clone()).await, Some((list.id, 0)));
@@ -521,7 +526,7 @@ test_on_both! {
         let changes = jinglao_db::worklists::page(&mut conn.conn(), &Scope::All, jinglao_db::worklists::Worklist::Changes, &filter).await.unwrap();
         assert_eq!(changes.rows.len(), 1);
         assert_eq!(changes.rows[0].gained, Some(false));
-        assert_eq!(changes.rows[0].reason.as_deref(), Some("不再符合：特殊类别（高龄）含“半失能” ✗"));
+        assert_eq!(changes.rows[0].reason.as_deref(), Some("不再符合：特殊类别（高龄、失智）含“半失能” ✗"));
         drop(conn);
         // The whole assessment (health problems, medication, religion) is read by assessors and
         // the staff who decide, each read audited; finance and inspection see the level only.

@@ -4,9 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::assessment::AbilityLevel;
-use crate::category::{
-    ADVANCED_AGE, CategoryKind, CategoryRecord, DISABLED, PARTLY_DISABLED, categories_on,
-};
+use crate::category::{CategoryRecord, all_labels, categories_on};
 use crate::elder::{ElderInput, ElderRecord, LivingArrangement};
 use crate::id_number::age_on;
 use crate::{RegionCode, Sex};
@@ -102,7 +100,7 @@ pub const FACTS: &[FactSpec] = &[
         "特殊类别",
         Type::TextList,
         false,
-        "recorded categories active on the date, plus 高龄/失能/半失能",
+        "recorded categories active on the date, the labels their details add (分散供养特困, 失独, 重度残疾), plus 高龄/失能/半失能/失智",
     ),
     fact(
         "ability",
@@ -173,11 +171,7 @@ pub fn allowed_texts(fact: &str) -> Option<Vec<&'static str>> {
         "sex" => Some(vec![Sex::Male.label(), Sex::Female.label()]),
         "ability" => Some(AbilityLevel::ALL.iter().map(|a| a.label()).collect()),
         "living" => Some(LivingArrangement::ALL.iter().map(|l| l.label()).collect()),
-        "categories" => {
-            let mut v: Vec<&'static str> = CategoryKind::ALL.iter().map(|k| k.label()).collect();
-            v.extend([ADVANCED_AGE, DISABLED, PARTLY_DISABLED]);
-            Some(v)
-        }
+        "categories" => Some(all_labels()),
         _ => None,
     }
 }
@@ -204,6 +198,8 @@ pub struct Person<'a> {
     pub categories: &'a [CategoryRecord],
     /// Latest effective level.
     pub ability: Option<AbilityLevel>,
+    /// A dementia diagnosis in the latest effective assessment.
+    pub dementia: bool,
 }
 
 impl<'a> Person<'a> {
@@ -219,14 +215,16 @@ impl<'a> Person<'a> {
             children_can_care: r.children_can_care,
             categories: &r.categories,
             ability: r.ability,
+            dementia: r.dementia,
         }
     }
 
-    /// From validated input, its categories and its level.
+    /// From validated input, its categories, its level and whether it has a dementia diagnosis.
     pub fn of_input(
         i: &ElderInput,
         categories: &'a [CategoryRecord],
         ability: Option<AbilityLevel>,
+        dementia: bool,
     ) -> Self {
         Person {
             birth_date: i.birth_date(),
@@ -238,6 +236,7 @@ impl<'a> Person<'a> {
             children_can_care: i.children_can_care,
             categories,
             ability,
+            dementia,
         }
     }
 }
@@ -327,6 +326,7 @@ impl Facts {
                 person.categories,
                 person.birth_date,
                 person.ability,
+                person.dementia,
                 on,
                 advanced_age,
             )

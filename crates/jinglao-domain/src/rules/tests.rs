@@ -321,7 +321,7 @@ fn the_facts_of_a_registered_person_include_derived_categories_and_local_means_w
     };
     let county = RegionCode::parse("430302").unwrap();
     let records = [dibao];
-    let person = Person::of_input(&input, &records, Some(AbilityLevel::Severe));
+    let person = Person::of_input(&input, &records, Some(AbilityLevel::Severe), false);
     let f = Facts::of_person(&person, &county, today, 80);
     assert_eq!(f.age, 82);
     assert_eq!(f.categories, vec!["低保", "高龄", "失能"]);
@@ -358,10 +358,14 @@ fn the_four_hunan_target_groups_hold_exactly_from_their_age_boundaries() {
         crate::service_list::xiangtan_demo_list(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
     let purchase = &list[0].target;
     let yes = |f: Facts| purchase.evaluate(&f).eligible;
-    // 1. 特困 aged 60+.
-    assert!(!yes(local(59, &["农村特困"], true, true)));
-    assert!(yes(local(60, &["农村特困"], true, true)));
-    assert!(yes(local(60, &["城市特困"], true, true)));
+    // 1. 特困 living dispersed (散居五保, 三无), aged 60+; 集中供养 is not in the group.
+    assert!(!yes(local(59, &["农村特困", "分散供养特困"], true, true)));
+    assert!(yes(local(60, &["农村特困", "分散供养特困"], true, true)));
+    assert!(yes(local(60, &["城市特困", "分散供养特困"], true, true)));
+    assert!(
+        !yes(local(70, &["农村特困"], true, true)),
+        "集中供养 lives in an institution"
+    );
     // 2. 低保 and 失能, aged 60+; 半失能 is not enough below 65.
     assert!(!yes(local(59, &["低保", "失能"], true, true)));
     assert!(yes(local(60, &["低保", "失能"], true, true)));

@@ -411,7 +411,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &World<'_>, index: usize) -> SynthEl
             )
         };
         categories.push(cat(
-            CategoryKind::SevereDisability,
+            CategoryKind::Disability,
             Some(grade),
             format!("第二代残疾人证（{kind}残疾{grade}）"),
         ));

@@ -91,7 +91,7 @@ fn the_population_has_the_stated_structure() {
     assert!((0.007..0.013).contains(&extreme), "特困 {extreme}");
     let dibao = share(&p, |e| has(e, &[CategoryKind::Dibao]));
     assert!((0.033..0.047).contains(&dibao), "低保 {dibao}");
-    let disabled = share(&p, |e| has(e, &[CategoryKind::SevereDisability]));
+    let disabled = share(&p, |e| has(e, &[CategoryKind::Disability]));
     assert!((0.02..0.045).contains(&disabled), "重度残疾 {disabled}");
     let alone = share(&p, |e| e.input.living == LivingArrangement::Alone);
     assert!((0.07..0.14).contains(&alone), "独居 {alone}");

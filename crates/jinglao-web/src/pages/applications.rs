@@ -214,6 +214,8 @@ async fn show_page(
         })
         .collect();
     let step = a.status.step();
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let may = |s: Step| s.allowed(user.account.role, &book.roles(s.roles_key(), &a.region));
     Ok(ShowPage {
         files,
         kinds: EvidenceKind::ALL.to_vec(),
@@ -223,11 +225,10 @@ async fn show_page(
         place: state.region_path(&a.region),
         overdue: a.overdue_on(state.today()),
         step_label: step.map(|s| s.label().to_string()).unwrap_or_default(),
-        can_decide: step.is_some_and(|s| s.allowed(user.account.role)),
+        can_decide: step.is_some_and(may),
         can_act_for_applicant: user.can(Permission::EditElders),
         can_withdraw: user.can(Permission::EditElders) && a.status.can_withdraw(),
-        can_object: a.status == ApplicationStatus::InNotice
-            && Step::TownshipDecision.allowed(user.account.role),
+        can_object: a.status == ApplicationStatus::InNotice && may(Step::TownshipDecision),
         is_appeal: a.status == ApplicationStatus::Appealed,
         history,
         a,
@@ -289,7 +290,6 @@ pub async fn decide(
             &state.db,
             &state.keys.audit_chain,
             &user.actor(&meta),
-            user.account.role,
             id,
             d,
             &form.reason,

@@ -13,9 +13,7 @@ use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, TextQuery};
 use jinglao_db::elders::{self, Reveal};
 use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::assessment_form::AssessmentReason;
-use jinglao_domain::category::{
-    ADVANCED_AGE, CategoryDraft, CategoryKind, DISABLED, PARTLY_DISABLED, categories_on,
-};
+use jinglao_domain::category::{CategoryDraft, CategoryKind, categories_on};
 use jinglao_domain::clock::format_local;
 use jinglao_domain::elder::{
     ContactDraft, ETHNICITIES, Education, ElderDraft, ElderRecord, ElderStatus, IncomeSource,
@@ -209,9 +207,7 @@ async fn results(
     } else {
         None
     };
-    let mut category_choices: Vec<&'static str> =
-        CategoryKind::ALL.iter().map(|k| k.label()).collect();
-    category_choices.extend([ADVANCED_AGE, DISABLED, PARTLY_DISABLED]);
+    let category_choices: Vec<&'static str> = jinglao_domain::category::LABELS.to_vec();
     render(&SearchPage {
         ctx,
         rows: rows
@@ -659,7 +655,14 @@ async fn record_page(
                 active: c.is_active_on(today),
             })
             .collect(),
-        current_categories: categories_on(&e.categories, e.birth_date, e.ability, today, advanced),
+        current_categories: categories_on(
+            &e.categories,
+            e.birth_date,
+            e.ability,
+            e.dementia,
+            today,
+            advanced,
+        ),
         kinds: CategoryKind::ALL.to_vec(),
         reasons: AssessmentReason::ALL.to_vec(),
         assessments,

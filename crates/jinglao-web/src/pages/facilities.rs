@@ -234,6 +234,9 @@ pub struct FacilityForms {
     pub bed_id: String,
     /// Admission: first day.
     pub admitted_on: String,
+    /// Why not the first on the waiting list.
+    #[serde(default)]
+    pub out_of_turn_reason: String,
     /// Waiting list: date applied.
     pub applied_on: String,
     /// Waiting list: note.

@@ -95,6 +95,7 @@ pub async fn admit(
                 bed_id,
                 id_number: &form.id_number,
                 admitted_on: parse_date(&form.admitted_on),
+                out_of_turn_reason: &form.out_of_turn_reason,
             };
             beds::admit(
                 &state.db,

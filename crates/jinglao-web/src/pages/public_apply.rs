@@ -177,11 +177,47 @@ fn region_choices(state: &AppState, parent: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The self-check's category question: (labels joined by `|`, the words shown). 特困 says
+/// whether the person lives at home (分散供养) — the groups of 湘财社〔2015〕2号 are the 散居 ones.
+const PUBLIC_CATEGORIES: [(&str, &str); 15] = [
+    (
+        "农村特困|分散供养特困",
+        "农村特困（五保），住在自己家里（分散供养）",
+    ),
+    ("农村特困", "农村特困（五保），住在敬老院（集中供养）"),
+    (
+        "城市特困|分散供养特困",
+        "城市特困（三无），住在自己家里（分散供养）",
+    ),
+    ("城市特困", "城市特困（三无），住在养老机构（集中供养）"),
+    ("低保", "低保"),
+    ("低保边缘", "低保边缘"),
+    ("计生特殊家庭|失独", "计划生育特殊家庭：失独"),
+    ("计生特殊家庭", "计划生育特殊家庭：独生子女伤残"),
+    ("残疾|重度残疾", "持残疾证，一级或二级"),
+    ("残疾", "持残疾证，三级或四级"),
+    ("失智", "经医生诊断患有痴呆（失智）"),
+    ("优抚对象", "优抚对象"),
+    ("获得国家荣誉", "获得国家荣誉"),
+    ("空巢", "空巢（子女不在身边）"),
+    ("留守", "留守（子女外出务工）"),
+];
+
 fn facts_of(a: &Answers) -> WhatIfFacts {
     let yes = |v: &str| Some(v == "yes");
+    // Each answer stands for one or more labels; only labels rules know are kept.
+    let mut categories: Vec<String> = a
+        .cats
+        .iter()
+        .flat_map(|c| c.split('|'))
+        .filter(|l| allowed_texts("categories").is_some_and(|v| v.contains(l)))
+        .map(String::from)
+        .collect();
+    categories.sort();
+    categories.dedup();
     WhatIfFacts {
         age: a.age.parse().unwrap_or(0),
-        categories: a.cats.clone(),
+        categories,
         ability_level: AbilityLevel::parse(&a.ability).map(|l| l.number()),
         living: (!a.living.is_empty()).then(|| a.living.clone()),
         children_local: yes(&a.children_local),
@@ -211,14 +247,13 @@ async fn page(
     } else if !age_ok {
         ("age", Vec::new())
     } else if !a.cats_done {
-        let cats = allowed_texts("categories").unwrap_or_default();
-        // Derived categories (高龄, 失能, 半失能) come from the age and the level.
-        let derived = ["高龄", "失能", "半失能"];
+        // In words a family knows; each answer is the category labels it stands for (高龄 and
+        // 失能 come from the age and the level asked later).
         (
             "cats",
-            cats.into_iter()
-                .filter(|c| !derived.contains(c))
-                .map(|c| (c.to_string(), c.to_string()))
+            PUBLIC_CATEGORIES
+                .iter()
+                .map(|(labels, words)| (labels.to_string(), words.to_string()))
                 .collect(),
         )
     } else if a.ability.is_empty() {

@@ -242,7 +242,7 @@ test_on_both! {
         std::fs::write(shots.join(format!("{backend}-admin-temporary-password.png")), c.screenshot().await.unwrap()).unwrap();
         c.goto(&app.url("/admin/users")).await.unwrap();
         let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
-        assert_eq!(rows.len(), 14, "13 demo accounts (one per role and two more assessors) and the new one");
+        assert_eq!(rows.len(), 15, "14 demo accounts (one per role, two more assessors and a cashier) and the new one");
         std::fs::write(shots.join(format!("{backend}-admin-users.png")), c.screenshot().await.unwrap()).unwrap();
         c.goto(&app.url("/regions/430302001001")).await.unwrap();
         c.find(Locator::Css("#area-type-form input[value=rural]")).await.unwrap().click().await.unwrap();
@@ -344,7 +344,7 @@ test_on_both! {
         }
         let results = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("results")).await.unwrap();
         let text = results.text().await.unwrap();
-        assert!(text.contains("老年助餐") && text.contains("符合条件。依据：年龄 83 ≥ 80"), "{text}");
+        assert!(text.contains("老年助餐") && text.contains("符合条件。依据：特殊类别（高龄）含“高龄”"), "{text}");
         // Large print by default on these pages, and nothing wider than the phone.
         assert!(body_font_px(&c).await >= 16.0);
         let wide = c.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1;", vec![]).await.unwrap();
@@ -565,9 +565,9 @@ test_on_both! {
         let png = c.screenshot().await.unwrap();
         std::fs::write(screenshot_dir().join(format!("{backend}-caregiver-offline.png")), png).unwrap();
 
-        // Out of the lift ten minutes later. Fifty minutes without a connection outlast the
-        // session's idle time-out: the page keeps both records and asks to sign in again.
-        app.clock.advance(chrono::Duration::minutes(10));
+        // Back in signal four hours later (a round of rural visits). That outlasts even a
+        // caregiver's idle time-out: the page keeps both records and asks to sign in again.
+        app.clock.advance(chrono::Duration::hours(4));
         c.issue_cmd(Network { offline: false }).await.unwrap();
         c.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
         let again = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("sign-in-again")).await
@@ -632,7 +632,9 @@ test_on_both! {
             Ok(e) => e.text().await.unwrap(),
             Err(_) => String::new(),
         };
-        assert_eq!(state, "已完成，核验通过", "a signature confirms the visit: {reasons}");
+        // A signature without the code goes to a reviewer (visit.signature_only = review).
+        assert_eq!(state, "已完成，待人工核查", "{reasons}");
+        assert!(reasons.contains("只有签名"), "{reasons}");
         c.close().await.unwrap();
     }
 }

@@ -36,7 +36,7 @@ async fn register(app: &TestApp, n: u32, name: &str) -> Uuid {
     })
     .unwrap();
     let actor = jinglao_db::Actor::cli();
-    jinglao_db::elders::create(
+    let id = jinglao_db::elders::create(
         &app.state.db,
         app.state.keys.secrets(),
         &actor,
@@ -45,7 +45,10 @@ async fn register(app: &TestApp, n: u32, name: &str) -> Uuid {
         app.state.clock.now(),
     )
     .await
-    .unwrap()
+    .unwrap();
+    // Assessed 能力完好 (items paid by the government need an effective assessment).
+    app.db.tamper("UPDATE elders SET ability_level = 0").await;
+    id
 }
 
 fn item<'a>(body: &'a Value, code: &str) -> &'a Value {
@@ -69,9 +72,8 @@ test_on_both! {
         assert_eq!(body["list_version"], 1);
         let meals = item(&body, "XT-ZH-02");
         assert_eq!(meals["eligible"], true);
-        assert_eq!(meals["summary"], "年龄 86 ≥ 80 ✓");
-        assert_eq!(meals["explanation"][0]["text"], "年龄 86 ≥ 80");
-        assert_eq!(item(&body, "XT-ZH-01")["eligible"], false, "family bed needs 失能");
+        assert_eq!(meals["summary"], "特殊类别（高龄）含“高龄” ✓");
+        assert_eq!(item(&body, "XT-WZ-01")["eligible"], false, "home adaptation needs 特困, 低保失能 or 残疾");
         assert_eq!(app.audit_count("elder.read").await, reads + 1, "the check read the record");
 
         // What-if: 62, 低保, 重度失能 (level 3), in 雨湖区: the purchase group.
@@ -121,8 +123,9 @@ test_on_both! {
         let (status, body) = app.api_get(&token, "/api/v1/eligibility/worklists?list=eligible&region=430302001001").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let codes: Vec<&str> = body["rows"].as_array().unwrap().iter().map(|r| r["item_code"].as_str().unwrap()).collect();
-        // 86, living alone, no categories: meal help, visits and priority admission (高龄).
-        assert_eq!(codes, vec!["XT-ZH-02", "XT-GA-01", "XT-ZH-03"], "{body}");
+        // 86, living alone at home, no categories: a family bed, meal help, visits and priority
+        // admission (高龄).
+        assert_eq!(codes, vec!["XT-ZH-01", "XT-ZH-02", "XT-GA-01", "XT-ZH-03"], "{body}");
         assert!(body["rows"][0]["id_number"].as_str().unwrap().contains("*"));
         let (status, body) = app.api_get(&token, "/api/v1/eligibility/worklists?list=everything").await;
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("list")));
@@ -131,7 +134,7 @@ test_on_both! {
         let client = app.login("yh_county").await;
         let page = app.get(&client, "/eligibility?region=430302001001").await;
         assert_eq!(page.status, StatusCode::OK);
-        assert_eq!(page.texts("#worklist tbody tr").len(), 3, "{}", page.text);
+        assert_eq!(page.texts("#worklist tbody tr").len(), 4, "{}", page.text);
         assert!(page.text_of("#last-sweep").unwrap().contains("手动，1 人"));
         let other = app.login("yt_county").await;
         let page = app.get(&other, "/eligibility?region=430302001001").await;
@@ -167,9 +170,9 @@ test_on_both! {
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let page = TestApp::page(resp).await;
         assert!(page.text.contains("请填写申请人姓名"));
-        // Family bed: she is not 失能, so a reason is required.
+        // Home adaptation: she is not 特困, 低保失能 or 残疾, so a reason is required.
         let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
-            &[("_csrf", &csrf), ("item_code", "XT-ZH-01"), ("applicant_name", "赵秀兰"), ("applicant_relation", "本人")]).await;
+            &[("_csrf", &csrf), ("item_code", "XT-WZ-01"), ("applicant_name", "赵秀兰"), ("applicant_relation", "本人")]).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(TestApp::page(resp).await.text.contains("如仍要申请，请写明理由"));
         let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
@@ -231,7 +234,7 @@ test_on_both! {
         assert_eq!(body["status"], "in_notice");
         let steps: Vec<&str> = body["decisions"].as_array().unwrap().iter().map(|d| d["step"].as_str().unwrap()).collect();
         assert_eq!(steps, vec!["submit", "village_review", "township_decision"]);
-        assert_eq!(body["decisions"][2]["explanation"], "年龄 86 ≥ 80 ✓");
+        assert_eq!(body["decisions"][2]["explanation"], "特殊类别（高龄）含“高龄” ✓");
         let (status, body) = app.api_post(&token, &format!("/api/v1/applications/{aid}/decisions"), json!({"decision": "maybe"})).await;
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("decision")));
         let (status, body) = app.api_get(&token, "/api/v1/applications?overdue=true").await;
@@ -267,7 +270,7 @@ test_on_both! {
         let page = app.get(&public, &format!("/apply?{answers}")).await;
         let results = page.texts("#results li h2");
         assert!(results.contains(&"老年助餐".to_string()), "{results:?}");
-        assert!(page.text.contains("符合条件。依据：年龄 86 ≥ 80"), "{}", page.text);
+        assert!(page.text.contains("符合条件。依据：特殊类别（高龄）含“高龄”"), "{}", page.text);
         assert!(!page.attr("#back", "href").unwrap().contains("children_can_care"));
 
         // Apply: a wrong name gets the same answer as an unknown number.

@@ -83,7 +83,8 @@ test_on_both! {
             ("start_on".into(), today.clone()), ("assessor".into(), "刘评估".into()),
             ("assessment".into(), "需加装扶手".into()),
         ];
-        // Without an assessment of disability the local rule refuses, saying why.
+        // Seventy and not assessed (neither 高龄 nor 失能): the local rule refuses, saying why.
+        app.db.tamper(&format!("UPDATE elders SET birth_date = '{}'", app.state.today() - chrono::Duration::days(70 * 365 + 30))).await;
         let resp = county.post(app.url(&path)).form(&form(&page.csrf())).send().await.unwrap();
         let refused = TestApp::page(resp).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -91,7 +92,7 @@ test_on_both! {
         // The county widens its rule (a policy parameter with its basis): now it qualifies.
         jinglao_db::policy::set(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(),
             jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule,
-            "age >= 80", "雨湖区民政局 2026 年第 3 号通知", chrono::Utc::now()).await.unwrap();
+            "age >= 65", "雨湖区民政局 2026 年第 3 号通知", chrono::Utc::now()).await.unwrap();
         let resp = county.post(app.url(&path)).form(&form(&page.csrf())).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let bed = app.get(&county, &path).await;

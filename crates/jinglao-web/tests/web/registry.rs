@@ -405,8 +405,8 @@ test_on_both! {
             page.text[start..start + page.text[start..].find("</tr>").unwrap()].to_string()
         };
         assert!(row_of("老年助餐").contains("符合</strong>"), "{}", row_of("老年助餐"));
-        assert!(row_of("老年助餐").contains("年龄 86 ≥ 80 ✓"));
+        assert!(row_of("老年助餐").contains("含“高龄” ✓"), "{}", row_of("老年助餐"));
         assert!(row_of("探访关爱（巡访）").contains("居住情况 独居 = “独居” ✓"));
-        assert!(row_of("家庭养老床位").contains("不符合"));
+        assert!(row_of("居家适老化改造").contains("不符合"));
     }
 }

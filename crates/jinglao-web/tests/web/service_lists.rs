@@ -83,15 +83,15 @@ test_on_both! {
         };
         set(&mut fields, "title", "雨湖区基本养老服务清单");
         set(&mut fields, "basis", "雨民发〔2025〕1号");
-        set(&mut fields, "items[3].target_rule", "age >= 80 or \"失能\" in categories or agee >= 75");
+        set(&mut fields, "items[3].target_rule", "\"高龄\" in categories or \"失能\" in categories or agee >= 75");
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let resp = app.post_form(&client, "/service-lists", &pairs).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let page = TestApp::page(resp).await;
         assert!(page.text.contains("没有叫“agee”的事实"), "{}", page.text);
-        assert!(page.text.contains("第 1 行第 36 列"), "{}", page.text);
+        assert!(page.text.contains("第 1 行第 45 列"), "{}", page.text);
 
-        set(&mut fields, "items[3].target_rule", "age >= 80 or \"失能\" in categories or age >= 75");
+        set(&mut fields, "items[3].target_rule", "\"高龄\" in categories or \"失能\" in categories or age >= 75");
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let resp = app.post_form(&client, "/service-lists", &pairs).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);

@@ -349,7 +349,6 @@ pub async fn decide_application(
         &state.db,
         &state.keys.audit_chain,
         &user.actor(&meta),
-        user.account.role,
         id,
         decision,
         &body.reason,

@@ -330,10 +330,17 @@ pub struct ElderDto {
 }
 
 fn record_dto(e: ElderRecord, today: chrono::NaiveDate, advanced_age: i32) -> ElderDto {
-    let categories = categories_on(&e.categories, e.birth_date, e.ability, today, advanced_age)
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let categories = categories_on(
+        &e.categories,
+        e.birth_date,
+        e.ability,
+        e.dementia,
+        today,
+        advanced_age,
+    )
+    .into_iter()
+    .map(String::from)
+    .collect();
     ElderDto {
         age: e.age_on(today),
         id: e.id,

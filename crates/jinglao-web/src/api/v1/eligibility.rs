@@ -175,7 +175,7 @@ pub(crate) fn what_if(
     let birth_date = on
         .checked_sub_months(chrono::Months::new(12 * f.age as u32))
         .unwrap_or(on);
-    for d in derived_categories(birth_date, ability, on, advanced_age) {
+    for d in derived_categories(birth_date, ability, false, on, advanced_age) {
         if !categories.iter().any(|c| c == d) {
             categories.push(d.to_string());
         }

@@ -422,6 +422,10 @@ pub struct AdmissionRequest {
     /// First day, YYYY-MM-DD.
     #[schema(example = "2026-11-01")]
     pub admitted_on: String,
+    /// At a public institution, why someone other than the first on the waiting list is
+    /// admitted (required then, at least 4 characters).
+    #[serde(default)]
+    pub out_of_turn_reason: String,
 }
 
 /// The stay created.
@@ -466,6 +470,7 @@ pub async fn admit_resident(
         bed_id: body.bed_id,
         id_number: &body.id_number,
         admitted_on,
+        out_of_turn_reason: &body.out_of_turn_reason,
     };
     let stay_id = beds::admit(
         &state.db,
