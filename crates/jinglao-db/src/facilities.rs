@@ -43,6 +43,8 @@ pub struct Facility {
     pub longitude: Option<f64>,
     /// Floor area, m².
     pub floor_area_m2: f64,
+    /// A virtual community station (no premises: no floor area is asked of it).
+    pub virtual_station: bool,
     /// Service functions.
     pub functions: Functions,
     /// Partner medical institution (医养结合).
@@ -108,11 +110,16 @@ impl Facility {
             .filter(|_| self.star_valid_until.is_some_and(|u| today <= u))
     }
 
-    /// The shortfalls against the region's norms.
-    pub fn warnings(&self, book: &PolicyBook) -> Vec<Warning> {
+    /// The shortfalls against the region's norms on `today`.
+    pub fn warnings(&self, book: &PolicyBook, today: NaiveDate) -> Vec<Warning> {
+        let urban = jinglao_domain::region::derive_area_type(&self.region_code, "")
+            == Some(jinglao_domain::AreaType::Urban);
         warnings(
             &Profile {
                 kind: self.kind,
+                urban,
+                virtual_station: self.virtual_station,
+                star_level: self.level_on(today).map(|l| l.number() as u8),
                 floor_area_m2: self.floor_area_m2,
                 functions: self.functions,
                 beds: self.beds_total,
@@ -142,6 +149,7 @@ pub(crate) struct FacilityRow {
     latitude: Option<f64>,
     longitude: Option<f64>,
     floor_area_m2: f64,
+    virtual_station: bool,
     functions: i32,
     medical_partner: String,
     opened_on: Option<NaiveDate>,
@@ -168,7 +176,7 @@ pub(crate) struct FacilityRow {
 /// The select list shared with the finder (aliases `f` and `p`).
 pub(crate) const SELECT: &str = "SELECT f.id, f.provider_id, p.name AS provider_name, f.name, \
     f.kind, f.ownership, f.owner, f.region_code, f.address, f.latitude, f.longitude, \
-    f.floor_area_m2, f.functions, f.medical_partner, f.opened_on, f.filing_no, f.filed_on, \
+    f.floor_area_m2, f.virtual_station, f.functions, f.medical_partner, f.opened_on, f.filing_no, f.filed_on, \
     f.fire_status, f.food_licence, f.insurer, f.insured_beds, f.insurance_from, f.insurance_to, \
     f.premium_fen, f.price_min_fen, f.price_max_fen, f.phone, f.description, f.beds_total, \
     f.nursing_beds, f.occupied_beds, f.star_level, f.star_valid_until \
@@ -192,6 +200,7 @@ impl TryFrom<FacilityRow> for Facility {
             latitude: r.latitude,
             longitude: r.longitude,
             floor_area_m2: r.floor_area_m2,
+            virtual_station: r.virtual_station,
             functions: Functions(r.functions as u32),
             medical_partner: r.medical_partner,
             opened_on: r.opened_on,
@@ -274,6 +283,8 @@ pub struct FacilityInput {
     pub longitude: String,
     /// Floor area, m².
     pub floor_area_m2: String,
+    /// A virtual community station ("yes"): services arranged without premises of its own.
+    pub virtual_station: String,
     /// Service functions (stable names).
     pub functions: Vec<String>,
     /// Partner medical institution.
@@ -555,9 +566,9 @@ pub async fn create(
             "INSERT INTO facilities (id, provider_id, name, kind, ownership, owner, region_code, address, \
              latitude, longitude, floor_area_m2, functions, medical_partner, opened_on, filing_no, filed_on, \
              fire_status, food_licence, insurer, insured_beds, insurance_from, insurance_to, premium_fen, \
-             price_min_fen, price_max_fen, phone, description, created_at, updated_at) VALUES \
+             price_min_fen, price_max_fen, phone, description, created_at, updated_at, virtual_station) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $25, $26, $27, $28, $28)",
+             $21, $22, $23, $24, $25, $26, $27, $28, $28, $29)",
         )
         .bind(id)
         .bind(c.provider_id)
@@ -587,6 +598,7 @@ pub async fn create(
         .bind(i.phone.trim())
         .bind(i.description.trim())
         .bind(now)
+        .bind(c.kind == FacilityKind::CommunityPost && i.virtual_station == "yes")
         .execute(&mut *cx)
         .await
         .map(|r| r.rows_affected())

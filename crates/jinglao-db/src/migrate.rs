@@ -97,6 +97,8 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(33, "0033_statement_payer", "statement_payer"),
     both!(34, "0034_rating_sources", "rating_sources"),
     both!(35, "0035_category_details", "category_details"),
+    both!(36, "0036_virtual_stations", "virtual_stations"),
+    both!(37, "0037_correction_reasons", "correction_reasons"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

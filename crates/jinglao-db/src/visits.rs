@@ -399,7 +399,9 @@ pub struct Correction<'a> {
     pub which: Corrected,
     /// The corrected time.
     pub at: DateTime<Utc>,
-    /// Why (required).
+    /// Why, from the list.
+    pub code: Option<jinglao_domain::visit::CorrectionReason>,
+    /// Why, in words beside the code (required for "other").
     pub reason: &'a str,
 }
 
@@ -420,12 +422,26 @@ pub async fn correct(
     if !actor.may(Permission::ReviewVisits) {
         return Err(DbError::Forbidden("您的角色不能更正服务记录".into()));
     }
-    if reason.trim().is_empty() {
-        return Err(Invalid::one("reason", "请填写更正理由").into());
+    let mut inv = Invalid::new();
+    match fix.code {
+        None => inv.add(
+            "reason_code",
+            format!(
+                "请选择更正原因：{}",
+                jinglao_domain::visit::CorrectionReason::labels_list()
+            ),
+        ),
+        Some(code) => {
+            if let Err(why) = code.check_note(reason) {
+                inv.add("reason", why);
+            }
+        }
     }
     if at > now {
-        return Err(Invalid::one("at", "更正后的时间不能晚于现在").into());
+        inv.add("at", "更正后的时间不能晚于现在");
     }
+    inv.into_result(())?;
+    let code = fix.code.expect("checked");
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
@@ -478,10 +494,10 @@ pub async fn correct(
     on_conn!(&mut conn, c => {
         sqlx::query(
             "INSERT INTO visit_corrections (id, visit_id, field, old_value, new_value, reason, \
-             corrected_by, corrected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             corrected_by, corrected_at, reason_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(Uuid::now_v7()).bind(visit_id).bind(field).bind(&old_text).bind(at.to_rfc3339())
-        .bind(reason.trim()).bind(actor.user_id).bind(now)
+        .bind(reason.trim()).bind(actor.user_id).bind(now).bind(code.as_str())
         .execute(&mut *c).await.map(|_| ())
     })?;
     let outcome = reverify_many(&mut conn, &[(visit_id, book, now)])
@@ -490,8 +506,8 @@ pub async fn correct(
     let event = Event::new("visit.correct", "visit", visit_id)
         .region(Some(region))
         .detail(json!({
-            "field": field, "from": old_text, "to": at, "reason": reason.trim(),
-            "status": outcome.status,
+            "field": field, "from": old_text, "to": at, "reason_code": code.as_str(),
+            "reason": reason.trim(), "status": outcome.status,
         }));
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;

@@ -200,6 +200,8 @@ pub struct Norms {
     pub community_post_min_functions: i64,
     /// 特困 institution minimum nursing-bed share, percent.
     pub tekun_min_nursing_percent: i64,
+    /// 特困 institution minimum star level (0: none required).
+    pub tekun_min_star_level: i64,
 }
 
 impl Default for Norms {
@@ -210,6 +212,7 @@ impl Default for Norms {
             community_post_min_area: 300,
             community_post_min_functions: 3,
             tekun_min_nursing_percent: 50,
+            tekun_min_star_level: 2,
         }
     }
 }
@@ -219,6 +222,14 @@ impl Default for Norms {
 pub struct Profile {
     /// Type.
     pub kind: FacilityKind,
+    /// In an urban 街道 or 社区 (the floor-area norms of 潭政办发〔2023〕20号 are for the city
+    /// districts' streets and communities).
+    pub urban: bool,
+    /// A virtual community station (the text allows them: 为老服务站或虚拟服务站), which has no
+    /// floor area to measure.
+    pub virtual_station: bool,
+    /// The star level in force.
+    pub star_level: Option<u8>,
     /// Floor area, m².
     pub floor_area_m2: f64,
     /// Functions offered.
@@ -242,7 +253,7 @@ pub struct Warning {
 pub fn warnings(p: &Profile, norms: &Norms) -> Vec<Warning> {
     let mut out = Vec::new();
     let mut size_and_functions = |min_area: i64, min_functions: i64, what: &str| {
-        if p.floor_area_m2 < min_area as f64 {
+        if p.urban && !p.virtual_station && p.floor_area_m2 < min_area as f64 {
             out.push(Warning {
                 code: "floor_area",
                 message: format!(
@@ -282,6 +293,20 @@ pub fn warnings(p: &Profile, norms: &Norms) -> Vec<Warning> {
                 message: format!(
                     "特困人员供养服务机构护理型床位占比 {share:.1}%，低于 {}%",
                     norms.tekun_min_nursing_percent
+                ),
+            });
+        }
+        let level = i64::from(p.star_level.unwrap_or(0));
+        if level < norms.tekun_min_star_level {
+            out.push(Warning {
+                code: "tekun_level",
+                message: format!(
+                    "特困人员供养服务机构应达到{}以上，现为{}",
+                    crate::rating::Level::new(norms.tekun_min_star_level)
+                        .map_or("评定等级", |l| l.label()),
+                    p.star_level
+                        .and_then(|l| crate::rating::Level::new(l.into()))
+                        .map_or("未评定等级", |l| l.label())
                 ),
             });
         }
@@ -346,6 +371,9 @@ mod tests {
     fn profile(kind: FacilityKind, area: f64, fs: &[ServiceFunction]) -> Profile {
         Profile {
             kind,
+            urban: true,
+            virtual_station: false,
+            star_level: None,
             floor_area_m2: area,
             functions: Functions::of(fs),
             beds: 0,
@@ -370,6 +398,36 @@ mod tests {
         );
         let codes: Vec<_> = warnings(&small, &n).iter().map(|w| w.code).collect();
         assert_eq!(codes, ["floor_area", "functions"]);
+    }
+
+    #[test]
+    fn floor_areas_are_not_asked_of_rural_townships_or_virtual_stations() {
+        use ServiceFunction::*;
+        let n = Norms::default();
+        let rural = Profile {
+            urban: false,
+            ..profile(
+                FacilityKind::StreetCentre,
+                200.0,
+                &[Meals, Bathing, Emergency, Medical],
+            )
+        };
+        assert!(warnings(&rural, &n).is_empty(), "a 镇's centre: no 800 m²");
+        let virtual_post = Profile {
+            virtual_station: true,
+            ..profile(
+                FacilityKind::CommunityPost,
+                0.0,
+                &[Meals, Cleaning, Mobility],
+            )
+        };
+        assert!(warnings(&virtual_post, &n).is_empty());
+        // The functions are asked everywhere.
+        let thin = Profile {
+            virtual_station: true,
+            ..profile(FacilityKind::CommunityPost, 0.0, &[Meals])
+        };
+        assert_eq!(warnings(&thin, &n)[0].code, "functions");
     }
 
     #[test]
@@ -401,9 +459,16 @@ mod tests {
         let mut p = profile(FacilityKind::TekunHome, 2000.0, &[]);
         p.beds = 100;
         p.nursing_beds = 49;
+        p.star_level = Some(2);
         assert_eq!(warnings(&p, &n)[0].code, "nursing_share");
         p.nursing_beds = 50;
         assert!(warnings(&p, &n).is_empty());
+        // And rated 二级 or above (株洲 draft, a parameter).
+        p.star_level = Some(1);
+        assert_eq!(warnings(&p, &n)[0].code, "tekun_level");
+        p.star_level = None;
+        assert!(warnings(&p, &n)[0].message.contains("未评定等级"));
+        p.star_level = Some(2);
         p.kind = FacilityKind::CareHome;
         p.nursing_beds = 0;
         assert!(warnings(&p, &n).is_empty());

@@ -594,6 +594,7 @@ impl PolicyBook {
             community_post_min_area: self.int(PolicyKey::CommunityPostMinArea, region),
             community_post_min_functions: self.int(PolicyKey::CommunityPostMinFunctions, region),
             tekun_min_nursing_percent: self.int(PolicyKey::TekunMinNursingPercent, region),
+            tekun_min_star_level: self.int(PolicyKey::TekunMinStarLevel, region),
         }
     }
 

@@ -193,6 +193,37 @@ labelled_enum! {
     }
 }
 
+labelled_enum! {
+    /// Why a reviewer corrected a visit's time by hand (a reason code from a fixed list, as
+    /// electronic visit verification asks; free text beside it).
+    pub enum CorrectionReason {
+        /// The phone's clock was wrong.
+        DeviceClock = ("device_clock", "手机时间不准"),
+        /// The caregiver forgot to check out; the person or family confirmed the end time.
+        ForgotCheckOut = ("forgot_check_out", "护理员忘记签退，老人或家属确认了结束时间"),
+        /// No signal or no position at the home.
+        NoSignal = ("no_signal", "现场无信号或定位失败"),
+        /// The platform or the device failed.
+        SystemFault = ("system_fault", "系统或设备故障"),
+        /// Something else, said in the note.
+        Other = ("other", "其他（须在说明中写明）"),
+    }
+}
+
+impl CorrectionReason {
+    /// Checks the note beside the code: at most 200 characters, and at least 4 for "other".
+    pub fn check_note(self, note: &str) -> Result<(), &'static str> {
+        let n = note.trim().chars().count();
+        if n > 200 {
+            Err("说明不超过 200 字")
+        } else if self == CorrectionReason::Other && n < 4 {
+            Err("选择“其他”时请写明原因（至少 4 个字）")
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// One broken rule, with the figures behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

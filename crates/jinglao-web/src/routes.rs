@@ -218,6 +218,7 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/statements/{id}", get(statements::show))
         .route("/statements/{id}/step", post(statements::step))
         .route("/visits/{id}/review", post(visit_review::review))
+        .route("/visits/{id}/correction", post(visit_review::correct))
         .route("/my/visits/{order}/check-in", post(my_visits::check_in))
         .route("/my/visits/{visit}/check-out", post(my_visits::check_out))
         .route("/providers/{id}/staff", get(staff::index).post(staff::hire))

@@ -25,6 +25,7 @@ use jinglao_domain::policy::{PolicyBook, PolicyKey, PolicySetting};
 use jinglao_domain::rules::Rule;
 use jinglao_domain::service_list::{Payer, Quota, ServiceCategory, ServiceItem};
 use jinglao_domain::settlement::{PayableVisit, statement};
+use jinglao_domain::visit::CorrectionReason;
 use jinglao_domain::visit_fraud::{Party, Signal};
 use jinglao_domain::{RegionCode, RegionTree, ResidentId, Role, Scope};
 use uuid::Uuid;
@@ -503,13 +504,19 @@ test_on_both! {
         let visit_id = out.visit_id;
         let township = staff_actor("430302001", Role::TownshipStaff);
         let later = w.base + Duration::minutes(45);
+        // A reason code from the list is required; "other" needs words beside it.
         let err = visits::correct(&w.db, &CHAIN, &township, visit_id,
-            &Correction { which: Corrected::CheckOut, at: later, reason: "" }, &w.book, later).await.unwrap_err();
+            &Correction { which: Corrected::CheckOut, at: later, code: None, reason: "" }, &w.book, later).await.unwrap_err();
+        assert!(matches!(err, DbError::Invalid(ref i) if i.get("reason_code").is_some()), "{err:?}");
+        let other = Some(CorrectionReason::Other);
+        let err = visits::correct(&w.db, &CHAIN, &township, visit_id,
+            &Correction { which: Corrected::CheckOut, at: later, code: other, reason: "" }, &w.book, later).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(ref i) if i.get("reason").is_some()), "{err:?}");
         let out = visits::correct(&w.db, &CHAIN, &township, visit_id, &Correction {
-            which: Corrected::CheckOut, at: later, reason: "护理员签退时手机无信号，家属电话确认 45 分钟" }, &w.book, later).await.unwrap();
+            which: Corrected::CheckOut, at: later, code: Some(CorrectionReason::NoSignal),
+            reason: "签退时无信号，家属电话确认 45 分钟" }, &w.book, later).await.unwrap();
         assert_eq!((out.status.as_str(), codes(&out).len()), ("verified", 0), "{out:?}");
-        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visit_corrections WHERE field = 'check_out' AND reason <> ''").await, 1);
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visit_corrections WHERE field = 'check_out' AND reason_code = 'no_signal'").await, 1);
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'visit.correct'").await, 1);
     }
 }

@@ -78,7 +78,7 @@ pub async fn index(
         .map(|f| FacilityRow {
             region: state.region_path(&f.region_code),
             level: f.level_on(today),
-            warnings: f.warnings(&book).len(),
+            warnings: f.warnings(&book, today).len(),
             f,
         })
         .filter(|r| q.warnings != "yes" || r.warnings > 0)
@@ -348,7 +348,7 @@ pub(crate) async fn facility_page(
         form,
         region: state.region_path(&f.region_code),
         level: f.level_on(today),
-        warnings: f.warnings(&book),
+        warnings: f.warnings(&book, today),
         insured: f.insured_on(today),
         beds,
         free_beds,

@@ -233,7 +233,11 @@ pub async fn show(
         price: price(&f),
         free_beds: (f.beds_total - f.occupied_beds).max(0),
         insured: f.insured_on(today),
-        warnings: f.warnings(&book).into_iter().map(|w| w.message).collect(),
+        warnings: f
+            .warnings(&book, today)
+            .into_iter()
+            .map(|w| w.message)
+            .collect(),
         photos,
         f,
     })

@@ -102,6 +102,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "saved" => "已保存。",
         "statement_run" => "对账单已生成或更新。",
         "visit_reviewed" => "核查结论已记录。",
+        "visit_corrected" => "已更正时间并重新核验；更正记录单独保存，并记入审计日志。",
         "checked_in" => "已签到。服务完成后请让老人读出确认码再签退。",
         "checked_out" => "已签退，核验通过。",
         "checked_out_exception" => "已签退。这次服务有需要人工核查的地方，原因见下方。",

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::visits::{self, Decision, QueueRow};
 use jinglao_domain::clock::format_local;
-use jinglao_domain::visit::ExceptionCode;
+use jinglao_domain::visit::{CorrectionReason, ExceptionCode};
 use jinglao_domain::{Invalid, Permission, Role};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -61,6 +61,8 @@ pub struct QueuePage {
     code: String,
     decided: bool,
     can_review: bool,
+    /// The reasons a correction may give (stable name, words).
+    correction_reasons: Vec<(&'static str, &'static str)>,
 }
 
 async fn page(
@@ -99,6 +101,10 @@ async fn page(
         code: code.map(|c| c.as_str().to_string()).unwrap_or_default(),
         decided,
         can_review: user.can(Permission::ReviewVisits) && !decided,
+        correction_reasons: CorrectionReason::ALL
+            .iter()
+            .map(|r| (r.as_str(), r.label()))
+            .collect(),
     })
 }
 
@@ -158,6 +164,69 @@ pub async fn review(
     };
     match result {
         Ok(()) => Ok(Redirect::to("/visits/exceptions?notice=visit_reviewed").into_response()),
+        Err(DbError::Invalid(errors)) => {
+            let page = page(&state, ctx, &user, &QueueQuery::default(), errors).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+/// The correction form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CorrectionForm {
+    which: String,
+    day: String,
+    time: String,
+    reason_code: String,
+    reason: String,
+}
+
+/// `POST /visits/{id}/correction`: a reviewer corrects a check-in or check-out time by hand,
+/// with a reason from the list; the visit is checked again at once.
+pub async fn correct(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<CorrectionForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ReviewVisits)?;
+    let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
+    let mut inv = Invalid::new();
+    let which = match form.which.as_str() {
+        "check_in" => Some(visits::Corrected::CheckIn),
+        "check_out" => Some(visits::Corrected::CheckOut),
+        _ => {
+            inv.add("which", "请选择更正签到时间还是签退时间");
+            None
+        }
+    };
+    let day = chrono::NaiveDate::parse_from_str(form.day.trim(), "%Y-%m-%d").ok();
+    let time = chrono::NaiveTime::parse_from_str(form.time.trim(), "%H:%M").ok();
+    if day.is_none() || time.is_none() {
+        inv.add("at", "请填写更正后的日期和时间，例如 2026-11-23 和 09:30");
+    }
+    let result = match (which, day.zip(time), inv.is_empty()) {
+        (Some(which), Some((d, t)), true) => {
+            let fix = visits::Correction {
+                which,
+                at: jinglao_domain::clock::china_time(d, t),
+                code: CorrectionReason::parse(&form.reason_code),
+                reason: &form.reason,
+            };
+            let book = jinglao_db::policy::book(&state.db).await?;
+            let (db, key, now) = (&state.db, &state.keys.audit_chain, state.clock.now());
+            visits::correct(db, key, &user.actor(&meta), id, &fix, &book, now)
+                .await
+                .map(|_| ())
+        }
+        _ => Err(DbError::Invalid(inv)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/visits/exceptions?notice=visit_corrected").into_response()),
         Err(DbError::Invalid(errors)) => {
             let page = page(&state, ctx, &user, &QueueQuery::default(), errors).await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)

@@ -280,6 +280,49 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn a_reviewer_corrects_a_forgotten_check_out_with_a_reason_from_the_list_on_the_page_and_over_the_api(app: TestApp) {
+        let (order, code) = setup(&app).await;
+        let a = app.token("carer_a").await;
+        let visit = Uuid::now_v7();
+        app.api_post(&a, "/api/v1/visits/check-in", with(stamp(app.clock_now()), json!({ "visit_id": visit, "order_id": order }))).await;
+        let started = app.clock_now();
+        app.clock.advance(Duration::minutes(10));
+        // Checked out after ten minutes (forgotten and done in the street): too short.
+        let (_, out) = app.api_post(&a, &format!("/api/v1/visits/{visit}/check-out"), with(stamp(app.clock_now()), json!({ "code": code }))).await;
+        assert_eq!(out["findings"][0]["code"], "too_short", "{out}");
+        app.clock.advance(Duration::hours(2));
+        app.create_user("township_c", Role::TownshipStaff, "430302001").await;
+        let t = app.login("township_c").await;
+        let page = app.get(&t, "/visits/exceptions").await;
+        assert!(page.text.contains("更正签到或签退时间"));
+        let end = (started + Duration::minutes(50)).with_timezone(&jinglao_domain::clock::china_offset()).naive_local();
+        let (day, time) = (end.date().to_string(), end.format("%H:%M").to_string());
+        let path = format!("/visits/{visit}/correction");
+        // Without a reason from the list: refused by name.
+        let resp = app.post_form(&t, &path, &[("_csrf", &page.csrf()), ("which", "check_out"), ("day", &day), ("time", &time), ("reason_code", ""), ("reason", "")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.attr("#error-summary a", "href").as_deref(), Some("#reason_code"));
+        let resp = app.post_form(&t, &path, &[("_csrf", &page.csrf()), ("which", "check_out"), ("day", &day), ("time", &time),
+            ("reason_code", "forgot_check_out"), ("reason", "家属电话确认 10:50 结束")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.audit_count("visit.correct").await, 1);
+        // Over the API: a code not on the list is named; another correction re-checks again.
+        let tt = app.token("township_c").await;
+        let (s, e) = app.api_post(&tt, &format!("/api/v1/visits/{visit}/corrections"),
+            json!({ "field": "check_in", "at": started.to_rfc3339(), "reason_code": "because" })).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason_code")), "{e}");
+        let (s, done) = app.api_post(&tt, &format!("/api/v1/visits/{visit}/corrections"),
+            json!({ "field": "check_in", "at": started.to_rfc3339(), "reason_code": "device_clock", "note": "" })).await;
+        assert_eq!((s, done["status"].as_str()), (StatusCode::OK, Some("verified")), "{done}");
+        // A caregiver may not correct.
+        let (s, _) = app.api_post(&a, &format!("/api/v1/visits/{visit}/corrections"),
+            json!({ "field": "check_in", "at": started.to_rfc3339(), "reason_code": "device_clock" })).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+}
+
+test_on_both! {
     async fn a_month_is_settled_confirmed_by_the_provider_approved_paid_and_exported(app: TestApp) {
         let (order, code) = setup(&app).await;
         let a = app.token("carer_a").await;

@@ -129,7 +129,11 @@ pub struct FacilityDto {
 
 fn dto(f: Facility, book: &PolicyBook, today: NaiveDate) -> FacilityDto {
     FacilityDto {
-        warnings: f.warnings(book).into_iter().map(|w| w.message).collect(),
+        warnings: f
+            .warnings(book, today)
+            .into_iter()
+            .map(|w| w.message)
+            .collect(),
         level: f.level_on(today).map(|l| l.number()),
         level_valid_until: f.level_on(today).and(f.star_valid_until),
         id: f.id,
@@ -294,6 +298,10 @@ pub struct FacilityRequest {
     pub phone: String,
     /// Public description.
     pub description: String,
+    /// A community post without premises of its own (虚拟服务站): `true` skips the floor-area
+    /// norm.
+    #[serde(default)]
+    pub virtual_station: bool,
 }
 
 impl From<FacilityRequest> for FacilityInput {
@@ -325,6 +333,7 @@ impl From<FacilityRequest> for FacilityInput {
             price_max_yuan: r.price_max_yuan,
             phone: r.phone,
             description: r.description,
+            virtual_station: if r.virtual_station { "yes" } else { "" }.into(),
         }
     }
 }

@@ -112,6 +112,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(facilities::admit_resident))
         .routes(routes!(visits::check_in))
         .routes(routes!(visits::check_out))
+        .routes(routes!(visits::correct_visit))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).

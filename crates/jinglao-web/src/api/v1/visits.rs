@@ -200,18 +200,24 @@ pub async fn check_out(
             state.clock.now(),
         )
         .await?;
-    Ok(Json(VisitDto {
-        visit_id: out.visit_id,
-        status: out.status,
-        findings: out
-            .findings
-            .into_iter()
-            .map(|f| FindingDto {
-                code: f.code.as_str().into(),
-                detail: f.detail,
-            })
-            .collect(),
-    }))
+    Ok(Json(VisitDto::from(out)))
+}
+
+impl From<visits::Outcome> for VisitDto {
+    fn from(out: visits::Outcome) -> Self {
+        VisitDto {
+            visit_id: out.visit_id,
+            status: out.status,
+            findings: out
+                .findings
+                .into_iter()
+                .map(|f| FindingDto {
+                    code: f.code.as_str().into(),
+                    detail: f.detail,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A drawn signature from a form or request (`data:image/png;base64,…` or bare base64): checked
@@ -234,4 +240,86 @@ pub(crate) fn sealed_signature(
     jinglao_domain::visit::check_signature_png(&png).map_err(|e| Invalid::one(field, e))?;
     let field = jinglao_db::crypto::Field::Signature;
     Ok(Some(state.keys.cipher.encrypt_bytes(field, visit_id, &png)))
+}
+
+/// A manual correction of a visit's time.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    /// `check_in` or `check_out`.
+    pub field: String,
+    /// The corrected time, RFC 3339.
+    #[schema(example = "2026-11-23T10:15:00+08:00")]
+    pub at: String,
+    /// Why, from the list: `device_clock`, `forgot_check_out`, `no_signal`, `system_fault`,
+    /// `other`.
+    pub reason_code: String,
+    /// Why, in words (required for `other`).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Correct a check-in or check-out time by hand (township staff and above, within scope), with
+/// a reason code; the correction is kept apart from the visit, audited, and the visit checked
+/// again. Answers the visit's new outcome.
+#[utoipa::path(
+    post,
+    path = "/visits/{id}/corrections",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "服务记录编号")),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "已更正并重新核验", body = VisitDto),
+        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
+        (status = 403, description = "角色无权更正服务记录", body = ErrorEnvelope),
+        (status = 404, description = "服务记录不存在或不在范围内", body = ErrorEnvelope),
+        (status = 422, description = "字段有误、原因不在列表中，或已进入结算单", body = ErrorEnvelope),
+    )
+)]
+pub async fn correct_visit(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CorrectionRequest>,
+) -> Result<Json<VisitDto>, ApiError> {
+    let mut inv = Invalid::new();
+    let which = match body.field.as_str() {
+        "check_in" => Some(visits::Corrected::CheckIn),
+        "check_out" => Some(visits::Corrected::CheckOut),
+        _ => {
+            inv.add("field", "应为 check_in 或 check_out");
+            None
+        }
+    };
+    let at = DateTime::parse_from_rfc3339(body.at.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .ok();
+    if at.is_none() {
+        inv.add(
+            "at",
+            "时间应为 RFC 3339 格式，例如 2026-11-23T10:15:00+08:00",
+        );
+    }
+    let code = jinglao_domain::visit::CorrectionReason::parse(&body.reason_code);
+    if code.is_none() {
+        inv.add(
+            "reason_code",
+            "应为 device_clock、forgot_check_out、no_signal、system_fault 或 other",
+        );
+    }
+    let (Some(which), Some(at), true) = (which, at, inv.is_empty()) else {
+        return Err(inv.into());
+    };
+    let fix = visits::Correction {
+        which,
+        at,
+        code,
+        reason: &body.note,
+    };
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let (db, key, now) = (&state.db, &state.keys.audit_chain, state.clock.now());
+    let out = visits::correct(db, key, &user.actor(&meta), id, &fix, &book, now).await?;
+    Ok(Json(VisitDto::from(out)))
 }
