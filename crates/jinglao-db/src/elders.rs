@@ -878,15 +878,16 @@ pub async fn end_category(
 }
 
 /// Records a death or a move away: the status changes from `event.date`, every category still
-/// open on that date ends on it, and a `elder.life_event` domain event is written in the same
-/// transaction for later modules (services, subsidies) to end theirs.
+/// open on that date ends on it, everything that depended on the person ends with it
+/// (`life_events::apply`) and a `elder.life_event` domain event keeps what was ended — all in
+/// one transaction. Returns what was ended.
 pub async fn record_life_event(
     db: &Db,
     chain: &ChainKey,
     actor: &Actor,
     event: &LifeEvent,
     now: DateTime<Utc>,
-) -> Result<(), DbError> {
+) -> Result<crate::life_events::Effects, DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let rec = get(&mut conn, &actor.scope, event.elder_id)
@@ -901,6 +902,10 @@ pub async fn record_life_event(
         return Err(Invalid::one("date", "日期应在出生日期之后、今天或以前").into());
     }
     let status = event.kind.status();
+    // Everything that depended on the person ends the same day, in this transaction.
+    let effects =
+        crate::life_events::apply(&mut conn, event.elder_id, event.kind, event.date, now).await?;
+    let payload = json!({ "event": event, "effects": effects }).to_string();
     on_conn!(&mut conn, c => {
         sqlx::query("UPDATE elders SET status = $2, status_date = $3, status_note = $4, updated_at = $5 WHERE id = $1")
             .bind(event.elder_id)
@@ -925,7 +930,7 @@ pub async fn record_life_event(
         .bind(Uuid::now_v7())
         .bind(event.elder_id)
         .bind(event.date)
-        .bind(serde_json::to_string(event).unwrap_or_default())
+        .bind(&payload)
         .bind(now)
         .execute(&mut *c)
         .await
@@ -933,11 +938,33 @@ pub async fn record_life_event(
     })?;
     let audit_event = Event::new("elder.life_event", "elder", event.elder_id)
         .region(Some(rec.residence_region))
-        .detail(json!({ "kind": event.kind.label(), "date": event.date, "note": event.note }));
+        .detail(json!({
+            "kind": event.kind.label(), "date": event.date, "note": event.note, "ended": effects,
+        }));
     audit::append(&mut conn, chain, actor, audit_event, now).await?;
     crate::eligibility::refresh_after_change(&mut conn, event.elder_id, now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(effects)
+}
+
+/// What the person's latest death or move away ended (for the record page), if one is
+/// recorded.
+pub async fn last_life_event_effects(
+    conn: &mut Conn<'_>,
+    id: Uuid,
+) -> Result<Option<crate::life_events::Effects>, DbError> {
+    let payload: Option<String> = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "SELECT payload FROM domain_events WHERE record_id = $1 AND kind = 'elder.life_event' \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    Ok(payload
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+        .and_then(|v| serde_json::from_value(v.get("effects")?.clone()).ok()))
 }
 
 /// Flags (or clears, with `None`) the need for an immediate re-assessment.

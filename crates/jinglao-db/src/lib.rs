@@ -31,6 +31,7 @@ pub mod evidence;
 pub mod facilities;
 pub mod facility_bulk;
 pub mod facility_photos;
+pub mod life_events;
 pub mod family_beds;
 pub mod finder;
 pub mod migrate;

@@ -696,6 +696,34 @@ pub struct LifeEvent {
     pub note: String,
 }
 
+impl LifeEvent {
+    /// Parses a life event as a clerk types it (the kind's code, a date, a note of at most 200
+    /// characters), naming each field that is wrong.
+    pub fn parse(elder_id: Uuid, kind: &str, date: &str, note: &str) -> Result<Self, Invalid> {
+        let mut inv = Invalid::new();
+        let kind = LifeEventKind::parse(kind.trim());
+        if kind.is_none() {
+            inv.add("kind", "请选择“死亡”或“迁出”");
+        }
+        let date = crate::category::parse_date(date);
+        if date.is_none() {
+            inv.add("date", "日期格式应为 年-月-日");
+        }
+        if note.chars().count() > 200 {
+            inv.add("note", "说明不能超过 200 个字");
+        }
+        match (kind, date, inv.is_empty()) {
+            (Some(kind), Some(date), true) => Ok(LifeEvent {
+                elder_id,
+                kind,
+                date,
+                note: note.trim().to_string(),
+            }),
+            _ => Err(inv),
+        }
+    }
+}
+
 labelled_enum! {
     /// Kinds of life event.
     pub enum LifeEventKind {

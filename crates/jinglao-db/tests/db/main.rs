@@ -7,6 +7,7 @@ mod eligibility;
 mod facilities;
 mod family_beds;
 mod home_services;
+mod life_events;
 mod patrols;
 mod registry;
 mod service_lists;

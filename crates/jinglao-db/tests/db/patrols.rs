@@ -77,8 +77,12 @@ test_on_both! {
         assert!(matches!(err, DbError::NotFound), "{err:?}");
         let ev = LifeEvent { elder_id: w.elder, kind: LifeEventKind::Died, date: today, note: "死亡证明".into() };
         elders::record_life_event(&w.db, &CHAIN, &staff_actor("430302", Role::CountyStaff), &ev, Utc::now()).await.unwrap();
+        // The death itself ended the plan; the next refresh finds nothing more to end.
         let r = patrols::refresh(&w.db, &CHAIN, &township, &RegionCode::parse("430302001").unwrap(), &book, today, Utc::now()).await.unwrap();
-        assert_eq!((r.listed, r.ended), (0, 1));
+        assert_eq!((r.listed, r.ended), (0, 0));
+        let mut c = w.db.acquire().await.unwrap();
+        assert_eq!(patrols::of_elder(&mut c.conn(), w.elder).await.unwrap().0.unwrap().status, "ended");
+        drop(c);
         let err = patrols::record(&w.db, &CHAIN, &village, &visit(w.elder, today), today, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "off the list: {err:?}");
         // Another county's staff learn nothing of it: off the list reads as unknown to them.

@@ -17,7 +17,7 @@ use jinglao_domain::category::{CategoryDraft, CategoryKind, categories_on};
 use jinglao_domain::clock::format_local;
 use jinglao_domain::elder::{
     ContactDraft, ETHNICITIES, Education, ElderDraft, ElderRecord, ElderStatus, IncomeSource,
-    LifeEvent, LifeEventKind, LivingArrangement, MaritalStatus, MedicalPayment, ValidationContext,
+    LifeEvent, LivingArrangement, MaritalStatus, MedicalPayment, ValidationContext,
     parse_yes_no,
 };
 use jinglao_domain::policy::PolicyKey;
@@ -534,6 +534,8 @@ pub struct ElderPage {
     cat_form: CategoryDraft,
     /// The service list that applies to the person, with each item's answer.
     entitlements: Option<Entitlements>,
+    /// What recording the person's death or move away ended, in a sentence.
+    life_effects: Option<String>,
 }
 
 /// The record page's "基本养老服务清单对照" section.
@@ -577,6 +579,13 @@ async fn record_page(
     let assessments = assessments::for_elder(&mut c.conn(), &user.scope, e.id).await?;
     let list = jinglao_db::service_lists::applicable(&mut c.conn(), &e.residence_region).await?;
     let enrolled = jinglao_db::entitlements::active_codes(&mut c.conn(), e.id, today).await?;
+    let life_effects = if e.status == ElderStatus::Active {
+        None
+    } else {
+        elders::last_life_event_effects(&mut c.conn(), e.id)
+            .await?
+            .map(|fx| fx.sentence().unwrap_or_else(|| "没有需要终止的服务".into()))
+    };
     drop(c);
     // Services find people: each item of the applicable list, answered for this person.
     let entitlements = list.map(|l| {
@@ -675,6 +684,7 @@ async fn record_page(
         can_request: user.can(Permission::EditElders) || user.can(Permission::ReviewAssessments),
         cat_form,
         entitlements,
+        life_effects,
         e,
     })
 }
@@ -1017,26 +1027,8 @@ pub async fn life_event(
 ) -> Result<Response, PageError> {
     require(&user, Permission::EditElders)?;
     let id = parse_id(&id)?;
-    let mut inv = Invalid::new();
-    let kind = LifeEventKind::parse(&form.kind);
-    if kind.is_none() {
-        inv.add("kind", "请选择“死亡”或“迁出”");
-    }
-    let date = jinglao_domain::category::parse_date(&form.date);
-    if date.is_none() {
-        inv.add("date", "日期格式应为 年-月-日");
-    }
-    if form.note.chars().count() > 200 {
-        inv.add("note", "说明不能超过 200 个字");
-    }
-    let result = match (kind, date, inv.is_empty()) {
-        (Some(kind), Some(date), true) => {
-            let ev = LifeEvent {
-                elder_id: id,
-                kind,
-                date,
-                note: form.note.trim().to_string(),
-            };
+    let result = match LifeEvent::parse(id, &form.kind, &form.date, &form.note) {
+        Ok(ev) => {
             elders::record_life_event(
                 &state.db,
                 &state.keys.audit_chain,
@@ -1046,10 +1038,10 @@ pub async fn life_event(
             )
             .await
         }
-        _ => Err(DbError::Invalid(inv)),
+        Err(inv) => Err(DbError::Invalid(inv)),
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/elders/{id}?notice=life_event")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/elders/{id}?notice=life_event")).into_response()),
         Err(DbError::Invalid(errors)) => {
             let e = record_in_scope(&state, &user, id).await?;
             let page = record_page(

@@ -268,6 +268,37 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn a_death_recorded_over_the_api_says_what_it_ended_and_the_record_page_shows_it(app: TestApp) {
+        app.create_user("yh_county", Role::CountyStaff, YUHU).await;
+        app.create_user("yt_county", Role::CountyStaff, YUETANG).await;
+        let client = app.login("yh_county").await;
+        let token = app.token("yh_county").await;
+        import(&app, &client, file(&[row(1, "王秀英", "低保")]), "all").await;
+        let id = registered(&app, &token).await[0]["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/elders/{id}/life-events");
+        // Bad input is named by field; another county's staff learn nothing.
+        let (status, body) = app.api_post(&token, &path, json!({"kind": "married", "date": "2026-02-30"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(["kind", "date"].contains(&body["error"]["field"].as_str().unwrap()), "{body}");
+        let other = app.token("yt_county").await;
+        let today = app.clock_now().date_naive().to_string();
+        let (status, _) = app.api_post(&other, &path, json!({"kind": "died", "date": today})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = app.api_post(&token, &path, json!({"kind": "died", "date": today, "note": "死亡证明 001"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["orders"], 0);
+        assert!(body["sentence"].is_string());
+        // Twice is refused by name, and the page says what was done with the death.
+        let (status, body) = app.api_post(&token, &path, json!({"kind": "died", "date": today})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "kind");
+        let page = app.get(&client, &format!("/elders/{id}")).await;
+        assert!(page.text_of("#elder-status").unwrap().contains("死亡"));
+        assert!(page.text_of("#life-effects").is_some(), "{}", page.text);
+    }
+}
+
+test_on_both! {
     async fn roles_without_registry_access_are_refused_by_the_api(app: TestApp) {
         app.create_user("kl_carer", Role::Caregiver, YUHU).await;
         let token = app.token("kl_carer").await;

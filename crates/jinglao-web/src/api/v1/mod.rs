@@ -11,6 +11,7 @@ pub mod elders;
 pub mod eligibility;
 pub mod extract;
 pub mod facilities;
+pub mod life_events;
 pub mod me;
 pub mod regions;
 pub mod service_lists;
@@ -86,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(elders::search_elders))
         .routes(routes!(elders::search_elders_posted))
         .routes(routes!(elders::show_elder))
+        .routes(routes!(life_events::record_life_event))
         .routes(routes!(assessments::score_assessment))
         .routes(routes!(service_lists::applicable_list))
         .routes(routes!(service_lists::show_list))
