@@ -105,6 +105,7 @@ const KNOWN_UNIQUE: &[(&str, &str)] = &[
     ("staff_id_hash", "staff.id_hash"),
     ("family_beds_active", "family_beds.elder_id"),
     ("family_bed_devices_serial", "family_bed_devices.kind"),
+    ("credit_records_decision", "credit_records.provider_id"),
     (
         "assessment_agencies_credit_code",
         "assessment_agencies.credit_code",

@@ -99,6 +99,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(35, "0035_category_details", "category_details"),
     both!(36, "0036_virtual_stations", "virtual_stations"),
     both!(37, "0037_correction_reasons", "correction_reasons"),
+    both!(38, "0038_credit_records", "credit_records"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

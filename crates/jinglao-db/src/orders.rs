@@ -323,6 +323,17 @@ pub(crate) async fn place_in(
         )
         .into());
     };
+    if funding.is_government_purchase()
+        && let Some(why) = crate::providers::blacklisted_among(conn, &[o.provider_id], day)
+            .await?
+            .remove(&o.provider_id)
+    {
+        return Err(Invalid::one(
+            "provider_id",
+            format!("不能下政府出资的服务单：该服务机构{why}"),
+        )
+        .into());
+    }
     let size = Size {
         minutes: u32::try_from(minutes).unwrap_or(0),
         fen: price_fen,

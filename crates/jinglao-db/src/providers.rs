@@ -2,7 +2,7 @@
 //! override), findings on the seven conditions of 湘政发〔2014〕20号, and whether a provider is
 //! qualified to bid. A provider administrator sees only its own provider.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::credit_code;
@@ -413,13 +413,41 @@ pub async fn record_finding(
     Ok(())
 }
 
-/// Which of `ids` are on a blacklist. The credit and blacklist records arrive with the
-/// supervision issue; until then no provider is listed, and this is the one place to change.
+/// Which of `ids` are barred from government purchase on `today` by a credit record (a 失信
+/// listing, or a fraud penalty within the years of their region's `credit.fraud_bar_years`),
+/// each with the reason in words.
 pub async fn blacklisted_among(
-    _conn: &mut Conn<'_>,
-    _ids: &[Uuid],
-) -> Result<HashSet<Uuid>, DbError> {
-    Ok(HashSet::new())
+    conn: &mut Conn<'_>,
+    ids: &[Uuid],
+    today: NaiveDate,
+) -> Result<HashMap<Uuid, String>, DbError> {
+    let records = crate::credit::barring_among(conn, ids).await?;
+    if records.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let book = crate::policy::load(conn).await?;
+    let regions: HashMap<Uuid, String> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT id, region_code FROM providers WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in records.keys() {
+            sep.push_bind(*id);
+        }
+        q.push(")");
+        q.build_query_as::<(Uuid, String)>().fetch_all(&mut *c).await
+    })?
+    .into_iter()
+    .collect();
+    let mut out = HashMap::new();
+    for (id, recs) in records {
+        let Some(region) = regions.get(&id).and_then(|r| RegionCode::parse(r).ok()) else {
+            continue;
+        };
+        let years = book.int(jinglao_domain::policy::PolicyKey::CreditFraudBarYears, &region);
+        if let Some(reason) = jinglao_domain::credit::purchase_bar(&recs, today, years.max(0) as u32) {
+            out.insert(id, reason);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether the provider may bid on `today` (the seven conditions, the blacklist).
@@ -429,11 +457,11 @@ pub async fn standing(
     today: NaiveDate,
 ) -> Result<BidStanding, DbError> {
     let f = findings(conn, provider.id).await?;
-    let black = blacklisted_among(conn, &[provider.id]).await?;
+    let black = blacklisted_among(conn, &[provider.id], today).await?;
     Ok(bid_standing(
         &f,
         provider.evaluation_grade,
-        black.contains(&provider.id),
+        black.get(&provider.id).map(String::as_str),
         today,
     ))
 }
@@ -461,12 +489,17 @@ pub async fn list_with_standing(
             .push(Qualification::try_from(r)?);
     }
     let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
-    let black = blacklisted_among(conn, &ids).await?;
+    let black = blacklisted_among(conn, &ids, today).await?;
     Ok(providers
         .into_iter()
         .map(|p| {
             let f = by_provider.remove(&p.id).unwrap_or_default();
-            let s = bid_standing(&f, p.evaluation_grade, black.contains(&p.id), today);
+            let s = bid_standing(
+                &f,
+                p.evaluation_grade,
+                black.get(&p.id).map(String::as_str),
+                today,
+            );
             (p, s)
         })
         .collect())

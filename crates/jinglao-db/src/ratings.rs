@@ -61,8 +61,8 @@ async fn load(conn: &mut Conn<'_>, id: Uuid) -> Result<Rating, DbError> {
 }
 
 /// Applies for `requested` on behalf of a facility in scope (its provider or bureau staff).
-/// `serious_penalty` comes from the supervision records (a later issue; callers pass false).
-#[allow(clippy::too_many_arguments)]
+/// The provider's credit records in force (a serious penalty, a 失信 listing, a fraud
+/// penalty within its years) stop the application with the record named.
 pub async fn apply(
     db: &Db,
     key: &ChainKey,
@@ -70,7 +70,6 @@ pub async fn apply(
     actor: &Actor,
     facility_id: Uuid,
     requested: i64,
-    serious_penalty: bool,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
     let today = jinglao_domain::clock::china_date(now);
@@ -90,12 +89,17 @@ pub async fn apply(
     }
     let history = of_facility(&mut conn, facility_id).await?;
     let region = &f.region_code;
+    let records = crate::credit::barring_among(&mut conn, &[f.provider_id])
+        .await?
+        .remove(&f.provider_id)
+        .unwrap_or_default();
+    let years = book.int(PolicyKey::CreditFraudBarYears, region).max(0) as u32;
     let cap = book.int(PolicyKey::RatingFirstTimeCap, region);
     let p = Prerequisites {
         filed: !f.filing_no.is_empty(),
         opened_on: f.opened_on,
         min_operating_months: book.int(PolicyKey::RatingMinOperatingMonths, region) as u32,
-        serious_penalty,
+        credit_bar: jinglao_domain::credit::rating_bar(&records, today, years),
         rated_before: history.iter().any(|r| r.granted_level.is_some()),
         first_time_cap: Level::new(cap),
         failures: history

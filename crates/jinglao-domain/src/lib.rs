@@ -14,6 +14,7 @@ pub mod audit;
 pub mod audit_anchor;
 pub mod category;
 pub mod clock;
+pub mod credit;
 pub mod credit_code;
 pub mod dispatch;
 pub mod elder;

@@ -19,6 +19,15 @@ labelled_enum! {
     }
 }
 
+impl Funding {
+    /// Whether the government pays (the person's entitlement, a government voucher): such a
+    /// visit is government purchase of services, closed to providers barred by a credit record
+    /// (湘政发〔2014〕20号 三（三）).
+    pub fn is_government_purchase(self) -> bool {
+        matches!(self, Funding::Entitlement | Funding::Voucher)
+    }
+}
+
 /// What the person has already used of an item this month (orders not cancelled).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {

@@ -88,6 +88,8 @@ pub enum PolicyKey {
     ApplicationTownshipDecisionRoles,
     /// Lowest star rating a 特困 institution must hold.
     TekunMinStarLevel,
+    /// Years a penalty for 弄虚作假、冒领财政资金 keeps a provider out of government purchase.
+    CreditFraudBarYears,
 }
 
 /// A parameter's metadata.
@@ -106,7 +108,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 39] = [
+pub const POLICY_SPECS: [PolicySpec; 40] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -353,6 +355,13 @@ pub const POLICY_SPECS: [PolicySpec; 39] = [
         basis: "株洲市推进养老服务高质量发展实施意见（征求意见稿）：特困人员供养机构符合二级以上养老机构等级标准",
     },
     PolicySpec {
+        key: PolicyKey::CreditFraudBarYears,
+        name: "credit.fraud_bar_years",
+        label: "因弄虚作假、冒领财政资金受处罚的承接主体不得参与政府购买服务的年数",
+        default: "3",
+        basis: "湘政发〔2014〕20号 三（三）：对弄虚作假、冒领财政资金的承接主体，依法给予行政处罚，三年之内不得参与政府购买服务",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
@@ -461,6 +470,7 @@ impl PolicyKey {
             PolicyKey::FamilyBedMinVisits => int_in(1, 62),
             PolicyKey::PatrolMonthlyTimes => int_in(1, 31),
             PolicyKey::TekunMinStarLevel => int_in(0, 5),
+            PolicyKey::CreditFraudBarYears => int_in(0, 10),
             PolicyKey::WaitingListPriority => {
                 crate::waiting_list::PriorityTiers::parse(v).map(|_| ())
             }

@@ -120,11 +120,11 @@ pub struct BidStanding {
 
 /// Whether a provider is qualified to bid on `today`: every one of the seven conditions has a
 /// current, met finding (the latest finding per condition counts) and the provider is not on
-/// a blacklist. The blacklist itself is kept by the supervision issue; callers pass its answer.
+/// barred by a credit record (`credit::purchase_bar`; callers pass its reason).
 pub fn bid_standing(
     findings: &[Qualification],
     grade: Option<EvaluationGrade>,
-    blacklisted: bool,
+    credit_bar: Option<&str>,
     today: NaiveDate,
 ) -> BidStanding {
     let mut gaps = Vec::new();
@@ -149,10 +149,10 @@ pub fn bid_standing(
             });
         }
     }
-    if blacklisted {
+    if let Some(reason) = credit_bar {
         gaps.push(Gap {
             condition: None,
-            reason: "列入失信黑名单".into(),
+            reason: reason.into(),
         });
     }
     BidStanding {
@@ -189,7 +189,7 @@ mod tests {
         let s = bid_standing(
             &all_met("2026-01-10"),
             Some(EvaluationGrade::A3),
-            false,
+            None,
             d("2026-11-23"),
         );
         assert!(s.qualified && s.priority, "{s:?}");
@@ -197,7 +197,7 @@ mod tests {
             !bid_standing(
                 &all_met("2026-01-10"),
                 Some(EvaluationGrade::A2),
-                false,
+                None,
                 d("2026-11-23")
             )
             .priority
@@ -216,7 +216,7 @@ mod tests {
             checked_on: d("2026-03-01"),
             ..q[1].clone()
         });
-        let s = bid_standing(&q, None, true, today);
+        let s = bid_standing(&q, None, Some("列入失信名单（湘潭市民政局，潭民失信〔2026〕1号）"), today);
         assert!(!s.qualified);
         let reasons: Vec<_> = s
             .gaps
@@ -229,7 +229,7 @@ mod tests {
         );
         assert!(reasons.contains(&(Some(Condition::LegallyEstablished), "已于 2026-06-30 过期")));
         assert!(reasons.contains(&(Some(Condition::CleanRecord), "2026-03-01 核查未通过")));
-        assert!(reasons.contains(&(None, "列入失信黑名单")));
+        assert!(reasons.contains(&(None, "列入失信名单（湘潭市民政局，潭民失信〔2026〕1号）")));
     }
 
     #[test]
@@ -241,6 +241,6 @@ mod tests {
             checked_on: d("2025-01-01"),
             ..q[0].clone()
         });
-        assert!(bid_standing(&q, None, false, d("2026-11-23")).qualified);
+        assert!(bid_standing(&q, None, None, d("2026-11-23")).qualified);
     }
 }

@@ -385,8 +385,9 @@ pub struct Prerequisites {
     pub opened_on: Option<NaiveDate>,
     /// Months of operation required.
     pub min_operating_months: u32,
-    /// A serious penalty or 失信 listing in force.
-    pub serious_penalty: bool,
+    /// Why a serious penalty or 失信 listing in force stops the application
+    /// (`credit::rating_bar`), if one does.
+    pub credit_bar: Option<String>,
     /// Whether the facility ever held a level before.
     pub rated_before: bool,
     /// Highest level a first-time applicant may ask for (None: no cap).
@@ -425,11 +426,8 @@ pub fn refusals(
             }
         }
     }
-    if p.serious_penalty {
-        out.push((
-            "facility",
-            "存在重大行政处罚或失信记录，不能申请".to_string(),
-        ));
+    if let Some(why) = &p.credit_bar {
+        out.push(("facility", format!("{why}，不能申请等级评定")));
     }
     if p.open_application {
         out.push(("facility", "已有一份评定申请正在办理".to_string()));

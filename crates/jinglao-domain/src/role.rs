@@ -95,6 +95,8 @@ pub enum Permission {
     ReviewVisits,
     /// Generate, approve and pay monthly settlement statements.
     SettleServices,
+    /// Record providers' 失信 listings and administrative penalties, and revoke them.
+    RecordCredit,
 }
 
 impl Role {
@@ -207,6 +209,10 @@ impl Role {
                 Role::CityStaff | Role::CountyStaff | Role::TownshipStaff
             ),
             SettleServices => matches!(self, Role::CityStaff | Role::CountyStaff | Role::Finance),
+            RecordCredit => matches!(
+                self,
+                Role::CityStaff | Role::CountyStaff | Role::Inspector
+            ),
         }
     }
 

@@ -25,7 +25,7 @@ use crate::api;
 use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
-    account, admin_users, agencies, applications, assessments, audit, elder_import, elders,
+    account, admin_users, agencies, applications, assessments, audit, credit, elder_import, elders,
     eligibility, facilities, facility_actions, family_beds, finder, home, login, my_visits,
     order_new, orders, patrols, policy, preferences, prices, providers, public_apply,
     public_services, ratings, regions, satisfaction, service_lists, staff, statements,
@@ -172,6 +172,11 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/providers", get(providers::index).post(providers::create))
         .route("/providers/{id}", get(providers::show))
         .route("/providers/{id}/findings", post(providers::record_finding))
+        .route("/providers/{id}/credit-records", post(credit::record))
+        .route(
+            "/providers/{id}/credit-records/{record}/revoke",
+            post(credit::revoke),
+        )
         .route(
             "/providers/{id}/prices",
             get(prices::index).post(prices::add),

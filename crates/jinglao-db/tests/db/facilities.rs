@@ -389,9 +389,9 @@ test_on_both! {
             value: "3".into(),
             basis: "区等级评定实施办法".into(),
         }]);
-        let err = ratings::apply(&t.db, &CHAIN, &capped, &admin, f, 4, false, Utc::now()).await.unwrap_err();
+        let err = ratings::apply(&t.db, &CHAIN, &capped, &admin, f, 4, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("requested_level").is_some_and(|m| m.contains("三级"))), "{err:?}");
-        let r = ratings::apply(&t.db, &CHAIN, &book, &admin, f, 3, false, Utc::now()).await.unwrap();
+        let r = ratings::apply(&t.db, &CHAIN, &book, &admin, f, 3, Utc::now()).await.unwrap();
         // An item above its maximum names the item, and nothing is written.
         let mut bad = full_sheet(70);
         bad[0].1 = "10.5".into();
@@ -412,9 +412,9 @@ test_on_both! {
         assert_eq!(fac.level_on(today()).map(|l| l.number()), Some(2));
         drop(c);
         // 三级 again within two years: refused; 二级 is allowed.
-        let err = ratings::apply(&t.db, &CHAIN, &book, &admin, f, 3, false, Utc::now()).await.unwrap_err();
+        let err = ratings::apply(&t.db, &CHAIN, &book, &admin, f, 3, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("requested_level").is_some_and(|m| m.contains("前不能再申请三级"))), "{err:?}");
-        ratings::apply(&t.db, &CHAIN, &book, &admin, f, 2, false, Utc::now()).await.unwrap();
+        ratings::apply(&t.db, &CHAIN, &book, &admin, f, 2, Utc::now()).await.unwrap();
         // The finder shows it at two stars and not at three.
         use jinglao_db::finder::{self, Query};
         let mut c = t.db.acquire().await.unwrap();

@@ -145,7 +145,7 @@ fn prereq() -> Prerequisites {
         filed: true,
         opened_on: Some(d("2024-01-01")),
         min_operating_months: 12,
-        serious_penalty: false,
+        credit_bar: None,
         rated_before: true,
         first_time_cap: None,
         failures: vec![],
@@ -175,7 +175,7 @@ fn prerequisites_and_the_first_time_cap_refuse_with_reasons() {
     let mut p = prereq();
     p.opened_on = Some(d("2026-01-01"));
     p.filed = false;
-    p.serious_penalty = true;
+    p.credit_bar = Some("存在重大行政处罚（湘潭市民政局，潭民罚决字〔2026〕3号）".into());
     p.rated_before = false;
     p.first_time_cap = Level::new(3);
     let r = refusals(&p, Level::new(4).unwrap(), d("2026-11-23"));

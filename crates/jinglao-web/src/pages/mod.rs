@@ -7,6 +7,7 @@ pub mod agencies;
 pub mod applications;
 pub mod assessments;
 pub mod audit;
+pub mod credit;
 pub mod elder_import;
 pub mod elders;
 pub mod eligibility;
@@ -136,6 +137,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "policy_saved" => "政策参数已保存。",
         "provider_created" => "服务机构已登记。",
         "finding_recorded" => "核查结果已记录，承接资格已重新判断。",
+        "credit_recorded" => "信用记录已登记，承接资格和评定资格已按它重新判断。",
+        "credit_revoked" => "信用记录已撤销，撤销日期和原因保留在记录上。",
         "facility_created" => "设施已登记。下一步：添加床位。",
         "beds_added" => "床位已添加。",
         "bed_status" => "床位状态已更改。",
@@ -180,7 +183,10 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         items.push(("/assessments", "能力评估"));
     }
     items.push(("/regions", "行政区划"));
-    if user.can(Permission::ManageProviders) || user.can(Permission::ManageFacilities) {
+    if user.can(Permission::ManageProviders)
+        || user.can(Permission::ManageFacilities)
+        || user.can(Permission::RecordCredit)
+    {
         items.push(("/providers", "服务机构"));
         items.push(("/facilities", "养老设施"));
     }

@@ -1,6 +1,7 @@
 //! Providers (承接主体): the register with each provider's bid standing, registering a provider
 //! (credit code checked, with an authorised override), and a provider's page with the seven
-//! conditions of 湘政发〔2014〕20号 as checked, its facilities and its staff link.
+//! conditions of 湘政发〔2014〕20号 as checked, its credit records, its facilities and its staff
+//! link.
 
 use askama::Template;
 use axum::Form;
@@ -9,7 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::facilities::{self, Facility};
+use jinglao_db::credit::StoredRecord;
 use jinglao_db::providers::{self, NewFinding, NewProvider, Provider};
+use jinglao_domain::credit::CreditKind;
 use jinglao_domain::category::parse_date;
 use jinglao_domain::provider::{
     BidStanding, Condition, EvaluationGrade, ProviderKind, Qualification,
@@ -18,6 +21,7 @@ use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::credit::CreditForm;
 use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
@@ -62,10 +66,13 @@ pub struct ProvidersPage {
     can_override: bool,
 }
 
-/// Bureau staff who register providers, and a provider's own administrator (who sees only
-/// its own provider: the scope does that).
+/// Bureau staff who register providers or record their credit, and a provider's own
+/// administrator (who sees only its own provider: the scope does that).
 pub(crate) fn may_view(user: &CurrentUser) -> Result<(), PageError> {
-    if user.can(Permission::ManageProviders) || user.can(Permission::ManageFacilities) {
+    if user.can(Permission::ManageProviders)
+        || user.can(Permission::ManageFacilities)
+        || user.can(Permission::RecordCredit)
+    {
         Ok(())
     } else {
         Err(AppError::forbidden().into())
@@ -196,15 +203,22 @@ pub struct ProviderPage {
     conditions: &'static [Condition],
     can_manage: bool,
     can_staff: bool,
+    /// The provider's credit records, newest first.
+    credit: Vec<StoredRecord>,
+    credit_form: CreditForm,
+    credit_kinds: &'static [CreditKind],
+    can_credit: bool,
+    today: String,
 }
 
-async fn provider_page(
+pub(crate) async fn provider_page(
     state: &AppState,
     ctx: PageCtx,
     user: &CurrentUser,
     id: Uuid,
     errors: FormErrors,
     form: FindingForm,
+    credit_form: CreditForm,
 ) -> Result<ProviderPage, PageError> {
     let mut c = state.db.acquire().await?;
     let p = providers::get(&mut c.conn(), &user.scope, id)
@@ -213,6 +227,7 @@ async fn provider_page(
     let standing = providers::standing(&mut c.conn(), &p, state.today()).await?;
     let findings = providers::findings(&mut c.conn(), id).await?;
     let facilities = facilities::list(&mut c.conn(), &user.scope, Some(id)).await?;
+    let credit = jinglao_db::credit::of_provider(&mut c.conn(), id).await?;
     Ok(ProviderPage {
         ctx: ctx.with_errors(&errors),
         errors,
@@ -225,6 +240,11 @@ async fn provider_page(
         conditions: Condition::ALL,
         can_manage: user.can(Permission::ManageProviders),
         can_staff: user.can(Permission::ManageFacilities),
+        credit,
+        credit_form,
+        credit_kinds: CreditKind::ALL,
+        can_credit: user.can(Permission::RecordCredit),
+        today: state.today().to_string(),
     })
 }
 
@@ -241,7 +261,9 @@ pub async fn show(
         checked_on: state.today().to_string(),
         ..FindingForm::default()
     };
-    render(&provider_page(&state, ctx, &user, parse_id(&id)?, FormErrors::new(), form).await?)
+    let id = parse_id(&id)?;
+    let credit = CreditForm::default();
+    render(&provider_page(&state, ctx, &user, id, FormErrors::new(), form, credit).await?)
 }
 
 /// `POST /providers/{id}/findings`
@@ -284,7 +306,8 @@ pub async fn record_finding(
         ))
         .into_response()),
         Err(DbError::Invalid(errors)) => {
-            let page = provider_page(&state, ctx, &user, id, errors, form).await?;
+            let page =
+                provider_page(&state, ctx, &user, id, errors, form, CreditForm::default()).await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(AppError::from(e).into()),

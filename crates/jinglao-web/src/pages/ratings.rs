@@ -41,7 +41,7 @@ pub async fn apply(
         Ok(level) => {
             // Serious penalties come with the supervision records (a later issue).
             let (db, key, actor) = (&state.db, &state.keys.audit_chain, user.actor(&meta));
-            ratings::apply(db, key, &book, &actor, id, level, false, state.clock.now()).await
+            ratings::apply(db, key, &book, &actor, id, level, state.clock.now()).await
         }
         Err(_) => Err(DbError::Invalid(Invalid::one(
             "requested_level",

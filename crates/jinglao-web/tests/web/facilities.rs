@@ -187,6 +187,37 @@ test_on_both! {
             ("condition", "finance"), ("met", "no"), ("checked_on", "2099-01-01"), ("evidence", "x")]).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(TestApp::page(resp).await.text.contains("id=\"checked_on-error\""));
+
+        // An inspector records a 失信 listing: a bad date is named, then the provider loses its
+        // standing with the decision named; revoked over the API, it is qualified again.
+        app.create_user("inspector_a", Role::Inspector, "430302000000").await;
+        let inspector = app.login("inspector_a").await;
+        let credit = format!("{path}/credit-records");
+        let listing = |decided: &'static str| vec![("kind", "dishonest"), ("decision_no", "潭民失信〔2026〕1号"),
+            ("authority", "湘潭市民政局"), ("decided_on", decided), ("ends_on", ""), ("summary", "虚报服务记录")];
+        let resp = post(&app, &inspector, &path, &credit, &listing("2099-01-01")).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(TestApp::page(resp).await.text.contains("id=\"decided_on-error\""));
+        let resp = post(&app, &inspector, &path, &credit, &listing("2026-11-01")).await;
+        let page = page_after(&app, &inspector, resp).await;
+        let standing = page.text_of("#bid-standing").unwrap();
+        assert!(standing.contains("暂不具备") && standing.contains("潭民失信〔2026〕1号"), "{standing}");
+        assert!(page.text_of("#credit-records").unwrap().contains("列入失信名单"));
+        let token = app.token("inspector_a").await;
+        let provider = path.trim_start_matches("/providers/");
+        let (status, body) = app.api_get(&token, &format!("/api/v1/providers/{provider}/credit-records")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let record = body[0]["id"].as_str().unwrap().to_string();
+        let (status, body) = app.api_post(&token, &format!("/api/v1/credit-records/{record}/revoke"),
+            serde_json::json!({"revoked_on": "2026-11-02", "reason": ""})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "revoke_reason");
+        let (status, body) = app.api_post(&token, &format!("/api/v1/credit-records/{record}/revoke"),
+            serde_json::json!({"revoked_on": "2026-11-02", "reason": "潭民信修〔2026〕2号"})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        assert!(app.get(&client, &path).await.text_of("#bid-standing").unwrap().contains("具备承接政府购买服务的资格"));
+        assert_eq!(app.audit_count("credit.record").await, 1);
+        assert_eq!(app.audit_count("credit.revoke").await, 1);
     }
 }
 

@@ -23,8 +23,11 @@ use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
 
-fn may_view(user: &CurrentUser) -> Result<(), ApiError> {
-    if user.can(Permission::ManageProviders) || user.can(Permission::ManageFacilities) {
+pub(crate) fn may_view(user: &CurrentUser) -> Result<(), ApiError> {
+    if user.can(Permission::ManageProviders)
+        || user.can(Permission::ManageFacilities)
+        || user.can(Permission::RecordCredit)
+    {
         Ok(())
     } else {
         Err(AppError::forbidden().into())
@@ -202,8 +205,8 @@ pub async fn list_facilities(
     if let Some(min) = q.min_level {
         all.retain(|f| f.level_on(today).is_some_and(|l| l.number() >= min));
         let ids: Vec<Uuid> = all.iter().map(|f| f.provider_id).collect();
-        let black = providers::blacklisted_among(&mut c.conn(), &ids).await?;
-        all.retain(|f| !black.contains(&f.provider_id));
+        let black = providers::blacklisted_among(&mut c.conn(), &ids, today).await?;
+        all.retain(|f| !black.contains_key(&f.provider_id));
     }
     Ok(Json(
         all.into_iter().map(|f| dto(f, &book, today)).collect(),

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod credit;
 pub mod elders;
 pub mod eligibility;
 pub mod extract;
@@ -88,6 +89,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(elders::search_elders_posted))
         .routes(routes!(elders::show_elder))
         .routes(routes!(life_events::record_life_event))
+        .routes(routes!(credit::list_credit_records, credit::record_credit))
+        .routes(routes!(credit::revoke_credit))
         .routes(routes!(assessments::score_assessment))
         .routes(routes!(service_lists::applicable_list))
         .routes(routes!(service_lists::show_list))
