@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jinglao_domain::application::{
-    ApplicationStatus, Decision, DecisionContext, Step, add_working_days, decide,
+    ApplicationStatus, Decision, DecisionContext, Step, decide,
 };
 use jinglao_domain::elder::{ElderRecord, ElderStatus};
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
@@ -215,7 +215,8 @@ pub async fn submit(
         return Err(Invalid::one("item_code", "该老人已纳入这一项目").into());
     }
     let id = Uuid::now_v7();
-    let deadline = add_working_days(
+    let calendar = crate::calendar::load(&mut conn).await?;
+    let deadline = calendar.add_working_days(
         today,
         step_days(book, &e.residence_region, Step::VillageReview),
     );
@@ -620,9 +621,10 @@ pub async fn decide_on(
         )
         .into());
     }
+    let calendar = crate::calendar::load(&mut conn).await?;
     let deadline =
         t.to.step()
-            .map(|s| add_working_days(today, step_days(book, &app.region, s)));
+            .map(|s| calendar.add_working_days(today, step_days(book, &app.region, s)));
     let notice = t.starts_notice.then(|| {
         let days = book
             .int(PolicyKey::ApplicationNoticeDays, &app.region)
@@ -784,7 +786,8 @@ pub async fn act_for_applicant(
         ApplicantAction::Withdraw => (ApplicationStatus::Withdrawn, None),
     };
     let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
-    let deadline = step.map(|s| add_working_days(today, step_days(book, &app.region, s)));
+    let calendar = crate::calendar::load(&mut conn).await?;
+    let deadline = step.map(|s| calendar.add_working_days(today, step_days(book, &app.region, s)));
     set_status(&mut conn, id, to, deadline, None, None, None, now).await?;
     let name = action.as_str();
     record_decision(

@@ -17,6 +17,7 @@ pub mod assessments;
 pub mod audit;
 pub mod audit_anchor;
 pub mod beds;
+pub mod calendar;
 pub mod credit;
 mod conn;
 pub mod crypto;

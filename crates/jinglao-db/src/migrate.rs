@@ -100,6 +100,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(36, "0036_virtual_stations", "virtual_stations"),
     both!(37, "0037_correction_reasons", "correction_reasons"),
     both!(38, "0038_credit_records", "credit_records"),
+    both!(39, "0039_work_calendar", "work_calendar"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something
@@ -278,6 +279,8 @@ pub async fn run(db: &Db) -> Result<Vec<(i64, &'static str)>, DbError> {
         tx.commit().await?;
         done.push((m.version, m.name));
     }
+    // Reference data that ships with the code: calendar years not yet in the database.
+    crate::calendar::load_shipped(db).await?;
     Ok(done)
 }
 

@@ -5,7 +5,6 @@
 //! working-day deadlines and the rule that deciding against the eligibility rule needs a
 //! written reason. Storage is jinglao_db::applications.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
 use crate::labelled_enum;
 use crate::role::Role;
@@ -220,39 +219,6 @@ pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Inval
         to,
         starts_notice: to == ApplicationStatus::InNotice,
     })
-}
-
-/// Whether `date` is a working day. Weekends only: the State Council's yearly holiday and
-/// make-up-day calendar is not loaded (a later issue), so deadlines over a public holiday come
-/// out early, never late.
-pub fn is_working_day(date: NaiveDate) -> bool {
-    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
-/// The date `days` working days after `from` (the day itself does not count).
-pub fn add_working_days(from: NaiveDate, days: u32) -> NaiveDate {
-    let mut d = from;
-    let mut left = days;
-    while left > 0 {
-        d += Duration::days(1);
-        if is_working_day(d) {
-            left -= 1;
-        }
-    }
-    d
-}
-
-/// The deadline of the step an application enters on `entered`, from the region's settings.
-pub fn deadline(
-    step: Step,
-    entered: NaiveDate,
-    village_days: u32,
-    township_days: u32,
-) -> NaiveDate {
-    match step {
-        Step::VillageReview => add_working_days(entered, village_days),
-        Step::TownshipDecision => add_working_days(entered, township_days),
-    }
 }
 
 /// A name as shown on the public notice: the surname and asterisks (王** for 王秀英).
@@ -482,26 +448,6 @@ mod tests {
         ] {
             assert!(!s.can_withdraw(), "{s:?}");
         }
-    }
-
-    #[test]
-    fn deadlines_count_working_days_and_skip_weekends() {
-        // Friday 2026-11-20 + 5 working days = Friday 2026-11-27.
-        let fri = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-        assert_eq!(
-            add_working_days(fri, 5),
-            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
-        );
-        // Saturday + 1 = Monday.
-        let sat = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        assert_eq!(
-            add_working_days(sat, 1),
-            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-        );
-        assert_eq!(
-            deadline(Step::TownshipDecision, fri, 5, 10),
-            NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()
-        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod assessment_form;
 pub mod audit;
 pub mod audit_anchor;
 pub mod category;
+pub mod calendar;
 pub mod clock;
 pub mod credit;
 pub mod credit_code;

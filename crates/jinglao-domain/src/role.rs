@@ -97,6 +97,8 @@ pub enum Permission {
     SettleServices,
     /// Record providers' 失信 listings and administrative penalties, and revoke them.
     RecordCredit,
+    /// Load a year's public-holiday notice into the working-day calendar (national data).
+    ManageCalendar,
 }
 
 impl Role {
@@ -213,6 +215,7 @@ impl Role {
                 self,
                 Role::CityStaff | Role::CountyStaff | Role::Inspector
             ),
+            ManageCalendar => self == Role::Admin,
         }
     }
 

@@ -25,7 +25,7 @@ use crate::api;
 use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
-    account, admin_users, agencies, applications, assessments, audit, credit, elder_import, elders,
+    account, admin_users, agencies, applications, assessments, audit, calendar, credit, elder_import, elders,
     eligibility, facilities, facility_actions, family_beds, finder, home, login, my_visits,
     order_new, orders, patrols, policy, preferences, prices, providers, public_apply,
     public_services, ratings, regions, satisfaction, service_lists, staff, statements,
@@ -74,6 +74,10 @@ fn pages(state: &AppState) -> Router<AppState> {
             post(admin_users::revoke_token),
         )
         .route("/admin/locks/unlock", post(admin_users::unlock_key))
+        .route(
+            "/admin/calendar",
+            get(calendar::show).post(calendar::upload),
+        )
         .route("/elders", get(elders::index).post(elders::create))
         .route("/elders/new", get(elders::new_form))
         .route("/elders/search", post(elders::search_posted))

@@ -149,10 +149,11 @@ test_on_both! {
         // Deadlines: the village step is due in 5 working days; ten days on, it is overdue.
         let mut c = t.db.acquire().await.unwrap();
         let app = applications::get(&mut c.conn(), &Scope::All, id).await.unwrap().unwrap();
-        assert_eq!(app.step_deadline, Some(jinglao_domain::application::add_working_days(today(), 5)));
+        let calendar = jinglao_db::calendar::load(&mut c.conn()).await.unwrap();
+        assert_eq!(app.step_deadline, Some(calendar.add_working_days(today(), 5)));
         assert!(app.precheck_eligible && app.precheck_explanation.contains("年龄 86 ≥ 80 ✓"));
         let overdue = applications::queue(&mut c.conn(), &village.scope,
-            &QueueFilter { overdue_on: Some(today() + Duration::days(10)), ..Default::default() }, 50).await.unwrap();
+            &QueueFilter { overdue_on: Some(app.step_deadline.unwrap() + Duration::days(1)), ..Default::default() }, 50).await.unwrap();
         assert_eq!(overdue.len(), 2);
         drop(c);
 

@@ -2,6 +2,7 @@
 //! test binary so that a clean build links the platform once instead of once per file.
 
 mod applications;
+mod calendar;
 mod credit;
 mod dispatch_plans;
 mod eligibility;

@@ -7,6 +7,7 @@ pub mod agencies;
 pub mod applications;
 pub mod assessments;
 pub mod audit;
+pub mod calendar;
 pub mod credit;
 pub mod elder_import;
 pub mod elders;
@@ -137,6 +138,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "policy_saved" => "政策参数已保存。",
         "provider_created" => "服务机构已登记。",
         "finding_recorded" => "核查结果已记录，承接资格已重新判断。",
+        "calendar_loaded" => "放假安排已导入，之后新算的期限按它计算。",
         "credit_recorded" => "信用记录已登记，承接资格和评定资格已按它重新判断。",
         "credit_revoked" => "信用记录已撤销，撤销日期和原因保留在记录上。",
         "facility_created" => "设施已登记。下一步：添加床位。",
@@ -228,6 +230,9 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     }
     if user.can(Permission::ManageAccounts) {
         items.push(("/admin/users", "账号管理"));
+        if user.can(Permission::ManageCalendar) {
+            items.push(("/admin/calendar", "节假日安排"));
+        }
     }
     if user.can(Permission::ViewAudit) {
         items.push(("/audit", "审计日志"));

@@ -200,3 +200,55 @@ test_on_both! {
         assert_eq!(app.get(&anon, "/login").await.attr("html", "class").as_deref(), Some("large-print"));
     }
 }
+
+async fn upload_calendar(app: &TestApp, client: &reqwest::Client, year: &str, csv: &str) -> reqwest::Response {
+    let page = app.get(client, "/admin/calendar").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let action = page.attr("#calendar-form", "action").unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("year", year.to_string())
+        .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("2027.csv"));
+    client.post(app.url(&action)).multipart(form).send().await.unwrap()
+}
+
+test_on_both! {
+    async fn an_administrator_loads_next_years_holidays_all_or_nothing_and_others_cannot(app: TestApp) {
+        app.create_user("cal_admin", Role::Admin, "4303").await;
+        app.create_user("cal_city", Role::CityStaff, "430300000000").await;
+        let client = app.login("cal_admin").await;
+        let page = app.get(&client, "/admin/calendar").await;
+        assert!(page.text_of("#calendar-years").unwrap().contains("国办发明电〔2024〕12号"), "the shipped years are listed");
+        // A file with a weekday listed as a make-up working day and a date of another year:
+        // every bad line named, nothing written.
+        let bad = "# 国务院办公厅关于2027年部分节假日安排的通知\ndate,kind,name\n2027-01-01,holiday,元旦\n2027-01-05,workday,调休\n2026-12-31,holiday,元旦\n";
+        let resp = upload_calendar(&app, &client, "2027", bad).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = TestApp::page(resp).await;
+        let problems = page.text_of("#calendar-problems").unwrap();
+        assert!(problems.contains("第 4 行") && problems.contains("第 5 行") && !problems.contains("第 3 行"), "{problems}");
+        let token = app.token("cal_admin").await;
+        let (_, body) = app.api_get(&token, "/api/v1/calendar").await;
+        assert!(body["years"].as_array().unwrap().iter().all(|y| y["year"] != 2027), "{body}");
+        // The right file loads; the API shows it.
+        let good = "# 国务院办公厅关于2027年部分节假日安排的通知\ndate,kind,name\n2027-01-01,holiday,元旦\n";
+        let resp = upload_calendar(&app, &client, "2027", good).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let (status, body) = app.api_get(&token, "/api/v1/calendar").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["years"][0]["year"], 2027, "{body}");
+        assert_eq!(body["years"][0]["days"][0]["kind"], "holiday");
+        assert_eq!(app.audit_count("calendar.replace").await, 1);
+        // A city clerk can neither open the page nor load over the API.
+        let city = app.login("cal_city").await;
+        assert_eq!(app.get(&city, "/admin/calendar").await.status, StatusCode::FORBIDDEN);
+        let city_token = app.token("cal_city").await;
+        let resp = reqwest::Client::new().put(app.url("/api/v1/calendar/2027")).bearer_auth(&city_token)
+            .json(&serde_json::json!({"csv": good})).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let resp = reqwest::Client::new().put(app.url("/api/v1/calendar/2027")).bearer_auth(&token)
+            .json(&serde_json::json!({"csv": bad})).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(body["error"]["message"].as_str().unwrap().contains("第 4 行"), "{body}");
+    }
+}

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod credit;
 pub mod elders;
 pub mod eligibility;
@@ -53,6 +54,7 @@ use crate::state::AppState;
         (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
         (name = "facilities", description = "服务机构、养老设施、床位与入住（服务机构账号只能看到本机构）"),
         (name = "visits", description = "上门服务签到签退与电子核验（护理员只能操作派给自己的工单；重复请求幂等）"),
+        (name = "calendar", description = "工作日日历（国务院办公厅每年的部分节假日安排）"),
     )
 )]
 pub struct ApiDoc;
@@ -91,6 +93,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(life_events::record_life_event))
         .routes(routes!(credit::list_credit_records, credit::record_credit))
         .routes(routes!(credit::revoke_credit))
+        .routes(routes!(calendar::show_calendar))
+        .routes(routes!(calendar::load_calendar_year))
         .routes(routes!(assessments::score_assessment))
         .routes(routes!(service_lists::applicable_list))
         .routes(routes!(service_lists::show_list))
