@@ -45,6 +45,11 @@ fn date(text: &str) -> Option<NaiveDate> {
 }
 
 impl ItemDraft {
+    /// Whether the item is the demo's own assumption (its basis says 演示假设).
+    pub fn is_demo_assumption(&self) -> bool {
+        crate::service_list::is_demo_basis(&self.basis)
+    }
+
     /// The draft of a stored item (to prefill the next version's form).
     pub fn of_item(it: &ServiceItem) -> ItemDraft {
         let (payer, share) = match it.payer {

@@ -301,11 +301,26 @@ pub fn xiangtan_demo_list(effective_from: NaiveDate) -> Vec<ServiceItem> {
     ]
 }
 
+/// Whether a basis marks the demo's own assumption rather than a policy text (it starts with
+/// 演示假设).
+pub fn is_demo_basis(basis: &str) -> bool {
+    basis.trim_start().starts_with("演示假设")
+}
+
 impl ServiceItem {
     /// Whether the item's target group or figures are the demo's own assumption, not a policy
     /// text's (its basis says 演示假设): pages mark it.
     pub fn is_demo_assumption(&self) -> bool {
-        self.basis.trim_start().starts_with("演示假设")
+        is_demo_basis(&self.basis)
+    }
+
+    /// The name as pages show it: marked “（演示假设）” when it is one.
+    pub fn display_name(&self) -> String {
+        if self.is_demo_assumption() {
+            format!("{}（演示假设）", self.name)
+        } else {
+            self.name.clone()
+        }
     }
 }
 

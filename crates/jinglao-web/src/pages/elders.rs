@@ -599,7 +599,7 @@ async fn record_page(
                 .map(|it| {
                     let out = it.target.deciding(&facts);
                     (
-                        it.name.clone(),
+                        it.display_name(),
                         out.eligible,
                         enrolled.contains(&it.code),
                         out.explanation(),
@@ -613,7 +613,7 @@ async fn record_page(
                     .filter(|it| it.is_in_force_on(today) && !enrolled.contains(&it.code))
                     .map(|it| {
                         let ok = it.target.evaluate(&facts).eligible;
-                        (it.code.clone(), it.name.clone(), ok)
+                        (it.code.clone(), it.display_name(), ok)
                     })
                     .collect();
                 v.sort_by_key(|c| !c.2);

@@ -294,9 +294,9 @@ async fn page(
                 for it in list.items.iter().filter(|i| i.is_in_force_on(today)) {
                     let out = it.target.deciding(&facts);
                     if it.code == a.item {
-                        item_name = it.name.clone();
+                        item_name = it.display_name();
                     }
-                    results.push((it.code.clone(), it.name.clone(), out.eligible, out.plain()));
+                    results.push((it.code.clone(), it.display_name(), out.eligible, out.plain()));
                 }
             }
             list_title = format!("{} 第 {} 版", list.title, list.version);

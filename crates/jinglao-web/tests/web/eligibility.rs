@@ -269,7 +269,7 @@ test_on_both! {
                        &living=%E7%8B%AC%E5%B1%85&children_local=no&children_can_care=no";
         let page = app.get(&public, &format!("/apply?{answers}")).await;
         let results = page.texts("#results li h2");
-        assert!(results.contains(&"老年助餐".to_string()), "{results:?}");
+        assert!(results.contains(&"老年助餐（演示假设）".to_string()), "the public sees the demo assumption marked: {results:?}");
         assert!(page.text.contains("符合条件。依据：特殊类别（高龄）含“高龄”"), "{}", page.text);
         assert!(!page.attr("#back", "href").unwrap().contains("children_can_care"));
 

@@ -435,8 +435,11 @@ test_on_both! {
             let start = page.text.find(&format!("<tr><td>{name}</td>")).unwrap_or_else(|| panic!("no row {name}"));
             page.text[start..start + page.text[start..].find("</tr>").unwrap()].to_string()
         };
-        assert!(row_of("老年助餐").contains("符合</strong>"), "{}", row_of("老年助餐"));
-        assert!(row_of("老年助餐").contains("含“高龄” ✓"), "{}", row_of("老年助餐"));
+        // Meal help's target group is the demo's assumption, not a text's: it says so.
+        assert!(row_of("老年助餐（演示假设）").contains("符合</strong>"), "{}", row_of("老年助餐（演示假设）"));
+        assert!(row_of("老年助餐（演示假设）").contains("含“高龄” ✓"));
+        let list = app.get(&client, "/service-lists").await;
+        assert_eq!(list.texts("[data-demo-assumption]"), vec!["演示假设".to_string()], "one item is marked");
         assert!(row_of("探访关爱（巡访）").contains("居住情况 独居 = “独居” ✓"));
         assert!(row_of("居家适老化改造").contains("不符合"));
     }
