@@ -5,9 +5,7 @@
 //! The state machine itself is jinglao_domain::application.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use jinglao_domain::application::{
-    ApplicationStatus, Decision, DecisionContext, Step, decide,
-};
+use jinglao_domain::application::{ApplicationStatus, Decision, DecisionContext, Step, decide};
 use jinglao_domain::elder::{ElderRecord, ElderStatus};
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
 use jinglao_domain::rules::{Facts, Person};

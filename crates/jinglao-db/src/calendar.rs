@@ -132,11 +132,10 @@ pub async fn replace_year(
             .execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     insert_days(&mut conn, cal).await?;
-    let event = Event::new("calendar.replace", "calendar", cal.year)
-        .detail(json!({
-            "year": cal.year, "source": cal.source, "days_before": before,
-            "days_after": cal.days.len(),
-        }));
+    let event = Event::new("calendar.replace", "calendar", cal.year).detail(json!({
+        "year": cal.year, "source": cal.source, "days_before": before,
+        "days_after": cal.days.len(),
+    }));
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
     Ok(())

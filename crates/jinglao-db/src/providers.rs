@@ -442,8 +442,13 @@ pub async fn blacklisted_among(
         let Some(region) = regions.get(&id).and_then(|r| RegionCode::parse(r).ok()) else {
             continue;
         };
-        let years = book.int(jinglao_domain::policy::PolicyKey::CreditFraudBarYears, &region);
-        if let Some(reason) = jinglao_domain::credit::purchase_bar(&recs, today, years.max(0) as u32) {
+        let years = book.int(
+            jinglao_domain::policy::PolicyKey::CreditFraudBarYears,
+            &region,
+        );
+        if let Some(reason) =
+            jinglao_domain::credit::purchase_bar(&recs, today, years.max(0) as u32)
+        {
             out.insert(id, reason);
         }
     }

@@ -5,7 +5,6 @@
 //! working-day deadlines and the rule that deciding against the eligibility rule needs a
 //! written reason. Storage is jinglao_db::applications.
 
-
 use crate::labelled_enum;
 use crate::role::Role;
 use crate::validation::Invalid;

@@ -66,8 +66,18 @@ impl YearCalendar {
     /// Parses an uploaded file for the year typed beside it: the year must be 2000–2100 and the
     /// file UTF-8 text within [`MAX_FILE_BYTES`]; then [`YearCalendar::parse`].
     pub fn from_upload(year: &str, bytes: &[u8]) -> Result<YearCalendar, Vec<LineError>> {
-        let whole = |message: &str| vec![LineError { line: 0, message: message.into() }];
-        let Some(year) = year.trim().parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)) else {
+        let whole = |message: &str| {
+            vec![LineError {
+                line: 0,
+                message: message.into(),
+            }]
+        };
+        let Some(year) = year
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+        else {
             return Err(whole("请填写年份（2000 至 2100 之间的四位数字）"));
         };
         if bytes.len() > MAX_FILE_BYTES {
@@ -106,7 +116,10 @@ impl YearCalendar {
             if !header_seen {
                 header_seen = true;
                 if line.replace(' ', "") != "date,kind,name" {
-                    errors.push(LineError { line: n, message: "第一行应为表头 date,kind,name".into() });
+                    errors.push(LineError {
+                        line: n,
+                        message: "第一行应为表头 date,kind,name".into(),
+                    });
                 }
                 continue;
             }
@@ -115,43 +128,81 @@ impl YearCalendar {
             }
             let cols: Vec<&str> = line.split(',').map(str::trim).collect();
             if cols.len() != 3 {
-                errors.push(LineError { line: n, message: "每行应有三列：日期、类型、名称".into() });
+                errors.push(LineError {
+                    line: n,
+                    message: "每行应有三列：日期、类型、名称".into(),
+                });
                 continue;
             }
             let Ok(date) = NaiveDate::parse_from_str(cols[0], "%Y-%m-%d") else {
-                errors.push(LineError { line: n, message: format!("日期“{}”应写成 年-月-日", cols[0]) });
+                errors.push(LineError {
+                    line: n,
+                    message: format!("日期“{}”应写成 年-月-日", cols[0]),
+                });
                 continue;
             };
             if date.year() != year {
-                errors.push(LineError { line: n, message: format!("{date} 不在 {year} 年") });
+                errors.push(LineError {
+                    line: n,
+                    message: format!("{date} 不在 {year} 年"),
+                });
                 continue;
             }
             let Some(kind) = DayKind::parse(cols[1]) else {
-                errors.push(LineError { line: n, message: format!("类型“{}”应为 holiday（放假）或 workday（上班）", cols[1]) });
+                errors.push(LineError {
+                    line: n,
+                    message: format!("类型“{}”应为 holiday（放假）或 workday（上班）", cols[1]),
+                });
                 continue;
             };
             if kind == DayKind::Workday && !is_weekend(date) {
-                errors.push(LineError { line: n, message: format!("{date} 是工作日，不需要列为调休上班") });
+                errors.push(LineError {
+                    line: n,
+                    message: format!("{date} 是工作日，不需要列为调休上班"),
+                });
                 continue;
             }
             if cols[2].is_empty() || cols[2].chars().count() > 50 {
-                errors.push(LineError { line: n, message: "请写明节日名称（50 字以内）".into() });
+                errors.push(LineError {
+                    line: n,
+                    message: "请写明节日名称（50 字以内）".into(),
+                });
                 continue;
             }
             if days.contains_key(&date) {
-                errors.push(LineError { line: n, message: format!("{date} 重复列出") });
+                errors.push(LineError {
+                    line: n,
+                    message: format!("{date} 重复列出"),
+                });
                 continue;
             }
-            days.insert(date, ListedDay { date, kind, name: cols[2].to_string() });
+            days.insert(
+                date,
+                ListedDay {
+                    date,
+                    kind,
+                    name: cols[2].to_string(),
+                },
+            );
         }
         if source.is_empty() {
-            errors.push(LineError { line: 0, message: "文件第一行应以 # 开头写明通知名称和文号".into() });
+            errors.push(LineError {
+                line: 0,
+                message: "文件第一行应以 # 开头写明通知名称和文号".into(),
+            });
         }
         if days.is_empty() && errors.is_empty() {
-            errors.push(LineError { line: 0, message: "文件没有列出任何日子".into() });
+            errors.push(LineError {
+                line: 0,
+                message: "文件没有列出任何日子".into(),
+            });
         }
         if errors.is_empty() {
-            Ok(YearCalendar { year, source, days: days.into_values().collect() })
+            Ok(YearCalendar {
+                year,
+                source,
+                days: days.into_values().collect(),
+            })
         } else {
             Err(errors)
         }
@@ -259,8 +310,12 @@ mod tests {
     fn the_shipped_files_parse_and_name_their_notice() {
         let y = y2026();
         assert!(y.source.contains("2026年部分节假日安排"), "{}", y.source);
-        assert_eq!(y.days.iter().filter(|d| d.kind == DayKind::Workday).count(), 6);
-        let y25 = YearCalendar::parse(2025, include_str!("../../../data/calendar/2025.csv")).unwrap();
+        assert_eq!(
+            y.days.iter().filter(|d| d.kind == DayKind::Workday).count(),
+            6
+        );
+        let y25 =
+            YearCalendar::parse(2025, include_str!("../../../data/calendar/2025.csv")).unwrap();
         assert!(y25.source.contains("国办发明电〔2024〕12号"));
     }
 
@@ -271,7 +326,10 @@ mod tests {
         // Tue 24, Wed 25, Thu 26, Fri 27.
         assert_eq!(cal.add_working_days(d("2026-02-13"), 5), d("2026-02-27"));
         // Weekends only, it would have ended during the holiday.
-        assert_eq!(WorkCalendar::weekends_only().add_working_days(d("2026-02-13"), 5), d("2026-02-20"));
+        assert_eq!(
+            WorkCalendar::weekends_only().add_working_days(d("2026-02-13"), 5),
+            d("2026-02-20")
+        );
         // National Day: Wed 30 Sep + 1 = Thu 8 Oct; the worked Saturday 10 Oct counts.
         assert_eq!(cal.add_working_days(d("2026-09-30"), 1), d("2026-10-08"));
         assert_eq!(cal.add_working_days(d("2026-10-09"), 1), d("2026-10-10"));

@@ -101,7 +101,10 @@ impl CreditDraft<'_> {
         } else {
             let e = crate::category::parse_date(self.ends_on);
             match (e, decided_on) {
-                (None, _) => inv.add("ends_on", "截止日期应写成 年-月-日，或留空表示撤销前一直有效"),
+                (None, _) => inv.add(
+                    "ends_on",
+                    "截止日期应写成 年-月-日，或留空表示撤销前一直有效",
+                ),
                 (Some(e), Some(d)) if e < d => inv.add("ends_on", "截止日期不能早于决定日期"),
                 _ => {}
             }
@@ -267,7 +270,14 @@ mod tests {
         }
         .validate(today)
         .unwrap_err();
-        for f in ["kind", "decision_no", "authority", "summary", "decided_on", "ends_on"] {
+        for f in [
+            "kind",
+            "decision_no",
+            "authority",
+            "summary",
+            "decided_on",
+            "ends_on",
+        ] {
             assert!(err.get(f).is_some(), "{f}: {err:?}");
         }
         let ok = CreditDraft {
@@ -280,6 +290,9 @@ mod tests {
         }
         .validate(today)
         .unwrap();
-        assert_eq!((ok.kind, ok.decision_no.as_str(), ok.ends_on), (CreditKind::Dishonest, "潭民失信〔2026〕1号", None));
+        assert_eq!(
+            (ok.kind, ok.decision_no.as_str(), ok.ends_on),
+            (CreditKind::Dishonest, "潭民失信〔2026〕1号", None)
+        );
     }
 }

@@ -216,7 +216,12 @@ mod tests {
             checked_on: d("2026-03-01"),
             ..q[1].clone()
         });
-        let s = bid_standing(&q, None, Some("列入失信名单（湘潭市民政局，潭民失信〔2026〕1号）"), today);
+        let s = bid_standing(
+            &q,
+            None,
+            Some("列入失信名单（湘潭市民政局，潭民失信〔2026〕1号）"),
+            today,
+        );
         assert!(!s.qualified);
         let reasons: Vec<_> = s
             .gaps

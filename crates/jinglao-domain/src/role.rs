@@ -211,10 +211,7 @@ impl Role {
                 Role::CityStaff | Role::CountyStaff | Role::TownshipStaff
             ),
             SettleServices => matches!(self, Role::CityStaff | Role::CountyStaff | Role::Finance),
-            RecordCredit => matches!(
-                self,
-                Role::CityStaff | Role::CountyStaff | Role::Inspector
-            ),
+            RecordCredit => matches!(self, Role::CityStaff | Role::CountyStaff | Role::Inspector),
             ManageCalendar => self == Role::Admin,
         }
     }

@@ -87,7 +87,9 @@ pub struct Place<T> {
 /// Orders the list: highest tier first (no priority last), then earlier application; ties keep
 /// the given order (stable sort), so the caller passes entries in a fixed order (by id).
 pub fn order<T>(entries: Vec<Waiting<T>>, tiers: &PriorityTiers) -> Vec<Place<T>> {
-    let mut ranked: Vec<(Option<(usize, String)>, Waiting<T>)> = entries
+    /// The tier an entry falls in (index, matching label), if any.
+    type Tier = Option<(usize, String)>;
+    let mut ranked: Vec<(Tier, Waiting<T>)> = entries
         .into_iter()
         .map(|w| {
             let place = tiers
@@ -96,7 +98,7 @@ pub fn order<T>(entries: Vec<Waiting<T>>, tiers: &PriorityTiers) -> Vec<Place<T>
             (place, w)
         })
         .collect();
-    let rank = |p: &Option<(usize, String)>| p.as_ref().map_or(usize::MAX, |(i, _)| *i);
+    let rank = |p: &Tier| p.as_ref().map_or(usize::MAX, |(i, _)| *i);
     ranked.sort_by(|a, b| {
         rank(&a.0)
             .cmp(&rank(&b.0))

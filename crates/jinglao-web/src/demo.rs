@@ -593,8 +593,7 @@ async fn rate_some(
         .step_by(4);
     for (n, (_, id)) in candidates.enumerate() {
         let requested = 1 + (n % 3) as i64;
-        let rating = match ratings::apply(db, key, &book, &actor, *id, requested, now).await
-        {
+        let rating = match ratings::apply(db, key, &book, &actor, *id, requested, now).await {
             Ok(r) => r,
             // Not yet a year in operation, for example: the demo leaves it unrated.
             Err(jinglao_db::DbError::Invalid(_)) => continue,

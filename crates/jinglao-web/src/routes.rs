@@ -25,11 +25,11 @@ use crate::api;
 use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
-    account, admin_users, agencies, applications, assessments, audit, calendar, credit, elder_import, elders,
-    eligibility, facilities, facility_actions, family_beds, finder, home, login, my_visits,
-    order_new, orders, patrols, policy, preferences, prices, providers, public_apply,
-    public_services, ratings, regions, satisfaction, service_lists, staff, statements,
-    visit_review, visit_signals,
+    account, admin_users, agencies, applications, assessments, audit, calendar, credit,
+    elder_import, elders, eligibility, facilities, facility_actions, family_beds, finder, home,
+    login, my_visits, order_new, orders, patrols, policy, preferences, prices, providers,
+    public_apply, public_services, ratings, regions, satisfaction, service_lists, staff,
+    statements, visit_review, visit_signals,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;

@@ -99,10 +99,14 @@ pub async fn upload(
 ) -> Result<Response, PageError> {
     may(&user)?;
     let (mut year, mut bytes) = (String::new(), Vec::new());
-    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::BadRequest {
-        message: format!("上传的内容无法读取：{e}"),
-        field: Some("file".into()),
-    })? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest {
+            message: format!("上传的内容无法读取：{e}"),
+            field: Some("file".into()),
+        })?
+    {
         let name = field.name().unwrap_or_default().to_string();
         let data = field.bytes().await.map_err(|e| AppError::BadRequest {
             message: format!("文件过大或上传中断：{e}"),
@@ -115,8 +119,11 @@ pub async fn upload(
         }
     }
     match load_year(&state, &user, &meta, &year, &bytes).await? {
-        Ok(y) => Ok(Redirect::to(&format!("/admin/calendar?year={}&notice=calendar_loaded", y.year))
-            .into_response()),
+        Ok(y) => Ok(Redirect::to(&format!(
+            "/admin/calendar?year={}&notice=calendar_loaded",
+            y.year
+        ))
+        .into_response()),
         Err(problems) => render_with_status(
             &page(&state, ctx, None, problems, year).await?,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,8 +12,8 @@ use jinglao_domain::category::parse_date;
 use jinglao_domain::credit::CreditDraft;
 use serde::Deserialize;
 
-use super::providers::{FindingForm, parse_id, provider_page};
 use super::PageCtx;
+use super::providers::{FindingForm, parse_id, provider_page};
 use crate::auth::PageUser;
 use crate::error::{AppError, PageError, render_with_status};
 use crate::request::RequestMeta;
@@ -47,16 +47,8 @@ async fn answer(
             Ok(Redirect::to(&format!("/providers/{id}?notice={notice}#credit")).into_response())
         }
         Err(DbError::Invalid(errors)) => {
-            let page = provider_page(
-                &state,
-                ctx,
-                &user,
-                id,
-                errors,
-                FindingForm::default(),
-                form,
-            )
-            .await?;
+            let page =
+                provider_page(&state, ctx, &user, id, errors, FindingForm::default(), form).await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(AppError::from(e).into()),

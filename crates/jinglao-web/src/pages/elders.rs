@@ -17,8 +17,7 @@ use jinglao_domain::category::{CategoryDraft, CategoryKind, categories_on};
 use jinglao_domain::clock::format_local;
 use jinglao_domain::elder::{
     ContactDraft, ETHNICITIES, Education, ElderDraft, ElderRecord, ElderStatus, IncomeSource,
-    LifeEvent, LivingArrangement, MaritalStatus, MedicalPayment, ValidationContext,
-    parse_yes_no,
+    LifeEvent, LivingArrangement, MaritalStatus, MedicalPayment, ValidationContext, parse_yes_no,
 };
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::rules::{Facts, Person};

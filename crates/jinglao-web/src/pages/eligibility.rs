@@ -86,7 +86,12 @@ pub async fn index(
     let mut c = state.db.acquire().await?;
     let applicable = jinglao_db::service_lists::applicable(&mut c.conn(), &region).await?;
     let items: Vec<(String, String)> = applicable
-        .map(|l| l.items.iter().map(|i| (i.code.clone(), i.display_name())).collect())
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|i| (i.code.clone(), i.display_name()))
+                .collect()
+        })
         .unwrap_or_default();
     let item = q.item.trim().to_string();
     let filter = WorkFilter {

@@ -9,11 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
-use jinglao_db::facilities::{self, Facility};
 use jinglao_db::credit::StoredRecord;
+use jinglao_db::facilities::{self, Facility};
 use jinglao_db::providers::{self, NewFinding, NewProvider, Provider};
-use jinglao_domain::credit::CreditKind;
 use jinglao_domain::category::parse_date;
+use jinglao_domain::credit::CreditKind;
 use jinglao_domain::provider::{
     BidStanding, Condition, EvaluationGrade, ProviderKind, Qualification,
 };

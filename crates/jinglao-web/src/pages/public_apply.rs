@@ -296,7 +296,12 @@ async fn page(
                     if it.code == a.item {
                         item_name = it.display_name();
                     }
-                    results.push((it.code.clone(), it.display_name(), out.eligible, out.plain()));
+                    results.push((
+                        it.code.clone(),
+                        it.display_name(),
+                        out.eligible,
+                        out.plain(),
+                    ));
                 }
             }
             list_title = format!("{} 第 {} 版", list.title, list.version);

@@ -179,7 +179,12 @@ async fn page(
         let mut conn = c.conn();
         let names: Vec<(String, String)> = service_lists::applicable(&mut conn, &p.residence)
             .await?
-            .map(|l| l.items.iter().map(|i| (i.code.clone(), i.display_name())).collect())
+            .map(|l| {
+                l.items
+                    .iter()
+                    .map(|i| (i.code.clone(), i.display_name()))
+                    .collect()
+            })
             .unwrap_or_default();
         let name_of = |code: &str| {
             names

@@ -201,14 +201,27 @@ test_on_both! {
     }
 }
 
-async fn upload_calendar(app: &TestApp, client: &reqwest::Client, year: &str, csv: &str) -> reqwest::Response {
+async fn upload_calendar(
+    app: &TestApp,
+    client: &reqwest::Client,
+    year: &str,
+    csv: &str,
+) -> reqwest::Response {
     let page = app.get(client, "/admin/calendar").await;
     assert_eq!(page.status, StatusCode::OK);
     let action = page.attr("#calendar-form", "action").unwrap();
     let form = reqwest::multipart::Form::new()
         .text("year", year.to_string())
-        .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("2027.csv"));
-    client.post(app.url(&action)).multipart(form).send().await.unwrap()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("2027.csv"),
+        );
+    client
+        .post(app.url(&action))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 test_on_both! {

@@ -95,7 +95,9 @@ pub async fn show_calendar(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CalendarFile {
     /// UTF-8 CSV: `# notice` line, header `date,kind,name`, one row per listed day.
-    #[schema(example = "# 国务院办公厅关于2027年部分节假日安排的通知\ndate,kind,name\n2027-01-01,holiday,元旦\n")]
+    #[schema(
+        example = "# 国务院办公厅关于2027年部分节假日安排的通知\ndate,kind,name\n2027-01-01,holiday,元旦\n"
+    )]
     pub csv: String,
 }
 
