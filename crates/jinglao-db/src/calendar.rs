@@ -118,9 +118,10 @@ pub async fn replace_year(
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let before: i64 = on_conn!(&mut conn, c => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM work_calendar_days WHERE year = $1")
-            .bind(cal.year).fetch_one(&mut *c).await
+    let before = days(&mut conn, cal.year).await?;
+    let old_source: Option<String> = on_conn!(&mut conn, c => {
+        sqlx::query_scalar("SELECT source FROM work_calendar_years WHERE year = $1")
+            .bind(cal.year).fetch_optional(&mut *c).await
     })?;
     on_conn!(&mut conn, c => {
         sqlx::query("DELETE FROM work_calendar_days WHERE year = $1")
@@ -132,9 +133,23 @@ pub async fn replace_year(
             .execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     insert_days(&mut conn, cal).await?;
+    // What changed, day by day, so an auditor sees a moved holiday and not only the counts.
+    let describe = |d: &ListedDay| format!("{} {} {}", d.date, d.kind.label(), d.name);
+    let removed: Vec<String> = before
+        .iter()
+        .filter(|d| !cal.days.contains(d))
+        .map(describe)
+        .collect();
+    let added: Vec<String> = cal
+        .days
+        .iter()
+        .filter(|d| !before.contains(d))
+        .map(describe)
+        .collect();
     let event = Event::new("calendar.replace", "calendar", cal.year).detail(json!({
-        "year": cal.year, "source": cal.source, "days_before": before,
-        "days_after": cal.days.len(),
+        "year": cal.year, "source": cal.source, "source_before": old_source,
+        "days_before": before.len(), "days_after": cal.days.len(),
+        "removed": removed, "added": added,
     }));
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;

@@ -111,17 +111,57 @@ pub async fn barring_among(
     Ok(out)
 }
 
-/// The years a fraud penalty bars a provider (the parameter of the provider's region).
-pub async fn fraud_bar_years(
+/// What a provider's credit records bar on a day, each with its reason in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bars {
+    /// Why the provider may not take part in government purchase, if it may not.
+    pub purchase: Option<String>,
+    /// Why the provider's facilities may not be rated, if they may not.
+    pub rating: Option<String>,
+}
+
+/// What the credit records of `ids` bar on `day`, for the providers barred from anything: the
+/// years of a fraud penalty are those of the provider's own region (`credit.fraud_bar_years`).
+pub async fn bars_among(
     conn: &mut Conn<'_>,
-    region: &jinglao_domain::RegionCode,
-) -> Result<u32, DbError> {
+    ids: &[Uuid],
+    day: NaiveDate,
+) -> Result<HashMap<Uuid, Bars>, DbError> {
+    let records = barring_among(conn, ids).await?;
+    let mut out = HashMap::new();
+    if records.is_empty() {
+        return Ok(out);
+    }
     let book = crate::policy::load(conn).await?;
-    Ok(book.int(PolicyKey::CreditFraudBarYears, region).max(0) as u32)
+    let regions: Vec<(Uuid, String)> = on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT id, region_code FROM providers WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in records.keys() {
+            sep.push_bind(*id);
+        }
+        q.push(")");
+        q.build_query_as::<(Uuid, String)>().fetch_all(&mut *c).await
+    })?;
+    for (id, region) in regions {
+        let region = jinglao_domain::RegionCode::parse(&region)
+            .map_err(|e| DbError::Corrupt(format!("provider {id} region: {e}")))?;
+        let years = book.int(PolicyKey::CreditFraudBarYears, &region).max(0) as u32;
+        let recs = &records[&id];
+        let bars = Bars {
+            purchase: jinglao_domain::credit::purchase_bar(recs, day, years),
+            rating: jinglao_domain::credit::rating_bar(recs, day, years),
+        };
+        if bars != Bars::default() {
+            out.insert(id, bars);
+        }
+    }
+    Ok(out)
 }
 
 /// Records a credit record against a provider in the actor's scope. The same decision and
-/// kind twice is refused by name (a retried form changes nothing). Audited.
+/// kind twice is refused by name (a retried form changes nothing). A record that bars
+/// government purchase today cancels the provider's government-paid visits not yet started,
+/// in the same transaction. Audited, with the cancelled orders.
 pub async fn record(
     db: &Db,
     key: &ChainKey,
@@ -161,12 +201,36 @@ pub async fn record(
         }
         other => other?,
     };
+    // A record that bars government purchase today takes the provider off the visits the
+    // government pays for that have not started; the people keep their entitlements and are
+    // booked with another provider.
+    let cancelled = match bars_among(&mut conn, &[provider_id], today)
+        .await?
+        .remove(&provider_id)
+        .and_then(|b| b.purchase)
+    {
+        Some(why) => {
+            let reason = format!("服务机构{why}，政府出资的服务单取消，请改派其他机构");
+            on_conn!(&mut conn, c => {
+                sqlx::query_scalar::<_, Uuid>(
+                    "UPDATE service_orders SET status = 'cancelled', end_reason = $2, updated_at = $3 \
+                     WHERE provider_id = $1 AND status = 'booked' AND service_on >= $4 \
+                     AND funding IN ('entitlement', 'voucher') \
+                     AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id) \
+                     RETURNING id",
+                )
+                .bind(provider_id).bind(&reason).bind(now).bind(today)
+                .fetch_all(&mut *c).await
+            })?
+        }
+        None => Vec::new(),
+    };
     let event = Event::new("credit.record", "provider", provider_id)
         .region(Some(provider))
         .detail(json!({
             "record": id, "kind": rec.kind.label(), "decision_no": rec.decision_no,
             "authority": rec.authority, "decided_on": rec.decided_on, "ends_on": rec.ends_on,
-            "summary": rec.summary,
+            "summary": rec.summary, "orders_cancelled": cancelled,
         }));
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
@@ -219,10 +283,14 @@ pub async fn revoke(
     let (Some(on), true) = (on, inv.is_empty()) else {
         return Err(inv.into());
     };
-    on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, c => {
         sqlx::query("UPDATE credit_records SET revoked_on = $2, revoke_reason = $3 WHERE id = $1 AND revoked_on IS NULL")
             .bind(record_id).bind(on).bind(reason).execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
+    if changed == 0 {
+        // Another request revoked it between our read and this write.
+        return Err(Invalid::one("record", "这条记录已经撤销").into());
+    }
     let event = Event::new("credit.revoke", "provider", stored.provider_id)
         .region(Some(region))
         .detail(json!({

@@ -890,6 +890,12 @@ pub async fn record_life_event(
 ) -> Result<crate::life_events::Effects, DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    // Lock the person's row first (a no-op write): two recordings racing for one person queue
+    // here, and the second finds the status already changed.
+    on_conn!(&mut conn, c => {
+        sqlx::query("UPDATE elders SET updated_at = updated_at WHERE id = $1")
+            .bind(event.elder_id).execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
     let rec = get(&mut conn, &actor.scope, event.elder_id)
         .await?
         .ok_or(DbError::NotFound)?;
@@ -903,8 +909,9 @@ pub async fn record_life_event(
     }
     let status = event.kind.status();
     // Everything that depended on the person ends the same day, in this transaction.
-    let effects =
+    let ended =
         crate::life_events::apply(&mut conn, event.elder_id, event.kind, event.date, now).await?;
+    let effects = ended.effects();
     let payload = json!({ "event": event, "effects": effects }).to_string();
     on_conn!(&mut conn, c => {
         sqlx::query("UPDATE elders SET status = $2, status_date = $3, status_note = $4, updated_at = $5 WHERE id = $1")
@@ -940,8 +947,21 @@ pub async fn record_life_event(
         .region(Some(rec.residence_region))
         .detail(json!({
             "kind": event.kind.label(), "date": event.date, "note": event.note, "ended": effects,
+            "rows": ended,
         }));
     audit::append(&mut conn, chain, actor, audit_event, now).await?;
+    // Each freed bed is also told in its home's region, where that county's auditors look.
+    for (stay, bed, facility, region, on) in &ended.stays {
+        let region = jinglao_domain::RegionCode::parse(region)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let discharge = Event::new("stay.discharge", "elder", event.elder_id)
+            .region(Some(region))
+            .detail(json!({
+                "facility_id": facility, "stay_id": stay, "bed_id": bed,
+                "discharged_on": on, "reason": format!("{}（{}）", event.kind.label(), event.date),
+            }));
+        audit::append(&mut conn, chain, actor, discharge, now).await?;
+    }
     crate::eligibility::refresh_after_change(&mut conn, event.elder_id, now).await?;
     tx.commit().await?;
     Ok(effects)

@@ -51,68 +51,113 @@ impl Effects {
     }
 }
 
-/// Ends everything that depended on the person from `date`; returns what it ended.
+/// The rows a life event ended, for the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ended {
+    /// Entitlements.
+    pub entitlements: Vec<Uuid>,
+    /// Cancelled orders.
+    pub orders: Vec<Uuid>,
+    /// Plans.
+    pub plans: Vec<Uuid>,
+    /// Family beds.
+    pub family_beds: Vec<Uuid>,
+    /// Stays: (stay, bed, facility, the facility's region, the discharge date).
+    pub stays: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)>,
+    /// Waiting-list places.
+    pub waiting: Vec<Uuid>,
+    /// Whether the regular-visit plan was ended.
+    pub patrol: bool,
+}
+
+impl Ended {
+    /// The counts.
+    pub fn effects(&self) -> Effects {
+        Effects {
+            entitlements: self.entitlements.len() as u64,
+            orders: self.orders.len() as u64,
+            plans: self.plans.len() as u64,
+            family_beds: self.family_beds.len() as u64,
+            stays: self.stays.len() as u64,
+            waiting: self.waiting.len() as u64,
+            patrols: u64::from(self.patrol),
+        }
+    }
+}
+
+/// Ends everything that depended on the person from `date` and returns the rows it ended. An
+/// end date never falls before the thing's own start (a plan or bed starting after a
+/// backdated death ends on its first day) nor moves an earlier end later.
 pub async fn apply(
     conn: &mut Conn<'_>,
     elder_id: Uuid,
     kind: LifeEventKind,
     date: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<Effects, DbError> {
+) -> Result<Ended, DbError> {
     let why = match kind {
         LifeEventKind::Died => format!("老人已故（{date}）"),
         LifeEventKind::MovedOut => format!("老人已迁出（{date}）"),
     };
-    let mut out = Effects::default();
-    let stays: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = on_conn!(conn, c => {
+    let mut out = Ended::default();
+    let stays: Vec<(Uuid, Uuid, Uuid, NaiveDate, String)> = on_conn!(conn, c => {
         sqlx::query_as(
-            "SELECT id, bed_id, facility_id, admitted_on FROM stays \
-             WHERE elder_id = $1 AND discharged_on IS NULL",
+            "SELECT s.id, s.bed_id, s.facility_id, s.admitted_on, f.region_code FROM stays s \
+             JOIN facilities f ON f.id = s.facility_id \
+             WHERE s.elder_id = $1 AND s.discharged_on IS NULL",
         )
         .bind(elder_id).fetch_all(&mut *c).await
     })?;
     on_conn!(conn, c => {
-        out.entitlements = sqlx::query(
-            "UPDATE entitlements SET end_date = $2, end_reason = $3 \
-             WHERE elder_id = $1 AND (end_date IS NULL OR end_date > $2)",
+        out.entitlements = sqlx::query_scalar(
+            "UPDATE entitlements SET end_reason = $3, \
+             end_date = CASE WHEN start_date > $2 THEN start_date ELSE $2 END \
+             WHERE elder_id = $1 AND (end_date IS NULL OR end_date > $2) RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).execute(&mut *c).await?.rows_affected();
-        out.orders = sqlx::query(
+        .bind(elder_id).bind(date).bind(&why).fetch_all(&mut *c).await?;
+        out.orders = sqlx::query_scalar(
             "UPDATE service_orders SET status = 'cancelled', end_reason = $3, updated_at = $4 \
              WHERE elder_id = $1 AND status = 'booked' AND service_on >= $2 \
-             AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)",
+             AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id) RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).bind(now).execute(&mut *c).await?.rows_affected();
-        out.plans = sqlx::query(
-            "UPDATE service_plans SET status = 'ended', end_on = $2, end_reason = $3, updated_at = $4 \
-             WHERE elder_id = $1 AND status = 'active'",
+        .bind(elder_id).bind(date).bind(&why).bind(now).fetch_all(&mut *c).await?;
+        out.plans = sqlx::query_scalar(
+            "UPDATE service_plans SET status = 'ended', end_reason = $3, updated_at = $4, \
+             end_on = CASE WHEN end_on IS NOT NULL AND end_on <= $2 THEN end_on \
+                           WHEN start_on > $2 THEN start_on ELSE $2 END \
+             WHERE elder_id = $1 AND status = 'active' RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).bind(now).execute(&mut *c).await?.rows_affected();
-        out.family_beds = sqlx::query(
-            "UPDATE family_beds SET status = 'ended', end_on = $2, end_reason = $3, updated_at = $4 \
-             WHERE elder_id = $1 AND status = 'active'",
+        .bind(elder_id).bind(date).bind(&why).bind(now).fetch_all(&mut *c).await?;
+        out.family_beds = sqlx::query_scalar(
+            "UPDATE family_beds SET status = 'ended', end_reason = $3, updated_at = $4, \
+             end_on = CASE WHEN end_on IS NOT NULL AND end_on <= $2 THEN end_on \
+                           WHEN start_on > $2 THEN start_on ELSE $2 END \
+             WHERE elder_id = $1 AND status = 'active' RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).bind(now).execute(&mut *c).await?.rows_affected();
-        out.waiting = sqlx::query(
-            "UPDATE waiting_list SET status = 'withdrawn' WHERE elder_id = $1 AND status = 'waiting'",
+        .bind(elder_id).bind(date).bind(&why).bind(now).fetch_all(&mut *c).await?;
+        out.waiting = sqlx::query_scalar(
+            "UPDATE waiting_list SET status = 'withdrawn', \
+             note = CASE WHEN note = '' THEN $2 ELSE note || '；' || $2 END \
+             WHERE elder_id = $1 AND status = 'waiting' RETURNING id",
         )
-        .bind(elder_id).execute(&mut *c).await?.rows_affected();
-        out.patrols = sqlx::query(
+        .bind(elder_id).bind(&why).fetch_all(&mut *c).await?;
+        out.patrol = sqlx::query(
             "UPDATE patrol_plans SET status = 'ended', updated_at = $2 \
              WHERE elder_id = $1 AND status = 'active'",
         )
-        .bind(elder_id).bind(now).execute(&mut *c).await?.rows_affected();
+        .bind(elder_id).bind(now).execute(&mut *c).await?.rows_affected() > 0;
         Ok::<_, sqlx::Error>(())
     })?;
-    for (stay, bed, facility, admitted) in stays {
+    for (stay, bed, facility, admitted, region) in stays {
+        let on = date.max(admitted);
         on_conn!(conn, c => {
             sqlx::query("UPDATE stays SET discharged_on = $2, discharge_reason = $3 WHERE id = $1")
-                .bind(stay).bind(date.max(admitted)).bind(&why).execute(&mut *c).await?;
+                .bind(stay).bind(on).bind(&why).execute(&mut *c).await?;
             sqlx::query("UPDATE beds SET status = 'free', updated_at = $2 WHERE id = $1")
                 .bind(bed).bind(now).execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
         crate::facilities::recount(conn, Some(facility), now).await?;
-        out.stays += 1;
+        out.stays.push((stay, bed, facility, region, on));
     }
     Ok(out)
 }

@@ -421,38 +421,11 @@ pub async fn blacklisted_among(
     ids: &[Uuid],
     today: NaiveDate,
 ) -> Result<HashMap<Uuid, String>, DbError> {
-    let records = crate::credit::barring_among(conn, ids).await?;
-    if records.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let book = crate::policy::load(conn).await?;
-    let regions: HashMap<Uuid, String> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("SELECT id, region_code FROM providers WHERE id IN (");
-        let mut sep = q.separated(", ");
-        for id in records.keys() {
-            sep.push_bind(*id);
-        }
-        q.push(")");
-        q.build_query_as::<(Uuid, String)>().fetch_all(&mut *c).await
-    })?
-    .into_iter()
-    .collect();
-    let mut out = HashMap::new();
-    for (id, recs) in records {
-        let Some(region) = regions.get(&id).and_then(|r| RegionCode::parse(r).ok()) else {
-            continue;
-        };
-        let years = book.int(
-            jinglao_domain::policy::PolicyKey::CreditFraudBarYears,
-            &region,
-        );
-        if let Some(reason) =
-            jinglao_domain::credit::purchase_bar(&recs, today, years.max(0) as u32)
-        {
-            out.insert(id, reason);
-        }
-    }
-    Ok(out)
+    Ok(crate::credit::bars_among(conn, ids, today)
+        .await?
+        .into_iter()
+        .filter_map(|(id, b)| Some((id, b.purchase?)))
+        .collect())
 }
 
 /// Whether the provider may bid on `today` (the seven conditions, the blacklist).

@@ -89,17 +89,16 @@ pub async fn apply(
     }
     let history = of_facility(&mut conn, facility_id).await?;
     let region = &f.region_code;
-    let records = crate::credit::barring_among(&mut conn, &[f.provider_id])
+    let credit_bar = crate::credit::bars_among(&mut conn, &[f.provider_id], today)
         .await?
         .remove(&f.provider_id)
-        .unwrap_or_default();
-    let years = book.int(PolicyKey::CreditFraudBarYears, region).max(0) as u32;
+        .and_then(|b| b.rating);
     let cap = book.int(PolicyKey::RatingFirstTimeCap, region);
     let p = Prerequisites {
         filed: !f.filing_no.is_empty(),
         opened_on: f.opened_on,
         min_operating_months: book.int(PolicyKey::RatingMinOperatingMonths, region) as u32,
-        credit_bar: jinglao_domain::credit::rating_bar(&records, today, years),
+        credit_bar,
         rated_before: history.iter().any(|r| r.granted_level.is_some()),
         first_time_cap: Level::new(cap),
         failures: history
@@ -248,6 +247,18 @@ pub async fn decide_and_publish(
         .ok_or(DbError::NotFound)?;
     if r.status != "scored" {
         return Err(Invalid::one("status", "专家评分完成后才能评定").into());
+    }
+    // A penalty or listing recorded while the rating was under way stops it here too.
+    if let Some(why) = crate::credit::bars_among(&mut conn, &[f.provider_id], today)
+        .await?
+        .remove(&f.provider_id)
+        .and_then(|b| b.rating)
+    {
+        return Err(Invalid::one(
+            "status",
+            format!("{why}，暂不能评定；记录撤销或到期后再评定"),
+        )
+        .into());
     }
     let items = sheet(&mut conn, rating_id, "expert").await?;
     let scores = PartScores::from_items(items.iter().map(|(c, v)| (c.as_str(), *v)));

@@ -20,6 +20,10 @@ use crate::labelled_enum;
 pub const MAX_FILE_BYTES: usize = 64 * 1024;
 /// Most rows a year's file may list.
 pub const MAX_ROWS: usize = 366;
+/// Longest source line (the notice's title, number and date).
+pub const MAX_SOURCE_CHARS: usize = 200;
+/// Line errors reported before the check stops (the rest are summed up in one line).
+pub const MAX_ERRORS: usize = 50;
 
 labelled_enum! {
     /// What a listed day is.
@@ -107,9 +111,22 @@ impl YearCalendar {
             if line.is_empty() {
                 continue;
             }
+            if errors.len() >= MAX_ERRORS {
+                errors.push(LineError {
+                    line: 0,
+                    message: format!("错误太多，只列出前 {MAX_ERRORS} 处；请先改正这些再上传"),
+                });
+                return Err(errors);
+            }
             if let Some(comment) = line.strip_prefix('#') {
                 if source.is_empty() {
                     source = comment.trim().to_string();
+                    if source.chars().count() > MAX_SOURCE_CHARS {
+                        errors.push(LineError {
+                            line: n,
+                            message: format!("通知名称不能超过 {MAX_SOURCE_CHARS} 个字"),
+                        });
+                    }
                 }
                 continue;
             }
@@ -353,5 +370,19 @@ mod tests {
         assert!(errs.iter().any(|e| e.message.contains("通知名称")));
         let big = "#x\ndate,kind,name\n".to_string() + &"2026-05-02,holiday,劳动节\n".repeat(4000);
         assert_eq!(YearCalendar::parse(2026, &big).unwrap_err()[0].line, 0);
+        // Many bad lines: the first fifty and a line saying there are more.
+        let many = "#x\ndate,kind,name\n".to_string() + &"bad\n".repeat(300);
+        let errs = YearCalendar::parse(2026, &many).unwrap_err();
+        assert_eq!(errs.len(), MAX_ERRORS + 1);
+        assert!(errs.last().unwrap().message.contains("错误太多"));
+        let long = format!(
+            "#{}\ndate,kind,name\n2026-05-01,holiday,劳动节\n",
+            "长".repeat(300)
+        );
+        assert!(
+            YearCalendar::parse(2026, &long).unwrap_err()[0]
+                .message
+                .contains("不能超过")
+        );
     }
 }

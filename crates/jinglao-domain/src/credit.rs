@@ -133,14 +133,14 @@ impl CreditRecord {
             && self.revoked_on.is_none_or(|r| day < r)
     }
 
-    /// The last day a fraud penalty keeps the provider out of government purchase: the day
-    /// before the anniversary `years` years after the decision, or the record's own end if
-    /// later.
+    /// The last day a fraud penalty keeps the provider out of government purchase: `years`
+    /// years counted as the Civil Code counts a period (arts. 201–202: from the day after the
+    /// decision, ending on the corresponding day — the month's last day when there is none), so
+    /// the anniversary itself; or the record's own end if later.
     fn fraud_bar_until(&self, years: u32) -> NaiveDate {
         let bar = self
             .decided_on
             .checked_add_months(Months::new(years * 12))
-            .and_then(|d| d.pred_opt())
             .unwrap_or(NaiveDate::MAX);
         self.ends_on.map_or(bar, |e| e.max(bar))
     }
@@ -159,9 +159,8 @@ impl CreditRecord {
                 let until = self.fraud_bar_until(fraud_bar_years);
                 (day <= until).then(|| {
                     format!(
-                        "因弄虚作假、冒领财政资金受处罚（{}），{} 前不得参与政府购买服务",
-                        self.decision_no,
-                        until.succ_opt().unwrap_or(until)
+                        "因弄虚作假、冒领财政资金受处罚（{}），至 {} 不得参与政府购买服务",
+                        self.decision_no, until
                     )
                 })
             }
@@ -225,15 +224,19 @@ mod tests {
     }
 
     #[test]
-    fn a_fraud_penalty_bars_purchase_for_exactly_three_years_from_the_decision() {
+    fn a_fraud_penalty_bars_purchase_for_three_years_counted_as_the_civil_code_counts() {
         let r = record(CreditKind::FraudPenalty, "2026-03-01", None);
         assert!(r.purchase_bar(d("2026-02-28"), 3).is_none());
         assert!(r.purchase_bar(d("2026-03-01"), 3).is_some());
-        let last = r.purchase_bar(d("2029-02-28"), 3).unwrap();
-        assert!(last.contains("2029-03-01 前"), "{last}");
-        assert!(r.purchase_bar(d("2029-03-01"), 3).is_none());
+        let last = r.purchase_bar(d("2029-03-01"), 3).unwrap();
+        assert!(last.contains("至 2029-03-01 不得"), "{last}");
+        assert!(r.purchase_bar(d("2029-03-02"), 3).is_none());
         // The region's parameter decides the years.
-        assert!(r.purchase_bar(d("2029-03-01"), 5).is_some());
+        assert!(r.purchase_bar(d("2029-03-02"), 5).is_some());
+        // A decision on 29 February ends on 28 February, the month's last day.
+        let leap = record(CreditKind::FraudPenalty, "2028-02-29", None);
+        assert!(leap.purchase_bar(d("2031-02-28"), 3).is_some());
+        assert!(leap.purchase_bar(d("2031-03-01"), 3).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use jinglao_db::credit;
 use jinglao_db::facilities::{self, FacilityInput};
 use jinglao_db::orders::{self, Channel, NewOrder};
 use jinglao_db::testing::TestDb;
-use jinglao_db::{DbError, providers, ratings, test_on_both};
+use jinglao_db::{DbError, on_conn, providers, ratings, test_on_both};
 use jinglao_domain::clock::china_date;
 use jinglao_domain::credit::CreditDraft;
 use jinglao_domain::order::Funding;
@@ -41,13 +41,19 @@ test_on_both! {
         assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
         let err = credit::record(&w.db, &CHAIN, &staff_actor("430302001001", Role::VillageStaff), w.provider, &listing("x", "dishonest", &day), Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        // A visit the government pays for, booked before the listing.
+        let (before, _) = book(&w, Funding::Entitlement, 3).await.unwrap();
         // An inspector of the county records the listing; the same decision again is refused.
         let inspector = staff_actor("430302", Role::Inspector);
         let id = credit::record(&w.db, &CHAIN, &inspector, w.provider, &listing("潭民失信〔2026〕1号", "dishonest", &day), Utc::now()).await.unwrap();
         let err = credit::record(&w.db, &CHAIN, &inspector, w.provider, &listing("潭民失信〔2026〕1号", "dishonest", &day), Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision_no").is_some_and(|m| m.contains("已经登记"))), "{err:?}");
-        // Standing names the listing; a visit the government pays for is refused, self-pay is not.
+        // The visit booked before is cancelled with the reason, in the same transaction.
         let mut c = w.db.acquire().await.unwrap();
+        let (status, reason): (String, Option<String>) = on_conn!(&mut c.conn(), c => sqlx::query_as("SELECT status, end_reason FROM service_orders WHERE id = $1").bind(before).fetch_one(&mut *c).await).unwrap();
+        assert_eq!(status, "cancelled");
+        assert!(reason.unwrap().contains("改派其他机构"));
+        // Standing names the listing; a visit the government pays for is refused, self-pay is not.
         let p = providers::get(&mut c.conn(), &Scope::All, w.provider).await.unwrap().unwrap();
         let s = providers::standing(&mut c.conn(), &p, today).await.unwrap();
         assert!(s.gaps.iter().any(|g| g.reason.contains("列入失信名单") && g.reason.contains("潭民失信〔2026〕1号")), "{s:?}");

@@ -405,6 +405,14 @@ test_on_both! {
         assert!(ratings::save_sheet(&t.db, &CHAIN, &admin, r, "expert", &full_sheet(90), Utc::now()).await.is_err());
         // Experts find 55%: 二级 met, 三级 failed.
         ratings::save_sheet(&t.db, &CHAIN, &county, r, "expert", &full_sheet(55), Utc::now()).await.unwrap();
+        // A serious penalty recorded while the rating is under way stops the decision until it
+        // is revoked.
+        let penalty = jinglao_db::credit::record(&t.db, &CHAIN, &county, p, &jinglao_domain::credit::CreditDraft {
+            kind: "serious_penalty", decision_no: "潭民罚决字〔2026〕5号", authority: "雨湖区民政局",
+            decided_on: &today().to_string(), ends_on: "", summary: "消防设施长期停用" }, Utc::now()).await.unwrap();
+        let err = ratings::decide_and_publish(&t.db, &CHAIN, &book, &county, r, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some_and(|m| m.contains("重大行政处罚"))), "{err:?}");
+        jinglao_db::credit::revoke(&t.db, &CHAIN, &county, penalty, Some(today()), "行政复议撤销原处罚决定", Utc::now()).await.unwrap();
         let o = ratings::decide_and_publish(&t.db, &CHAIN, &book, &county, r, Utc::now()).await.unwrap();
         assert_eq!((o.granted.map(|l| l.number()), o.failed), (Some(2), true), "{o:?}");
         let mut c = t.db.acquire().await.unwrap();

@@ -76,6 +76,8 @@ test_on_both! {
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM beds WHERE status = 'free'").await, 1);
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM stays WHERE discharged_on IS NULL").await, 0);
         assert_eq!(count(&w.db, "SELECT CAST(occupied_beds AS BIGINT) FROM facilities").await, 0, "the home's counter follows");
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM audit_log WHERE action = 'stay.discharge' AND region_code LIKE '430302001%'").await, 1,
+            "the freed bed is in the home's region's trail too");
         let mut c = w.db.acquire().await.unwrap();
         let ended = family_beds::get(&mut c.conn(), &jinglao_domain::Scope::All, bed_no).await.unwrap().unwrap();
         assert_eq!(ended.status, "ended");
@@ -98,5 +100,27 @@ test_on_both! {
         let fx = elders::record_life_event(&w.db, &CHAIN, &staff_actor("430302", Role::CountyStaff), &ev, Utc::now()).await.unwrap();
         assert_eq!(fx, jinglao_db::life_events::Effects::default());
         assert_eq!(fx.sentence(), None);
+    }
+}
+
+test_on_both! {
+    async fn a_backdated_death_ends_a_plan_that_had_not_begun_on_its_first_day_not_before_it(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let today = china_date(Utc::now());
+        let start = today + Duration::days(3);
+        let (plan, _) = plans::create(&w.db, &CHAIN, &staff_actor("430302001001", Role::VillageStaff), &NewPlan {
+            elder_id: w.elder, provider_id: w.provider, item_code: ITEM, funding: Some(Funding::Entitlement),
+            weekdays: Weekdays::from_days(&[1, 2, 3, 4, 5, 6, 7]), start_time: NaiveTime::from_hms_opt(9, 30, 0),
+            minutes: Some(60), start_on: Some(start), end_on: None, channel: Channel::Staff,
+        }, Utc::now()).await.unwrap();
+        let ev = LifeEvent { elder_id: w.elder, kind: LifeEventKind::Died, date: today - Duration::days(10), note: String::new() };
+        elders::record_life_event(&w.db, &CHAIN, &staff_actor("430302", Role::CountyStaff), &ev, Utc::now()).await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let end: Option<chrono::NaiveDate> = on_conn!(&mut c.conn(), c => sqlx::query_scalar("SELECT end_on FROM service_plans WHERE id = $1").bind(plan).fetch_one(&mut *c).await).unwrap();
+        assert_eq!(end, Some(start));
+        // Recording it again is refused by name: the person is no longer active.
+        drop(c);
+        let err = elders::record_life_event(&w.db, &CHAIN, &staff_actor("430302", Role::CountyStaff), &ev, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, jinglao_db::DbError::Invalid(i) if i.get("kind").is_some()), "{err:?}");
     }
 }

@@ -209,11 +209,11 @@ test_on_both! {
         assert_eq!(status, StatusCode::OK, "{body}");
         let record = body[0]["id"].as_str().unwrap().to_string();
         let (status, body) = app.api_post(&token, &format!("/api/v1/credit-records/{record}/revoke"),
-            serde_json::json!({"revoked_on": "2026-11-02", "reason": ""})).await;
+            serde_json::json!({"revoked_on": "2026-11-02", "revoke_reason": ""})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["field"], "revoke_reason");
         let (status, body) = app.api_post(&token, &format!("/api/v1/credit-records/{record}/revoke"),
-            serde_json::json!({"revoked_on": "2026-11-02", "reason": "潭民信修〔2026〕2号"})).await;
+            serde_json::json!({"revoked_on": "2026-11-02", "revoke_reason": "潭民信修〔2026〕2号"})).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         assert!(app.get(&client, &path).await.text_of("#bid-standing").unwrap().contains("具备承接政府购买服务的资格"));
         assert_eq!(app.audit_count("credit.record").await, 1);

@@ -176,7 +176,7 @@ pub struct RevokeCredit {
     /// From this day, `YYYY-MM-DD` (not before the decision, not after today).
     pub revoked_on: String,
     /// Why (e.g. the 信用修复 decision's number).
-    pub reason: String,
+    pub revoke_reason: String,
 }
 
 /// Revoke a credit record of a provider in your scope; the record keeps the day and reason.
@@ -210,7 +210,7 @@ pub async fn revoke_credit(
         &user.actor(&meta),
         id,
         on,
-        &body.reason,
+        &body.revoke_reason,
         state.clock.now(),
     )
     .await?;
