@@ -490,34 +490,15 @@ pub async fn attach(
 ) -> Result<Response, PageError> {
     user.require(Permission::EditElders)?;
     let id = parse_id(&id)?;
-    let (mut kind, mut file) = (String::new(), None::<(String, Vec<u8>)>);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest {
-            message: format!(
-                "上传的内容无法读取（单个文件上限 {} MB）：{e}",
-                MAX_EVIDENCE_BYTES / 1024 / 1024
-            ),
-            field: Some("file".into()),
-        })?
-    {
-        match field.name() {
-            Some("kind") => kind = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field.bytes().await.map_err(|e| AppError::BadRequest {
-                    message: format!(
-                        "文件过大或上传中断（上限 {} MB）：{e}",
-                        MAX_EVIDENCE_BYTES / 1024 / 1024
-                    ),
-                    field: Some("file".into()),
-                })?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
+    let mut form = super::upload::read(
+        &mut multipart,
+        "file",
+        "文件",
+        MAX_EVIDENCE_BYTES / 1024 / 1024,
+    )
+    .await?;
+    let kind = form.text("kind").to_string();
+    let file = form.take_file();
     let result = match file {
         None => Err(DbError::Invalid(Invalid::one("file", "请选择要上传的文件"))),
         Some((name, bytes)) => evidence::attach(

@@ -98,26 +98,9 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
     may(&user)?;
-    let (mut year, mut bytes) = (String::new(), Vec::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest {
-            message: format!("上传的内容无法读取：{e}"),
-            field: Some("file".into()),
-        })?
-    {
-        let name = field.name().unwrap_or_default().to_string();
-        let data = field.bytes().await.map_err(|e| AppError::BadRequest {
-            message: format!("文件过大或上传中断：{e}"),
-            field: Some("file".into()),
-        })?;
-        match name.as_str() {
-            "year" => year = String::from_utf8_lossy(&data).chars().take(10).collect(),
-            "file" => bytes = data.to_vec(),
-            _ => {}
-        }
-    }
+    let mut form = super::upload::read(&mut multipart, "file", "文件", 2).await?;
+    let year = form.text("year").chars().take(10).collect::<String>();
+    let bytes = form.take_file().map(|(_, b)| b).unwrap_or_default();
     match load_year(&state, &user, &meta, &year, &bytes).await? {
         Ok(y) => Ok(Redirect::to(&format!(
             "/admin/calendar?year={}&notice=calendar_loaded",

@@ -68,28 +68,15 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
     user.require(Permission::ImportElders)?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest {
-            message: format!("上传的内容无法读取：{e}"),
-            field: Some("file".into()),
-        })?
-    {
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("upload").to_string();
-            let bytes = field.bytes().await.map_err(|e| AppError::BadRequest {
-                message: format!(
-                    "文件过大或上传中断（上限 {} MB）：{e}",
-                    MAX_UPLOAD_BYTES / 1024 / 1024
-                ),
-                field: Some("file".into()),
-            })?;
-            file = Some((name, bytes.to_vec()));
-        }
-    }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+    let file = super::upload::read(
+        &mut multipart,
+        "file",
+        "文件",
+        MAX_UPLOAD_BYTES / 1024 / 1024,
+    )
+    .await?
+    .take_file();
+    let Some((name, bytes)) = file else {
         return render_with_status(
             &upload_page(ctx, Invalid::one("file", "请选择要导入的 XLSX 或 CSV 文件")),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -15,7 +15,7 @@ use super::PageCtx;
 use super::facilities::{FacilityForms, after_action};
 use super::providers::parse_id;
 use crate::auth::PageUser;
-use crate::error::{AppError, PageError};
+use crate::error::PageError;
 use crate::request::RequestMeta;
 use crate::state::AppState;
 
@@ -208,21 +208,15 @@ pub async fn add_photo(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageFacilities)?;
     let id = parse_id(&id)?;
-    let too_big = |e: axum::extract::multipart::MultipartError| AppError::BadRequest {
-        message: format!(
-            "照片过大或上传中断（上限 {} MB）：{e}",
-            jinglao_domain::evidence::MAX_EVIDENCE_BYTES / 1024 / 1024
-        ),
-        field: Some("photo".into()),
-    };
-    let (mut caption, mut bytes) = (String::new(), Vec::new());
-    while let Some(field) = multipart.next_field().await.map_err(too_big)? {
-        match field.name() {
-            Some("caption") => caption = field.text().await.unwrap_or_default(),
-            Some("photo") => bytes = field.bytes().await.map_err(too_big)?.to_vec(),
-            _ => {}
-        }
-    }
+    let mut form = super::upload::read(
+        &mut multipart,
+        "photo",
+        "照片",
+        jinglao_domain::evidence::MAX_EVIDENCE_BYTES / 1024 / 1024,
+    )
+    .await?;
+    let caption = form.text("caption").to_string();
+    let bytes = form.take_file().map(|(_, b)| b).unwrap_or_default();
     let result = if bytes.is_empty() {
         Err(DbError::Invalid(Invalid::one(
             "photo",

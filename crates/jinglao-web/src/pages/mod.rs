@@ -34,6 +34,7 @@ pub mod satisfaction;
 pub mod service_lists;
 pub mod staff;
 pub mod statements;
+pub mod upload;
 pub mod visit_review;
 pub mod visit_signals;
 
@@ -116,7 +117,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "elder_created" => "已登记。",
         "category_added" => "已添加特殊类别。",
         "category_ended" => "已结束该类别。",
-        "life_event" => "已记录。在册状态已更新，相关类别和依赖这位老人的服务已同时结束（见“已同时办理”）。",
+        "life_event" => {
+            "已记录。在册状态已更新，相关类别和依赖这位老人的服务已同时结束（见“已同时办理”）。"
+        }
         "reassessment_requested" => "已列入待评估清单。",
         "imported" => "导入完成。",
         "swept" => "已重新比对。下面是比对发现的变化。",
