@@ -87,13 +87,22 @@ fn china_today(now: DateTime<Utc>) -> NaiveDate {
     jinglao_domain::clock::china_date(now)
 }
 
-/// Working days allowed for a step in the person's region.
-fn step_days(book: &PolicyBook, region: &RegionCode, step: Step) -> u32 {
+/// The deadline of a step entered on `today`: the region's working days for it, counted on the
+/// holiday calendar.
+async fn step_deadline(
+    conn: &mut Conn<'_>,
+    book: &PolicyBook,
+    region: &RegionCode,
+    today: NaiveDate,
+    step: Step,
+) -> Result<NaiveDate, DbError> {
     let key = match step {
         Step::VillageReview => PolicyKey::ApplicationVillageDays,
         Step::TownshipDecision => PolicyKey::ApplicationTownshipDays,
     };
-    book.int(key, region).max(1) as u32
+    let days = book.int(key, region).max(1) as u32;
+    let calendar = crate::calendar::load(conn).await?;
+    Ok(calendar.add_working_days(today, days))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -213,11 +222,14 @@ pub async fn submit(
         return Err(Invalid::one("item_code", "该老人已纳入这一项目").into());
     }
     let id = Uuid::now_v7();
-    let calendar = crate::calendar::load(&mut conn).await?;
-    let deadline = calendar.add_working_days(
+    let deadline = step_deadline(
+        &mut conn,
+        book,
+        &e.residence_region,
         today,
-        step_days(book, &e.residence_region, Step::VillageReview),
-    );
+        Step::VillageReview,
+    )
+    .await?;
     let note = if new.reason.trim().is_empty() {
         new.note.trim().to_string()
     } else {
@@ -619,10 +631,10 @@ pub async fn decide_on(
         )
         .into());
     }
-    let calendar = crate::calendar::load(&mut conn).await?;
-    let deadline =
-        t.to.step()
-            .map(|s| calendar.add_working_days(today, step_days(book, &app.region, s)));
+    let deadline = match t.to.step() {
+        Some(step) => Some(step_deadline(&mut conn, book, &app.region, today, step).await?),
+        None => None,
+    };
     let notice = t.starts_notice.then(|| {
         let days = book
             .int(PolicyKey::ApplicationNoticeDays, &app.region)
@@ -784,8 +796,10 @@ pub async fn act_for_applicant(
         ApplicantAction::Withdraw => (ApplicationStatus::Withdrawn, None),
     };
     let answer = ask(&mut conn, &e, &app.item_code, today, book).await?;
-    let calendar = crate::calendar::load(&mut conn).await?;
-    let deadline = step.map(|s| calendar.add_working_days(today, step_days(book, &app.region, s)));
+    let deadline = match step {
+        Some(step) => Some(step_deadline(&mut conn, book, &app.region, today, step).await?),
+        None => None,
+    };
     set_status(&mut conn, id, to, deadline, None, None, None, now).await?;
     let name = action.as_str();
     record_decision(

@@ -324,7 +324,6 @@ async fn person_for(
         return Ok((elder_id, ability));
     };
     let covered = found.is_some_and(|(_, region)| actor.scope.covers_record_in(&region));
-    let mut tx = db.begin().await?;
     let event = Event::new(action, "facility", facility.id)
         .region(Some(facility.region_code))
         .detail(json!({
@@ -332,8 +331,7 @@ async fn person_for(
             "elder_id": found.filter(|_| covered).map(|(e, _)| e),
             "id_masked": id.masked(),
         }));
-    audit::append(&mut tx.conn(), key, actor, event, now).await?;
-    tx.commit().await?;
+    audit::record(db, key, actor, event, now).await?;
     let message = if covered {
         problem.message()
     } else {
@@ -441,7 +439,6 @@ pub async fn admit(
     };
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let f = facility_in_scope(&mut conn, actor, facility_id).await?;
     // Take the bed: only one transaction can move it out of free/reserved.
     let taken = on_conn!(&mut conn, c => {
         sqlx::query("UPDATE beds SET status = 'occupied', updated_at = $1 WHERE id = $2 AND facility_id = $3 \
@@ -526,21 +523,42 @@ pub async fn discharge(
     let (Some(on), true) = (on, inv.is_empty()) else {
         return Err(inv.into());
     };
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE stays SET discharged_on = $1, discharge_reason = $2 WHERE id = $3")
-            .bind(on).bind(reason.trim()).bind(stay_id).execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE beds SET status = 'free', updated_at = $1 WHERE id = $2")
-            .bind(now).bind(bed_id).execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
-    facilities::recount(&mut conn, Some(facility_id), now).await?;
+    close_stay_in(
+        &mut conn,
+        stay_id,
+        bed_id,
+        facility_id,
+        on,
+        reason.trim(),
+        now,
+    )
+    .await?;
     let event = Event::new("stay.discharge", "elder", elder_id)
         .region(Some(f.region_code))
         .detail(json!({ "facility_id": facility_id, "stay_id": stay_id, "discharged_on": on, "reason": reason.trim() }));
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Ends a stay on `on` with `reason`, frees its bed and recounts the facility, inside the
+/// caller's transaction (a discharge, or a death or move recorded on the person).
+pub(crate) async fn close_stay_in(
+    conn: &mut Conn<'_>,
+    stay_id: Uuid,
+    bed_id: Uuid,
+    facility_id: Uuid,
+    on: NaiveDate,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    on_conn!(conn, c => {
+        sqlx::query("UPDATE stays SET discharged_on = $1, discharge_reason = $2 WHERE id = $3")
+            .bind(on).bind(reason).bind(stay_id).execute(&mut *c).await?;
+        sqlx::query("UPDATE beds SET status = 'free', updated_at = $1 WHERE id = $2")
+            .bind(now).bind(bed_id).execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    facilities::recount(conn, Some(facility_id), now).await
 }
 
 /// A current resident, as the facility sees them (name, masked ID number, bed).

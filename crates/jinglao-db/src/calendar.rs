@@ -67,14 +67,22 @@ pub async fn days(conn: &mut Conn<'_>, year: i32) -> Result<Vec<ListedDay>, DbEr
 }
 
 /// Loads each shipped year the database does not have yet; returns the years loaded. A year
-/// already present (shipped earlier or replaced by an administrator) is left alone.
+/// already present (shipped earlier or replaced by an administrator) is left alone, and costs
+/// nothing but the one query that lists the loaded years.
 pub async fn load_shipped(db: &Db) -> Result<Vec<i32>, DbError> {
+    let present: Vec<i32> = {
+        let mut c = db.acquire().await?;
+        on_conn!(&mut c.conn(), c => {
+            sqlx::query_scalar("SELECT year FROM work_calendar_years").fetch_all(&mut *c).await
+        })?
+    };
     let mut loaded = Vec::new();
-    for (year, text) in SHIPPED {
+    for (year, text) in SHIPPED.iter().filter(|(y, _)| !present.contains(y)) {
         let cal = YearCalendar::parse(*year, text)
             .map_err(|e| DbError::Corrupt(format!("shipped calendar {year}: {e:?}")))?;
         let mut tx = db.begin().await?;
         let mut conn = tx.conn();
+        // Another process may be migrating at the same time: the first to insert the year wins.
         let inserted = on_conn!(&mut conn, c => {
             sqlx::query(
                 "INSERT INTO work_calendar_years (year, source, loaded_by, loaded_at) \
@@ -92,14 +100,18 @@ pub async fn load_shipped(db: &Db) -> Result<Vec<i32>, DbError> {
     Ok(loaded)
 }
 
+/// Inserts a year's listed days in one statement (a year lists at most 366).
 async fn insert_days(conn: &mut Conn<'_>, cal: &YearCalendar) -> Result<(), DbError> {
-    for d in &cal.days {
-        on_conn!(conn, c => {
-            sqlx::query("INSERT INTO work_calendar_days (day, year, kind, name) VALUES ($1, $2, $3, $4)")
-                .bind(d.date).bind(cal.year).bind(d.kind.as_str()).bind(&d.name)
-                .execute(&mut *c).await.map(|r| r.rows_affected())
-        })?;
+    if cal.days.is_empty() {
+        return Ok(());
     }
+    on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("INSERT INTO work_calendar_days (day, year, kind, name) ");
+        q.push_values(&cal.days, |mut b, d| {
+            b.push_bind(d.date).push_bind(cal.year).push_bind(d.kind.as_str()).push_bind(&d.name);
+        });
+        q.build().execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 

@@ -68,6 +68,14 @@ impl TryFrom<Row> for StoredRecord {
     }
 }
 
+/// A record with its provider's region.
+#[derive(sqlx::FromRow)]
+struct WithRegion {
+    region_code: String,
+    #[sqlx(flatten)]
+    row: Row,
+}
+
 const COLUMNS: &str = "SELECT id, provider_id, kind, decision_no, authority, decided_on, ends_on, \
     summary, revoked_on, revoke_reason, recorded_by_name FROM credit_records";
 
@@ -83,79 +91,85 @@ pub async fn of_provider(
     rows.into_iter().map(StoredRecord::try_from).collect()
 }
 
-/// The records of `ids` that could bar anything (not ordinary penalties), by provider.
-pub async fn barring_among(
+/// A provider's credit records that can bar anything (not ordinary penalties), with the
+/// years its own region's `credit.fraud_bar_years` gives a fraud penalty: load once, ask for
+/// any day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderCredit {
+    records: Vec<CreditRecord>,
+    fraud_bar_years: u32,
+}
+
+impl ProviderCredit {
+    /// Why the provider may not take part in government purchase on `day`, if it may not.
+    pub fn purchase_bar(&self, day: NaiveDate) -> Option<String> {
+        jinglao_domain::credit::purchase_bar(&self.records, day, self.fraud_bar_years)
+    }
+
+    /// Why the provider's facilities may not be rated on `day`, if they may not.
+    pub fn rating_bar(&self, day: NaiveDate) -> Option<String> {
+        jinglao_domain::credit::rating_bar(&self.records, day, self.fraud_bar_years)
+    }
+}
+
+/// The credit of those of `ids` that have a record that can bar anything (one query; the
+/// policy parameters are read only when some provider has one).
+pub async fn credit_among(
     conn: &mut Conn<'_>,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<CreditRecord>>, DbError> {
-    let mut out: HashMap<Uuid, Vec<CreditRecord>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
+) -> Result<HashMap<Uuid, ProviderCredit>, DbError> {
+    let mut found: HashMap<Uuid, (String, Vec<CreditRecord>)> = HashMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<Row> = on_conn!(conn, c => {
-            let mut q = sqlx::QueryBuilder::new(COLUMNS);
-            q.push(" WHERE kind <> 'penalty' AND provider_id IN (");
-            let mut sep = q.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            q.push(")");
-            q.build_query_as::<Row>().fetch_all(&mut *c).await
+        let rows: Vec<WithRegion> = on_conn!(conn, c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT p.region_code, r.id, r.provider_id, r.kind, r.decision_no, r.authority, \
+                 r.decided_on, r.ends_on, r.summary, r.revoked_on, r.revoke_reason, r.recorded_by_name \
+                 FROM credit_records r JOIN providers p ON p.id = r.provider_id \
+                 WHERE r.kind <> 'penalty' AND r.provider_id IN ",
+            );
+            crate::scope_sql::push_id_list(&mut q, chunk);
+            q.build_query_as::<WithRegion>().fetch_all(&mut *c).await
         })?;
-        for r in rows {
-            let s = StoredRecord::try_from(r)?;
-            out.entry(s.provider_id).or_default().push(s.record);
+        for WithRegion {
+            region_code: region,
+            row,
+        } in rows
+        {
+            let s = StoredRecord::try_from(row)?;
+            found
+                .entry(s.provider_id)
+                .or_insert_with(|| (region, Vec::new()))
+                .1
+                .push(s.record);
         }
     }
-    Ok(out)
-}
-
-/// What a provider's credit records bar on a day, each with its reason in words.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bars {
-    /// Why the provider may not take part in government purchase, if it may not.
-    pub purchase: Option<String>,
-    /// Why the provider's facilities may not be rated, if they may not.
-    pub rating: Option<String>,
-}
-
-/// What the credit records of `ids` bar on `day`, for the providers barred from anything: the
-/// years of a fraud penalty are those of the provider's own region (`credit.fraud_bar_years`).
-pub async fn bars_among(
-    conn: &mut Conn<'_>,
-    ids: &[Uuid],
-    day: NaiveDate,
-) -> Result<HashMap<Uuid, Bars>, DbError> {
-    let records = barring_among(conn, ids).await?;
-    let mut out = HashMap::new();
-    if records.is_empty() {
-        return Ok(out);
+    if found.is_empty() {
+        return Ok(HashMap::new());
     }
     let book = crate::policy::load(conn).await?;
-    let regions: Vec<(Uuid, String)> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("SELECT id, region_code FROM providers WHERE id IN (");
-        let mut sep = q.separated(", ");
-        for id in records.keys() {
-            sep.push_bind(*id);
-        }
-        q.push(")");
-        q.build_query_as::<(Uuid, String)>().fetch_all(&mut *c).await
-    })?;
-    for (id, region) in regions {
-        let region = jinglao_domain::RegionCode::parse(&region)
-            .map_err(|e| DbError::Corrupt(format!("provider {id} region: {e}")))?;
-        let years = book.int(PolicyKey::CreditFraudBarYears, &region).max(0) as u32;
-        let recs = &records[&id];
-        let bars = Bars {
-            purchase: jinglao_domain::credit::purchase_bar(recs, day, years),
-            rating: jinglao_domain::credit::rating_bar(recs, day, years),
-        };
-        if bars != Bars::default() {
-            out.insert(id, bars);
-        }
-    }
-    Ok(out)
+    found
+        .into_iter()
+        .map(|(id, (region, records))| {
+            let region = jinglao_domain::RegionCode::parse(&region)
+                .map_err(|e| DbError::Corrupt(format!("provider {id} region: {e}")))?;
+            let years = book.int(PolicyKey::CreditFraudBarYears, &region).max(0) as u32;
+            Ok((
+                id,
+                ProviderCredit {
+                    records,
+                    fraud_bar_years: years,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// One provider's credit (empty when it has no record that can bar anything).
+pub async fn credit_of(conn: &mut Conn<'_>, id: Uuid) -> Result<ProviderCredit, DbError> {
+    Ok(credit_among(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
 }
 
 /// Records a credit record against a provider in the actor's scope. The same decision and
@@ -204,24 +218,11 @@ pub async fn record(
     // A record that bars government purchase today takes the provider off the visits the
     // government pays for that have not started; the people keep their entitlements and are
     // booked with another provider.
-    let cancelled = match bars_among(&mut conn, &[provider_id], today)
-        .await?
-        .remove(&provider_id)
-        .and_then(|b| b.purchase)
-    {
+    let cancelled = match credit_of(&mut conn, provider_id).await?.purchase_bar(today) {
         Some(why) => {
             let reason = format!("服务机构{why}，政府出资的服务单取消，请改派其他机构");
-            on_conn!(&mut conn, c => {
-                sqlx::query_scalar::<_, Uuid>(
-                    "UPDATE service_orders SET status = 'cancelled', end_reason = $2, updated_at = $3 \
-                     WHERE provider_id = $1 AND status = 'booked' AND service_on >= $4 \
-                     AND funding IN ('entitlement', 'voucher') \
-                     AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id) \
-                     RETURNING id",
-                )
-                .bind(provider_id).bind(&reason).bind(now).bind(today)
-                .fetch_all(&mut *c).await
-            })?
+            let which = crate::orders::Unstarted::GovernmentPaidOf(provider_id, today);
+            crate::orders::cancel_unstarted(&mut conn, which, &reason, now).await?
         }
         None => Vec::new(),
     };

@@ -50,9 +50,6 @@ const V2: u8 = 2;
 pub struct FieldCipher {
     aead: Aes256Gcm,
     lookup_key: [u8; 32],
-    /// Whether values of the first release (bound to the field only) are still read: only
-    /// while [`reseal_legacy`] rewrites them.
-    legacy: bool,
 }
 
 impl std::fmt::Debug for FieldCipher {
@@ -74,7 +71,6 @@ impl FieldCipher {
         FieldCipher {
             aead: Aes256Gcm::new(encryption_key.into()),
             lookup_key: *lookup_key,
-            legacy: false,
         }
     }
 
@@ -123,9 +119,6 @@ impl FieldCipher {
                 return Ok(plain);
             }
         }
-        if self.legacy {
-            return self.decrypt_legacy(field, blob);
-        }
         Err(DbError::Corrupt(
             "加密字段无法解密（密钥不对、数据被改动或被移到了别的记录）".into(),
         ))
@@ -148,7 +141,8 @@ impl FieldCipher {
         [nonce.as_slice(), &ct].concat()
     }
 
-    /// A value of the first release: `nonce || ciphertext+tag`, bound to the field only.
+    /// A value of the first release: `nonce || ciphertext+tag`, bound to the field only (read
+    /// by [`reseal_legacy`] alone, to rewrite it).
     fn decrypt_legacy(&self, field: Field, blob: &[u8]) -> Result<Vec<u8>, DbError> {
         if blob.len() < 12 + 16 {
             return Err(DbError::Corrupt("加密字段长度不对".into()));
@@ -190,10 +184,6 @@ impl FieldCipher {
 /// in one transaction, and returns how many it rewrote. `jinglao migrate`, `serve --migrate`
 /// and the demo run it after the schema migrations; it reads nothing when all is current.
 pub async fn reseal_legacy(db: &Db, cipher: &FieldCipher) -> Result<usize, DbError> {
-    let legacy = FieldCipher {
-        legacy: true,
-        ..cipher.clone()
-    };
     // (table, key column whose UUID is the record, blob column, field, other key column).
     const COLUMNS: [(&str, &str, &str, Field, Option<&str>); 7] = [
         ("elders", "id", "id_cipher", Field::IdNumber, None),
@@ -246,18 +236,18 @@ pub async fn reseal_legacy(db: &Db, cipher: &FieldCipher) -> Result<usize, DbErr
             if cipher.decrypt_bytes(field, id, &value).is_ok() {
                 continue;
             }
-            let plain = legacy.decrypt_legacy(field, &value)?;
+            let plain = cipher.decrypt_legacy(field, &value)?;
             let sealed = cipher.encrypt_bytes(field, id, &plain);
             let update = match extra {
                 Some(col) => {
                     format!("UPDATE {table} SET {blob} = $1 WHERE {key} = $2 AND {col} = $3")
                 }
-                None => format!("UPDATE {table} SET {blob} = $1 WHERE {key} = $2 AND $3 = 0"),
+                None => format!("UPDATE {table} SET {blob} = $1 WHERE {key} = $2"),
             };
             on_conn!(&mut conn, c => {
-                sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-                    .bind(&sealed).bind(id).bind(position)
-                    .execute(&mut *c).await.map(|r| r.rows_affected())
+                let q = sqlx::query(sqlx::AssertSqlSafe(update.clone())).bind(&sealed).bind(id);
+                let q = if extra.is_some() { q.bind(position) } else { q };
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
             rewritten += 1;
         }
@@ -317,26 +307,11 @@ mod tests {
         let c = cipher();
         let row = Uuid::now_v7();
         // The first release: `nonce || ciphertext` with the field's tag as associated data.
-        let nonce = [7u8; 12];
-        let ct = c
-            .aead
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: b"13807315678".as_slice(),
-                    aad: Field::Phone.tag(),
-                },
-            )
-            .unwrap();
-        let old = [nonce.as_slice(), &ct].concat();
+        let old = c.encrypt_first_release(Field::Phone, "13807315678");
         assert!(c.decrypt(Field::Phone, row, &old).is_err());
-        let resealing = FieldCipher {
-            legacy: true,
-            ..c.clone()
-        };
         assert_eq!(
-            resealing.decrypt(Field::Phone, row, &old).unwrap(),
-            "13807315678"
+            c.decrypt_legacy(Field::Phone, &old).unwrap(),
+            b"13807315678".to_vec()
         );
     }
 

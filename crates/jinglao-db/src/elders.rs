@@ -556,13 +556,8 @@ async fn duplicate(
     let event = Event::new("elder.duplicate_refused", "elder", existing)
         .region(Some(region))
         .detail(json!({ "id_number": id_number.masked() }));
-    let audited = async {
-        let mut tx = db.begin().await?;
-        audit::append(&mut tx.conn(), chain, actor, event, now).await?;
-        tx.commit().await
-    };
-    match audited.await {
-        Ok(()) => Invalid::one("id_number", REGISTERED_ELSEWHERE).into(),
+    match audit::record(db, chain, actor, event, now).await {
+        Ok(_) => Invalid::one("id_number", REGISTERED_ELSEWHERE).into(),
         Err(e) => e,
     }
 }
@@ -877,6 +872,16 @@ pub async fn end_category(
     Ok(())
 }
 
+/// Locks a person's row until the transaction ends (a write that changes nothing), so that
+/// changes to one person that read before they write queue on either database.
+pub async fn lock(conn: &mut Conn<'_>, id: Uuid) -> Result<(), DbError> {
+    on_conn!(conn, c => {
+        sqlx::query("UPDATE elders SET updated_at = updated_at WHERE id = $1")
+            .bind(id).execute(&mut *c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
 /// Records a death or a move away: the status changes from `event.date`, every category still
 /// open on that date ends on it, everything that depended on the person ends with it
 /// (`life_events::apply`) and a `elder.life_event` domain event keeps what was ended — all in
@@ -890,12 +895,8 @@ pub async fn record_life_event(
 ) -> Result<crate::life_events::Effects, DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    // Lock the person's row first (a no-op write): two recordings racing for one person queue
-    // here, and the second finds the status already changed.
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE elders SET updated_at = updated_at WHERE id = $1")
-            .bind(event.elder_id).execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
+    // Two recordings racing for one person queue here; the second finds the status changed.
+    lock(&mut conn, event.elder_id).await?;
     let rec = get(&mut conn, &actor.scope, event.elder_id)
         .await?
         .ok_or(DbError::NotFound)?;

@@ -115,12 +115,6 @@ pub async fn apply(
              WHERE elder_id = $1 AND (end_date IS NULL OR end_date > $2) RETURNING id",
         )
         .bind(elder_id).bind(date).bind(&why).fetch_all(&mut *c).await?;
-        out.orders = sqlx::query_scalar(
-            "UPDATE service_orders SET status = 'cancelled', end_reason = $3, updated_at = $4 \
-             WHERE elder_id = $1 AND status = 'booked' AND service_on >= $2 \
-             AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id) RETURNING id",
-        )
-        .bind(elder_id).bind(date).bind(&why).bind(now).fetch_all(&mut *c).await?;
         out.plans = sqlx::query_scalar(
             "UPDATE service_plans SET status = 'ended', end_reason = $3, updated_at = $4, \
              end_on = CASE WHEN end_on IS NOT NULL AND end_on <= $2 THEN end_on \
@@ -148,15 +142,16 @@ pub async fn apply(
         .bind(elder_id).bind(now).execute(&mut *c).await?.rows_affected() > 0;
         Ok::<_, sqlx::Error>(())
     })?;
+    out.orders = crate::orders::cancel_unstarted(
+        conn,
+        crate::orders::Unstarted::OfElder(elder_id, date),
+        &why,
+        now,
+    )
+    .await?;
     for (stay, bed, facility, admitted, region) in stays {
         let on = date.max(admitted);
-        on_conn!(conn, c => {
-            sqlx::query("UPDATE stays SET discharged_on = $2, discharge_reason = $3 WHERE id = $1")
-                .bind(stay).bind(on).bind(&why).execute(&mut *c).await?;
-            sqlx::query("UPDATE beds SET status = 'free', updated_at = $2 WHERE id = $1")
-                .bind(bed).bind(now).execute(&mut *c).await.map(|r| r.rows_affected())
-        })?;
-        crate::facilities::recount(conn, Some(facility), now).await?;
+        crate::beds::close_stay_in(conn, stay, bed, facility, on, &why, now).await?;
         out.stays.push((stay, bed, facility, region, on));
     }
     Ok(out)

@@ -276,18 +276,22 @@ pub async fn place(
     now: DateTime<Utc>,
 ) -> Result<Placed, DbError> {
     let mut tx = db.begin().await?;
-    let placed = place_in(&mut tx.conn(), key, actor, o, None, now).await?;
+    let mut conn = tx.conn();
+    let credit = crate::credit::credit_of(&mut conn, o.provider_id).await?;
+    let placed = place_in(&mut conn, key, actor, o, None, &credit, now).await?;
     tx.commit().await?;
     Ok(placed)
 }
 
-/// [`place`] inside the caller's transaction, for a recurring plan's orders.
+/// [`place`] inside the caller's transaction, for a recurring plan's orders. `credit` is the
+/// provider's (`credit::credit_of`), loaded once by the caller however many days it books.
 pub(crate) async fn place_in(
     conn: &mut Conn<'_>,
     key: &ChainKey,
     actor: &Actor,
     o: &NewOrder<'_>,
     plan_id: Option<Uuid>,
+    credit: &crate::credit::ProviderCredit,
     now: DateTime<Utc>,
 ) -> Result<Placed, DbError> {
     let (funding, start, latest, minutes) = validate(o, now)?;
@@ -324,9 +328,7 @@ pub(crate) async fn place_in(
         .into());
     };
     if funding.is_government_purchase()
-        && let Some(why) = crate::providers::blacklisted_among(conn, &[o.provider_id], day)
-            .await?
-            .remove(&o.provider_id)
+        && let Some(why) = credit.purchase_bar(day)
     {
         return Err(Invalid::one(
             "provider_id",
@@ -368,6 +370,55 @@ pub(crate) async fn place_in(
         id,
         confirm_code: code,
     })
+}
+
+/// Booked orders to cancel because what they depended on ended: never one a caregiver has
+/// checked in to (it has a visit), whatever else.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Unstarted {
+    /// A plan's orders whose window starts after the instant (the plan was ended).
+    OfPlan(Uuid, DateTime<Utc>),
+    /// A person's orders from the day (they died or moved away).
+    OfElder(Uuid, NaiveDate),
+    /// A provider's government-paid orders from the day (a credit record bars it).
+    GovernmentPaidOf(Uuid, NaiveDate),
+}
+
+/// Cancels the booked orders `which` names, not yet started, with `reason`; returns their ids.
+pub(crate) async fn cancel_unstarted(
+    conn: &mut Conn<'_>,
+    which: Unstarted,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbError> {
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new("UPDATE service_orders SET status = 'cancelled', end_reason = ");
+        q.push_bind(reason).push(", updated_at = ").push_bind(now);
+        q.push(" WHERE status = 'booked' \
+                 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)");
+        match which {
+            Unstarted::OfPlan(plan, after) => {
+                q.push(" AND plan_id = ").push_bind(plan);
+                q.push(" AND window_start > ").push_bind(after);
+            }
+            Unstarted::OfElder(elder, from) => {
+                q.push(" AND elder_id = ").push_bind(elder);
+                q.push(" AND service_on >= ").push_bind(from);
+            }
+            Unstarted::GovernmentPaidOf(provider, from) => {
+                q.push(" AND provider_id = ").push_bind(provider);
+                q.push(" AND service_on >= ").push_bind(from);
+                q.push(" AND funding IN (");
+                let mut sep = q.separated(", ");
+                for f in Funding::ALL.iter().filter(|f| f.is_government_purchase()) {
+                    sep.push_bind(f.as_str());
+                }
+                q.push(")");
+            }
+        }
+        q.push(" RETURNING id");
+        q.build_query_scalar::<Uuid>().fetch_all(&mut *c).await
+    })?)
 }
 
 /// One order as its pages and the visit check see it.

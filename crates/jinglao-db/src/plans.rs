@@ -216,6 +216,8 @@ async fn generate_in(
     let funding = Funding::parse(&plan.funding)
         .ok_or_else(|| DbError::Corrupt(format!("plan {} funding {}", plan.id, plan.funding)))?;
     let mut out = Generated::default();
+    // The provider's credit, read once for every day booked.
+    let credit = crate::credit::credit_of(conn, plan.provider_id).await?;
     for day in days(weekdays, plan.start_on, plan.end_on, from, through) {
         let start = china_time(
             day,
@@ -238,7 +240,7 @@ async fn generate_in(
         };
         // Each day in a savepoint: a refused day rolls back alone.
         savepoint(conn, "SAVEPOINT plan_day").await?;
-        match orders::place_in(conn, key, actor, &order, Some(plan.id), now).await {
+        match orders::place_in(conn, key, actor, &order, Some(plan.id), &credit, now).await {
             Ok(placed) => {
                 savepoint(conn, "RELEASE SAVEPOINT plan_day").await?;
                 out.booked.push((day, placed.id));
@@ -377,14 +379,14 @@ pub async fn end(
         )
         .bind(reason.trim()).bind(now).bind(plan_id).execute(&mut *c).await.map(|_| ())
     })?;
-    let cancelled = on_conn!(&mut conn, c => {
-        sqlx::query(
-            "UPDATE service_orders SET status = 'cancelled', end_reason = $1, updated_at = $2 \
-             WHERE plan_id = $3 AND status = 'booked' AND window_start > $2 \
-             AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)",
-        )
-        .bind(&why).bind(now).bind(plan_id).execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
+    let cancelled = orders::cancel_unstarted(
+        &mut conn,
+        orders::Unstarted::OfPlan(plan_id, now),
+        &why,
+        now,
+    )
+    .await?
+    .len() as u64;
     let event = Event::new("plan.end", "elder", plan.elder_id)
         .region(Some(residence))
         .detail(json!({ "plan": plan_id, "reason": reason.trim(), "orders_cancelled": cancelled }));

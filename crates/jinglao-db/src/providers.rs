@@ -421,10 +421,10 @@ pub async fn blacklisted_among(
     ids: &[Uuid],
     today: NaiveDate,
 ) -> Result<HashMap<Uuid, String>, DbError> {
-    Ok(crate::credit::bars_among(conn, ids, today)
+    Ok(crate::credit::credit_among(conn, ids)
         .await?
         .into_iter()
-        .filter_map(|(id, b)| Some((id, b.purchase?)))
+        .filter_map(|(id, c)| Some((id, c.purchase_bar(today)?)))
         .collect())
 }
 

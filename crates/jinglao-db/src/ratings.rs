@@ -89,10 +89,9 @@ pub async fn apply(
     }
     let history = of_facility(&mut conn, facility_id).await?;
     let region = &f.region_code;
-    let credit_bar = crate::credit::bars_among(&mut conn, &[f.provider_id], today)
+    let credit_bar = crate::credit::credit_of(&mut conn, f.provider_id)
         .await?
-        .remove(&f.provider_id)
-        .and_then(|b| b.rating);
+        .rating_bar(today);
     let cap = book.int(PolicyKey::RatingFirstTimeCap, region);
     let p = Prerequisites {
         filed: !f.filing_no.is_empty(),
@@ -249,10 +248,9 @@ pub async fn decide_and_publish(
         return Err(Invalid::one("status", "专家评分完成后才能评定").into());
     }
     // A penalty or listing recorded while the rating was under way stops it here too.
-    if let Some(why) = crate::credit::bars_among(&mut conn, &[f.provider_id], today)
+    if let Some(why) = crate::credit::credit_of(&mut conn, f.provider_id)
         .await?
-        .remove(&f.provider_id)
-        .and_then(|b| b.rating)
+        .rating_bar(today)
     {
         return Err(Invalid::one(
             "status",
