@@ -606,7 +606,7 @@ pub async fn decide_on(
                 "SELECT COUNT(*) FROM application_decisions WHERE application_id = $1 \
                  AND decided_by = $2 AND step = $3",
             )
-            .bind(id).bind(actor.user_id).bind(acting.other_step_name())
+            .bind(id).bind(actor.user_id).bind(acting.other().as_str())
             .fetch_one(&mut *c).await
         })?;
         if other > 0 {
@@ -657,10 +657,10 @@ pub async fn decide_on(
     )
     .await?;
     let step_name = match step {
-        Some(Step::VillageReview) => "village_review",
+        Some(Step::VillageReview) => Step::VillageReview.as_str(),
         _ if app.status == ApplicationStatus::Appealed => "appeal_decision",
         _ if app.status == ApplicationStatus::InNotice => "notice_objection",
-        _ => "township_decision",
+        _ => Step::TownshipDecision.as_str(),
     };
     let against = match decision {
         Decision::Approve => !answer.eligible,

@@ -724,9 +724,7 @@ pub(crate) async fn refresh_elder_level(
     let dementia = match &latest {
         Some((_, _, form)) => serde_json::from_str::<AssessmentForm>(form)
             .map_err(|e| DbError::Corrupt(format!("老年人 {elder_id} 的评估表：{e}")))?
-            .diagnoses
-            .iter()
-            .any(|d| jinglao_domain::assessment::is_dementia(d)),
+            .has_dementia(),
         None => false,
     };
     let (lvl, on, due) = match latest {

@@ -7,8 +7,9 @@
 //! error, with nothing written.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_domain::category::{CategoryKind, CategoryRecord, categories_on};
+use jinglao_domain::category::{self, CategoryKind};
 use jinglao_domain::facility::resident_days;
+use jinglao_domain::id_number::age_on;
 use jinglao_domain::policy::{PolicyBook, PolicyKey};
 use jinglao_domain::waiting_list::{Place, Waiting, order};
 use jinglao_domain::{Invalid, Permission, ResidentId, Scope};
@@ -745,29 +746,24 @@ pub async fn waiting_list(
     })?;
     let advanced = book.int(PolicyKey::AdvancedAge, &f.region_code) as i32;
     let tiers = book.waiting_list_tiers(&f.region_code);
+    // Each person's recorded categories as bits, grouped once.
+    let mut recorded: std::collections::HashMap<Uuid, u32> = std::collections::HashMap::new();
+    for (elder, kind, detail) in &cats {
+        if let Some(k) = CategoryKind::parse(kind) {
+            *recorded.entry(*elder).or_default() |= category::record_bits(k, detail.as_deref());
+        }
+    }
     let entries = rows
         .into_iter()
         .map(
             |(entry_id, elder_id, name, id_masked, applied_on, birth, ability, dementia)| {
                 // The person's categories on the day, exactly as the registry derives them.
-                let records: Vec<CategoryRecord> = cats
-                    .iter()
-                    .filter(|(e, _, _)| *e == elder_id)
-                    .filter_map(|(_, kind, detail)| {
-                        Some(CategoryRecord {
-                            id: Uuid::nil(),
-                            kind: CategoryKind::parse(kind)?,
-                            detail: detail.clone(),
-                            start: today,
-                            end: None,
-                            evidence: String::new(),
-                        })
-                    })
-                    .collect();
                 let level = ability
                     .and_then(|a| u8::try_from(a).ok())
                     .and_then(jinglao_domain::assessment::AbilityLevel::from_number);
-                let categories = categories_on(&records, birth, level, dementia, today, advanced)
+                let bits = recorded.get(&elder_id).copied().unwrap_or(0)
+                    | category::derived_bits(age_on(birth, today), level, dementia, advanced);
+                let categories = category::labels_of_bits(bits)
                     .into_iter()
                     .map(String::from)
                     .collect();

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{Months, NaiveDate};
 use jinglao_domain::assessment::AbilityLevel;
-use jinglao_domain::category::{ADVANCED_AGE, CategoryKind, DEMENTIA, DISABLED, PARTLY_DISABLED};
+use jinglao_domain::category::{
+    self, ADVANCED_AGE, CategoryKind, DEMENTIA, DISABLED, PARTLY_DISABLED,
+};
 use jinglao_domain::elder::ElderStatus;
 use jinglao_domain::region::RegionLevel;
 use jinglao_domain::{Phone, RegionCode, ResidentId, Scope, Sex};
@@ -407,21 +409,14 @@ async fn attach_categories(
             .push(" AND (end_date IS NULL OR end_date >= ").push_bind(today).push(")");
         q.build_query_as::<(Uuid, String, Option<String>)>().fetch_all(&mut *c).await
     })?;
-    let mut by: HashMap<Uuid, Vec<&'static str>> = HashMap::new();
+    let mut by: HashMap<Uuid, u32> = HashMap::new();
     for (id, kind, detail) in cats {
         if let Some(k) = CategoryKind::parse(&kind) {
-            let labels = by.entry(id).or_default();
-            labels.push(k.label());
-            labels.extend(k.detail_label_of(detail.as_deref()));
+            *by.entry(id).or_default() |= category::record_bits(k, detail.as_deref());
         }
     }
     for r in rows {
-        let found = by.remove(&r.id).unwrap_or_default();
-        r.categories = jinglao_domain::category::LABELS
-            .iter()
-            .copied()
-            .filter(|l| found.contains(l))
-            .collect();
+        r.categories = category::labels_of_bits(by.remove(&r.id).unwrap_or_default());
     }
     Ok(())
 }

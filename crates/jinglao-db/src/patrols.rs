@@ -353,8 +353,7 @@ pub async fn record(
     };
     let times = crate::policy::load(&mut conn)
         .await?
-        .patrol_rules(&region)
-        .monthly_times;
+        .patrol_monthly_times(&region);
     let due = patrol::due_on(latest, joined, f, times);
     on_conn!(&mut conn, c => {
         sqlx::query(

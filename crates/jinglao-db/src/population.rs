@@ -99,11 +99,7 @@ pub async fn load(
                                     d,
                                     interval(policy, &p.input.residence_region),
                                 ),
-                                dementia: a
-                                    .form
-                                    .diagnoses
-                                    .iter()
-                                    .any(|d| jinglao_domain::assessment::is_dementia(d)),
+                                dementia: a.form.has_dementia(),
                             }),
                             _ => None,
                         },

@@ -71,18 +71,19 @@ impl Step {
         }
     }
 
-    /// Whether `role` may take this step where `roles` may (the region's parameter; scope is
-    /// checked by the caller).
-    pub fn allowed(self, role: Role, roles: &[Role]) -> bool {
-        roles.contains(&role)
+    /// The name its decisions are stored under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::VillageReview => "village_review",
+            Step::TownshipDecision => "township_decision",
+        }
     }
 
-    /// The stored name of the other step: one account never takes both steps of one
-    /// application.
-    pub fn other_step_name(self) -> &'static str {
+    /// The other step: one account never takes both steps of one application.
+    pub fn other(self) -> Step {
         match self {
-            Step::VillageReview => "township_decision",
-            Step::TownshipDecision => "village_review",
+            Step::VillageReview => Step::TownshipDecision,
+            Step::TownshipDecision => Step::VillageReview,
         }
     }
 }
@@ -120,9 +121,7 @@ pub fn needs_assessment(setting: &str, item: &crate::service_list::ServiceItem) 
         "paid" => item.payer.government_share() > 0,
         "all" => true,
         "none" => false,
-        codes => codes
-            .split([',', '，', '、'])
-            .any(|c| c.trim() == item.code),
+        codes => crate::elder::split_multi(codes).contains(&item.code.as_str()),
     }
 }
 
@@ -157,7 +156,7 @@ pub struct DecisionContext<'a> {
 pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Invalid> {
     // An objection upheld during the public notice: the township/street refuses after all.
     if ctx.status == ApplicationStatus::InNotice {
-        if !Step::TownshipDecision.allowed(ctx.role, ctx.allowed_roles) {
+        if !ctx.allowed_roles.contains(&ctx.role) {
             return Err(Invalid::one(
                 "decision",
                 format!(
@@ -186,7 +185,7 @@ pub fn decide(d: Decision, ctx: DecisionContext<'_>) -> Result<Transition, Inval
             format!("申请当前状态为“{}”，不需要审核", ctx.status.label()),
         ));
     };
-    if !step.allowed(ctx.role, ctx.allowed_roles) {
+    if !ctx.allowed_roles.contains(&ctx.role) {
         return Err(Invalid::one(
             "decision",
             format!("{}不能进行{}", ctx.role.label(), step.label()),

@@ -530,9 +530,10 @@ pub fn parse_icd10(text: &str) -> Option<String> {
 /// Whether a diagnosis is dementia (失智): F00–F03 (dementia in Alzheimer's disease, vascular,
 /// in other diseases, unspecified) or G30 (Alzheimer's disease).
 pub fn is_dementia(code: &str) -> bool {
+    let code = code.trim().to_ascii_uppercase();
     ["F00", "F01", "F02", "F03", "G30"]
         .iter()
-        .any(|p| code.trim().to_ascii_uppercase().starts_with(p))
+        .any(|p| code.starts_with(p))
 }
 
 /// Whether a diagnosis triggers rule 2: dementia (F00–F03) or another mental or behavioural

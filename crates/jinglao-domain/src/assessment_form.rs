@@ -203,6 +203,13 @@ pub struct AssessmentForm {
 }
 
 impl AssessmentForm {
+    /// Whether a diagnosis is dementia (the 失智 category comes from it).
+    pub fn has_dementia(&self) -> bool {
+        self.diagnoses
+            .iter()
+            .any(|d| crate::assessment::is_dementia(d))
+    }
+
     /// A.5.11 昏迷.
     pub fn coma(&self) -> bool {
         self.health.get("A.5.11").map(String::as_str) == Some("有")

@@ -50,13 +50,13 @@ pub enum AnchorLineError {
 }
 
 impl Anchor {
-    fn mac(&self, key: &[u8; 32]) -> String {
+    fn mac(&self, key: &[u8; 32]) -> Hmac<Sha256> {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
         mac.update(b"jinglao-audit-anchor-v1\0");
         mac.update(&self.seq.to_be_bytes());
         mac.update(self.hash.as_bytes());
         mac.update(&self.at.timestamp_micros().to_be_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        mac
     }
 
     /// The line written to the anchor file (JSON, without the line break).
@@ -65,7 +65,7 @@ impl Anchor {
             seq: self.seq,
             hash: self.hash.clone(),
             at: self.at,
-            mac: self.mac(key),
+            mac: hex::encode(self.mac(key).finalize().into_bytes()),
         })
         .expect("an anchor serialises")
     }
@@ -81,18 +81,13 @@ impl Anchor {
             hash: l.hash,
             at: l.at,
         };
-        let expected = a.mac(key);
-        if subtle_eq(expected.as_bytes(), l.mac.as_bytes()) {
-            Ok(a)
-        } else {
-            Err(AnchorLineError::BadMac)
-        }
+        // Compared in constant time by the MAC itself.
+        let given = hex::decode(&l.mac).map_err(|_| AnchorLineError::BadMac)?;
+        a.mac(key)
+            .verify_slice(&given)
+            .map_err(|_| AnchorLineError::BadMac)?;
+        Ok(a)
     }
-}
-
-/// Constant-time comparison of two MACs in hex.
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// What the anchors say about the chain in the database.

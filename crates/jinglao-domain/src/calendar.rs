@@ -84,9 +84,6 @@ impl YearCalendar {
         else {
             return Err(whole("请填写年份（2000 至 2100 之间的四位数字）"));
         };
-        if bytes.len() > MAX_FILE_BYTES {
-            return Err(whole("文件过大：一年的放假安排不会超过 64 KB"));
-        }
         let Ok(text) = std::str::from_utf8(bytes) else {
             return Err(whole("文件应为 UTF-8 编码的 CSV 文本"));
         };

@@ -54,17 +54,6 @@ pub const LOST_ONLY_CHILD: &str = "失独";
 /// Derived category: 残疾 of grade one or two.
 pub const SEVERE_DISABILITY: &str = "重度残疾";
 
-/// Every derived label, in the order lists show them (after the recorded ones).
-pub const DERIVED: [&str; 7] = [
-    ADVANCED_AGE,
-    DISABLED,
-    PARTLY_DISABLED,
-    DEMENTIA,
-    SCATTERED_TEKUN,
-    LOST_ONLY_CHILD,
-    SEVERE_DISABILITY,
-];
-
 impl CategoryKind {
     /// From the stable name or the label, also the names of the first release (重度残疾 is
     /// now 残疾 with its grade).
@@ -118,7 +107,8 @@ impl CategoryKind {
 }
 
 /// Every category label rules may test: the recorded ones ([`CategoryKind::ALL`]'s labels),
-/// then [`DERIVED`]. A label's position is its bit in the sweep's packed facts (at most 32).
+/// then the derived ones, in the order lists show them. A label's position is its bit
+/// ([`label_bit`]) in the sweep's packed facts and everywhere labels are collected (at most 32).
 pub const LABELS: [&str; 17] = [
     "城市特困",
     "农村特困",
@@ -139,9 +129,50 @@ pub const LABELS: [&str; 17] = [
     SEVERE_DISABILITY,
 ];
 
-/// [`LABELS`] as a list.
-pub fn all_labels() -> Vec<&'static str> {
-    LABELS.to_vec()
+/// The bit of a category label (its position in [`LABELS`]), if it is one.
+pub fn label_bit(label: &str) -> Option<u32> {
+    LABELS.iter().position(|c| *c == label).map(|i| 1u32 << i)
+}
+
+/// The labels whose bits are set, in the order of [`LABELS`].
+pub fn labels_of_bits(bits: u32) -> Vec<&'static str> {
+    LABELS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, l)| *l)
+        .collect()
+}
+
+/// The bits a recorded category sets: its own, and the label its detail adds (分散供养特困,
+/// 失独, 重度残疾).
+pub fn record_bits(kind: CategoryKind, detail: Option<&str>) -> u32 {
+    let bit = |l: &str| label_bit(l).unwrap_or(0);
+    bit(kind.label()) | kind.detail_label_of(detail).map_or(0, bit)
+}
+
+/// The bits derived from age, level and diagnosis: 高龄 at `advanced_age` or over, 失能 /
+/// 半失能 from the latest effective level, 失智 from its diagnoses.
+pub fn derived_bits(
+    age: i32,
+    ability: Option<AbilityLevel>,
+    dementia: bool,
+    advanced_age: i32,
+) -> u32 {
+    let bit = |l: &str| label_bit(l).unwrap_or(0);
+    let mut bits = 0;
+    if age >= advanced_age {
+        bits |= bit(ADVANCED_AGE);
+    }
+    match ability {
+        Some(AbilityLevel::Severe | AbilityLevel::Complete) => bits |= bit(DISABLED),
+        Some(AbilityLevel::Mild | AbilityLevel::Moderate) => bits |= bit(PARTLY_DISABLED),
+        _ => {}
+    }
+    if dementia {
+        bits |= bit(DEMENTIA);
+    }
+    bits
 }
 
 /// A recorded category with its period.
@@ -276,7 +307,7 @@ impl CategoryDraft {
 
 /// The categories a person belongs to on `on`: recorded ones active on that date, with the
 /// labels their details add, then the derived ones (高龄, 失能 / 半失能, 失智). Labels in the
-/// order of [`all_labels`], without repeats.
+/// order of [`LABELS`], without repeats.
 pub fn categories_on(
     records: &[CategoryRecord],
     birth_date: NaiveDate,
@@ -285,22 +316,12 @@ pub fn categories_on(
     on: NaiveDate,
     advanced_age: i32,
 ) -> Vec<&'static str> {
-    let mut found: Vec<&'static str> = Vec::new();
-    for r in records.iter().filter(|r| r.is_active_on(on)) {
-        found.push(r.kind.label());
-        found.extend(r.kind.detail_label_of(r.detail.as_deref()));
-    }
-    found.extend(derived_categories(
-        birth_date,
-        ability,
-        dementia,
-        on,
-        advanced_age,
-    ));
-    all_labels()
-        .into_iter()
-        .filter(|l| found.contains(l))
-        .collect()
+    let recorded = records
+        .iter()
+        .filter(|r| r.is_active_on(on))
+        .fold(0, |m, r| m | record_bits(r.kind, r.detail.as_deref()));
+    let age = age_on(birth_date, on);
+    labels_of_bits(recorded | derived_bits(age, ability, dementia, advanced_age))
 }
 
 /// The categories derived from age, ability and diagnosis on `on`: 高龄 from age, 失能 / 半失能
@@ -312,19 +333,8 @@ pub fn derived_categories(
     on: NaiveDate,
     advanced_age: i32,
 ) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if age_on(birth_date, on) >= advanced_age {
-        out.push(ADVANCED_AGE);
-    }
-    match ability {
-        Some(AbilityLevel::Severe | AbilityLevel::Complete) => out.push(DISABLED),
-        Some(AbilityLevel::Mild | AbilityLevel::Moderate) => out.push(PARTLY_DISABLED),
-        _ => {}
-    }
-    if dementia {
-        out.push(DEMENTIA);
-    }
-    out
+    let age = age_on(birth_date, on);
+    labels_of_bits(derived_bits(age, ability, dementia, advanced_age))
 }
 
 #[cfg(test)]
@@ -417,8 +427,17 @@ mod tests {
     #[test]
     fn the_label_table_is_the_recorded_kinds_then_the_derived_ones() {
         let mut expected: Vec<&str> = CategoryKind::ALL.iter().map(|k| k.label()).collect();
-        expected.extend(DERIVED);
-        assert_eq!(all_labels(), expected);
+        expected.extend([
+            ADVANCED_AGE,
+            DISABLED,
+            PARTLY_DISABLED,
+            DEMENTIA,
+            SCATTERED_TEKUN,
+            LOST_ONLY_CHILD,
+            SEVERE_DISABILITY,
+        ]);
+        assert_eq!(LABELS.to_vec(), expected);
+        assert_eq!(labels_of_bits(u32::MAX >> (32 - LABELS.len())), expected);
     }
 
     #[test]

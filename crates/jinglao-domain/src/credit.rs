@@ -126,11 +126,14 @@ impl CreditDraft<'_> {
 }
 
 impl CreditRecord {
+    /// Whether the record has been decided by `day` and not revoked by then.
+    fn decided_and_standing(&self, day: NaiveDate) -> bool {
+        self.decided_on <= day && self.revoked_on.is_none_or(|r| day < r)
+    }
+
     /// Whether the record itself is in force on `day` (decided, not ended, not revoked).
     pub fn in_force_on(&self, day: NaiveDate) -> bool {
-        self.decided_on <= day
-            && self.ends_on.is_none_or(|e| day <= e)
-            && self.revoked_on.is_none_or(|r| day < r)
+        self.decided_and_standing(day) && self.ends_on.is_none_or(|e| day <= e)
     }
 
     /// The last day a fraud penalty keeps the provider out of government purchase: `years`
@@ -147,7 +150,7 @@ impl CreditRecord {
 
     /// Why the record bars the provider from government purchase on `day`, if it does.
     pub fn purchase_bar(&self, day: NaiveDate, fraud_bar_years: u32) -> Option<String> {
-        if self.decided_on > day || self.revoked_on.is_some_and(|r| r <= day) {
+        if !self.decided_and_standing(day) {
             return None;
         }
         match self.kind {

@@ -10,9 +10,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::assessment::AbilityLevel;
-use crate::category::{
-    ADVANCED_AGE, CategoryKind, DEMENTIA, DISABLED, PARTLY_DISABLED, all_labels,
-};
+use crate::category::{CategoryKind, derived_bits, labels_of_bits};
 use crate::elder::LivingArrangement;
 use crate::id_number::age_on;
 use crate::rules::{BLOCK, Facts, Packed, Person, Program, category_bit};
@@ -41,15 +39,7 @@ pub fn kind_bit(kind: CategoryKind) -> u32 {
     category_bit(kind.label()).unwrap_or(0)
 }
 
-/// The bits a recorded category sets: its own, and the label its detail adds (分散供养特困,
-/// 失独, 重度残疾).
-pub fn record_bits(kind: CategoryKind, detail: Option<&str>) -> u32 {
-    kind_bit(kind)
-        | kind
-            .detail_label_of(detail)
-            .and_then(category_bit)
-            .unwrap_or(0)
-}
+pub use crate::category::record_bits;
 
 /// What the registry holds about a person, as the sweep loads it: codes as numbers, recorded
 /// categories already reduced to those active on the sweep date.
@@ -106,12 +96,8 @@ impl Raw {
         let (lo, hi) = code_range(list);
         let within = |c: u64| (lo..=hi).contains(&c);
         // The same labels, in the same order, as `categories_on` gives.
-        let bits = self.category_bits(on, advanced_age);
-        let categories: Vec<String> = all_labels()
-            .into_iter()
-            .filter(|l| category_bit(l).is_some_and(|b| bits & b != 0))
-            .map(String::from)
-            .collect();
+        let bits = self.category_bits(age_on(self.birth_date, on), advanced_age);
+        let categories: Vec<String> = labels_of_bits(bits).into_iter().map(String::from).collect();
         Facts {
             age: i64::from(age_on(self.birth_date, on)),
             sex: self.sex,
@@ -128,23 +114,10 @@ impl Raw {
         }
     }
 
-    /// Every category bit on `on`: the recorded ones and those derived from age, level and
+    /// Every category bit at `age`: the recorded ones and those derived from age, level and
     /// diagnosis.
-    fn category_bits(&self, on: NaiveDate, advanced_age: i32) -> u32 {
-        let mut categories = self.categories;
-        let bit = |l: &str| category_bit(l).unwrap_or(0);
-        if age_on(self.birth_date, on) >= advanced_age {
-            categories |= bit(ADVANCED_AGE);
-        }
-        match self.ability {
-            Some(AbilityLevel::Severe | AbilityLevel::Complete) => categories |= bit(DISABLED),
-            Some(AbilityLevel::Mild | AbilityLevel::Moderate) => categories |= bit(PARTLY_DISABLED),
-            _ => {}
-        }
-        if self.dementia {
-            categories |= bit(DEMENTIA);
-        }
-        categories
+    fn category_bits(&self, age: i32, advanced_age: i32) -> u32 {
+        self.categories | derived_bits(age, self.ability, self.dementia, advanced_age)
     }
 
     /// The packed facts on `on` for a list whose region spans `list` (see [`code_range`]),
@@ -152,7 +125,7 @@ impl Raw {
     /// from the level, "local" meaning within the list's region.
     pub fn pack(&self, list: (u64, u64), on: NaiveDate, advanced_age: i32) -> Packed {
         let age = age_on(self.birth_date, on);
-        let categories = self.category_bits(on, advanced_age);
+        let categories = self.category_bits(age, advanced_age);
         let within = |c: u64| (list.0..=list.1).contains(&c);
         let flags = u8::from(within(self.hukou))
             | u8::from(within(self.residence)) << 1

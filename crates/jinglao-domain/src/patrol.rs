@@ -44,16 +44,6 @@ pub struct PatrolRules {
     pub monthly_times: u32,
 }
 
-impl PatrolRules {
-    /// How often, in words: 每周一次, 每月一次, 每月 2 次.
-    pub fn label(&self, f: Frequency) -> String {
-        match (f, self.monthly_times) {
-            (Frequency::Monthly, n) if n > 1 => format!("每月 {n} 次"),
-            _ => f.label().to_string(),
-        }
-    }
-}
-
 /// How often this person is visited, with the clauses that decided it.
 pub fn frequency(facts: &Facts, rules: &PatrolRules) -> (Frequency, String) {
     let weekly = rules.weekly.deciding(facts);

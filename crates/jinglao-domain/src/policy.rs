@@ -633,8 +633,13 @@ impl PolicyBook {
         crate::patrol::PatrolRules {
             weekly: rule(PolicyKey::PatrolWeeklyRule),
             monthly: rule(PolicyKey::PatrolMonthlyRule),
-            monthly_times: self.int(PolicyKey::PatrolMonthlyTimes, region).clamp(1, 31) as u32,
+            monthly_times: self.patrol_monthly_times(region),
         }
+    }
+
+    /// Visits a month owed to the monthly group in `region` (1–31).
+    pub fn patrol_monthly_times(&self, region: &RegionCode) -> u32 {
+        self.int(PolicyKey::PatrolMonthlyTimes, region).clamp(1, 31) as u32
     }
 
     /// Who may have a family care bed in `region` (the built-in rule if the stored one cannot
@@ -659,10 +664,9 @@ impl PolicyBook {
 
     /// The roles `region` lets do a step: the comma-separated role names of `key`.
     pub fn roles(&self, key: PolicyKey, region: &RegionCode) -> Vec<crate::role::Role> {
-        self.resolve(key, region)
-            .value
-            .split([',', '，', '、'])
-            .filter_map(|r| r.trim().parse().ok())
+        crate::elder::split_multi(&self.resolve(key, region).value)
+            .into_iter()
+            .filter_map(|r| r.parse().ok())
             .collect()
     }
 

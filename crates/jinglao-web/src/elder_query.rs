@@ -5,7 +5,7 @@
 use jinglao_db::elder_search::{ElderFilter, ElderSummary};
 use jinglao_domain::RegionCode;
 use jinglao_domain::assessment::AbilityLevel;
-use jinglao_domain::category::derived_categories;
+use jinglao_domain::category;
 use jinglao_domain::elder::ElderStatus;
 use jinglao_domain::policy::PolicyKey;
 
@@ -89,17 +89,12 @@ pub async fn filter_for(
 /// A result row's categories as lists show them: the recorded ones active today, then the
 /// derived ones (高龄, 失能 / 半失能) by the filter's day and 高龄 age.
 pub fn categories_today(row: &ElderSummary, filter: &ElderFilter) -> Vec<&'static str> {
-    let mut out = row.categories.clone();
-    out.extend(derived_categories(
-        row.birth_date,
-        row.ability,
-        row.dementia,
-        filter.today,
-        filter.advanced_age,
-    ));
-    jinglao_domain::category::LABELS
+    let recorded = row
+        .categories
         .iter()
-        .copied()
-        .filter(|l| out.contains(l))
-        .collect()
+        .filter_map(|l| category::label_bit(l))
+        .fold(0, |m, b| m | b);
+    let age = jinglao_domain::id_number::age_on(row.birth_date, filter.today);
+    let derived = category::derived_bits(age, row.ability, row.dementia, filter.advanced_age);
+    category::labels_of_bits(recorded | derived)
 }

@@ -50,10 +50,7 @@ pub struct Packed {
 
 /// The bit of a category label in [`Packed::categories`], if it is one.
 pub fn category_bit(label: &str) -> Option<u32> {
-    crate::category::LABELS
-        .iter()
-        .position(|c| *c == label)
-        .map(|i| 1u32 << i)
+    crate::category::label_bit(label)
 }
 
 fn region_number(r: &RegionCode) -> u64 {

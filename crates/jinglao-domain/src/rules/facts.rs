@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::assessment::AbilityLevel;
-use crate::category::{CategoryRecord, all_labels, categories_on};
+use crate::category::{CategoryRecord, LABELS, categories_on};
 use crate::elder::{ElderInput, ElderRecord, LivingArrangement};
 use crate::id_number::age_on;
 use crate::{RegionCode, Sex};
@@ -171,7 +171,7 @@ pub fn allowed_texts(fact: &str) -> Option<Vec<&'static str>> {
         "sex" => Some(vec![Sex::Male.label(), Sex::Female.label()]),
         "ability" => Some(AbilityLevel::ALL.iter().map(|a| a.label()).collect()),
         "living" => Some(LivingArrangement::ALL.iter().map(|l| l.label()).collect()),
-        "categories" => Some(all_labels()),
+        "categories" => Some(LABELS.to_vec()),
         _ => None,
     }
 }
