@@ -50,8 +50,7 @@ async fn run_with_settings(command: Command, settings: Settings) -> Result<ExitC
         Command::Migrate => {
             let db = connect(&settings).await?;
             let keys = Keys::load(&settings)?;
-            let applied = migrate::run(&db).await?;
-            let resealed = jinglao_db::crypto::reseal_legacy(&db, &keys.cipher).await?;
+            let (applied, resealed) = bring_up_to_date(&db, &keys).await?;
             if applied.is_empty() && resealed == 0 {
                 println!("数据库已是最新（{}）。", db.redacted_url());
             } else {
@@ -102,28 +101,16 @@ async fn run_with_settings(command: Command, settings: Settings) -> Result<ExitC
                 v.checked, v.head_seq, v.head_hash
             );
             let Some(file) = &settings.audit.anchor_file else {
-                println!("未配置锚点文件（audit.anchor_file）：无法发现连同链头一起删除的最新记录");
+                println!("{}", jinglao_db::audit_anchor::NOT_CONFIGURED);
                 return Ok(ExitCode::SUCCESS);
             };
             let a = jinglao_db::audit_anchor::verify(&db, &keys.audit_chain, file).await?;
-            match a.broken {
-                Some(b) => {
-                    println!("与锚点核对不符：{b}");
-                    Ok(ExitCode::from(2))
-                }
-                None => {
-                    match a.latest {
-                        Some(l) => println!(
-                            "与 {} 个锚点核对无误（最新锚点：{} 第 {} 条）",
-                            a.anchors,
-                            jinglao_domain::clock::format_local(l.at),
-                            l.seq
-                        ),
-                        None => println!("锚点文件 {} 中还没有锚点", file.display()),
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-            }
+            println!("{}", a.summary());
+            Ok(if a.broken.is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Audit {
             command: AuditCommand::Anchor,
@@ -171,6 +158,17 @@ pub async fn connect(settings: &Settings) -> Result<Db> {
         })
 }
 
+/// Brings a database up to date: pending migrations (and the reference data they load), then
+/// the one-time resealing of first-release encrypted fields. Returns both counts.
+pub(crate) async fn bring_up_to_date(
+    db: &Db,
+    keys: &Keys,
+) -> anyhow::Result<(Vec<(i64, &'static str)>, usize)> {
+    let applied = migrate::run(db).await?;
+    let resealed = jinglao_db::crypto::reseal_legacy(db, &keys.cipher).await?;
+    Ok((applied, resealed))
+}
+
 fn pending_message(status: &MigrationStatus) -> String {
     let names: Vec<String> = status
         .pending
@@ -202,10 +200,10 @@ async fn serve(settings: Settings, apply_migrations: bool) -> Result<ExitCode> {
         if !apply_migrations {
             bail!(pending_message(&status));
         }
-        for (v, name) in migrate::run(&db).await? {
+        let (applied, resealed) = bring_up_to_date(&db, &keys).await?;
+        for (v, name) in applied {
             tracing::info!("applied migration {v:04}_{name}");
         }
-        let resealed = jinglao_db::crypto::reseal_legacy(&db, &keys.cipher).await?;
         if resealed > 0 {
             tracing::info!("resealed {resealed} encrypted fields bound to their records");
         }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use jinglao_db::migrate;
 use jinglao_domain::SystemClock;
 use jinglao_web::config::LogSettings;
 use jinglao_web::demo::PopulationOutcome;
@@ -37,8 +36,7 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     jinglao_web::telemetry::init(&settings.log);
     let keys = Keys::load(&settings)?;
     let db = crate::commands::connect(&settings).await?;
-    migrate::run(&db).await?;
-    jinglao_db::crypto::reseal_legacy(&db, &keys.cipher).await?;
+    crate::commands::bring_up_to_date(&db, &keys).await?;
     let accounts = jinglao_web::demo::seed(&db, &keys).await?;
     let population = seed_population(&db, &keys, elders, seed).await?;
     let (facilities, admitted) = jinglao_web::demo::seed_facilities(&db, &keys, 180, seed).await?;

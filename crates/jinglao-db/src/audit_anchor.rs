@@ -91,6 +91,26 @@ pub struct AnchorCheck {
     pub broken: Option<AnchorBreak>,
 }
 
+impl AnchorCheck {
+    /// The result in a sentence, for the auditors' page and `jinglao audit verify`.
+    pub fn summary(&self) -> String {
+        match (&self.broken, &self.latest) {
+            (Some(b), _) => format!("与库外锚点核对不符：{b}"),
+            (None, Some(l)) => format!(
+                "与库外的 {} 个锚点核对无误（最新：{}，第 {} 条）。",
+                self.anchors,
+                jinglao_domain::clock::format_local(l.at),
+                l.seq
+            ),
+            (None, None) => "锚点文件中还没有锚点（服务运行几分钟后会写入）。".to_string(),
+        }
+    }
+}
+
+/// What to say when no anchor file is configured.
+pub const NOT_CONFIGURED: &str =
+    "未配置锚点文件（audit.anchor_file），无法发现连同链头一起删除的最新记录。";
+
 /// Checks the database's chain against the anchors of `file`: the head is not behind any of
 /// them and every anchored entry still has its hash.
 pub async fn verify(db: &Db, key: &ChainKey, file: &Path) -> Result<AnchorCheck, DbError> {

@@ -51,6 +51,26 @@ pub async fn years(conn: &mut Conn<'_>) -> Result<Vec<LoadedYear>, DbError> {
     })?)
 }
 
+/// Every loaded year with its listed days, newest year first (two queries, whatever the
+/// number of years).
+pub async fn all_years(conn: &mut Conn<'_>) -> Result<Vec<(LoadedYear, Vec<ListedDay>)>, DbError> {
+    let loaded = years(conn).await?;
+    let rows: Vec<(i32, NaiveDate, String, String)> = on_conn!(conn, c => {
+        sqlx::query_as("SELECT year, day, kind, name FROM work_calendar_days ORDER BY day")
+            .fetch_all(&mut *c).await
+    })?;
+    let mut out: Vec<(LoadedYear, Vec<ListedDay>)> =
+        loaded.into_iter().map(|y| (y, Vec::new())).collect();
+    for (year, date, kind, name) in rows {
+        let kind = jinglao_domain::calendar::DayKind::parse(&kind)
+            .ok_or_else(|| DbError::Corrupt(format!("calendar kind {kind}")))?;
+        if let Some((_, days)) = out.iter_mut().find(|(y, _)| y.year == year) {
+            days.push(ListedDay { date, kind, name });
+        }
+    }
+    Ok(out)
+}
+
 /// The listed days of a year, in date order.
 pub async fn days(conn: &mut Conn<'_>, year: i32) -> Result<Vec<ListedDay>, DbError> {
     let rows: Vec<(NaiveDate, String, String)> = on_conn!(conn, c => {

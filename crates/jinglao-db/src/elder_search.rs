@@ -113,6 +113,13 @@ pub enum TextQuery {
     Name(String),
 }
 
+impl TextQuery {
+    /// Whether the text is a full ID or phone number: never carried in an address.
+    pub fn is_identifier(&self) -> bool {
+        matches!(self, TextQuery::IdNumber(_) | TextQuery::Phone(_))
+    }
+}
+
 /// Classifies the search text.
 pub fn classify(text: &str) -> TextQuery {
     let t = text.trim();

@@ -49,6 +49,12 @@ impl Effects {
         .collect();
         (!parts.is_empty()).then(|| parts.join("，"))
     }
+
+    /// The sentence, or that nothing depended on the person.
+    pub fn describe(&self) -> String {
+        self.sentence()
+            .unwrap_or_else(|| "没有需要终止的服务".into())
+    }
 }
 
 /// The rows a life event ended, for the audit trail.

@@ -392,6 +392,17 @@ pub enum Corrected {
     CheckOut,
 }
 
+impl Corrected {
+    /// From its stable name, `check_in` or `check_out`.
+    pub fn parse(text: &str) -> Option<Corrected> {
+        match text.trim() {
+            "check_in" => Some(Corrected::CheckIn),
+            "check_out" => Some(Corrected::CheckOut),
+            _ => None,
+        }
+    }
+}
+
 /// A manual correction: which time, to what, and why.
 #[derive(Debug, Clone)]
 pub struct Correction<'a> {

@@ -81,6 +81,9 @@ pub enum Permission {
     ManagePolicy,
     /// Publish versions of the basic elderly-service list for the region.
     PublishServiceLists,
+    /// See providers and their facilities (within scope): those who register them or their
+    /// facilities, and those who record their credit.
+    ViewProviders,
     /// Register providers and record their qualification findings.
     ManageProviders,
     /// Accept a credit code whose check character fails (early pilot codes), with a reason.
@@ -199,6 +202,11 @@ impl Role {
             ManageAgencies => matches!(self, Role::CityStaff | Role::CountyStaff),
             ManagePolicy => matches!(self, Role::Admin | Role::CityStaff),
             PublishServiceLists => matches!(self, Role::CityStaff | Role::CountyStaff),
+            ViewProviders => {
+                self.allows(ManageProviders)
+                    || self.allows(ManageFacilities)
+                    || self.allows(RecordCredit)
+            }
             ManageProviders => matches!(self, Role::CityStaff | Role::CountyStaff),
             OverrideCreditCode => matches!(self, Role::CityStaff | Role::CountyStaff),
             ManageFacilities => matches!(

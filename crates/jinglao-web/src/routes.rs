@@ -41,7 +41,7 @@ const VISIT_JS: &str = include_str!("../static/visit.js");
 const SW_JS: &str = include_str!("../static/sw.js");
 const FORGET_JS: &str = include_str!("../static/forget.js");
 /// Largest request body in general (forms, JSON).
-const BODY_LIMIT: usize = 2 * 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

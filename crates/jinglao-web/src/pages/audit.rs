@@ -213,19 +213,10 @@ pub async fn verify(
         None => None,
     };
     let anchor_break = anchored.as_ref().and_then(|a| a.broken.clone());
-    let anchors = match &anchored {
-        None => "未配置锚点文件，无法发现连同链头一起删除的最新记录。".to_string(),
-        Some(a) => match (&a.broken, &a.latest) {
-            (Some(b), _) => format!("与库外锚点核对不符：{b}"),
-            (None, Some(l)) => format!(
-                "与库外的 {} 个锚点核对无误（最新：{}，第 {} 条）。",
-                a.anchors,
-                format_local(l.at),
-                l.seq
-            ),
-            (None, None) => "锚点文件中还没有锚点（服务运行几分钟后会写入）。".to_string(),
-        },
-    };
+    let anchors = anchored.as_ref().map_or_else(
+        || jinglao_db::audit_anchor::NOT_CONFIGURED.to_string(),
+        |a| a.summary(),
+    );
     let view = VerificationView {
         ok: v.broken.is_none() && anchor_break.is_none(),
         checked: v.checked,

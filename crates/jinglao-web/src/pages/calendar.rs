@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::calendar::{self, LoadedYear};
 use jinglao_domain::Permission;
-use jinglao_domain::calendar::{LineError, ListedDay, YearCalendar};
+use jinglao_domain::calendar::{LineError, ListedDay, WorkCalendar, YearCalendar};
 use jinglao_domain::clock::format_local;
 use serde::Deserialize;
 
@@ -49,7 +49,9 @@ async fn page(
 ) -> Result<CalendarPage, PageError> {
     let mut c = state.db.acquire().await?;
     let loaded = calendar::years(&mut c.conn()).await?;
-    let cal = calendar::load(&mut c.conn()).await?;
+    // Which years are missing depends only on which are loaded.
+    let mut cal = WorkCalendar::weekends_only();
+    cal.add_years(loaded.iter().map(|y| y.year));
     let shown_year = show.or_else(|| loaded.first().map(|y| y.year));
     let shown = match shown_year {
         Some(y) if loaded.iter().any(|l| l.year == y) => {
@@ -73,10 +75,6 @@ async fn page(
     })
 }
 
-fn may(user: &CurrentUser) -> Result<(), PageError> {
-    Ok(user.require(Permission::ManageCalendar)?)
-}
-
 /// `GET /admin/calendar`
 pub async fn show(
     State(state): State<AppState>,
@@ -84,7 +82,7 @@ pub async fn show(
     PageUser(user): PageUser,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, PageError> {
-    may(&user)?;
+    user.require(Permission::ManageCalendar)?;
     render(&page(&state, ctx, q.year, Vec::new(), String::new()).await?)
 }
 
@@ -97,8 +95,9 @@ pub async fn upload(
     meta: RequestMeta,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    may(&user)?;
-    let mut form = super::upload::read(&mut multipart, "file", "文件", 2).await?;
+    user.require(Permission::ManageCalendar)?;
+    let limit_mb = crate::routes::BODY_LIMIT / 1024 / 1024;
+    let mut form = super::upload::read(&mut multipart, "file", "文件", limit_mb).await?;
     let year = form.text("year").chars().take(10).collect::<String>();
     let bytes = form.take_file().map(|(_, b)| b).unwrap_or_default();
     match load_year(&state, &user, &meta, &year, &bytes).await? {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::assessments::{self, Assessment};
 use jinglao_db::audit::{self, AuditFilter};
-use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, TextQuery};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
 use jinglao_db::elders::{self, Reveal};
 use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::assessment_form::AssessmentReason;
@@ -51,6 +51,19 @@ pub struct SearchQuery {
     after_name: Option<String>,
     /// Cursor: id of the last row.
     after_id: Option<String>,
+}
+
+impl SearchQuery {
+    /// The search's filters as an address query, for the page's own links.
+    fn address(&self) -> form_urlencoded::Serializer<'static, String> {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        s.append_pair("q", &self.q)
+            .append_pair("region", &self.region)
+            .append_pair("category", &self.category)
+            .append_pair("ability", &self.ability)
+            .append_pair("status", &self.status);
+        s
+    }
 }
 
 /// A search result row, ready to show.
@@ -107,19 +120,10 @@ pub async fn search_posted(
     meta: RequestMeta,
     Form(q): Form<SearchQuery>,
 ) -> Result<Response, PageError> {
-    if matches!(
-        elder_search::classify(&q.q),
-        TextQuery::IdNumber(_) | TextQuery::Phone(_)
-    ) {
+    if elder_search::classify(&q.q).is_identifier() {
         return results(&state, ctx, &user, &meta, q, true).await;
     }
-    let address = form_urlencoded::Serializer::new(String::new())
-        .append_pair("q", &q.q)
-        .append_pair("region", &q.region)
-        .append_pair("category", &q.category)
-        .append_pair("ability", &q.ability)
-        .append_pair("status", &q.status)
-        .finish();
+    let address = q.address().finish();
     Ok(Redirect::to(&format!("/elders?{address}")).into_response())
 }
 
@@ -140,10 +144,7 @@ async fn results(
         ability: &q.ability,
         status: &q.status,
     };
-    let identifier = matches!(
-        elder_search::classify(&q.q),
-        TextQuery::IdNumber(_) | TextQuery::Phone(_)
-    );
+    let identifier = elder_search::classify(&q.q).is_identifier();
     let (filter, param_error) = match filter_for(state, user, &params).await? {
         Ok(_) if identifier && !posted => (
             ElderFilter::new(today),
@@ -193,12 +194,7 @@ async fn results(
     };
     let next_query = if more {
         rows.last().map(|last| {
-            form_urlencoded::Serializer::new(String::new())
-                .append_pair("q", &q.q)
-                .append_pair("region", &q.region)
-                .append_pair("category", &q.category)
-                .append_pair("ability", &q.ability)
-                .append_pair("status", &q.status)
+            q.address()
                 .append_pair("after_name", &last.name)
                 .append_pair("after_id", &last.id.to_string())
                 .finish()
@@ -583,7 +579,7 @@ async fn record_page(
     } else {
         elders::last_life_event_effects(&mut c.conn(), e.id)
             .await?
-            .map(|fx| fx.sentence().unwrap_or_else(|| "没有需要终止的服务".into()))
+            .map(|fx| fx.describe())
     };
     drop(c);
     // Services find people: each item of the applicable list, answered for this person.

@@ -188,10 +188,7 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         items.push(("/assessments", "能力评估"));
     }
     items.push(("/regions", "行政区划"));
-    if user.can(Permission::ManageProviders)
-        || user.can(Permission::ManageFacilities)
-        || user.can(Permission::RecordCredit)
-    {
+    if user.can(Permission::ViewProviders) {
         items.push(("/providers", "服务机构"));
         items.push(("/facilities", "养老设施"));
     }

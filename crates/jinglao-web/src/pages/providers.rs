@@ -69,14 +69,7 @@ pub struct ProvidersPage {
 /// Bureau staff who register providers or record their credit, and a provider's own
 /// administrator (who sees only its own provider: the scope does that).
 pub(crate) fn may_view(user: &CurrentUser) -> Result<(), PageError> {
-    if user.can(Permission::ManageProviders)
-        || user.can(Permission::ManageFacilities)
-        || user.can(Permission::RecordCredit)
-    {
-        Ok(())
-    } else {
-        Err(AppError::forbidden().into())
-    }
+    Ok(user.require(Permission::ViewProviders)?)
 }
 
 pub(crate) fn parse_id(id: &str) -> Result<Uuid, PageError> {

@@ -384,7 +384,7 @@ pub async fn submit(
         );
     }
     // The item must be one of the list shown for the place chosen (no registry fact).
-    let p = page(&state, ctx.clone(), a.clone(), FormErrors::new()).await?;
+    let mut p = page(&state, ctx.clone(), a.clone(), FormErrors::new()).await?;
     if p.item_name.is_empty() {
         inv.add("item", "请先在上一步选择要申请的项目");
     }
@@ -410,7 +410,7 @@ pub async fn submit(
     let mut c = state.db.acquire().await?;
     let app = applications::get(&mut c.conn(), &Scope::All, aid).await?;
     drop(c);
-    let mut p = page(&state, ctx, a, FormErrors::new()).await?;
+    // The page built above for these answers, now saying it is done.
     p.step = "done";
     p.reference = reference_of(aid);
     p.deadline = app

@@ -39,7 +39,7 @@ pub async fn apply(
     let book = jinglao_db::policy::book(&state.db).await?;
     let result = match form.requested_level.trim().parse::<i64>() {
         Ok(level) => {
-            // Serious penalties come with the supervision records (a later issue).
+            // Credit records that stop a rating are checked by `ratings::apply` itself.
             let (db, key, actor) = (&state.db, &state.keys.audit_chain, user.actor(&meta));
             ratings::apply(db, key, &book, &actor, id, level, state.clock.now()).await
         }

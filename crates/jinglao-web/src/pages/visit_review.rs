@@ -196,14 +196,10 @@ pub async fn correct(
     user.require(Permission::ReviewVisits)?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
     let mut inv = Invalid::new();
-    let which = match form.which.as_str() {
-        "check_in" => Some(visits::Corrected::CheckIn),
-        "check_out" => Some(visits::Corrected::CheckOut),
-        _ => {
-            inv.add("which", "请选择更正签到时间还是签退时间");
-            None
-        }
-    };
+    let which = visits::Corrected::parse(&form.which);
+    if which.is_none() {
+        inv.add("which", "请选择更正签到时间还是签退时间");
+    }
     let day = chrono::NaiveDate::parse_from_str(form.day.trim(), "%Y-%m-%d").ok();
     let time = chrono::NaiveTime::parse_from_str(form.time.trim(), "%H:%M").ok();
     if day.is_none() || time.is_none() {

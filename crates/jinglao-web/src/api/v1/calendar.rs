@@ -7,6 +7,7 @@ use axum::extract::State;
 use chrono::NaiveDate;
 use jinglao_db::calendar;
 use jinglao_domain::Permission;
+use jinglao_domain::calendar::WorkCalendar;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,6 +24,8 @@ pub struct DayDto {
     pub date: NaiveDate,
     /// `holiday` (放假) or `workday` (调休上班).
     pub kind: String,
+    /// Its label: 放假 or 上班.
+    pub kind_label: String,
     /// The holiday's name.
     pub name: String,
 }
@@ -66,28 +69,29 @@ pub async fn show_calendar(
     ApiUser(_user): ApiUser,
 ) -> Result<Json<CalendarDto>, ApiError> {
     let mut c = state.db.acquire().await?;
-    let cal = calendar::load(&mut c.conn()).await?;
-    let mut years = Vec::new();
-    for y in calendar::years(&mut c.conn()).await? {
-        let days = calendar::days(&mut c.conn(), y.year)
-            .await?
-            .into_iter()
-            .map(|d| DayDto {
-                date: d.date,
-                kind: d.kind.as_str().into(),
-                name: d.name,
-            })
-            .collect();
-        years.push(YearDto {
+    let all = calendar::all_years(&mut c.conn()).await?;
+    let mut loaded = WorkCalendar::weekends_only();
+    loaded.add_years(all.iter().map(|(y, _)| y.year));
+    let years = all
+        .into_iter()
+        .map(|(y, days)| YearDto {
             year: y.year,
             source: y.source,
             loaded_by: y.loaded_by,
-            days,
-        });
-    }
+            days: days
+                .into_iter()
+                .map(|d| DayDto {
+                    date: d.date,
+                    kind: d.kind.as_str().into(),
+                    kind_label: d.kind.label().into(),
+                    name: d.name,
+                })
+                .collect(),
+        })
+        .collect();
     Ok(Json(CalendarDto {
         years,
-        missing_years: cal.missing_years(state.today()),
+        missing_years: loaded.missing_years(state.today()),
     }))
 }
 

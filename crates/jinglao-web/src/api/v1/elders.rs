@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, TextQuery};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
 use jinglao_db::elders;
 use jinglao_domain::Permission;
 use jinglao_domain::category::categories_on;
@@ -139,10 +139,7 @@ pub async fn search_elders(
     meta: RequestMeta,
     ApiQuery(q): ApiQuery<ElderSearch>,
 ) -> Result<Json<ElderPage>, ApiError> {
-    if matches!(
-        elder_search::classify(&q.q),
-        TextQuery::IdNumber(_) | TextQuery::Phone(_)
-    ) {
+    if elder_search::classify(&q.q).is_identifier() {
         return Err(jinglao_domain::Invalid::one(
             "q",
             "身份证号和电话号码不要放在网址里，请用 POST /api/v1/elders/search 查询",

@@ -24,14 +24,7 @@ use crate::request::RequestMeta;
 use crate::state::AppState;
 
 pub(crate) fn may_view(user: &CurrentUser) -> Result<(), ApiError> {
-    if user.can(Permission::ManageProviders)
-        || user.can(Permission::ManageFacilities)
-        || user.can(Permission::RecordCredit)
-    {
-        Ok(())
-    } else {
-        Err(AppError::forbidden().into())
-    }
+    Ok(user.require(Permission::ViewProviders)?)
 }
 
 /// Whether a provider may bid, and why not.

@@ -64,7 +64,7 @@ impl From<Effects> for LifeEventResult {
             stays: fx.stays,
             waiting: fx.waiting,
             patrols: fx.patrols,
-            sentence: fx.sentence().unwrap_or_else(|| "没有需要终止的服务".into()),
+            sentence: fx.describe(),
         }
     }
 }

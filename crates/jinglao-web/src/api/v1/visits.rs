@@ -285,14 +285,10 @@ pub async fn correct_visit(
     ApiJson(body): ApiJson<CorrectionRequest>,
 ) -> Result<Json<VisitDto>, ApiError> {
     let mut inv = Invalid::new();
-    let which = match body.field.as_str() {
-        "check_in" => Some(visits::Corrected::CheckIn),
-        "check_out" => Some(visits::Corrected::CheckOut),
-        _ => {
-            inv.add("field", "应为 check_in 或 check_out");
-            None
-        }
-    };
+    let which = visits::Corrected::parse(&body.field);
+    if which.is_none() {
+        inv.add("field", "应为 check_in 或 check_out");
+    }
     let at = DateTime::parse_from_rfc3339(body.at.trim())
         .map(|t| t.with_timezone(&Utc))
         .ok();
