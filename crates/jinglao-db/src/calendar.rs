@@ -37,7 +37,7 @@ pub struct LoadedYear {
     pub year: i32,
     /// The notice.
     pub source: String,
-    /// Who loaded it (`system` for a shipped year).
+    /// Who loaded it: the account's display name (`system` for a shipped year).
     pub loaded_by: String,
     /// When.
     pub loaded_at: DateTime<Utc>,
@@ -46,7 +46,11 @@ pub struct LoadedYear {
 /// The loaded years, newest first.
 pub async fn years(conn: &mut Conn<'_>) -> Result<Vec<LoadedYear>, DbError> {
     Ok(on_conn!(conn, c => {
-        sqlx::query_as("SELECT year, source, loaded_by, loaded_at FROM work_calendar_years ORDER BY year DESC")
+        sqlx::query_as(
+            "SELECT y.year, y.source, COALESCE(u.display_name, y.loaded_by) AS loaded_by, y.loaded_at \
+             FROM work_calendar_years y LEFT JOIN users u ON u.username = y.loaded_by \
+             ORDER BY y.year DESC",
+        )
             .fetch_all(&mut *c).await
     })?)
 }

@@ -26,7 +26,7 @@ pub struct StoredRecord {
     pub record: CreditRecord,
     /// Why it was revoked, if it was.
     pub revoke_reason: Option<String>,
-    /// The account that recorded it.
+    /// Who recorded it: the account's display name.
     pub recorded_by_name: String,
 }
 
@@ -76,15 +76,19 @@ struct WithRegion {
     row: Row,
 }
 
-const COLUMNS: &str = "SELECT id, provider_id, kind, decision_no, authority, decided_on, ends_on, \
-    summary, revoked_on, revoke_reason, recorded_by_name FROM credit_records";
+/// The records with the recording account's display name (its user name as recorded when the
+/// account is gone).
+const COLUMNS: &str = "SELECT r.id, r.provider_id, r.kind, r.decision_no, r.authority, r.decided_on, \
+    r.ends_on, r.summary, r.revoked_on, r.revoke_reason, \
+    COALESCE(u.display_name, r.recorded_by_name) AS recorded_by_name \
+    FROM credit_records r LEFT JOIN users u ON u.id = r.recorded_by";
 
 /// A provider's records, newest decision first.
 pub async fn of_provider(
     conn: &mut Conn<'_>,
     provider_id: Uuid,
 ) -> Result<Vec<StoredRecord>, DbError> {
-    let sql = format!("{COLUMNS} WHERE provider_id = $1 ORDER BY decided_on DESC, id DESC");
+    let sql = format!("{COLUMNS} WHERE r.provider_id = $1 ORDER BY r.decided_on DESC, r.id DESC");
     let rows: Vec<Row> = on_conn!(conn, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(provider_id).fetch_all(&mut *c).await
     })?;
@@ -256,7 +260,7 @@ pub async fn revoke(
     let today = jinglao_domain::clock::china_date(now);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let sql = format!("{COLUMNS} WHERE id = $1");
+    let sql = format!("{COLUMNS} WHERE r.id = $1");
     let row: Option<Row> = on_conn!(&mut conn, c => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(record_id).fetch_optional(&mut *c).await
     })?;

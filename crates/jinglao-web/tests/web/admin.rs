@@ -250,6 +250,7 @@ test_on_both! {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["years"][0]["year"], 2027, "{body}");
         assert_eq!(body["years"][0]["days"][0]["kind"], "holiday");
+        assert_eq!(body["years"][0]["loaded_by"], "测试 cal_admin", "the loader by name");
         assert_eq!(app.audit_count("calendar.replace").await, 1);
         // A city clerk can neither open the page nor load over the API.
         let city = app.login("cal_city").await;

@@ -202,7 +202,8 @@ test_on_both! {
         let page = page_after(&app, &inspector, resp).await;
         let standing = page.text_of("#bid-standing").unwrap();
         assert!(standing.contains("暂不具备") && standing.contains("潭民失信〔2026〕1号"), "{standing}");
-        assert!(page.text_of("#credit-records").unwrap().contains("列入失信名单"));
+        let records = page.text_of("#credit-records").unwrap();
+        assert!(records.contains("列入失信名单") && records.contains("测试 inspector_a"), "the recorder by name: {records}");
         let token = app.token("inspector_a").await;
         let provider = path.trim_start_matches("/providers/");
         let (status, body) = app.api_get(&token, &format!("/api/v1/providers/{provider}/credit-records")).await;
