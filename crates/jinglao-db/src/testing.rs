@@ -34,65 +34,57 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A new, empty, migrated database on `backend`.
+    /// A new, empty, migrated database on `backend`: a copy of one migrated once per test
+    /// process (see [`Template`]).
     pub async fn new(backend: Backend) -> TestDb {
-        let t = Self::unmigrated(backend).await;
-        crate::migrate::run(&t.db).await.expect("migrations run");
-        t
+        static MIGRATED: Template<()> = Template::new();
+        MIGRATED
+            .instantiate(backend, async |db: &Db| {
+                crate::migrate::run(db).await.expect("migrations run");
+            })
+            .await
+            .0
     }
 
     /// A new, empty database with no schema at all.
     pub async fn unmigrated(backend: Backend) -> TestDb {
-        let settings = PoolSettings {
-            max_connections: 4,
-            ..PoolSettings::default()
-        };
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let path: PathBuf = dir.path().join("test.db");
-                let url = format!("sqlite://{}", path.display());
-                let db = Db::connect(&url, &settings).await.expect("open sqlite");
-                TestDb {
-                    db,
-                    url,
-                    _dir: Some(dir),
-                    pg_name: None,
-                }
+                let path = dir.path().join("test.db");
+                Self::open_sqlite(dir, path).await
             }
             Backend::Postgres => {
-                let admin_url = postgres_admin_url();
                 let name = format!("jl_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = Db::connect(&admin_url, &PoolSettings::default())
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "PostgreSQL is not reachable at {admin_url} ({e}). Start it, set \
-                             JINGLAO_TEST_POSTGRES_URL, or run only SQLite tests with \
-                             `cargo test -- on_sqlite`."
-                        )
-                    });
-                let mut c = admin.acquire().await.expect("admin connection");
-                on_conn!(&mut c.conn(), c => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                            .execute(&mut *c)
-                            .await
-                .map(|r| r.rows_affected())
-                    })
-                .expect("create test database");
-                drop(c);
-                admin.close().await;
-                let url = replace_database(&admin_url, &name);
-                let db = Db::connect(&url, &settings)
-                    .await
-                    .expect("open test database");
-                TestDb {
-                    db,
-                    url,
-                    _dir: None,
-                    pg_name: Some(name),
-                }
+                postgres_admin(&format!("CREATE DATABASE {name}")).await;
+                Self::open_postgres(name).await
             }
+        }
+    }
+
+    /// Opens the SQLite file `path` in `dir` (deleted with the database).
+    async fn open_sqlite(dir: tempfile::TempDir, path: PathBuf) -> TestDb {
+        let url = format!("sqlite://{}", path.display());
+        let db = Db::connect(&url, &test_pool()).await.expect("open sqlite");
+        TestDb {
+            db,
+            url,
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    /// Opens the PostgreSQL database `name` (dropped with the database).
+    async fn open_postgres(name: String) -> TestDb {
+        let url = replace_database(&postgres_admin_url(), &name);
+        let db = Db::connect(&url, &test_pool())
+            .await
+            .expect("open test database");
+        TestDb {
+            db,
+            url,
+            _dir: None,
+            pg_name: Some(name),
         }
     }
 
@@ -143,22 +135,205 @@ impl Drop for TestDb {
                 .expect("runtime");
             rt.block_on(async move {
                 db.close().await;
-                if let Ok(admin) =
-                    Db::connect(&postgres_admin_url(), &PoolSettings::default()).await
-                    && let Ok(mut c) = admin.acquire().await
-                {
-                    let _ = on_conn!(&mut c.conn(), c => {
-                                sqlx::query(sqlx::AssertSqlSafe(format!(
-                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                                )))
-                                .execute(&mut *c)
-                                .await
-                    .map(|r| r.rows_affected())
-                            });
-                }
+                postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
             });
         })
         .join();
+    }
+}
+
+/// Pool settings of a test database.
+fn test_pool() -> PoolSettings {
+    PoolSettings {
+        max_connections: 4,
+        ..PoolSettings::default()
+    }
+}
+
+/// Runs one statement on the PostgreSQL server's administrative database (creating and
+/// dropping test databases), failing loudly when the server is not reachable.
+async fn postgres_admin(sql: &str) {
+    let admin_url = postgres_admin_url();
+    let admin = Db::connect(&admin_url, &PoolSettings::default())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {admin_url} ({e}). Start it, set \
+                 JINGLAO_TEST_POSTGRES_URL, or run only SQLite tests with \
+                 `cargo test -- on_sqlite`."
+            )
+        });
+    let mut c = admin.acquire().await.expect("admin connection");
+    let sql = sql.to_string();
+    on_conn!(&mut c.conn(), c => {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+    })
+    .unwrap_or_else(|e| panic!("`{sql}` failed on the test server: {e}"));
+    drop(c);
+    admin.close().await;
+}
+
+/// Names of the PostgreSQL databases on the test server that start with `prefix`.
+async fn postgres_databases(prefix: &str) -> Vec<String> {
+    let admin = Db::connect(&postgres_admin_url(), &PoolSettings::default())
+        .await
+        .expect("the PostgreSQL test server is reachable");
+    let mut c = admin.acquire().await.expect("admin connection");
+    let pattern = format!("{prefix}%");
+    let names = on_conn!(&mut c.conn(), c => {
+        sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind(&pattern)
+            .fetch_all(&mut *c)
+            .await
+    })
+    .expect("the database list reads");
+    drop(c);
+    admin.close().await;
+    names
+}
+
+/// A database built once per test process — migrated, and seeded by the caller's `build` —
+/// and copied for every test that asks for one: a file copy on SQLite, `CREATE DATABASE …
+/// TEMPLATE` on PostgreSQL. Building (migrations, a region tree, password hashes) costs far
+/// more than copying, and each test still gets a database of its own.
+///
+/// The value `build` returns (ids, generated passwords) is handed to every copy. Templates
+/// live until the process ends; a later test process removes those whose process is gone.
+pub struct Template<T> {
+    sqlite: tokio::sync::OnceCell<(TemplateSource, T)>,
+    postgres: tokio::sync::OnceCell<(TemplateSource, T)>,
+}
+
+/// Where a built template is.
+enum TemplateSource {
+    /// A SQLite file (in a directory kept for the process's life).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database name.
+    Postgres(String),
+}
+
+/// Prefix of template names: `jl_tpl_<pid>_<n>` (databases) and `jl-tpl-<pid>-<n>` (dirs).
+const TEMPLATE_PREFIX: &str = "jl_tpl_";
+
+impl<T: Clone + Send + Sync> Template<T> {
+    /// An unbuilt template (for a `static`).
+    pub const fn new() -> Self {
+        Template {
+            sqlite: tokio::sync::OnceCell::const_new(),
+            postgres: tokio::sync::OnceCell::const_new(),
+        }
+    }
+
+    /// A fresh copy of the template on `backend` (building the template first if this is the
+    /// first call in the process) and the value its build returned.
+    pub async fn instantiate(
+        &self,
+        backend: Backend,
+        build: impl AsyncFnOnce(&Db) -> T,
+    ) -> (TestDb, T) {
+        let cell = match backend {
+            Backend::Sqlite => &self.sqlite,
+            Backend::Postgres => &self.postgres,
+        };
+        let (source, value) = cell
+            .get_or_init(async || Self::build(backend, build).await)
+            .await;
+        let db = match source {
+            TemplateSource::Sqlite(file) => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("test.db");
+                std::fs::copy(file, &path).expect("the template file copies");
+                TestDb::open_sqlite(dir, path).await
+            }
+            TemplateSource::Postgres(template) => {
+                let name = format!("jl_test_{}", uuid::Uuid::now_v7().simple());
+                postgres_admin(&format!(
+                    "CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY"
+                ))
+                .await;
+                TestDb::open_postgres(name).await
+            }
+        };
+        (db, value.clone())
+    }
+
+    async fn build(backend: Backend, build: impl AsyncFnOnce(&Db) -> T) -> (TemplateSource, T) {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pid = std::process::id();
+        match backend {
+            Backend::Sqlite => {
+                let parent = std::env::temp_dir();
+                remove_stale_template_dirs(&parent);
+                let dir = parent.join(format!("jl-tpl-{pid}-{n}"));
+                std::fs::create_dir_all(&dir).expect("a template directory");
+                let scratch = dir.join("build.db");
+                let url = format!("sqlite://{}", scratch.display());
+                let db = Db::connect(&url, &test_pool()).await.expect("open sqlite");
+                let value = build(&db).await;
+                // One self-contained file, whatever the journal mode left beside it.
+                let file = dir.join("template.db");
+                let _ = std::fs::remove_file(&file);
+                let mut c = db.acquire().await.expect("a connection");
+                let into = format!("VACUUM INTO '{}'", file.display());
+                on_conn!(&mut c.conn(), c => {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(into.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+                })
+                .expect("the template is written");
+                drop(c);
+                db.close().await;
+                (TemplateSource::Sqlite(file), value)
+            }
+            Backend::Postgres => {
+                for stale in postgres_databases(TEMPLATE_PREFIX).await {
+                    if !owner_alive(&stale[TEMPLATE_PREFIX.len()..], '_') {
+                        postgres_admin(&format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)"))
+                            .await;
+                    }
+                }
+                let name = format!("{TEMPLATE_PREFIX}{pid}_{n}");
+                postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                postgres_admin(&format!("CREATE DATABASE {name}")).await;
+                let url = replace_database(&postgres_admin_url(), &name);
+                let db = Db::connect(&url, &test_pool())
+                    .await
+                    .expect("open the template database");
+                let value = build(&db).await;
+                // A template takes no copies while anyone is connected to it.
+                db.close().await;
+                (TemplateSource::Postgres(name), value)
+            }
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync> Default for Template<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether the process whose id starts `rest` (up to `sep`) is still running.
+fn owner_alive(rest: &str, sep: char) -> bool {
+    match rest.split(sep).next().and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        // Not one of ours: leave it alone.
+        None => true,
+    }
+}
+
+/// Removes template directories under `parent` left by test processes that have ended.
+fn remove_stale_template_dirs(parent: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix("jl-tpl-")
+            && !owner_alive(rest, '-')
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

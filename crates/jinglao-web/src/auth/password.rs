@@ -19,7 +19,7 @@ pub async fn hash(password: &str) -> Result<String, AppError> {
 
 /// The blocking version, for the command line.
 pub fn hash_blocking(password: &str) -> Result<String, AppError> {
-    Argon2::default()
+    hasher()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2: {e}")))
@@ -37,6 +37,7 @@ pub async fn verify(password: &str, stored: Option<String>) -> Result<bool, AppE
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return false;
         };
+        // Verification takes its cost from the stored hash, not from `hasher()`.
         let ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
@@ -44,6 +45,29 @@ pub async fn verify(password: &str, stored: Option<String>) -> Result<bool, AppE
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// The hasher: OWASP's parameters, or in a debug build whose tests asked for it
+/// ([`use_test_cost`]) the cheapest argon2id parameters.
+fn hasher() -> Argon2<'static> {
+    #[cfg(debug_assertions)]
+    if TEST_COST.load(std::sync::atomic::Ordering::Relaxed) {
+        let params = argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
+            .expect("the minimum parameters are valid");
+        return Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    }
+    Argon2::default()
+}
+
+#[cfg(debug_assertions)]
+static TEST_COST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes new hashes cheap (8 KiB, one pass) for the rest of the process: for test harnesses
+/// only, which hash and check hundreds of passwords that protect nothing. Compiled only into
+/// debug builds, so a release binary cannot be switched to weak hashes.
+#[cfg(debug_assertions)]
+pub fn use_test_cost() {
+    TEST_COST.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn dummy_hash() -> &'static str {

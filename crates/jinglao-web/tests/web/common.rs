@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use jinglao_db::testing::{Fixture, TestDb};
+use jinglao_db::testing::{Fixture, Template, TestDb};
 use jinglao_db::users::NewAccount;
 use jinglao_db::{Actor, Backend, users};
 use jinglao_domain::{Account, ManualClock, RegionCode, Role, Username};
@@ -105,27 +105,33 @@ impl Page {
 impl TestApp {
     /// Starts the application on a fresh database with the seed regions and demo provider.
     pub async fn spawn(backend: Backend) -> TestApp {
-        let db = TestDb::new(backend).await;
-        let keys = Keys::derive(&[42; 32]);
+        // Regions, the demo provider and the demo accounts are loaded once per test process
+        // into a template database; each test gets a copy of it.
+        static SEEDED: Template<(Vec<jinglao_web::demo::DemoAccount>, uuid::Uuid)> =
+            Template::new();
         jinglao_web::telemetry::init(&LogSettings {
             format: "pretty".into(),
             filter: "warn".into(),
         });
-        // The seed loads regions, the demo provider and the demo accounts.
-        let demo = jinglao_web::demo::seed(&db.db, &keys)
-            .await
-            .expect("seed loads");
-        let provider_id = {
-            let mut c = db.db.acquire().await.unwrap();
-            jinglao_db::providers::by_credit_code(
-                &mut c.conn(),
-                jinglao_web::demo::DEMO_PROVIDER_CREDIT_CODE,
-            )
-            .await
-            .unwrap()
-            .expect("demo provider")
-            .id
-        };
+        password::use_test_cost();
+        let keys = Keys::derive(&[42; 32]);
+        let (db, (demo, provider_id)) = SEEDED
+            .instantiate(backend, async |db: &jinglao_db::Db| {
+                jinglao_db::migrate::run(db).await.expect("migrations run");
+                let demo = jinglao_web::demo::seed(db, &keys)
+                    .await
+                    .expect("seed loads");
+                let mut c = db.acquire().await.unwrap();
+                let provider = jinglao_db::providers::by_credit_code(
+                    &mut c.conn(),
+                    jinglao_web::demo::DEMO_PROVIDER_CREDIT_CODE,
+                )
+                .await
+                .unwrap()
+                .expect("demo provider");
+                (demo, provider.id)
+            })
+            .await;
         let files = tempfile::tempdir().expect("a directory for evidence files");
         let settings = Settings {
             database_url: db.url.clone(),
