@@ -35,6 +35,7 @@ pub mod facility_bulk;
 pub mod facility_photos;
 pub mod family_beds;
 pub mod finder;
+pub mod idempotency;
 pub mod life_events;
 pub mod migrate;
 pub mod orders;

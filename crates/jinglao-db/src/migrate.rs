@@ -101,6 +101,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(37, "0037_correction_reasons", "correction_reasons"),
     both!(38, "0038_credit_records", "credit_records"),
     both!(39, "0039_work_calendar", "work_calendar"),
+    both!(40, "0040_idempotency_keys", "idempotency_keys"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

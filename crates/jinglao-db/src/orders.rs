@@ -783,6 +783,12 @@ pub struct ListFilter {
     pub unassigned: bool,
     /// Only service days from the first to the second (inclusive).
     pub days: Option<(NaiveDate, NaiveDate)>,
+    /// Only this status (booked | done | cancelled | no_show).
+    pub status: Option<String>,
+    /// Only people served within this region (narrows the caller's scope, never widens it).
+    pub region: Option<RegionCode>,
+    /// Only orders after this one in list order (window start, id): the next page.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
 }
 
 /// Orders within `scope`, by time, at most `limit`.
@@ -820,6 +826,18 @@ pub async fn list(
         }
         if let Some((from, to)) = f.days {
             q.push(" AND o.service_on BETWEEN ").push_bind(from).push(" AND ").push_bind(to);
+        }
+        if let Some(status) = &f.status {
+            q.push(" AND o.status = ").push_bind(status.clone());
+        }
+        if let Some(region) = &f.region {
+            let (lo, hi) = region.subtree_range();
+            q.push(" AND o.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+        }
+        if let Some((start, id)) = f.after {
+            q.push(" AND (o.window_start > ").push_bind(start);
+            q.push(" OR (o.window_start = ").push_bind(start).push(" AND o.id > ").push_bind(id);
+            q.push("))");
         }
         q.push(" ORDER BY o.window_start, o.id LIMIT ").push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await

@@ -475,11 +475,28 @@ pub struct Listed {
     pub provider_name: String,
 }
 
-/// Statements within `scope`, newest month first, optionally of one month.
+/// Filters for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// One month (`2026-10`).
+    pub month: Option<String>,
+    /// One status (draft | confirmed | disputed | approved | paid).
+    pub status: Option<String>,
+    /// One provider.
+    pub provider_id: Option<Uuid>,
+    /// Providers registered within this region (narrows the caller's scope, never widens it).
+    pub region: Option<jinglao_domain::RegionCode>,
+    /// Only statements after this one in list order (month, newest first; provider name; id):
+    /// the next page.
+    pub after: Option<(String, String, Uuid)>,
+}
+
+/// Statements within `scope`, newest month first, then by provider name, at most `limit`.
 pub async fn list(
     conn: &mut Conn<'_>,
     scope: &Scope,
-    month: Option<&str>,
+    f: &ListFilter,
+    limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
     Ok(on_conn!(conn, c => {
         let mut q = sqlx::QueryBuilder::new(
@@ -487,11 +504,28 @@ pub async fn list(
              s.line_count, s.dispute_reason, s.payment_ref, p.name AS provider_name \
              FROM statements s JOIN providers p ON p.id = s.provider_id WHERE 1 = 1",
         );
-        if let Some(m) = month {
-            q.push(" AND s.service_month = ").push_bind(m.to_string());
+        if let Some(m) = &f.month {
+            q.push(" AND s.service_month = ").push_bind(m.clone());
+        }
+        if let Some(st) = &f.status {
+            q.push(" AND s.status = ").push_bind(st.clone());
+        }
+        if let Some(p) = f.provider_id {
+            q.push(" AND s.provider_id = ").push_bind(p);
+        }
+        if let Some(region) = &f.region {
+            let (lo, hi) = region.subtree_range();
+            q.push(" AND p.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+        }
+        if let Some((month, name, id)) = &f.after {
+            q.push(" AND (s.service_month < ").push_bind(month.clone());
+            q.push(" OR (s.service_month = ").push_bind(month.clone());
+            q.push(" AND (p.name > ").push_bind(name.clone());
+            q.push(" OR (p.name = ").push_bind(name.clone());
+            q.push(" AND s.id > ").push_bind(*id).push("))))");
         }
         crate::scope_sql::push_scope(&mut q, scope, "p.region_code", "p.id");
-        q.push(" ORDER BY s.service_month DESC, p.name, s.funding LIMIT 500");
+        q.push(" ORDER BY s.service_month DESC, p.name, s.id LIMIT ").push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await
     })?)
 }

@@ -22,6 +22,7 @@ pub mod request;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod usecase;
 
 pub use app::{Application, shutdown_signal};
 pub use config::{Mode, Settings};

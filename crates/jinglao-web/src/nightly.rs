@@ -71,6 +71,15 @@ pub async fn run(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "topping up service plans failed"),
         }
+        let day_ago = state.clock.now() - crate::api::v1::idempotency::KEPT_FOR;
+        match state.db.acquire().await {
+            Ok(mut c) => {
+                if let Err(e) = jinglao_db::idempotency::purge(&mut c.conn(), day_ago).await {
+                    tracing::warn!(error = %e, "purging idempotency keys failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
     }
 }
 

@@ -13,50 +13,32 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use jinglao_db::orders::{self, Assigned};
+use jinglao_db::DbError;
 use jinglao_db::visit_queue::Who;
 use jinglao_db::visits::{Caregiver, CheckIn, CheckOut, StampInput};
-use jinglao_db::{DbError, providers, service_lists};
-use jinglao_domain::clock::format_local_hm;
-use jinglao_domain::{Invalid, Scope};
+use jinglao_domain::Invalid;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{FormErrors, PageCtx};
-use crate::api::v1::visits::caregiver;
 use crate::auth::PageUser;
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::home_services::day::{DayVisit, caregiver, caregiver_day};
 
-/// One visit on the list.
+/// One visit on the list: the day's visit and a fresh id for its check-in form.
 pub struct Row {
-    a: Assigned,
-    /// 09:00–10:00 (Beijing time).
-    window: String,
-    /// A map link for the address, if the person's position is registered.
-    map: Option<String>,
+    /// The visit as the use case gives it.
+    v: DayVisit,
     /// A fresh id for the check-in form.
     new_visit_id: Uuid,
-    /// Findings in words.
-    reasons: Vec<String>,
-    /// The item's name in the service list.
-    item_name: String,
 }
 
-impl Row {
-    /// The state in words.
-    pub fn state(&self) -> &'static str {
-        match (self.a.status.as_str(), self.a.visit_status.as_deref()) {
-            ("no_show", _) => "未服务",
-            (_, None) => "未开始",
-            (_, Some("in_progress")) => "服务中",
-            (_, Some("verified")) => "已完成，核验通过",
-            (_, Some("exception")) => "已完成，待人工核查",
-            (_, Some("accepted")) => "核查通过",
-            (_, Some("rejected")) => "核查未通过",
-            _ => "—",
-        }
+impl std::ops::Deref for Row {
+    type Target = DayVisit;
+    fn deref(&self) -> &DayVisit {
+        &self.v
     }
 }
 
@@ -80,44 +62,12 @@ async fn page(
     errors: FormErrors,
 ) -> Result<MyVisitsPage, PageError> {
     let day = state.today();
-    let mut c = state.db.acquire().await?;
-    let names: Vec<(String, String)> =
-        match providers::get(&mut c.conn(), &Scope::All, me.provider_id).await? {
-            Some(p) => service_lists::applicable(&mut c.conn(), &p.region_code)
-                .await?
-                .map(|l| l.items.into_iter().map(|i| (i.code, i.name)).collect())
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
-    let rows = orders::assigned_on(&mut c.conn(), me.staff_id, day)
+    let rows = caregiver_day(state, me, day)
         .await?
         .into_iter()
-        .map(|a| {
-            let reasons = a
-                .findings
-                .as_deref()
-                .and_then(|f| serde_json::from_str::<Vec<serde_json::Value>>(f).ok())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|f| f["detail"].as_str().map(str::to_string))
-                .collect();
-            Row {
-                window: format!(
-                    "{}–{}",
-                    format_local_hm(a.window_start),
-                    format_local_hm(a.window_end)
-                ),
-                map: a.latitude.zip(a.longitude).map(|(lat, lon)| {
-                    format!("https://uri.amap.com/marker?position={lon},{lat}&name=服务地址")
-                }),
-                new_visit_id: Uuid::now_v7(),
-                reasons,
-                item_name: names
-                    .iter()
-                    .find(|(code, _)| *code == a.item_code)
-                    .map_or_else(|| a.item_code.clone(), |(_, n)| n.clone()),
-                a,
-            }
+        .map(|v| Row {
+            v,
+            new_visit_id: Uuid::now_v7(),
         })
         .collect();
     Ok(MyVisitsPage {
@@ -135,7 +85,7 @@ pub async fn index(
     ctx: PageCtx,
     PageUser(user): PageUser,
 ) -> Result<Response, PageError> {
-    let me = caregiver(&state, &user).await?;
+    let me = caregiver(&state, user.account.id).await?;
     render(&page(&state, ctx, me, FormErrors::new()).await?)
 }
 
@@ -209,7 +159,7 @@ pub async fn check_in(
     Path(order): Path<String>,
     Form(form): Form<StampForm>,
 ) -> Result<Response, PageError> {
-    let me = caregiver(&state, &user).await?;
+    let me = caregiver(&state, user.account.id).await?;
     let now = state.clock.now();
     let result = async {
         let ci = CheckIn {
@@ -236,7 +186,7 @@ pub async fn check_out(
     Path(visit): Path<String>,
     Form(form): Form<StampForm>,
 ) -> Result<Response, PageError> {
-    let me = caregiver(&state, &user).await?;
+    let me = caregiver(&state, user.account.id).await?;
     let now = state.clock.now();
     let result = async {
         let visit_id = parse_uuid(&visit, "visit_id")?;
@@ -284,7 +234,7 @@ pub async fn rate(
     Path(visit): Path<String>,
     Form(form): Form<RatingForm>,
 ) -> Result<Response, PageError> {
-    let me = caregiver(&state, &user).await?;
+    let me = caregiver(&state, user.account.id).await?;
     let id = Uuid::parse_str(visit.trim()).map_err(|_| AppError::NotFound)?;
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let score = form.score.trim().parse().ok();

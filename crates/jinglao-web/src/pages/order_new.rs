@@ -16,7 +16,7 @@ use jinglao_domain::clock::{china_date, china_time, format_local_hm as hhmm};
 use jinglao_domain::order::Funding;
 use jinglao_domain::service_plan::Weekdays;
 use jinglao_domain::settlement::yuan;
-use jinglao_domain::{Invalid, Permission, Scope};
+use jinglao_domain::{Invalid, Scope};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,14 +26,8 @@ use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
-
-fn may_book(user: &CurrentUser) -> Result<(), AppError> {
-    if user.can(Permission::EditElders) || user.can(Permission::ManageFacilities) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
+use crate::usecase::Acting;
+use crate::usecase::home_services::orders::{self as usecase, may_book};
 
 /// The booking forms (one struct for both; the plan form adds weekdays and dates).
 #[derive(Debug, Default)]
@@ -303,8 +297,8 @@ pub async fn place(
             minutes: c.minutes,
             channel: c.channel,
         };
-        let (db, key) = (&state.db, &state.keys.audit_chain);
-        orders::place(db, key, &user.actor(&meta), &o, state.clock.now())
+        let acting = Acting::new(&state, user.clone(), &meta);
+        usecase::book(&state, &acting, &o)
             .await
             .map(|_| "order_placed")
     };

@@ -23,26 +23,10 @@ use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::home_services::orders as usecase;
 
-/// Who may open the board: staff who see people's records, and providers.
-pub fn may_view(user: &CurrentUser) -> Result<(), AppError> {
-    if user.can(Permission::ViewElders) || user.can(Permission::ManageFacilities) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
-
-/// Status of an order in words.
-pub fn status_label(s: &str) -> &'static str {
-    match s {
-        "booked" => "待服务",
-        "done" => "已服务",
-        "cancelled" => "已取消",
-        "no_show" => "未服务",
-        _ => "未知",
-    }
-}
+pub use crate::usecase::home_services::orders::{may_view, status_label};
 
 /// Filters.
 #[derive(Debug, Default, Deserialize)]
@@ -264,17 +248,8 @@ pub async fn auto_dispatch(
         return again(&state, ctx, &user, &back, e).await;
     };
     let day = parse_day(&back.day, china_date(state.clock.now()));
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    match dispatch::auto(
-        db,
-        key,
-        &user.actor(&meta),
-        provider,
-        day,
-        state.clock.now(),
-    )
-    .await
-    {
+    let acting = Acting::new(&state, user.clone(), &meta);
+    match usecase::auto_dispatch(&state, &acting, provider, day).await {
         Ok(report) => {
             let page = board(
                 &state,
@@ -313,8 +288,8 @@ pub async fn assign(
     let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
     let result = match Uuid::parse_str(form.caregiver_id.trim()) {
         Ok(staff) => {
-            let (db, key) = (&state.db, &state.keys.audit_chain);
-            orders::assign(db, key, &user.actor(&meta), id, staff, state.clock.now()).await
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::assign(&state, &acting, id, staff).await
         }
         Err(_) => Err(DbError::Invalid(Invalid::one(
             "caregiver_id",
@@ -352,18 +327,8 @@ pub async fn end(
         "no_show" => Ending::NoShow,
         _ => Ending::Cancelled,
     };
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    match orders::end(
-        db,
-        key,
-        &user.actor(&meta),
-        id,
-        how,
-        &form.reason,
-        state.clock.now(),
-    )
-    .await
-    {
+    let acting = Acting::new(&state, user.clone(), &meta);
+    match usecase::end(&state, &acting, id, how, &form.reason).await {
         Ok(()) => Ok(Redirect::to(&form.back.url("order_ended")).into_response()),
         Err(DbError::Forbidden(_)) => Err(AppError::forbidden().into()),
         Err(e) => again(&state, ctx, &user, &form.back, e).await,

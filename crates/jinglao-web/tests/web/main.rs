@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod api_home_services;
 mod auth;
 mod browser;
 mod eligibility;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::common::TestApp;
 
-const ITEM: &str = "XT-ZX-01";
+pub(crate) const ITEM: &str = "XT-ZX-01";
 pub(crate) const HOME: (f64, f64) = (27.8292, 112.9440);
 /// The person's own phone and their son's, on record.
 pub(crate) const PHONE: &str = "13807310001";
@@ -34,6 +34,38 @@ pub(crate) fn id_number() -> String {
 /// A priced item, two caregivers with accounts, one enrolled person with a home position, and
 /// one order assigned to the first caregiver. Returns the order, its code and the elder.
 pub(crate) async fn setup(app: &TestApp) -> (Uuid, String) {
+    let (elder, staff_ids) = world(app).await;
+    let db = &app.state.db;
+    let chain = &app.state.keys.audit_chain;
+    let cli = Actor::cli();
+    let placed = orders::place(
+        db,
+        chain,
+        &cli,
+        &NewOrder {
+            elder_id: elder,
+            provider_id: app.provider_id,
+            item_code: ITEM,
+            funding: Some(Funding::Entitlement),
+            window_start: Some(app.clock_now() + Duration::hours(1)),
+            latest_start: None,
+            minutes: Some(60),
+            channel: Channel::Phone,
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    orders::assign(db, chain, &cli, placed.id, staff_ids[0], Utc::now())
+        .await
+        .unwrap();
+    (placed.id, placed.confirm_code)
+}
+
+/// A priced item (`ITEM`, 30 yuan a visit), two caregivers with accounts (`carer_a`,
+/// `carer_b`) and one enrolled person with a home position, and no order yet. Returns the
+/// person and the caregivers' staff ids.
+pub(crate) async fn world(app: &TestApp) -> (Uuid, Vec<Uuid>) {
     let db = &app.state.db;
     let chain = &app.state.keys.audit_chain;
     let cli = Actor::cli();
@@ -161,35 +193,14 @@ pub(crate) async fn setup(app: &TestApp) -> (Uuid, String) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let placed = orders::place(
-        db,
-        chain,
-        &cli,
-        &NewOrder {
-            elder_id: elder,
-            provider_id: p,
-            item_code: ITEM,
-            funding: Some(Funding::Entitlement),
-            window_start: Some(app.clock_now() + Duration::hours(1)),
-            latest_start: None,
-            minutes: Some(60),
-            channel: Channel::Phone,
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    orders::assign(db, chain, &cli, placed.id, staff_ids[0], Utc::now())
-        .await
-        .unwrap();
-    (placed.id, placed.confirm_code)
+    (elder, staff_ids)
 }
 
-fn stamp(t: DateTime<Utc>) -> serde_json::Value {
+pub(crate) fn stamp(t: DateTime<Utc>) -> serde_json::Value {
     json!({ "device_at": t.to_rfc3339(), "lat": HOME.0 + 0.0004, "lon": HOME.1 })
 }
 
-fn with(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
+pub(crate) fn with(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
     for (k, v) in b.as_object().unwrap() {
         a[k] = v.clone();
     }

@@ -13,10 +13,14 @@ pub mod elders;
 pub mod eligibility;
 pub mod extract;
 pub mod facilities;
+pub mod idempotency;
 pub mod life_events;
 pub mod me;
+pub mod orders;
+pub mod paging;
 pub mod regions;
 pub mod service_lists;
+pub mod statements;
 pub mod visits;
 
 use axum::http::StatusCode;
@@ -53,6 +57,7 @@ use crate::state::AppState;
         (name = "applications", description = "服务申请与审核（村（居）初审、乡镇（街道）审定、公示、复核）"),
         (name = "eligibility", description = "基本养老服务清单资格判断与服务找人（每项附理由）"),
         (name = "facilities", description = "服务机构、养老设施、床位与入住（服务机构账号只能看到本机构）"),
+        (name = "home-services", description = "居家服务工单、派单与月度结算（写操作可带 Idempotency-Key，重试得到同一结果）"),
         (name = "visits", description = "上门服务签到签退与电子核验（护理员只能操作派给自己的工单；重复请求幂等）"),
         (name = "calendar", description = "工作日日历（国务院办公厅每年的部分节假日安排）"),
     )
@@ -122,6 +127,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(visits::check_in))
         .routes(routes!(visits::check_out))
         .routes(routes!(visits::correct_visit))
+        .routes(routes!(visits::my_day))
+        .routes(routes!(orders::list_orders, orders::book_order))
+        .routes(routes!(orders::cancel_order))
+        .routes(routes!(orders::assign_order))
+        .routes(routes!(orders::auto_dispatch))
+        .routes(routes!(
+            statements::list_statements,
+            statements::run_statement
+        ))
+        .routes(routes!(statements::show_statement))
+        .routes(routes!(statements::step_statement))
+        .routes(routes!(statements::statement_xlsx))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).

@@ -7,25 +7,18 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use jinglao_db::visit_queue::Who;
-use jinglao_db::visits::{self, Caregiver, CheckIn, CheckOut, StampInput};
+use jinglao_db::visits::{self, CheckIn, CheckOut, StampInput};
 use jinglao_domain::Invalid;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
-use crate::auth::{ApiUser, CurrentUser};
-use crate::error::{ApiError, AppError, ErrorEnvelope};
+use crate::auth::ApiUser;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
-
-/// The caregiver behind the signed-in account, or 403.
-pub async fn caregiver(state: &AppState, user: &CurrentUser) -> Result<Caregiver, AppError> {
-    let mut c = state.db.acquire().await?;
-    visits::caregiver_of(&mut c.conn(), user.account.id)
-        .await?
-        .ok_or_else(|| AppError::Forbidden("这个账号不是护理员，或尚未关联护理员档案".into()))
-}
+use crate::usecase::home_services::day;
 
 /// Time and place as the phone recorded them.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -318,4 +311,107 @@ pub async fn correct_visit(
     let (db, key, now) = (&state.db, &state.keys.audit_chain, state.clock.now());
     let out = visits::correct(db, key, &user.actor(&meta), id, &fix, &book, now).await?;
     Ok(Json(VisitDto::from(out)))
+}
+
+/// The day asked for.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// The day (ISO date); today (Beijing) when left out.
+    pub date: Option<chrono::NaiveDate>,
+}
+
+/// One visit of my day, with what the phone page shows (never an ID or phone number).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayVisitDto {
+    /// The order (check in with it).
+    pub order_id: Uuid,
+    /// Service-list item code.
+    pub item_code: String,
+    /// The item's name.
+    pub item_name: String,
+    /// Window start.
+    pub window_start: DateTime<Utc>,
+    /// Window end.
+    pub window_end: DateTime<Utc>,
+    /// The window in words (`09:00–10:00`, Beijing time).
+    pub window: String,
+    /// The person's name.
+    pub elder_name: String,
+    /// Their address.
+    pub address: String,
+    /// Registered position.
+    pub latitude: Option<f64>,
+    /// Registered position.
+    pub longitude: Option<f64>,
+    /// A map link for the address.
+    pub map_url: Option<String>,
+    /// booked | done | no_show.
+    pub status: String,
+    /// The visit, once checked in (check out with it).
+    pub visit_id: Option<Uuid>,
+    /// in_progress | verified | exception | accepted | rejected.
+    pub visit_status: Option<String>,
+    /// The state in words, as the phone page shows it.
+    pub state_label: String,
+    /// Why the visit went to review, in words.
+    pub reasons: Vec<String>,
+    /// The person's rating given on the phone, once rated.
+    pub score: Option<i32>,
+}
+
+/// My visits of a day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayDto {
+    /// The day.
+    pub date: chrono::NaiveDate,
+    /// In time order.
+    pub items: Vec<DayVisitDto>,
+}
+
+/// My visits of a day (today unless asked), in time order: the caregiver's phone page as data.
+#[utoipa::path(
+    get,
+    path = "/me/visits",
+    tag = "visits",
+    security(("bearer" = [])),
+    params(DayQuery),
+    responses(
+        (status = 200, description = "当日工单", body = DayDto),
+        (status = 400, description = "日期格式无效", body = ErrorEnvelope),
+        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
+        (status = 403, description = "不是护理员账号", body = ErrorEnvelope),
+    )
+)]
+pub async fn my_day(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    super::extract::ApiQuery(q): super::extract::ApiQuery<DayQuery>,
+) -> Result<Json<DayDto>, ApiError> {
+    let me = day::caregiver(&state, user.account.id).await?;
+    let date = q.date.unwrap_or_else(|| state.today());
+    let items = day::caregiver_day(&state, me, date)
+        .await?
+        .into_iter()
+        .map(|v| DayVisitDto {
+            state_label: v.state().into(),
+            order_id: v.order.id,
+            item_code: v.order.item_code,
+            item_name: v.item_name,
+            window_start: v.order.window_start,
+            window_end: v.order.window_end,
+            window: v.window,
+            elder_name: v.order.elder_name,
+            address: v.order.address,
+            latitude: v.order.latitude,
+            longitude: v.order.longitude,
+            map_url: v.map,
+            status: v.order.status,
+            visit_id: v.order.visit_id,
+            visit_status: v.order.visit_status,
+            reasons: v.reasons,
+            score: v.order.score,
+        })
+        .collect();
+    Ok(Json(DayDto { date, items }))
 }

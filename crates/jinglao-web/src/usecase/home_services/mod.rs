@@ -1,0 +1,6 @@
+//! Home and community services bought by government: orders and dispatch, the caregiver's
+//! day, and monthly statements.
+
+pub mod day;
+pub mod orders;
+pub mod statements;
