@@ -46,7 +46,7 @@ fn query(rng: &mut ChaCha8Rng, counties: &[&str]) -> Query {
             [
                 FacilityKind::CareHome,
                 FacilityKind::CommunityPost,
-                FacilityKind::TekunHome,
+                FacilityKind::ExtremePovertyHome,
             ][rng.random_range(0..3)],
         );
     }

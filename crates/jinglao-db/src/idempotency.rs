@@ -23,8 +23,9 @@ pub struct Stored {
 }
 
 /// Claims `key` for `account_id`: `None` when this request is the first (a pending row now
-/// holds the key), otherwise what the first request left. A row older than `stale_before`
-/// is replaced as if the key were new.
+/// holds the key), otherwise what the first request left. A row older than `stale_before`, or
+/// still pending since before `abandoned_before`, is replaced as if the key were new.
+#[allow(clippy::too_many_arguments)]
 pub async fn claim(
     conn: &mut Conn<'_>,
     account_id: Uuid,
@@ -33,29 +34,43 @@ pub async fn claim(
     request_hash: &str,
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
+    abandoned_before: DateTime<Utc>,
 ) -> Result<Option<Stored>, DbError> {
     on_conn!(conn, c => {
-        sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 AND created_at < $3")
-            .bind(account_id).bind(key).bind(stale_before).execute(&mut *c).await.map(|_| ())
-    })?;
-    let inserted = on_conn!(conn, c => {
         sqlx::query(
-            "INSERT INTO idempotency_keys (account_id, idem_key, route, request_hash, status, body, created_at) \
-             VALUES ($1, $2, $3, $4, 0, '', $5) ON CONFLICT (account_id, idem_key) DO NOTHING",
+            "DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 \
+             AND (created_at < $3 OR (status = 0 AND created_at < $4))",
         )
-        .bind(account_id).bind(key).bind(route).bind(request_hash).bind(now)
-        .execute(&mut *c).await.map(|r| r.rows_affected())
+        .bind(account_id).bind(key).bind(stale_before).bind(abandoned_before)
+        .execute(&mut *c).await.map(|_| ())
     })?;
-    if inserted == 1 {
-        return Ok(None);
+    // The row found on conflict can vanish (released, purged) before it is read: try again.
+    for _ in 0..3 {
+        let inserted = on_conn!(conn, c => {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (account_id, idem_key, route, request_hash, status, body, created_at) \
+                 VALUES ($1, $2, $3, $4, 0, '', $5) ON CONFLICT (account_id, idem_key) DO NOTHING",
+            )
+            .bind(account_id).bind(key).bind(route).bind(request_hash).bind(now)
+            .execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let first: Option<Stored> = on_conn!(conn, c => {
+            sqlx::query_as(
+                "SELECT route, request_hash, status, body, created_at FROM idempotency_keys \
+                 WHERE account_id = $1 AND idem_key = $2",
+            )
+            .bind(account_id).bind(key).fetch_optional(&mut *c).await
+        })?;
+        if first.is_some() {
+            return Ok(first);
+        }
     }
-    Ok(on_conn!(conn, c => {
-        sqlx::query_as(
-            "SELECT route, request_hash, status, body, created_at FROM idempotency_keys \
-             WHERE account_id = $1 AND idem_key = $2",
-        )
-        .bind(account_id).bind(key).fetch_optional(&mut *c).await
-    })?)
+    Err(DbError::Conflict {
+        constraint: "idempotency_keys.idem_key".into(),
+    })
 }
 
 /// Records the first request's answer.

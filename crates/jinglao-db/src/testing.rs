@@ -173,16 +173,15 @@ async fn postgres_admin(sql: &str) {
     admin.close().await;
 }
 
-/// Names of the PostgreSQL databases on the test server that start with `prefix`.
+/// Names of the PostgreSQL databases on the test server that start with `prefix` (compared
+/// exactly, not as a `LIKE` pattern).
 async fn postgres_databases(prefix: &str) -> Vec<String> {
     let admin = Db::connect(&postgres_admin_url(), &PoolSettings::default())
         .await
         .expect("the PostgreSQL test server is reachable");
     let mut c = admin.acquire().await.expect("admin connection");
-    let pattern = format!("{prefix}%");
     let names = on_conn!(&mut c.conn(), c => {
-        sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database WHERE datname LIKE $1")
-            .bind(&pattern)
+        sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database")
             .fetch_all(&mut *c)
             .await
     })
@@ -190,6 +189,9 @@ async fn postgres_databases(prefix: &str) -> Vec<String> {
     drop(c);
     admin.close().await;
     names
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .collect()
 }
 
 /// A database built once per test process — migrated, and seeded by the caller's `build` —
@@ -212,8 +214,19 @@ enum TemplateSource {
     Postgres(String),
 }
 
-/// Prefix of template names: `jl_tpl_<pid>_<n>` (databases) and `jl-tpl-<pid>-<n>` (dirs).
+/// Prefix of template names: `jl_tpl_<host>_<pid>_<n>_<random>` (databases) and
+/// `jl-tpl-<pid>-<n>` (directories in this machine's temporary directory).
 const TEMPLATE_PREFIX: &str = "jl_tpl_";
+
+/// Eight hex digits naming this machine (from its host name), so that test processes of
+/// several machines sharing one PostgreSQL server never judge each other's templates.
+fn host_tag() -> String {
+    use sha2::Digest;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_default();
+    hex::encode(&sha2::Sha256::digest(host.trim().as_bytes())[..4])
+}
 
 impl<T: Clone + Send + Sync> Template<T> {
     /// An unbuilt template (for a `static`).
@@ -285,14 +298,27 @@ impl<T: Clone + Send + Sync> Template<T> {
                 (TemplateSource::Sqlite(file), value)
             }
             Backend::Postgres => {
+                // Only this machine's templates are judged (by its process table); another
+                // machine's on a shared server are never touched.
+                let ours = format!("{TEMPLATE_PREFIX}{}_", host_tag());
                 for stale in postgres_databases(TEMPLATE_PREFIX).await {
-                    if !owner_alive(&stale[TEMPLATE_PREFIX.len()..], '_') {
-                        postgres_admin(&format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)"))
-                            .await;
+                    let Some(rest) = stale.strip_prefix(&ours) else {
+                        continue;
+                    };
+                    let plain = stale
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    if plain && !owner_alive(rest, '_') {
+                        postgres_admin(&format!(
+                            "DROP DATABASE IF EXISTS \"{stale}\" WITH (FORCE)"
+                        ))
+                        .await;
                     }
                 }
-                let name = format!("{TEMPLATE_PREFIX}{pid}_{n}");
-                postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                let name = format!(
+                    "{ours}{pid}_{n}_{}",
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                );
                 postgres_admin(&format!("CREATE DATABASE {name}")).await;
                 let url = replace_database(&postgres_admin_url(), &name);
                 let db = Db::connect(&url, &test_pool())

@@ -48,7 +48,7 @@ pub const PARTLY_DISABLED: &str = "半失能";
 pub const DEMENTIA: &str = "失智";
 /// Derived category: 特困 supported at home (分散供养), the 散居 五保 and 三无 people of
 /// 湘财社〔2015〕2号 第四条（一）, as against 集中供养 in an institution.
-pub const SCATTERED_TEKUN: &str = "分散供养特困";
+pub const SCATTERED_EXTREME_POVERTY: &str = "分散供养特困";
 /// Derived category: 计生特殊家庭 of the 失独 kind.
 pub const LOST_ONLY_CHILD: &str = "失独";
 /// Derived category: 残疾 of grade one or two.
@@ -98,7 +98,7 @@ impl CategoryKind {
             (
                 CategoryKind::UrbanExtremePoverty | CategoryKind::RuralExtremePoverty,
                 Some("分散供养"),
-            ) => Some(SCATTERED_TEKUN),
+            ) => Some(SCATTERED_EXTREME_POVERTY),
             (CategoryKind::FamilyPlanningSpecial, Some("失独")) => Some(LOST_ONLY_CHILD),
             (CategoryKind::Disability, Some("一级" | "二级")) => Some(SEVERE_DISABILITY),
             _ => None,
@@ -124,7 +124,7 @@ pub const LABELS: [&str; 17] = [
     DISABLED,
     PARTLY_DISABLED,
     DEMENTIA,
-    SCATTERED_TEKUN,
+    SCATTERED_EXTREME_POVERTY,
     LOST_ONLY_CHILD,
     SEVERE_DISABILITY,
 ];
@@ -432,7 +432,7 @@ mod tests {
             DISABLED,
             PARTLY_DISABLED,
             DEMENTIA,
-            SCATTERED_TEKUN,
+            SCATTERED_EXTREME_POVERTY,
             LOST_ONLY_CHILD,
             SEVERE_DISABILITY,
         ]);

@@ -13,9 +13,9 @@ labelled_enum! {
         /// 养老机构.
         CareHome = ("care_home", "养老机构"),
         /// 特困人员供养服务机构（敬老院）.
-        TekunHome = ("tekun_home", "特困人员供养服务机构（敬老院）"),
+        ExtremePovertyHome = ("tekun_home", "特困人员供养服务机构（敬老院）"),
         /// 区域性中心敬老院.
-        RegionalTekunHome = ("regional_tekun_home", "区域性中心敬老院"),
+        RegionalExtremePovertyHome = ("regional_tekun_home", "区域性中心敬老院"),
         /// 街道（乡镇）综合养老服务中心.
         StreetCentre = ("street_centre", "街道（乡镇）综合养老服务中心"),
         /// 社区养老服务站（日间照料中心）.
@@ -43,16 +43,18 @@ impl FacilityKind {
     pub fn is_institution(self) -> bool {
         matches!(
             self,
-            FacilityKind::CareHome | FacilityKind::TekunHome | FacilityKind::RegionalTekunHome
+            FacilityKind::CareHome
+                | FacilityKind::ExtremePovertyHome
+                | FacilityKind::RegionalExtremePovertyHome
         )
     }
 
     /// Whether it is a 特困 institution (nursing-bed share ≥ 50%, 株洲 draft; Xiangtan figures
     /// are higher and set per region).
-    pub fn is_tekun(self) -> bool {
+    pub fn is_extreme_poverty_home(self) -> bool {
         matches!(
             self,
-            FacilityKind::TekunHome | FacilityKind::RegionalTekunHome
+            FacilityKind::ExtremePovertyHome | FacilityKind::RegionalExtremePovertyHome
         )
     }
 }
@@ -285,7 +287,7 @@ pub fn warnings(p: &Profile, norms: &Norms) -> Vec<Warning> {
         ),
         _ => {}
     }
-    if p.kind.is_tekun() {
+    if p.kind.is_extreme_poverty_home() {
         let share = nursing_percent(p.beds, p.nursing_beds);
         if share < norms.tekun_min_nursing_percent as f64 {
             out.push(Warning {
@@ -456,7 +458,7 @@ mod tests {
     #[test]
     fn a_tekun_home_under_half_nursing_beds_is_warned_and_other_homes_are_not() {
         let n = Norms::default();
-        let mut p = profile(FacilityKind::TekunHome, 2000.0, &[]);
+        let mut p = profile(FacilityKind::ExtremePovertyHome, 2000.0, &[]);
         p.beds = 100;
         p.nursing_beds = 49;
         p.star_level = Some(2);

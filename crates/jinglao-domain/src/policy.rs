@@ -51,7 +51,7 @@ pub enum PolicyKey {
     /// Community post minimum number of the six home services.
     CommunityPostMinFunctions,
     /// 特困 institution minimum nursing-bed share (percent).
-    TekunMinNursingPercent,
+    ExtremePovertyMinNursingPercent,
     /// Largest distance (m) between a check-in or check-out and the elder's registered home.
     VisitRadiusM,
     /// Fastest plausible travel (km/h) between a caregiver's consecutive visits.
@@ -87,7 +87,7 @@ pub enum PolicyKey {
     /// Roles that may take the township/street's decision (审定) on an application.
     ApplicationTownshipDecisionRoles,
     /// Lowest star rating a 特困 institution must hold.
-    TekunMinStarLevel,
+    ExtremePovertyMinStarLevel,
     /// Years a penalty for 弄虚作假、冒领财政资金 keeps a provider out of government purchase.
     CreditFraudBarYears,
 }
@@ -250,7 +250,7 @@ pub const POLICY_SPECS: [PolicySpec; 40] = [
         basis: "潭政办发〔2023〕20号 二（二）6：社区服务站不低于3项为老服务功能",
     },
     PolicySpec {
-        key: PolicyKey::TekunMinNursingPercent,
+        key: PolicyKey::ExtremePovertyMinNursingPercent,
         name: "facility.tekun_min_nursing_percent",
         label: "特困人员供养服务机构护理型床位最低占比（%）",
         default: "50",
@@ -348,7 +348,7 @@ pub const POLICY_SPECS: [PolicySpec; 40] = [
         basis: "湘财社〔2015〕2号 第四条：初审合格的，报乡（镇）人民政府（街道办事处）审定",
     },
     PolicySpec {
-        key: PolicyKey::TekunMinStarLevel,
+        key: PolicyKey::ExtremePovertyMinStarLevel,
         name: "facility.tekun_min_star_level",
         label: "特困人员供养服务机构须达到的最低等级（星级，0 表示不要求）",
         default: "2",
@@ -460,16 +460,15 @@ impl PolicyKey {
             PolicyKey::StreetCentreMinFunctions | PolicyKey::CommunityPostMinFunctions => {
                 int_in(0, 6)
             }
-            PolicyKey::TekunMinNursingPercent | PolicyKey::SatisfactionCaregiverPhoneWeight => {
-                int_in(0, 100)
-            }
+            PolicyKey::ExtremePovertyMinNursingPercent
+            | PolicyKey::SatisfactionCaregiverPhoneWeight => int_in(0, 100),
             PolicyKey::VisitRadiusM => int_in(20, 5_000),
             PolicyKey::VisitMaxSpeedKmh => int_in(5, 200),
             PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),
             PolicyKey::VisitLateSyncHours => int_in(1, 24 * 31),
             PolicyKey::FamilyBedMinVisits => int_in(1, 62),
             PolicyKey::PatrolMonthlyTimes => int_in(1, 31),
-            PolicyKey::TekunMinStarLevel => int_in(0, 5),
+            PolicyKey::ExtremePovertyMinStarLevel => int_in(0, 5),
             PolicyKey::CreditFraudBarYears => int_in(0, 10),
             PolicyKey::WaitingListPriority => {
                 crate::waiting_list::PriorityTiers::parse(v).map(|_| ())
@@ -603,8 +602,8 @@ impl PolicyBook {
             street_centre_min_functions: self.int(PolicyKey::StreetCentreMinFunctions, region),
             community_post_min_area: self.int(PolicyKey::CommunityPostMinArea, region),
             community_post_min_functions: self.int(PolicyKey::CommunityPostMinFunctions, region),
-            tekun_min_nursing_percent: self.int(PolicyKey::TekunMinNursingPercent, region),
-            tekun_min_star_level: self.int(PolicyKey::TekunMinStarLevel, region),
+            tekun_min_nursing_percent: self.int(PolicyKey::ExtremePovertyMinNursingPercent, region),
+            tekun_min_star_level: self.int(PolicyKey::ExtremePovertyMinStarLevel, region),
         }
     }
 

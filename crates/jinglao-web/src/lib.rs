@@ -2,8 +2,9 @@
 //! API under `/api/v1` with its generated OpenAPI document, and the authentication, scope and
 //! audit rules every request goes through.
 //!
-//! The binary (`jinglao-cli`) only parses arguments; everything else is here, so tests can
-//! start the real application on a random port against a fresh database.
+//! The application, its use cases (`usecase`) and its demo seed are here, so tests can start
+//! the real application on a random port against a fresh database; the binary (`jinglao-cli`)
+//! adds argument parsing, operator commands and the load generators.
 
 pub mod anchors;
 pub mod api;

@@ -9,6 +9,7 @@ mod eligibility;
 mod facilities;
 mod family_beds;
 mod home_services;
+mod idempotency;
 mod life_events;
 mod patrols;
 mod registry;

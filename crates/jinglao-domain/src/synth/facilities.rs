@@ -43,8 +43,8 @@ pub struct FacilitySpec {
 
 const KINDS: [(FacilityKind, u32); 7] = [
     (FacilityKind::CareHome, 30),
-    (FacilityKind::TekunHome, 12),
-    (FacilityKind::RegionalTekunHome, 3),
+    (FacilityKind::ExtremePovertyHome, 12),
+    (FacilityKind::RegionalExtremePovertyHome, 3),
     (FacilityKind::StreetCentre, 12),
     (FacilityKind::CommunityPost, 25),
     (FacilityKind::RuralMutualAid, 10),
@@ -74,7 +74,9 @@ pub fn facilities(places: &[Place], n: usize, seed: u64) -> Vec<FacilitySpec> {
         let place = &places[rng.random_range(0..places.len())];
         let kind = pick_kind(&mut rng);
         let ownership = match kind {
-            FacilityKind::TekunHome | FacilityKind::RegionalTekunHome => Ownership::PublicRun,
+            FacilityKind::ExtremePovertyHome | FacilityKind::RegionalExtremePovertyHome => {
+                Ownership::PublicRun
+            }
             FacilityKind::StreetCentre | FacilityKind::CommunityPost => {
                 Ownership::PublicBuiltPrivateRun
             }
@@ -91,12 +93,12 @@ pub fn facilities(places: &[Place], n: usize, seed: u64) -> Vec<FacilitySpec> {
                 rng.random_range(40..300),
                 rng.random_range(0.3..0.9),
             ),
-            FacilityKind::TekunHome => (
+            FacilityKind::ExtremePovertyHome => (
                 rng.random_range(1200.0..5000.0),
                 rng.random_range(30..120),
                 rng.random_range(0.35..0.8),
             ),
-            FacilityKind::RegionalTekunHome => (
+            FacilityKind::RegionalExtremePovertyHome => (
                 rng.random_range(4000.0..9000.0),
                 rng.random_range(100..250),
                 rng.random_range(0.5..0.9),
@@ -154,7 +156,7 @@ pub fn facilities(places: &[Place], n: usize, seed: u64) -> Vec<FacilitySpec> {
             staff.push(("nurse", true));
         }
         let price_lo = match kind {
-            FacilityKind::TekunHome | FacilityKind::RegionalTekunHome => 120_000,
+            FacilityKind::ExtremePovertyHome | FacilityKind::RegionalExtremePovertyHome => 120_000,
             FacilityKind::CareHome => rng.random_range(18..40) * 10_000,
             _ => rng.random_range(3..15) * 10_000,
         };
@@ -164,8 +166,8 @@ pub fn facilities(places: &[Place], n: usize, seed: u64) -> Vec<FacilitySpec> {
                 "{stem}{}养老院",
                 ["康乐", "颐和", "福寿", "安康", "夕阳红", "松鹤"][i % 6]
             ),
-            FacilityKind::TekunHome => format!("{stem}敬老院"),
-            FacilityKind::RegionalTekunHome => format!("{stem}区域性中心敬老院"),
+            FacilityKind::ExtremePovertyHome => format!("{stem}敬老院"),
+            FacilityKind::RegionalExtremePovertyHome => format!("{stem}区域性中心敬老院"),
             FacilityKind::StreetCentre => format!("{stem}综合养老服务中心"),
             FacilityKind::CommunityPost => format!("{stem}养老服务站"),
             FacilityKind::RuralMutualAid => format!("{stem}幸福院"),

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
+use crate::usecase::Acting;
 
 /// How long a key's answer is replayed.
 pub const KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(24);
@@ -30,7 +31,11 @@ pub const HEADER: &str = "Idempotency-Key";
 const MAX_LEN: usize = 128;
 
 /// Largest answer kept for replay (answers of these endpoints are far smaller).
-const MAX_BODY: usize = 256 * 1024;
+const MAX_BODY: usize = 1024 * 1024;
+
+/// How long a first request may be "still running" before a retry takes the key over: only a
+/// server that stopped mid-write leaves a key pending (the write runs in its own task).
+pub const PENDING_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 /// The request's `Idempotency-Key`, if it sent one: 1–128 visible ASCII characters (a UUID
 /// is the usual choice).
@@ -59,38 +64,59 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 }
 
 /// Runs a write once per key: without a key, simply runs it; with one, answers a retry with
-/// the stored answer. `route` names the endpoint (`POST /api/v1/orders`, with the path's ids)
-/// and `request` is the parsed body, whose hash tells a true retry from a reused key.
-pub async fn once<T, Fut>(
-    state: &AppState,
-    user: &CurrentUser,
-    key: &IdempotencyKey,
-    route: &str,
-    request: &impl Serialize,
-    run: impl FnOnce() -> Fut,
+/// the stored answer. `route` names the endpoint (`POST /api/v1/orders/{id}/cancel`, with the
+/// path's ids) and `request` is the parsed body, whose hash tells a true retry from a reused
+/// key. With a key the write runs in a task of its own, so a client that hangs up does not
+/// cancel it half-way: it finishes, and its answer is kept for the retry.
+pub async fn once<B, T, Fut>(
+    state: AppState,
+    acting: Acting,
+    key: IdempotencyKey,
+    route: String,
+    request: B,
+    run: impl FnOnce(AppState, Acting, B) -> Fut + Send + 'static,
 ) -> Response
 where
+    B: Serialize + Send + 'static,
     T: Serialize,
-    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>> + Send + 'static,
 {
-    let Some(key) = key.0.as_deref() else {
-        return answer(run().await);
+    let Some(key) = key.0 else {
+        return answer(run(state, acting, request).await);
     };
-    match claimed(state, user, key, route, request).await {
+    match claimed(&state, &acting.user, &key, &route, &request).await {
         Ok(None) => {}
         Ok(Some(replay)) => return replay,
         Err(e) => return e.into_response(),
     }
-    let response = answer(run().await);
-    let account = user.account.id;
-    if response.status().is_server_error() {
+    let task = tokio::spawn(async move {
+        let account = acting.user.account.id;
+        let response = answer(run(state.clone(), acting, request).await);
+        keep(&state, account, &key, response).await
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(e) => {
+            ApiError(AppError::Internal(anyhow::anyhow!("idempotent write: {e}"))).into_response()
+        }
+    }
+}
+
+/// Keeps a first answer for replay (or frees the key after a server-side failure) and gives
+/// the answer back.
+async fn keep(state: &AppState, account: uuid::Uuid, key: &str, response: Response) -> Response {
+    let free = async || {
         if let Ok(mut c) = state.db.acquire().await {
             let _ = jinglao_db::idempotency::release(&mut c.conn(), account, key).await;
         }
+    };
+    if response.status().is_server_error() {
+        free().await;
         return response;
     }
     let (parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        free().await;
         return ApiError(AppError::Internal(anyhow::anyhow!(
             "answer too large to keep"
         )))
@@ -104,7 +130,8 @@ where
     }
     .await;
     if let Err(e) = stored {
-        // The write happened; only its replay is lost. Say so in the log, answer as usual.
+        // The write happened; only its replay is lost (a retry after the pending time runs
+        // again). Say so in the log, answer as usual.
         tracing::warn!(error = %e, "an idempotent answer could not be kept");
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -138,6 +165,7 @@ async fn claimed(
         &hash,
         now,
         now - KEPT_FOR,
+        now - PENDING_FOR,
     )
     .await
     .map_err(AppError::from)?

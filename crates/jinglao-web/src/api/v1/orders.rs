@@ -245,12 +245,12 @@ pub async fn book_order(
 ) -> Response {
     let acting = Acting::new(&state, user, &meta);
     once(
-        &state,
-        &acting.user,
-        &key,
-        "POST /api/v1/orders",
-        &body,
-        async || {
+        state,
+        acting,
+        key,
+        "POST /api/v1/orders".to_string(),
+        body,
+        |state, acting, body| async move {
             let own = match acting.user.scope {
                 Scope::Provider { provider_id, .. } => Some(provider_id),
                 _ => None,
@@ -348,22 +348,29 @@ pub async fn cancel_order(
 ) -> Response {
     let acting = Acting::new(&state, user, &meta);
     let route = format!("POST /api/v1/orders/{id}/cancel");
-    once(&state, &acting.user, &key, &route, &body, async || {
-        let how = if body.no_show {
-            Ending::NoShow
-        } else {
-            Ending::Cancelled
-        };
-        usecase::end(&state, &acting, id, how, &body.reason).await?;
-        let status = if body.no_show { "no_show" } else { "cancelled" };
-        Ok((
-            StatusCode::OK,
-            OrderStateDto {
-                order_id: id,
-                status: status.into(),
-            },
-        ))
-    })
+    once(
+        state,
+        acting,
+        key,
+        route,
+        body,
+        move |state, acting, body| async move {
+            let how = if body.no_show {
+                Ending::NoShow
+            } else {
+                Ending::Cancelled
+            };
+            usecase::end(&state, &acting, id, how, &body.reason).await?;
+            let status = if body.no_show { "no_show" } else { "cancelled" };
+            Ok((
+                StatusCode::OK,
+                OrderStateDto {
+                    order_id: id,
+                    status: status.into(),
+                },
+            ))
+        },
+    )
     .await
 }
 
@@ -405,16 +412,23 @@ pub async fn assign_order(
 ) -> Response {
     let acting = Acting::new(&state, user, &meta);
     let route = format!("POST /api/v1/orders/{id}/assign");
-    once(&state, &acting.user, &key, &route, &body, async || {
-        usecase::assign(&state, &acting, id, body.caregiver_id).await?;
-        Ok((
-            StatusCode::OK,
-            OrderStateDto {
-                order_id: id,
-                status: "booked".into(),
-            },
-        ))
-    })
+    once(
+        state,
+        acting,
+        key,
+        route,
+        body,
+        move |state, acting, body| async move {
+            usecase::assign(&state, &acting, id, body.caregiver_id).await?;
+            Ok((
+                StatusCode::OK,
+                OrderStateDto {
+                    order_id: id,
+                    status: "booked".into(),
+                },
+            ))
+        },
+    )
     .await
 }
 
@@ -482,12 +496,12 @@ pub async fn auto_dispatch(
 ) -> Response {
     let acting = Acting::new(&state, user, &meta);
     once(
-        &state,
-        &acting.user,
-        &key,
-        "POST /api/v1/dispatch/auto",
-        &body,
-        async || {
+        state,
+        acting,
+        key,
+        "POST /api/v1/dispatch/auto".to_string(),
+        body,
+        |state, acting, body| async move {
             let own = match acting.user.scope {
                 Scope::Provider { provider_id, .. } => Some(provider_id),
                 _ => None,

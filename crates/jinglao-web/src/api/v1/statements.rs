@@ -204,12 +204,12 @@ pub async fn run_statement(
 ) -> Response {
     let acting = Acting::new(&state, user, &meta);
     once(
-        &state,
-        &acting.user,
-        &key,
-        "POST /api/v1/statements",
-        &body,
-        async || {
+        state,
+        acting,
+        key,
+        "POST /api/v1/statements".to_string(),
+        body,
+        |state, acting, body| async move {
             let funding = match body.funding.as_deref() {
                 None => Funding::Entitlement,
                 Some(f) => Funding::parse(f.trim()).ok_or_else(|| {
@@ -219,6 +219,9 @@ pub async fn run_statement(
                     ))
                 })?,
             };
+            // Read before the write: nothing after the commit may fail and lose the answer.
+            let provider_name =
+                usecase::provider_name(&state, &acting.user, body.provider_id).await?;
             let r = usecase::run(
                 &state,
                 &acting,
@@ -227,11 +230,10 @@ pub async fn run_statement(
                 funding,
             )
             .await?;
-            let view = usecase::show(&state, &acting.user, r.statement.id).await?;
             Ok((
                 StatusCode::OK,
                 RunReportDto {
-                    statement: StatementDto::new(r.statement, view.provider_name),
+                    statement: StatementDto::new(r.statement, provider_name),
                     added: r.added,
                     adjustments: r.adjustments,
                     unpriced: r.unpriced,
@@ -370,13 +372,21 @@ pub async fn step_statement(
 ) -> Response {
     let acting = Acting::new(&state, user, &meta);
     let route = format!("POST /api/v1/statements/{id}/steps");
-    once(&state, &acting.user, &key, &route, &body, async || {
-        let step =
-            parse_step(&body.step, &body.reason, &body.payment_ref).map_err(AppError::from)?;
-        let after = usecase::advance(&state, &acting, id, &step).await?;
-        let view = usecase::show(&state, &acting.user, id).await?;
-        Ok((StatusCode::OK, StatementDto::new(after, view.provider_name)))
-    })
+    once(
+        state,
+        acting,
+        key,
+        route,
+        body,
+        move |state, acting, body| async move {
+            let step =
+                parse_step(&body.step, &body.reason, &body.payment_ref).map_err(AppError::from)?;
+            // Read before the write: nothing after the commit may fail and lose the answer.
+            let view = usecase::show(&state, &acting.user, id).await?;
+            let after = usecase::advance(&state, &acting, id, &step).await?;
+            Ok((StatusCode::OK, StatementDto::new(after, view.provider_name)))
+        },
+    )
     .await
 }
 

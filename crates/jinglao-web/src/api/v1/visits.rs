@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
 use crate::auth::ApiUser;
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
 use crate::usecase::home_services::day;
@@ -317,7 +317,7 @@ pub async fn correct_visit(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
-    /// The day (ISO date); today (Beijing) when left out.
+    /// The day (ISO date), from 7 days ago to 14 days ahead; today (Beijing) when left out.
     pub date: Option<chrono::NaiveDate>,
 }
 
@@ -379,6 +379,7 @@ pub struct DayDto {
     responses(
         (status = 200, description = "当日工单", body = DayDto),
         (status = 400, description = "日期格式无效", body = ErrorEnvelope),
+        (status = 422, description = "日期超出前 7 天至后 14 天", body = ErrorEnvelope),
         (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
         (status = 403, description = "不是护理员账号", body = ErrorEnvelope),
     )
@@ -389,7 +390,17 @@ pub async fn my_day(
     super::extract::ApiQuery(q): super::extract::ApiQuery<DayQuery>,
 ) -> Result<Json<DayDto>, ApiError> {
     let me = day::caregiver(&state, user.account.id).await?;
-    let date = q.date.unwrap_or_else(|| state.today());
+    let today = state.today();
+    let date = q.date.unwrap_or(today);
+    // The phone needs today, the week past (records to finish) and the coming fortnight.
+    let days = (date - today).num_days();
+    if !(-7..=14).contains(&days) {
+        return Err(AppError::from(jinglao_domain::Invalid::one(
+            "date",
+            "只能查看前 7 天至后 14 天的工单",
+        ))
+        .into());
+    }
     let items = day::caregiver_day(&state, me, date)
         .await?
         .into_iter()

@@ -83,6 +83,19 @@ pub async fn show(
     })
 }
 
+/// The name of a provider within `user`'s reach (404 otherwise).
+pub async fn provider_name(
+    state: &AppState,
+    user: &CurrentUser,
+    provider_id: Uuid,
+) -> Result<String, AppError> {
+    let mut c = state.db.acquire().await?;
+    Ok(providers::get(&mut c.conn(), &user.scope, provider_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .name)
+}
+
 /// Generates (or brings up to date) `month`'s statement of a provider for one funding source.
 pub async fn run(
     state: &AppState,
@@ -91,6 +104,11 @@ pub async fn run(
     month: &str,
     funding: Funding,
 ) -> Result<RunReport, jinglao_db::DbError> {
+    if !acting.user.can(Permission::SettleServices) {
+        return Err(jinglao_db::DbError::Forbidden(
+            "您的角色不能生成结算单".into(),
+        ));
+    }
     statements::run(
         &state.db,
         &state.keys.audit_chain,
