@@ -180,7 +180,7 @@ pub(crate) async fn prepare(db_arg: &str) -> Result<Prepared> {
     let keys = Keys::load(&settings)?;
     let db = Db::connect(&db_url, &PoolSettings::default()).await?;
     migrate::run(&db).await?;
-    jinglao_web::demo::seed(&db, &keys).await?;
+    jinglao_fixtures::demo::seed(&db, &keys).await?;
     Ok(Prepared {
         dir,
         db_url,

@@ -192,7 +192,7 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
     let started = Instant::now();
     {
         let people = crate::bench_data::generate(args.elders, args.seed)?;
-        jinglao_web::demo::load_population(&p.db, &p.keys, &people, "bench checkins", |_| {})
+        jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench checkins", |_| {})
             .await?;
     }
     let people_seconds = started.elapsed().as_secs_f64();

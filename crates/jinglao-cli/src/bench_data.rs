@@ -23,7 +23,7 @@ use hdrhistogram::Histogram;
 use indicatif::ProgressBar;
 use jinglao_domain::RegionCode;
 use jinglao_domain::category::CategoryKind;
-use jinglao_domain::synth::{self, SynthElder, SynthParams};
+use jinglao_fixtures::synth::{self, SynthElder, SynthParams};
 use jinglao_web::auth::secrets;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
@@ -416,7 +416,7 @@ pub async fn search(args: SearchArgs) -> Result<ExitCode> {
     eprintln!("写入数据库（计时）……");
     let bar = ProgressBar::new(people.len() as u64);
     let started = Instant::now();
-    jinglao_web::demo::load_population(&p.db, &p.keys, &people, "bench search", |n| {
+    jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench search", |n| {
         bar.set_position(n as u64)
     })
     .await?;

@@ -11,8 +11,8 @@ use hdrhistogram::Histogram;
 use jinglao_db::finder::{self, Query};
 use jinglao_db::{Actor, facility_bulk, providers};
 use jinglao_domain::facility::{FacilityKind, Functions, ServiceFunction};
-use jinglao_domain::synth;
 use jinglao_domain::{RegionCode, Scope};
+use jinglao_fixtures::synth;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

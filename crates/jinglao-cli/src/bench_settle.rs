@@ -79,7 +79,8 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
     let started = Instant::now();
     {
         let people = crate::bench_data::generate(args.elders, args.seed)?;
-        jinglao_web::demo::load_population(&p.db, &p.keys, &people, "bench settle", |_| {}).await?;
+        jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench settle", |_| {})
+            .await?;
     }
     let people_seconds = started.elapsed().as_secs_f64();
     let this_month = china_today()

@@ -309,7 +309,8 @@ pub async fn run(args: SweepArgs) -> Result<ExitCode> {
     let started = Instant::now();
     {
         let people = crate::bench_data::generate(args.elders, args.seed)?;
-        jinglao_web::demo::load_population(&p.db, &p.keys, &people, "bench sweep", |_| {}).await?;
+        jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench sweep", |_| {})
+            .await?;
     }
     let generate_and_load_seconds = seconds(started.elapsed());
     let items = bench_items(NaiveDate::from_ymd_opt(2024, 1, 1).expect("a valid date"));

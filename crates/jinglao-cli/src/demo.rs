@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use jinglao_domain::SystemClock;
+use jinglao_fixtures::demo::PopulationOutcome;
 use jinglao_web::config::LogSettings;
-use jinglao_web::demo::PopulationOutcome;
 use jinglao_web::{Application, Keys, Mode, Settings, shutdown_signal};
 
 /// Creates or reuses the demo database and serves it.
@@ -37,11 +37,12 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let keys = Keys::load(&settings)?;
     let db = crate::commands::connect(&settings).await?;
     crate::commands::bring_up_to_date(&db, &keys).await?;
-    let accounts = jinglao_web::demo::seed(&db, &keys).await?;
+    let accounts = jinglao_fixtures::demo::seed(&db, &keys).await?;
     let population = seed_population(&db, &keys, elders, seed).await?;
-    let (facilities, admitted) = jinglao_web::demo::seed_facilities(&db, &keys, 180, seed).await?;
-    let round = jinglao_web::demo::seed_home_services(&db, &keys, chrono::Utc::now()).await?;
-    let patrols = jinglao_web::demo::seed_patrols(&db, &keys, chrono::Utc::now()).await?;
+    let (facilities, admitted) =
+        jinglao_fixtures::demo::seed_facilities(&db, &keys, 180, seed).await?;
+    let round = jinglao_fixtures::demo::seed_home_services(&db, &keys, chrono::Utc::now()).await?;
+    let patrols = jinglao_fixtures::demo::seed_patrols(&db, &keys, chrono::Utc::now()).await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
     // Listen for Ctrl-C and SIGTERM before announcing the URL.
     let stop = shutdown_signal();
@@ -128,9 +129,10 @@ async fn seed_population(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome =
-        jinglao_web::demo::seed_population(db, keys, count, seed, |n| bar.set_position(n as u64))
-            .await?;
+    let outcome = jinglao_fixtures::demo::seed_population(db, keys, count, seed, |n| {
+        bar.set_position(n as u64)
+    })
+    .await?;
     bar.finish_and_clear();
     Ok(outcome)
 }

@@ -19,9 +19,9 @@ use jinglao_domain::elder_import::{
 };
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::region_import::{RowProblem, parse_region_csv};
-use jinglao_domain::synth::{self, SynthElder, SynthParams};
 use jinglao_domain::tabular::read_table;
 use jinglao_domain::{Region, RegionCode, RegionTree, Scope};
+use jinglao_fixtures::synth::{self, SynthElder, SynthParams};
 use jinglao_web::Keys;
 use sha2::{Digest, Sha256};
 
@@ -75,8 +75,11 @@ pub enum EldersCommand {
 
 /// The embedded seed regions as a tree (for generating without a database).
 pub fn seed_tree() -> Result<RegionTree> {
-    let records = parse_region_csv(jinglao_web::demo::SEED_REGIONS_CSV, &Default::default())
-        .map_err(|p| anyhow::anyhow!("内置区划文件有误：{}", p[0]))?;
+    let records = parse_region_csv(
+        jinglao_fixtures::demo::SEED_REGIONS_CSV,
+        &Default::default(),
+    )
+    .map_err(|p| anyhow::anyhow!("内置区划文件有误：{}", p[0]))?;
     Ok(RegionTree::new(
         records
             .into_iter()
@@ -87,7 +90,7 @@ pub fn seed_tree() -> Result<RegionTree> {
                 parent_code: r.parent_code,
                 area_type: r.area_type,
                 area_type_manual: false,
-                source: jinglao_web::demo::SEED_SOURCE.into(),
+                source: jinglao_fixtures::demo::SEED_SOURCE.into(),
             })
             .collect(),
     ))

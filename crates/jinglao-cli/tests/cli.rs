@@ -88,7 +88,7 @@ fn stderr(o: &Output) -> String {
 
 test_on_both! {
     async fn audit_verify_names_the_entry_edited_directly_in_the_database(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let ok = env.run(&["audit", "verify"], None);
         assert!(ok.status.success(), "{}", stderr(&ok));
         assert!(stdout(&ok).contains("审计链自身完整"), "{}", stdout(&ok));
@@ -105,7 +105,7 @@ test_on_both! {
 
 test_on_both! {
     async fn audit_verify_notices_a_deleted_entry(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         env.db.tamper("DELETE FROM audit_log WHERE seq = 3").await;
         let bad = env.run(&["audit", "verify"], None);
         assert_eq!(bad.status.code(), Some(2));
@@ -115,7 +115,7 @@ test_on_both! {
 
 test_on_both! {
     async fn audit_verify_catches_the_newest_entries_deleted_with_the_head_by_the_anchors(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let anchored = env.run(&["audit", "anchor"], None);
         assert!(anchored.status.success(), "{}", stderr(&anchored));
         let head = stdout(&anchored);
@@ -179,7 +179,7 @@ async fn serve_in_production_refuses_a_missing_secret_key_naming_the_setting() {
 
 test_on_both! {
     async fn user_add_reads_the_password_from_stdin_and_names_each_bad_flag(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let out = env.run(&["user", "add", "--username", "wangwu", "--role", "village_staff",
             "--region", "430302", "--password-stdin"], Some("Strong-Pass-2026\n"));
         assert_eq!(out.status.code(), Some(2));
@@ -205,7 +205,7 @@ test_on_both! {
 
 test_on_both! {
     async fn token_create_prints_a_token_once_and_stores_only_its_hash(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let out = env.run(&["token", "create", "--user", "demo_finance", "--days", "30", "--name", "treasury"], None);
         assert!(out.status.success(), "{}", stderr(&out));
         let token = stdout(&out).trim().to_string();
@@ -251,7 +251,7 @@ test_on_both! {
 
 test_on_both! {
     async fn backup_copies_a_sqlite_database_and_prints_pg_dump_for_postgresql(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let target = env.dir.path().join("backup.db");
         let out = env.run(&["backup", target.to_str().unwrap()], None);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -422,7 +422,7 @@ async fn http_status(port: u16, path: &str) -> u16 {
 
 test_on_both! {
     async fn gen_writes_a_deterministic_file_that_elders_import_loads_once_and_then_finds_unchanged(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let a = env.dir.path().join("a.csv");
         let b = env.dir.path().join("b.csv");
         for out in [&a, &b] {
@@ -451,7 +451,7 @@ test_on_both! {
 
 test_on_both! {
     async fn elders_import_refuses_a_file_with_bad_rows_and_writes_the_rejected_ones_on_request(env: Env) {
-        jinglao_web::demo::seed(&env.db.db, &env.keys).await.unwrap();
+        jinglao_fixtures::demo::seed(&env.db.db, &env.keys).await.unwrap();
         let file = env.dir.path().join("people.csv");
         let o = env.run(&["gen", "elders", "--count", "50", "--seed", "3", "--out", file.to_str().unwrap()], None);
         assert!(o.status.success(), "{}", stderr(&o));

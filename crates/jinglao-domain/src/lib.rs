@@ -7,48 +7,34 @@
 //! on their own.
 
 pub mod account;
-pub mod application;
-pub mod assessment;
-pub mod assessment_form;
 pub mod audit;
 pub mod audit_anchor;
+pub mod bulk;
 pub mod calendar;
-pub mod category;
+pub mod capability;
 pub mod clock;
-pub mod credit;
-pub mod credit_code;
-pub mod dispatch;
-pub mod elder;
-pub mod elder_import;
-pub mod eligibility;
-pub mod evidence;
-pub mod facility;
-pub mod family_bed;
-pub mod id_number;
+pub mod entitlement;
+pub mod home_services;
 mod labels;
-pub mod order;
-pub mod patrol;
-pub mod phone;
 pub mod policy;
-pub mod provider;
-pub mod rating;
 pub mod region;
 pub mod region_import;
 pub mod region_tree;
+pub mod registry;
 pub mod role;
-pub mod rules;
 pub mod scope;
-pub mod service_item_draft;
-pub mod service_list;
-pub mod service_plan;
-pub mod settlement;
-pub mod staff;
-pub mod synth;
+pub mod supply;
 pub mod tabular;
 pub mod validation;
-pub mod visit;
-pub mod visit_fraud;
-pub mod waiting_list;
+pub use capability::{assessment, assessment_form};
+pub use entitlement::{
+    application, eligibility, evidence, rules, service_item_draft, service_list,
+};
+pub use home_services::{
+    dispatch, family_bed, order, patrol, service_plan, settlement, visit, visit_fraud,
+};
+pub use registry::{category, elder, elder_import, id_number, phone};
+pub use supply::{credit, credit_code, facility, provider, rating, staff, waiting_list};
 
 pub use account::{Account, PasswordError, PasswordPolicy, Username, UsernameError};
 pub use assessment::AbilityLevel;

@@ -11,7 +11,6 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
-pub mod demo;
 pub mod download;
 pub mod elder_query;
 pub mod error;

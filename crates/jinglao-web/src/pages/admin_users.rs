@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser, password, secrets};
 use crate::error::{AppError, PageError, render, render_with_status};
+use crate::pages::IdPath;
 use crate::request::RequestMeta;
 use crate::state::AppState;
 
@@ -477,10 +478,9 @@ pub async fn show(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
     admin(&user)?;
-    let id = parse_id(&id)?;
     render(&user_page(&state, ctx, &user, &meta, id, FormErrors::new(), None).await?)
 }
 
@@ -490,11 +490,10 @@ pub async fn update(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Form(form): Form<AccountForm>,
 ) -> Result<Response, PageError> {
     admin(&user)?;
-    let id = parse_id(&id)?;
     let mut inv = Invalid::new();
     let (role, region, provider) = parse_attachment(&form, &mut inv);
     let active = match form.active.as_str() {
@@ -548,10 +547,9 @@ pub async fn reset_password(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
     admin(&user)?;
-    let id = parse_id(&id)?;
     let temp = secrets::readable_password();
     let hash = password::hash(&temp).await?;
     users::set_password(
@@ -580,10 +578,9 @@ pub async fn unlock(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
     admin(&user)?;
-    let id = parse_id(&id)?;
     let account = account_in_scope(&state, &user, id).await?;
     throttle::unlock(
         &state.db,

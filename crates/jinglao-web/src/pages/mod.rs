@@ -3,40 +3,27 @@
 
 pub mod account;
 pub mod admin_users;
-pub mod agencies;
-pub mod applications;
-pub mod assessments;
 pub mod audit;
 pub mod calendar;
-pub mod credit;
-pub mod elder_import;
-pub mod elders;
-pub mod eligibility;
-pub mod facilities;
-pub mod facility_actions;
-pub mod family_beds;
-pub mod finder;
+pub mod capability;
+pub mod entitlement;
 pub mod home;
+pub mod home_services;
 pub mod login;
-pub mod my_visits;
-pub mod order_new;
-pub mod orders;
-pub mod patrols;
 pub mod policy;
 pub mod preferences;
-pub mod prices;
-pub mod providers;
-pub mod public_apply;
-pub mod public_services;
-pub mod ratings;
 pub mod regions;
-pub mod satisfaction;
-pub mod service_lists;
-pub mod staff;
-pub mod statements;
+pub mod registry;
+pub mod supply;
 pub mod upload;
-pub mod visit_review;
-pub mod visit_signals;
+pub use capability::{agencies, assessments};
+pub use entitlement::{applications, eligibility, public_apply, service_lists};
+pub use home_services::{
+    family_beds, my_visits, order_new, orders, patrols, prices, public_services, satisfaction,
+    statements, visit_review, visit_signals,
+};
+pub use registry::{elder_import, elders};
+pub use supply::{credit, facilities, facility_actions, finder, providers, ratings, staff};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -250,6 +237,25 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
             },
         })
         .collect()
+}
+
+/// A record's id from the path (`/orders/{id}`): an address with something else there is a
+/// plain 404 page, as for a record that does not exist or is out of scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdPath(pub uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = crate::error::PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| crate::error::AppError::NotFound)?;
+        uuid::Uuid::parse_str(id.trim())
+            .map(IdPath)
+            .map_err(|_| crate::error::AppError::NotFound.into())
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {

@@ -312,7 +312,7 @@ browser_test! {
     async fn a_county_worker_finds_an_elder_reads_the_record_and_the_assessment_report(app: TestApp) {
         let backend = app.db.db.backend().as_str();
         let shots = screenshot_dir();
-        jinglao_web::demo::seed_population(&app.state.db, &app.state.keys, 400, 7, |_| {})
+        jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 400, 7, |_| {})
             .await
             .unwrap();
         let pw = app.demo.iter().find(|a| a.role == jinglao_domain::Role::CountyStaff).unwrap().password.clone().unwrap();

@@ -34,7 +34,7 @@ pub struct TestApp {
     /// The demo provider's id.
     pub provider_id: uuid::Uuid,
     /// The demo accounts, with their passwords.
-    pub demo: Vec<jinglao_web::demo::DemoAccount>,
+    pub demo: Vec<jinglao_fixtures::demo::DemoAccount>,
     /// Evidence files of this test.
     pub files: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
@@ -107,7 +107,7 @@ impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         // Regions, the demo provider and the demo accounts are loaded once per test process
         // into a template database; each test gets a copy of it.
-        static SEEDED: Template<(Vec<jinglao_web::demo::DemoAccount>, uuid::Uuid)> =
+        static SEEDED: Template<(Vec<jinglao_fixtures::demo::DemoAccount>, uuid::Uuid)> =
             Template::new();
         jinglao_web::telemetry::init(&LogSettings {
             format: "pretty".into(),
@@ -118,13 +118,13 @@ impl TestApp {
         let (db, (demo, provider_id)) = SEEDED
             .instantiate(backend, async |db: &jinglao_db::Db| {
                 jinglao_db::migrate::run(db).await.expect("migrations run");
-                let demo = jinglao_web::demo::seed(db, &keys)
+                let demo = jinglao_fixtures::demo::seed(db, &keys)
                     .await
                     .expect("seed loads");
                 let mut c = db.acquire().await.unwrap();
                 let provider = jinglao_db::providers::by_credit_code(
                     &mut c.conn(),
-                    jinglao_web::demo::DEMO_PROVIDER_CREDIT_CODE,
+                    jinglao_fixtures::demo::DEMO_PROVIDER_CREDIT_CODE,
                 )
                 .await
                 .unwrap()

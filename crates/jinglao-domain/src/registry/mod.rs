@@ -1,0 +1,7 @@
+//! Registry (老年人信息库): older people's records, their categories, imports, search, life events and evidence.
+
+pub mod category;
+pub mod elder;
+pub mod elder_import;
+pub mod id_number;
+pub mod phone;

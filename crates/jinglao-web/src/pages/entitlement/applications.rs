@@ -1,0 +1,559 @@
+//! Application pages: apply on a person's behalf (from the record page), the queue with the
+//! overdue ones first, one application with its decisions and the decision form of the step
+//! it waits for, send-back and appeal on the applicant's behalf, and the public notice (公示,
+//! no sign-in, surnames only).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jinglao_db::DbError;
+use jinglao_db::applications::{
+    self, ApplicantAction, Application, DecisionRecord, NewApplication, NoticeLine, QueueFilter,
+};
+use jinglao_db::evidence::{self, EvidenceFile};
+use jinglao_domain::application::{ApplicationStatus, Decision, Step};
+use jinglao_domain::clock::format_local;
+use jinglao_domain::evidence::{EvidenceKind, MAX_EVIDENCE_BYTES};
+use jinglao_domain::{Invalid, Permission, RegionCode};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, PageUser};
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::pages::IdPath;
+use crate::pages::{FormErrors, PageCtx};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+/// The apply form on the record page.
+#[derive(Debug, Default, Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    item_code: String,
+    #[serde(default)]
+    applicant_name: String,
+    #[serde(default)]
+    applicant_relation: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /elders/{id}/applications`: apply on the person's behalf.
+pub async fn apply(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<ApplyForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::EditElders)?;
+    let elder = parse_id(&id)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let result = applications::submit(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        &NewApplication {
+            elder_id: elder,
+            item_code: form.item_code.trim(),
+            applicant_name: &form.applicant_name,
+            applicant_relation: &form.applicant_relation,
+            reason: &form.reason,
+            note: &form.note,
+            channel: "staff",
+        },
+        &book,
+        state.clock.now(),
+    )
+    .await;
+    match result {
+        Ok(aid) => Ok(
+            Redirect::to(&format!("/applications/{aid}?notice=application_submitted"))
+                .into_response(),
+        ),
+        Err(DbError::Invalid(errors)) => {
+            let page =
+                crate::pages::elders::record_page_for(&state, ctx, &user, &meta, elder, errors)
+                    .await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}
+
+/// Query of the queue.
+#[derive(Debug, Deserialize)]
+pub struct QueueQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    overdue: String,
+}
+
+/// A queue row.
+pub struct QueueRow {
+    a: Application,
+    place: String,
+    overdue: bool,
+}
+
+/// The queue page.
+#[derive(Template)]
+#[template(path = "applications/index.html")]
+pub struct QueuePage {
+    ctx: PageCtx,
+    rows: Vec<QueueRow>,
+    statuses: Vec<ApplicationStatus>,
+    status: String,
+    overdue_only: bool,
+}
+
+/// `GET /applications`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewElders)?;
+    let today = state.today();
+    let mut f = QueueFilter::default();
+    if let Some(s) = ApplicationStatus::parse(&q.status) {
+        f.statuses = vec![s];
+    }
+    let overdue_only = q.overdue == "1";
+    if overdue_only {
+        f.overdue_on = Some(today);
+    }
+    let mut c = state.db.acquire().await?;
+    let rows = applications::queue(&mut c.conn(), &user.scope, &f, 500).await?;
+    render(&QueuePage {
+        ctx,
+        rows: rows
+            .into_iter()
+            .map(|a| QueueRow {
+                place: state.region_name(&a.region),
+                overdue: a.overdue_on(today),
+                a,
+            })
+            .collect(),
+        statuses: ApplicationStatus::ALL.to_vec(),
+        status: f
+            .statuses
+            .first()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        overdue_only,
+    })
+}
+
+/// One application.
+#[derive(Template)]
+#[template(path = "applications/show.html")]
+pub struct ShowPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    a: Application,
+    place: String,
+    /// Each decision with its time, step and result in words.
+    history: Vec<(DecisionRecord, String, &'static str, String)>,
+    overdue: bool,
+    step_label: String,
+    can_decide: bool,
+    can_act_for_applicant: bool,
+    can_withdraw: bool,
+    can_object: bool,
+    is_appeal: bool,
+    files: Vec<(EvidenceFile, String)>,
+    kinds: Vec<EvidenceKind>,
+    max_mb: usize,
+}
+
+async fn show_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    errors: FormErrors,
+) -> Result<ShowPage, PageError> {
+    let mut c = state.db.acquire().await?;
+    let a = applications::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let history = applications::history(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let at = format_local(h.decided_at);
+            let step = step_label(&h.step);
+            let result = format!(
+                "{}，{}",
+                Decision::parse(&h.decision).map_or(step, |d| d.label()),
+                ApplicationStatus::parse(&h.to_status).map_or("", |s| s.label())
+            );
+            (h, at, step, result)
+        })
+        .collect();
+    let files = evidence::list(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let size = if f.size_bytes >= 1024 * 1024 {
+                format!("{:.1} MB", f.size_bytes as f64 / 1024.0 / 1024.0)
+            } else {
+                format!("{} KB", (f.size_bytes + 1023) / 1024)
+            };
+            (f, size)
+        })
+        .collect();
+    let step = a.status.step();
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let may = |s: Step| {
+        book.roles(s.roles_key(), &a.region)
+            .contains(&user.account.role)
+    };
+    Ok(ShowPage {
+        files,
+        kinds: EvidenceKind::ALL.to_vec(),
+        max_mb: MAX_EVIDENCE_BYTES / 1024 / 1024,
+        ctx: ctx.with_errors(&errors),
+        errors,
+        place: state.region_path(&a.region),
+        overdue: a.overdue_on(state.today()),
+        step_label: step.map(|s| s.label().to_string()).unwrap_or_default(),
+        can_decide: step.is_some_and(may),
+        can_act_for_applicant: user.can(Permission::EditElders),
+        can_withdraw: user.can(Permission::EditElders) && a.status.can_withdraw(),
+        can_object: a.status == ApplicationStatus::InNotice && may(Step::TownshipDecision),
+        is_appeal: a.status == ApplicationStatus::Appealed,
+        history,
+        a,
+    })
+}
+
+/// A stored step name in words.
+fn step_label(step: &str) -> &'static str {
+    match step {
+        "submit" => "提交申请",
+        "village_review" => "村（居）初审",
+        "township_decision" => "乡镇（街道）审定",
+        "appeal_decision" => "复核决定",
+        "resubmit" => "补正后重新提交",
+        "appeal" => "申请复核",
+        "withdraw" => "撤回申请",
+        "notice_objection" => "公示异议处理",
+        "notice_end" => "公示期满",
+        _ => "其他",
+    }
+}
+
+/// `GET /applications/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    IdPath(id): IdPath,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewElders)?;
+    render(&show_page(&state, ctx, &user, id, FormErrors::new()).await?)
+}
+
+/// The decision form.
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /applications/{id}/decisions`
+pub async fn decide(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewElders)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let result = match Decision::parse(&form.decision) {
+        None => Err(DbError::Invalid(Invalid::one("decision", "请选择审核决定"))),
+        Some(d) => applications::decide_on(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            id,
+            d,
+            &form.reason,
+            &book,
+            state.clock.now(),
+        )
+        .await
+        .map(|_| ()),
+    };
+    after(&state, ctx, &user, id, result, "application_decided").await
+}
+
+/// The applicant's form (resubmission, appeal).
+#[derive(Debug, Deserialize)]
+pub struct ApplicantForm {
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /applications/{id}/resubmit`
+pub async fn resubmit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<ApplicantForm>,
+) -> Result<Response, PageError> {
+    applicant(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        &id,
+        ApplicantAction::Resubmit,
+        &form.text,
+    )
+    .await
+}
+
+/// `POST /applications/{id}/withdraw`
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<ApplicantForm>,
+) -> Result<Response, PageError> {
+    applicant(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        &id,
+        ApplicantAction::Withdraw,
+        &form.text,
+    )
+    .await
+}
+
+/// `POST /applications/{id}/appeal`
+pub async fn appeal(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(form): Form<ApplicantForm>,
+) -> Result<Response, PageError> {
+    applicant(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        &id,
+        ApplicantAction::Appeal,
+        &form.text,
+    )
+    .await
+}
+
+/// An applicant's action on their behalf (resubmit, appeal, withdraw).
+async fn applicant(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    id: &str,
+    action: ApplicantAction,
+    text: &str,
+) -> Result<Response, PageError> {
+    user.require(Permission::EditElders)?;
+    let id = parse_id(id)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let r = applications::act_for_applicant(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(meta),
+        id,
+        action,
+        text,
+        &book,
+        state.clock.now(),
+    )
+    .await
+    .map(|_| ());
+    let notice = match action {
+        ApplicantAction::Resubmit => "application_resubmitted",
+        ApplicantAction::Appeal => "application_appealed",
+        ApplicantAction::Withdraw => "application_withdrawn",
+    };
+    after(state, ctx, user, id, r, notice).await
+}
+
+/// Redirects after a change, or shows the page again with the errors.
+async fn after(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    result: Result<(), DbError>,
+    notice: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/applications/{id}?notice={notice}")).into_response()),
+        Err(DbError::Invalid(errors)) => render_with_status(
+            &show_page(state, ctx, user, id, errors).await?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(other) => Err(AppError::from(other).into()),
+    }
+}
+
+/// The public notice page.
+#[derive(Template)]
+#[template(path = "applications/notices.html")]
+pub struct NoticePage {
+    ctx: PageCtx,
+    region: String,
+    region_label: String,
+    lines: Vec<(NoticeLine, String)>,
+    error: Option<String>,
+}
+
+/// Query of the notice page.
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    region: String,
+}
+
+/// `GET /notices`: the public notice of approved applications (no sign-in; surnames only).
+pub async fn notices(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let (region, error) = match q.region.trim() {
+        "" => (
+            RegionCode::parse("4303").map_err(|_| AppError::NotFound)?,
+            None,
+        ),
+        r => match RegionCode::parse(r) {
+            Ok(code) => (code, None),
+            Err(_) => (
+                RegionCode::parse("4303").map_err(|_| AppError::NotFound)?,
+                Some(format!("“{r}”不是行政区划代码，已显示全市。")),
+            ),
+        },
+    };
+    let mut c = state.db.acquire().await?;
+    let lines = applications::notices(&mut c.conn(), &region)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let place = state.region_path(&l.region);
+            (l, place)
+        })
+        .collect();
+    render(&NoticePage {
+        ctx,
+        region: region.short().to_string(),
+        region_label: state.region_path(&region),
+        lines,
+        error,
+    })
+}
+
+/// `POST /applications/{id}/files` (multipart: `kind`, `file`): attach an evidence file.
+pub async fn attach(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    user.require(Permission::EditElders)?;
+    let mut form = crate::pages::upload::read(
+        &mut multipart,
+        "file",
+        "文件",
+        MAX_EVIDENCE_BYTES / 1024 / 1024,
+    )
+    .await?;
+    let kind = form.text("kind").to_string();
+    let file = form.take_file();
+    let result = match file {
+        None => Err(DbError::Invalid(Invalid::one("file", "请选择要上传的文件"))),
+        Some((name, bytes)) => evidence::attach(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            &state.settings.files_dir,
+            id,
+            &kind,
+            &name,
+            &bytes,
+            state.clock.now(),
+        )
+        .await
+        .map(|_| ()),
+    };
+    after(&state, ctx, &user, id, result, "evidence_attached").await
+}
+
+/// `GET /applications/{id}/files/{file}`: the file, checked against its checksum; audited.
+pub async fn download(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewElders)?;
+    let (id, file) = (parse_id(&id)?, parse_id(&file)?);
+    let (f, bytes) = evidence::read(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        &state.settings.files_dir,
+        id,
+        file,
+        state.clock.now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    let ascii: String = f
+        .original_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    let fallback = if ascii.is_empty() {
+        "evidence".to_string()
+    } else {
+        ascii
+    };
+    Ok(crate::download::attachment(
+        &f.content_type,
+        &fallback,
+        &f.original_name,
+        bytes,
+    ))
+}

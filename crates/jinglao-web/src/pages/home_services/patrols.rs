@@ -1,0 +1,321 @@
+//! Regular visits (巡访): the due and overdue list for the viewer's area with the overdue
+//! count per community, refreshing the list from the registry by the region's rules, and one
+//! person's plan, visitor and visit history with the form to record a visit.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Duration, NaiveDate};
+use jinglao_db::patrols::{self, Listed, NewVisit, PlanView, VISITOR_KINDS, VisitRow};
+use jinglao_db::{DbError, elders};
+use jinglao_domain::{Permission, RegionCode};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, PageUser};
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::pages::IdPath;
+use crate::pages::{FormErrors, PageCtx};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+/// The frequency in words.
+pub fn frequency_label(f: &str) -> &'static str {
+    patrols::frequency_of(f).label()
+}
+
+/// Filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DueQuery {
+    under: String,
+    within: String,
+}
+
+/// `GET /patrols`.
+#[derive(Template)]
+#[template(path = "patrols/index.html")]
+pub struct DuePage {
+    ctx: PageCtx,
+    today: NaiveDate,
+    rows: Vec<(Listed, Option<i64>)>,
+    total: i64,
+    communities: Vec<(String, String, i64)>,
+    under: String,
+    within: i64,
+    refreshed: Option<patrols::Refreshed>,
+}
+
+async fn due_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    q: &DueQuery,
+    refreshed: Option<patrols::Refreshed>,
+) -> Result<DuePage, PageError> {
+    let today = state.today();
+    let within: i64 = q.within.trim().parse().unwrap_or(0).clamp(0, 31);
+    let under = RegionCode::parse(q.under.trim()).ok();
+    let mut c = state.db.acquire().await?;
+    let (rows, total) = patrols::due(
+        &mut c.conn(),
+        &user.scope,
+        under.as_ref(),
+        today + Duration::days(within),
+        300,
+    )
+    .await?;
+    let tree = state.regions.tree();
+    let communities = patrols::overdue_by_community(&mut c.conn(), &user.scope, today)
+        .await?
+        .into_iter()
+        .map(|(code, n)| {
+            let name = RegionCode::parse(&code)
+                .ok()
+                .and_then(|r| tree.get_unscoped(&r).map(|x| x.name.clone()))
+                .unwrap_or_else(|| code.clone());
+            (code, name, n)
+        })
+        .collect();
+    Ok(DuePage {
+        ctx,
+        today,
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                let o = r.overdue(today);
+                (r, o)
+            })
+            .collect(),
+        total,
+        communities,
+        under: under.map(|u| u.as_str().to_string()).unwrap_or_default(),
+        within,
+        refreshed,
+    })
+}
+
+fn may_view(user: &CurrentUser) -> Result<(), AppError> {
+    user.require(Permission::EditElders)
+}
+
+/// `GET /patrols`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<DueQuery>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    render(&due_page(&state, ctx, &user, &q, None).await?)
+}
+
+/// `POST /patrols/refresh`: the viewer's own area, against today's registry.
+pub async fn refresh(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let root = user.account.region_code;
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let now = state.clock.now();
+    let r = patrols::refresh(
+        db,
+        key,
+        &user.actor(&meta),
+        &root,
+        &book,
+        state.today(),
+        now,
+    )
+    .await
+    .map_err(AppError::from)?;
+    let page = due_page(&state, ctx, &user, &DueQuery::default(), Some(r)).await?;
+    render(&page)
+}
+
+/// `GET /elders/{id}/patrols`.
+#[derive(Template)]
+#[template(path = "patrols/elder.html")]
+pub struct ElderPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    elder_id: Uuid,
+    name: String,
+    plan: Option<PlanView>,
+    visits: Vec<VisitRow>,
+    kinds: &'static [(&'static str, &'static str)],
+    form: VisitForm,
+}
+
+impl ElderPage {
+    fn kind_label(&self, k: &str) -> &'static str {
+        patrols::visitor_label(k)
+    }
+}
+
+/// The visit form (also the visitor form: kind and name only).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct VisitForm {
+    visited_on: String,
+    visitor_kind: String,
+    visitor_name: String,
+    met: String,
+    safety: String,
+    health: String,
+    needs: String,
+    notes: String,
+    referral: String,
+    referral_note: String,
+}
+
+async fn elder_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    id: Uuid,
+    form: VisitForm,
+    errors: FormErrors,
+) -> Result<ElderPage, PageError> {
+    let mut c = state.db.acquire().await?;
+    let rec = elders::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (plan, visits) = patrols::of_elder(&mut c.conn(), id).await?;
+    drop(c);
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    elders::record_read(db, key, &user.actor(meta), &rec, state.clock.now()).await?;
+    // Blank fields start from today and the person's assigned visitor.
+    let or = |typed: String, default: String| if typed.is_empty() { default } else { typed };
+    let assigned =
+        |f: fn(&PlanView) -> &String| plan.as_ref().map(|p| f(p).clone()).unwrap_or_default();
+    let form = VisitForm {
+        visited_on: or(form.visited_on, state.today().to_string()),
+        visitor_kind: or(form.visitor_kind, assigned(|p| &p.visitor_kind)),
+        visitor_name: or(form.visitor_name, assigned(|p| &p.visitor_name)),
+        ..form
+    };
+    Ok(ElderPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        elder_id: id,
+        name: rec.name,
+        plan,
+        visits,
+        kinds: &VISITOR_KINDS,
+        form,
+    })
+}
+
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
+}
+
+/// `GET /elders/{id}/patrols`
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let page = elder_page(
+        &state,
+        ctx,
+        &user,
+        &meta,
+        parse_id(&id)?,
+        VisitForm::default(),
+        FormErrors::new(),
+    )
+    .await?;
+    render(&page)
+}
+
+async fn answer(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    id: Uuid,
+    form: VisitForm,
+    result: Result<(), DbError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/elders/{id}/patrols?notice=saved")).into_response()),
+        Err(DbError::Invalid(errors)) => {
+            let page = elder_page(state, ctx, user, meta, id, form, errors).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+/// `POST /elders/{id}/patrols`
+pub async fn record(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let v = NewVisit {
+        elder_id: id,
+        visited_on: NaiveDate::parse_from_str(form.visited_on.trim(), "%Y-%m-%d").ok(),
+        visitor_kind: form.visitor_kind.trim(),
+        visitor_name: &form.visitor_name,
+        met: form.met != "no",
+        safety: form.safety.trim(),
+        health: form.health.trim(),
+        needs: &form.needs,
+        notes: &form.notes,
+        referral: form.referral.trim(),
+        referral_note: &form.referral_note,
+    };
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let result = patrols::record(
+        db,
+        key,
+        &user.actor(&meta),
+        &v,
+        state.today(),
+        state.clock.now(),
+    )
+    .await
+    .map(|_| ());
+    answer(&state, ctx, &user, &meta, id, form, result).await
+}
+
+/// `POST /elders/{id}/patrols/visitor`
+pub async fn assign_visitor(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<VisitForm>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let result = patrols::assign_visitor(
+        db,
+        key,
+        &user.actor(&meta),
+        id,
+        form.visitor_kind.trim(),
+        &form.visitor_name,
+        state.clock.now(),
+    )
+    .await;
+    answer(&state, ctx, &user, &meta, id, form, result).await
+}

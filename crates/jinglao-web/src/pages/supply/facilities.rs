@@ -1,0 +1,408 @@
+//! Facilities (养老机构与服务设施) for bureau staff and providers: the list with live bed
+//! figures and norm warnings, registering a facility, and a facility's page, which gathers
+//! beds, residents, the waiting list, staff counts and star ratings with their forms. The
+//! forms' handlers are in [`crate::pages::facility_actions`] and [`crate::pages::ratings`].
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate};
+use jinglao_db::beds::{self, Bed, Resident, WaitingPerson};
+use jinglao_db::facilities::{self, Facility, FacilityInput};
+use jinglao_db::ratings::{self, Rating};
+use jinglao_db::{DbError, providers, staff};
+use jinglao_domain::facility::{FacilityKind, FireStatus, Ownership, ServiceFunction, Warning};
+use jinglao_domain::rating::Level;
+use jinglao_domain::staff::StaffRole;
+use jinglao_domain::waiting_list::Place;
+use jinglao_domain::{Permission, Scope};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, PageUser};
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::pages::providers::{may_view, parse_id};
+use crate::pages::{FormErrors, PageCtx};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+/// A facility in the list.
+pub struct FacilityRow {
+    f: Facility,
+    region: String,
+    level: Option<Level>,
+    warnings: usize,
+}
+
+/// Filters of the list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    kind: String,
+    warnings: String,
+}
+
+/// `GET /facilities`.
+#[derive(Template)]
+#[template(path = "facilities/index.html")]
+pub struct FacilitiesPage {
+    ctx: PageCtx,
+    rows: Vec<FacilityRow>,
+    q: ListQuery,
+    kinds: &'static [FacilityKind],
+    beds: i64,
+    nursing: i64,
+    occupied: i64,
+    can_create: bool,
+}
+
+/// `GET /facilities`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let today = state.today();
+    let mut c = state.db.acquire().await?;
+    let all = facilities::list(&mut c.conn(), &user.scope, None).await?;
+    drop(c);
+    let kind = FacilityKind::parse(&q.kind);
+    let rows: Vec<FacilityRow> = all
+        .into_iter()
+        .filter(|f| kind.is_none_or(|k| f.kind == k))
+        .map(|f| FacilityRow {
+            region: state.region_path(&f.region_code),
+            level: f.level_on(today),
+            warnings: f.warnings(&book, today).len(),
+            f,
+        })
+        .filter(|r| q.warnings != "yes" || r.warnings > 0)
+        .collect();
+    render(&FacilitiesPage {
+        ctx,
+        beds: rows.iter().map(|r| r.f.beds_total).sum(),
+        nursing: rows.iter().map(|r| r.f.nursing_beds).sum(),
+        occupied: rows.iter().map(|r| r.f.occupied_beds).sum(),
+        rows,
+        q,
+        kinds: FacilityKind::ALL,
+        can_create: user.can(Permission::ManageFacilities),
+    })
+}
+
+/// `GET /facilities/new`.
+#[derive(Template)]
+#[template(path = "facilities/new.html")]
+pub struct NewFacilityPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    form: FacilityInput,
+    providers: Vec<(Uuid, String)>,
+    kinds: &'static [FacilityKind],
+    ownerships: &'static [Ownership],
+    fire: &'static [FireStatus],
+    functions: &'static [ServiceFunction],
+}
+
+impl NewFacilityPage {
+    fn ticked(&self, f: &ServiceFunction) -> bool {
+        self.form.functions.iter().any(|x| x == f.as_str())
+    }
+}
+
+async fn new_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    errors: FormErrors,
+    form: FacilityInput,
+) -> Result<NewFacilityPage, PageError> {
+    let mut c = state.db.acquire().await?;
+    let providers = providers::list(&mut c.conn(), &user.scope)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(NewFacilityPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        form,
+        providers,
+        kinds: FacilityKind::ALL,
+        ownerships: Ownership::ALL,
+        fire: FireStatus::ALL,
+        functions: ServiceFunction::ALL,
+    })
+}
+
+/// `?provider=` on the new-facility link.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewQuery {
+    provider: String,
+}
+
+/// `GET /facilities/new`
+pub async fn new_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let provider_id = match &user.scope {
+        Scope::Provider { provider_id, .. } => provider_id.to_string(),
+        _ => q.provider,
+    };
+    let form = FacilityInput {
+        provider_id,
+        region_code: user.account.region_code.short().to_string(),
+        fire_status: FireStatus::ALL[0].as_str().to_string(),
+        ..FacilityInput::default()
+    };
+    render(&new_page(&state, ctx, &user, FormErrors::new(), form).await?)
+}
+
+/// Reads a URL-encoded form whose `functions` field repeats (one per ticked box), which the
+/// plain form extractor cannot hold.
+pub(crate) fn facility_form(body: &[u8]) -> FacilityInput {
+    let mut map = serde_json::Map::new();
+    let mut functions = Vec::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if k == "functions" {
+            functions.push(serde_json::Value::String(v.into_owned()));
+        } else {
+            map.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
+        }
+    }
+    map.insert("functions".into(), serde_json::Value::Array(functions));
+    serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
+}
+
+/// `POST /facilities`
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let form = facility_form(&body);
+    let result = facilities::create(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        &form,
+        state.clock.now(),
+    )
+    .await;
+    match result {
+        Ok(id) => {
+            Ok(Redirect::to(&format!("/facilities/{id}?notice=facility_created")).into_response())
+        }
+        Err(DbError::Invalid(errors)) => {
+            let page = new_page(&state, ctx, &user, errors, form).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+/// What the facility page's forms hold when shown again with errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FacilityForms {
+    /// Add beds: building.
+    pub building: String,
+    /// Add beds: floor.
+    pub floor: String,
+    /// Add beds: room.
+    pub room: String,
+    /// Add beds: how many.
+    pub count: String,
+    /// Add beds: nursing-type ("yes").
+    pub nursing: String,
+    /// Admission or waiting list: the elder's ID number.
+    pub id_number: String,
+    /// Admission: the bed.
+    pub bed_id: String,
+    /// Admission: first day.
+    pub admitted_on: String,
+    /// Why not the first on the waiting list.
+    #[serde(default)]
+    pub out_of_turn_reason: String,
+    /// Waiting list: date applied.
+    pub applied_on: String,
+    /// Waiting list: note.
+    pub note: String,
+    /// Rating application: the level asked for.
+    pub requested_level: String,
+    /// Bed status change: the bed.
+    pub status_bed_id: String,
+    /// Bed status change: the new status.
+    pub status: String,
+    /// Discharge: the stay.
+    pub stay_id: String,
+    /// Discharge: last day.
+    pub discharged_on: String,
+    /// Discharge: reason.
+    pub discharge_reason: String,
+}
+
+/// A bed row with the resident's name when occupied.
+pub struct BedRow {
+    b: Bed,
+    resident: Option<String>,
+}
+
+/// `GET /facilities/{id}`.
+#[derive(Template)]
+#[template(path = "facilities/show.html")]
+pub struct FacilityPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    form: FacilityForms,
+    f: Facility,
+    region: String,
+    level: Option<Level>,
+    warnings: Vec<Warning>,
+    insured: bool,
+    beds: Vec<BedRow>,
+    free_beds: Vec<Bed>,
+    residents: Vec<Resident>,
+    waiting: Vec<Place<WaitingPerson>>,
+    staff_counts: Vec<(String, i64)>,
+    ratings: Vec<Rating>,
+    photos: Vec<jinglao_db::facility_photos::Photo>,
+    max_photos: usize,
+    days_this_month: i64,
+    days_last_month: i64,
+    month: String,
+    last_month: String,
+    can_manage: bool,
+}
+
+/// A role's label from its stable name.
+fn role_label(role: &str) -> &'static str {
+    StaffRole::parse(role).map(|r| r.label()).unwrap_or("其他")
+}
+
+pub(crate) async fn facility_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    errors: FormErrors,
+    form: FacilityForms,
+) -> Result<FacilityPage, PageError> {
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let today = state.today();
+    let mut c = state.db.acquire().await?;
+    let f = facilities::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let all_beds = beds::list(&mut c.conn(), id).await?;
+    let residents = beds::residents(&mut c.conn(), id).await?;
+    let waiting = if f.ownership.is_public() && f.kind.has_beds() {
+        beds::waiting_list(&mut c.conn(), &user.scope, &book, id, today).await?
+    } else {
+        Vec::new()
+    };
+    let staff_counts = staff::counts_by_role(&mut c.conn(), id, today)
+        .await?
+        .into_iter()
+        .map(|(r, n)| (role_label(&r).to_string(), n))
+        .collect();
+    let ratings = ratings::of_facility(&mut c.conn(), id).await?;
+    let photos = jinglao_db::facility_photos::list(&mut c.conn(), id).await?;
+    let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let last_start = month_start
+        .checked_sub_months(chrono::Months::new(1))
+        .unwrap_or(month_start);
+    let days_this_month = beds::month_resident_days(&mut c.conn(), id, month_start).await?;
+    let days_last_month = beds::month_resident_days(&mut c.conn(), id, last_start).await?;
+    drop(c);
+    let beds = all_beds
+        .iter()
+        .map(|b| BedRow {
+            resident: residents
+                .iter()
+                .find(|r| r.bed_id == b.id)
+                .map(|r| r.name.clone()),
+            b: b.clone(),
+        })
+        .collect();
+    let free_beds = all_beds
+        .into_iter()
+        .filter(|b| matches!(b.status.as_str(), "free" | "reserved"))
+        .collect();
+    Ok(FacilityPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        form,
+        region: state.region_path(&f.region_code),
+        level: f.level_on(today),
+        warnings: f.warnings(&book, today),
+        insured: f.insured_on(today),
+        beds,
+        free_beds,
+        residents,
+        waiting,
+        staff_counts,
+        ratings,
+        photos,
+        max_photos: jinglao_db::facility_photos::MAX_PHOTOS,
+        days_this_month,
+        days_last_month,
+        month: month_start.format("%Y年%m月").to_string(),
+        last_month: last_start.format("%Y年%m月").to_string(),
+        can_manage: user.can(Permission::ManageFacilities),
+        f,
+    })
+}
+
+/// `GET /facilities/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let form = FacilityForms {
+        count: "1".into(),
+        admitted_on: state.today().to_string(),
+        applied_on: state.today().to_string(),
+        ..FacilityForms::default()
+    };
+    let page = facility_page(&state, ctx, &user, parse_id(&id)?, FormErrors::new(), form).await?;
+    render(&page)
+}
+
+/// Shows the facility page again with a form's errors (422), or redirects to it with a notice.
+pub(crate) async fn after_action<T>(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    form: FacilityForms,
+    result: Result<T, DbError>,
+    (notice, anchor): (&str, &str),
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/facilities/{id}?notice={notice}#{anchor}")).into_response())
+        }
+        Err(DbError::Invalid(errors)) => {
+            let page = facility_page(state, ctx, user, id, errors, form).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}

@@ -1,0 +1,279 @@
+//! A provider's staff and caregivers (工作人员与护理员): the list with masked ID numbers and
+//! phones, hiring (a person already registered, e.g. with another provider, is matched by ID
+//! number; overlapping full-time contracts are refused), social-insurance months, training
+//! and awards.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jinglao_db::DbError;
+use jinglao_db::facilities::{self, Facility};
+use jinglao_db::providers::{self, Provider};
+use jinglao_db::staff::{self, Hire, StaffMember};
+use jinglao_domain::category::parse_date;
+use jinglao_domain::staff::{StaffRole, VocationalLevel};
+use jinglao_domain::{Invalid, Permission};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, PageUser};
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::pages::IdPath;
+use crate::pages::providers::{may_view, parse_id};
+use crate::pages::{FormErrors, PageCtx};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+
+/// The insurance and record forms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RecordForm {
+    staff_id: String,
+    month: String,
+    kind: String,
+    on_date: String,
+    hours: String,
+    title: String,
+}
+
+/// `GET /providers/{id}/staff`.
+#[derive(Template)]
+#[template(path = "providers/staff.html")]
+pub struct StaffPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    p: Provider,
+    people: Vec<StaffMember>,
+    facilities: Vec<Facility>,
+    hire: Hire,
+    record: RecordForm,
+    roles: &'static [StaffRole],
+    levels: &'static [VocationalLevel],
+    can_manage: bool,
+    /// Item codes the provider has contract prices for (what skills can name).
+    items: Vec<String>,
+    /// Each person's skills.
+    skills: Vec<(Uuid, Vec<String>)>,
+}
+
+impl StaffPage {
+    fn has_skill(&self, staff: &Uuid, item: &str) -> bool {
+        self.skills
+            .iter()
+            .any(|(s, items)| s == staff && items.iter().any(|i| i == item))
+    }
+
+    fn facility_name(&self, id: &Option<Uuid>) -> String {
+        id.and_then(|id| self.facilities.iter().find(|f| f.id == id))
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| "机构本部".into())
+    }
+}
+
+async fn staff_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    errors: FormErrors,
+    (hire, record): (Hire, RecordForm),
+) -> Result<StaffPage, PageError> {
+    let mut c = state.db.acquire().await?;
+    let p = providers::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let people = staff::list(&mut c.conn(), &user.scope, id, None, state.today()).await?;
+    let facilities = facilities::list(&mut c.conn(), &user.scope, Some(id)).await?;
+    let mut items: Vec<String> = jinglao_db::prices::list(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .map(|p| p.item_code)
+        .collect();
+    items.sort();
+    items.dedup();
+    let skills = jinglao_db::dispatch::skills_at(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(StaffPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        p,
+        people,
+        facilities,
+        hire,
+        record,
+        roles: StaffRole::ALL,
+        levels: VocationalLevel::ALL,
+        can_manage: user.can(Permission::ManageFacilities),
+        items,
+        skills,
+    })
+}
+
+fn blank_hire(state: &AppState) -> Hire {
+    Hire {
+        role: StaffRole::Caregiver.as_str().into(),
+        start_on: state.today().to_string(),
+        full_time: true,
+        ..Hire::default()
+    }
+}
+
+/// `GET /providers/{id}/staff`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let forms = (blank_hire(&state), RecordForm::default());
+    let page = staff_page(&state, ctx, &user, parse_id(&id)?, FormErrors::new(), forms).await?;
+    render(&page)
+}
+
+async fn answer(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    forms: (Hire, RecordForm),
+    result: Result<(), DbError>,
+    notice: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/providers/{id}/staff?notice={notice}#people")).into_response(),
+        ),
+        Err(DbError::Invalid(errors)) => {
+            let page = staff_page(state, ctx, user, id, errors, forms).await?;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+/// `POST /providers/{id}/staff`
+pub async fn hire(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<Hire>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let result = staff::hire(
+        &state.db,
+        &state.keys.audit_chain,
+        &state.keys.cipher,
+        &user.actor(&meta),
+        id,
+        &form,
+        state.clock.now(),
+    )
+    .await
+    .map(|_| ());
+    let forms = (form, RecordForm::default());
+    answer(&state, ctx, &user, id, forms, result, "staff_hired").await
+}
+
+fn chosen_staff(text: &str) -> Result<Uuid, DbError> {
+    Uuid::parse_str(text.trim())
+        .map_err(|_| DbError::Invalid(Invalid::one("staff_id", "请选择工作人员")))
+}
+
+/// `POST /providers/{id}/staff/insurance`: one month of social insurance paid.
+pub async fn record_insurance(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<RecordForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let result = match chosen_staff(&form.staff_id) {
+        Ok(person) => {
+            let (db, key, actor) = (&state.db, &state.keys.audit_chain, user.actor(&meta));
+            staff::record_insurance(db, key, &actor, id, person, &form.month, state.clock.now())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let forms = (blank_hire(&state), form);
+    answer(&state, ctx, &user, id, forms, result, "insurance_recorded").await
+}
+
+/// `POST /providers/{id}/staff/records`: a training or an award.
+pub async fn add_record(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<RecordForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let hours = form.hours.trim();
+    let result = match (chosen_staff(&form.staff_id), hours.parse::<i64>()) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(_)) if !hours.is_empty() => Err(DbError::Invalid(Invalid::one(
+            "hours",
+            "学时应为整数（获奖记录可留空）",
+        ))),
+        (Ok(person), h) => {
+            staff::add_record(
+                &state.db,
+                &state.keys.audit_chain,
+                &user.actor(&meta),
+                id,
+                person,
+                &form.kind,
+                parse_date(&form.on_date),
+                h.unwrap_or(0),
+                &form.title,
+                state.clock.now(),
+            )
+            .await
+        }
+    };
+    let forms = (blank_hire(&state), form);
+    answer(&state, ctx, &user, id, forms, result, "staff_record_added").await
+}
+
+/// `POST /providers/{id}/staff/{staff}/skills`: the items this person may be dispatched for
+/// (checkboxes, `skill` repeated).
+pub async fn set_skills(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Path((id, staff_id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageFacilities)?;
+    let id = parse_id(&id)?;
+    let staff_id = parse_id(&staff_id)?;
+    let items: Vec<String> = pairs
+        .into_iter()
+        .filter(|(k, _)| k == "skill")
+        .map(|(_, v)| v)
+        .collect();
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let result = jinglao_db::dispatch::set_skills(
+        db,
+        key,
+        &user.actor(&meta),
+        id,
+        staff_id,
+        &items,
+        state.clock.now(),
+    )
+    .await;
+    let forms = (blank_hire(&state), RecordForm::default());
+    answer(&state, ctx, &user, id, forms, result, "saved").await
+}
