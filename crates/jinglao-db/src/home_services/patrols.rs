@@ -404,13 +404,17 @@ impl Listed {
     }
 }
 
-/// People in `scope` whose visit is due by `by` (overdue first), at most `limit`, with the
-/// total count.
+/// A position in the due list (due day, residence, name, person): where the next page starts.
+pub type DuePosition = (NaiveDate, String, String, Uuid);
+
+/// People in `scope` whose visit is due by `by` (overdue first), at most `limit` after
+/// `after`, with the total count (of the whole list, not of the page).
 pub async fn due(
     conn: &mut Conn<'_>,
     scope: &Scope,
     under: Option<&RegionCode>,
     by: NaiveDate,
+    after: Option<&DuePosition>,
     limit: i64,
 ) -> Result<(Vec<Listed>, i64), DbError> {
     macro_rules! filter {
@@ -434,7 +438,14 @@ pub async fn due(
              JOIN elders e ON e.id = p.elder_id",
         );
         filter!(q);
-        q.push(" ORDER BY p.due_on, p.region_code, e.name LIMIT ").push_bind(limit);
+        if let Some((day, region, name, id)) = after {
+            q.push(" AND (p.due_on > ").push_bind(*day);
+            q.push(" OR (p.due_on = ").push_bind(*day).push(" AND (p.region_code > ").push_bind(region.clone());
+            q.push(" OR (p.region_code = ").push_bind(region.clone()).push(" AND (e.name > ").push_bind(name.clone());
+            q.push(" OR (e.name = ").push_bind(name.clone()).push(" AND p.elder_id > ").push_bind(*id);
+            q.push(")))))");
+        }
+        q.push(" ORDER BY p.due_on, p.region_code, e.name, p.elder_id LIMIT ").push_bind(limit);
         let rows = q.build_query_as::<Listed>().fetch_all(&mut *c).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM patrol_plans p");
         filter!(q);

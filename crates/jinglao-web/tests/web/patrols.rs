@@ -120,3 +120,53 @@ test_on_both! {
         assert_eq!(app.audit_count("family_bed.create").await, 1);
     }
 }
+
+test_on_both! {
+    async fn a_village_workers_app_keeps_the_patrol_list_over_the_api(app: TestApp) {
+        let (order, _) = setup(&app).await;
+        let elder = {
+            let mut c = app.state.db.acquire().await.unwrap();
+            orders::get(&mut c.conn(), &Scope::All, order).await.unwrap().unwrap().elder_id
+        };
+        app.create_user("village_a", Role::VillageStaff, "430302001001").await;
+        let v = app.token("village_a").await;
+        let (s, r) = app.api_post(&v, "/api/v1/patrols/refresh", serde_json::json!({})).await;
+        assert_eq!((s, r["added"].as_u64()), (StatusCode::OK, Some(1)), "{r}");
+        let (s, due) = app.api_get(&v, "/api/v1/patrols/due").await;
+        assert_eq!(s, StatusCode::OK, "{due}");
+        assert_eq!((due["total"].as_i64(), due["items"][0]["name"].as_str()), (Some(1), Some("王秀英")), "{due}");
+        assert_eq!(due["items"][0]["frequency"], "weekly");
+        // Bad input is named by field: a visit a year ago, a risk without a note.
+        let today = app.state.today();
+        let visit = serde_json::json!({ "visited_on": today, "visitor_kind": "community_staff", "visitor_name": "李网格",
+            "met": true, "safety": "ok", "health": "stable", "referral": "none" });
+        let path = format!("/api/v1/elders/{elder}/patrols");
+        let mut old = visit.clone();
+        old["visited_on"] = serde_json::json!(today - chrono::Duration::days(365));
+        let (s, e) = app.api_post(&v, &path, old).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("visited_on")), "{e}");
+        let mut risk = visit.clone();
+        risk["safety"] = "risk".into();
+        let (s, e) = app.api_post(&v, &path, risk).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("referral_note")), "{e}");
+        let (s, done) = app.api_post(&v, &path, visit).await;
+        assert_eq!(s, StatusCode::CREATED, "{done}");
+        let (_, due) = app.api_get(&v, "/api/v1/patrols/due").await;
+        assert_eq!(due["total"], 0, "visited today: not due");
+        let (_, week) = app.api_get(&v, "/api/v1/patrols/due?within=7").await;
+        assert_eq!(week["items"].as_array().unwrap().len(), 1);
+        let (s, e) = app.api_get(&v, "/api/v1/patrols/due?within=99").await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("within")));
+        assert_eq!(app.audit_count("patrol.visit").await, 1);
+        // A provider's administrator has no patrol list; a worker of another village does not
+        // reach this person.
+        app.create_user("provider_y", Role::ProviderAdmin, "430302").await;
+        let p = app.token("provider_y").await;
+        assert_eq!(app.api_get(&p, "/api/v1/patrols/due").await.0, StatusCode::FORBIDDEN);
+        app.create_user("village_far", Role::VillageStaff, "430302001002").await;
+        let far = app.token("village_far").await;
+        let (s, _) = app.api_post(&far, &path, serde_json::json!({ "visited_on": today, "visitor_kind": "community_staff",
+            "visitor_name": "王网格", "met": true, "safety": "ok", "health": "stable", "referral": "none" })).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}

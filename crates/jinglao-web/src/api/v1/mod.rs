@@ -18,6 +18,7 @@ pub mod life_events;
 pub mod me;
 pub mod orders;
 pub mod paging;
+pub mod patrols;
 pub mod regions;
 pub mod service_lists;
 pub mod statements;
@@ -139,6 +140,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(statements::show_statement))
         .routes(routes!(statements::step_statement))
         .routes(routes!(statements::statement_xlsx))
+        .routes(routes!(patrols::list_due))
+        .routes(routes!(patrols::refresh_patrols))
+        .routes(routes!(patrols::record_patrol))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).

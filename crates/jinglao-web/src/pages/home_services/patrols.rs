@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, NaiveDate};
 use jinglao_db::patrols::{self, Listed, NewVisit, PlanView, VISITOR_KINDS, VisitRow};
 use jinglao_db::{DbError, elders};
-use jinglao_domain::{Permission, RegionCode};
+use jinglao_domain::RegionCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -64,6 +64,7 @@ async fn due_page(
         &user.scope,
         under.as_ref(),
         today + Duration::days(within),
+        None,
         300,
     )
     .await?;
@@ -97,9 +98,7 @@ async fn due_page(
     })
 }
 
-fn may_view(user: &CurrentUser) -> Result<(), AppError> {
-    user.require(Permission::EditElders)
-}
+use crate::usecase::home_services::patrols::may_use as may_view;
 
 /// `GET /patrols`
 pub async fn index(
@@ -119,22 +118,8 @@ pub async fn refresh(
     PageUser(user): PageUser,
     meta: RequestMeta,
 ) -> Result<Response, PageError> {
-    may_view(&user)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let root = user.account.region_code;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let now = state.clock.now();
-    let r = patrols::refresh(
-        db,
-        key,
-        &user.actor(&meta),
-        &root,
-        &book,
-        state.today(),
-        now,
-    )
-    .await
-    .map_err(AppError::from)?;
+    let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
+    let r = crate::usecase::home_services::patrols::refresh(&state, &acting).await?;
     let page = due_page(&state, ctx, &user, &DueQuery::default(), Some(r)).await?;
     render(&page)
 }
@@ -282,17 +267,10 @@ pub async fn record(
         referral: form.referral.trim(),
         referral_note: &form.referral_note,
     };
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = patrols::record(
-        db,
-        key,
-        &user.actor(&meta),
-        &v,
-        state.today(),
-        state.clock.now(),
-    )
-    .await
-    .map(|_| ());
+    let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
+    let result = crate::usecase::home_services::patrols::record(&state, &acting, &v)
+        .await
+        .map(|_| ());
     answer(&state, ctx, &user, &meta, id, form, result).await
 }
 

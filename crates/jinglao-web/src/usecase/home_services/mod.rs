@@ -3,4 +3,5 @@
 
 pub mod day;
 pub mod orders;
+pub mod patrols;
 pub mod statements;
