@@ -239,6 +239,29 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         .collect()
 }
 
+/// The usual answer to a posted form: success goes on to the address `to` makes of the
+/// result (303); field errors draw the form again with them (422, built by `again`); any other
+/// error is its own error page. One place for the branch every form handler needs.
+pub async fn answer_form<T, P, Fut>(
+    result: Result<T, jinglao_db::DbError>,
+    to: impl FnOnce(T) -> String,
+    again: impl FnOnce(FormErrors) -> Fut,
+) -> Result<axum::response::Response, crate::error::PageError>
+where
+    P: askama::Template,
+    Fut: Future<Output = Result<P, crate::error::PageError>>,
+{
+    use axum::response::IntoResponse;
+    match result {
+        Ok(v) => Ok(axum::response::Redirect::to(&to(v)).into_response()),
+        Err(jinglao_db::DbError::Invalid(errors)) => crate::error::render_with_status(
+            &again(errors).await?,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(crate::error::AppError::from(e).into()),
+    }
+}
+
 /// A record's id from the path (`/orders/{id}`): an address with something else there is a
 /// plain 404 page, as for a record that does not exist or is out of scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

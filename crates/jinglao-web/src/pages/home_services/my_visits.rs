@@ -10,8 +10,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use jinglao_db::DbError;
 use jinglao_db::visit_queue::Who;
@@ -21,7 +20,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::PageUser;
-use crate::error::{AppError, PageError, render, render_with_status};
+use crate::error::{AppError, PageError, render};
+use crate::pages::answer_form;
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -136,14 +136,12 @@ async fn answer(
     me: Caregiver,
     result: Result<&'static str, DbError>,
 ) -> Result<Response, PageError> {
-    match result {
-        Ok(notice) => Ok(Redirect::to(&format!("/my/visits?notice={notice}")).into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = page(state, ctx, me, errors).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        result,
+        |notice| format!("/my/visits?notice={notice}"),
+        async |errors| page(state, ctx, me, errors).await,
+    )
+    .await
 }
 
 fn parse_uuid(s: &str, field: &str) -> Result<Uuid, DbError> {
@@ -240,23 +238,20 @@ pub async fn rate(
     let score = form.score.trim().parse().ok();
     let channel = jinglao_db::satisfaction::Channel::Confirmation;
     let actor = user.actor(&meta);
-    match jinglao_db::satisfaction::rate(
-        db,
-        key,
-        &actor,
-        id,
-        score,
-        &form.comment,
-        channel,
-        state.clock.now(),
+    answer_form(
+        jinglao_db::satisfaction::rate(
+            db,
+            key,
+            &actor,
+            id,
+            score,
+            &form.comment,
+            channel,
+            state.clock.now(),
+        )
+        .await,
+        |_| "/my/visits?notice=rated".to_string(),
+        async |errors| page(&state, ctx, me, errors).await,
     )
     .await
-    {
-        Ok(()) => Ok(Redirect::to("/my/visits?notice=rated").into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = page(&state, ctx, me, errors).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
 }

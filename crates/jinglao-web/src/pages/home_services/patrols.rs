@@ -5,8 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use jinglao_db::patrols::{self, Listed, NewVisit, PlanView, VISITOR_KINDS, VisitRow};
 use jinglao_db::{DbError, elders};
@@ -15,8 +14,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{CurrentUser, PageUser};
-use crate::error::{AppError, PageError, render, render_with_status};
+use crate::error::{AppError, PageError, render};
 use crate::pages::IdPath;
+use crate::pages::answer_form;
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -234,14 +234,12 @@ async fn answer(
     form: VisitForm,
     result: Result<(), DbError>,
 ) -> Result<Response, PageError> {
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/elders/{id}/patrols?notice=saved")).into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = elder_page(state, ctx, user, meta, id, form, errors).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        result,
+        |_| format!("/elders/{id}/patrols?notice=saved"),
+        async |errors| elder_page(state, ctx, user, meta, id, form, errors).await,
+    )
+    .await
 }
 
 /// `POST /elders/{id}/patrols`

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
+use crate::pages::answer_form;
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -255,14 +256,12 @@ pub async fn step(
     may_view(&user)?;
     let step = parse_step(&form.step, &form.reason, &form.payment_ref).map_err(AppError::from)?;
     let acting = Acting::new(&state, user.clone(), &meta);
-    match usecase::advance(&state, &acting, id, &step).await {
-        Ok(_) => Ok(Redirect::to(&format!("/statements/{id}?notice=saved")).into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = show_page(&state, ctx, &user, id, errors).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        usecase::advance(&state, &acting, id, &step).await,
+        |_| format!("/statements/{id}?notice=saved"),
+        async |errors| show_page(&state, ctx, &user, id, errors).await,
+    )
+    .await
 }
 
 /// The payment record for the treasury.

@@ -5,8 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jinglao_db::DbError;
 use jinglao_db::visits::{self, Decision, QueueRow};
 use jinglao_domain::clock::format_local;
@@ -15,8 +14,9 @@ use jinglao_domain::{Invalid, Permission, Role};
 use serde::Deserialize;
 
 use crate::auth::{CurrentUser, PageUser};
-use crate::error::{AppError, PageError, render, render_with_status};
+use crate::error::{AppError, PageError, render};
 use crate::pages::IdPath;
+use crate::pages::answer_form;
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -161,14 +161,12 @@ pub async fn review(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/visits/exceptions?notice=visit_reviewed").into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = page(&state, ctx, &user, &QueueQuery::default(), errors).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        result,
+        |_| "/visits/exceptions?notice=visit_reviewed".to_string(),
+        async |errors| page(&state, ctx, &user, &QueueQuery::default(), errors).await,
+    )
+    .await
 }
 
 /// The correction form.
@@ -219,14 +217,12 @@ pub async fn correct(
         }
         _ => Err(DbError::Invalid(inv)),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/visits/exceptions?notice=visit_corrected").into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = page(&state, ctx, &user, &QueueQuery::default(), errors).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        result,
+        |_| "/visits/exceptions?notice=visit_corrected".to_string(),
+        async |errors| page(&state, ctx, &user, &QueueQuery::default(), errors).await,
+    )
+    .await
 }
 
 /// `GET /visits/{id}/signature.png`: the signature a person drew at the end of a visit, for

@@ -6,8 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use jinglao_db::DbError;
 use jinglao_db::facilities::Facility;
 use jinglao_db::ratings::{self, Rating};
@@ -16,8 +15,9 @@ use jinglao_domain::{Invalid, Permission};
 use uuid::Uuid;
 
 use crate::auth::{CurrentUser, PageUser};
-use crate::error::{AppError, PageError, render, render_with_status};
+use crate::error::{AppError, PageError, render};
 use crate::pages::IdPath;
+use crate::pages::answer_form;
 use crate::pages::facilities::{FacilityForms, after_action};
 use crate::pages::providers::{may_view, parse_id};
 use crate::pages::{FormErrors, PageCtx};
@@ -247,14 +247,12 @@ pub async fn save_sheet(
         state.clock.now(),
     )
     .await;
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/ratings/{id}?notice=sheet_saved")).into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = rating_page(&state, ctx, &user, id, errors, scores).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        result,
+        |_| format!("/ratings/{id}?notice=sheet_saved"),
+        async |errors| rating_page(&state, ctx, &user, id, errors, scores).await,
+    )
+    .await
 }
 
 /// `POST /ratings/{id}/decision`: decides from the experts' sheet and publishes.
@@ -271,12 +269,10 @@ pub async fn decide(
     let result =
         ratings::decide_and_publish(db, key, &book, &user.actor(&meta), id, state.clock.now())
             .await;
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/ratings/{id}?notice=rating_decided")).into_response()),
-        Err(DbError::Invalid(errors)) => {
-            let page = rating_page(&state, ctx, &user, id, errors, vec![]).await?;
-            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        Err(e) => Err(AppError::from(e).into()),
-    }
+    answer_form(
+        result,
+        |_| format!("/ratings/{id}?notice=rating_decided"),
+        async |errors| rating_page(&state, ctx, &user, id, errors, vec![]).await,
+    )
+    .await
 }
