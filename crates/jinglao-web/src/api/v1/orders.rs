@@ -10,7 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_db::orders::{Channel, Ending, ListFilter, Listed, NewOrder};
 use jinglao_domain::order::Funding;
-use jinglao_domain::{Invalid, RegionCode, Scope};
+use jinglao_domain::{Invalid, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -153,13 +153,7 @@ pub async fn list_orders(
     ApiQuery(q): ApiQuery<OrderQuery>,
 ) -> Result<axum::Json<OrderList>, ApiError> {
     let limit = paging::limit(q.limit)?;
-    let region = match q.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Some(RegionCode::parse(r).map_err(|_| AppError::BadRequest {
-            message: "region 应为行政区划代码，例如 430302".into(),
-            field: Some("region".into()),
-        })?),
-        None => None,
-    };
+    let region = paging::region(q.region.as_deref(), "region")?;
     let days = match (q.from, q.to) {
         (Some(f), Some(t)) => Some((f, t)),
         (None, None) => None,
@@ -251,25 +245,10 @@ pub async fn book_order(
         "POST /api/v1/orders".to_string(),
         body,
         |state, acting, body| async move {
-            let own = match acting.user.scope {
-                Scope::Provider { provider_id, .. } => Some(provider_id),
-                _ => None,
-            };
-            let provider_id = body
-                .provider_id
-                .or(own)
-                .ok_or_else(|| AppError::from(Invalid::one("provider_id", "请指明服务机构")))?;
-            let funding = match body.funding.as_deref() {
-                None => Funding::Entitlement,
-                Some(f) => Funding::parse(f.trim()).ok_or_else(|| {
-                    AppError::from(Invalid::one(
-                        "funding",
-                        "应为 entitlement、voucher、self_pay 或 care_insurance",
-                    ))
-                })?,
-            };
+            let provider_id = provider_or_own(body.provider_id, &acting.user.scope)?;
+            let funding = funding_or_entitlement(body.funding.as_deref())?;
             let channel = match body.channel.as_deref() {
-                None if own.is_some() => Channel::Provider,
+                None if acting.user.scope.provider_id().is_some() => Channel::Provider,
                 None => Channel::Staff,
                 Some(c) => Channel::parse(c.trim())
                     .filter(|c| *c != Channel::Public)
@@ -297,6 +276,27 @@ pub async fn book_order(
         },
     )
     .await
+}
+
+/// The provider a request names, or the caller's own for a provider's account.
+fn provider_or_own(asked: Option<Uuid>, scope: &Scope) -> Result<Uuid, AppError> {
+    asked
+        .or(scope.provider_id())
+        .ok_or_else(|| Invalid::one("provider_id", "请指明服务机构").into())
+}
+
+/// A funding source by its stored name; entitlement (服务额度) when left out.
+pub(crate) fn funding_or_entitlement(asked: Option<&str>) -> Result<Funding, AppError> {
+    match asked {
+        None => Ok(Funding::Entitlement),
+        Some(f) => Funding::parse(f.trim()).ok_or_else(|| {
+            Invalid::one(
+                "funding",
+                "应为 entitlement、voucher、self_pay 或 care_insurance",
+            )
+            .into()
+        }),
+    }
 }
 
 /// Cancelling an order, or recording that nobody was served.
@@ -502,14 +502,7 @@ pub async fn auto_dispatch(
         "POST /api/v1/dispatch/auto".to_string(),
         body,
         |state, acting, body| async move {
-            let own = match acting.user.scope {
-                Scope::Provider { provider_id, .. } => Some(provider_id),
-                _ => None,
-            };
-            let provider = body
-                .provider_id
-                .or(own)
-                .ok_or_else(|| AppError::from(Invalid::one("provider_id", "请指明服务机构")))?;
+            let provider = provider_or_own(body.provider_id, &acting.user.scope)?;
             let report = usecase::auto_dispatch(&state, &acting, provider, body.date).await?;
             Ok((
                 StatusCode::OK,

@@ -29,6 +29,25 @@ pub fn limit(asked: Option<i64>) -> Result<i64, AppError> {
     }
 }
 
+/// A region filter parameter (`region`, `under`): absent or blank is no filter; anything but
+/// a division code is a 400 naming `field`.
+pub fn region(
+    value: Option<&str>,
+    field: &str,
+) -> Result<Option<jinglao_domain::RegionCode>, AppError> {
+    match value.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => {
+            jinglao_domain::RegionCode::parse(r)
+                .map(Some)
+                .map_err(|_| AppError::BadRequest {
+                    message: format!("{field} 应为行政区划代码，例如 430302"),
+                    field: Some(field.into()),
+                })
+        }
+    }
+}
+
 /// Encodes a position.
 pub fn encode<T: Serialize>(position: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use jinglao_db::patrols::{self, DuePosition, NewVisit};
-use jinglao_domain::RegionCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -96,13 +95,7 @@ pub async fn list_due(
     ApiQuery(q): ApiQuery<DueQuery>,
 ) -> Result<axum::Json<DueList>, ApiError> {
     let limit = paging::limit(q.limit)?;
-    let under = match q.under.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Some(RegionCode::parse(r).map_err(|_| AppError::BadRequest {
-            message: "under 应为行政区划代码，例如 430302001".into(),
-            field: Some("under".into()),
-        })?),
-        None => None,
-    };
+    let under = paging::region(q.under.as_deref(), "under")?;
     let within = q.within.unwrap_or(0);
     if !(0..=31).contains(&within) {
         return Err(AppError::BadRequest {
@@ -135,7 +128,7 @@ pub async fn list_due(
         items: rows
             .into_iter()
             .map(|r| DueDto {
-                overdue_days: usecase::overdue(&r, today),
+                overdue_days: r.overdue(today),
                 visitor_label: patrols::visitor_label(&r.visitor_kind).into(),
                 elder_id: r.elder_id,
                 name: r.name,

@@ -8,8 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_db::statements::{self, ListFilter, Statement};
-use jinglao_domain::order::Funding;
-use jinglao_domain::{Invalid, RegionCode};
+
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -121,13 +120,7 @@ pub async fn list_statements(
     ApiQuery(q): ApiQuery<StatementQuery>,
 ) -> Result<axum::Json<StatementList>, ApiError> {
     let limit = paging::limit(q.limit)?;
-    let region = match q.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Some(RegionCode::parse(r).map_err(|_| AppError::BadRequest {
-            message: "region 应为行政区划代码，例如 430302".into(),
-            field: Some("region".into()),
-        })?),
-        None => None,
-    };
+    let region = paging::region(q.region.as_deref(), "region")?;
     let filter = ListFilter {
         month: q.month.filter(|m| !m.trim().is_empty()),
         status: q.status.filter(|s| !s.trim().is_empty()),
@@ -210,15 +203,7 @@ pub async fn run_statement(
         "POST /api/v1/statements".to_string(),
         body,
         |state, acting, body| async move {
-            let funding = match body.funding.as_deref() {
-                None => Funding::Entitlement,
-                Some(f) => Funding::parse(f.trim()).ok_or_else(|| {
-                    AppError::from(Invalid::one(
-                        "funding",
-                        "应为 entitlement、voucher、self_pay 或 care_insurance",
-                    ))
-                })?,
-            };
+            let funding = super::orders::funding_or_entitlement(body.funding.as_deref())?;
             // Read before the write: nothing after the commit may fail and lose the answer.
             let provider_name =
                 usecase::provider_name(&state, &acting.user, body.provider_id).await?;

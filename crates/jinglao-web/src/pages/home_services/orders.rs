@@ -87,10 +87,9 @@ fn parse_day(s: &str, today: NaiveDate) -> NaiveDate {
 }
 
 fn provider_of(user: &CurrentUser, asked: &str) -> Option<Uuid> {
-    match &user.scope {
-        Scope::Provider { provider_id, .. } => Some(*provider_id),
-        _ => Uuid::parse_str(asked.trim()).ok(),
-    }
+    user.scope
+        .provider_id()
+        .or_else(|| Uuid::parse_str(asked.trim()).ok())
 }
 
 async fn board(

@@ -3,7 +3,7 @@
 //! the list and how often they are visited follows the region's patrol rules
 //! (`patrol.weekly_rule`, `patrol.monthly_rule`); recording a visit sets the next due day.
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use jinglao_db::DbError;
 use jinglao_db::patrols::{self, DuePosition, Listed, NewVisit};
 use jinglao_domain::{Permission, RegionCode};
@@ -67,9 +67,4 @@ pub async fn refresh(state: &AppState, acting: &Acting) -> Result<patrols::Refre
         acting.now,
     )
     .await?)
-}
-
-/// Days overdue of a listed person on `today`, if any.
-pub fn overdue(row: &Listed, today: NaiveDate) -> Option<i64> {
-    row.overdue(today)
 }

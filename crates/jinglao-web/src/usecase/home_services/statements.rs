@@ -60,12 +60,13 @@ pub struct StatementView {
     pub lines: Vec<LineDetail>,
 }
 
-/// The statement `id`, if `user` may see it (otherwise 404, as if it did not exist).
-pub async fn show(
+/// The head of statement `id` and its provider's name, if `user` may see it (otherwise 404,
+/// as if it did not exist).
+pub async fn head(
     state: &AppState,
     user: &CurrentUser,
     id: Uuid,
-) -> Result<StatementView, AppError> {
+) -> Result<(Statement, String), AppError> {
     may_view(user)?;
     let mut c = state.db.acquire().await?;
     let statement = statements::get(&mut c.conn(), &user.scope, id)
@@ -75,6 +76,17 @@ pub async fn show(
         .await?
         .map(|p| p.name)
         .unwrap_or_default();
+    Ok((statement, provider_name))
+}
+
+/// The statement `id` with every line, if `user` may see it.
+pub async fn show(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<StatementView, AppError> {
+    let (statement, provider_name) = head(state, user, id).await?;
+    let mut c = state.db.acquire().await?;
     let lines = statements::lines_detail(&mut c.conn(), id).await?;
     Ok(StatementView {
         statement,
