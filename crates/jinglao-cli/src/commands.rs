@@ -1,4 +1,4 @@
-//! The subcommands (except `demo` and `bench`, which have their own modules).
+//! The subcommands (except `demo`, which has its own module, and `bench`, which is the jinglao-bench crate).
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -35,7 +35,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { command } => crate::bench::run(command).await,
+        Command::Bench { command } => jinglao_bench::run(command).await,
         command => {
             let settings = Settings::load(&cli.config_dir)?;
             jinglao_web::telemetry::init(&settings.log);

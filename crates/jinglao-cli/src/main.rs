@@ -6,12 +6,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod bench;
-mod bench_checkins;
-mod bench_data;
-mod bench_finder;
-mod bench_settle;
-mod bench_sweep;
 mod commands;
 mod demo;
 mod registry;
@@ -100,7 +94,7 @@ enum Command {
     /// Measure the platform (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
-        command: bench::BenchCommand,
+        command: jinglao_bench::BenchCommand,
     },
 }
 

@@ -2,8 +2,7 @@
 //! (the command-line import: every row checked, all-or-nothing unless `--valid-only`, a
 //! rejected-rows file on request, idempotent by ID number).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -11,19 +10,12 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use jinglao_db::elder_import::{self, ImportPlan, ImportSource, ImportSummary};
-use jinglao_db::{Actor, Db, regions};
-use jinglao_domain::elder::ValidationContext;
-use jinglao_domain::elder_import::{
-    IMPORT_COLUMNS, ParsedImport, import_row, parse_table, rejected_csv,
-};
-use jinglao_domain::policy::PolicyKey;
-use jinglao_domain::region_import::{RowProblem, parse_region_csv};
-use jinglao_domain::tabular::read_table;
-use jinglao_domain::{Region, RegionCode, RegionTree, Scope};
-use jinglao_fixtures::synth::{self, SynthElder, SynthParams};
+use jinglao_db::Db;
+use jinglao_domain::RegionCode;
+use jinglao_domain::elder_import::rejected_csv;
+use jinglao_fixtures::synth::{self, SynthParams};
 use jinglao_web::Keys;
-use sha2::{Digest, Sha256};
+use jinglao_web::usecase::registry::import::{ImportOptions, import_file};
 
 /// `jinglao gen …`
 #[derive(Debug, Subcommand)]
@@ -73,29 +65,6 @@ pub enum EldersCommand {
     },
 }
 
-/// The embedded seed regions as a tree (for generating without a database).
-pub fn seed_tree() -> Result<RegionTree> {
-    let records = parse_region_csv(
-        jinglao_fixtures::demo::SEED_REGIONS_CSV,
-        &Default::default(),
-    )
-    .map_err(|p| anyhow::anyhow!("内置区划文件有误：{}", p[0]))?;
-    Ok(RegionTree::new(
-        records
-            .into_iter()
-            .map(|r| Region {
-                code: r.code,
-                name: r.name,
-                level: r.level,
-                parent_code: r.parent_code,
-                area_type: r.area_type,
-                area_type_manual: false,
-                source: jinglao_fixtures::demo::SEED_SOURCE.into(),
-            })
-            .collect(),
-    ))
-}
-
 /// Today in China.
 pub fn china_today() -> chrono::NaiveDate {
     jinglao_domain::clock::china_date(Utc::now())
@@ -122,7 +91,7 @@ pub fn generate(command: GenCommand) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let people = synth::generate(
-        &seed_tree()?,
+        &jinglao_fixtures::seed_tree()?,
         &root,
         SynthParams {
             seed,
@@ -132,7 +101,7 @@ pub fn generate(command: GenCommand) -> Result<ExitCode> {
         },
     )?;
     let generated = started.elapsed();
-    write_people(&out, &people)?;
+    jinglao_fixtures::files::write_people(&out, &people)?;
     println!(
         "已生成 {count} 名老人（种子 {seed}，以 {today} 计算年龄）：生成 {:.2} 秒，写入 {} 共 {:.2} 秒。",
         generated.as_secs_f64(),
@@ -140,176 +109,6 @@ pub fn generate(command: GenCommand) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes people as an import file: XLSX when the name ends in `.xlsx`, otherwise CSV (UTF-8
-/// with a byte-order mark, as Excel expects).
-pub fn write_people(path: &Path, people: &[SynthElder]) -> Result<()> {
-    let is_xlsx = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    if is_xlsx {
-        use rust_xlsxwriter::{Format, Workbook};
-        let mut wb = Workbook::new();
-        let text = Format::new().set_num_format("@");
-        let sheet = wb.add_worksheet_with_constant_memory()?;
-        sheet.set_name("老年人")?;
-        for (c, col) in IMPORT_COLUMNS.iter().enumerate() {
-            sheet.write_string(0, c as u16, col.header)?;
-        }
-        for (r, p) in people.iter().enumerate() {
-            for (c, v) in import_row(&p.input, &p.categories).iter().enumerate() {
-                sheet.write_string_with_format(r as u32 + 1, c as u16, v, &text)?;
-            }
-        }
-        wb.save(path)
-            .with_context(|| format!("无法写入 {}", path.display()))?;
-    } else {
-        let file =
-            std::fs::File::create(path).with_context(|| format!("无法创建 {}", path.display()))?;
-        let mut buf = std::io::BufWriter::new(file);
-        buf.write_all("\u{feff}".as_bytes())?;
-        let mut w = csv::Writer::from_writer(buf);
-        w.write_record(IMPORT_COLUMNS.iter().map(|c| c.header))?;
-        for p in people {
-            w.write_record(import_row(&p.input, &p.categories))?;
-        }
-        w.flush()?;
-    }
-    Ok(())
-}
-
-/// What an import run found and did.
-#[derive(Debug)]
-pub struct ImportRun {
-    /// Data rows in the file.
-    pub total_rows: usize,
-    /// Problems (file-level problems have line 1).
-    pub problems: Vec<RowProblem>,
-    /// Lines with problems.
-    pub rejected_rows: usize,
-    /// The plan, when the file could be read.
-    pub plan: Option<ImportPlan>,
-    /// What was written, if anything.
-    pub summary: Option<ImportSummary>,
-    /// The parsed file (for the rejected-rows file).
-    pub parsed: Option<ParsedImport>,
-    /// How long each stage took.
-    pub stages: Vec<(&'static str, Duration)>,
-}
-
-/// Options of one import.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ImportOptions {
-    /// Write nothing.
-    pub dry_run: bool,
-    /// Write the valid rows even if others have problems.
-    pub valid_only: bool,
-}
-
-/// Reads, checks, plans and (unless refused) writes a file, reporting each stage to `bar`.
-pub async fn import_bytes(
-    db: &Db,
-    keys: &Keys,
-    file_name: &str,
-    bytes: &[u8],
-    options: ImportOptions,
-    bar: &ProgressBar,
-) -> Result<ImportRun> {
-    let mut run = ImportRun {
-        total_rows: 0,
-        problems: Vec::new(),
-        rejected_rows: 0,
-        plan: None,
-        summary: None,
-        parsed: None,
-        stages: Vec::new(),
-    };
-    let mut clock = Instant::now();
-    let mut lap = |run: &mut ImportRun, stage: &'static str| {
-        run.stages.push((stage, clock.elapsed()));
-        clock = Instant::now();
-    };
-    bar.set_message("读取文件");
-    let table = match read_table(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            run.problems.push(RowProblem {
-                line: 1,
-                column: String::new(),
-                value: String::new(),
-                reason: e.to_string(),
-            });
-            return Ok(run);
-        }
-    };
-    lap(&mut run, "read");
-    bar.inc(1);
-    bar.set_message(format!(
-        "逐行校验 {} 行",
-        table.rows.len().saturating_sub(1)
-    ));
-    let tree = {
-        let mut c = db.acquire().await?;
-        RegionTree::new(regions::load_all(&mut c.conn()).await?)
-    };
-    let book = jinglao_db::policy::book(db).await?;
-    let root = tree
-        .roots(&Scope::All)
-        .first()
-        .map(|r| r.code)
-        .unwrap_or_else(|| RegionCode::parse("43").expect("code"));
-    let ctx = ValidationContext {
-        regions: &tree,
-        today: china_today(),
-        min_age: book.int(PolicyKey::RegistryMinAge, &root) as i32,
-    };
-    let mut parsed = match parse_table(&table, &ctx) {
-        Ok(p) => p,
-        Err(problems) => {
-            run.problems = problems;
-            return Ok(run);
-        }
-    };
-    drop(table);
-    lap(&mut run, "validate");
-    bar.inc(1);
-    bar.set_message(format!("与已登记的 {} 人比对", parsed.records.len()));
-    let plan = elder_import::plan(db, &keys.cipher, &Scope::All, &parsed.records).await?;
-    for r in &plan.refused {
-        parsed.rejected_lines.insert(r.line);
-        parsed.problems.push(r.clone());
-    }
-    parsed.problems.sort_by_key(|p| p.line);
-    run.total_rows = parsed.total_rows;
-    run.problems = parsed.problems.clone();
-    run.rejected_rows = parsed.rejected_lines.len();
-    lap(&mut run, "plan");
-    bar.inc(1);
-    let write = !options.dry_run && (run.rejected_rows == 0 || options.valid_only);
-    if write {
-        bar.set_message(format!("写入 {} 行", plan.rows.len()));
-        let source = ImportSource {
-            file_name: file_name.to_string(),
-            checksum: hex::encode(Sha256::digest(bytes)),
-        };
-        let summary = elder_import::apply(
-            db,
-            keys.secrets(),
-            &Actor::cli(),
-            &parsed.records,
-            &plan,
-            &source,
-            Utc::now(),
-        )
-        .await?;
-        run.summary = Some(summary);
-        lap(&mut run, "write");
-    }
-    bar.inc(1);
-    run.plan = Some(plan);
-    run.parsed = Some(parsed);
-    Ok(run)
 }
 
 /// A progress bar over the four stages of an import (hidden when output is not a terminal).
@@ -341,7 +140,7 @@ pub async fn elders(db: &Db, keys: &Keys, command: EldersCommand) -> Result<Exit
         .to_string();
     let started = Instant::now();
     let bar = stage_bar();
-    let run = import_bytes(
+    let run = import_file(
         db,
         keys,
         &name,
@@ -350,9 +149,15 @@ pub async fn elders(db: &Db, keys: &Keys, command: EldersCommand) -> Result<Exit
             dry_run,
             valid_only,
         },
-        &bar,
+        &|m| {
+            if !bar.message().is_empty() {
+                bar.inc(1);
+            }
+            bar.set_message(m);
+        },
     )
     .await?;
+    bar.inc(1);
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(stages = ?run.stages, "import timings");

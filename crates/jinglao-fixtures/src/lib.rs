@@ -5,4 +5,28 @@
 //! or web crates depends on it (they take the plain records of `jinglao_domain::bulk`).
 
 pub mod demo;
+pub mod files;
 pub mod synth;
+
+use jinglao_domain::region_import::parse_region_csv;
+use jinglao_domain::{Region, RegionTree};
+
+/// The embedded seed regions as a tree (for generating without a database).
+pub fn seed_tree() -> anyhow::Result<RegionTree> {
+    let records = parse_region_csv(crate::demo::SEED_REGIONS_CSV, &Default::default())
+        .map_err(|p| anyhow::anyhow!("内置区划文件有误：{}", p[0]))?;
+    Ok(RegionTree::new(
+        records
+            .into_iter()
+            .map(|r| Region {
+                code: r.code,
+                name: r.name,
+                level: r.level,
+                parent_code: r.parent_code,
+                area_type: r.area_type,
+                area_type_manual: false,
+                source: crate::demo::SEED_SOURCE.into(),
+            })
+            .collect(),
+    ))
+}

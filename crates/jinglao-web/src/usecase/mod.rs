@@ -9,6 +9,7 @@
 //! they are touched, and purchase, subsidies, supervision, targets and alarms start here.
 
 pub mod home_services;
+pub mod registry;
 
 use chrono::{DateTime, Utc};
 use jinglao_db::Actor;

@@ -25,8 +25,8 @@ use jinglao_web::auth::{password, secrets};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::bench::{histogram, prepare, spawn_server, stop_server};
-use crate::registry::china_today;
+use crate::china_today;
+use crate::{histogram, prepare, spawn_server, stop_server};
 
 /// Options of `bench checkins`.
 #[derive(Debug, clap::Args)]
@@ -191,7 +191,7 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
     eprintln!("生成并写入 {} 人……", args.elders);
     let started = Instant::now();
     {
-        let people = crate::bench_data::generate(args.elders, args.seed)?;
+        let people = crate::data::generate(args.elders, args.seed)?;
         jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench checkins", |_| {})
             .await?;
     }
@@ -252,7 +252,7 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
     }
     let (server, addr) = spawn_server(&p).await?;
     let pid = server.child.id();
-    let cpu_before = crate::bench::process_usage(pid).0;
+    let cpu_before = crate::process_usage(pid).0;
     eprintln!(
         "{} 名护理员同时签到签退：预热 {} 秒，测量 {} 秒……",
         args.caregivers, args.warmup, args.duration
@@ -290,7 +290,7 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
         first_error = first_error.or(t.first_error);
     }
     let elapsed = start.elapsed().as_secs_f64() - args.warmup as f64;
-    let (cpu_after, rss) = crate::bench::process_usage(pid);
+    let (cpu_after, rss) = crate::process_usage(pid);
     stop_server(server).await;
 
     let db = Db::connect(&p.db_url, &PoolSettings::default()).await?;

@@ -28,12 +28,11 @@ use jinglao_web::auth::secrets;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::bench::{
-    Load, Prepared, Probe, demo_account, drive, prepare, spawn_server, stop_server,
-};
-use crate::registry::{
-    ImportOptions, ImportRun, china_today, import_bytes, seed_tree, write_people,
-};
+use crate::china_today;
+use crate::{Load, Prepared, Probe, demo_account, drive, prepare, spawn_server, stop_server};
+use jinglao_fixtures::files::write_people;
+use jinglao_fixtures::seed_tree;
+use jinglao_web::usecase::registry::import::{ImportOptions, ImportRun, import_file};
 
 /// Options of `bench import`.
 #[derive(Debug, clap::Args)]
@@ -132,13 +131,13 @@ pub(crate) fn generate(count: usize, seed: u64) -> Result<Vec<SynthElder>> {
 async fn timed_import(p: &Prepared, file: &Path) -> Result<(ImportRun, f64)> {
     let started = Instant::now();
     let bytes = std::fs::read(file)?;
-    let run = import_bytes(
+    let run = import_file(
         &p.db,
         &p.keys,
         "elders.csv",
         &bytes,
         ImportOptions::default(),
-        &ProgressBar::hidden(),
+        &|_| {},
     )
     .await?;
     Ok((run, started.elapsed().as_secs_f64()))
@@ -470,7 +469,7 @@ pub async fn search(args: SearchArgs) -> Result<ExitCode> {
     );
     let (hists, errors) = drive(load, args.concurrency, args.warmup, args.duration, None).await?;
     stop_server(server).await;
-    let mut all = crate::bench::histogram()?;
+    let mut all = crate::histogram()?;
     for h in &hists {
         all.add(h)?;
     }

@@ -1,4 +1,6 @@
-//! `jinglao bench …`: how the platform measures itself.
+//! `jinglao bench …`: how the platform measures itself. A crate of its own so that the load
+//! generator (hyper, rand, hdrhistogram) stays out of the product crates; the `jinglao`
+//! binary reaches it through `jinglao bench`.
 //!
 //! `bench http` is a bounded loopback load generator. By default it builds a fresh database
 //! (SQLite in a temporary directory, or the PostgreSQL database given with `--db`), loads the
@@ -8,6 +10,12 @@
 //! With `--rate` it runs open-loop at a fixed request rate and measures latency from each
 //! request's scheduled start, so a stalled server is not hidden by clients that wait
 //! (coordinated omission).
+
+mod checkins;
+mod data;
+mod finder;
+mod settle;
+mod sweep;
 
 use std::net::SocketAddr;
 use std::process::{ExitCode, Stdio};
@@ -34,22 +42,22 @@ pub enum BenchCommand {
     Http(HttpArgs),
     /// Import a generated file of N people end to end, then again (idempotent), beside the
     /// database's own bulk loader on the same file.
-    Import(crate::bench_data::ImportArgs),
+    Import(crate::data::ImportArgs),
     /// Generate and load N people, then drive the registry search page with a mix of queries.
-    Search(crate::bench_data::SearchArgs),
+    Search(crate::data::SearchArgs),
     /// Generate and load N people, then sweep them against a 30-item list (服务找人), beside
     /// the same rules in DuckDB.
-    Sweep(crate::bench_sweep::SweepArgs),
+    Sweep(crate::sweep::SweepArgs),
     /// Time the public institution finder's searches over N generated facilities.
-    Finder(crate::bench_finder::FinderArgs),
+    Finder(crate::finder::FinderArgs),
     /// Month-end re-check and settlement of a city's month of home visits, beside the same
     /// statement totals in DuckDB.
-    Settle(crate::bench_settle::SettleArgs),
+    Settle(crate::settle::SettleArgs),
     /// 200 caregivers checking in and out over the API against a city database.
-    Checkins(crate::bench_checkins::CheckinArgs),
+    Checkins(crate::checkins::CheckinArgs),
     /// The measured half of `bench sweep`, in its own process (not for direct use).
     #[command(hide = true)]
-    SweepChild(crate::bench_sweep::SweepChildArgs),
+    SweepChild(crate::sweep::SweepChildArgs),
 }
 
 /// Options of `bench http`.
@@ -111,13 +119,13 @@ struct Report {
 pub async fn run(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Http(args) => http(args).await,
-        BenchCommand::Import(args) => crate::bench_data::import(args).await,
-        BenchCommand::Search(args) => crate::bench_data::search(args).await,
-        BenchCommand::Sweep(args) => crate::bench_sweep::run(args).await,
-        BenchCommand::Finder(args) => crate::bench_finder::run(args).await,
-        BenchCommand::Settle(args) => crate::bench_settle::run(args).await,
-        BenchCommand::Checkins(args) => crate::bench_checkins::run(args).await,
-        BenchCommand::SweepChild(args) => crate::bench_sweep::child(args).await,
+        BenchCommand::Import(args) => crate::data::import(args).await,
+        BenchCommand::Search(args) => crate::data::search(args).await,
+        BenchCommand::Sweep(args) => crate::sweep::run(args).await,
+        BenchCommand::Finder(args) => crate::finder::run(args).await,
+        BenchCommand::Settle(args) => crate::settle::run(args).await,
+        BenchCommand::Checkins(args) => crate::checkins::run(args).await,
+        BenchCommand::SweepChild(args) => crate::sweep::child(args).await,
     }
 }
 
@@ -572,4 +580,9 @@ async fn http(args: HttpArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(3)
     })
+}
+
+/// Today in China.
+pub(crate) fn china_today() -> chrono::NaiveDate {
+    jinglao_domain::clock::china_date(Utc::now())
 }

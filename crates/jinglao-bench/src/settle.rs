@@ -19,8 +19,8 @@ use jinglao_db::{Actor, statements, visits};
 use jinglao_domain::order::Funding;
 use serde::Deserialize;
 
-use crate::bench::prepare;
-use crate::registry::china_today;
+use crate::china_today;
+use crate::prepare;
 
 /// Options of `bench settle`.
 #[derive(Debug, clap::Args)]
@@ -78,7 +78,7 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
     eprintln!("生成并写入 {} 人……", args.elders);
     let started = Instant::now();
     {
-        let people = crate::bench_data::generate(args.elders, args.seed)?;
+        let people = crate::data::generate(args.elders, args.seed)?;
         jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench settle", |_| {})
             .await?;
     }
@@ -113,7 +113,7 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
     let actor = Actor::cli();
     let chain = &p.keys.audit_chain;
     let book = jinglao_db::policy::book(&p.db).await?;
-    crate::bench_sweep::reset_peak();
+    crate::sweep::reset_peak();
     let now = Utc::now();
     let started = Instant::now();
     let recheck = visits::recheck_month(&p.db, chain, &actor, &month, &book, now).await?;
@@ -134,7 +134,7 @@ pub async fn run(args: SettleArgs) -> Result<ExitCode> {
         }
     }
     let settle_seconds = started.elapsed().as_secs_f64();
-    let peak_mb = crate::bench_data::own_peak_rss_mb();
+    let peak_mb = crate::data::own_peak_rss_mb();
     let lines: i64 = ours.values().map(|(_, n)| n).sum();
     let total: i64 = ours.values().map(|(t, _)| t).sum();
 

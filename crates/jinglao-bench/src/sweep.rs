@@ -31,8 +31,8 @@ use jinglao_domain::service_list::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::bench::prepare;
-use crate::registry::china_today;
+use crate::china_today;
+use crate::prepare;
 
 /// Options of `bench sweep`.
 #[derive(Debug, clap::Args)]
@@ -229,7 +229,7 @@ pub async fn child(args: SweepChildArgs) -> Result<ExitCode> {
         last = Some((packed, answers));
     }
     let (packed, answers) = last.expect("one round");
-    let match_peak_rss_mb = crate::bench_data::own_peak_rss_mb();
+    let match_peak_rss_mb = crate::data::own_peak_rss_mb();
     let items = lists[0].list.items.len();
     let counts: Vec<u64> = (0..items)
         .map(|n| answers.mask.iter().filter(|m| *m & (1 << n) != 0).count() as u64)
@@ -288,7 +288,7 @@ pub async fn child(args: SweepChildArgs) -> Result<ExitCode> {
         stored_second_seconds,
         second_changes: second.gained + second.lost,
         match_peak_rss_mb,
-        stored_peak_rss_mb: crate::bench_data::own_peak_rss_mb(),
+        stored_peak_rss_mb: crate::data::own_peak_rss_mb(),
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
@@ -308,7 +308,7 @@ pub async fn run(args: SweepArgs) -> Result<ExitCode> {
     eprintln!("生成并写入 {} 人……", args.elders);
     let started = Instant::now();
     {
-        let people = crate::bench_data::generate(args.elders, args.seed)?;
+        let people = crate::data::generate(args.elders, args.seed)?;
         jinglao_fixtures::demo::load_population(&p.db, &p.keys, &people, "bench sweep", |_| {})
             .await?;
     }

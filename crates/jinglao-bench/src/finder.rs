@@ -76,7 +76,7 @@ pub async fn run(args: FinderArgs) -> Result<ExitCode> {
     if args.facilities == 0 || args.queries == 0 {
         bail!("--facilities 与 --queries 必须大于 0");
     }
-    let p = crate::bench::prepare(&args.db).await?;
+    let p = crate::prepare(&args.db).await?;
     let started = Instant::now();
     let tree = {
         let mut c = p.db.acquire().await?;
@@ -134,7 +134,7 @@ pub async fn run(args: FinderArgs) -> Result<ExitCode> {
     );
     println!(
         "  peak RSS {:.0} MB",
-        crate::bench_data::own_peak_rss_mb().unwrap_or(0.0)
+        crate::data::own_peak_rss_mb().unwrap_or(0.0)
     );
     let ok = h.value_at_quantile(0.95) < 50_000;
     println!(

@@ -1,0 +1,3 @@
+//! The older-people registry.
+
+pub mod import;
