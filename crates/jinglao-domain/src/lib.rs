@@ -34,7 +34,9 @@ pub use home_services::{
     dispatch, family_bed, order, patrol, service_plan, settlement, visit, visit_fraud,
 };
 pub use registry::{category, elder, elder_import, id_number, phone};
-pub use supply::{credit, credit_code, facility, provider, rating, staff, waiting_list};
+pub use supply::{
+    credit, credit_code, facility, facility_input, provider, rating, staff, waiting_list,
+};
 
 pub use account::{Account, PasswordError, PasswordPolicy, Username, UsernameError};
 pub use assessment::AbilityLevel;

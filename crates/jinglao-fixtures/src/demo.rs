@@ -522,7 +522,7 @@ pub async fn seed_facilities(
                 serial % 1000
             );
             let id = jinglao_domain::ResidentId::from_first17(&first17);
-            let hire = staff::Hire {
+            let hire = staff::HireDraft {
                 name: synth_staff_name(serial),
                 id_number: id.as_str().to_string(),
                 role: (*role).to_string(),
@@ -551,7 +551,7 @@ pub async fn seed_facilities(
                 &keys.cipher,
                 &actor,
                 provider,
-                &hire,
+                &hire.parse().map_err(jinglao_db::DbError::Invalid)?,
                 now,
             )
             .await
@@ -674,7 +674,7 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
     let staff_id = match me {
         Some(m) => m.staff_id,
         None => {
-            let hire = jinglao_db::staff::Hire {
+            let hire = jinglao_db::staff::HireDraft {
                 name: "孙梅".into(),
                 id_number: ResidentId::from_first17("43030219750612021")
                     .as_str()
@@ -686,9 +686,16 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
                 full_time: true,
                 ..Default::default()
             };
-            let id =
-                jinglao_db::staff::hire(db, chain, &keys.cipher, &actor, provider.id, &hire, now)
-                    .await?;
+            let id = jinglao_db::staff::hire(
+                db,
+                chain,
+                &keys.cipher,
+                &actor,
+                provider.id,
+                &hire.parse().map_err(jinglao_db::DbError::Invalid)?,
+                now,
+            )
+            .await?;
             visits::link_account(db, chain, &actor, account.id, id, now).await?;
             id
         }

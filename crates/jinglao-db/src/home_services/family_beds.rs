@@ -255,18 +255,38 @@ async fn bed_for_change(conn: &mut Conn<'_>, actor: &Actor, id: Uuid) -> Result<
     Ok(bed)
 }
 
+/// An adaptation as entered.
+#[derive(Debug, Clone, Default)]
+pub struct NewAdaptation<'a> {
+    /// Checklist item (see `ADAPTATIONS`).
+    pub item: &'a str,
+    /// When it was done.
+    pub done_on: Option<NaiveDate>,
+    /// A note.
+    pub note: &'a str,
+}
+
+/// A device as entered.
+#[derive(Debug, Clone, Default)]
+pub struct NewDevice<'a> {
+    /// Device kind (see `DEVICES`).
+    pub kind: &'a str,
+    /// Its serial number.
+    pub serial_no: &'a str,
+    /// When it was installed.
+    pub installed_on: Option<NaiveDate>,
+}
+
 /// Marks an adaptation done (or records it again with a new date and note); audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn adapt(
     db: &Db,
     key: &ChainKey,
     actor: &Actor,
     bed_id: Uuid,
-    item: &str,
-    done_on: Option<NaiveDate>,
-    note: &str,
+    a: &NewAdaptation<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (item, done_on, note) = (a.item.trim(), a.done_on, a.note);
     let mut inv = Invalid::new();
     if adaptation_label(item).is_none() {
         inv.add("item", "请选择改造项目");
@@ -294,17 +314,15 @@ pub async fn adapt(
 }
 
 /// Records a device installed (its serial unique among devices in place); audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn install(
     db: &Db,
     key: &ChainKey,
     actor: &Actor,
     bed_id: Uuid,
-    kind: &str,
-    serial_no: &str,
-    installed_on: Option<NaiveDate>,
+    d: &NewDevice<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (kind, serial_no, installed_on) = (d.kind.trim(), d.serial_no, d.installed_on);
     let mut inv = Invalid::new();
     if device_label(kind).is_none() {
         inv.add("kind", "请选择设备类型");
@@ -441,11 +459,24 @@ pub struct Listed {
     pub done: i64,
 }
 
-/// Beds in force within `scope`, with this month's verified visits, fewest first.
+/// The order of [`list`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// The beds furthest behind this month's minimum first (the work list).
+    LeastDoneFirst,
+    /// In the order they were set up, after the bed `after` (keyset paging).
+    Registered {
+        /// The last bed of the previous page.
+        after: Option<Uuid>,
+    },
+}
+
+/// Beds in force within `scope`, with this month's verified visits, in `order`.
 pub async fn list(
     conn: &mut Conn<'_>,
     scope: &Scope,
     month: &str,
+    order: ListOrder,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
     Ok(on_conn!(conn, c => {
@@ -462,7 +493,18 @@ pub async fn list(
              WHERE b.status = 'active'",
         );
         crate::scope_sql::push_scope(&mut q, scope, "b.region_code", "b.provider_id");
-        q.push(" ORDER BY done, b.start_on LIMIT ").push_bind(limit);
+        match order {
+            ListOrder::LeastDoneFirst => {
+                q.push(" ORDER BY done, b.start_on, b.id");
+            }
+            ListOrder::Registered { after } => {
+                if let Some(after) = after {
+                    q.push(" AND b.id > ").push_bind(after);
+                }
+                q.push(" ORDER BY b.id");
+            }
+        }
+        q.push(" LIMIT ").push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await
     })?)
 }

@@ -394,3 +394,67 @@ pub async fn end(
     tx.commit().await?;
     Ok(cancelled)
 }
+
+/// Filters of [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// One person.
+    pub elder_id: Option<Uuid>,
+    /// One provider.
+    pub provider_id: Option<Uuid>,
+    /// active | ended.
+    pub status: Option<String>,
+    /// People living within this region.
+    pub region: Option<RegionCode>,
+    /// Plans after this one in list order (ids are time-ordered: oldest first).
+    pub after: Option<Uuid>,
+}
+
+/// A plan in a list, with the person's and provider's names.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Listed {
+    /// The plan.
+    #[sqlx(flatten)]
+    pub plan: Plan,
+    /// The person's name.
+    pub elder_name: String,
+    /// The provider's name.
+    pub provider_name: String,
+}
+
+/// Plans within `scope`, filtered, oldest first, at most `limit`.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    f: &ListFilter,
+    limit: i64,
+) -> Result<Vec<Listed>, DbError> {
+    Ok(on_conn!(conn, c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT s.id, s.elder_id, s.region_code, s.provider_id, s.item_code, s.funding, \
+             s.weekdays, s.start_minute, s.minutes, s.start_on, s.end_on, s.status, s.end_reason, \
+             s.generated_to, s.channel, e.name AS elder_name, p.name AS provider_name \
+             FROM service_plans s JOIN elders e ON e.id = s.elder_id \
+             JOIN providers p ON p.id = s.provider_id WHERE 1 = 1",
+        );
+        crate::scope_sql::push_scope(&mut q, scope, "s.region_code", "s.provider_id");
+        if let Some(e) = f.elder_id {
+            q.push(" AND s.elder_id = ").push_bind(e);
+        }
+        if let Some(p) = f.provider_id {
+            q.push(" AND s.provider_id = ").push_bind(p);
+        }
+        if let Some(status) = &f.status {
+            q.push(" AND s.status = ").push_bind(status.clone());
+        }
+        if let Some(region) = &f.region {
+            let (lo, hi) = region.subtree_range();
+            q.push(" AND s.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+        }
+        if let Some(after) = f.after {
+            q.push(" AND s.id > ").push_bind(after);
+        }
+        q.push(" ORDER BY s.id LIMIT ").push_bind(limit);
+        q.build_query_as::<Listed>().fetch_all(&mut *c).await
+    })?)
+}

@@ -484,18 +484,27 @@ pub async fn admit(
     Ok(stay_id)
 }
 
+/// A discharge as entered.
+#[derive(Debug, Clone, Default)]
+pub struct Discharge<'a> {
+    /// The stay ending.
+    pub stay_id: Uuid,
+    /// The last day.
+    pub on: Option<NaiveDate>,
+    /// Why.
+    pub reason: &'a str,
+}
+
 /// Discharges a resident: closes the stay and frees the bed.
-#[allow(clippy::too_many_arguments)]
 pub async fn discharge(
     db: &Db,
     key: &ChainKey,
     actor: &Actor,
     facility_id: Uuid,
-    stay_id: Uuid,
-    on: Option<NaiveDate>,
-    reason: &str,
+    d: &Discharge<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (stay_id, on, reason) = (d.stay_id, d.on, d.reason);
     let mut inv = Invalid::new();
     if on.is_none() {
         inv.add("discharged_on", "请填写退住日期（年-月-日）");

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::facility::{
-    FacilityKind, FireStatus, Functions, Ownership, Profile, ServiceFunction, Warning, warnings,
+    FacilityKind, FireStatus, Functions, Ownership, Profile, Warning, warnings,
 };
 use jinglao_domain::policy::PolicyBook;
 use jinglao_domain::rating::Level;
-use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
+use jinglao_domain::{Invalid, RegionCode, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -259,110 +259,7 @@ pub async fn list(
     rows.into_iter().map(Facility::try_from).collect()
 }
 
-/// A facility as entered (text from a form or JSON).
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-#[serde(default)]
-pub struct FacilityInput {
-    /// Operating provider id.
-    pub provider_id: String,
-    /// Name.
-    pub name: String,
-    /// Type (stable name or label).
-    pub kind: String,
-    /// Ownership (stable name or label).
-    pub ownership: String,
-    /// Owner.
-    pub owner: String,
-    /// 12-digit region code.
-    pub region_code: String,
-    /// Address.
-    pub address: String,
-    /// Latitude (WGS-84).
-    pub latitude: String,
-    /// Longitude (WGS-84).
-    pub longitude: String,
-    /// Floor area, m².
-    pub floor_area_m2: String,
-    /// A virtual community station ("yes"): services arranged without premises of its own.
-    pub virtual_station: String,
-    /// Service functions (stable names).
-    pub functions: Vec<String>,
-    /// Partner medical institution.
-    pub medical_partner: String,
-    /// Opening date.
-    pub opened_on: String,
-    /// 备案 number.
-    pub filing_no: String,
-    /// 备案 date.
-    pub filed_on: String,
-    /// Fire-safety status.
-    pub fire_status: String,
-    /// Food licence.
-    pub food_licence: String,
-    /// Insurer.
-    pub insurer: String,
-    /// Insured beds.
-    pub insured_beds: String,
-    /// Insurance from.
-    pub insurance_from: String,
-    /// Insurance to.
-    pub insurance_to: String,
-    /// Premium, yuan.
-    pub premium_yuan: String,
-    /// Monthly price from, yuan.
-    pub price_min_yuan: String,
-    /// Monthly price to, yuan.
-    pub price_max_yuan: String,
-    /// Public phone.
-    pub phone: String,
-    /// Public description.
-    pub description: String,
-}
-
-fn opt_date(inv: &mut Invalid, field: &str, text: &str) -> Option<NaiveDate> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    let d = jinglao_domain::category::parse_date(t);
-    if d.is_none() {
-        inv.add(field, "日期格式应为 年-月-日，例如 2024-03-01");
-    }
-    d
-}
-
-/// Parses yuan with up to two decimals into fen.
-pub fn yuan_to_fen(text: &str) -> Option<i64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Some(0);
-    }
-    let (w, f) = t.split_once('.').unwrap_or((t, ""));
-    if w.is_empty()
-        || !w.bytes().all(|b| b.is_ascii_digit())
-        || f.len() > 2
-        || !f.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: i64 = w.parse().ok()?;
-    let frac: i64 = format!("{f:0<2}").parse().ok()?;
-    whole.checked_mul(100)?.checked_add(frac)
-}
-
-fn number(inv: &mut Invalid, field: &str, text: &str, lo: f64, hi: f64, what: &str) -> Option<f64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    match t.parse::<f64>() {
-        Ok(v) if v.is_finite() && (lo..=hi).contains(&v) => Some(v),
-        _ => {
-            inv.add(field, format!("{what}应为 {lo} 到 {hi} 之间的数"));
-            None
-        }
-    }
-}
+pub use jinglao_domain::facility_input::{FacilityDraft, NewFacility, yuan_to_fen};
 
 /// The city (市级) containing `code`, or `code` itself above city level.
 fn city_of(code: &RegionCode) -> RegionCode {
@@ -373,179 +270,30 @@ fn city_of(code: &RegionCode) -> RegionCode {
         .unwrap_or(*code)
 }
 
-/// A checked facility, ready to store.
-struct Checked {
-    provider_id: Uuid,
-    kind: FacilityKind,
-    ownership: Ownership,
-    region: RegionCode,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    floor_area: f64,
-    functions: Functions,
-    opened_on: Option<NaiveDate>,
-    filed_on: Option<NaiveDate>,
-    fire: FireStatus,
-    insured_beds: i64,
-    insurance_from: Option<NaiveDate>,
-    insurance_to: Option<NaiveDate>,
-    premium_fen: i64,
-    price_min_fen: i64,
-    price_max_fen: i64,
-}
-
-async fn check(conn: &mut Conn<'_>, actor: &Actor, i: &FacilityInput) -> Result<Checked, DbError> {
+/// Checks what needs the database: the provider is within the caller's reach and the region
+/// within the caller's and the provider's city. Returns the provider's id.
+async fn check(conn: &mut Conn<'_>, actor: &Actor, f: &NewFacility) -> Result<Uuid, DbError> {
     let mut inv = Invalid::new();
-    if !actor.may(Permission::ManageFacilities) {
-        return Err(DbError::NotFound);
-    }
-    let provider = match Uuid::parse_str(i.provider_id.trim()) {
-        Ok(id) => providers::get(conn, &actor.scope, id).await?,
-        Err(_) => None,
-    };
+    let provider = providers::get(conn, &actor.scope, f.provider_id).await?;
     if provider.is_none() {
         inv.add("provider_id", "请选择您有权管理的运营机构");
     }
-    let name = i.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        inv.add("name", "请填写设施名称（不超过 100 个字）");
-    }
-    let kind = FacilityKind::parse(&i.kind);
-    if kind.is_none() {
-        inv.add(
-            "kind",
-            format!("设施类型应为：{}", FacilityKind::labels_list()),
-        );
-    }
-    let ownership = Ownership::parse(&i.ownership);
-    if ownership.is_none() {
-        inv.add(
-            "ownership",
-            format!("运营方式应为：{}", Ownership::labels_list()),
-        );
-    }
-    let region = match RegionCode::parse(i.region_code.trim()) {
-        Ok(r) => {
-            let in_scope = match &actor.scope {
-                Scope::Provider { .. } => true,
-                s => s.covers_record_in(&r),
-            };
-            if !in_scope {
-                inv.add("region_code", "该区划不在您的管理范围内");
-                None
-            } else if let Some(p) = &provider
-                && !city_of(&p.region_code).contains(&r)
-            {
-                inv.add(
-                    "region_code",
-                    "设施须位于运营机构登记地所在的市（州）范围内；跨市运营请在当地另行登记",
-                );
-                None
-            } else {
-                Some(r)
-            }
-        }
-        Err(e) => {
-            inv.add("region_code", e.to_string());
-            None
-        }
+    let r = &f.region_code;
+    let in_scope = match &actor.scope {
+        Scope::Provider { .. } => true,
+        s => s.covers_record_in(r),
     };
-    if i.address.trim().is_empty() {
-        inv.add("address", "请填写地址");
-    }
-    let latitude = number(&mut inv, "latitude", &i.latitude, -90.0, 90.0, "纬度");
-    let longitude = number(&mut inv, "longitude", &i.longitude, -180.0, 180.0, "经度");
-    if latitude.is_some() != longitude.is_some() {
-        inv.add("longitude", "经度和纬度须同时填写");
-    }
-    let floor_area = number(
-        &mut inv,
-        "floor_area_m2",
-        &i.floor_area_m2,
-        0.0,
-        1_000_000.0,
-        "建筑面积",
-    );
-    let mut fs = Vec::new();
-    for f in &i.functions {
-        match ServiceFunction::parse(f) {
-            Some(f) => fs.push(f),
-            None => inv.add("functions", format!("未知的服务功能“{f}”")),
-        }
-    }
-    let opened_on = opt_date(&mut inv, "opened_on", &i.opened_on);
-    let filed_on = opt_date(&mut inv, "filed_on", &i.filed_on);
-    if !i.filing_no.trim().is_empty() && filed_on.is_none() {
-        inv.add("filed_on", "填写了备案编号，请同时填写备案日期");
-    }
-    let fire = if i.fire_status.trim().is_empty() {
-        Some(FireStatus::Missing)
-    } else {
-        FireStatus::parse(&i.fire_status)
-    };
-    if fire.is_none() {
-        inv.add(
-            "fire_status",
-            format!("消防状态应为：{}", FireStatus::labels_list()),
-        );
-    }
-    let insured_beds = match i.insured_beds.trim() {
-        "" => Some(0),
-        t => t.parse::<i64>().ok().filter(|n| (0..=100_000).contains(n)),
-    };
-    if insured_beds.is_none() {
-        inv.add("insured_beds", "投保床位数应为 0 或正整数");
-    }
-    let insurance_from = opt_date(&mut inv, "insurance_from", &i.insurance_from);
-    let insurance_to = opt_date(&mut inv, "insurance_to", &i.insurance_to);
-    if let (Some(a), Some(b)) = (insurance_from, insurance_to)
-        && b < a
+    if !in_scope {
+        inv.add("region_code", "该区划不在您的管理范围内");
+    } else if let Some(p) = &provider
+        && !city_of(&p.region_code).contains(r)
     {
-        inv.add("insurance_to", "保险止期不能早于起期");
+        inv.add(
+            "region_code",
+            "设施须位于运营机构登记地所在的市（州）范围内；跨市运营请在当地另行登记",
+        );
     }
-    let mut money = |field: &str, text: &str| {
-        let v = yuan_to_fen(text);
-        if v.is_none() {
-            inv.add(field, "金额应为元，最多两位小数，例如 2800 或 2800.50");
-        }
-        v.unwrap_or(0)
-    };
-    let premium_fen = money("premium_yuan", &i.premium_yuan);
-    let price_min_fen = money("price_min_yuan", &i.price_min_yuan);
-    let price_max_fen = money("price_max_yuan", &i.price_max_yuan);
-    if price_max_fen < price_min_fen {
-        inv.add("price_max_yuan", "收费上限不能低于下限");
-    }
-    let (Some(p), Some(kind), Some(ownership), Some(region), Some(fire), Some(insured_beds), true) = (
-        provider,
-        kind,
-        ownership,
-        region,
-        fire,
-        insured_beds,
-        inv.is_empty(),
-    ) else {
-        return Err(inv.into());
-    };
-    Ok(Checked {
-        provider_id: p.id,
-        kind,
-        ownership,
-        region,
-        latitude,
-        longitude,
-        floor_area: floor_area.unwrap_or(0.0),
-        functions: Functions::of(&fs),
-        opened_on,
-        filed_on,
-        fire,
-        insured_beds,
-        insurance_from,
-        insurance_to,
-        premium_fen,
-        price_min_fen,
-        price_max_fen,
-    })
+    Ok(inv.into_result(f.provider_id)?)
 }
 
 /// Registers a facility, audited. A provider administrator may register only for its own
@@ -554,12 +302,13 @@ pub async fn create(
     db: &Db,
     key: &ChainKey,
     actor: &Actor,
-    i: &FacilityInput,
+    i: &NewFacility,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    i.check(jinglao_domain::facility_input::MoneyFields::Fen)?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let c = check(&mut conn, actor, i).await?;
+    let provider_id = check(&mut conn, actor, i).await?;
     let id = Uuid::now_v7();
     on_conn!(&mut conn, cx => {
         sqlx::query(
@@ -571,34 +320,34 @@ pub async fn create(
              $21, $22, $23, $24, $25, $26, $27, $28, $28, $29)",
         )
         .bind(id)
-        .bind(c.provider_id)
+        .bind(provider_id)
         .bind(i.name.trim())
-        .bind(c.kind.as_str())
-        .bind(c.ownership.as_str())
+        .bind(i.kind.as_str())
+        .bind(i.ownership.as_str())
         .bind(i.owner.trim())
-        .bind(c.region.as_str())
+        .bind(i.region_code.as_str())
         .bind(i.address.trim())
-        .bind(c.latitude)
-        .bind(c.longitude)
-        .bind(c.floor_area)
-        .bind(c.functions.0 as i32)
+        .bind(i.latitude)
+        .bind(i.longitude)
+        .bind(i.floor_area_m2)
+        .bind(i.functions.0 as i32)
         .bind(i.medical_partner.trim())
-        .bind(c.opened_on)
+        .bind(i.opened_on)
         .bind(i.filing_no.trim())
-        .bind(c.filed_on)
-        .bind(c.fire.as_str())
+        .bind(i.filed_on)
+        .bind(i.fire_status.as_str())
         .bind(i.food_licence.trim())
         .bind(i.insurer.trim())
-        .bind(c.insured_beds as i32)
-        .bind(c.insurance_from)
-        .bind(c.insurance_to)
-        .bind(c.premium_fen)
-        .bind(c.price_min_fen)
-        .bind(c.price_max_fen)
+        .bind(i.insured_beds as i32)
+        .bind(i.insurance_from)
+        .bind(i.insurance_to)
+        .bind(i.premium_fen)
+        .bind(i.price_min_fen)
+        .bind(i.price_max_fen)
         .bind(i.phone.trim())
         .bind(i.description.trim())
         .bind(now)
-        .bind(c.kind == FacilityKind::CommunityPost && i.virtual_station == "yes")
+        .bind(i.kind == FacilityKind::CommunityPost && i.virtual_station)
         .execute(&mut *cx)
         .await
         .map(|r| r.rows_affected())
@@ -608,9 +357,9 @@ pub async fn create(
         e => e,
     })?;
     let event = Event::new("facility.create", "facility", id)
-        .region(Some(c.region))
+        .region(Some(i.region_code))
         .detail(
-            json!({ "name": i.name.trim(), "kind": c.kind.as_str(), "provider_id": c.provider_id }),
+            json!({ "name": i.name.trim(), "kind": i.kind.as_str(), "provider_id": provider_id }),
         );
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;

@@ -5,8 +5,8 @@
 //! employer.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_domain::staff::{StaffRole, Term, VocationalLevel, check_term, full_time_clash};
-use jinglao_domain::{Invalid, Permission, Phone, ResidentId, Scope};
+use jinglao_domain::staff::{StaffRole, Term, VocationalLevel, full_time_clash};
+use jinglao_domain::{Invalid, Permission, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -65,131 +65,47 @@ impl StaffMember {
     }
 }
 
-/// A hire as entered.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-#[serde(default)]
-pub struct Hire {
-    /// Name.
-    pub name: String,
-    /// ID number.
-    pub id_number: String,
-    /// Phone (optional).
-    pub phone: String,
-    /// Role.
-    pub role: String,
-    /// Caregiver level (optional).
-    pub vocational_level: String,
-    /// Certificate number.
-    pub certificate_no: String,
-    /// Certificate date.
-    pub certificate_on: String,
-    /// Facility id (optional).
-    pub facility_id: String,
-    /// Contract start.
-    pub start_on: String,
-    /// Contract end (optional).
-    pub end_on: String,
-    /// "true" for full-time.
-    pub full_time: bool,
-}
+pub use jinglao_domain::staff::{HireDraft, NewHire};
 
 /// Hires a person for `provider_id` (in the actor's scope): registers the person if new
-/// (matched by ID number), then records the contract, all in one transaction.
+/// (matched by ID number), then records the contract, all in one transaction. Refused, naming
+/// the field, when the facility is not the provider's or a full-time contract would overlap
+/// another.
 pub async fn hire(
     db: &Db,
     key: &ChainKey,
     cipher: &FieldCipher,
     actor: &Actor,
     provider_id: Uuid,
-    h: &Hire,
+    h: &NewHire,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
-    if !actor.may(Permission::ManageFacilities) {
-        return Err(DbError::NotFound);
-    }
     let mut inv = Invalid::new();
-    let name = h.name.trim();
-    if name.is_empty() || name.chars().count() > 50 {
-        inv.add("name", "请填写姓名（不超过 50 个字）");
-    }
-    let id = ResidentId::parse(&h.id_number)
-        .map_err(|e| inv.add("id_number", e.to_string()))
-        .ok();
-    let phone = if h.phone.trim().is_empty() {
-        None
-    } else {
-        Phone::parse(&h.phone)
-            .map_err(|e| inv.add("phone", e.to_string()))
-            .ok()
-    };
-    let role = StaffRole::parse(&h.role);
-    if role.is_none() {
-        inv.add("role", format!("岗位应为：{}", StaffRole::labels_list()));
-    }
-    let level = if h.vocational_level.trim().is_empty() {
-        None
-    } else {
-        let l = VocationalLevel::parse(&h.vocational_level);
-        if l.is_none() {
-            inv.add(
-                "vocational_level",
-                format!("职业技能等级应为：{}", VocationalLevel::labels_list()),
-            );
-        }
-        l
-    };
-    if level.is_some() && h.certificate_no.trim().is_empty() {
-        inv.add("certificate_no", "填写了职业技能等级，请同时填写证书编号");
-    }
-    let date = |inv: &mut Invalid, field: &str, t: &str| {
-        if t.trim().is_empty() {
-            return None;
-        }
-        let d = jinglao_domain::category::parse_date(t);
-        if d.is_none() {
-            inv.add(field, "日期格式应为 年-月-日");
-        }
-        d
-    };
-    let certificate_on = date(&mut inv, "certificate_on", &h.certificate_on);
-    let start = date(&mut inv, "start_on", &h.start_on);
-    if h.start_on.trim().is_empty() {
-        inv.add("start_on", "请填写合同起始日期");
-    }
-    let end = date(&mut inv, "end_on", &h.end_on);
-    let term = start.map(|start| Term {
-        start,
-        end,
-        full_time: h.full_time,
-    });
-    if let Some(t) = &term
-        && let Err((field, msg)) = check_term(t)
-    {
-        inv.add(field, msg);
-    }
+    let (name, id, phone, role, level, term) = (
+        h.name.as_str(),
+        &h.id_number,
+        &h.phone,
+        h.role,
+        h.vocational_level,
+        h.term,
+    );
+    let certificate_on = h.certificate_on;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let provider = providers::get(&mut conn, &actor.scope, provider_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    let facility_id = if h.facility_id.trim().is_empty() {
-        None
-    } else {
-        let f = match Uuid::parse_str(h.facility_id.trim()) {
-            Ok(fid) => facilities::get(&mut conn, &actor.scope, fid).await?,
-            Err(_) => None,
-        };
-        match f {
+    let facility_id = match h.facility_id {
+        None => None,
+        Some(fid) => match facilities::get(&mut conn, &actor.scope, fid).await? {
             Some(f) if f.provider_id == provider_id => Some(f.id),
             _ => {
                 inv.add("facility_id", "设施不属于本机构");
                 None
             }
-        }
+        },
     };
-    let (Some(id), Some(role), Some(term), true) = (id, role, term, inv.is_empty()) else {
-        return Err(inv.into());
-    };
+    inv.into_result(())?;
     let hash = cipher.lookup_hash(Field::IdNumber, id.as_str());
     let existing: Option<Uuid> = on_conn!(&mut conn, c => {
         sqlx::query_scalar("SELECT id FROM staff WHERE id_hash = $1").bind(&hash).fetch_optional(&mut *c).await
@@ -244,7 +160,7 @@ pub async fn hire(
                 .bind(s).bind(name).bind(cipher.encrypt(Field::IdNumber, s, id.as_str())).bind(&hash)
                 .bind(id.masked()).bind(phone_cipher).bind(phone_masked).bind(id.sex().as_str())
                 .bind(id.birth_date()).bind(role.as_str()).bind(level.map(|l| l.as_str()))
-                .bind(h.certificate_no.trim()).bind(certificate_on).bind(now)
+                .bind(&h.certificate_no).bind(certificate_on).bind(now)
                 .execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
             s

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, Utc};
 use jinglao_db::credit;
-use jinglao_db::facilities::{self, FacilityInput};
+use jinglao_db::facilities::{self, FacilityDraft};
 use jinglao_db::orders::{self, Channel, NewOrder};
 use jinglao_db::testing::TestDb;
 use jinglao_db::{DbError, on_conn, providers, ratings, test_on_both};
@@ -86,10 +86,10 @@ test_on_both! {
         let today = china_date(Utc::now());
         let county = staff_actor("430302", Role::CountyStaff);
         let admin = provider_actor(w.provider, Role::ProviderAdmin);
-        let f = facilities::create(&w.db, &CHAIN, &admin, &FacilityInput {
+        let f = facilities::create(&w.db, &CHAIN, &admin, &FacilityDraft {
             provider_id: w.provider.to_string(), name: "甲护理院".into(), kind: "care_home".into(), ownership: "private".into(),
             region_code: "430302001".into(), address: "雨湖区".into(), opened_on: "2023-01-01".into(),
-            filing_no: "湘潭雨湖备2023001".into(), filed_on: "2023-02-01".into(), ..Default::default() }, Utc::now()).await.unwrap();
+            filing_no: "湘潭雨湖备2023001".into(), filed_on: "2023-02-01".into(), ..Default::default() }.parse().unwrap(), Utc::now()).await.unwrap();
         // An ordinary penalty stops nothing.
         credit::record(&w.db, &CHAIN, &county, w.provider, &listing("潭民罚决字〔2026〕1号", "penalty", "2026-01-10"), Utc::now()).await.unwrap();
         credit::record(&w.db, &CHAIN, &county, w.provider, &listing("潭民罚决字〔2026〕2号", "serious_penalty", "2026-02-10"), Utc::now()).await.unwrap();

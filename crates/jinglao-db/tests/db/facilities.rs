@@ -7,9 +7,9 @@ use jinglao_db::audit::{self, AuditFilter, ChainKey};
 use jinglao_db::beds::{self, Admission, NewBeds};
 use jinglao_db::crypto::FieldCipher;
 use jinglao_db::elders::{self, Secrets};
-use jinglao_db::facilities::{self, FacilityInput};
+use jinglao_db::facilities::{self, FacilityDraft};
 use jinglao_db::providers::{self, NewProvider};
-use jinglao_db::staff::{self, Hire};
+use jinglao_db::staff::{self, HireDraft as Hire};
 use jinglao_db::testing::{TestDb, seed_regions};
 use jinglao_db::{Actor, Db, DbError, on_conn, test_on_both};
 use jinglao_domain::category::{CategoryInput, CategoryKind};
@@ -139,7 +139,7 @@ async fn facility(db: &Db, actor: &Actor, provider_id: Uuid, name: &str) -> Uuid
         db,
         &CHAIN,
         actor,
-        &FacilityInput {
+        &FacilityDraft {
             provider_id: provider_id.to_string(),
             name: name.into(),
             kind: "care_home".into(),
@@ -150,7 +150,9 @@ async fn facility(db: &Db, actor: &Actor, provider_id: Uuid, name: &str) -> Uuid
             longitude: "112.90".into(),
             floor_area_m2: "3200".into(),
             ..Default::default()
-        },
+        }
+        .parse()
+        .unwrap(),
         Utc::now(),
     )
     .await
@@ -184,9 +186,9 @@ test_on_both! {
         let b = provider(&t.db, "乙养老服务公司", "91350100M000100Y43").await;
         let fa = facility(&t.db, &provider_admin(a), a, "甲护理院").await;
         // B's administrator cannot register a facility for A, nor see or add beds to A's.
-        let err = facilities::create(&t.db, &CHAIN, &provider_admin(b), &FacilityInput {
+        let err = facilities::create(&t.db, &CHAIN, &provider_admin(b), &FacilityDraft {
             provider_id: a.to_string(), name: "冒名设施".into(), kind: "care_home".into(), ownership: "private".into(),
-            region_code: "430302001".into(), address: "某地".into(), ..Default::default() }, Utc::now()).await.unwrap_err();
+            region_code: "430302001".into(), address: "某地".into(), ..Default::default() }.parse().unwrap(), Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("provider_id").is_some()), "{err:?}");
         let mut c = t.db.acquire().await.unwrap();
         assert!(facilities::get(&mut c.conn(), &provider_admin(b).scope, fa).await.unwrap().is_none());
@@ -196,9 +198,9 @@ test_on_both! {
         let err = beds::add(&t.db, &CHAIN, &provider_admin(b), fa, &NewBeds { building: "1号楼", floor: "1", room: "101", count: 2, nursing: true }, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::NotFound), "{err:?}");
         // A facility outside the provider's city is refused with a field error.
-        let err = facilities::create(&t.db, &CHAIN, &provider_admin(a), &FacilityInput {
+        let err = facilities::create(&t.db, &CHAIN, &provider_admin(a), &FacilityDraft {
             provider_id: a.to_string(), name: "外市设施".into(), kind: "care_home".into(), ownership: "private".into(),
-            region_code: "430102".into(), address: "长沙".into(), ..Default::default() }, Utc::now()).await.unwrap_err();
+            region_code: "430102".into(), address: "长沙".into(), ..Default::default() }.parse().unwrap(), Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("region_code").is_some()), "{err:?}");
         // B's staff list of A is not found.
         let mut c = t.db.acquire().await.unwrap();
@@ -276,9 +278,9 @@ test_on_both! {
         // An occupied bed cannot be taken out of service.
         let err = beds::set_status(&t.db, &CHAIN, &admin, f, ids[0], "out_of_service", Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some()), "{err:?}");
-        let err = beds::discharge(&t.db, &CHAIN, &admin, f, stay, Some(today()), "", Utc::now()).await.unwrap_err();
+        let err = beds::discharge(&t.db, &CHAIN, &admin, f, &beds::Discharge { stay_id: stay, on: Some(today()), reason: "" }, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("discharge_reason").is_some()), "{err:?}");
-        beds::discharge(&t.db, &CHAIN, &admin, f, stay, Some(today()), "回家养老", Utc::now()).await.unwrap();
+        beds::discharge(&t.db, &CHAIN, &admin, f, &beds::Discharge { stay_id: stay, on: Some(today()), reason: "回家养老" }, Utc::now()).await.unwrap();
         let mut conn = t.db.acquire().await.unwrap();
         let fac = facilities::get(&mut conn.conn(), &Scope::All, f).await.unwrap().unwrap();
         assert_eq!((fac.beds_total, fac.occupied_beds), (2, 0));
@@ -296,12 +298,12 @@ test_on_both! {
         let hire = Hire { name: "赵护理".into(), id_number: id_number(7, 1980), role: "养老护理员".into(),
             vocational_level: "四级/中级工".into(), certificate_no: "HN2024-001".into(), start_on: "2025-01-01".into(),
             end_on: "2027-12-31".into(), full_time: true, ..Default::default() };
-        let s1 = staff::hire(&t.db, &CHAIN, &c, &provider_admin(a), a, &hire, Utc::now()).await.unwrap();
-        let err = staff::hire(&t.db, &CHAIN, &c, &provider_admin(b), b, &Hire { start_on: "2026-06-01".into(), end_on: "".into(), ..hire.clone() }, Utc::now()).await.unwrap_err();
+        let s1 = staff::hire(&t.db, &CHAIN, &c, &provider_admin(a), a, &(hire).parse().unwrap(), Utc::now()).await.unwrap();
+        let err = staff::hire(&t.db, &CHAIN, &c, &provider_admin(b), b, &(Hire { start_on: "2026-06-01".into(), end_on: "".into(), ..hire.clone() }).parse().unwrap(), Utc::now()).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         let msg = inv.get("full_time").unwrap();
         assert!(msg.contains("2025-01-01 至 2027-12-31") && !msg.contains("甲"), "names no other employer: {msg}");
-        let s2 = staff::hire(&t.db, &CHAIN, &c, &provider_admin(b), b, &Hire { start_on: "2026-06-01".into(), end_on: "".into(), full_time: false, ..hire.clone() }, Utc::now()).await.unwrap();
+        let s2 = staff::hire(&t.db, &CHAIN, &c, &provider_admin(b), b, &(Hire { start_on: "2026-06-01".into(), end_on: "".into(), full_time: false, ..hire.clone() }).parse().unwrap(), Utc::now()).await.unwrap();
         assert_eq!(s1, s2, "the same person, linked by ID number");
         let mut conn = t.db.acquire().await.unwrap();
         let on = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
@@ -378,10 +380,10 @@ test_on_both! {
         let admin = provider_admin(p);
         let county = staff_actor("430302", Role::CountyStaff);
         let book = PolicyBook::default();
-        let f = facilities::create(&t.db, &CHAIN, &admin, &FacilityInput {
+        let f = facilities::create(&t.db, &CHAIN, &admin, &FacilityDraft {
             provider_id: p.to_string(), name: "甲护理院".into(), kind: "care_home".into(), ownership: "private".into(),
             region_code: "430302001".into(), address: "雨湖区".into(), opened_on: "2023-01-01".into(),
-            filing_no: "湘潭雨湖备2023001".into(), filed_on: "2023-02-01".into(), ..Default::default() }, Utc::now()).await.unwrap();
+            filing_no: "湘潭雨湖备2023001".into(), filed_on: "2023-02-01".into(), ..Default::default() }.parse().unwrap(), Utc::now()).await.unwrap();
         // No policy text caps a first rating; a county that sets a cap has it applied.
         let capped = PolicyBook::new(vec![jinglao_domain::policy::PolicySetting {
             region: code("430302"),

@@ -3,7 +3,7 @@
 //! visits against the minimum, ending, counts per county.
 
 use chrono::{NaiveDate, Utc};
-use jinglao_db::family_beds::{self, NewBed};
+use jinglao_db::family_beds::{self, ListOrder, NewAdaptation, NewBed, NewDevice};
 use jinglao_db::testing::TestDb;
 use jinglao_db::{DbError, on_conn, test_on_both};
 use jinglao_domain::clock::china_date;
@@ -54,16 +54,16 @@ test_on_both! {
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("elder_id").unwrap().contains("已有在用"));
         // Checklist and devices; a serial already in place is refused.
-        family_beds::adapt(&w.db, &CHAIN, &w.admin, id, "grab_bars", Some(today), "两处", Utc::now()).await.unwrap();
-        let err = family_beds::adapt(&w.db, &CHAIN, &w.admin, id, "pool", Some(today), "", Utc::now()).await.unwrap_err();
+        family_beds::adapt(&w.db, &CHAIN, &w.admin, id, &NewAdaptation { item: "grab_bars", done_on: Some(today), note: "两处" }, Utc::now()).await.unwrap();
+        let err = family_beds::adapt(&w.db, &CHAIN, &w.admin, id, &NewAdaptation { item: "pool", done_on: Some(today), note: "" }, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)));
-        family_beds::install(&w.db, &CHAIN, &w.admin, id, "emergency_button", "SN-001", Some(today), Utc::now()).await.unwrap();
-        let err = family_beds::install(&w.db, &CHAIN, &w.admin, id, "emergency_button", "SN-001", Some(today), Utc::now()).await.unwrap_err();
+        family_beds::install(&w.db, &CHAIN, &w.admin, id, &NewDevice { kind: "emergency_button", serial_no: "SN-001", installed_on: Some(today) }, Utc::now()).await.unwrap();
+        let err = family_beds::install(&w.db, &CHAIN, &w.admin, id, &NewDevice { kind: "emergency_button", serial_no: "SN-001", installed_on: Some(today) }, Utc::now()).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("serial_no").unwrap().contains("已经登记"));
         // Another provider's administrator cannot touch it.
         let stranger = crate::home_services::provider_actor(uuid::Uuid::now_v7(), Role::ProviderAdmin);
-        let err = family_beds::install(&w.db, &CHAIN, &stranger, id, "smoke", "SN-9", Some(today), Utc::now()).await.unwrap_err();
+        let err = family_beds::install(&w.db, &CHAIN, &stranger, id, &NewDevice { kind: "smoke", serial_no: "SN-9", installed_on: Some(today) }, Utc::now()).await.unwrap_err();
         assert!(matches!(err, DbError::NotFound), "{err:?}");
         // One verified visit of the bed's item this month: 1 of the minimum 4.
         let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
@@ -75,7 +75,7 @@ test_on_both! {
         assert_eq!((p.done, p.minimum), (1, 4));
         let counts = family_beds::counts_by_county(&mut c.conn(), &county.scope).await.unwrap();
         assert_eq!(counts, vec![("430302".to_string(), 1)]);
-        let listed = family_beds::list(&mut c.conn(), &w.admin.scope, &month, 10).await.unwrap();
+        let listed = family_beds::list(&mut c.conn(), &w.admin.scope, &month, ListOrder::LeastDoneFirst, 10).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(family_beds::adaptations(&mut c.conn(), id).await.unwrap().len(), 1);
         drop(c);

@@ -11,7 +11,7 @@ use jinglao_db::entitlements::{self, NewEntitlement};
 use jinglao_db::orders::{self, Channel, Ending, NewOrder, month_of};
 use jinglao_db::prices::{self, NewPrice};
 use jinglao_db::providers::{self, NewProvider};
-use jinglao_db::staff::{self, Hire};
+use jinglao_db::staff::{self, HireDraft as Hire};
 use jinglao_db::statements::{self, Step};
 use jinglao_db::testing::{TestDb, seed_regions};
 use jinglao_db::visits::{
@@ -187,9 +187,17 @@ pub(crate) async fn world(db: Db, quota: u32) -> World {
             full_time: true,
             ..Default::default()
         };
-        let staff_id = staff::hire(&db, &CHAIN, &c, &admin, provider, &hire, Utc::now())
-            .await
-            .unwrap();
+        let staff_id = staff::hire(
+            &db,
+            &CHAIN,
+            &c,
+            &admin,
+            provider,
+            &(hire).parse().unwrap(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
         carers.push(Caregiver {
             staff_id,
             provider_id: provider,

@@ -3,7 +3,7 @@
 //! (the bed freed), waiting-list places and regular visits — and says so.
 
 use chrono::{Duration, NaiveTime, Utc};
-use jinglao_db::facilities::{self, FacilityInput};
+use jinglao_db::facilities::{self, FacilityDraft};
 use jinglao_db::family_beds::{self, NewBed};
 use jinglao_db::orders::Channel;
 use jinglao_db::plans::{self, NewPlan};
@@ -45,11 +45,11 @@ test_on_both! {
             .await.unwrap();
         // In a home, on a bed, and on another home's waiting list.
         let admin = crate::home_services::provider_actor(w.provider, Role::ProviderAdmin);
-        let f = facilities::create(&w.db, &CHAIN, &admin, &FacilityInput {
+        let f = facilities::create(&w.db, &CHAIN, &admin, &FacilityDraft {
             provider_id: w.provider.to_string(), name: "甲护理院".into(), kind: "care_home".into(),
             ownership: "private".into(), region_code: "430302001".into(), address: "雨湖区韶山西路 1 号".into(),
             ..Default::default()
-        }, Utc::now()).await.unwrap();
+        }.parse().unwrap(), Utc::now()).await.unwrap();
         let bed = beds::add(&w.db, &CHAIN, &admin, f, &beds::NewBeds { building: "1号楼", floor: "1", room: "101", count: 1, nursing: true }, Utc::now())
             .await.unwrap()[0];
         let mut c = w.db.acquire().await.unwrap();

@@ -28,6 +28,14 @@ impl Weekdays {
         Self::from_bits(i64::from(bits))
     }
 
+    /// Day numbers 1 (Monday) to 7 (Sunday), in order.
+    pub fn days(self) -> Vec<u32> {
+        (0..7u32)
+            .filter(|i| self.0 & (1 << i) != 0)
+            .map(|i| i + 1)
+            .collect()
+    }
+
     /// Stored bits.
     pub fn bits(self) -> i64 {
         i64::from(self.0)

@@ -3,6 +3,7 @@
 pub mod credit;
 pub mod credit_code;
 pub mod facility;
+pub mod facility_input;
 pub mod provider;
 pub mod rating;
 pub mod staff;

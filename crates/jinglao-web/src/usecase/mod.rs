@@ -10,6 +10,7 @@
 
 pub mod home_services;
 pub mod registry;
+pub mod supply;
 
 use chrono::{DateTime, Utc};
 use jinglao_db::Actor;

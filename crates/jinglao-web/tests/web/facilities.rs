@@ -386,9 +386,31 @@ test_on_both! {
         let (_, list) = app.api_get(&token, "/api/v1/facilities").await;
         assert!(list.as_array().unwrap().is_empty());
 
-        let (status, f) = app.api_post(&token, "/api/v1/facilities", body("430302001")).await;
+        // Typed JSON: a coordinate as text, money in yuan, an impossible date are each named.
+        let with = |extra: serde_json::Value| {
+            let mut b = body("430302001");
+            b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            b
+        };
+        for (extra, field) in [
+            (serde_json::json!({ "latitude": "27.86" }), "latitude"),
+            (serde_json::json!({ "price_min_yuan": "2200" }), "price_min_yuan"),
+            (serde_json::json!({ "opened_on": "2023-02-30" }), "opened_on"),
+            (serde_json::json!({ "price_min_fen": 300000, "price_max_fen": 200000 }), "price_max_fen"),
+            (serde_json::json!({ "latitude": 27.86 }), "longitude"),
+        ] {
+            let (status, err) = app.api_post(&token, "/api/v1/facilities", with(extra)).await;
+            assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{err}");
+        }
+        let (status, f) = app.api_post(&token, "/api/v1/facilities", with(serde_json::json!({
+            "latitude": 27.86, "longitude": 112.9, "floor_area_m2": 2400.5,
+            "price_min_fen": 220000, "price_max_fen": 380050, "opened_on": "2023-01-01",
+            "filing_no": "湘潭雨湖备2023009", "filed_on": "2023-02-01"
+        }))).await;
         assert_eq!(status, StatusCode::CREATED, "{f}");
         assert_eq!(f["functions"], serde_json::json!(["meals", "full_care"]));
+        assert_eq!((f["price_min_fen"].as_i64(), f["price_max_fen"].as_i64()), (Some(220000), Some(380050)));
+        assert_eq!(f["latitude"].as_f64(), Some(27.86));
         let id = f["id"].as_str().unwrap().to_string();
 
         // A bed through the page, then an admission through the API.
@@ -407,6 +429,56 @@ test_on_both! {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{again}");
         let (_, f) = app.api_get(&token, &format!("/api/v1/facilities/{id}")).await;
         assert_eq!((f["beds_total"].as_i64(), f["occupied_beds"].as_i64()), (Some(1), Some(1)));
+
+        // Beds, a bed's status and a discharge over the API; the counters follow.
+        let (status, added) = app.api_post(&token, &format!("/api/v1/facilities/{id}/beds"),
+            serde_json::json!({ "building": "A", "floor": "2", "room": "201", "count": 2, "nursing": true })).await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+        let new_bed = added["bed_ids"][0].as_str().unwrap().to_string();
+        let (status, err) = app.api_post(&token, &format!("/api/v1/facilities/{id}/beds"),
+            serde_json::json!({ "building": "A", "floor": "2", "room": "202", "count": 500 })).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("count")), "{err}");
+        let (status, err) = app.api_post(&token, &format!("/api/v1/facilities/{id}/beds/{new_bed}/status"),
+            serde_json::json!({ "status": "occupied" })).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")), "{err}");
+        let (status, _) = app.api_post(&token, &format!("/api/v1/facilities/{id}/beds/{new_bed}/status"),
+            serde_json::json!({ "status": "out_of_service" })).await;
+        assert_eq!(status, StatusCode::OK);
+        let stay_id = stay["stay_id"].as_str().unwrap().to_string();
+        let (status, err) = app.api_post(&token, &format!("/api/v1/facilities/{id}/discharges"),
+            serde_json::json!({ "stay_id": stay_id, "discharged_on": "2026-11-20", "reason": "" })).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("discharge_reason")), "{err}");
+        let (status, _) = app.api_post(&token, &format!("/api/v1/facilities/{id}/discharges"),
+            serde_json::json!({ "stay_id": stay_id, "discharged_on": "2026-11-20", "reason": "回家养老" })).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, f) = app.api_get(&token, &format!("/api/v1/facilities/{id}")).await;
+        assert_eq!((f["beds_total"].as_i64(), f["occupied_beds"].as_i64()), (Some(2), Some(0)), "one bed out of service: {f}");
+
+        // Staff: a hire with bad fields is named; a good one is listed with the ID masked.
+        let staff_path = format!("/api/v1/providers/{provider}/staff");
+        let (status, err) = app.api_post(&token, &staff_path, serde_json::json!({
+            "name": "赵护理", "id_number": "123", "role": "caregiver", "start_on": "2026-01-01", "full_time": true })).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("id_number")), "{err}");
+        let carer_id = jinglao_domain::ResidentId::from_first17("43030219800101001").as_str().to_string();
+        let (status, hired) = app.api_post(&token, &staff_path, serde_json::json!({
+            "name": "赵护理", "id_number": carer_id, "role": "caregiver", "vocational_level": "4",
+            "certificate_no": "HN2024-001", "facility_id": id, "start_on": "2026-01-01", "full_time": true })).await;
+        assert_eq!(status, StatusCode::CREATED, "{hired}");
+        let (_, people) = app.api_get(&token, &staff_path).await;
+        assert_eq!(people.as_array().unwrap().len(), 1, "{people}");
+        assert!(people[0]["id_masked"].as_str().unwrap().contains('*') && !people.to_string().contains(&carer_id));
+
+        // Rating: applying for a level is listed on the facility; a level out of range is named.
+        let (status, err) = app.api_post(&token, &format!("/api/v1/facilities/{id}/ratings"), serde_json::json!({ "requested_level": 9 })).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("requested_level")), "{err}");
+        let (status, applied) = app.api_post(&token, &format!("/api/v1/facilities/{id}/ratings"), serde_json::json!({ "requested_level": 2 })).await;
+        assert_eq!(status, StatusCode::CREATED, "{applied}");
+        let (_, ratings) = app.api_get(&token, &format!("/api/v1/facilities/{id}/ratings")).await;
+        assert_eq!(ratings[0]["status"], "applied", "{ratings}");
+        // Only raters decide.
+        let rating = applied["rating_id"].as_str().unwrap();
+        let (status, _) = app.api_post(&token, &format!("/api/v1/ratings/{rating}/decision"), serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
 
         // The whitelist filter: no level in force, so not listed.
         let (_, white) = app.api_get(&token, "/api/v1/facilities?min_level=1").await;

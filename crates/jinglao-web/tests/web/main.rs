@@ -6,6 +6,7 @@ mod common;
 
 mod admin;
 mod api_home_services;
+mod api_plans_beds;
 mod auth;
 mod browser;
 mod eligibility;

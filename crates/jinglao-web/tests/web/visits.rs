@@ -6,7 +6,7 @@ use jinglao_db::elders::{self, Secrets};
 use jinglao_db::entitlements::{self, NewEntitlement};
 use jinglao_db::orders::{self, Channel, NewOrder};
 use jinglao_db::prices::{self, NewPrice};
-use jinglao_db::staff::{self, Hire};
+use jinglao_db::staff::{self, HireDraft as Hire};
 use jinglao_db::{Actor, service_lists, test_on_both, visits};
 use jinglao_domain::elder::{ElderDraft, ValidationContext};
 use jinglao_domain::order::Funding;
@@ -130,7 +130,7 @@ pub(crate) async fn world(app: &TestApp) -> (Uuid, Vec<Uuid>) {
             &app.state.keys.cipher,
             &cli,
             p,
-            &hire,
+            &hire.parse().unwrap(),
             Utc::now(),
         )
         .await

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -199,9 +200,7 @@ async fn detail(
     request_body = ApplicationRequest,
     responses(
         (status = 201, description = "已受理，待村（居）初审", body = ApplicationDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权维护老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "老人不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "缺少字段、项目不存在、重复申请，或不符合条件却未写理由", body = ErrorEnvelope),
     )
 )]
@@ -303,9 +302,7 @@ pub async fn list_applications(
     params(("id" = Uuid, Path, description = "申请编号")),
     responses(
         (status = 200, description = "申请及审核记录", body = ApplicationDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
     )
 )]
 pub async fn show_application(
@@ -328,9 +325,7 @@ pub async fn show_application(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "决定后的申请", body = ApplicationDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "不是您这一级的审核步骤、缺少理由或决定无效", body = ErrorEnvelope),
     )
 )]
@@ -394,9 +389,7 @@ async fn applicant_action(
     request_body = ApplicantRequest,
     responses(
         (status = 200, description = "已重新提交", body = ApplicationDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权维护老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "申请不是退回补正状态", body = ErrorEnvelope),
     )
 )]
@@ -428,9 +421,7 @@ pub async fn resubmit_application(
     request_body = ApplicantRequest,
     responses(
         (status = 200, description = "已申请复核", body = ApplicationDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权维护老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "不是不予批准状态、超过期限、已复核过或缺少理由", body = ErrorEnvelope),
     )
 )]
@@ -462,9 +453,7 @@ pub async fn appeal_application(
     request_body = ApplicantRequest,
     responses(
         (status = 200, description = "已撤回", body = ApplicationDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权维护老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "已经审定、生效或结束的申请不能撤回", body = ErrorEnvelope),
     )
 )]

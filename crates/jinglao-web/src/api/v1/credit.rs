@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
 use super::facilities::may_view;
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -77,9 +78,7 @@ fn dto(s: StoredRecord) -> CreditRecordDto {
     params(("id" = Uuid, Path, description = "服务机构编号")),
     responses(
         (status = 200, description = "信用记录", body = [CreditRecordDto]),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
     )
 )]
 pub async fn list_credit_records(
@@ -137,9 +136,7 @@ pub struct Created {
     responses(
         (status = 201, description = "已登记", body = Created),
         (status = 400, description = "请求体无效", body = ErrorEnvelope),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权登记信用记录", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "字段无效或已登记", body = ErrorEnvelope),
     )
 )]
@@ -190,9 +187,7 @@ pub struct RevokeCredit {
     responses(
         (status = 204, description = "已撤销"),
         (status = 400, description = "请求体无效", body = ErrorEnvelope),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权撤销信用记录", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "日期或原因无效，或已撤销", body = ErrorEnvelope),
     )
 )]

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::elder_query::{SearchParams, categories_today, filter_for};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
@@ -403,9 +404,7 @@ fn record_dto(e: ElderRecord, today: chrono::NaiveDate, advanced_age: i32) -> El
     responses(
         (status = 200, description = "记录（证件号、电话已脱敏）", body = ElderDto),
         (status = 400, description = "编号格式错误", body = ErrorEnvelope),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
     )
 )]
 pub async fn show_elder(

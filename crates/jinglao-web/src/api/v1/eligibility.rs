@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery};
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -207,9 +208,7 @@ pub(crate) fn what_if(
     responses(
         (status = 200, description = "各项目的判断与理由", body = CheckResponse),
         (status = 400, description = "请求不是有效的 JSON", body = ErrorEnvelope),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "老人不存在或不在您的范围内，或该地区没有服务清单", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "缺少 elder_id 或 region+facts，或事实取值无效（指明字段）", body = ErrorEnvelope),
     )
 )]

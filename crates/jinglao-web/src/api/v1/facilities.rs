@@ -6,11 +6,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::NaiveDate;
-use jinglao_db::beds::{self, Admission};
-use jinglao_db::facilities::{self, Facility, FacilityInput};
+use jinglao_db::beds::{self, Admission, Discharge, NewBeds};
+use jinglao_db::facilities::{self, Facility, NewFacility};
 use jinglao_db::providers;
+use jinglao_domain::RegionCode;
 use jinglao_domain::category::parse_date;
+use jinglao_domain::facility::{FacilityKind, FireStatus, Functions, Ownership, ServiceFunction};
+use jinglao_domain::facility_input::MoneyFields;
 use jinglao_domain::policy::PolicyBook;
 use jinglao_domain::{Invalid, Permission};
 use serde::{Deserialize, Serialize};
@@ -18,10 +22,15 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::idempotency::{IdempotencyKey, once};
+use super::responses::{ScopedRead, ScopedWrite};
 use crate::auth::{ApiUser, CurrentUser};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::supply::beds as bed_usecase;
+use crate::usecase::supply::facilities as facility_usecase;
 
 pub(crate) fn may_view(user: &CurrentUser) -> Result<(), ApiError> {
     Ok(user.require(Permission::ViewProviders)?)
@@ -51,9 +60,7 @@ pub struct StandingDto {
     params(("id" = Uuid, Path, description = "服务机构编号")),
     responses(
         (status = 200, description = "承接资格", body = StandingDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
     )
 )]
 pub async fn provider_standing(
@@ -233,138 +240,217 @@ pub async fn show_facility(
     Ok(Json(dto(f, &book, state.today())))
 }
 
-/// A new facility. Text fields as on the form; dates YYYY-MM-DD; money in yuan.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
+/// A new facility: numbers as numbers, dates as ISO dates, money in integer fen, kinds and
+/// statuses by their stable names.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FacilityRequest {
-    /// Operating provider (a provider account: its own).
-    pub provider_id: String,
-    /// Name.
+    /// Operating provider (a provider's own account may leave it out).
+    #[serde(default)]
+    pub provider_id: Option<Uuid>,
+    /// Name (1–100 characters).
     #[schema(example = "雨湖区颐和护理院")]
     pub name: String,
-    /// Type, stable name or label.
+    /// Type: care_home, extreme_poverty_home, … (stable name or label).
     #[schema(example = "care_home")]
     pub kind: String,
-    /// Ownership and operation, stable name or label.
+    /// Ownership and operation: public_run, public_built_private_run, private or ppp.
     #[schema(example = "private")]
     pub ownership: String,
     /// Owner of the premises.
+    #[serde(default)]
     pub owner: String,
     /// Township or village code, in the provider's city.
     #[schema(example = "430302001")]
     pub region_code: String,
     /// Address.
     pub address: String,
-    /// Latitude.
-    pub latitude: String,
-    /// Longitude.
-    pub longitude: String,
+    /// WGS-84 latitude (−90 to 90; with longitude, or neither).
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    /// WGS-84 longitude (−180 to 180).
+    #[serde(default)]
+    pub longitude: Option<f64>,
     /// Floor area, m².
-    pub floor_area_m2: String,
-    /// Service functions, stable names or labels.
+    #[serde(default)]
+    pub floor_area_m2: f64,
+    /// Service functions, stable names.
+    #[serde(default)]
     pub functions: Vec<String>,
     /// Partner medical institution.
+    #[serde(default)]
     pub medical_partner: String,
     /// Opening date.
-    pub opened_on: String,
-    /// Filing number.
+    #[serde(default)]
+    pub opened_on: Option<NaiveDate>,
+    /// Filing (备案) number.
+    #[serde(default)]
     pub filing_no: String,
-    /// Filing date.
-    pub filed_on: String,
-    /// Fire-safety status.
+    /// Filing date (required with a number).
+    #[serde(default)]
+    pub filed_on: Option<NaiveDate>,
+    /// Fire-safety status (default `missing`).
     #[schema(example = "approved")]
-    pub fire_status: String,
+    #[serde(default)]
+    pub fire_status: Option<String>,
     /// Food licence number.
+    #[serde(default)]
     pub food_licence: String,
     /// Liability insurer.
+    #[serde(default)]
     pub insurer: String,
     /// Insured beds.
-    pub insured_beds: String,
+    #[serde(default)]
+    pub insured_beds: i64,
     /// Insurance start.
-    pub insurance_from: String,
+    #[serde(default)]
+    pub insurance_from: Option<NaiveDate>,
     /// Insurance end.
-    pub insurance_to: String,
-    /// Premium, yuan.
-    pub premium_yuan: String,
-    /// Lowest monthly price, yuan.
-    pub price_min_yuan: String,
-    /// Highest monthly price, yuan.
-    pub price_max_yuan: String,
+    #[serde(default)]
+    pub insurance_to: Option<NaiveDate>,
+    /// Premium, fen.
+    #[serde(default)]
+    pub premium_fen: i64,
+    /// Lowest monthly price, fen.
+    #[serde(default)]
+    pub price_min_fen: i64,
+    /// Highest monthly price, fen.
+    #[serde(default)]
+    pub price_max_fen: i64,
     /// Public phone.
+    #[serde(default)]
     pub phone: String,
     /// Public description.
+    #[serde(default)]
     pub description: String,
-    /// A community post without premises of its own (虚拟服务站): `true` skips the floor-area
-    /// norm.
+    /// A community post without premises of its own (虚拟服务站): skips the floor-area norm.
     #[serde(default)]
     pub virtual_station: bool,
 }
 
-impl From<FacilityRequest> for FacilityInput {
-    fn from(r: FacilityRequest) -> Self {
-        FacilityInput {
-            provider_id: r.provider_id,
-            name: r.name,
-            kind: r.kind,
-            ownership: r.ownership,
-            owner: r.owner,
-            region_code: r.region_code,
-            address: r.address,
-            latitude: r.latitude,
-            longitude: r.longitude,
-            floor_area_m2: r.floor_area_m2,
-            functions: r.functions,
-            medical_partner: r.medical_partner,
-            opened_on: r.opened_on,
-            filing_no: r.filing_no,
-            filed_on: r.filed_on,
-            fire_status: r.fire_status,
-            food_licence: r.food_licence,
-            insurer: r.insurer,
-            insured_beds: r.insured_beds,
-            insurance_from: r.insurance_from,
-            insurance_to: r.insurance_to,
-            premium_yuan: r.premium_yuan,
-            price_min_yuan: r.price_min_yuan,
-            price_max_yuan: r.price_max_yuan,
-            phone: r.phone,
-            description: r.description,
-            virtual_station: if r.virtual_station { "yes" } else { "" }.into(),
+impl FacilityRequest {
+    /// The typed facility, or every problem under its field.
+    fn parse(self, user: &CurrentUser) -> Result<NewFacility, Invalid> {
+        let mut inv = Invalid::new();
+        let provider_id = self.provider_id.or(user.scope.provider_id());
+        if provider_id.is_none() {
+            inv.add("provider_id", "请指明运营机构");
         }
+        let kind = FacilityKind::parse(&self.kind);
+        if kind.is_none() {
+            inv.add(
+                "kind",
+                format!("设施类型应为：{}", FacilityKind::labels_list()),
+            );
+        }
+        let ownership = Ownership::parse(&self.ownership);
+        if ownership.is_none() {
+            inv.add(
+                "ownership",
+                format!("运营方式应为：{}", Ownership::labels_list()),
+            );
+        }
+        let region = RegionCode::parse(self.region_code.trim())
+            .map_err(|e| inv.add("region_code", e.to_string()))
+            .ok();
+        let fire = match self.fire_status.as_deref().map(str::trim) {
+            None | Some("") => Some(FireStatus::Missing),
+            Some(t) => FireStatus::parse(t),
+        };
+        if fire.is_none() {
+            inv.add(
+                "fire_status",
+                format!("消防状态应为：{}", FireStatus::labels_list()),
+            );
+        }
+        let mut functions = Vec::new();
+        for f in &self.functions {
+            match ServiceFunction::parse(f) {
+                Some(f) => functions.push(f),
+                None => inv.add("functions", format!("未知的服务功能“{f}”")),
+            }
+        }
+        let (Some(provider_id), Some(kind), Some(ownership), Some(region_code), Some(fire_status)) =
+            (provider_id, kind, ownership, region, fire)
+        else {
+            return Err(inv);
+        };
+        let f = NewFacility {
+            provider_id,
+            name: self.name.trim().to_string(),
+            kind,
+            ownership,
+            owner: self.owner.trim().to_string(),
+            region_code,
+            address: self.address.trim().to_string(),
+            latitude: self.latitude,
+            longitude: self.longitude,
+            floor_area_m2: self.floor_area_m2,
+            virtual_station: kind == FacilityKind::CommunityPost && self.virtual_station,
+            functions: Functions::of(&functions),
+            medical_partner: self.medical_partner.trim().to_string(),
+            opened_on: self.opened_on,
+            filing_no: self.filing_no.trim().to_string(),
+            filed_on: self.filed_on,
+            fire_status,
+            food_licence: self.food_licence.trim().to_string(),
+            insurer: self.insurer.trim().to_string(),
+            insured_beds: self.insured_beds,
+            insurance_from: self.insurance_from,
+            insurance_to: self.insurance_to,
+            premium_fen: self.premium_fen,
+            price_min_fen: self.price_min_fen,
+            price_max_fen: self.price_max_fen,
+            phone: self.phone.trim().to_string(),
+            description: self.description.trim().to_string(),
+        };
+        if let Err(more) = f.check(MoneyFields::Fen) {
+            inv.errors.extend(more.errors);
+        }
+        inv.into_result(f)
     }
 }
 
 /// Register a facility. Errors name the field (`region_code` outside the provider's city,
-/// `provider_id` not yours, `functions` unknown, …); nothing is written on any error.
+/// `provider_id` not yours, `functions` unknown, `price_max_fen` below `price_min_fen`, …);
+/// nothing is written on any error.
 #[utoipa::path(
     post,
     path = "/facilities",
     tag = "facilities",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "重试时带同一个键，得到同一结果")),
     request_body = FacilityRequest,
-    responses(
-        (status = 201, description = "已登记", body = FacilityDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权登记设施", body = ErrorEnvelope),
-        (status = 422, description = "字段有误（指明字段）", body = ErrorEnvelope),
-    )
+    responses((status = 201, description = "已登记", body = FacilityDto), ScopedWrite)
 )]
 pub async fn create_facility(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     meta: RequestMeta,
+    key: IdempotencyKey,
     ApiJson(body): ApiJson<FacilityRequest>,
-) -> Result<(StatusCode, Json<FacilityDto>), ApiError> {
-    user.require(Permission::ManageFacilities)?;
-    let input = FacilityInput::from(body);
-    let (db, key, now) = (&state.db, &state.keys.audit_chain, state.clock.now());
-    let id = facilities::create(db, key, &user.actor(&meta), &input, now).await?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let mut c = state.db.acquire().await?;
-    let f = facilities::get(&mut c.conn(), &user.scope, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((StatusCode::CREATED, Json(dto(f, &book, state.today()))))
+) -> Response {
+    let acting = Acting::new(&state, user, &meta);
+    once(
+        state,
+        acting,
+        key,
+        "POST /api/v1/facilities".to_string(),
+        body,
+        |state, acting, body| async move {
+            let f = body
+                .parse(&acting.user)
+                .map_err(|e| ApiError::from(AppError::from(e)))?;
+            let id = facility_usecase::register(&state, &acting, &f).await?;
+            let book = jinglao_db::policy::book(&state.db).await?;
+            let mut c = state.db.acquire().await?;
+            let f = facilities::get(&mut c.conn(), &acting.user.scope, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok((StatusCode::CREATED, dto(f, &book, state.today())))
+        },
+    )
+    .await
 }
 
 /// A bed.
@@ -452,9 +538,7 @@ pub struct StayDto {
     request_body = AdmissionRequest,
     responses(
         (status = 201, description = "已入住", body = StayDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权办理入住", body = ErrorEnvelope),
-        (status = 404, description = "设施不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "床位已占用、无评估、已在别处入住等（指明字段）", body = ErrorEnvelope),
     )
 )]
@@ -465,28 +549,203 @@ pub async fn admit_resident(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AdmissionRequest>,
 ) -> Result<(StatusCode, Json<StayDto>), ApiError> {
-    user.require(Permission::ManageFacilities)?;
     let admitted_on = parse_date(&body.admitted_on);
     if admitted_on.is_none() {
         return Err(Invalid::one("admitted_on", "入住日期应写成 年-月-日").into());
     }
-    let book = jinglao_db::policy::book(&state.db).await?;
     let a = Admission {
         bed_id: body.bed_id,
         id_number: &body.id_number,
         admitted_on,
         out_of_turn_reason: &body.out_of_turn_reason,
     };
-    let stay_id = beds::admit(
-        &state.db,
-        &state.keys.audit_chain,
-        &state.keys.cipher,
-        &book,
-        &user.actor(&meta),
-        id,
-        &a,
-        state.clock.now(),
-    )
-    .await?;
+    let acting = Acting::new(&state, user, &meta);
+    let stay_id = bed_usecase::admit(&state, &acting, id, &a).await?;
     Ok((StatusCode::CREATED, Json(StayDto { stay_id })))
+}
+
+/// Beds to add to one room.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBedsRequest {
+    /// Building.
+    #[schema(example = "1号楼")]
+    pub building: String,
+    /// Floor.
+    #[schema(example = "2")]
+    pub floor: String,
+    /// Room.
+    #[schema(example = "201")]
+    pub room: String,
+    /// How many (1–50), numbered after the room's existing beds.
+    pub count: i64,
+    /// Nursing-type beds (护理型床位).
+    #[serde(default)]
+    pub nursing: bool,
+}
+
+/// The beds added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BedsAddedDto {
+    /// Their ids.
+    pub bed_ids: Vec<Uuid>,
+}
+
+/// Add beds to a room of a facility (its bed counters follow in the same transaction).
+#[utoipa::path(
+    post,
+    path = "/facilities/{id}/beds",
+    tag = "facilities",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "设施编号"),
+        ("Idempotency-Key" = Option<String>, Header, description = "重试时带同一个键，得到同一结果"),
+    ),
+    request_body = NewBedsRequest,
+    responses((status = 201, description = "已添加", body = BedsAddedDto), ScopedWrite)
+)]
+pub async fn add_beds(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    key: IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<NewBedsRequest>,
+) -> Response {
+    let acting = Acting::new(&state, user, &meta);
+    let route = format!("POST /api/v1/facilities/{id}/beds");
+    once(
+        state,
+        acting,
+        key,
+        route,
+        body,
+        move |state, acting, body| async move {
+            let b = NewBeds {
+                building: &body.building,
+                floor: &body.floor,
+                room: &body.room,
+                count: body.count,
+                nursing: body.nursing,
+            };
+            let bed_ids = bed_usecase::add(&state, &acting, id, &b).await?;
+            Ok((StatusCode::CREATED, BedsAddedDto { bed_ids }))
+        },
+    )
+    .await
+}
+
+/// A bed's new status.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BedStatusRequest {
+    /// free | reserved | out_of_service (occupying a bed is an admission).
+    pub status: String,
+}
+
+/// A bed as changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BedStatusDto {
+    /// The bed.
+    pub bed_id: Uuid,
+    /// Its status now.
+    pub status: String,
+}
+
+/// Set a bed free, reserved or out of service.
+#[utoipa::path(
+    post,
+    path = "/facilities/{id}/beds/{bed_id}/status",
+    tag = "facilities",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "设施编号"),
+        ("bed_id" = Uuid, Path, description = "床位编号"),
+        ("Idempotency-Key" = Option<String>, Header, description = "重试时带同一个键，得到同一结果"),
+    ),
+    request_body = BedStatusRequest,
+    responses((status = 200, description = "已修改", body = BedStatusDto), ScopedWrite)
+)]
+pub async fn set_bed_status(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    key: IdempotencyKey,
+    ApiPath((id, bed_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<BedStatusRequest>,
+) -> Response {
+    let acting = Acting::new(&state, user, &meta);
+    let route = format!("POST /api/v1/facilities/{id}/beds/{bed_id}/status");
+    once(
+        state,
+        acting,
+        key,
+        route,
+        body,
+        move |state, acting, body| async move {
+            let status = body.status.trim().to_string();
+            bed_usecase::set_status(&state, &acting, id, bed_id, &status).await?;
+            Ok((StatusCode::OK, BedStatusDto { bed_id, status }))
+        },
+    )
+    .await
+}
+
+/// A discharge.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DischargeRequest {
+    /// The stay (from the admission).
+    pub stay_id: Uuid,
+    /// The last day (not before the admission).
+    pub discharged_on: NaiveDate,
+    /// Why (required).
+    pub reason: String,
+}
+
+/// Discharge a resident: the stay closes and the bed is free again.
+#[utoipa::path(
+    post,
+    path = "/facilities/{id}/discharges",
+    tag = "facilities",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "设施编号"),
+        ("Idempotency-Key" = Option<String>, Header, description = "重试时带同一个键，得到同一结果"),
+    ),
+    request_body = DischargeRequest,
+    responses((status = 200, description = "已退住", body = StayDto), ScopedWrite)
+)]
+pub async fn discharge_resident(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    key: IdempotencyKey,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<DischargeRequest>,
+) -> Response {
+    let acting = Acting::new(&state, user, &meta);
+    let route = format!("POST /api/v1/facilities/{id}/discharges");
+    once(
+        state,
+        acting,
+        key,
+        route,
+        body,
+        move |state, acting, body| async move {
+            let d = Discharge {
+                stay_id: body.stay_id,
+                on: Some(body.discharged_on),
+                reason: &body.reason,
+            };
+            bed_usecase::discharge(&state, &acting, id, &d).await?;
+            Ok((
+                StatusCode::OK,
+                StayDto {
+                    stay_id: body.stay_id,
+                },
+            ))
+        },
+    )
+    .await
 }

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -80,9 +81,7 @@ impl From<Effects> for LifeEventResult {
     responses(
         (status = 200, description = "已登记，并列出同时终止的服务", body = LifeEventResult),
         (status = 400, description = "请求体无效", body = ErrorEnvelope),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权修改老年人信息", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "类型、日期或说明无效，或已登记过", body = ErrorEnvelope),
     )
 )]

@@ -13,14 +13,19 @@ pub mod elders;
 pub mod eligibility;
 pub mod extract;
 pub mod facilities;
+pub mod family_beds;
 pub mod idempotency;
 pub mod life_events;
 pub mod me;
 pub mod orders;
 pub mod paging;
 pub mod patrols;
+pub mod plans;
+pub mod ratings;
 pub mod regions;
+pub mod responses;
 pub mod service_lists;
+pub mod staff;
 pub mod statements;
 pub mod visits;
 
@@ -123,7 +128,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             facilities::create_facility
         ))
         .routes(routes!(facilities::show_facility))
-        .routes(routes!(facilities::list_beds))
+        .routes(routes!(facilities::list_beds, facilities::add_beds))
+        .routes(routes!(facilities::set_bed_status))
+        .routes(routes!(facilities::discharge_resident))
         .routes(routes!(facilities::admit_resident))
         .routes(routes!(visits::check_in))
         .routes(routes!(visits::check_out))
@@ -133,6 +140,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::cancel_order))
         .routes(routes!(orders::assign_order))
         .routes(routes!(orders::auto_dispatch))
+        .routes(routes!(plans::list_plans, plans::create_plan))
+        .routes(routes!(plans::end_plan))
+        .routes(routes!(family_beds::list_beds, family_beds::create_bed))
+        .routes(routes!(family_beds::person_beds))
+        .routes(routes!(family_beds::record_adaptation))
+        .routes(routes!(family_beds::record_device))
+        .routes(routes!(family_beds::end_bed))
+        .routes(routes!(staff::list_staff, staff::hire))
+        .routes(routes!(ratings::list_ratings, ratings::apply_rating))
+        .routes(routes!(ratings::save_sheet))
+        .routes(routes!(ratings::decide))
         .routes(routes!(
             statements::list_statements,
             statements::run_statement

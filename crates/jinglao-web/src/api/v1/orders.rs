@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::idempotency::{IdempotencyKey, once};
 use super::paging;
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -223,9 +224,7 @@ pub struct BookedDto {
     request_body = BookRequest,
     responses(
         (status = 201, description = "已预约", body = BookedDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权预约", body = ErrorEnvelope),
-        (status = 404, description = "老人或服务机构不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 409, description = "同一幂等键的请求正在处理", body = ErrorEnvelope),
         (status = 422, description = "超出额度、无价格、时间不对（指明字段）", body = ErrorEnvelope),
     )
@@ -247,15 +246,7 @@ pub async fn book_order(
         |state, acting, body| async move {
             let provider_id = provider_or_own(body.provider_id, &acting.user.scope)?;
             let funding = funding_or_entitlement(body.funding.as_deref())?;
-            let channel = match body.channel.as_deref() {
-                None if acting.user.scope.provider_id().is_some() => Channel::Provider,
-                None => Channel::Staff,
-                Some(c) => Channel::parse(c.trim())
-                    .filter(|c| *c != Channel::Public)
-                    .ok_or_else(|| {
-                        AppError::from(Invalid::one("channel", "应为 staff、phone 或 provider"))
-                    })?,
-            };
+            let channel = channel_or_default(body.channel.as_deref(), &acting.user)?;
             let order = NewOrder {
                 elder_id: body.elder_id,
                 provider_id,
@@ -278,8 +269,23 @@ pub async fn book_order(
     .await
 }
 
+/// How a booking arrived: as asked (never `public`: that is the public page's own), else
+/// `provider` for a provider's account and `staff` for anyone else.
+pub(crate) fn channel_or_default(
+    asked: Option<&str>,
+    user: &crate::auth::CurrentUser,
+) -> Result<Channel, AppError> {
+    match asked {
+        None if user.scope.provider_id().is_some() => Ok(Channel::Provider),
+        None => Ok(Channel::Staff),
+        Some(c) => Channel::parse(c.trim())
+            .filter(|c| *c != Channel::Public)
+            .ok_or_else(|| Invalid::one("channel", "应为 staff、phone 或 provider").into()),
+    }
+}
+
 /// The provider a request names, or the caller's own for a provider's account.
-fn provider_or_own(asked: Option<Uuid>, scope: &Scope) -> Result<Uuid, AppError> {
+pub(crate) fn provider_or_own(asked: Option<Uuid>, scope: &Scope) -> Result<Uuid, AppError> {
     asked
         .or(scope.provider_id())
         .ok_or_else(|| Invalid::one("provider_id", "请指明服务机构").into())
@@ -332,9 +338,7 @@ pub struct OrderStateDto {
     request_body = CancelRequest,
     responses(
         (status = 200, description = "已取消", body = OrderStateDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权取消", body = ErrorEnvelope),
-        (status = 404, description = "工单不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "未填原因，或已开始服务（指明字段）", body = ErrorEnvelope),
     )
 )]
@@ -396,9 +400,7 @@ pub struct AssignRequest {
     request_body = AssignRequest,
     responses(
         (status = 200, description = "已派单", body = OrderStateDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权派单", body = ErrorEnvelope),
-        (status = 404, description = "工单不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "护理员不在岗、无此技能或时间冲突（指明字段）", body = ErrorEnvelope),
     )
 )]
@@ -481,9 +483,7 @@ pub struct DispatchReportDto {
     request_body = AutoDispatchRequest,
     responses(
         (status = 200, description = "派单结果", body = DispatchReportDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权派单", body = ErrorEnvelope),
-        (status = 404, description = "服务机构不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "未指明服务机构", body = ErrorEnvelope),
     )
 )]

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::idempotency::{IdempotencyKey, once};
 use super::paging;
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -195,9 +196,7 @@ pub struct PatrolVisitDto {
     request_body = PatrolVisitRequest,
     responses(
         (status = 201, description = "已记录", body = PatrolVisitDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权记录巡访", body = ErrorEnvelope),
-        (status = 404, description = "老人不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "日期、巡访人或处理情况有误（指明字段）", body = ErrorEnvelope),
     )
 )]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, ApiPath};
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -165,9 +166,7 @@ pub async fn list_children(
     responses(
         (status = 200, description = "成功", body = RegionDto),
         (status = 400, description = "请求格式错误", body = ErrorEnvelope),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权修改区划", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在您的范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "取值无效，或该级别不能设置城乡类型", body = ErrorEnvelope),
     )
 )]

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::idempotency::{IdempotencyKey, once};
 use super::paging;
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -182,9 +183,7 @@ pub struct RunReportDto {
     request_body = RunRequest,
     responses(
         (status = 200, description = "已生成或更新", body = RunReportDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权结算", body = ErrorEnvelope),
-        (status = 404, description = "服务机构不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "月份无效或尚未结束（指明字段）", body = ErrorEnvelope),
     )
 )]
@@ -278,9 +277,7 @@ pub struct StatementDetail {
     params(("id" = Uuid, Path, description = "结算单编号")),
     responses(
         (status = 200, description = "结算单及明细", body = StatementDetail),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看结算单", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
     )
 )]
 pub async fn show_statement(
@@ -341,9 +338,7 @@ pub struct StepRequest {
     request_body = StepRequest,
     responses(
         (status = 200, description = "新的状态", body = StatementDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "这一步不归我的角色", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "当前状态不能执行这一步、缺少原因或凭证号（指明字段）", body = ErrorEnvelope),
     )
 )]
@@ -384,9 +379,7 @@ pub async fn step_statement(
     params(("id" = Uuid, Path, description = "结算单编号")),
     responses(
         (status = 200, description = "对账单 XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权查看结算单", body = ErrorEnvelope),
-        (status = 404, description = "不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
     )
 )]
 pub async fn statement_xlsx(

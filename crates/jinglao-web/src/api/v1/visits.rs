@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
+use super::responses::ScopedRead;
 use crate::auth::ApiUser;
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -96,9 +97,7 @@ pub struct FindingDto {
     request_body = CheckInRequest,
     responses(
         (status = 200, description = "已签到（重复请求返回同一次服务）", body = VisitDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "不是护理员，或工单没有派给我", body = ErrorEnvelope),
-        (status = 404, description = "工单不存在", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "时间格式、坐标超出范围、工单已结束（指明字段）", body = ErrorEnvelope),
     )
 )]
@@ -264,9 +263,7 @@ pub struct CorrectionRequest {
     request_body = CorrectionRequest,
     responses(
         (status = 200, description = "已更正并重新核验", body = VisitDto),
-        (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
-        (status = 403, description = "角色无权更正服务记录", body = ErrorEnvelope),
-        (status = 404, description = "服务记录不存在或不在范围内", body = ErrorEnvelope),
+        ScopedRead,
         (status = 422, description = "字段有误、原因不在列表中，或已进入结算单", body = ErrorEnvelope),
     )
 )]

@@ -4,30 +4,25 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use jinglao_db::family_beds::{self, Bed, Listed, NewBed};
-use jinglao_db::{DbError, elders, orders};
-use jinglao_domain::family_bed::{ADAPTATIONS, DEVICES, MonthProgress, device_label};
-use jinglao_domain::{Permission, Scope};
+use jinglao_db::family_beds::{self, Bed, ListOrder, Listed, NewAdaptation, NewBed, NewDevice};
+use jinglao_db::{DbError, orders};
+use jinglao_domain::family_bed::{ADAPTATIONS, DEVICES, device_label};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
-use crate::pages::{FormErrors, PageCtx};
+use crate::pages::{FormErrors, IdPath, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
-
-fn may_view(user: &CurrentUser) -> Result<(), AppError> {
-    if user.can(Permission::EditElders) || user.can(Permission::ManageFacilities) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
+use crate::usecase::Acting;
+use crate::usecase::home_services::family_beds::{
+    self as usecase, BedDetail, PersonBeds, may_view,
+};
 
 /// `GET /family-beds`.
 #[derive(Template)]
@@ -51,7 +46,7 @@ pub async fn index(
     let month = orders::month_of(state.today());
     let book = jinglao_db::policy::book(&state.db).await?;
     let mut c = state.db.acquire().await?;
-    let rows = family_beds::list(&mut c.conn(), &user.scope, &month, 500).await?;
+    let rows = usecase::list(&state, &user, &month, ListOrder::LeastDoneFirst, 500).await?;
     let tree = state.regions.tree();
     let counties: Vec<(String, String, i64)> =
         family_beds::counts_by_county(&mut c.conn(), &user.scope)
@@ -77,20 +72,6 @@ pub async fn index(
         rows,
         counties,
     })
-}
-
-/// One bed with what its page shows.
-pub struct BedView {
-    bed: Bed,
-    progress: MonthProgress,
-    adaptations: Vec<(String, NaiveDate, String)>,
-    devices: Vec<(String, String, NaiveDate)>,
-}
-
-impl BedView {
-    fn done(&self, item: &str) -> Option<&(String, NaiveDate, String)> {
-        self.adaptations.iter().find(|(i, ..)| i == item)
-    }
 }
 
 /// The forms of the bed page.
@@ -120,7 +101,7 @@ pub struct ElderPage {
     errors: FormErrors,
     elder_id: Uuid,
     name: String,
-    current: Option<BedView>,
+    current: Option<BedDetail>,
     past: Vec<Bed>,
     offers: Vec<(String, String)>,
     form: BedForm,
@@ -146,42 +127,23 @@ async fn elder_page(
 ) -> Result<ElderPage, PageError> {
     let today = state.today();
     let month = orders::month_of(today);
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let mut c = state.db.acquire().await?;
-    let rec = elders::get(&mut c.conn(), &user.scope, id).await?;
-    let beds = family_beds::of_elder(&mut c.conn(), &user.scope, id).await?;
-    // A provider sees the person only through its own bed.
-    let name = match (&rec, beds.first()) {
-        (Some(r), _) => r.name.clone(),
-        (None, Some(_)) => elders::get(&mut c.conn(), &Scope::All, id)
-            .await?
-            .map(|r| r.name)
-            .unwrap_or_default(),
-        (None, None) => return Err(AppError::NotFound.into()),
-    };
+    let acting = Acting::new(state, user.clone(), meta);
+    let PersonBeds { name, beds } = usecase::of_elder(state, &acting, id, &month).await?;
     let (mut current, mut past) = (None, Vec::new());
     for b in beds {
-        if b.status == "active" && current.is_none() {
-            current = Some(BedView {
-                progress: family_beds::progress(&mut c.conn(), &b, &book, &month).await?,
-                adaptations: family_beds::adaptations(&mut c.conn(), b.id).await?,
-                devices: family_beds::devices(&mut c.conn(), b.id).await?,
-                bed: b,
-            });
+        if b.bed.status == "active" && current.is_none() {
+            current = Some(b);
         } else {
-            past.push(b);
+            past.push(b.bed);
         }
     }
+    let mut c = state.db.acquire().await?;
     let offers = orders::offers(&mut c.conn(), &user.scope, today)
         .await?
         .into_iter()
         .map(|(p, name, item, _)| (format!("{p}|{item}"), format!("{name} — {item}")))
         .collect();
     drop(c);
-    if let Some(r) = &rec {
-        let (db, key) = (&state.db, &state.keys.audit_chain);
-        elders::record_read(db, key, &user.actor(meta), r, state.clock.now()).await?;
-    }
     Ok(ElderPage {
         ctx: ctx.with_errors(&errors),
         errors,
@@ -197,10 +159,6 @@ async fn elder_page(
     })
 }
 
-fn parse_id(id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
-}
-
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
@@ -211,7 +169,7 @@ pub async fn show(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
     let form = BedForm {
@@ -219,18 +177,7 @@ pub async fn show(
         assessed_on: state.today().to_string(),
         ..Default::default()
     };
-    render(
-        &elder_page(
-            &state,
-            ctx,
-            &user,
-            &meta,
-            parse_id(&id)?,
-            form,
-            FormErrors::new(),
-        )
-        .await?,
-    )
+    render(&elder_page(&state, ctx, &user, &meta, id, form, FormErrors::new()).await?)
 }
 
 async fn answer(
@@ -260,11 +207,11 @@ pub async fn create(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
-    let elder = parse_id(&id)?;
+    let elder = id;
     let (provider, item) = match form.offer.split_once('|') {
         Some((p, i)) => (Uuid::parse_str(p).ok(), i.to_string()),
         None => (None, String::new()),
@@ -279,19 +226,8 @@ pub async fn create(
         assessor: &form.assessor,
         assessment: &form.assessment,
     };
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = family_beds::create(
-        db,
-        key,
-        &user.actor(&meta),
-        &bed,
-        &book,
-        state.today(),
-        state.clock.now(),
-    )
-    .await
-    .map(|_| ());
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = usecase::create(&state, &acting, &bed).await.map(|_| ());
     answer(&state, ctx, &user, &meta, elder, form, result).await
 }
 
@@ -299,16 +235,9 @@ pub async fn create(
 async fn bed_and_elder(
     state: &AppState,
     user: &CurrentUser,
-    id: &str,
+    bed: Uuid,
 ) -> Result<(Uuid, Uuid), PageError> {
-    may_view(user)?;
-    let bed = parse_id(id)?;
-    let mut c = state.db.acquire().await?;
-    let elder = family_beds::get(&mut c.conn(), &user.scope, bed)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .elder_id;
-    Ok((bed, elder))
+    Ok((bed, usecase::get(state, user, bed).await?.elder_id))
 }
 
 /// `POST /family-beds/{id}/adaptations`
@@ -317,22 +246,17 @@ pub async fn adapt(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
-    let (bed, elder) = bed_and_elder(&state, &user, &id).await?;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = family_beds::adapt(
-        db,
-        key,
-        &user.actor(&meta),
-        bed,
-        form.item.trim(),
-        date(&form.done_on),
-        &form.note,
-        state.clock.now(),
-    )
-    .await;
+    let (bed, elder) = bed_and_elder(&state, &user, id).await?;
+    let a = NewAdaptation {
+        item: form.item.trim(),
+        done_on: date(&form.done_on),
+        note: &form.note,
+    };
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = usecase::adapt(&state, &acting, bed, &a).await;
     answer(&state, ctx, &user, &meta, elder, form, result).await
 }
 
@@ -342,22 +266,17 @@ pub async fn install(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
-    let (bed, elder) = bed_and_elder(&state, &user, &id).await?;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = family_beds::install(
-        db,
-        key,
-        &user.actor(&meta),
-        bed,
-        form.kind.trim(),
-        &form.serial_no,
-        date(&form.installed_on),
-        state.clock.now(),
-    )
-    .await;
+    let (bed, elder) = bed_and_elder(&state, &user, id).await?;
+    let d = NewDevice {
+        kind: form.kind.trim(),
+        serial_no: &form.serial_no,
+        installed_on: date(&form.installed_on),
+    };
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = usecase::install(&state, &acting, bed, &d).await;
     answer(&state, ctx, &user, &meta, elder, form, result).await
 }
 
@@ -367,20 +286,11 @@ pub async fn end(
     ctx: PageCtx,
     PageUser(user): PageUser,
     meta: RequestMeta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Form(form): Form<BedForm>,
 ) -> Result<Response, PageError> {
-    let (bed, elder) = bed_and_elder(&state, &user, &id).await?;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = family_beds::end(
-        db,
-        key,
-        &user.actor(&meta),
-        bed,
-        &form.reason,
-        state.today(),
-        state.clock.now(),
-    )
-    .await;
+    let (bed, elder) = bed_and_elder(&state, &user, id).await?;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = usecase::end(&state, &acting, bed, &form.reason).await;
     answer(&state, ctx, &user, &meta, elder, form, result).await
 }

@@ -29,6 +29,7 @@ use crate::request::RequestMeta;
 use crate::state::AppState;
 use crate::usecase::Acting;
 use crate::usecase::home_services::orders::{self as usecase, may_book};
+use crate::usecase::home_services::plans as plan_usecase;
 
 /// The booking forms (one struct for both; the plan form adds weekdays and dates).
 #[derive(Debug, Default)]
@@ -345,8 +346,8 @@ pub async fn create_plan(
             end_on,
             channel: c.channel,
         };
-        let (db, key) = (&state.db, &state.keys.audit_chain);
-        plans::create(db, key, &user.actor(&meta), &p, state.clock.now())
+        let acting = Acting::new(&state, user.clone(), &meta);
+        plan_usecase::create(&state, &acting, &p)
             .await
             .map(|_| "plan_created")
     };
@@ -370,23 +371,10 @@ pub async fn end_plan(
     Form(form): Form<EndPlanForm>,
 ) -> Result<Response, PageError> {
     may_book(&user)?;
-    let elder = {
-        let mut c = state.db.acquire().await?;
-        plans::get(&mut c.conn(), &user.scope, id)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .elder_id
-    };
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = plans::end(
-        db,
-        key,
-        &user.actor(&meta),
-        id,
-        &form.reason,
-        state.clock.now(),
-    )
-    .await
-    .map(|_| "plan_ended");
+    let elder = plan_usecase::get(&state, &user, id).await?.elder_id;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = plan_usecase::end(&state, &acting, id, &form.reason)
+        .await
+        .map(|_| "plan_ended");
     answer(&state, ctx, &user, elder, BookForm::default(), result).await
 }

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};
 use jinglao_db::beds::{self, Bed, Resident, WaitingPerson};
-use jinglao_db::facilities::{self, Facility, FacilityInput};
+use jinglao_db::facilities::{self, Facility, FacilityDraft};
 use jinglao_db::ratings::{self, Rating};
 use jinglao_db::{DbError, providers, staff};
 use jinglao_domain::facility::{FacilityKind, FireStatus, Ownership, ServiceFunction, Warning};
@@ -27,6 +27,8 @@ use crate::pages::providers::{may_view, parse_id};
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::supply::facilities as usecase;
 
 /// A facility in the list.
 pub struct FacilityRow {
@@ -101,7 +103,7 @@ pub async fn index(
 pub struct NewFacilityPage {
     ctx: PageCtx,
     errors: FormErrors,
-    form: FacilityInput,
+    form: FacilityDraft,
     providers: Vec<(Uuid, String)>,
     kinds: &'static [FacilityKind],
     ownerships: &'static [Ownership],
@@ -120,7 +122,7 @@ async fn new_page(
     ctx: PageCtx,
     user: &CurrentUser,
     errors: FormErrors,
-    form: FacilityInput,
+    form: FacilityDraft,
 ) -> Result<NewFacilityPage, PageError> {
     let mut c = state.db.acquire().await?;
     let providers = providers::list(&mut c.conn(), &user.scope)
@@ -159,18 +161,18 @@ pub async fn new_form(
         Scope::Provider { provider_id, .. } => provider_id.to_string(),
         _ => q.provider,
     };
-    let form = FacilityInput {
+    let form = FacilityDraft {
         provider_id,
         region_code: user.account.region_code.short().to_string(),
         fire_status: FireStatus::ALL[0].as_str().to_string(),
-        ..FacilityInput::default()
+        ..FacilityDraft::default()
     };
     render(&new_page(&state, ctx, &user, FormErrors::new(), form).await?)
 }
 
 /// Reads a URL-encoded form whose `functions` field repeats (one per ticked box), which the
 /// plain form extractor cannot hold.
-pub(crate) fn facility_form(body: &[u8]) -> FacilityInput {
+pub(crate) fn facility_form(body: &[u8]) -> FacilityDraft {
     let mut map = serde_json::Map::new();
     let mut functions = Vec::new();
     for (k, v) in form_urlencoded::parse(body) {
@@ -194,14 +196,11 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageFacilities)?;
     let form = facility_form(&body);
-    let result = facilities::create(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        &form,
-        state.clock.now(),
-    )
-    .await;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = match form.parse() {
+        Ok(f) => usecase::register(&state, &acting, &f).await,
+        Err(invalid) => Err(DbError::Invalid(invalid)),
+    };
     match result {
         Ok(id) => {
             Ok(Redirect::to(&format!("/facilities/{id}?notice=facility_created")).into_response())

@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::response::Response;
 use jinglao_db::DbError;
-use jinglao_db::beds::{self, Admission, NewBeds};
+use jinglao_db::beds::{self, Admission, Discharge, NewBeds};
 use jinglao_domain::category::parse_date;
 use jinglao_domain::{Invalid, Permission};
 use uuid::Uuid;
@@ -18,6 +18,8 @@ use crate::pages::PageCtx;
 use crate::pages::facilities::{FacilityForms, after_action};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::supply::beds as usecase;
 
 /// A uuid chosen from a list, or a field error saying to choose.
 fn chosen(text: &str, field: &str, message: &str) -> Result<Uuid, DbError> {
@@ -43,8 +45,8 @@ pub async fn add_beds(
                 count,
                 nursing: form.nursing == "yes",
             };
-            let (db, key) = (&state.db, &state.keys.audit_chain);
-            beds::add(db, key, &user.actor(&meta), id, &b, state.clock.now()).await
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::add(&state, &acting, id, &b).await
         }
         Err(_) => Err(DbError::Invalid(Invalid::one(
             "count",
@@ -66,9 +68,8 @@ pub async fn set_bed_status(
     user.require(Permission::ManageFacilities)?;
     let result = match chosen(&form.status_bed_id, "status_bed_id", "请选择床位") {
         Ok(bed) => {
-            let (db, key) = (&state.db, &state.keys.audit_chain);
-            let actor = user.actor(&meta);
-            beds::set_status(db, key, &actor, id, bed, &form.status, state.clock.now()).await
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::set_status(&state, &acting, id, bed, &form.status).await
         }
         Err(e) => Err(e),
     };
@@ -85,7 +86,6 @@ pub async fn admit(
     Form(form): Form<FacilityForms>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageFacilities)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
     let result = match chosen(&form.bed_id, "bed_id", "请选择一张空床") {
         Ok(bed_id) => {
             let a = Admission {
@@ -94,17 +94,8 @@ pub async fn admit(
                 admitted_on: parse_date(&form.admitted_on),
                 out_of_turn_reason: &form.out_of_turn_reason,
             };
-            beds::admit(
-                &state.db,
-                &state.keys.audit_chain,
-                &state.keys.cipher,
-                &book,
-                &user.actor(&meta),
-                id,
-                &a,
-                state.clock.now(),
-            )
-            .await
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::admit(&state, &acting, id, &a).await
         }
         Err(e) => Err(e),
     };
@@ -131,18 +122,14 @@ pub async fn discharge(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageFacilities)?;
     let result = match chosen(&form.stay_id, "stay_id", "请选择要退住的老人") {
-        Ok(stay) => {
-            beds::discharge(
-                &state.db,
-                &state.keys.audit_chain,
-                &user.actor(&meta),
-                id,
-                stay,
-                parse_date(&form.discharged_on),
-                &form.discharge_reason,
-                state.clock.now(),
-            )
-            .await
+        Ok(stay_id) => {
+            let d = Discharge {
+                stay_id,
+                on: parse_date(&form.discharged_on),
+                reason: &form.discharge_reason,
+            };
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::discharge(&state, &acting, id, &d).await
         }
         Err(e) => Err(e),
     };

@@ -23,6 +23,8 @@ use crate::pages::providers::{may_view, parse_id};
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::supply::ratings as usecase;
 
 /// `POST /facilities/{id}/ratings`: applies for a level (prerequisites checked).
 pub async fn apply(
@@ -36,12 +38,10 @@ pub async fn apply(
     if !user.can(Permission::ManageFacilities) && !user.can(Permission::RateFacilities) {
         return Err(AppError::forbidden().into());
     }
-    let book = jinglao_db::policy::book(&state.db).await?;
     let result = match form.requested_level.trim().parse::<i64>() {
         Ok(level) => {
-            // Credit records that stop a rating are checked by `ratings::apply` itself.
-            let (db, key, actor) = (&state.db, &state.keys.audit_chain, user.actor(&meta));
-            ratings::apply(db, key, &book, &actor, id, level, state.clock.now()).await
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::apply(&state, &acting, id, level).await
         }
         Err(_) => Err(DbError::Invalid(Invalid::one(
             "requested_level",
@@ -237,16 +237,8 @@ pub async fn save_sheet(
                 .map(|c| (c.to_string(), v.trim().to_string()))
         })
         .collect();
-    let result = ratings::save_sheet(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        id,
-        &sheet,
-        &scores,
-        state.clock.now(),
-    )
-    .await;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = usecase::save_sheet(&state, &acting, id, &sheet, &scores).await;
     answer_form(
         result,
         |_| format!("/ratings/{id}?notice=sheet_saved"),
@@ -264,11 +256,8 @@ pub async fn decide(
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
     user.require(Permission::RateFacilities)?;
-    let book = jinglao_db::policy::book(&state.db).await?;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result =
-        ratings::decide_and_publish(db, key, &book, &user.actor(&meta), id, state.clock.now())
-            .await;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = usecase::decide(&state, &acting, id).await;
     answer_form(
         result,
         |_| format!("/ratings/{id}?notice=rating_decided"),

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::facilities::{self, Facility};
 use jinglao_db::providers::{self, Provider};
-use jinglao_db::staff::{self, Hire, StaffMember};
+use jinglao_db::staff::{self, HireDraft, StaffMember};
 use jinglao_domain::category::parse_date;
 use jinglao_domain::staff::{StaffRole, VocationalLevel};
 use jinglao_domain::{Invalid, Permission};
@@ -25,6 +25,8 @@ use crate::pages::providers::{may_view, parse_id};
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::supply::staff as usecase;
 
 /// The insurance and record forms.
 #[derive(Debug, Default, Deserialize)]
@@ -47,7 +49,7 @@ pub struct StaffPage {
     p: Provider,
     people: Vec<StaffMember>,
     facilities: Vec<Facility>,
-    hire: Hire,
+    hire: HireDraft,
     record: RecordForm,
     roles: &'static [StaffRole],
     levels: &'static [VocationalLevel],
@@ -78,13 +80,13 @@ async fn staff_page(
     user: &CurrentUser,
     id: Uuid,
     errors: FormErrors,
-    (hire, record): (Hire, RecordForm),
+    (hire, record): (HireDraft, RecordForm),
 ) -> Result<StaffPage, PageError> {
     let mut c = state.db.acquire().await?;
     let p = providers::get(&mut c.conn(), &user.scope, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let people = staff::list(&mut c.conn(), &user.scope, id, None, state.today()).await?;
+    let people = usecase::list(state, user, id, None).await?;
     let facilities = facilities::list(&mut c.conn(), &user.scope, Some(id)).await?;
     let mut items: Vec<String> = jinglao_db::prices::list(&mut c.conn(), id)
         .await?
@@ -113,12 +115,12 @@ async fn staff_page(
     })
 }
 
-fn blank_hire(state: &AppState) -> Hire {
-    Hire {
+fn blank_hire(state: &AppState) -> HireDraft {
+    HireDraft {
         role: StaffRole::Caregiver.as_str().into(),
         start_on: state.today().to_string(),
         full_time: true,
-        ..Hire::default()
+        ..HireDraft::default()
     }
 }
 
@@ -140,7 +142,7 @@ async fn answer(
     ctx: PageCtx,
     user: &CurrentUser,
     id: Uuid,
-    forms: (Hire, RecordForm),
+    forms: (HireDraft, RecordForm),
     result: Result<(), DbError>,
     notice: &str,
 ) -> Result<Response, PageError> {
@@ -163,20 +165,14 @@ pub async fn hire(
     PageUser(user): PageUser,
     meta: RequestMeta,
     IdPath(id): IdPath,
-    Form(form): Form<Hire>,
+    Form(form): Form<HireDraft>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageFacilities)?;
-    let result = staff::hire(
-        &state.db,
-        &state.keys.audit_chain,
-        &state.keys.cipher,
-        &user.actor(&meta),
-        id,
-        &form,
-        state.clock.now(),
-    )
-    .await
-    .map(|_| ());
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = match form.parse() {
+        Ok(h) => usecase::hire(&state, &acting, id, &h).await.map(|_| ()),
+        Err(invalid) => Err(DbError::Invalid(invalid)),
+    };
     let forms = (form, RecordForm::default());
     answer(&state, ctx, &user, id, forms, result, "staff_hired").await
 }
@@ -198,9 +194,8 @@ pub async fn record_insurance(
     user.require(Permission::ManageFacilities)?;
     let result = match chosen_staff(&form.staff_id) {
         Ok(person) => {
-            let (db, key, actor) = (&state.db, &state.keys.audit_chain, user.actor(&meta));
-            staff::record_insurance(db, key, &actor, id, person, &form.month, state.clock.now())
-                .await
+            let acting = Acting::new(&state, user.clone(), &meta);
+            usecase::record_insurance(&state, &acting, id, person, &form.month).await
         }
         Err(e) => Err(e),
     };

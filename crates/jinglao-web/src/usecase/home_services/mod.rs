@@ -2,6 +2,8 @@
 //! day, and monthly statements.
 
 pub mod day;
+pub mod family_beds;
 pub mod orders;
 pub mod patrols;
+pub mod plans;
 pub mod statements;

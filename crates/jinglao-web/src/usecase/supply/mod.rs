@@ -1,0 +1,6 @@
+//! Providers, facilities, beds, residents and staff.
+
+pub mod beds;
+pub mod facilities;
+pub mod ratings;
+pub mod staff;
