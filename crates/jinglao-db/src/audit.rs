@@ -183,8 +183,10 @@ pub async fn append_each(
     }
     let lock = conn.for_update();
     let head_sql = format!("SELECT seq, hash FROM audit_head WHERE id = 1{lock}");
-    let head: HeadRow = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(head_sql)).fetch_one(&mut *c).await
+    let head: HeadRow = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(head_sql))
+            .fetch_one(&mut *c)
+            .await
     })?;
     let mut prev = head.hash;
     let mut seq = head.seq;
@@ -212,7 +214,7 @@ pub async fn append_each(
         entries.push(e);
     }
     for chunk in entries.chunks(1000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_log (seq, occurred_at, actor_id, actor_name, actor_role, action, \
                  entity, record_id, region_code, client_ip, request_id, detail, prev_hash, hash) ",
@@ -236,7 +238,7 @@ pub async fn append_each(
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
     }
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq)
             .bind(&prev)
@@ -332,13 +334,16 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEntry>, DbError> {
     let mut c = db.acquire().await?;
-    let rows: Vec<EntryRow> = on_conn!(&mut c.conn(), c => {
+    let rows: Vec<EntryRow> = on_conn!(&mut c.conn(), |c| {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
         match scope {
             Scope::All => {}
             Scope::Region(_) | Scope::Provider { .. } => {
                 let (lo, hi) = scope.subtree_range().unwrap_or_default();
-                q.push(" AND region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+                q.push(" AND region_code BETWEEN ")
+                    .push_bind(lo)
+                    .push(" AND ")
+                    .push_bind(hi);
             }
         }
         if let Some(a) = &filter.actor_name {
@@ -376,11 +381,14 @@ pub async fn list(
 /// Counts entries within `scope` since `since` (for dashboards).
 pub async fn count_since(db: &Db, scope: &Scope, since: DateTime<Utc>) -> Result<i64, DbError> {
     let mut c = db.acquire().await?;
-    let n = on_conn!(&mut c.conn(), c => {
+    let n = on_conn!(&mut c.conn(), |c| {
         let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM audit_log WHERE occurred_at >= ");
         q.push_bind(since);
         if let Some((lo, hi)) = scope.subtree_range() {
-            q.push(" AND region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            q.push(" AND region_code BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
         }
         q.build_query_scalar::<i64>().fetch_one(&mut *c).await
     })?;
@@ -405,7 +413,7 @@ pub struct Verification {
 pub async fn verify(db: &Db, key: &ChainKey, batch: i64) -> Result<Verification, DbError> {
     let mut c = db.acquire().await?;
     let mut conn = c.conn();
-    let head: Option<HeadRow> = on_conn!(&mut conn, c => {
+    let head: Option<HeadRow> = on_conn!(&mut conn, |c| {
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_optional(&mut *c)
             .await
@@ -415,7 +423,7 @@ pub async fn verify(db: &Db, key: &ChainKey, batch: i64) -> Result<Verification,
     let mut checked = 0u64;
     let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
     loop {
-        let rows: Vec<EntryRow> = on_conn!(&mut conn, c => {
+        let rows: Vec<EntryRow> = on_conn!(&mut conn, |c| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(after)
                 .bind(batch)
@@ -498,17 +506,17 @@ mod tests {
         async fn the_database_refuses_to_update_or_delete_audit_entries(t: TestDb) {
             write_entries(&t.db, 2).await;
             let mut c = t.db.acquire().await.unwrap();
-            let upd = on_conn!(&mut c.conn(), c => {
+            let upd = on_conn!(&mut c.conn(), |c| {
                 sqlx::query("UPDATE audit_log SET actor_name = 'x' WHERE seq = 1").execute(&mut *c).await
             .map(|r| r.rows_affected())
             });
             assert!(upd.is_err());
-            let del = on_conn!(&mut c.conn(), c => {
+            let del = on_conn!(&mut c.conn(), |c| {
                 sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(&mut *c).await
             .map(|r| r.rows_affected())
             });
             assert!(del.is_err());
-            let back = on_conn!(&mut c.conn(), c => {
+            let back = on_conn!(&mut c.conn(), |c| {
                 sqlx::query("UPDATE audit_head SET seq = 1 WHERE id = 1").execute(&mut *c).await
             .map(|r| r.rows_affected())
             });

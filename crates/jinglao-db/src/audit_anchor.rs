@@ -17,8 +17,10 @@ use crate::{Db, DbError, on_conn};
 /// The chain's head now: the last sequence number and its hash.
 pub async fn head(db: &Db) -> Result<(i64, String), DbError> {
     let mut c = db.acquire().await?;
-    Ok(on_conn!(&mut c.conn(), c => {
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *c).await
+    Ok(on_conn!(&mut c.conn(), |c| {
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *c)
+            .await
     })?)
 }
 
@@ -124,7 +126,7 @@ pub async fn verify(db: &Db, key: &ChainKey, file: &Path) -> Result<AnchorCheck,
         .filter(|s| *s <= head_seq)
         .collect();
     for chunk in seqs.chunks(500) {
-        let rows: Vec<(i64, String)> = on_conn!(&mut c.conn(), c => {
+        let rows: Vec<(i64, String)> = on_conn!(&mut c.conn(), |c| {
             let mut q = sqlx::QueryBuilder::new("SELECT seq, hash FROM audit_log WHERE seq IN (");
             let mut sep = q.separated(", ");
             for s in chunk {
@@ -175,7 +177,7 @@ mod tests {
             t.tamper("DELETE FROM audit_log WHERE seq > 3").await;
             let (seq3, hash3): (i64, String) = {
                 let mut c = t.db.acquire().await.unwrap();
-                on_conn!(&mut c.conn(), c => {
+                on_conn!(&mut c.conn(), |c| {
                     sqlx::query_as("SELECT seq, hash FROM audit_log WHERE seq = 3").fetch_one(&mut *c).await
                 }).unwrap()
             };

@@ -19,11 +19,15 @@ pub const SHIPPED: &[(i32, &str)] = &[
 
 /// The calendar deadlines count on (every loaded year: a few hundred rows at most).
 pub async fn load(conn: &mut Conn<'_>) -> Result<WorkCalendar, DbError> {
-    let rows: Vec<(i32, NaiveDate, String)> = on_conn!(conn, c => {
-        sqlx::query_as("SELECT year, day, kind FROM work_calendar_days").fetch_all(&mut *c).await
+    let rows: Vec<(i32, NaiveDate, String)> = on_conn!(conn, |c| {
+        sqlx::query_as("SELECT year, day, kind FROM work_calendar_days")
+            .fetch_all(&mut *c)
+            .await
     })?;
-    let years: Vec<i32> = on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT year FROM work_calendar_years").fetch_all(&mut *c).await
+    let years: Vec<i32> = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT year FROM work_calendar_years")
+            .fetch_all(&mut *c)
+            .await
     })?;
     let mut cal = WorkCalendar::from_rows(rows);
     cal.add_years(years);
@@ -45,7 +49,7 @@ pub struct LoadedYear {
 
 /// The loaded years, newest first.
 pub async fn years(conn: &mut Conn<'_>) -> Result<Vec<LoadedYear>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT y.year, y.source, COALESCE(u.display_name, y.loaded_by) AS loaded_by, y.loaded_at \
              FROM work_calendar_years y LEFT JOIN users u ON u.username = y.loaded_by \
@@ -59,9 +63,10 @@ pub async fn years(conn: &mut Conn<'_>) -> Result<Vec<LoadedYear>, DbError> {
 /// number of years).
 pub async fn all_years(conn: &mut Conn<'_>) -> Result<Vec<(LoadedYear, Vec<ListedDay>)>, DbError> {
     let loaded = years(conn).await?;
-    let rows: Vec<(i32, NaiveDate, String, String)> = on_conn!(conn, c => {
+    let rows: Vec<(i32, NaiveDate, String, String)> = on_conn!(conn, |c| {
         sqlx::query_as("SELECT year, day, kind, name FROM work_calendar_days ORDER BY day")
-            .fetch_all(&mut *c).await
+            .fetch_all(&mut *c)
+            .await
     })?;
     let mut out: Vec<(LoadedYear, Vec<ListedDay>)> =
         loaded.into_iter().map(|y| (y, Vec::new())).collect();
@@ -77,9 +82,13 @@ pub async fn all_years(conn: &mut Conn<'_>) -> Result<Vec<(LoadedYear, Vec<Liste
 
 /// The listed days of a year, in date order.
 pub async fn days(conn: &mut Conn<'_>, year: i32) -> Result<Vec<ListedDay>, DbError> {
-    let rows: Vec<(NaiveDate, String, String)> = on_conn!(conn, c => {
-        sqlx::query_as("SELECT day, kind, name FROM work_calendar_days WHERE year = $1 ORDER BY day")
-            .bind(year).fetch_all(&mut *c).await
+    let rows: Vec<(NaiveDate, String, String)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT day, kind, name FROM work_calendar_days WHERE year = $1 ORDER BY day",
+        )
+        .bind(year)
+        .fetch_all(&mut *c)
+        .await
     })?;
     rows.into_iter()
         .map(|(date, kind, name)| {
@@ -96,8 +105,10 @@ pub async fn days(conn: &mut Conn<'_>, year: i32) -> Result<Vec<ListedDay>, DbEr
 pub async fn load_shipped(db: &Db) -> Result<Vec<i32>, DbError> {
     let present: Vec<i32> = {
         let mut c = db.acquire().await?;
-        on_conn!(&mut c.conn(), c => {
-            sqlx::query_scalar("SELECT year FROM work_calendar_years").fetch_all(&mut *c).await
+        on_conn!(&mut c.conn(), |c| {
+            sqlx::query_scalar("SELECT year FROM work_calendar_years")
+                .fetch_all(&mut *c)
+                .await
         })?
     };
     let mut loaded = Vec::new();
@@ -107,13 +118,17 @@ pub async fn load_shipped(db: &Db) -> Result<Vec<i32>, DbError> {
         let mut tx = db.begin().await?;
         let mut conn = tx.conn();
         // Another process may be migrating at the same time: the first to insert the year wins.
-        let inserted = on_conn!(&mut conn, c => {
+        let inserted = on_conn!(&mut conn, |c| {
             sqlx::query(
                 "INSERT INTO work_calendar_years (year, source, loaded_by, loaded_at) \
                  VALUES ($1, $2, 'system', $3) ON CONFLICT (year) DO NOTHING",
             )
-            .bind(cal.year).bind(&cal.source).bind(Utc::now())
-            .execute(&mut *c).await.map(|r| r.rows_affected())
+            .bind(cal.year)
+            .bind(&cal.source)
+            .bind(Utc::now())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         if inserted == 1 {
             insert_days(&mut conn, &cal).await?;
@@ -129,10 +144,14 @@ async fn insert_days(conn: &mut Conn<'_>, cal: &YearCalendar) -> Result<(), DbEr
     if cal.days.is_empty() {
         return Ok(());
     }
-    on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("INSERT INTO work_calendar_days (day, year, kind, name) ");
+    on_conn!(conn, |c| {
+        let mut q =
+            sqlx::QueryBuilder::new("INSERT INTO work_calendar_days (day, year, kind, name) ");
         q.push_values(&cal.days, |mut b, d| {
-            b.push_bind(d.date).push_bind(cal.year).push_bind(d.kind.as_str()).push_bind(&d.name);
+            b.push_bind(d.date)
+                .push_bind(cal.year)
+                .push_bind(d.kind.as_str())
+                .push_bind(&d.name);
         });
         q.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
@@ -155,15 +174,21 @@ pub async fn replace_year(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let before = days(&mut conn, cal.year).await?;
-    let old_source: Option<String> = on_conn!(&mut conn, c => {
+    let old_source: Option<String> = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT source FROM work_calendar_years WHERE year = $1")
-            .bind(cal.year).fetch_optional(&mut *c).await
+            .bind(cal.year)
+            .fetch_optional(&mut *c)
+            .await
     })?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("DELETE FROM work_calendar_days WHERE year = $1")
-            .bind(cal.year).execute(&mut *c).await?;
+            .bind(cal.year)
+            .execute(&mut *c)
+            .await?;
         sqlx::query("DELETE FROM work_calendar_years WHERE year = $1")
-            .bind(cal.year).execute(&mut *c).await?;
+            .bind(cal.year)
+            .execute(&mut *c)
+            .await?;
         sqlx::query("INSERT INTO work_calendar_years (year, source, loaded_by, loaded_at) VALUES ($1, $2, $3, $4)")
             .bind(cal.year).bind(&cal.source).bind(&actor.name).bind(now)
             .execute(&mut *c).await.map(|r| r.rows_affected())

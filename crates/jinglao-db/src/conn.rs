@@ -225,7 +225,7 @@ impl Db {
     /// Checks that the database answers (`/readyz`).
     pub async fn ping(&self) -> Result<(), DbError> {
         let mut c = self.acquire().await?;
-        crate::on_conn!(&mut c.conn(), c => {
+        crate::on_conn!(&mut c.conn(), |c| {
             sqlx::query("SELECT 1").execute(c).await.map(|_| ())
         })?;
         Ok(())
@@ -326,9 +326,13 @@ impl Conn<'_> {
 
 /// Runs `$body` with `$c` bound to the concrete driver connection (`&mut SqliteConnection` or
 /// `&mut PgConnection`). The body is written once and compiled for both drivers.
+///
+/// Written like a closure, `on_conn!(conn, |c| body)`, so that rustfmt can read and format
+/// the body (it leaves macro arguments alone unless they parse as expressions). It is not a
+/// closure: the body runs in place, so `.await` and `?` work as in the surrounding function.
 #[macro_export]
 macro_rules! on_conn {
-    ($conn:expr, $c:ident => $body:expr) => {
+    ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
             $crate::Conn::Sqlite($c) => {
                 let $c: &mut ::sqlx::SqliteConnection = &mut **$c;

@@ -215,9 +215,10 @@ pub async fn reseal_legacy(db: &Db, cipher: &FieldCipher) -> Result<usize, DbErr
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     // Done once: the marker says every value is bound to its record.
-    let done: Option<i64> = on_conn!(&mut conn, c => {
+    let done: Option<i64> = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT version FROM data_versions WHERE name = 'field_cipher'")
-            .fetch_optional(&mut *c).await
+            .fetch_optional(&mut *c)
+            .await
     })?;
     if done.is_some_and(|v| v >= i64::from(V2)) {
         return Ok(0);
@@ -229,8 +230,10 @@ pub async fn reseal_legacy(db: &Db, cipher: &FieldCipher) -> Result<usize, DbErr
         // byte equal to it, which fails the record-bound check below and is rewritten too).
         let sql =
             format!("SELECT {key}, {extra_col}, {blob} FROM {table} WHERE {blob} IS NOT NULL");
-        let rows: Vec<(Uuid, i32, Vec<u8>)> = on_conn!(&mut conn, c => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(&mut *c).await
+        let rows: Vec<(Uuid, i32, Vec<u8>)> = on_conn!(&mut conn, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_all(&mut *c)
+                .await
         })?;
         for (id, position, value) in rows {
             if cipher.decrypt_bytes(field, id, &value).is_ok() {
@@ -244,20 +247,25 @@ pub async fn reseal_legacy(db: &Db, cipher: &FieldCipher) -> Result<usize, DbErr
                 }
                 None => format!("UPDATE {table} SET {blob} = $1 WHERE {key} = $2"),
             };
-            on_conn!(&mut conn, c => {
-                let q = sqlx::query(sqlx::AssertSqlSafe(update.clone())).bind(&sealed).bind(id);
+            on_conn!(&mut conn, |c| {
+                let q = sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+                    .bind(&sealed)
+                    .bind(id);
                 let q = if extra.is_some() { q.bind(position) } else { q };
                 q.execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
             rewritten += 1;
         }
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO data_versions (name, version) VALUES ('field_cipher', $1) \
              ON CONFLICT (name) DO UPDATE SET version = $1",
         )
-        .bind(i64::from(V2)).execute(&mut *c).await.map(|r| r.rows_affected())
+        .bind(i64::from(V2))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     tx.commit().await?;
     Ok(rewritten)

@@ -36,17 +36,22 @@ pub async fn claim(
     stale_before: DateTime<Utc>,
     abandoned_before: DateTime<Utc>,
 ) -> Result<Option<Stored>, DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 \
              AND (created_at < $3 OR (status = 0 AND created_at < $4))",
         )
-        .bind(account_id).bind(key).bind(stale_before).bind(abandoned_before)
-        .execute(&mut *c).await.map(|_| ())
+        .bind(account_id)
+        .bind(key)
+        .bind(stale_before)
+        .bind(abandoned_before)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
     })?;
     // The row found on conflict can vanish (released, purged) before it is read: try again.
     for _ in 0..3 {
-        let inserted = on_conn!(conn, c => {
+        let inserted = on_conn!(conn, |c| {
             sqlx::query(
                 "INSERT INTO idempotency_keys (account_id, idem_key, route, request_hash, status, body, created_at) \
                  VALUES ($1, $2, $3, $4, 0, '', $5) ON CONFLICT (account_id, idem_key) DO NOTHING",
@@ -57,12 +62,15 @@ pub async fn claim(
         if inserted == 1 {
             return Ok(None);
         }
-        let first: Option<Stored> = on_conn!(conn, c => {
+        let first: Option<Stored> = on_conn!(conn, |c| {
             sqlx::query_as(
                 "SELECT route, request_hash, status, body, created_at FROM idempotency_keys \
                  WHERE account_id = $1 AND idem_key = $2",
             )
-            .bind(account_id).bind(key).fetch_optional(&mut *c).await
+            .bind(account_id)
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await
         })?;
         if first.is_some() {
             return Ok(first);
@@ -81,7 +89,7 @@ pub async fn complete(
     status: u16,
     body: &str,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE account_id = $3 AND idem_key = $4")
             .bind(i32::from(status)).bind(body).bind(account_id).bind(key)
             .execute(&mut *c).await.map(|_| ())
@@ -91,17 +99,24 @@ pub async fn complete(
 
 /// Frees a key whose first request failed on the server's side, so a retry runs again.
 pub async fn release(conn: &mut Conn<'_>, account_id: Uuid, key: &str) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2")
-            .bind(account_id).bind(key).execute(&mut *c).await.map(|_| ())
+            .bind(account_id)
+            .bind(key)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
 
 /// Deletes keys older than `before`; returns how many.
 pub async fn purge(conn: &mut Conn<'_>, before: DateTime<Utc>) -> Result<u64, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(before).execute(&mut *c).await.map(|r| r.rows_affected())
+            .bind(before)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })?)
 }

@@ -65,7 +65,7 @@ pub async fn backup_sqlite(db: &Db, path: &std::path::Path) -> Result<()> {
     }
     let target = path.to_string_lossy().to_string();
     let mut c = db.acquire().await?;
-    on_conn!(&mut c.conn(), c => {
+    on_conn!(&mut c.conn(), |c| {
         sqlx::query("VACUUM INTO $1")
             .bind(&target)
             .execute(&mut *c)

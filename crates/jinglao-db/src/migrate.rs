@@ -194,7 +194,7 @@ struct AppliedRow {
 
 async fn applied(db: &Db) -> Result<Vec<AppliedRow>, DbError> {
     let mut c = db.acquire().await?;
-    let rows = on_conn!(&mut c.conn(), c => {
+    let rows = on_conn!(&mut c.conn(), |c| {
         sqlx::query(CREATE_TABLE).execute(&mut *c).await?;
         sqlx::query_as::<_, AppliedRow>(
             "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
@@ -245,7 +245,7 @@ pub async fn run(db: &Db) -> Result<Vec<(i64, &'static str)>, DbError> {
     for m in MIGRATIONS {
         let mut tx = db.begin().await?;
         let mut conn = tx.conn();
-        let already: Option<i64> = on_conn!(&mut conn, c => {
+        let already: Option<i64> = on_conn!(&mut conn, |c| {
             if backend == Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock(727072)")
                     .execute(&mut *c)
@@ -260,7 +260,7 @@ pub async fn run(db: &Db) -> Result<Vec<(i64, &'static str)>, DbError> {
             continue;
         }
         tracing::info!(version = m.version, name = m.name, "applying migration");
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::raw_sql(m.sql(backend)).execute(&mut *c).await?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, checksum, applied_at) \

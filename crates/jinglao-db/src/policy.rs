@@ -11,7 +11,7 @@ use crate::{Actor, Conn, Db, DbError, on_conn};
 
 /// Every stored setting.
 pub async fn load(conn: &mut Conn<'_>) -> Result<PolicyBook, DbError> {
-    let rows: Vec<(String, String, String, String)> = on_conn!(conn, c => {
+    let rows: Vec<(String, String, String, String)> = on_conn!(conn, |c| {
         sqlx::query_as("SELECT region_code, param, value, basis FROM policy_params")
             .fetch_all(&mut *c)
             .await
@@ -64,14 +64,14 @@ pub async fn set(
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let old: Option<String> = on_conn!(&mut conn, c => {
+    let old: Option<String> = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT value FROM policy_params WHERE region_code = $1 AND param = $2")
             .bind(region.as_str())
             .bind(key.spec().name)
             .fetch_optional(&mut *c)
             .await
     })?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO policy_params (region_code, param, value, basis, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (region_code, param) DO UPDATE SET value = excluded.value, basis = excluded.basis, \

@@ -63,7 +63,7 @@ pub async fn get(
         return Ok(None);
     }
     let sql = format!("SELECT {COLUMNS} FROM regions WHERE code = $1");
-    let row: Option<RegionRow> = on_conn!(conn, c => {
+    let row: Option<RegionRow> = on_conn!(conn, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(code.as_str())
             .fetch_optional(&mut *c)
@@ -84,7 +84,7 @@ pub async fn subtree(
     }
     let (lo, hi) = code.subtree_range();
     let sql = format!("SELECT {COLUMNS} FROM regions WHERE code BETWEEN $1 AND $2 ORDER BY code");
-    let rows: Vec<RegionRow> = on_conn!(conn, c => {
+    let rows: Vec<RegionRow> = on_conn!(conn, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(lo)
             .bind(hi)
@@ -104,8 +104,10 @@ fn covers_region(scope: &Scope, code: &RegionCode) -> bool {
 
 /// Every code in the table (for checking an import's parents).
 pub async fn all_codes(conn: &mut Conn<'_>) -> Result<HashSet<RegionCode>, DbError> {
-    let codes: Vec<String> = on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT code FROM regions").fetch_all(&mut *c).await
+    let codes: Vec<String> = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT code FROM regions")
+            .fetch_all(&mut *c)
+            .await
     })?;
     Ok(codes
         .iter()
@@ -116,15 +118,17 @@ pub async fn all_codes(conn: &mut Conn<'_>) -> Result<HashSet<RegionCode>, DbErr
 /// Every region, for the in-memory tree.
 pub async fn load_all(conn: &mut Conn<'_>) -> Result<Vec<Region>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM regions ORDER BY code");
-    let rows: Vec<RegionRow> = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await
+    let rows: Vec<RegionRow> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *c)
+            .await
     })?;
     to_regions(rows)
 }
 
 /// The version of the region data (see migration 0008): changes with every write.
 pub async fn version(conn: &mut Conn<'_>) -> Result<i64, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT version FROM data_versions WHERE name = 'regions'")
             .fetch_one(&mut *c)
             .await
@@ -132,7 +136,7 @@ pub async fn version(conn: &mut Conn<'_>) -> Result<i64, DbError> {
 }
 
 async fn bump_version(conn: &mut Conn<'_>) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'regions'")
             .execute(&mut *c)
             .await
@@ -143,8 +147,10 @@ async fn bump_version(conn: &mut Conn<'_>) -> Result<(), DbError> {
 
 /// Number of regions stored.
 pub async fn count(conn: &mut Conn<'_>) -> Result<i64, DbError> {
-    Ok(on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM regions").fetch_one(&mut *c).await
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM regions")
+            .fetch_one(&mut *c)
+            .await
     })?)
 }
 
@@ -183,7 +189,7 @@ pub async fn import(
 ) -> Result<ImportSummary, DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let existing_rows: Vec<ExistingRow> = on_conn!(&mut conn, c => {
+    let existing_rows: Vec<ExistingRow> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
             "SELECT code, name, level, parent_code, area_type, area_type_manual FROM regions",
         )
@@ -233,7 +239,7 @@ pub async fn import(
 
     // Records arrive parents-first, so chunked multi-row inserts never break the foreign key.
     for chunk in new_rows.chunks(400) {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO regions (code, name, level, parent_code, area_type, \
                  area_type_manual, source, created_at, updated_at) ",
@@ -249,13 +255,12 @@ pub async fn import(
                     .push_bind(now)
                     .push_bind(now);
             });
-            q.build().execute(&mut *c).await
-            .map(|r| r.rows_affected())
+            q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
         summary.inserted += chunk.len();
     }
     for (r, area, parent, manual) in &changed {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query(
                 "UPDATE regions SET name = $2, level = $3, parent_code = $4, \
                  area_type = CASE WHEN $5 THEN area_type ELSE $6 END, source = $7, updated_at = $8 \
@@ -326,7 +331,7 @@ pub async fn set_area_type(
         );
     }
     let new = area_type.map(|a| a.as_str());
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE regions SET area_type = $2, area_type_manual = $3, updated_at = $4 WHERE code = $1",
         )

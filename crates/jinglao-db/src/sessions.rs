@@ -41,7 +41,7 @@ pub async fn insert(
 ) -> Result<Session, DbError> {
     let expires_at = now + absolute;
     let ua: Option<String> = user_agent.map(|u| u.chars().take(300).collect());
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at, \
              client_ip, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
@@ -55,7 +55,7 @@ pub async fn insert(
         .bind(ua)
         .execute(&mut *c)
         .await
-            .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected())
     })?;
     Ok(Session {
         id_hash: id_hash.to_string(),
@@ -78,7 +78,7 @@ pub async fn find(
          s.last_seen_at AS s_seen, s.expires_at AS s_expires, s.client_ip AS s_ip \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
     );
-    let found = on_conn!(conn, c => {
+    let found = on_conn!(conn, |c| {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id_hash)
             .fetch_optional(&mut *c)
@@ -106,7 +106,7 @@ pub async fn find(
 
 /// Records activity on a session.
 pub async fn touch(conn: &mut Conn<'_>, id_hash: &str, now: DateTime<Utc>) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
             .bind(id_hash)
             .bind(now)
@@ -119,7 +119,7 @@ pub async fn touch(conn: &mut Conn<'_>, id_hash: &str, now: DateTime<Utc>) -> Re
 
 /// Ends a session. Returns whether it existed.
 pub async fn delete(conn: &mut Conn<'_>, id_hash: &str) -> Result<bool, DbError> {
-    let r = on_conn!(conn, c => {
+    let r = on_conn!(conn, |c| {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id_hash)
             .execute(&mut *c)
@@ -135,7 +135,7 @@ pub async fn delete_stale(
     now: DateTime<Utc>,
     idle: Duration,
 ) -> Result<u64, DbError> {
-    let n = on_conn!(conn, c => {
+    let n = on_conn!(conn, |c| {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
             .bind(now)
             .bind(now - idle)
@@ -148,7 +148,7 @@ pub async fn delete_stale(
 
 /// Number of live sessions of an account.
 pub async fn count_for_user(conn: &mut Conn<'_>, user_id: Uuid) -> Result<i64, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&mut *c)

@@ -103,13 +103,15 @@ impl TestDb {
             }
         };
         let mut c = self.db.acquire().await.expect("connection");
-        on_conn!(&mut c.conn(), c => {
+        on_conn!(&mut c.conn(), |c| {
             sqlx::raw_sql(drop_triggers)
                 .execute(&mut *c)
                 .await
                 .expect("dropping the triggers works");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut *c).await
-            .map(|r| r.rows_affected())
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
         })
         .expect("tampering SQL runs");
     }
@@ -165,8 +167,11 @@ async fn postgres_admin(sql: &str) {
         });
     let mut c = admin.acquire().await.expect("admin connection");
     let sql = sql.to_string();
-    on_conn!(&mut c.conn(), c => {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+    on_conn!(&mut c.conn(), |c| {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })
     .unwrap_or_else(|e| panic!("`{sql}` failed on the test server: {e}"));
     drop(c);
@@ -180,7 +185,7 @@ async fn postgres_databases(prefix: &str) -> Vec<String> {
         .await
         .expect("the PostgreSQL test server is reachable");
     let mut c = admin.acquire().await.expect("admin connection");
-    let names = on_conn!(&mut c.conn(), c => {
+    let names = on_conn!(&mut c.conn(), |c| {
         sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database")
             .fetch_all(&mut *c)
             .await
@@ -289,8 +294,11 @@ impl<T: Clone + Send + Sync> Template<T> {
                 let _ = std::fs::remove_file(&file);
                 let mut c = db.acquire().await.expect("a connection");
                 let into = format!("VACUUM INTO '{}'", file.display());
-                on_conn!(&mut c.conn(), c => {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(into.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+                on_conn!(&mut c.conn(), |c| {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(into.clone()))
+                        .execute(&mut *c)
+                        .await
+                        .map(|r| r.rows_affected())
                 })
                 .expect("the template is written");
                 drop(c);

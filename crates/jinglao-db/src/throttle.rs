@@ -42,7 +42,7 @@ pub async fn locked_until(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, DbError> {
-    let until: Option<Option<DateTime<Utc>>> = on_conn!(conn, c => {
+    let until: Option<Option<DateTime<Utc>>> = on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE throttle_key = $1")
             .bind(key)
             .fetch_optional(&mut *c)
@@ -74,7 +74,7 @@ pub async fn reserve(
         // A locked key is not counted (its count restarts when the lock is set), and the lock
         // is read in the same statement: an attempt that checked the lock just before another
         // attempt set it still sees it here.
-        let (attempts, until): (i32, Option<DateTime<Utc>>) = on_conn!(conn, c => {
+        let (attempts, until): (i32, Option<DateTime<Utc>>) = on_conn!(conn, |c| {
             sqlx::query_as(
                 "INSERT INTO login_throttle (throttle_key, failures, window_started_at, locked_until) \
                  VALUES ($1, 1, $2, NULL) \
@@ -111,7 +111,7 @@ async fn lock(
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, DbError> {
     let until = now + policy.lockout;
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "UPDATE login_throttle SET locked_until = $2, failures = 0, window_started_at = $3 \
              WHERE throttle_key = $1",
@@ -135,7 +135,7 @@ pub async fn failed(
 ) -> Result<Option<DateTime<Utc>>, DbError> {
     let mut locked = None;
     for (key, policy) in keys {
-        let failures: Option<i32> = on_conn!(conn, c => {
+        let failures: Option<i32> = on_conn!(conn, |c| {
             sqlx::query_scalar("SELECT failures FROM login_throttle WHERE throttle_key = $1")
                 .bind(key)
                 .fetch_optional(&mut *c)
@@ -155,7 +155,7 @@ pub async fn failed(
 /// the failures of others; an account's own failures are forgotten with [`clear`]).
 pub async fn succeeded(conn: &mut Conn<'_>, keys: &[&str]) -> Result<(), DbError> {
     for key in keys {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             sqlx::query(
                 "UPDATE login_throttle SET failures = failures - 1 \
                  WHERE throttle_key = $1 AND failures > 0",
@@ -171,7 +171,7 @@ pub async fn succeeded(conn: &mut Conn<'_>, keys: &[&str]) -> Result<(), DbError
 
 /// Forgets the failures of `key` (after a successful sign-in, or an administrator's unlock).
 pub async fn clear(conn: &mut Conn<'_>, key: &str) -> Result<bool, DbError> {
-    let n = on_conn!(conn, c => {
+    let n = on_conn!(conn, |c| {
         sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
             .bind(key)
             .execute(&mut *c)
@@ -186,7 +186,7 @@ pub async fn locked(
     conn: &mut Conn<'_>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, DateTime<Utc>)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT throttle_key, locked_until FROM login_throttle \
              WHERE locked_until > $1 ORDER BY throttle_key",

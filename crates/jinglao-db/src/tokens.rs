@@ -89,7 +89,7 @@ pub async fn insert(
     expires_at: DateTime<Utc>,
 ) -> Result<TokenRecord, DbError> {
     let id = Uuid::now_v7();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, token_hash, kind, name, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -103,7 +103,7 @@ pub async fn insert(
         .bind(expires_at)
         .execute(&mut *c)
         .await
-            .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected())
     })?;
     Ok(TokenRecord {
         id,
@@ -129,7 +129,7 @@ pub async fn find_live(
          FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.active = TRUE"
     );
-    let found = on_conn!(conn, c => {
+    let found = on_conn!(conn, |c| {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token_hash)
             .bind(now)
@@ -159,7 +159,7 @@ pub async fn find_live(
 
 /// Records a use of a token.
 pub async fn touch(conn: &mut Conn<'_>, id: Uuid, now: DateTime<Utc>) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
@@ -175,7 +175,7 @@ pub async fn list_for_user(
     conn: &mut Conn<'_>,
     user_id: Uuid,
 ) -> Result<Vec<TokenRecord>, DbError> {
-    let rows: Vec<TokenRow> = on_conn!(conn, c => {
+    let rows: Vec<TokenRow> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, user_id, kind, name, created_at, expires_at, last_used_at, revoked_at \
              FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC",
@@ -237,7 +237,7 @@ pub async fn revoke(
 ) -> Result<TokenRecord, DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let row: Option<TokenRow> = on_conn!(&mut conn, c => {
+    let row: Option<TokenRow> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
             "SELECT id, user_id, kind, name, created_at, expires_at, last_used_at, revoked_at \
              FROM api_tokens WHERE id = $1",
@@ -258,7 +258,7 @@ pub async fn revoke(
     if rec.revoked_at.is_some() {
         return Ok(rec);
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1")
             .bind(token_id)
             .bind(now)

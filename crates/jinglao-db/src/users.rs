@@ -66,7 +66,7 @@ where
 
 /// One account within `scope`.
 pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<Account>, DbError> {
-    let rows: Vec<AccountRow> = on_conn!(conn, c => {
+    let rows: Vec<AccountRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE u.id = "));
         q.push_bind(id);
         push_scope(&mut q, scope, "u.region_code", "u.provider_id");
@@ -82,7 +82,7 @@ pub async fn credentials(
     username: &Username,
 ) -> Result<Option<(Account, String)>, DbError> {
     let sql = format!("SELECT {COLUMNS}, u.password_hash FROM users u WHERE u.username = $1");
-    let row = on_conn!(conn, c => {
+    let row = on_conn!(conn, |c| {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(username.as_str())
             .fetch_optional(&mut *c)
@@ -105,8 +105,9 @@ pub async fn by_username(
     scope: &Scope,
     username: &Username,
 ) -> Result<Option<Account>, DbError> {
-    let rows: Vec<AccountRow> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE u.username = "));
+    let rows: Vec<AccountRow> = on_conn!(conn, |c| {
+        let mut q =
+            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE u.username = "));
         q.push_bind(username.as_str().to_string());
         push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         q.build_query_as::<AccountRow>().fetch_all(&mut *c).await
@@ -135,7 +136,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Account>, DbError> {
-    let rows: Vec<AccountRow> = on_conn!(conn, c => {
+    let rows: Vec<AccountRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM users u WHERE 1 = 1"));
         push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         if let Some(r) = filter.role {
@@ -143,18 +144,37 @@ pub async fn list(
         }
         if let Some(region) = filter.region {
             let (lo, hi) = region.subtree_range();
-            q.push(" AND u.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            q.push(" AND u.region_code BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
         }
         if let Some(a) = filter.active {
             q.push(" AND u.active = ").push_bind(a);
         }
-        if let Some(t) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            q.push(" AND (u.username LIKE ").push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR lower(u.display_name) LIKE ").push_bind(pattern)
+        if let Some(t) = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let pattern = format!(
+                "%{}%",
+                t.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            q.push(" AND (u.username LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR lower(u.display_name) LIKE ")
+                .push_bind(pattern)
                 .push(" ESCAPE '\\')");
         }
-        q.push(" ORDER BY u.username LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        q.push(" ORDER BY u.username LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
         q.build_query_as::<AccountRow>().fetch_all(&mut *c).await
     })?;
     rows.into_iter().map(Account::try_from).collect()
@@ -165,8 +185,9 @@ pub async fn count_by_role(
     conn: &mut Conn<'_>,
     scope: &Scope,
 ) -> Result<Vec<(Role, i64)>, DbError> {
-    let rows: Vec<(String, i64)> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("SELECT u.role, COUNT(*) FROM users u WHERE u.active = TRUE");
+    let rows: Vec<(String, i64)> = on_conn!(conn, |c| {
+        let mut q =
+            sqlx::QueryBuilder::new("SELECT u.role, COUNT(*) FROM users u WHERE u.active = TRUE");
         push_scope(&mut q, scope, "u.region_code", "u.provider_id");
         q.push(" GROUP BY u.role");
         q.build_query_as::<(String, i64)>().fetch_all(&mut *c).await
@@ -275,7 +296,7 @@ pub async fn create(
         return Err(inv.into());
     }
     let id = Uuid::now_v7();
-    let inserted = on_conn!(&mut conn, c => {
+    let inserted = on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO users (id, username, display_name, role, region_code, provider_id, \
              password_hash, must_change_password, active, large_print, password_changed_at, \
@@ -293,7 +314,7 @@ pub async fn create(
         .bind(now)
         .execute(&mut *c)
         .await
-            .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected())
     });
     if let Err(e) = inserted {
         let e = DbError::from(e);
@@ -401,7 +422,7 @@ pub async fn update(
         || changes.role != before.role
         || changes.region_code != before.region_code
         || changes.provider_id != before.provider_id;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE users SET display_name = $2, role = $3, region_code = $4, provider_id = $5, \
              active = $6, updated_at = $7 WHERE id = $1",
@@ -415,7 +436,7 @@ pub async fn update(
         .bind(now)
         .execute(&mut *c)
         .await
-            .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected())
     })?;
     if access_changed {
         end_all_access(&mut conn, id, None, now).await?;
@@ -438,18 +459,20 @@ async fn end_all_access(
     keep_session: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
             .bind(user_id)
             .bind(keep_session.unwrap_or(""))
             .execute(&mut *c)
             .await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
@@ -482,7 +505,7 @@ pub async fn set_password(
         .await?
         .ok_or(DbError::NotFound)?;
     let must_change = how == PasswordChange::Reset;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE users SET password_hash = $2, must_change_password = $3, \
              password_changed_at = $4, updated_at = $4 WHERE id = $1",
@@ -493,7 +516,7 @@ pub async fn set_password(
         .bind(now)
         .execute(&mut *c)
         .await
-            .map(|r| r.rows_affected())
+        .map(|r| r.rows_affected())
     })?;
     let keep = if how == PasswordChange::ByUser {
         keep_session
@@ -526,7 +549,7 @@ pub async fn set_large_print(
     };
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE users SET large_print = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(large_print)
@@ -550,7 +573,7 @@ pub async fn record_login(
     client_ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE users SET last_login_at = $2, last_login_ip = $3 WHERE id = $1")
             .bind(id)
             .bind(now)

@@ -110,7 +110,7 @@ pub async fn list(
     scope: &Scope,
     on: NaiveDate,
 ) -> Result<Vec<Agency>, DbError> {
-    let rows: Vec<AgencyRow> = on_conn!(conn, c => {
+    let rows: Vec<AgencyRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT a.id, a.name, a.credit_code, a.region_code, a.independent_legal_entity, a.address, \
              (SELECT COUNT(*) FROM assessor_profiles p JOIN users u ON u.id = p.user_id \
@@ -194,7 +194,7 @@ pub async fn create(
     let id = Uuid::now_v7();
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO assessment_agencies (id, name, credit_code, region_code, independent_legal_entity, \
              address, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -260,8 +260,11 @@ pub async fn profile(
     user_id: Uuid,
 ) -> Result<Option<AssessorProfile>, DbError> {
     let sql = format!("{PROFILE} WHERE p.user_id = $1");
-    let row: Option<ProfileRow> = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_optional(&mut *c).await
+    let row: Option<ProfileRow> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     Ok(row.map(AssessorProfile::from))
 }
@@ -273,8 +276,11 @@ pub async fn assessors(
 ) -> Result<Vec<AssessorProfile>, DbError> {
     let sql =
         format!("{PROFILE} WHERE p.agency_id = $1 AND u.active = TRUE ORDER BY u.display_name");
-    let rows: Vec<ProfileRow> = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(agency_id).fetch_all(&mut *c).await
+    let rows: Vec<ProfileRow> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(agency_id)
+            .fetch_all(&mut *c)
+            .await
     })?;
     Ok(rows.into_iter().map(AssessorProfile::from).collect())
 }
@@ -332,7 +338,7 @@ pub async fn set_profile(
     let (Some(expiry), true) = (certificate_expiry, inv.is_empty()) else {
         return Err(inv.into());
     };
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO assessor_profiles (user_id, agency_id, certificate_no, certificate_level, \
              certificate_expiry, full_time, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \

@@ -201,7 +201,7 @@ pub async fn get(
     scope: &Scope,
     id: Uuid,
 ) -> Result<Option<Assessment>, DbError> {
-    let rows: Vec<Row> = on_conn!(conn, c => {
+    let rows: Vec<Row> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.id = "));
         q.push_bind(id);
         push_scope(&mut q, scope);
@@ -247,7 +247,7 @@ pub async fn for_elder(
     scope: &Scope,
     elder_id: Uuid,
 ) -> Result<Vec<Assessment>, DbError> {
-    let rows: Vec<Row> = on_conn!(conn, c => {
+    let rows: Vec<Row> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.elder_id = "));
         q.push_bind(elder_id);
         push_scope(&mut q, scope);
@@ -266,12 +266,16 @@ pub async fn queue(
     assessor: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Assessment>, DbError> {
-    let rows: Vec<Row> = on_conn!(conn, c => {
+    let rows: Vec<Row> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.status = "));
         q.push_bind(status.as_str().to_string());
         push_scope(&mut q, scope);
         if let Some(u) = assessor {
-            q.push(" AND (a.assessor1_id = ").push_bind(u).push(" OR a.assessor2_id = ").push_bind(u).push(")");
+            q.push(" AND (a.assessor1_id = ")
+                .push_bind(u)
+                .push(" OR a.assessor2_id = ")
+                .push_bind(u)
+                .push(")");
         }
         q.push(" ORDER BY a.created_at LIMIT ").push_bind(limit);
         q.build_query_as::<Row>().fetch_all(&mut *c).await
@@ -346,7 +350,7 @@ async fn insert(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO assessments (id, elder_id, supersedes_id, version, status, reason, reference_date, \
              region_code, agency_id, assessor1_id, form, created_by, created_at, updated_at) \
@@ -418,7 +422,7 @@ pub async fn save_draft(
     if !inv.is_empty() {
         return Err(inv.into());
     }
-    let n = on_conn!(&mut conn, c => {
+    let n = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE assessments SET form = $2, reason = $3, reference_date = $4, assessor2_id = $5, \
              updated_at = $6 WHERE id = $1 AND status = 'draft'",
@@ -485,7 +489,7 @@ pub async fn submit(
             char::from_digit(*a.form.items.get(it.code).unwrap_or(&0) as u32, 10).unwrap_or('0')
         })
         .collect();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE assessments SET status = 'submitted', scores = $2, total = $3, self_care = $4, \
              basic_mobility = $5, mental = $6, perception_social = $7, preliminary_level = $8, \
@@ -551,7 +555,7 @@ async fn check_assessors(
                 _ => {}
             },
         }
-        let role: Option<String> = on_conn!(conn, c => {
+        let role: Option<String> = on_conn!(conn, |c| {
             sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active = TRUE")
                 .bind(*uid)
                 .fetch_optional(&mut *c)
@@ -603,7 +607,7 @@ pub async fn review(
         .ok_or(DbError::NotFound)?;
     require_status(&a, AssessmentStatus::Submitted, "审核")?;
     let new_status = if approve { "reviewed" } else { "draft" };
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE assessments SET status = $2, reviewed_at = $3, reviewed_by = $4, review_note = $5, \
              updated_at = $3 WHERE id = $1 AND status = 'submitted'",
@@ -652,9 +656,11 @@ pub async fn make_effective(
     require_status(&a, AssessmentStatus::Reviewed, "生效")?;
     // The reviewer and the one who makes it effective are two people (per-region parameter).
     if policy.flag(PolicyKey::AssessmentSeparateDuties, &a.region_code) && actor.user_id.is_some() {
-        let reviewer: Option<Uuid> = on_conn!(&mut conn, c => {
+        let reviewer: Option<Uuid> = on_conn!(&mut conn, |c| {
             sqlx::query_scalar("SELECT reviewed_by FROM assessments WHERE id = $1")
-                .bind(id).fetch_one(&mut *c).await
+                .bind(id)
+                .fetch_one(&mut *c)
+                .await
         })?;
         if reviewer == actor.user_id {
             return Err(Invalid::one(
@@ -664,7 +670,7 @@ pub async fn make_effective(
             .into());
         }
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE assessments SET status = 'effective', effective_at = $2, effective_by = $3, updated_at = $2 \
              WHERE id = $1 AND status = 'reviewed'",
@@ -702,7 +708,7 @@ pub(crate) async fn refresh_elder_level(
     elder_id: Uuid,
     policy: &PolicyBook,
 ) -> Result<(), DbError> {
-    let latest: Option<(i32, NaiveDate, String)> = on_conn!(conn, c => {
+    let latest: Option<(i32, NaiveDate, String)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT final_level, reference_date, form FROM assessments WHERE elder_id = $1 \
              AND status = 'effective' ORDER BY reference_date DESC, effective_at DESC LIMIT 1",
@@ -711,7 +717,7 @@ pub(crate) async fn refresh_elder_level(
         .fetch_optional(&mut *c)
         .await
     })?;
-    let residence: String = on_conn!(conn, c => {
+    let residence: String = on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT residence_region_code FROM elders WHERE id = $1")
             .bind(elder_id)
             .fetch_one(&mut *c)
@@ -731,7 +737,7 @@ pub(crate) async fn refresh_elder_level(
         Some((l, d, _)) => (Some(l), Some(d), Some(reassessment_due(d, interval))),
         None => (None, None, None),
     };
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "UPDATE elders SET ability_level = $2, ability_assessed_on = $3, reassessment_due = $4, \
              reassessment_requested = NULL, dementia = $5 WHERE id = $1",
@@ -770,7 +776,7 @@ pub async fn correct(
             "您还没有登记评估师证书和所属评估机构",
         ))
     })?;
-    let open: i64 = on_conn!(&mut conn, c => {
+    let open: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM assessments WHERE supersedes_id = $1 AND status IN ('draft', 'submitted', 'reviewed')",
         )
@@ -819,7 +825,7 @@ pub async fn cancel(
         .ok_or(DbError::NotFound)?;
     require_status(&a, AssessmentStatus::Draft, "作废")?;
     require_assessor(&a, actor)?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE assessments SET status = 'cancelled', updated_at = $2 WHERE id = $1 AND status = 'draft'")
             .bind(id)
             .bind(now)

@@ -119,7 +119,7 @@ async fn record_decision(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO application_decisions (id, application_id, step, decision, from_status, to_status, \
              reason, list_id, eligible, explanation, against_rule, decided_by, decided_by_name, decided_at) \
@@ -201,7 +201,7 @@ pub async fn submit(
         )
         .into());
     }
-    let open: i64 = on_conn!(&mut conn, c => {
+    let open: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM applications WHERE elder_id = $1 AND item_code = $2 \
              AND status NOT IN ('rejected', 'withdrawn', 'effective')",
@@ -235,7 +235,7 @@ pub async fn submit(
     } else {
         format!("{}（申请理由：{}）", new.note.trim(), new.reason.trim())
     };
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO applications (id, elder_id, item_code, list_id, residence_region_code, status, channel, \
              applicant_name, applicant_relation, note, precheck_eligible, precheck_explanation, submitted_at, \
@@ -407,7 +407,7 @@ pub async fn get(
     scope: &Scope,
     id: Uuid,
 ) -> Result<Option<Application>, DbError> {
-    let row: Option<AppRow> = on_conn!(conn, c => {
+    let row: Option<AppRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.id = "));
         q.push_bind(id);
         crate::elders::push_scope_on(&mut q, scope, "a.residence_region_code");
@@ -447,7 +447,7 @@ pub async fn queue(
     } else {
         f.statuses.iter().map(|s| s.as_str()).collect()
     };
-    let rows: Vec<AppRow> = on_conn!(conn, c => {
+    let rows: Vec<AppRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.status IN ("));
         let mut sep = q.separated(", ");
         for s in &statuses {
@@ -465,7 +465,8 @@ pub async fn queue(
         if let Some(id) = f.elder_id {
             q.push(" AND a.elder_id = ").push_bind(id);
         }
-        q.push(" ORDER BY a.step_deadline, a.submitted_at LIMIT ").push_bind(limit);
+        q.push(" ORDER BY a.step_deadline, a.submitted_at LIMIT ")
+            .push_bind(limit);
         q.build_query_as().fetch_all(&mut *c).await
     })?;
     rows.into_iter().map(AppRow::into_application).collect()
@@ -498,7 +499,7 @@ pub struct DecisionRecord {
 
 /// An application's decisions, oldest first.
 pub async fn history(conn: &mut Conn<'_>, id: Uuid) -> Result<Vec<DecisionRecord>, DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT step, decision, to_status, reason, list_id, eligible, explanation, against_rule, \
              decided_by_name, decided_at FROM application_decisions WHERE application_id = $1 \
@@ -540,7 +541,7 @@ async fn set_status(
     appeal_until: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "UPDATE applications SET status = $2, step_deadline = $3, notice_from = COALESCE($4, notice_from), \
              notice_until = COALESCE($5, notice_until), decision_reason = COALESCE($6, decision_reason), \
@@ -601,13 +602,16 @@ pub async fn decide_on(
     )?;
     // One account never takes both steps of one application (初审 and 审定 are two people).
     if actor.user_id.is_some() {
-        let other: i64 = on_conn!(&mut conn, c => {
+        let other: i64 = on_conn!(&mut conn, |c| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM application_decisions WHERE application_id = $1 \
                  AND decided_by = $2 AND step = $3",
             )
-            .bind(id).bind(actor.user_id).bind(acting.other().as_str())
-            .fetch_one(&mut *c).await
+            .bind(id)
+            .bind(actor.user_id)
+            .bind(acting.other().as_str())
+            .fetch_one(&mut *c)
+            .await
         })?;
         if other > 0 {
             return Err(Invalid::one(
@@ -855,7 +859,7 @@ pub async fn end_notices(
         .iter()
         .filter(|a| a.notice_until.is_some_and(|u| u < today))
     {
-        let approved: Option<(Uuid, bool, String)> = on_conn!(&mut conn, c => {
+        let approved: Option<(Uuid, bool, String)> = on_conn!(&mut conn, |c| {
             sqlx::query_as(
                 "SELECT list_id, eligible, explanation FROM application_decisions WHERE application_id = $1 \
                  AND decision = 'approve' ORDER BY decided_at DESC, id DESC LIMIT 1",
@@ -880,7 +884,7 @@ pub async fn end_notices(
             now,
         )
         .await?;
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query("UPDATE applications SET status = 'effective', step_deadline = NULL, entitlement_id = $2, updated_at = $3 WHERE id = $1")
                 .bind(app.id)
                 .bind(ent)

@@ -130,11 +130,14 @@ pub async fn load_people(
 ) -> Result<People, DbError> {
     let (lo, hi) = root.subtree_range();
     let mut people = People::default();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM elders WHERE residence_region_code BETWEEN $1 AND $2"
         );
-        let mut rows = sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql)).bind(&lo).bind(&hi).fetch(&mut *c);
+        let mut rows = sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&lo)
+            .bind(&hi)
+            .fetch(&mut *c);
         while let Some(row) = rows.try_next().await? {
             let (id, raw, status) = row.into_parts()?;
             people.ids.push(id);
@@ -149,7 +152,7 @@ pub async fn load_people(
         .enumerate()
         .map(|(i, id)| (*id, i))
         .collect();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         let mut rows = sqlx::query_as::<_, CategoryRow>(
             "SELECT elder_id, kind, detail FROM elder_categories WHERE residence_region_code BETWEEN $1 AND $2 \
              AND start_date <= $3 AND (end_date IS NULL OR end_date >= $3)",
@@ -206,12 +209,14 @@ pub async fn lists_for(
     book: &PolicyBook,
 ) -> Result<Vec<SweepList>, DbError> {
     let (lo, hi) = root.subtree_range();
-    let below: Vec<String> = on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT DISTINCT region_code FROM service_lists WHERE region_code BETWEEN $1 AND $2")
-            .bind(&lo)
-            .bind(&hi)
-            .fetch_all(&mut *c)
-            .await
+    let below: Vec<String> = on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT DISTINCT region_code FROM service_lists WHERE region_code BETWEEN $1 AND $2",
+        )
+        .bind(&lo)
+        .bind(&hi)
+        .fetch_all(&mut *c)
+        .await
     })?;
     let mut lists = Vec::new();
     if let Some(l) = service_lists::applicable(conn, root).await? {
@@ -338,7 +343,7 @@ type Previous = HashMap<Uuid, (Uuid, u64, String)>;
 async fn previous(conn: &mut Conn<'_>, root: &RegionCode) -> Result<Previous, DbError> {
     let (lo, hi) = root.subtree_range();
     let mut out = HashMap::new();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         let mut rows = sqlx::query_as::<_, PreviousRow>(
             "SELECT elder_id, list_id, mask, residence_region_code FROM eligibility \
              WHERE residence_region_code BETWEEN $1 AND $2",
@@ -347,7 +352,10 @@ async fn previous(conn: &mut Conn<'_>, root: &RegionCode) -> Result<Previous, Db
         .bind(&hi)
         .fetch(&mut *c);
         while let Some(r) = rows.try_next().await? {
-            out.insert(r.elder_id, (r.list_id, r.mask as u64, r.residence_region_code));
+            out.insert(
+                r.elder_id,
+                (r.list_id, r.mask as u64, r.residence_region_code),
+            );
         }
         Ok::<_, DbError>(())
     })?;
@@ -538,7 +546,7 @@ async fn store(
 ) -> Result<(), DbError> {
     let gained = changes.iter().filter(|c| c.gained).count() as i32;
     let lost = changes.len() as i32 - gained;
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO eligibility_sweeps (id, region_code, trigger, evaluated_on, started_at, finished_at, \
              people, gained, lost, started_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -558,7 +566,7 @@ async fn store(
         .map(|_| ())
     })?;
     for chunk in deletes.chunks(1000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new("DELETE FROM eligibility WHERE elder_id IN (");
             let mut sep = q.separated(", ");
             for id in chunk {
@@ -570,7 +578,7 @@ async fn store(
     }
     // 6 values a row.
     for chunk in writes.chunks(2000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO eligibility (elder_id, list_id, mask, residence_region_code, evaluated_on, sweep_id) ",
             );
@@ -591,7 +599,7 @@ async fn store(
         })?;
     }
     for chunk in changes.chunks(2000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO eligibility_changes (sweep_id, elder_id, item_code, gained, reason, residence_region_code) ",
             );
@@ -715,15 +723,17 @@ pub async fn load_person(
     elder_id: Uuid,
     on: NaiveDate,
 ) -> Result<Option<(Raw, Status)>, DbError> {
-    let row: Option<PersonRow> = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM elders WHERE id = $1")))
-            .bind(elder_id)
-            .fetch_optional(&mut *c)
-            .await
+    let row: Option<PersonRow> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM elders WHERE id = $1"
+        )))
+        .bind(elder_id)
+        .fetch_optional(&mut *c)
+        .await
     })?;
     let Some(row) = row else { return Ok(None) };
     let (_, mut raw, status) = row.into_parts()?;
-    let kinds: Vec<(String, Option<String>)> = on_conn!(conn, c => {
+    let kinds: Vec<(String, Option<String>)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT kind, detail FROM elder_categories WHERE elder_id = $1 AND start_date <= $2 \
              AND (end_date IS NULL OR end_date >= $2)",
@@ -763,7 +773,7 @@ pub async fn refresh_elder(
         raw: vec![raw],
         status: vec![status],
     };
-    let before: Previous = on_conn!(conn, c => {
+    let before: Previous = on_conn!(conn, |c| {
         sqlx::query_as::<_, PreviousRow>(
             "SELECT elder_id, list_id, mask, residence_region_code FROM eligibility WHERE elder_id = $1",
         )
@@ -802,7 +812,7 @@ pub async fn answer_of(
     conn: &mut Conn<'_>,
     elder_id: Uuid,
 ) -> Result<Option<(Uuid, u64)>, DbError> {
-    let row: Option<(Uuid, i64)> = on_conn!(conn, c => {
+    let row: Option<(Uuid, i64)> = on_conn!(conn, |c| {
         sqlx::query_as("SELECT list_id, mask FROM eligibility WHERE elder_id = $1")
             .bind(elder_id)
             .fetch_optional(&mut *c)
@@ -857,7 +867,7 @@ pub async fn last_sweep(
 ) -> Result<Option<SweepSummary>, DbError> {
     let mut chain = region.ancestors();
     chain.push(*region);
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT started_at, trigger, people, gained, lost FROM eligibility_sweeps \
              WHERE trigger <> 'change' AND region_code IN (",
@@ -876,7 +886,7 @@ pub async fn last_sweep(
 /// list that no list above it includes (a sweep of a city asks its counties under their own
 /// lists), without a nightly sweep evaluated on `on`.
 pub async fn nightly_due(conn: &mut Conn<'_>, on: NaiveDate) -> Result<Vec<RegionCode>, DbError> {
-    let codes: Vec<String> = on_conn!(conn, c => {
+    let codes: Vec<String> = on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT DISTINCT region_code FROM service_lists ORDER BY region_code")
             .fetch_all(&mut *c)
             .await
@@ -892,7 +902,7 @@ pub async fn nightly_due(conn: &mut Conn<'_>, on: NaiveDate) -> Result<Vec<Regio
         .collect();
     let mut due = Vec::new();
     for r in tops {
-        let done: i64 = on_conn!(conn, c => {
+        let done: i64 = on_conn!(conn, |c| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM eligibility_sweeps WHERE region_code = $1 AND trigger = 'nightly' \
                  AND evaluated_on = $2",

@@ -34,7 +34,7 @@ pub async fn enrol(
     e: &NewEntitlement<'_>,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
-    let active: i64 = on_conn!(conn, c => {
+    let active: i64 = on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM entitlements WHERE elder_id = $1 AND item_code = $2 \
              AND (end_date IS NULL OR end_date >= $3)",
@@ -53,7 +53,7 @@ pub async fn enrol(
         .into());
     }
     let id = Uuid::now_v7();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO entitlements (id, elder_id, item_code, list_id, application_id, start_date, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -84,7 +84,7 @@ pub async fn active_codes(
     elder_id: Uuid,
     on: NaiveDate,
 ) -> Result<Vec<String>, DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT item_code FROM entitlements WHERE elder_id = $1 AND start_date <= $2 \
              AND (end_date IS NULL OR end_date >= $2) ORDER BY item_code",

@@ -123,7 +123,7 @@ pub async fn attach(
     let sha = store(root, bytes).await?;
     let id = Uuid::now_v7();
     let name: String = original_name.trim().chars().take(200).collect();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO evidence_files (id, application_id, kind, original_name, content_type, size_bytes, \
              sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -154,7 +154,7 @@ pub async fn attach(
 
 /// The files of an application (the caller has checked the application is in scope).
 pub async fn list(conn: &mut Conn<'_>, application_id: Uuid) -> Result<Vec<EvidenceFile>, DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, application_id, kind, original_name, content_type, size_bytes, sha256, uploaded_at \
              FROM evidence_files WHERE application_id = $1 ORDER BY uploaded_at, id",

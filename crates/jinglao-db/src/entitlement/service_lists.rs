@@ -173,16 +173,18 @@ pub async fn publish(
             return Err(inv.into());
         }
     }
-    let version: i32 = on_conn!(&mut conn, c => {
-        sqlx::query_scalar::<_, Option<i32>>("SELECT MAX(version) FROM service_lists WHERE region_code = $1")
-            .bind(region.as_str())
-            .fetch_one(&mut *c)
-            .await
+    let version: i32 = on_conn!(&mut conn, |c| {
+        sqlx::query_scalar::<_, Option<i32>>(
+            "SELECT MAX(version) FROM service_lists WHERE region_code = $1",
+        )
+        .bind(region.as_str())
+        .fetch_one(&mut *c)
+        .await
     })?
     .unwrap_or(0)
         + 1;
     let id = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO service_lists (id, region_code, version, title, basis, published_at, published_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -200,7 +202,7 @@ pub async fn publish(
     })?;
     let rows: Vec<(i32, &ServiceItem)> = (0..).zip(items).collect();
     // 14 values per row; a list has tens of items, far from the bound-value limit.
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO service_items (list_id, position, code, name, category, target_rule, content, payer, \
              government_share, quota_kind, quota_amount, effective_from, effective_to, basis) ",
@@ -267,7 +269,7 @@ async fn nearest(
     if regions.is_empty() {
         return Ok(None);
     }
-    let id: Option<Uuid> = on_conn!(conn, c => {
+    let id: Option<Uuid> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new("SELECT id FROM service_lists WHERE region_code IN (");
         let mut sep = q.separated(", ");
         for r in regions {
@@ -284,7 +286,7 @@ async fn nearest(
 
 /// One version by id, as it was published.
 pub async fn get(conn: &mut Conn<'_>, id: Uuid) -> Result<Option<ServiceList>, DbError> {
-    let row: Option<ListRow> = on_conn!(conn, c => {
+    let row: Option<ListRow> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, region_code, version, title, basis, published_at FROM service_lists WHERE id = $1",
         )
@@ -293,7 +295,7 @@ pub async fn get(conn: &mut Conn<'_>, id: Uuid) -> Result<Option<ServiceList>, D
         .await
     })?;
     let Some(row) = row else { return Ok(None) };
-    let items: Vec<ItemRow> = on_conn!(conn, c => {
+    let items: Vec<ItemRow> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT code, name, category, target_rule, content, payer, government_share, quota_kind, \
              quota_amount, effective_from, effective_to, basis FROM service_items WHERE list_id = $1 \
@@ -339,7 +341,7 @@ pub async fn versions(
     conn: &mut Conn<'_>,
     region: &RegionCode,
 ) -> Result<Vec<VersionRow>, DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, version, title, basis, published_at FROM service_lists WHERE region_code = $1 \
              ORDER BY version DESC",

@@ -203,8 +203,10 @@ pub async fn page(
         filter.per_page.clamp(1, 500),
         filter.page.max(0) * filter.per_page.clamp(1, 500)
     );
-    let total: i64 = on_conn!(conn, c => {
-        let q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone())).bind(&lo).bind(&hi);
+    let total: i64 = on_conn!(conn, |c| {
+        let q = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(&lo)
+            .bind(&hi);
         match list {
             Worklist::Changes => q.bind(filter.since),
             _ => q.bind(filter.on),
@@ -213,8 +215,10 @@ pub async fn page(
         .fetch_one(&mut *c)
         .await
     })?;
-    let rows: Vec<WorkRow> = on_conn!(conn, c => {
-        let q = sqlx::query_as(sqlx::AssertSqlSafe(rows_sql.clone())).bind(&lo).bind(&hi);
+    let rows: Vec<WorkRow> = on_conn!(conn, |c| {
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(rows_sql.clone()))
+            .bind(&lo)
+            .bind(&hi);
         match list {
             Worklist::Changes => q.bind(filter.since),
             _ => q.bind(filter.on),

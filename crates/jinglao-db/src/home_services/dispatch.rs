@@ -45,9 +45,11 @@ async fn may_manage(
         Scope::Provider { provider_id: p, .. } => *p == provider_id,
         Scope::All => true,
         Scope::Region(root) => {
-            let region: Option<String> = on_conn!(conn, c => {
+            let region: Option<String> = on_conn!(conn, |c| {
                 sqlx::query_scalar("SELECT region_code FROM providers WHERE id = $1")
-                    .bind(provider_id).fetch_optional(&mut *c).await
+                    .bind(provider_id)
+                    .fetch_optional(&mut *c)
+                    .await
             })?;
             region
                 .and_then(|r| jinglao_domain::RegionCode::parse(&r).ok())
@@ -63,12 +65,16 @@ async fn employed(
     provider_id: Uuid,
     day: NaiveDate,
 ) -> Result<bool, DbError> {
-    let n: i64 = on_conn!(conn, c => {
+    let n: i64 = on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM employments WHERE staff_id = $1 AND provider_id = $2 \
              AND start_on <= $3 AND (end_on IS NULL OR end_on >= $3)",
         )
-        .bind(staff_id).bind(provider_id).bind(day).fetch_one(&mut *c).await
+        .bind(staff_id)
+        .bind(provider_id)
+        .bind(day)
+        .fetch_one(&mut *c)
+        .await
     })?;
     Ok(n > 0)
 }
@@ -78,13 +84,15 @@ pub async fn skills_at(
     conn: &mut Conn<'_>,
     provider_id: Uuid,
 ) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
-    let rows: Vec<(Uuid, String)> = on_conn!(conn, c => {
+    let rows: Vec<(Uuid, String)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT k.staff_id, k.item_code FROM staff_skills k WHERE k.staff_id IN \
              (SELECT e.staff_id FROM employments e WHERE e.provider_id = $1) \
              ORDER BY k.staff_id, k.item_code",
         )
-        .bind(provider_id).fetch_all(&mut *c).await
+        .bind(provider_id)
+        .fetch_all(&mut *c)
+        .await
     })?;
     let mut by: HashMap<Uuid, Vec<String>> = HashMap::new();
     for (staff, item) in rows {
@@ -122,14 +130,21 @@ pub async fn set_skills(
     if !employed(&mut conn, staff_id, provider_id, today).await? {
         return Err(DbError::NotFound);
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("DELETE FROM staff_skills WHERE staff_id = $1")
-            .bind(staff_id).execute(&mut *c).await.map(|_| ())
+            .bind(staff_id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     for item in &items {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query("INSERT INTO staff_skills (staff_id, item_code) VALUES ($1, $2)")
-                .bind(staff_id).bind(*item).execute(&mut *c).await.map(|_| ())
+                .bind(staff_id)
+                .bind(*item)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
         })?;
     }
     let event = Event::new("staff.skills", "staff", staff_id)
@@ -162,7 +177,7 @@ pub async fn bar(
     let mut conn = tx.conn();
     // Only someone employed by a provider registered in the actor's region.
     if let Some((lo, hi)) = actor.scope.subtree_range() {
-        let ours: bool = on_conn!(&mut conn, c => {
+        let ours: bool = on_conn!(&mut conn, |c| {
             sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM employments e JOIN providers p ON p.id = e.provider_id \
                  WHERE e.staff_id = $1 AND p.region_code BETWEEN $2 AND $3)",
@@ -173,10 +188,17 @@ pub async fn bar(
             return Err(DbError::NotFound);
         }
     }
-    let n = on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE staff SET barred_on = $1, barred_reason = $2, updated_at = $3 WHERE id = $4")
-            .bind(on).bind(reason.trim()).bind(now).bind(staff_id)
-            .execute(&mut *c).await.map(|r| r.rows_affected())
+    let n = on_conn!(&mut conn, |c| {
+        sqlx::query(
+            "UPDATE staff SET barred_on = $1, barred_reason = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(on)
+        .bind(reason.trim())
+        .bind(now)
+        .bind(staff_id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     if n == 0 {
         return Err(DbError::NotFound);
@@ -235,9 +257,13 @@ pub async fn set_day(
     if !employed(&mut conn, staff_id, provider_id, day).await? {
         return Err(Invalid::one("staff_id", format!("这名护理员在 {day} 不在该机构任职")).into());
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("DELETE FROM caregiver_days WHERE staff_id = $1 AND day = $2")
-            .bind(staff_id).bind(day).execute(&mut *c).await.map(|_| ())
+            .bind(staff_id)
+            .bind(day)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     let (kind, a, z, reason) = match entry {
         DayEntry::Shift(a, z) => (Some("shift"), Some(*a), Some(*z), String::new()),
@@ -245,13 +271,22 @@ pub async fn set_day(
         DayEntry::Default => (None, None, None, String::new()),
     };
     if let Some(kind) = kind {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query(
                 "INSERT INTO caregiver_days (staff_id, day, kind, starts_at, ends_at, reason, \
                  created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(staff_id).bind(day).bind(kind).bind(a).bind(z).bind(&reason)
-            .bind(actor.user_id).bind(now).execute(&mut *c).await.map(|_| ())
+            .bind(staff_id)
+            .bind(day)
+            .bind(kind)
+            .bind(a)
+            .bind(z)
+            .bind(&reason)
+            .bind(actor.user_id)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
         })?;
     }
     let event = Event::new("staff.day", "staff", staff_id).detail(json!({
@@ -260,15 +295,20 @@ pub async fn set_day(
     }));
     audit::append(&mut conn, key, actor, event, now).await?;
     let report = if matches!(entry, DayEntry::Leave(_)) {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query(
                 "UPDATE service_orders SET caregiver_id = NULL, assigned_how = NULL, \
                  planned_at = NULL, updated_at = $1 WHERE caregiver_id = $2 AND provider_id = $3 \
                  AND service_on = $4 AND status = 'booked' \
                  AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)",
             )
-            .bind(now).bind(staff_id).bind(provider_id).bind(day)
-            .execute(&mut *c).await.map(|_| ())
+            .bind(now)
+            .bind(staff_id)
+            .bind(provider_id)
+            .bind(day)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
         })?;
         Some(auto_in(&mut conn, key, actor, provider_id, day, now).await?)
     } else {
@@ -334,7 +374,7 @@ async fn auto_in(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Report, DbError> {
-    let open: Vec<OpenOrder> = on_conn!(conn, c => {
+    let open: Vec<OpenOrder> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT o.id, o.item_code, o.window_start, o.window_end, o.minutes, e.latitude, \
              e.longitude, (SELECT p.needs_certificate FROM service_prices p \
@@ -349,8 +389,9 @@ async fn auto_in(
         )
         .bind(provider_id).bind(day).fetch_all(&mut *c).await
     })?;
-    let staff: Vec<Staffer> = on_conn!(conn, c => {
-        sqlx::query_as(
+    let staff: Vec<Staffer> =
+        on_conn!(conn, |c| {
+            sqlx::query_as(
             "SELECT DISTINCT s.id, s.certificate_no, s.barred_on, d.kind, d.starts_at, d.ends_at \
              FROM staff s JOIN employments e ON e.staff_id = s.id AND e.provider_id = $1 \
              AND e.start_on <= $2 AND (e.end_on IS NULL OR e.end_on >= $2) \
@@ -358,9 +399,9 @@ async fn auto_in(
              WHERE EXISTS (SELECT 1 FROM staff_skills k WHERE k.staff_id = s.id) ORDER BY s.id",
         )
         .bind(provider_id).bind(day).fetch_all(&mut *c).await
-    })?;
+        })?;
     // Kept: hand assignments and started visits, as busy time.
-    let kept: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = on_conn!(conn, c => {
+    let kept: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT o.caregiver_id, COALESCE(o.planned_at, o.window_start), o.minutes \
              FROM service_orders o WHERE o.provider_id = $1 AND o.service_on = $2 \
@@ -368,9 +409,15 @@ async fn auto_in(
              AND (o.assigned_how IS NULL OR o.assigned_how <> 'auto' \
                   OR EXISTS (SELECT 1 FROM visits v WHERE v.order_id = o.id))",
         )
-        .bind(provider_id).bind(day).fetch_all(&mut *c).await
-        .map(|rows: Vec<(Uuid, DateTime<Utc>, i32)>| rows.into_iter()
-            .map(|(s, a, m)| (s, a, a + Duration::minutes(i64::from(m)))).collect())
+        .bind(provider_id)
+        .bind(day)
+        .fetch_all(&mut *c)
+        .await
+        .map(|rows: Vec<(Uuid, DateTime<Utc>, i32)>| {
+            rows.into_iter()
+                .map(|(s, a, m)| (s, a, a + Duration::minutes(i64::from(m))))
+                .collect()
+        })
     })?;
     let mut busy: HashMap<Uuid, Vec<Period>> = HashMap::new();
     for (s, a, z) in kept {
@@ -413,22 +460,31 @@ async fn auto_in(
         .collect();
     let (assigned, left) = dispatch::plan(&orders, &caregivers, &Options::CITY);
     for a in &assigned {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             sqlx::query(
                 "UPDATE service_orders SET caregiver_id = $1, assigned_how = 'auto', \
                  planned_at = $2, updated_at = $3 WHERE id = $4",
             )
-            .bind(a.caregiver).bind(a.start).bind(now).bind(a.order)
-            .execute(&mut *c).await.map(|_| ())
+            .bind(a.caregiver)
+            .bind(a.start)
+            .bind(now)
+            .bind(a.order)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
         })?;
     }
     for (id, _) in &left {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             sqlx::query(
                 "UPDATE service_orders SET caregiver_id = NULL, assigned_how = NULL, \
                  planned_at = NULL, updated_at = $1 WHERE id = $2",
             )
-            .bind(now).bind(*id).execute(&mut *c).await.map(|_| ())
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
         })?;
     }
     let event = Event::new("order.dispatch", "provider", provider_id).detail(json!({
@@ -475,7 +531,7 @@ pub async fn board(
     if !may_manage(conn, actor, provider_id).await? {
         return Err(DbError::NotFound);
     }
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT s.id, s.name, s.certificate_no, s.barred_on, d.kind, d.starts_at, d.ends_at, \
              d.reason, (SELECT COUNT(*) FROM service_orders o WHERE o.caregiver_id = s.id \
@@ -488,6 +544,9 @@ pub async fn board(
                  AND o.service_on = $2)) \
              ORDER BY s.name, s.id",
         )
-        .bind(provider_id).bind(day).fetch_all(&mut *c).await
+        .bind(provider_id)
+        .bind(day)
+        .fetch_all(&mut *c)
+        .await
     })?)
 }

@@ -94,9 +94,11 @@ pub async fn create(
     let start = b.start_on.unwrap_or(today);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let facts: Option<(String, String)> = on_conn!(&mut conn, c => {
+    let facts: Option<(String, String)> = on_conn!(&mut conn, |c| {
         sqlx::query_as("SELECT residence_region_code, status FROM elders WHERE id = $1")
-            .bind(b.elder_id).fetch_optional(&mut *c).await
+            .bind(b.elder_id)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     let (residence, status) = facts.ok_or(DbError::NotFound)?;
     let residence = RegionCode::parse(&residence).map_err(|e| DbError::Corrupt(e.to_string()))?;
@@ -122,9 +124,13 @@ pub async fn create(
         )
         .into());
     }
-    let in_care: i64 = on_conn!(&mut conn, c => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM stays WHERE elder_id = $1 AND discharged_on IS NULL")
-            .bind(b.elder_id).fetch_one(&mut *c).await
+    let in_care: i64 = on_conn!(&mut conn, |c| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM stays WHERE elder_id = $1 AND discharged_on IS NULL",
+        )
+        .bind(b.elder_id)
+        .fetch_one(&mut *c)
+        .await
     })?;
     if in_care > 0 {
         return Err(Invalid::one("elder_id", "老人正入住养老机构，不能建家庭养老床位").into());
@@ -143,7 +149,7 @@ pub async fn create(
         .into());
     }
     let id = Uuid::now_v7();
-    let inserted = on_conn!(&mut conn, c => {
+    let inserted = on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO family_beds (id, elder_id, region_code, provider_id, contract_no, item_code, \
              start_on, assessed_on, assessor, assessment, basis, status, created_by, created_at, \
@@ -220,7 +226,7 @@ pub async fn of_elder(
     scope: &Scope,
     elder_id: Uuid,
 ) -> Result<Vec<Bed>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(BED_COLUMNS);
         q.push(" WHERE b.elder_id = ").push_bind(elder_id);
         crate::scope_sql::push_scope(&mut q, scope, "b.region_code", "b.provider_id");
@@ -231,7 +237,7 @@ pub async fn of_elder(
 
 /// One bed within `scope`.
 pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<Bed>, DbError> {
-    let rows: Vec<Bed> = on_conn!(conn, c => {
+    let rows: Vec<Bed> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(BED_COLUMNS);
         q.push(" WHERE b.id = ").push_bind(id);
         crate::scope_sql::push_scope(&mut q, scope, "b.region_code", "b.provider_id");
@@ -298,7 +304,7 @@ pub async fn adapt(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let bed = bed_for_change(&mut conn, actor, bed_id).await?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO family_bed_adaptations (bed_id, item, done_on, note) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (bed_id, item) DO UPDATE SET done_on = excluded.done_on, note = excluded.note",
@@ -337,7 +343,7 @@ pub async fn install(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let bed = bed_for_change(&mut conn, actor, bed_id).await?;
-    let inserted = on_conn!(&mut conn, c => {
+    let inserted = on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO family_bed_devices (id, bed_id, kind, serial_no, installed_on, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -365,9 +371,11 @@ pub async fn adaptations(
     conn: &mut Conn<'_>,
     bed_id: Uuid,
 ) -> Result<Vec<(String, NaiveDate, String)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as("SELECT item, done_on, note FROM family_bed_adaptations WHERE bed_id = $1")
-            .bind(bed_id).fetch_all(&mut *c).await
+            .bind(bed_id)
+            .fetch_all(&mut *c)
+            .await
     })?)
 }
 
@@ -376,12 +384,14 @@ pub async fn devices(
     conn: &mut Conn<'_>,
     bed_id: Uuid,
 ) -> Result<Vec<(String, String, NaiveDate)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT kind, serial_no, installed_on FROM family_bed_devices WHERE bed_id = $1 \
              AND removed_on IS NULL ORDER BY installed_on, kind",
         )
-        .bind(bed_id).fetch_all(&mut *c).await
+        .bind(bed_id)
+        .fetch_all(&mut *c)
+        .await
     })?)
 }
 
@@ -395,7 +405,7 @@ pub async fn progress(
 ) -> Result<MonthProgress, DbError> {
     let region =
         RegionCode::parse(&bed.region_code).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    let done: i64 = on_conn!(conn, c => {
+    let done: i64 = on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM visits WHERE elder_id = $1 AND provider_id = $2 AND item_code = $3 \
              AND service_month = $4 AND status IN ('verified', 'accepted')",
@@ -425,7 +435,7 @@ pub async fn end(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let bed = bed_for_change(&mut conn, actor, bed_id).await?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE family_beds SET status = 'ended', end_on = $1, end_reason = $2, updated_at = $3 \
              WHERE id = $4",
@@ -479,7 +489,7 @@ pub async fn list(
     order: ListOrder,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT b.id, b.elder_id, e.name AS elder_name, b.region_code, p.name AS provider_name, \
              b.start_on, (SELECT COUNT(*) FROM visits v WHERE v.elder_id = b.elder_id \
@@ -514,7 +524,7 @@ pub async fn counts_by_county(
     conn: &mut Conn<'_>,
     scope: &Scope,
 ) -> Result<Vec<(String, i64)>, DbError> {
-    let rows: Vec<(String, i64)> = on_conn!(conn, c => {
+    let rows: Vec<(String, i64)> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT b.region_code, COUNT(*) FROM family_beds b WHERE b.status = 'active'",
         );

@@ -165,14 +165,17 @@ pub async fn price_on(
     item: &str,
     day: NaiveDate,
 ) -> Result<Option<(i64, i32, bool)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT unit_fen, min_minutes, needs_certificate FROM service_prices \
              WHERE provider_id = $1 AND item_code = $2 AND valid_from <= $3 \
              AND (valid_to IS NULL OR valid_to >= $3) ORDER BY valid_from DESC LIMIT 1",
         )
-        .bind(provider_id).bind(item).bind(day)
-        .fetch_optional(&mut *c).await
+        .bind(provider_id)
+        .bind(item)
+        .bind(day)
+        .fetch_optional(&mut *c)
+        .await
     })?)
 }
 
@@ -185,14 +188,18 @@ pub async fn usage(
     month: &str,
     except: Option<Uuid>,
 ) -> Result<Usage, DbError> {
-    let (times, minutes, fen): (i64, Option<i64>, Option<i64>) = on_conn!(conn, c => {
+    let (times, minutes, fen): (i64, Option<i64>, Option<i64>) = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT COUNT(*), CAST(SUM(minutes) AS BIGINT), CAST(SUM(price_fen) AS BIGINT) \
              FROM service_orders WHERE elder_id = $1 AND item_code = $2 AND service_month = $3 \
              AND funding = 'entitlement' AND status IN ('booked', 'done') AND id <> $4",
         )
-        .bind(elder_id).bind(item).bind(month).bind(except.unwrap_or(Uuid::nil()))
-        .fetch_one(&mut *c).await
+        .bind(elder_id)
+        .bind(item)
+        .bind(month)
+        .bind(except.unwrap_or(Uuid::nil()))
+        .fetch_one(&mut *c)
+        .await
     })?;
     Ok(Usage {
         times: u32::try_from(times).unwrap_or(u32::MAX),
@@ -210,13 +217,16 @@ async fn check_quota(
     size: Size,
     except: Option<Uuid>,
 ) -> Result<Uuid, DbError> {
-    let ent: Option<(Uuid, Uuid)> = on_conn!(conn, c => {
+    let ent: Option<(Uuid, Uuid)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, list_id FROM entitlements WHERE elder_id = $1 AND item_code = $2 \
              AND start_date <= $3 AND (end_date IS NULL OR end_date >= $3) LIMIT 1",
         )
-        .bind(elder_id).bind(item).bind(day)
-        .fetch_optional(&mut *c).await
+        .bind(elder_id)
+        .bind(item)
+        .bind(day)
+        .fetch_optional(&mut *c)
+        .await
     })?;
     let Some((ent_id, list_id)) = ent else {
         return Err(Invalid::one(
@@ -299,13 +309,14 @@ pub(crate) async fn place_in(
     let day = china_date(start);
     // Lock the person's row (a no-op write): bookings for one person queue here, so the quota
     // is read and used by one booking at a time.
-    let facts: Option<ElderFacts> = on_conn!(conn, c => {
+    let facts: Option<ElderFacts> = on_conn!(conn, |c| {
         sqlx::query_as(
             "UPDATE elders SET updated_at = updated_at WHERE id = $1 \
              RETURNING residence_region_code, status, status_date",
         )
         .bind(o.elder_id)
-        .fetch_optional(&mut *c).await
+        .fetch_optional(&mut *c)
+        .await
     })?;
     let facts = facts.ok_or(DbError::NotFound)?;
     let residence = RegionCode::parse(&facts.residence_region_code)
@@ -346,7 +357,7 @@ pub(crate) async fn place_in(
     };
     let id = Uuid::now_v7();
     let code = confirm_code();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO service_orders (id, elder_id, region_code, provider_id, item_code, funding, \
              entitlement_id, service_on, service_month, window_start, window_end, minutes, price_fen, \
@@ -391,11 +402,15 @@ pub(crate) async fn cancel_unstarted(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, DbError> {
-    Ok(on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("UPDATE service_orders SET status = 'cancelled', end_reason = ");
+    Ok(on_conn!(conn, |c| {
+        let mut q = sqlx::QueryBuilder::new(
+            "UPDATE service_orders SET status = 'cancelled', end_reason = ",
+        );
         q.push_bind(reason).push(", updated_at = ").push_bind(now);
-        q.push(" WHERE status = 'booked' \
-                 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)");
+        q.push(
+            " WHERE status = 'booked' \
+                 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)",
+        );
         match which {
             Unstarted::OfPlan(plan, after) => {
                 q.push(" AND plan_id = ").push_bind(plan);
@@ -462,7 +477,7 @@ const ORDER_COLUMNS: &str = "SELECT id, elder_id, region_code, provider_id, item
 
 /// One order, if `scope` covers it (its provider, or the person's region).
 pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<Order>, DbError> {
-    let rows: Vec<Order> = on_conn!(conn, c => {
+    let rows: Vec<Order> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(ORDER_COLUMNS);
         q.push(" WHERE id = ").push_bind(id);
         crate::scope_sql::push_scope(&mut q, scope, "region_code", "provider_id");
@@ -476,7 +491,7 @@ pub(crate) async fn get_many(conn: &mut Conn<'_>, ids: &[Uuid]) -> Result<Vec<Or
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(ORDER_COLUMNS);
         q.push(" WHERE id IN ");
         crate::scope_sql::push_id_list(&mut q, ids);
@@ -505,16 +520,20 @@ pub async fn assign(
     if order.status != "booked" {
         return Err(Invalid::one("order", "只能派发尚未完成的工单").into());
     }
-    let staff: Option<(String, Option<NaiveDate>, Option<String>, i64)> = on_conn!(&mut conn, c => {
-        sqlx::query_as(
-            "SELECT s.certificate_no, s.barred_on, s.barred_reason, COUNT(e.id) FROM staff s \
+    let staff: Option<(String, Option<NaiveDate>, Option<String>, i64)> =
+        on_conn!(&mut conn, |c| {
+            sqlx::query_as(
+                "SELECT s.certificate_no, s.barred_on, s.barred_reason, COUNT(e.id) FROM staff s \
              LEFT JOIN employments e ON e.staff_id = s.id AND e.provider_id = $2 \
              AND e.start_on <= $3 AND (e.end_on IS NULL OR e.end_on >= $3) WHERE s.id = $1 \
              GROUP BY s.certificate_no, s.barred_on, s.barred_reason",
-        )
-        .bind(staff_id).bind(order.provider_id).bind(order.service_on)
-        .fetch_optional(&mut *c).await
-    })?;
+            )
+            .bind(staff_id)
+            .bind(order.provider_id)
+            .bind(order.service_on)
+            .fetch_optional(&mut *c)
+            .await
+        })?;
     let Some((certificate, barred_on, barred_reason, employed)) = staff else {
         return Err(Invalid::one("caregiver_id", "没有这名护理员").into());
     };
@@ -554,12 +573,17 @@ pub async fn assign(
         )
         .into());
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE service_orders SET caregiver_id = $1, assigned_how = 'hand', \
              planned_at = window_start, updated_at = $2 WHERE id = $3",
         )
-        .bind(staff_id).bind(now).bind(order_id).execute(&mut *c).await.map(|_| ())
+        .bind(staff_id)
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
     })?;
     let event = Event::new("order.assign", "elder", order.elder_id)
         .region(RegionCode::parse(&order.region_code).ok())
@@ -611,14 +635,19 @@ pub async fn end(
         Ending::Cancelled => "cancelled",
         Ending::NoShow => "no_show",
     };
-    let changed = on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE service_orders SET status = $1, end_reason = $2, updated_at = $3 \
              WHERE id = $4 AND status = 'booked' \
              AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.order_id = service_orders.id)",
         )
-        .bind(status).bind(reason.trim()).bind(now).bind(order_id)
-        .execute(&mut *c).await.map(|r| r.rows_affected())
+        .bind(status)
+        .bind(reason.trim())
+        .bind(now)
+        .bind(order_id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     if changed == 0 {
         return Err(Invalid::one("order", "工单已开始服务或已结束，不能再取消").into());
@@ -669,7 +698,7 @@ pub async fn assigned_on(
     staff_id: Uuid,
     day: NaiveDate,
 ) -> Result<Vec<Assigned>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT o.id, o.item_code, o.window_start, o.window_end, o.status, e.name AS elder_name, \
              e.address, e.latitude, e.longitude, v.id AS visit_id, v.status AS visit_status, v.findings, \
@@ -693,13 +722,18 @@ pub async fn people_with_position(
 ) -> Result<Vec<Uuid>, DbError> {
     let (lo, hi) = region.subtree_range();
     let born_by = today.with_year(today.year() - 60).unwrap_or(today);
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT id FROM elders WHERE residence_region_code BETWEEN $1 AND $2 \
              AND status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
              AND birth_date <= $3 ORDER BY id LIMIT $4",
         )
-        .bind(lo).bind(hi).bind(born_by).bind(limit).fetch_all(&mut *c).await
+        .bind(lo)
+        .bind(hi)
+        .bind(born_by)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await
     })?)
 }
 
@@ -761,12 +795,15 @@ pub async fn codes_to_give(
     from: NaiveDate,
 ) -> Result<Vec<(Uuid, String)>, DbError> {
     let since = china_time(from, chrono::NaiveTime::MIN);
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, confirm_code FROM service_orders WHERE elder_id = $1 \
              AND status = 'booked' AND window_start >= $2 ORDER BY window_start",
         )
-        .bind(elder_id).bind(since).fetch_all(&mut *c).await
+        .bind(elder_id)
+        .bind(since)
+        .fetch_all(&mut *c)
+        .await
     })?)
 }
 
@@ -798,7 +835,7 @@ pub async fn list(
     f: &ListFilter,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT o.id, o.elder_id, e.name AS elder_name, e.address, o.provider_id, \
              p.name AS provider_name, o.item_code, o.funding, o.window_start, o.window_end, \
@@ -825,21 +862,31 @@ pub async fn list(
             q.push(" AND o.caregiver_id IS NULL AND o.status = 'booked'");
         }
         if let Some((from, to)) = f.days {
-            q.push(" AND o.service_on BETWEEN ").push_bind(from).push(" AND ").push_bind(to);
+            q.push(" AND o.service_on BETWEEN ")
+                .push_bind(from)
+                .push(" AND ")
+                .push_bind(to);
         }
         if let Some(status) = &f.status {
             q.push(" AND o.status = ").push_bind(status.clone());
         }
         if let Some(region) = &f.region {
             let (lo, hi) = region.subtree_range();
-            q.push(" AND o.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            q.push(" AND o.region_code BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
         }
         if let Some((start, id)) = f.after {
             q.push(" AND (o.window_start > ").push_bind(start);
-            q.push(" OR (o.window_start = ").push_bind(start).push(" AND o.id > ").push_bind(id);
+            q.push(" OR (o.window_start = ")
+                .push_bind(start)
+                .push(" AND o.id > ")
+                .push_bind(id);
             q.push("))");
         }
-        q.push(" ORDER BY o.window_start, o.id LIMIT ").push_bind(limit);
+        q.push(" ORDER BY o.window_start, o.id LIMIT ")
+            .push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await
     })?)
 }
@@ -852,13 +899,15 @@ pub async fn offers(
     scope: &Scope,
     day: NaiveDate,
 ) -> Result<Vec<(Uuid, String, String, i64)>, DbError> {
-    let rows: Vec<(Uuid, String, String, i64)> = on_conn!(conn, c => {
+    let rows: Vec<(Uuid, String, String, i64)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT p.id, p.name, sp.item_code, sp.unit_fen FROM service_prices sp \
              JOIN providers p ON p.id = sp.provider_id WHERE sp.valid_from <= $1 \
              AND (sp.valid_to IS NULL OR sp.valid_to >= $1) ORDER BY p.name, sp.item_code",
         )
-        .bind(day).fetch_all(&mut *c).await
+        .bind(day)
+        .fetch_all(&mut *c)
+        .await
     })?;
     Ok(match scope {
         Scope::Provider { provider_id, .. } => rows

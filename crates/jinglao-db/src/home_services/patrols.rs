@@ -79,7 +79,7 @@ pub async fn refresh(
     let mut conn = tx.conn();
     let people = load_people(&mut conn, root, on).await?;
     let (lo, hi) = root.subtree_range();
-    let existing: Vec<PlanRow> = on_conn!(&mut conn, c => {
+    let existing: Vec<PlanRow> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
             "SELECT elder_id, frequency, reason, joined_on, last_visit_on, status FROM patrol_plans \
              WHERE region_code BETWEEN $1 AND $2",
@@ -123,7 +123,7 @@ pub async fn refresh(
                 let same = p.status == "active" && p.frequency == freq_name(f) && p.reason == why;
                 if !same {
                     let due = patrol::due_on(p.last_visit_on, p.joined_on, f, r.monthly_times);
-                    on_conn!(&mut conn, c => {
+                    on_conn!(&mut conn, |c| {
                         sqlx::query(
                             "UPDATE patrol_plans SET frequency = $1, reason = $2, due_on = $3, \
                              region_code = $4, status = 'active', updated_at = $5 WHERE elder_id = $6",
@@ -137,7 +137,7 @@ pub async fn refresh(
             (f, None) => {
                 out.listed += 1;
                 out.added += 1;
-                on_conn!(&mut conn, c => {
+                on_conn!(&mut conn, |c| {
                     sqlx::query(
                         "INSERT INTO patrol_plans (elder_id, region_code, frequency, reason, joined_on, \
                          due_on, status, updated_at) VALUES ($1, $2, $3, $4, $5, $5, 'active', $6)",
@@ -172,9 +172,14 @@ async fn set_status(
     status: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE patrol_plans SET status = $1, updated_at = $2 WHERE elder_id = $3")
-            .bind(status).bind(now).bind(id).execute(&mut *c).await.map(|_| ())
+            .bind(status)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
@@ -211,12 +216,14 @@ async fn plan_in_scope(
     actor: &Actor,
     elder_id: Uuid,
 ) -> Result<(RegionCode, Frequency, Option<NaiveDate>, NaiveDate), DbError> {
-    let row: Option<(String, String, Option<NaiveDate>, NaiveDate)> = on_conn!(conn, c => {
+    let row: Option<(String, String, Option<NaiveDate>, NaiveDate)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT region_code, frequency, last_visit_on, joined_on FROM patrol_plans \
              WHERE elder_id = $1 AND status = 'active'",
         )
-        .bind(elder_id).fetch_optional(&mut *c).await
+        .bind(elder_id)
+        .fetch_optional(&mut *c)
+        .await
     })?;
     let Some((region, f, last, joined)) = row else {
         // "Not on the list" only about someone the actor may see at all.
@@ -253,12 +260,18 @@ pub async fn assign_visitor(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let (region, ..) = plan_in_scope(&mut conn, actor, elder_id).await?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE patrol_plans SET visitor_kind = $1, visitor_name = $2, updated_at = $3 \
              WHERE elder_id = $4",
         )
-        .bind(kind).bind(name.trim()).bind(now).bind(elder_id).execute(&mut *c).await.map(|_| ())
+        .bind(kind)
+        .bind(name.trim())
+        .bind(now)
+        .bind(elder_id)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
     })?;
     let event = Event::new("patrol.assign", "elder", elder_id)
         .region(Some(region))
@@ -334,7 +347,7 @@ pub async fn record(
     let mut conn = tx.conn();
     let (region, f, last, joined) = plan_in_scope(&mut conn, actor, v.elder_id).await?;
     let id = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO patrol_visits (id, elder_id, region_code, visited_on, visitor_kind, \
              visitor_name, met, safety, health, needs, notes, referral, referral_note, recorded_by, \
@@ -355,7 +368,7 @@ pub async fn record(
         .await?
         .patrol_monthly_times(&region);
     let due = patrol::due_on(latest, joined, f, times);
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE patrol_plans SET last_visit_on = $1, due_on = $2, updated_at = $3 WHERE elder_id = $4",
         )
@@ -431,7 +444,7 @@ pub async fn due(
             }
         }};
     }
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT p.elder_id, e.name, e.address, p.region_code, p.frequency, p.reason, \
              p.visitor_kind, p.visitor_name, p.last_visit_on, p.due_on FROM patrol_plans p \
@@ -440,12 +453,22 @@ pub async fn due(
         filter!(q);
         if let Some((day, region, name, id)) = after {
             q.push(" AND (p.due_on > ").push_bind(*day);
-            q.push(" OR (p.due_on = ").push_bind(*day).push(" AND (p.region_code > ").push_bind(region.clone());
-            q.push(" OR (p.region_code = ").push_bind(region.clone()).push(" AND (e.name > ").push_bind(name.clone());
-            q.push(" OR (e.name = ").push_bind(name.clone()).push(" AND p.elder_id > ").push_bind(*id);
+            q.push(" OR (p.due_on = ")
+                .push_bind(*day)
+                .push(" AND (p.region_code > ")
+                .push_bind(region.clone());
+            q.push(" OR (p.region_code = ")
+                .push_bind(region.clone())
+                .push(" AND (e.name > ")
+                .push_bind(name.clone());
+            q.push(" OR (e.name = ")
+                .push_bind(name.clone())
+                .push(" AND p.elder_id > ")
+                .push_bind(*id);
             q.push(")))))");
         }
-        q.push(" ORDER BY p.due_on, p.region_code, e.name, p.elder_id LIMIT ").push_bind(limit);
+        q.push(" ORDER BY p.due_on, p.region_code, e.name, p.elder_id LIMIT ")
+            .push_bind(limit);
         let rows = q.build_query_as::<Listed>().fetch_all(&mut *c).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM patrol_plans p");
         filter!(q);
@@ -460,7 +483,7 @@ pub async fn overdue_by_community(
     scope: &Scope,
     today: NaiveDate,
 ) -> Result<Vec<(String, i64)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT p.region_code, COUNT(*) FROM patrol_plans p WHERE p.status = 'active' AND p.due_on < ",
         );
@@ -521,20 +544,23 @@ pub async fn of_elder(
     conn: &mut Conn<'_>,
     elder_id: Uuid,
 ) -> Result<(Option<PlanView>, Vec<VisitRow>), DbError> {
-    let plan = on_conn!(conn, c => {
-        sqlx::query_as(
+    let plan =
+        on_conn!(conn, |c| {
+            sqlx::query_as(
             "SELECT frequency, reason, visitor_kind, visitor_name, last_visit_on, due_on, status \
              FROM patrol_plans WHERE elder_id = $1",
         )
         .bind(elder_id).fetch_optional(&mut *c).await
-    })?;
-    let visits = on_conn!(conn, c => {
+        })?;
+    let visits = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT visited_on, visitor_kind, visitor_name, met, safety, health, needs, notes, \
              referral, referral_note FROM patrol_visits WHERE elder_id = $1 \
              ORDER BY visited_on DESC, created_at DESC LIMIT 100",
         )
-        .bind(elder_id).fetch_all(&mut *c).await
+        .bind(elder_id)
+        .fetch_all(&mut *c)
+        .await
     })?;
     Ok((plan, visits))
 }

@@ -155,9 +155,11 @@ pub async fn create(
     let (weekdays, start_time, minutes, start_on) = validate(p, today)?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let residence: Option<String> = on_conn!(&mut conn, c => {
+    let residence: Option<String> = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT residence_region_code FROM elders WHERE id = $1")
-            .bind(p.elder_id).fetch_optional(&mut *c).await
+            .bind(p.elder_id)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     let residence = RegionCode::parse(&residence.ok_or(DbError::NotFound)?)
         .map_err(|e| DbError::Corrupt(e.to_string()))?;
@@ -167,7 +169,7 @@ pub async fn create(
     let id = Uuid::now_v7();
     let funding = p.funding.unwrap_or(Funding::SelfPay);
     let start_minute = i64::from(start_time.hour() * 60 + start_time.minute());
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO service_plans (id, elder_id, region_code, provider_id, item_code, funding, \
              weekdays, start_minute, minutes, start_on, end_on, status, created_by, created_at, \
@@ -259,9 +261,14 @@ async fn generate_in(
         }
     }
     if through >= from {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             sqlx::query("UPDATE service_plans SET generated_to = $1, updated_at = $2 WHERE id = $3")
-                .bind(through).bind(now).bind(plan.id).execute(&mut *c).await.map(|_| ())
+                .bind(through)
+                .bind(now)
+                .bind(plan.id)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
         })?;
     }
     if !out.skipped.is_empty() {
@@ -278,7 +285,10 @@ async fn generate_in(
 
 /// Runs one savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`; both databases).
 async fn savepoint(conn: &mut Conn<'_>, sql: &'static str) -> Result<(), DbError> {
-    on_conn!(conn, c => sqlx::query(sql).execute(&mut *c).await.map(|_| ()))?;
+    on_conn!(conn, |c| sqlx::query(sql)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 
@@ -293,7 +303,7 @@ pub async fn generate_all(
     let through = china_date(now) + Duration::days(HORIZON_DAYS - 1);
     let due: Vec<Plan> = {
         let mut c = db.acquire().await?;
-        on_conn!(&mut c.conn(), c => {
+        on_conn!(&mut c.conn(), |c| {
             let mut q = sqlx::QueryBuilder::new(COLUMNS);
             q.push(" WHERE status = 'active' AND (generated_to IS NULL OR generated_to < ")
                 .push_bind(through)
@@ -322,7 +332,7 @@ pub async fn generate_all(
 
 /// One plan, if `scope` covers it.
 pub async fn get(conn: &mut Conn<'_>, scope: &Scope, id: Uuid) -> Result<Option<Plan>, DbError> {
-    let rows: Vec<Plan> = on_conn!(conn, c => {
+    let rows: Vec<Plan> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(COLUMNS);
         q.push(" WHERE id = ").push_bind(id);
         crate::scope_sql::push_scope(&mut q, scope, "region_code", "provider_id");
@@ -337,7 +347,7 @@ pub async fn of_elder(
     scope: &Scope,
     elder_id: Uuid,
 ) -> Result<Vec<Plan>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(COLUMNS);
         q.push(" WHERE elder_id = ").push_bind(elder_id);
         crate::scope_sql::push_scope(&mut q, scope, "region_code", "provider_id");
@@ -373,7 +383,7 @@ pub async fn end(
         return Err(Invalid::one("plan", "计划已终止").into());
     }
     let why = format!("服务计划终止：{}", reason.trim());
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE service_plans SET status = 'ended', end_reason = $1, updated_at = $2 WHERE id = $3",
         )
@@ -429,7 +439,7 @@ pub async fn list(
     f: &ListFilter,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT s.id, s.elder_id, s.region_code, s.provider_id, s.item_code, s.funding, \
              s.weekdays, s.start_minute, s.minutes, s.start_on, s.end_on, s.status, s.end_reason, \
@@ -449,7 +459,10 @@ pub async fn list(
         }
         if let Some(region) = &f.region {
             let (lo, hi) = region.subtree_range();
-            q.push(" AND s.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            q.push(" AND s.region_code BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
         }
         if let Some(after) = f.after {
             q.push(" AND s.id > ").push_bind(after);

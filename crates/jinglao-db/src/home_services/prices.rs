@@ -49,7 +49,7 @@ impl ContractPrice {
 
 /// A provider's prices, by item then date.
 pub async fn list(conn: &mut Conn<'_>, provider_id: Uuid) -> Result<Vec<ContractPrice>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, provider_id, item_code, valid_from, valid_to, unit_fen, min_minutes, \
              needs_certificate, basis FROM service_prices WHERE provider_id = $1 \
@@ -147,7 +147,7 @@ pub async fn add(
         return Err(Invalid::one("valid_from", e).into());
     }
     let id = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, unit_fen, \
              min_minutes, needs_certificate, basis, created_by, created_at) \

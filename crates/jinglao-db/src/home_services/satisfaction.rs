@@ -82,14 +82,15 @@ pub async fn rate(
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let v: VisitFacts = on_conn!(&mut conn, c => {
-        sqlx::query_as(
+    let v: VisitFacts =
+        on_conn!(&mut conn, |c| {
+            sqlx::query_as(
             "SELECT provider_id, caregiver_id, elder_id, item_code, region_code, service_month, \
              out_at FROM visits WHERE id = $1",
         )
         .bind(visit_id).fetch_optional(&mut *c).await
-    })?
-    .ok_or(DbError::NotFound)?;
+        })?
+        .ok_or(DbError::NotFound)?;
     let region = RegionCode::parse(&v.region_code).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let allowed = match channel {
         Channel::Confirmation => match actor.user_id {
@@ -109,8 +110,9 @@ pub async fn rate(
     if v.out_at.is_none() {
         return Err(Invalid::one("visit", "服务尚未结束，结束后才能评价").into());
     }
-    let inserted = on_conn!(&mut conn, c => {
-        sqlx::query(
+    let inserted =
+        on_conn!(&mut conn, |c| {
+            sqlx::query(
             "INSERT INTO visit_ratings (visit_id, source, provider_id, caregiver_id, item_code, \
              region_code, service_month, score, comment, channel, rated_by, created_at) \
              VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -120,7 +122,7 @@ pub async fn rate(
         .bind(&v.region_code).bind(&v.service_month).bind(score as i32).bind(comment.trim())
         .bind(channel.as_str()).bind(actor.user_id).bind(now).bind(channel.source())
         .execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
+        })?;
     if inserted == 0 {
         return Err(Invalid::one("visit", "这次服务已经评价过了").into());
     }
@@ -197,7 +199,7 @@ pub async fn roll_up(
         By::Item => ("r.item_code", "", "r.item_code"),
     };
     let w = phone_weight_percent.clamp(0, 100);
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new("SELECT ");
         q.push(label)
             .push(format!(" AS label, \
@@ -213,7 +215,8 @@ pub async fn roll_up(
         if let Some(m) = month {
             q.push(" AND r.service_month = ").push_bind(m.to_string());
         }
-        q.push(" GROUP BY ").push(group)
+        q.push(" GROUP BY ")
+            .push(group)
             .push(" ORDER BY COUNT(*) DESC, label LIMIT 200");
         q.build_query_as::<RollUp>().fetch_all(&mut *c).await
     })?)

@@ -95,11 +95,14 @@ async fn adjustments_on(
     statement_id: Uuid,
     month: &str,
 ) -> Result<i64, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM statement_lines WHERE statement_id = $1 AND service_month <> $2",
         )
-        .bind(statement_id).bind(month).fetch_one(&mut *c).await
+        .bind(statement_id)
+        .bind(month)
+        .fetch_one(&mut *c)
+        .await
     })?)
 }
 
@@ -116,7 +119,7 @@ pub async fn get(
     scope: &Scope,
     id: Uuid,
 ) -> Result<Option<Statement>, DbError> {
-    let rows: Vec<Statement> = on_conn!(conn, c => {
+    let rows: Vec<Statement> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(COLUMNS);
         q.push(" WHERE id = ").push_bind(id);
         q.push(" AND provider_id IN (SELECT id FROM providers WHERE 1 = 1");
@@ -129,12 +132,14 @@ pub async fn get(
 
 /// A statement's lines, by day.
 pub async fn lines(conn: &mut Conn<'_>, statement_id: Uuid) -> Result<Vec<Line>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT visit_id, kind, item_code, service_on, service_month, amount_fen \
              FROM statement_lines WHERE statement_id = $1 ORDER BY service_on, visit_id",
         )
-        .bind(statement_id).fetch_all(&mut *c).await
+        .bind(statement_id)
+        .fetch_all(&mut *c)
+        .await
     })?)
 }
 
@@ -144,11 +149,15 @@ async fn find(
     month: &str,
     funding: &str,
 ) -> Result<Option<Statement>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{COLUMNS} WHERE provider_id = $1 AND service_month = $2 AND funding = $3"
         )))
-        .bind(provider_id).bind(month).bind(funding).fetch_optional(&mut *c).await
+        .bind(provider_id)
+        .bind(month)
+        .bind(funding)
+        .fetch_optional(&mut *c)
+        .await
     })?)
 }
 
@@ -182,13 +191,19 @@ pub async fn run(
     let head = match find(&mut conn, provider_id, month, funding).await? {
         Some(s) => s,
         None => {
-            on_conn!(&mut conn, c => {
+            on_conn!(&mut conn, |c| {
                 sqlx::query(
                     "INSERT INTO statements (id, provider_id, service_month, funding, status, \
                      created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', $5, $5)",
                 )
-                .bind(Uuid::now_v7()).bind(provider_id).bind(month).bind(funding).bind(now)
-                .execute(&mut *c).await.map(|_| ())
+                .bind(Uuid::now_v7())
+                .bind(provider_id)
+                .bind(month)
+                .bind(funding)
+                .bind(now)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
             })?;
             find(&mut conn, provider_id, month, funding)
                 .await?
@@ -196,11 +211,15 @@ pub async fn run(
         }
     };
     if head.status != "draft" {
-        let waiting: i64 = on_conn!(&mut conn, c => {
+        let waiting: i64 = on_conn!(&mut conn, |c| {
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) {PAYABLE_FROM} {PAYABLE_WHERE}"
             )))
-                .bind(provider_id).bind(funding).bind(month).fetch_one(&mut *c).await
+            .bind(provider_id)
+            .bind(funding)
+            .bind(month)
+            .fetch_one(&mut *c)
+            .await
         })?;
         tx.commit().await?;
         return Ok(RunReport {
@@ -215,7 +234,7 @@ pub async fn run(
     let adjustments_before = adjustments_on(&mut conn, head.id, month).await?;
     // One statement prices and inserts every line, on either database: each payable visit
     // joined to the contract price in force on its day (prices never overlap, so at most one).
-    let added = on_conn!(&mut conn, c => {
+    let added = on_conn!(&mut conn, |c| {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
              service_month, amount_fen) \
@@ -224,20 +243,29 @@ pub async fn run(
              AND p.item_code = v.item_code AND p.valid_from <= v.service_on \
              AND (p.valid_to IS NULL OR p.valid_to >= v.service_on) {PAYABLE_WHERE}"
         )))
-        .bind(provider_id).bind(funding).bind(month).bind(head.id)
-        .execute(&mut *c).await.map(|r| r.rows_affected())
+        .bind(provider_id)
+        .bind(funding)
+        .bind(month)
+        .bind(head.id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     // What is still payable now has no price in force: listed, never charged at zero.
-    let unpriced: Vec<Uuid> = on_conn!(&mut conn, c => {
+    let unpriced: Vec<Uuid> = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT v.id {PAYABLE_FROM} {PAYABLE_WHERE} ORDER BY v.service_on, v.id"
         )))
-        .bind(provider_id).bind(funding).bind(month).fetch_all(&mut *c).await
+        .bind(provider_id)
+        .bind(funding)
+        .bind(month)
+        .fetch_all(&mut *c)
+        .await
     })?;
     let added = usize::try_from(added).unwrap_or(0);
     // Visits charged before (on this or an earlier statement) and revoked since: one negative
     // line each, here; the statement that charged them is never edited.
-    let reversed = on_conn!(&mut conn, c => {
+    let reversed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
              service_month, amount_fen) \
@@ -248,11 +276,16 @@ pub async fn run(
              AND NOT EXISTS (SELECT 1 FROM statement_lines r WHERE r.visit_id = l.visit_id \
                AND r.kind = 'reversal')",
         )
-        .bind(provider_id).bind(funding).bind(month).bind(head.id)
-        .execute(&mut *c).await.map(|r| r.rows_affected())
+        .bind(provider_id)
+        .bind(funding)
+        .bind(month)
+        .bind(head.id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     let reversed = usize::try_from(reversed).unwrap_or(0);
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE statements SET total_fen = (SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) \
              FROM statement_lines WHERE statement_id = $1), line_count = (SELECT COUNT(*) \
@@ -338,12 +371,14 @@ async fn separate_payer(
     actor: &Actor,
     head: &Statement,
 ) -> Result<(), DbError> {
-    let (approver, region): (Option<Uuid>, String) = on_conn!(conn, c => {
+    let (approver, region): (Option<Uuid>, String) = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT s.approved_by, p.region_code FROM statements s \
              JOIN providers p ON p.id = s.provider_id WHERE s.id = $1",
         )
-        .bind(head.id).fetch_one(&mut *c).await
+        .bind(head.id)
+        .fetch_one(&mut *c)
+        .await
     })?;
     let region = jinglao_domain::RegionCode::parse(&region)
         .map_err(|_| DbError::Corrupt(format!("服务机构区划 {region}")))?;
@@ -422,9 +457,13 @@ pub async fn advance(
     let sql = format!(
         "UPDATE statements SET status = $1, {set}, updated_at = $4 WHERE id = $5 AND status = $2"
     );
-    let changed = on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, |c| {
         let q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(to).bind(from).bind(actor.user_id).bind(now).bind(statement_id);
+            .bind(to)
+            .bind(from)
+            .bind(actor.user_id)
+            .bind(now)
+            .bind(statement_id);
         let q = match text {
             Some(t) => q.bind(t.trim()),
             None => q,
@@ -498,7 +537,7 @@ pub async fn list(
     f: &ListFilter,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT s.id, s.provider_id, s.service_month, s.funding, s.status, s.total_fen, \
              s.line_count, s.dispute_reason, s.payment_ref, p.name AS provider_name \
@@ -515,7 +554,10 @@ pub async fn list(
         }
         if let Some(region) = &f.region {
             let (lo, hi) = region.subtree_range();
-            q.push(" AND p.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            q.push(" AND p.region_code BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
         }
         if let Some((month, name, id)) = &f.after {
             q.push(" AND (s.service_month < ").push_bind(month.clone());
@@ -525,7 +567,8 @@ pub async fn list(
             q.push(" AND s.id > ").push_bind(*id).push("))))");
         }
         crate::scope_sql::push_scope(&mut q, scope, "p.region_code", "p.id");
-        q.push(" ORDER BY s.service_month DESC, p.name, s.id LIMIT ").push_bind(limit);
+        q.push(" ORDER BY s.service_month DESC, p.name, s.id LIMIT ")
+            .push_bind(limit);
         q.build_query_as::<Listed>().fetch_all(&mut *c).await
     })?)
 }
@@ -553,7 +596,7 @@ pub async fn lines_detail(
     conn: &mut Conn<'_>,
     statement_id: Uuid,
 ) -> Result<Vec<LineDetail>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT l.visit_id, l.kind, l.item_code, l.service_on, l.service_month, l.amount_fen, \
              e.name AS elder_name, s.name AS caregiver_name, v.in_at, v.out_at, v.status AS visit_status \

@@ -240,10 +240,9 @@ async fn check_ins(
     }
     let visit_ids: Vec<Uuid> = todo.iter().map(|t| t.2.visit_id).collect();
     let order_ids: Vec<Uuid> = todo.iter().map(|t| t.2.order_id).collect();
-    let existing: Vec<(Uuid, Uuid, Uuid)> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, order_id, caregiver_id FROM visits WHERE id IN ",
-        );
+    let existing: Vec<(Uuid, Uuid, Uuid)> = on_conn!(conn, |c| {
+        let mut q =
+            sqlx::QueryBuilder::new("SELECT id, order_id, caregiver_id FROM visits WHERE id IN ");
         push_id_list(&mut q, &visit_ids);
         q.push(" OR order_id IN ");
         push_id_list(&mut q, &order_ids);
@@ -296,7 +295,7 @@ async fn check_ins(
         answers[i] = Some(answer.map(Done::In));
     }
     for chunk in new.chunks(200) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO visits (id, order_id, provider_id, caregiver_id, elder_id, region_code, \
                  item_code, funding, service_on, service_month, in_at, in_device_at, in_received_at, \
@@ -304,12 +303,24 @@ async fn check_ins(
             );
             q.push_values(chunk, |mut b, (id, o, staff, s, now)| {
                 let day = china_date(s.at);
-                b.push_bind(*id).push_bind(o.id).push_bind(o.provider_id).push_bind(*staff)
-                    .push_bind(o.elder_id).push_bind(&o.region_code).push_bind(&o.item_code)
-                    .push_bind(&o.funding).push_bind(day).push_bind(month_of(day))
-                    .push_bind(s.at).push_bind(s.device_at).push_bind(*now)
-                    .push_bind(s.point.map(|p| p.lat)).push_bind(s.point.map(|p| p.lon))
-                    .push_bind(s.offline).push_bind("in_progress").push_bind(*now)
+                b.push_bind(*id)
+                    .push_bind(o.id)
+                    .push_bind(o.provider_id)
+                    .push_bind(*staff)
+                    .push_bind(o.elder_id)
+                    .push_bind(&o.region_code)
+                    .push_bind(&o.item_code)
+                    .push_bind(&o.funding)
+                    .push_bind(day)
+                    .push_bind(month_of(day))
+                    .push_bind(s.at)
+                    .push_bind(s.device_at)
+                    .push_bind(*now)
+                    .push_bind(s.point.map(|p| p.lat))
+                    .push_bind(s.point.map(|p| p.lon))
+                    .push_bind(s.offline)
+                    .push_bind("in_progress")
+                    .push_bind(*now)
                     .push_bind(*now);
             });
             q.build().execute(&mut *c).await.map(|_| ())
@@ -350,7 +361,7 @@ async fn check_outs(
         return Ok(());
     }
     let ids: Vec<Uuid> = todo.iter().map(|t| t.2.visit_id).collect();
-    let started: HashMap<Uuid, StartedRow> = on_conn!(conn, c => {
+    let started: HashMap<Uuid, StartedRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT v.id, v.caregiver_id, v.order_id, v.out_at, v.in_at, o.confirm_code \
              FROM visits v JOIN service_orders o ON o.id = v.order_id WHERE v.id IN ",
@@ -476,7 +487,7 @@ async fn close(
         .chunks(CHUNK)
         .zip(outcomes.chunks(CHUNK).zip(stored.chunks(CHUNK)))
     {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "UPDATE visits SET out_at = v.column2, out_device_at = v.column3, \
                  out_received_at = v.column4, out_lat = v.column5, out_lon = v.column6, \
@@ -488,16 +499,26 @@ async fn close(
             let rows = chunk.iter().zip(verdicts.0.iter().zip(verdicts.1));
             q.push_values(rows, |mut b, ((_, x), (out, (json, codes)))| {
                 let f = &x.facts;
-                b.push_bind(x.visit_id).push_bind(f.at).push_bind(f.device_at)
-                    .push_bind(f.received_at).push_bind(f.lat).push_bind(f.lon).push_bind(f.offline)
-                    .push_bind(f.confirmation).push_bind(x.code).push_bind(f.code_matched)
-                    .push_bind(x.tasks).push_bind(x.notes).push_bind(&out.status)
-                    .push_bind(json).push_bind(codes);
+                b.push_bind(x.visit_id)
+                    .push_bind(f.at)
+                    .push_bind(f.device_at)
+                    .push_bind(f.received_at)
+                    .push_bind(f.lat)
+                    .push_bind(f.lon)
+                    .push_bind(f.offline)
+                    .push_bind(f.confirmation)
+                    .push_bind(x.code)
+                    .push_bind(f.code_matched)
+                    .push_bind(x.tasks)
+                    .push_bind(x.notes)
+                    .push_bind(&out.status)
+                    .push_bind(json)
+                    .push_bind(codes);
             });
             q.push(") AS v WHERE visits.id = v.column1");
             q.build().execute(&mut *c).await.map(|_| ())
         })?;
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "UPDATE service_orders SET status = 'done', updated_at = v.column2 FROM (",
             );
@@ -514,13 +535,15 @@ async fn close(
         .filter(|x| x.signature.is_some())
         .collect();
     for chunk in signed.chunks(CHUNK) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO visit_signatures (visit_id, image_cipher, size_bytes, created_at) ",
             );
             q.push_values(chunk, |mut b, x| {
                 let image = x.signature.unwrap_or_default();
-                b.push_bind(x.visit_id).push_bind(image).push_bind(image.len() as i64)
+                b.push_bind(x.visit_id)
+                    .push_bind(image)
+                    .push_bind(image.len() as i64)
                     .push_bind(x.facts.received_at);
             });
             q.build().execute(&mut *c).await.map(|_| ())

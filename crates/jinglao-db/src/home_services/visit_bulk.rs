@@ -44,13 +44,14 @@ pub struct Generated {
 /// residence): the homes the generated rounds visit.
 async fn positioned_people(db: &Db) -> Result<Vec<Person>, DbError> {
     let mut c = db.acquire().await?;
-    Ok(on_conn!(&mut c.conn(), c => {
+    Ok(on_conn!(&mut c.conn(), |c| {
         sqlx::query_as(
             "SELECT id, residence_region_code, latitude, longitude FROM elders \
              WHERE status = 'active' AND latitude IS NOT NULL AND longitude IS NOT NULL \
              ORDER BY residence_region_code, id",
         )
-        .fetch_all(&mut *c).await
+        .fetch_all(&mut *c)
+        .await
     })?)
 }
 
@@ -115,7 +116,7 @@ async fn insert_staffing(
 ) -> Result<(Vec<Uuid>, Vec<Uuid>), DbError> {
     let providers: Vec<Uuid> = (0..providers_n).map(|_| Uuid::now_v7()).collect();
     for (n, id) in providers.iter().enumerate() {
-        on_conn!(&mut *conn, c => {
+        on_conn!(&mut *conn, |c| {
             sqlx::query(
                 "INSERT INTO providers (id, name, credit_code, region_code, created_at, updated_at) \
                  VALUES ($1, $2, $3, '430300000000', $4, $4)",
@@ -137,42 +138,60 @@ async fn insert_staffing(
             prices.push(("XT-JJ-01", NaiveDate::from_ymd_opt(2024, 1, 1), None, 4_500));
         }
         for (item, from, to, fen) in prices {
-            on_conn!(&mut *conn, c => {
+            on_conn!(&mut *conn, |c| {
                 sqlx::query(
                     "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, \
                      unit_fen, min_minutes, needs_certificate, basis, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, 30, FALSE, '基准测试合同', $7)",
                 )
-                .bind(Uuid::now_v7()).bind(id).bind(item).bind(from).bind(to).bind(fen).bind(now)
-                .execute(&mut *c).await.map(|_| ())
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(item)
+                .bind(from)
+                .bind(to)
+                .bind(fen)
+                .bind(now)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
             })?;
         }
     }
     let caregivers: Vec<Uuid> = (0..caregivers_n).map(|_| Uuid::now_v7()).collect();
     for (chunk_no, chunk) in caregivers.chunks(1_000).enumerate() {
-        on_conn!(&mut *conn, c => {
+        on_conn!(&mut *conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO staff (id, name, id_cipher, id_hash, id_masked, sex, birth_date, role, \
                  created_at, updated_at) ",
             );
             q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
                 let n = chunk_no * 1_000 + i;
-                b.push_bind(*id).push_bind(format!("护理员{n}")).push_bind(vec![0u8; 16])
-                    .push_bind(format!("bench-staff-{n}")).push_bind("4303*************0")
-                    .push_bind("female").push_bind(NaiveDate::from_ymd_opt(1975, 1, 1))
-                    .push_bind("caregiver").push_bind(now).push_bind(now);
+                b.push_bind(*id)
+                    .push_bind(format!("护理员{n}"))
+                    .push_bind(vec![0u8; 16])
+                    .push_bind(format!("bench-staff-{n}"))
+                    .push_bind("4303*************0")
+                    .push_bind("female")
+                    .push_bind(NaiveDate::from_ymd_opt(1975, 1, 1))
+                    .push_bind("caregiver")
+                    .push_bind(now)
+                    .push_bind(now);
             });
             q.build().execute(&mut *c).await.map(|_| ())
         })?;
-        on_conn!(&mut *conn, c => {
+        on_conn!(&mut *conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO employments (id, staff_id, provider_id, role, start_on, full_time, created_at) ",
             );
             q.push_values(chunk.iter().enumerate(), |mut b, (i, id)| {
                 let n = chunk_no * 1_000 + i;
-                b.push_bind(Uuid::now_v7()).push_bind(*id).push_bind(providers[n % providers.len()])
-                    .push_bind("caregiver").push_bind(NaiveDate::from_ymd_opt(2024, 1, 1))
-                    .push_bind(true).push_bind(now);
+                b.push_bind(Uuid::now_v7())
+                    .push_bind(*id)
+                    .push_bind(providers[n % providers.len()])
+                    .push_bind("caregiver")
+                    .push_bind(NaiveDate::from_ymd_opt(2024, 1, 1))
+                    .push_bind(true)
+                    .push_bind(now);
             });
             q.build().execute(&mut *c).await.map(|_| ())
         })?;
@@ -243,7 +262,7 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
         }
     }
     for chunk in rows.chunks(1_500) {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO service_orders (id, elder_id, region_code, provider_id, item_code, funding, \
                  service_on, service_month, window_start, window_end, minutes, price_fen, confirm_code, \
@@ -251,17 +270,30 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
             );
             q.push_values(chunk, |mut b, r| {
                 let p = &people[r.person];
-                b.push_bind(r.order).push_bind(p.id).push_bind(&p.residence_region_code)
-                    .push_bind(r.provider).push_bind(r.item).push_bind(r.funding).push_bind(r.day)
-                    .push_bind(&month).push_bind(r.start).push_bind(r.end).push_bind(60i32)
-                    .push_bind(r.price).push_bind("246810").push_bind("done").push_bind(r.caregiver)
-                    .push_bind("staff").push_bind(now).push_bind(now);
+                b.push_bind(r.order)
+                    .push_bind(p.id)
+                    .push_bind(&p.residence_region_code)
+                    .push_bind(r.provider)
+                    .push_bind(r.item)
+                    .push_bind(r.funding)
+                    .push_bind(r.day)
+                    .push_bind(&month)
+                    .push_bind(r.start)
+                    .push_bind(r.end)
+                    .push_bind(60i32)
+                    .push_bind(r.price)
+                    .push_bind("246810")
+                    .push_bind("done")
+                    .push_bind(r.caregiver)
+                    .push_bind("staff")
+                    .push_bind(now)
+                    .push_bind(now);
             });
             q.build().execute(&mut *c).await.map(|_| ())
         })?;
     }
     for chunk in rows.chunks(1_000) {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO visits (id, order_id, provider_id, caregiver_id, elder_id, region_code, \
                  item_code, funding, service_on, service_month, in_at, in_device_at, in_received_at, \
@@ -270,15 +302,32 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
             );
             q.push_values(chunk, |mut b, r| {
                 let p = &people[r.person];
-                b.push_bind(r.id).push_bind(r.order).push_bind(r.provider).push_bind(r.caregiver)
-                    .push_bind(p.id).push_bind(&p.residence_region_code).push_bind(r.item)
-                    .push_bind(r.funding).push_bind(r.day).push_bind(&month).push_bind(r.start)
-                    .push_bind(r.start).push_bind(r.start + Duration::seconds(2))
-                    .push_bind(p.latitude + r.jitter.0).push_bind(p.longitude + r.jitter.1)
-                    .push_bind(r.end).push_bind(r.end).push_bind(r.end + Duration::seconds(2))
-                    .push_bind(p.latitude + r.jitter.2).push_bind(p.longitude + r.jitter.3)
-                    .push_bind("code").push_bind("246810").push_bind(true).push_bind("verified")
-                    .push_bind(r.end).push_bind(r.end);
+                b.push_bind(r.id)
+                    .push_bind(r.order)
+                    .push_bind(r.provider)
+                    .push_bind(r.caregiver)
+                    .push_bind(p.id)
+                    .push_bind(&p.residence_region_code)
+                    .push_bind(r.item)
+                    .push_bind(r.funding)
+                    .push_bind(r.day)
+                    .push_bind(&month)
+                    .push_bind(r.start)
+                    .push_bind(r.start)
+                    .push_bind(r.start + Duration::seconds(2))
+                    .push_bind(p.latitude + r.jitter.0)
+                    .push_bind(p.longitude + r.jitter.1)
+                    .push_bind(r.end)
+                    .push_bind(r.end)
+                    .push_bind(r.end + Duration::seconds(2))
+                    .push_bind(p.latitude + r.jitter.2)
+                    .push_bind(p.longitude + r.jitter.3)
+                    .push_bind("code")
+                    .push_bind("246810")
+                    .push_bind(true)
+                    .push_bind("verified")
+                    .push_bind(r.end)
+                    .push_bind(r.end);
             });
             q.build().execute(&mut *c).await.map(|_| ())
         })?;
@@ -293,10 +342,9 @@ pub async fn generate(db: &Db, spec: &Spec) -> Result<Generated, DbError> {
     dead.dedup();
     let tenth = spec.month.with_day(10).expect("the 10th");
     for chunk in dead.chunks(1_000) {
-        on_conn!(&mut conn, c => {
-            let mut q = sqlx::QueryBuilder::new(
-                "UPDATE elders SET status = 'deceased', status_date = ",
-            );
+        on_conn!(&mut conn, |c| {
+            let mut q =
+                sqlx::QueryBuilder::new("UPDATE elders SET status = 'deceased', status_date = ");
             q.push_bind(tenth).push(" WHERE id IN (");
             let mut sep = q.separated(", ");
             for id in chunk {
@@ -325,7 +373,7 @@ pub async fn export_month(
     use std::io::Write;
     let io = |e: std::io::Error| DbError::Config(format!("writing the peer's input: {e}"));
     let mut c = db.acquire().await?;
-    let visits: Vec<(Uuid, String, String, NaiveDate, String)> = on_conn!(&mut c.conn(), c => {
+    let visits: Vec<(Uuid, String, String, NaiveDate, String)> = on_conn!(&mut c.conn(), |c| {
         sqlx::query_as(
             "SELECT provider_id, funding, item_code, service_on, status FROM visits WHERE service_month = $1",
         )
@@ -337,10 +385,14 @@ pub async fn export_month(
         writeln!(w, "{p},{f},{i},{d},{s}").map_err(io)?;
     }
     w.flush().map_err(io)?;
-    let prices: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>, i64)> = on_conn!(&mut c.conn(), c => {
-        sqlx::query_as("SELECT provider_id, item_code, valid_from, valid_to, unit_fen FROM service_prices")
-            .fetch_all(&mut *c).await
-    })?;
+    let prices: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>, i64)> =
+        on_conn!(&mut c.conn(), |c| {
+            sqlx::query_as(
+                "SELECT provider_id, item_code, valid_from, valid_to, unit_fen FROM service_prices",
+            )
+            .fetch_all(&mut *c)
+            .await
+        })?;
     let mut w = std::io::BufWriter::new(std::fs::File::create(prices_csv).map_err(io)?);
     writeln!(w, "provider,item,valid_from,valid_to,unit_fen").map_err(io)?;
     for (p, i, from, to, fen) in prices {
@@ -358,9 +410,11 @@ pub async fn copy_sqlite(db: &Db, path: &std::path::Path) -> Result<(), DbError>
     }
     let target = path.display().to_string().replace('\'', "''");
     let mut c = db.acquire().await?;
-    on_conn!(&mut c.conn(), c => {
+    on_conn!(&mut c.conn(), |c| {
         sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{target}'")))
-            .execute(&mut *c).await.map(|_| ())
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
@@ -429,7 +483,7 @@ pub async fn book_day(db: &Db, spec: &DaySpec) -> Result<Vec<Round>, DbError> {
             })
             .collect();
         for (n, chunk) in orders.chunks(1_500).enumerate() {
-            on_conn!(&mut conn, c => {
+            on_conn!(&mut conn, |c| {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO service_orders (id, elder_id, region_code, provider_id, item_code, \
                      funding, service_on, service_month, window_start, window_end, minutes, price_fen, \
@@ -438,12 +492,24 @@ pub async fn book_day(db: &Db, spec: &DaySpec) -> Result<Vec<Round>, DbError> {
                 q.push_values(chunk.iter().enumerate(), |mut b, (i, (id, person))| {
                     let p = &people[*person];
                     let start = midnight + Duration::seconds(step * (n * 1_500 + i) as i64);
-                    b.push_bind(*id).push_bind(p.id).push_bind(&p.residence_region_code)
-                        .push_bind(provider).push_bind("XT-ZH-02").push_bind("self_pay")
-                        .push_bind(spec.day).push_bind(&month).push_bind(start)
-                        .push_bind(start + Duration::minutes(30)).push_bind(30i32)
-                        .push_bind(1_200i64).push_bind("246810").push_bind("booked")
-                        .push_bind(*carer).push_bind("hand").push_bind("staff").push_bind(now)
+                    b.push_bind(*id)
+                        .push_bind(p.id)
+                        .push_bind(&p.residence_region_code)
+                        .push_bind(provider)
+                        .push_bind("XT-ZH-02")
+                        .push_bind("self_pay")
+                        .push_bind(spec.day)
+                        .push_bind(&month)
+                        .push_bind(start)
+                        .push_bind(start + Duration::minutes(30))
+                        .push_bind(30i32)
+                        .push_bind(1_200i64)
+                        .push_bind("246810")
+                        .push_bind("booked")
+                        .push_bind(*carer)
+                        .push_bind("hand")
+                        .push_bind("staff")
+                        .push_bind(now)
                         .push_bind(now);
                 });
                 q.build().execute(&mut *c).await.map(|_| ())
@@ -465,13 +531,14 @@ pub async fn book_day(db: &Db, spec: &DaySpec) -> Result<Vec<Round>, DbError> {
 /// After a load test: (visits, visits checked out, orders with more than one visit).
 pub async fn reconcile(db: &Db) -> Result<(i64, i64, i64), DbError> {
     let mut c = db.acquire().await?;
-    Ok(on_conn!(&mut c.conn(), c => {
+    Ok(on_conn!(&mut c.conn(), |c| {
         sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM visits), \
              (SELECT COUNT(*) FROM visits WHERE out_at IS NOT NULL), \
              (SELECT COUNT(*) FROM (SELECT order_id FROM visits GROUP BY order_id \
               HAVING COUNT(*) > 1) d)",
         )
-        .fetch_one(&mut *c).await
+        .fetch_one(&mut *c)
+        .await
     })?)
 }

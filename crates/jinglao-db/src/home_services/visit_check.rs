@@ -149,7 +149,7 @@ pub(crate) async fn assess_many(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = items.iter().map(|(id, _, _)| *id).collect();
-    let rows: Vec<VisitRow> = on_conn!(conn, c => {
+    let rows: Vec<VisitRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT id, provider_id, caregiver_id, elder_id, order_id, region_code, item_code, \
              funding, in_at, in_device_at, in_received_at, in_lat, in_lon, in_offline, out_at, \
@@ -269,7 +269,7 @@ pub(crate) async fn assess_many(
 
 /// The contract prices of `providers` (every item and period: a few rows each).
 async fn read_prices(conn: &mut Conn<'_>, providers: &[Uuid]) -> Result<Vec<PriceRow>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT provider_id, item_code, valid_from, valid_to, min_minutes FROM service_prices \
              WHERE provider_id IN ",
@@ -284,7 +284,7 @@ async fn read_elders(
     conn: &mut Conn<'_>,
     elders: &[Uuid],
 ) -> Result<HashMap<Uuid, ElderRow>, DbError> {
-    let rows: Vec<ElderRow> = on_conn!(conn, c => {
+    let rows: Vec<ElderRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT id, latitude, longitude, status, status_date FROM elders WHERE id IN ",
         );
@@ -299,7 +299,7 @@ async fn read_employments(
     conn: &mut Conn<'_>,
     caregivers: &[Uuid],
 ) -> Result<Vec<EmploymentRow>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT staff_id, provider_id, start_on, end_on FROM employments WHERE staff_id IN ",
         );
@@ -325,32 +325,55 @@ async fn read_neighbours(
 ) -> Result<Vec<Vec<OtherVisit>>, DbError> {
     let mut found: Vec<Vec<OtherVisit>> = visits.iter().map(|_| Vec::new()).collect();
     for (c, chunk) in visits.chunks(NEIGHBOUR_CHUNK).enumerate() {
-        let rows: Vec<(i32, OtherRow)> = on_conn!(conn, c2 => {
+        let rows: Vec<(i32, OtherRow)> = on_conn!(conn, |c2| {
             let mut q = sqlx::QueryBuilder::new("");
             for (k, v) in chunk.iter().enumerate() {
                 let tag = (c * NEIGHBOUR_CHUNK + k) as i32;
                 let end = v.out_at.unwrap_or(v.in_at);
-                let (before, after) = (v.in_at - Duration::hours(24), v.in_at + Duration::hours(24));
+                let (before, after) =
+                    (v.in_at - Duration::hours(24), v.in_at + Duration::hours(24));
                 if k > 0 {
                     q.push(" UNION ALL ");
                 }
-                let columns = format!("SELECT * FROM (SELECT {tag} AS k, in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits WHERE caregiver_id = ");
+                let columns = format!(
+                    "SELECT * FROM (SELECT {tag} AS k, in_at, out_at, in_lat, in_lon, out_lat, out_lon FROM visits WHERE caregiver_id = "
+                );
                 // Still running when this one began (ended after it began, by the check-out
                 // index) and begun before it ended.
-                q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
-                    .push(" AND out_at > ").push_bind(v.in_at).push(" AND out_at <= ").push_bind(end + Duration::hours(24))
-                    .push(" AND status <> 'rejected' AND in_at >= ").push_bind(before)
-                    .push(" AND in_at < ").push_bind(end)
+                q.push(&columns)
+                    .push_bind(v.caregiver_id)
+                    .push(" AND id <> ")
+                    .push_bind(v.id)
+                    .push(" AND out_at > ")
+                    .push_bind(v.in_at)
+                    .push(" AND out_at <= ")
+                    .push_bind(end + Duration::hours(24))
+                    .push(" AND status <> 'rejected' AND in_at >= ")
+                    .push_bind(before)
+                    .push(" AND in_at < ")
+                    .push_bind(end)
                     .push(format!(") o{tag} UNION ALL "));
                 // The last one ended before this one began (a seek on the same index).
-                q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
-                    .push(" AND out_at <= ").push_bind(v.in_at).push(" AND out_at >= ").push_bind(before)
-                    .push(" AND status <> 'rejected' AND in_at >= ").push_bind(before)
+                q.push(&columns)
+                    .push_bind(v.caregiver_id)
+                    .push(" AND id <> ")
+                    .push_bind(v.id)
+                    .push(" AND out_at <= ")
+                    .push_bind(v.in_at)
+                    .push(" AND out_at >= ")
+                    .push_bind(before)
+                    .push(" AND status <> 'rejected' AND in_at >= ")
+                    .push_bind(before)
                     .push(format!(" ORDER BY out_at DESC LIMIT 1) p{tag} UNION ALL "));
                 // The first one begun after this one ended (by the check-in index).
-                q.push(&columns).push_bind(v.caregiver_id).push(" AND id <> ").push_bind(v.id)
-                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ").push_bind(end)
-                    .push(" AND in_at <= ").push_bind(after)
+                q.push(&columns)
+                    .push_bind(v.caregiver_id)
+                    .push(" AND id <> ")
+                    .push_bind(v.id)
+                    .push(" AND out_at IS NOT NULL AND status <> 'rejected' AND in_at >= ")
+                    .push_bind(end)
+                    .push(" AND in_at <= ")
+                    .push_bind(after)
                     .push(format!(" ORDER BY in_at LIMIT 1) n{tag}"));
             }
             q.build().fetch_all(&mut *c2).await.and_then(|rows| {
@@ -397,13 +420,16 @@ async fn store(
         })
         .collect();
     for chunk in rows.chunks(NEIGHBOUR_CHUNK) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "UPDATE visits SET status = v.column2, findings = v.column3, \
                  exception_codes = v.column4, updated_at = v.column5 FROM (",
             );
             q.push_values(chunk, |mut b, (id, status, findings, codes, now)| {
-                b.push_bind(*id).push_bind(*status).push_bind(findings).push_bind(codes)
+                b.push_bind(*id)
+                    .push_bind(*status)
+                    .push_bind(findings)
+                    .push_bind(codes)
                     .push_bind(*now);
             });
             q.push(") AS v WHERE visits.id = v.column1");

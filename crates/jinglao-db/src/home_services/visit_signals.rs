@@ -60,7 +60,7 @@ async fn load(
     month: &str,
     cond: &str,
 ) -> Result<Vec<Row>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(ROW);
         q.push_bind(month.to_string());
         crate::scope_sql::push_scope(&mut q, scope, "v.region_code", "v.provider_id");
@@ -118,13 +118,15 @@ pub async fn month(
         "v.elder_id IN (SELECT e.id FROM elders e WHERE e.status <> 'active' AND e.status = 'deceased')",
     )
     .await?;
-    let deaths: HashMap<Uuid, NaiveDate> = on_conn!(conn, c => {
+    let deaths: HashMap<Uuid, NaiveDate> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT e.id, e.status_date FROM elders e WHERE e.status <> 'active' \
              AND e.status = 'deceased' AND e.status_date IS NOT NULL \
              AND EXISTS (SELECT 1 FROM visits v WHERE v.elder_id = e.id AND v.service_month = $1)",
         )
-        .bind(month).fetch_all(&mut *c).await
+        .bind(month)
+        .fetch_all(&mut *c)
+        .await
     })?
     .into_iter()
     .collect();
@@ -168,7 +170,7 @@ async fn signature_counts(
         (Party::Caregiver, "v.caregiver_id"),
         (Party::Provider, "v.provider_id"),
     ] {
-        let signed: Vec<(Uuid, Uuid)> = on_conn!(conn, c => {
+        let signed: Vec<(Uuid, Uuid)> = on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {col}, v.id FROM visits v WHERE v.confirmation = 'signature' \
                  AND v.service_month = "
@@ -189,7 +191,7 @@ async fn signature_counts(
             continue;
         }
         let ids: Vec<Uuid> = by_party.keys().copied().collect();
-        let totals: Vec<(Uuid, i64)> = on_conn!(conn, c => {
+        let totals: Vec<(Uuid, i64)> = on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(format!(
                 "SELECT {col}, COUNT(*) FROM visits v WHERE v.out_at IS NOT NULL AND v.service_month = "
             ));
@@ -253,7 +255,7 @@ pub async fn lines(conn: &mut Conn<'_>, ids: &[Uuid]) -> Result<Vec<VisitLine>, 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, \
              p.name AS provider_name, v.in_at, v.status FROM visits v \
@@ -275,8 +277,11 @@ pub async fn party_name(conn: &mut Conn<'_>, party: Party, id: Uuid) -> Result<S
         Party::Caregiver => "SELECT name FROM staff WHERE id = $1",
         Party::Provider => "SELECT name FROM providers WHERE id = $1",
     };
-    let name: Option<String> = on_conn!(conn, c => {
-        sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *c).await
+    let name: Option<String> = on_conn!(conn, |c| {
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     Ok(name.unwrap_or_default())
 }

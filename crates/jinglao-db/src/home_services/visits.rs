@@ -105,7 +105,7 @@ pub(crate) async fn caregivers_of(
     if user_ids.is_empty() {
         return Ok(Default::default());
     }
-    let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = on_conn!(conn, c => {
+    let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT id, staff_id, provider_id FROM users WHERE role = 'caregiver' AND id IN ",
         );
@@ -136,7 +136,7 @@ pub async fn link_account(
 ) -> Result<(), DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let changed = on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE users SET staff_id = $1 WHERE id = $2 AND role = 'caregiver' AND EXISTS \
              (SELECT 1 FROM employments e WHERE e.staff_id = $1 AND e.provider_id = users.provider_id)",
@@ -225,9 +225,11 @@ pub async fn check_out(
 
 /// A visit's stored status and findings.
 pub async fn outcome(conn: &mut Conn<'_>, visit_id: Uuid) -> Result<Outcome, DbError> {
-    let (status, findings): (String, String) = on_conn!(conn, c => {
+    let (status, findings): (String, String) = on_conn!(conn, |c| {
         sqlx::query_as("SELECT status, findings FROM visits WHERE id = $1")
-            .bind(visit_id).fetch_one(&mut *c).await
+            .bind(visit_id)
+            .fetch_one(&mut *c)
+            .await
     })?;
     let findings: Vec<StoredFinding> = serde_json::from_str(&findings)
         .map_err(|e| DbError::Corrupt(format!("visit {visit_id} findings: {e}")))?;
@@ -289,9 +291,11 @@ pub async fn review(
         Decision::Reject => "rejected",
     };
     if decision == Decision::Accept {
-        let codes: Option<String> = on_conn!(&mut conn, c => {
+        let codes: Option<String> = on_conn!(&mut conn, |c| {
             sqlx::query_scalar("SELECT exception_codes FROM visits WHERE id = $1")
-                .bind(visit_id).fetch_optional(&mut *c).await
+                .bind(visit_id)
+                .fetch_optional(&mut *c)
+                .await
         })?;
         let refused = codes
             .unwrap_or_default()
@@ -303,7 +307,7 @@ pub async fn review(
             return Err(Invalid::one("decision", why).into());
         }
     }
-    let changed = on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE visits SET status = $1, reviewed_by = $2, review_reason = $3, reviewed_at = $4, \
              updated_at = $4 WHERE id = $5 AND status = 'exception'",
@@ -344,7 +348,7 @@ pub async fn revoke(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
-    let changed = on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE visits SET status = 'rejected', reviewed_by = $1, review_reason = $2, \
              reviewed_at = $3, updated_at = $3 WHERE id = $4 AND status IN ('verified', 'accepted')",
@@ -355,9 +359,13 @@ pub async fn revoke(
     if changed == 0 {
         return Err(Invalid::one("visit", "只有核验通过或审核通过的服务记录可以撤销").into());
     }
-    let charged: i64 = on_conn!(&mut conn, c => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines WHERE visit_id = $1 AND kind = 'charge'")
-            .bind(visit_id).fetch_one(&mut *c).await
+    let charged: i64 = on_conn!(&mut conn, |c| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM statement_lines WHERE visit_id = $1 AND kind = 'charge'",
+        )
+        .bind(visit_id)
+        .fetch_one(&mut *c)
+        .await
     })?;
     let event = Event::new("visit.revoke", "visit", visit_id)
         .region(Some(region))
@@ -373,7 +381,7 @@ async fn region_in_scope(
     scope: &Scope,
     visit_id: Uuid,
 ) -> Result<RegionCode, DbError> {
-    let rows: Vec<String> = on_conn!(conn, c => {
+    let rows: Vec<String> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new("SELECT region_code FROM visits WHERE id = ");
         q.push_bind(visit_id);
         crate::scope_sql::push_scope(&mut q, scope, "region_code", "provider_id");
@@ -456,9 +464,11 @@ pub async fn correct(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
-    let settled: i64 = on_conn!(&mut conn, c => {
+    let settled: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT COUNT(*) FROM statement_lines WHERE visit_id = $1")
-            .bind(visit_id).fetch_one(&mut *c).await
+            .bind(visit_id)
+            .fetch_one(&mut *c)
+            .await
     })?;
     if settled > 0 {
         return Err(Invalid::one("visit", "这次服务已进入结算单，不能再更正").into());
@@ -467,13 +477,19 @@ pub async fn correct(
         Corrected::CheckIn => ("in_at", "check_in"),
         Corrected::CheckOut => ("out_at", "check_out"),
     };
-    let old: Option<DateTime<Utc>> = on_conn!(&mut conn, c => {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {column} FROM visits WHERE id = $1")))
-            .bind(visit_id).fetch_one(&mut *c).await
+    let old: Option<DateTime<Utc>> = on_conn!(&mut conn, |c| {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {column} FROM visits WHERE id = $1"
+        )))
+        .bind(visit_id)
+        .fetch_one(&mut *c)
+        .await
     })?;
-    let (in_at, out_at): (DateTime<Utc>, Option<DateTime<Utc>>) = on_conn!(&mut conn, c => {
+    let (in_at, out_at): (DateTime<Utc>, Option<DateTime<Utc>>) = on_conn!(&mut conn, |c| {
         sqlx::query_as("SELECT in_at, out_at FROM visits WHERE id = $1")
-            .bind(visit_id).fetch_one(&mut *c).await
+            .bind(visit_id)
+            .fetch_one(&mut *c)
+            .await
     })?;
     let (new_in, new_out) = match which {
         Corrected::CheckIn => (at, out_at),
@@ -484,32 +500,50 @@ pub async fn correct(
     }
     // A corrected check-out of a visit never checked out takes the correction as its whole
     // stamp (no position: the check will say so).
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE visits SET {column} = $1, {column_dev} = COALESCE({column_dev}, $1), \
              {column_rcv} = COALESCE({column_rcv}, $2), updated_at = $2 WHERE id = $3",
             column_dev = format!("{}_device_at", &column[..column.len() - 3]),
             column_rcv = format!("{}_received_at", &column[..column.len() - 3]),
         )))
-        .bind(at).bind(now).bind(visit_id).execute(&mut *c).await.map(|_| ())
+        .bind(at)
+        .bind(now)
+        .bind(visit_id)
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
     })?;
     if which == Corrected::CheckIn {
         // The visit's day (and so its price and month) follows its check-in.
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query("UPDATE visits SET service_on = $1, service_month = $2 WHERE id = $3")
-                .bind(china_date(at)).bind(month_of(china_date(at))).bind(visit_id)
-                .execute(&mut *c).await.map(|_| ())
+                .bind(china_date(at))
+                .bind(month_of(china_date(at)))
+                .bind(visit_id)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
         })?;
     }
     let old_text = old.map(|t| t.to_rfc3339()).unwrap_or_default();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO visit_corrections (id, visit_id, field, old_value, new_value, reason, \
              corrected_by, corrected_at, reason_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(Uuid::now_v7()).bind(visit_id).bind(field).bind(&old_text).bind(at.to_rfc3339())
-        .bind(reason.trim()).bind(actor.user_id).bind(now).bind(code.as_str())
-        .execute(&mut *c).await.map(|_| ())
+        .bind(Uuid::now_v7())
+        .bind(visit_id)
+        .bind(field)
+        .bind(&old_text)
+        .bind(at.to_rfc3339())
+        .bind(reason.trim())
+        .bind(actor.user_id)
+        .bind(now)
+        .bind(code.as_str())
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
     })?;
     let outcome = reverify_many(&mut conn, &[(visit_id, book, now)])
         .await?
@@ -559,18 +593,20 @@ pub async fn recheck_month(
         .unwrap_or(first);
     let mut c = db.acquire().await?;
     // People registered dead or gone (few, by a partial index), then their visits.
-    let mut candidates: Vec<Uuid> = on_conn!(&mut c.conn(), c => {
+    let mut candidates: Vec<Uuid> = on_conn!(&mut c.conn(), |c| {
         sqlx::query_scalar(
             "SELECT v.id FROM elders e JOIN visits v ON v.elder_id = e.id \
              WHERE e.status <> 'active' AND v.service_month = $1 AND v.status = 'verified' \
              AND (e.status_date IS NULL OR e.status_date <= v.service_on) \
              AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id)",
         )
-        .bind(month).fetch_all(&mut *c).await
+        .bind(month)
+        .fetch_all(&mut *c)
+        .await
     })?;
     // Caregiver–provider pairs of the month (read from an index) without one contract covering
     // the whole month; only their visits are checked day by day.
-    let pairs: Vec<(Uuid, Uuid)> = on_conn!(&mut c.conn(), c => {
+    let pairs: Vec<(Uuid, Uuid)> = on_conn!(&mut c.conn(), |c| {
         sqlx::query_as(
             "SELECT p.caregiver_id, p.provider_id FROM (SELECT DISTINCT v.caregiver_id, \
              v.provider_id FROM visits v WHERE v.service_month = $1 AND v.status = 'verified') p \
@@ -578,10 +614,14 @@ pub async fn recheck_month(
               AND m.provider_id = p.provider_id AND m.start_on <= $2 \
               AND (m.end_on IS NULL OR m.end_on >= $3))",
         )
-        .bind(month).bind(first).bind(last).fetch_all(&mut *c).await
+        .bind(month)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *c)
+        .await
     })?;
     for (caregiver, provider) in pairs {
-        let more: Vec<Uuid> = on_conn!(&mut c.conn(), c => {
+        let more: Vec<Uuid> = on_conn!(&mut c.conn(), |c| {
             sqlx::query_scalar(
                 "SELECT v.id FROM visits v WHERE v.caregiver_id = $1 AND v.provider_id = $2 \
                  AND v.service_month = $3 AND v.status = 'verified' AND NOT EXISTS \
@@ -590,7 +630,11 @@ pub async fn recheck_month(
                   AND (m.end_on IS NULL OR m.end_on >= v.service_on)) \
                  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id)",
             )
-            .bind(caregiver).bind(provider).bind(month).fetch_all(&mut *c).await
+            .bind(caregiver)
+            .bind(provider)
+            .bind(month)
+            .fetch_all(&mut *c)
+            .await
         })?;
         candidates.extend(more);
     }
@@ -679,7 +723,7 @@ pub async fn queue(
     decided: bool,
     limit: i64,
 ) -> Result<(Vec<QueueRow>, i64), DbError> {
-    let rows: Vec<QueueRow> = on_conn!(conn, c => {
+    let rows: Vec<QueueRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT v.id, e.name AS elder_name, s.name AS caregiver_name, p.name AS provider_name, \
              v.item_code, v.in_at, v.out_at, v.findings, v.status, v.review_reason, v.confirmation \
@@ -690,7 +734,7 @@ pub async fn queue(
         q.push(" ORDER BY v.in_at, v.id LIMIT ").push_bind(limit);
         q.build_query_as::<QueueRow>().fetch_all(&mut *c).await
     })?;
-    let total: i64 = on_conn!(conn, c => {
+    let total: i64 = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM visits v");
         queue_filter(&mut q, scope, code, decided);
         q.build_query_scalar::<i64>().fetch_one(&mut *c).await
@@ -716,9 +760,11 @@ pub async fn signature(
         Err(DbError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let blob: Option<Vec<u8>> = on_conn!(&mut c.conn(), c => {
+    let blob: Option<Vec<u8>> = on_conn!(&mut c.conn(), |c| {
         sqlx::query_scalar("SELECT image_cipher FROM visit_signatures WHERE visit_id = $1")
-            .bind(visit_id).fetch_optional(&mut *c).await
+            .bind(visit_id)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     drop(c);
     let Some(blob) = blob else {

@@ -44,7 +44,7 @@ pub(crate) async fn insert_many(
 ) -> Result<(), DbError> {
     // 30 values per row: 1,000 rows stay under SQLite's 32,766 bound values.
     for chunk in rows.chunks(1000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO elders (id, name, id_cipher, id_hash, id_masked, birth_date, sex, ethnicity, \
                  hukou_region_code, residence_region_code, address, longitude, latitude, living_arrangement, \
@@ -100,12 +100,16 @@ pub(crate) async fn insert_many(
         })
         .collect();
     for chunk in phones.chunks(5000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked) ",
             );
             q.push_values(chunk, |mut b, (id, pos, (ct, hash, masked))| {
-                b.push_bind(*id).push_bind(*pos).push_bind(ct.clone()).push_bind(hash.clone()).push_bind(masked.clone());
+                b.push_bind(*id)
+                    .push_bind(*pos)
+                    .push_bind(ct.clone())
+                    .push_bind(hash.clone())
+                    .push_bind(masked.clone());
             });
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -121,13 +125,17 @@ pub(crate) async fn insert_many(
         })
         .collect();
     for chunk in contacts.chunks(4000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO elder_contacts (elder_id, position, name, relation, phone_cipher, phone_masked) ",
             );
             q.push_values(chunk, |mut b, (id, pos, (name, relation, ct, masked))| {
-                b.push_bind(*id).push_bind(*pos).push_bind(name.clone()).push_bind(relation.clone())
-                    .push_bind(ct.clone()).push_bind(masked.clone());
+                b.push_bind(*id)
+                    .push_bind(*pos)
+                    .push_bind(name.clone())
+                    .push_bind(relation.clone())
+                    .push_bind(ct.clone())
+                    .push_bind(masked.clone());
             });
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -147,7 +155,7 @@ pub(crate) async fn insert_categories(
 ) -> Result<(), DbError> {
     // 9 values per row.
     for chunk in rows.chunks(3500) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO elder_categories (id, elder_id, residence_region_code, kind, detail, start_date, \
                  end_date, evidence, created_at) ",
@@ -190,8 +198,11 @@ pub async fn refresh_statistics(db: &Db) -> Result<(), DbError> {
     };
     let mut c = db.acquire().await?;
     for &sql in statements {
-        on_conn!(&mut c.conn(), c => {
-            sqlx::query(sql).execute(&mut *c).await.map(|r| r.rows_affected())
+        on_conn!(&mut c.conn(), |c| {
+            sqlx::query(sql)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
         })?;
     }
     Ok(())
@@ -263,8 +274,10 @@ pub(crate) async fn suspend_indexes(
     if incoming < REBUILD_FROM {
         return Ok(SuspendedIndexes::default());
     }
-    let existing: i64 = on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM elders").fetch_one(&mut *c).await
+    let existing: i64 = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM elders")
+            .fetch_one(&mut *c)
+            .await
     })?;
     if (incoming as i64) < existing {
         return Ok(SuspendedIndexes::default());
@@ -273,8 +286,11 @@ pub(crate) async fn suspend_indexes(
     for (name, _) in &indexes {
         // The name comes from the catalogue, not from input; quoted all the same.
         let sql = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
-        on_conn!(conn, c => {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+        on_conn!(conn, |c| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
         })?;
     }
     tracing::info!(
@@ -327,8 +343,11 @@ pub(crate) async fn restore_indexes(
     suspended: SuspendedIndexes,
 ) -> Result<(), DbError> {
     for (_, sql) in suspended.0 {
-        on_conn!(conn, c => {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *c).await.map(|r| r.rows_affected())
+        on_conn!(conn, |c| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
         })?;
     }
     Ok(())

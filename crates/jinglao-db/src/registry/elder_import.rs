@@ -129,7 +129,7 @@ pub async fn plan(
     let mut conn = c.conn();
     let mut existing: HashMap<String, Existing> = HashMap::new();
     for chunk in hashes.chunks(CHUNK) {
-        let rows: Vec<(Uuid, String, String, String)> = on_conn!(&mut conn, c => {
+        let rows: Vec<(Uuid, String, String, String)> = on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT id, id_hash, content_digest, residence_region_code FROM elders WHERE id_hash IN (",
             );
@@ -138,7 +138,9 @@ pub async fn plan(
                 sep.push_bind(h.clone());
             }
             q.push(")");
-            q.build_query_as::<(Uuid, String, String, String)>().fetch_all(&mut *c).await
+            q.build_query_as::<(Uuid, String, String, String)>()
+                .fetch_all(&mut *c)
+                .await
         })?;
         for (id, hash, digest, residence) in rows {
             let residence = RegionCode::parse(&residence)
@@ -158,7 +160,7 @@ pub async fn plan(
     let ids: Vec<Uuid> = existing.values().map(|e| e.id).collect();
     let mut cats: HashMap<Uuid, Vec<(String, NaiveDate, Option<NaiveDate>)>> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>)> = on_conn!(&mut conn, c => {
+        let rows: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>)> = on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT elder_id, kind, start_date, end_date FROM elder_categories WHERE elder_id IN (",
             );
@@ -167,7 +169,9 @@ pub async fn plan(
                 sep.push_bind(*id);
             }
             q.push(")");
-            q.build_query_as::<(Uuid, String, NaiveDate, Option<NaiveDate>)>().fetch_all(&mut *c).await
+            q.build_query_as::<(Uuid, String, NaiveDate, Option<NaiveDate>)>()
+                .fetch_all(&mut *c)
+                .await
         })?;
         for (id, kind, start, end) in rows {
             cats.entry(id).or_default().push((kind, start, end));
@@ -477,7 +481,7 @@ pub async fn store_batch(
     // The file holds people's ID and phone numbers: stored encrypted like those fields.
     let sealed = cipher.encrypt_bytes(Field::ImportFile, id, content);
     let mut c = db.acquire().await?;
-    on_conn!(&mut c.conn(), c => {
+    on_conn!(&mut c.conn(), |c| {
         sqlx::query(
             "INSERT INTO import_batches (id, created_by, file_name, checksum, content, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -513,7 +517,7 @@ pub async fn get_batch(
     created_by: Uuid,
 ) -> Result<Option<Batch>, DbError> {
     let mut c = db.acquire().await?;
-    let row: Option<BatchRow> = on_conn!(&mut c.conn(), c => {
+    let row: Option<BatchRow> = on_conn!(&mut c.conn(), |c| {
         sqlx::query_as(
             "SELECT id, created_by, file_name, checksum, content, created_at FROM import_batches \
              WHERE id = $1 AND created_by = $2",
@@ -545,7 +549,7 @@ pub async fn delete_batches(
     older_than: DateTime<Utc>,
 ) -> Result<u64, DbError> {
     let mut c = db.acquire().await?;
-    Ok(on_conn!(&mut c.conn(), c => {
+    Ok(on_conn!(&mut c.conn(), |c| {
         sqlx::query("DELETE FROM import_batches WHERE id = $1 OR created_at < $2")
             .bind(id)
             .bind(older_than)

@@ -352,15 +352,19 @@ pub async fn search(
     after: Option<(&str, Uuid)>,
     limit: i64,
 ) -> Result<(Vec<ElderSummary>, bool), DbError> {
-    let rows: Vec<SummaryRow> = on_conn!(conn, c => {
+    let rows: Vec<SummaryRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!(
             "SELECT {SUMMARY} FROM elders e WHERE e.id IN (SELECT e.id FROM elders e WHERE 1 = 1"
         ));
         push_filters(&mut q, cipher, scope, filter);
         if let Some((name, id)) = after {
-            q.push(" AND (e.name > ").push_bind(name.to_string())
-                .push(" OR (e.name = ").push_bind(name.to_string())
-                .push(" AND e.id > ").push_bind(id).push("))");
+            q.push(" AND (e.name > ")
+                .push_bind(name.to_string())
+                .push(" OR (e.name = ")
+                .push_bind(name.to_string())
+                .push(" AND e.id > ")
+                .push_bind(id)
+                .push("))");
         }
         q.push(" ORDER BY e.name, e.id LIMIT ").push_bind(limit + 1);
         q.push(") ORDER BY e.name, e.id");
@@ -404,7 +408,7 @@ async fn attach_categories(
         return Ok(());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let cats: Vec<(Uuid, String, Option<String>)> = on_conn!(conn, c => {
+    let cats: Vec<(Uuid, String, Option<String>)> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT elder_id, kind, detail FROM elder_categories WHERE elder_id IN (",
         );
@@ -412,9 +416,14 @@ async fn attach_categories(
         for id in &ids {
             sep.push_bind(*id);
         }
-        q.push(") AND start_date <= ").push_bind(today)
-            .push(" AND (end_date IS NULL OR end_date >= ").push_bind(today).push(")");
-        q.build_query_as::<(Uuid, String, Option<String>)>().fetch_all(&mut *c).await
+        q.push(") AND start_date <= ")
+            .push_bind(today)
+            .push(" AND (end_date IS NULL OR end_date >= ")
+            .push_bind(today)
+            .push(")");
+        q.build_query_as::<(Uuid, String, Option<String>)>()
+            .fetch_all(&mut *c)
+            .await
     })?;
     let mut by: HashMap<Uuid, u32> = HashMap::new();
     for (id, kind, detail) in cats {
@@ -430,8 +439,10 @@ async fn attach_categories(
 
 /// Every record in the registry, whatever its status (for "is the registry empty?").
 pub async fn total(conn: &mut Conn<'_>) -> Result<i64, DbError> {
-    Ok(on_conn!(conn, c => {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM elders").fetch_one(&mut *c).await
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM elders")
+            .fetch_one(&mut *c)
+            .await
     })?)
 }
 
@@ -443,8 +454,9 @@ pub async fn count_capped(
     filter: &ElderFilter,
     cap: i64,
 ) -> Result<i64, DbError> {
-    Ok(on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM elders e WHERE 1 = 1");
+    Ok(on_conn!(conn, |c| {
+        let mut q =
+            sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM elders e WHERE 1 = 1");
         push_filters(&mut q, cipher, scope, filter);
         q.push(" LIMIT ").push_bind(cap).push(") AS capped");
         q.build_query_scalar::<i64>().fetch_one(&mut *c).await
@@ -462,21 +474,24 @@ pub async fn due_worklist(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<ElderSummary>, DbError> {
-    let rows: Vec<SummaryRow> = on_conn!(conn, c => {
+    let rows: Vec<SummaryRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!(
             "SELECT {SUMMARY} FROM elders e WHERE e.status = 'active' \
              AND (e.reassessment_due <= "
         ));
-        q.push_bind(due_by).push(" OR e.reassessment_requested IS NOT NULL)");
+        q.push_bind(due_by)
+            .push(" OR e.reassessment_requested IS NOT NULL)");
         push_scope(&mut q, scope);
         if let Some(r) = &region {
             push_subtree(&mut q, "e.residence_region_code", r);
         }
-        q.push(" ORDER BY CASE WHEN e.reassessment_requested IS NOT NULL THEN 0 ELSE 1 END, \
-                e.reassessment_due, e.name, e.id LIMIT ")
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
+        q.push(
+            " ORDER BY CASE WHEN e.reassessment_requested IS NOT NULL THEN 0 ELSE 1 END, \
+                e.reassessment_due, e.name, e.id LIMIT ",
+        )
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
         q.build_query_as::<SummaryRow>().fetch_all(&mut *c).await
     })?;
     let mut out: Vec<ElderSummary> = rows

@@ -185,7 +185,7 @@ struct CategoryRow {
 }
 
 async fn categories_of(conn: &mut Conn<'_>, id: Uuid) -> Result<Vec<CategoryRecord>, DbError> {
-    let rows: Vec<CategoryRow> = on_conn!(conn, c => {
+    let rows: Vec<CategoryRow> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, kind, detail, start_date, end_date, evidence FROM elder_categories \
              WHERE elder_id = $1 ORDER BY start_date, kind",
@@ -214,8 +214,9 @@ pub async fn get(
     scope: &Scope,
     id: Uuid,
 ) -> Result<Option<ElderRecord>, DbError> {
-    let rows: Vec<ElderRow> = on_conn!(conn, c => {
-        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM elders e WHERE e.id = "));
+    let rows: Vec<ElderRow> = on_conn!(conn, |c| {
+        let mut q =
+            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM elders e WHERE e.id = "));
         q.push_bind(id);
         push_scope(&mut q, scope);
         q.build_query_as::<ElderRow>().fetch_all(&mut *c).await
@@ -223,13 +224,15 @@ pub async fn get(
     let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };
-    let phones: Vec<String> = on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT phone_masked FROM elder_phones WHERE elder_id = $1 ORDER BY position")
-            .bind(id)
-            .fetch_all(&mut *c)
-            .await
+    let phones: Vec<String> = on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT phone_masked FROM elder_phones WHERE elder_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await
     })?;
-    let contacts: Vec<(String, String, String)> = on_conn!(conn, c => {
+    let contacts: Vec<(String, String, String)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT name, relation, phone_masked FROM elder_contacts WHERE elder_id = $1 ORDER BY position",
         )
@@ -260,19 +263,21 @@ pub async fn get_input(
         Some(r) => r,
         None => return Ok(None),
     };
-    let id_cipher: Vec<u8> = on_conn!(conn, c => {
+    let id_cipher: Vec<u8> = on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT id_cipher FROM elders WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *c)
             .await
     })?;
-    let phones: Vec<Vec<u8>> = on_conn!(conn, c => {
-        sqlx::query_scalar("SELECT phone_cipher FROM elder_phones WHERE elder_id = $1 ORDER BY position")
-            .bind(id)
-            .fetch_all(&mut *c)
-            .await
+    let phones: Vec<Vec<u8>> = on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT phone_cipher FROM elder_phones WHERE elder_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await
     })?;
-    let contacts: Vec<(String, String, Vec<u8>)> = on_conn!(conn, c => {
+    let contacts: Vec<(String, String, Vec<u8>)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT name, relation, phone_cipher FROM elder_contacts WHERE elder_id = $1 ORDER BY position",
         )
@@ -326,7 +331,7 @@ pub async fn find_by_id_number(
     id_number: &ResidentId,
 ) -> Result<Option<(Uuid, RegionCode)>, DbError> {
     let hash = cipher.lookup_hash(Field::IdNumber, id_number.as_str());
-    let row: Option<(Uuid, String)> = on_conn!(conn, c => {
+    let row: Option<(Uuid, String)> = on_conn!(conn, |c| {
         sqlx::query_as("SELECT id, residence_region_code FROM elders WHERE id_hash = $1")
             .bind(&hash)
             .fetch_optional(&mut *c)
@@ -362,17 +367,20 @@ pub async fn identify(
         return Ok(None);
     };
     let hash = cipher.lookup_hash(Field::Phone, phone.as_str());
-    let (own, name): (i64, String) = on_conn!(conn, c => {
-        sqlx::query_as(
+    let (own, name): (i64, String) =
+        on_conn!(conn, |c| {
+            sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM elder_phones WHERE elder_id = $1 AND phone_hash = $2), \
              name FROM elders WHERE id = $1",
         )
         .bind(id).bind(&hash).fetch_one(&mut *c).await
-    })?;
+        })?;
     let matched = own > 0 || {
-        let contacts: Vec<Vec<u8>> = on_conn!(conn, c => {
+        let contacts: Vec<Vec<u8>> = on_conn!(conn, |c| {
             sqlx::query_scalar("SELECT phone_cipher FROM elder_contacts WHERE elder_id = $1")
-                .bind(id).fetch_all(&mut *c).await
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await
         })?;
         contacts.iter().any(|blob| {
             cipher
@@ -466,9 +474,15 @@ pub fn content_digest(cipher: &FieldCipher, input: &ElderInput) -> String {
 }
 
 async fn write_children(conn: &mut Conn<'_>, id: Uuid, sealed: &Sealed) -> Result<(), DbError> {
-    on_conn!(conn, c => {
-        sqlx::query("DELETE FROM elder_phones WHERE elder_id = $1").bind(id).execute(&mut *c).await?;
-        sqlx::query("DELETE FROM elder_contacts WHERE elder_id = $1").bind(id).execute(&mut *c).await?;
+    on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM elder_phones WHERE elder_id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("DELETE FROM elder_contacts WHERE elder_id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
         for (i, (cipher_text, hash, masked)) in sealed.phones.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked) \
@@ -508,7 +522,7 @@ pub(crate) async fn insert_category(
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
     let id = Uuid::now_v7();
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO elder_categories (id, elder_id, kind, detail, start_date, end_date, evidence, created_at, \
              residence_region_code) \
@@ -671,7 +685,7 @@ pub(crate) async fn update_row(
     sealed: &Sealed,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "UPDATE elders SET name = $2, id_cipher = $3, id_hash = $4, id_masked = $5, birth_date = $6, \
              sex = $7, ethnicity = $8, hukou_region_code = $9, residence_region_code = $10, address = $11, \
@@ -709,7 +723,7 @@ pub(crate) async fn update_row(
         .map(|r| r.rows_affected())
     })?;
     // The categories carry a copy of the residence for search (migration 0016).
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query(
             "UPDATE elder_categories SET residence_region_code = $2 \
              WHERE elder_id = $1 AND residence_region_code <> $2",
@@ -855,7 +869,7 @@ pub async fn end_category(
     if end < cat.start {
         return Err(Invalid::one("end", "结束日期不能早于开始日期").into());
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE elder_categories SET end_date = $2 WHERE id = $1")
             .bind(category_id)
             .bind(end)
@@ -875,9 +889,12 @@ pub async fn end_category(
 /// Locks a person's row until the transaction ends (a write that changes nothing), so that
 /// changes to one person that read before they write queue on either database.
 pub async fn lock(conn: &mut Conn<'_>, id: Uuid) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE elders SET updated_at = updated_at WHERE id = $1")
-            .bind(id).execute(&mut *c).await.map(|_| ())
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
@@ -914,7 +931,7 @@ pub async fn record_life_event(
         crate::life_events::apply(&mut conn, event.elder_id, event.kind, event.date, now).await?;
     let effects = ended.effects();
     let payload = json!({ "event": event, "effects": effects }).to_string();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE elders SET status = $2, status_date = $3, status_note = $4, updated_at = $5 WHERE id = $1")
             .bind(event.elder_id)
             .bind(status.as_str())
@@ -974,7 +991,7 @@ pub async fn last_life_event_effects(
     conn: &mut Conn<'_>,
     id: Uuid,
 ) -> Result<Option<crate::life_events::Effects>, DbError> {
-    let payload: Option<String> = on_conn!(conn, c => {
+    let payload: Option<String> = on_conn!(conn, |c| {
         sqlx::query_scalar(
             "SELECT payload FROM domain_events WHERE record_id = $1 AND kind = 'elder.life_event' \
              ORDER BY created_at DESC LIMIT 1",
@@ -1002,7 +1019,7 @@ pub async fn request_reassessment(
     let rec = get(&mut conn, &actor.scope, elder_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE elders SET reassessment_requested = $2, updated_at = $3 WHERE id = $1")
             .bind(elder_id)
             .bind(reason)
@@ -1024,7 +1041,7 @@ pub async fn domain_events_of(
     conn: &mut Conn<'_>,
     id: Uuid,
 ) -> Result<Vec<(String, NaiveDate)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as("SELECT kind, effective_date FROM domain_events WHERE record_id = $1 ORDER BY created_at")
             .bind(id)
             .fetch_all(&mut *c)

@@ -106,46 +106,70 @@ pub async fn apply(
         LifeEventKind::MovedOut => format!("老人已迁出（{date}）"),
     };
     let mut out = Ended::default();
-    let stays: Vec<(Uuid, Uuid, Uuid, NaiveDate, String)> = on_conn!(conn, c => {
+    let stays: Vec<(Uuid, Uuid, Uuid, NaiveDate, String)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT s.id, s.bed_id, s.facility_id, s.admitted_on, f.region_code FROM stays s \
              JOIN facilities f ON f.id = s.facility_id \
              WHERE s.elder_id = $1 AND s.discharged_on IS NULL",
         )
-        .bind(elder_id).fetch_all(&mut *c).await
+        .bind(elder_id)
+        .fetch_all(&mut *c)
+        .await
     })?;
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         out.entitlements = sqlx::query_scalar(
             "UPDATE entitlements SET end_reason = $3, \
              end_date = CASE WHEN start_date > $2 THEN start_date ELSE $2 END \
              WHERE elder_id = $1 AND (end_date IS NULL OR end_date > $2) RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).fetch_all(&mut *c).await?;
+        .bind(elder_id)
+        .bind(date)
+        .bind(&why)
+        .fetch_all(&mut *c)
+        .await?;
         out.plans = sqlx::query_scalar(
             "UPDATE service_plans SET status = 'ended', end_reason = $3, updated_at = $4, \
              end_on = CASE WHEN end_on IS NOT NULL AND end_on <= $2 THEN end_on \
                            WHEN start_on > $2 THEN start_on ELSE $2 END \
              WHERE elder_id = $1 AND status = 'active' RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).bind(now).fetch_all(&mut *c).await?;
+        .bind(elder_id)
+        .bind(date)
+        .bind(&why)
+        .bind(now)
+        .fetch_all(&mut *c)
+        .await?;
         out.family_beds = sqlx::query_scalar(
             "UPDATE family_beds SET status = 'ended', end_reason = $3, updated_at = $4, \
              end_on = CASE WHEN end_on IS NOT NULL AND end_on <= $2 THEN end_on \
                            WHEN start_on > $2 THEN start_on ELSE $2 END \
              WHERE elder_id = $1 AND status = 'active' RETURNING id",
         )
-        .bind(elder_id).bind(date).bind(&why).bind(now).fetch_all(&mut *c).await?;
+        .bind(elder_id)
+        .bind(date)
+        .bind(&why)
+        .bind(now)
+        .fetch_all(&mut *c)
+        .await?;
         out.waiting = sqlx::query_scalar(
             "UPDATE waiting_list SET status = 'withdrawn', \
              note = CASE WHEN note = '' THEN $2 ELSE note || '；' || $2 END \
              WHERE elder_id = $1 AND status = 'waiting' RETURNING id",
         )
-        .bind(elder_id).bind(&why).fetch_all(&mut *c).await?;
+        .bind(elder_id)
+        .bind(&why)
+        .fetch_all(&mut *c)
+        .await?;
         out.patrol = sqlx::query(
             "UPDATE patrol_plans SET status = 'ended', updated_at = $2 \
              WHERE elder_id = $1 AND status = 'active'",
         )
-        .bind(elder_id).bind(now).execute(&mut *c).await?.rows_affected() > 0;
+        .bind(elder_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+            > 0;
         Ok::<_, sqlx::Error>(())
     })?;
     out.orders = crate::orders::cancel_unstarted(

@@ -200,7 +200,7 @@ async fn insert_assessments(
     let stacking = "apply_once";
     // 29 values per row.
     for chunk in rows.chunks(1000) {
-        on_conn!(conn, c => {
+        on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO assessments (id, elder_id, supersedes_id, version, status, reason, reference_date, \
                  region_code, agency_id, assessor1_id, assessor2_id, form, scores, total, self_care, \

@@ -89,7 +89,7 @@ async fn facility_in_scope(
 
 /// The beds of a facility, by place.
 pub async fn list(conn: &mut Conn<'_>, facility_id: Uuid) -> Result<Vec<Bed>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, facility_id, building, floor, room, label, nursing, status FROM beds \
              WHERE facility_id = $1 ORDER BY building, floor, room, label",
@@ -146,13 +146,13 @@ pub async fn add(
     if !inv.is_empty() {
         return Err(inv.into());
     }
-    let existing: i64 = on_conn!(&mut conn, c => {
+    let existing: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT COUNT(*) FROM beds WHERE facility_id = $1 AND building = $2 AND floor = $3 AND room = $4")
             .bind(facility_id).bind(b.building.trim()).bind(b.floor.trim()).bind(b.room.trim())
             .fetch_one(&mut *c).await
     })?;
     let ids: Vec<Uuid> = (0..b.count).map(|_| Uuid::now_v7()).collect();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO beds (id, facility_id, building, floor, room, label, nursing, status, created_at, updated_at) ",
         );
@@ -201,7 +201,7 @@ pub async fn set_status(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let f = facility_in_scope(&mut conn, actor, facility_id).await?;
-    let n = on_conn!(&mut conn, c => {
+    let n = on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE beds SET status = $1, updated_at = $2 WHERE id = $3 AND facility_id = $4 AND status <> 'occupied'")
             .bind(status).bind(now).bind(bed_id).bind(facility_id)
             .execute(&mut *c).await.map(|r| r.rows_affected())
@@ -298,13 +298,15 @@ async fn person_for(
     let found = elders::find_by_id_number(&mut conn, cipher, id).await?;
     let mut ability = None;
     let problem = if let Some((elder_id, _)) = found {
-        let (level, status, in_stay): (Option<i32>, String, i64) = on_conn!(&mut conn, c => {
+        let (level, status, in_stay): (Option<i32>, String, i64) = on_conn!(&mut conn, |c| {
             sqlx::query_as(
                 "SELECT ability_level, status, \
                  (SELECT COUNT(*) FROM stays WHERE elder_id = $1 AND discharged_on IS NULL) \
                  FROM elders WHERE id = $1",
             )
-            .bind(elder_id).fetch_one(&mut *c).await
+            .bind(elder_id)
+            .fetch_one(&mut *c)
+            .await
         })?;
         ability = level;
         if status != "active" {
@@ -378,9 +380,12 @@ pub async fn admit(
         let mut c = db.acquire().await?;
         let mut conn = c.conn();
         let f = facility_in_scope(&mut conn, actor, facility_id).await?;
-        let bed_free: Option<String> = on_conn!(&mut conn, c => {
+        let bed_free: Option<String> = on_conn!(&mut conn, |c| {
             sqlx::query_scalar("SELECT status FROM beds WHERE id = $1 AND facility_id = $2")
-                .bind(a.bed_id).bind(facility_id).fetch_optional(&mut *c).await
+                .bind(a.bed_id)
+                .bind(facility_id)
+                .fetch_optional(&mut *c)
+                .await
         })?;
         if !bed_free.is_some_and(|s| s == "free" || s == "reserved") {
             inv.add("bed_id", "该床位已有人入住、已停用或不属于本设施");
@@ -441,7 +446,7 @@ pub async fn admit(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     // Take the bed: only one transaction can move it out of free/reserved.
-    let taken = on_conn!(&mut conn, c => {
+    let taken = on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE beds SET status = 'occupied', updated_at = $1 WHERE id = $2 AND facility_id = $3 \
                      AND status IN ('free', 'reserved')")
             .bind(now).bind(a.bed_id).bind(facility_id)
@@ -452,7 +457,7 @@ pub async fn admit(
         return Err(Invalid::one("bed_id", "该床位已有人入住、已停用或不属于本设施").into());
     }
     let stay_id = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("INSERT INTO stays (id, facility_id, bed_id, elder_id, admitted_on, ability_level, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(stay_id).bind(facility_id).bind(a.bed_id).bind(elder_id).bind(admitted_on).bind(ability).bind(now)
@@ -467,7 +472,7 @@ pub async fn admit(
         }
         e => e,
     })?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE waiting_list SET status = 'admitted' WHERE facility_id = $1 AND elder_id = $2 AND status = 'waiting'")
             .bind(facility_id).bind(elder_id).execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
@@ -515,7 +520,7 @@ pub async fn discharge(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let f = facility_in_scope(&mut conn, actor, facility_id).await?;
-    let stay: Option<(Uuid, Uuid, NaiveDate)> = on_conn!(&mut conn, c => {
+    let stay: Option<(Uuid, Uuid, NaiveDate)> = on_conn!(&mut conn, |c| {
         sqlx::query_as("SELECT bed_id, elder_id, admitted_on FROM stays WHERE id = $1 AND facility_id = $2 AND discharged_on IS NULL")
             .bind(stay_id).bind(facility_id).fetch_optional(&mut *c).await
     })?;
@@ -562,11 +567,19 @@ pub(crate) async fn close_stay_in(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE stays SET discharged_on = $1, discharge_reason = $2 WHERE id = $3")
-            .bind(on).bind(reason).bind(stay_id).execute(&mut *c).await?;
+            .bind(on)
+            .bind(reason)
+            .bind(stay_id)
+            .execute(&mut *c)
+            .await?;
         sqlx::query("UPDATE beds SET status = 'free', updated_at = $1 WHERE id = $2")
-            .bind(now).bind(bed_id).execute(&mut *c).await.map(|r| r.rows_affected())
+            .bind(now)
+            .bind(bed_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     facilities::recount(conn, Some(facility_id), now).await
 }
@@ -603,7 +616,7 @@ impl Resident {
 
 /// Current residents of a facility.
 pub async fn residents(conn: &mut Conn<'_>, facility_id: Uuid) -> Result<Vec<Resident>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT s.id AS stay_id, s.elder_id, e.name, e.id_masked, s.bed_id, s.admitted_on, s.ability_level \
              FROM stays s JOIN elders e ON e.id = s.elder_id \
@@ -625,7 +638,7 @@ pub async fn month_resident_days(
     let next = month_start
         .checked_add_months(chrono::Months::new(1))
         .ok_or(DbError::NotFound)?;
-    let stays: Vec<(NaiveDate, Option<NaiveDate>)> = on_conn!(conn, c => {
+    let stays: Vec<(NaiveDate, Option<NaiveDate>)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT admitted_on, discharged_on FROM stays WHERE facility_id = $1 AND admitted_on < $2 \
              AND (discharged_on IS NULL OR discharged_on > $3)",
@@ -677,7 +690,7 @@ pub async fn join_waiting_list(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let entry = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("INSERT INTO waiting_list (id, facility_id, elder_id, applied_on, status, note, created_at) \
                      VALUES ($1, $2, $3, $4, 'waiting', $5, $6)")
             .bind(entry).bind(facility_id).bind(elder_id).bind(applied_on).bind(note.trim()).bind(now)
@@ -732,7 +745,7 @@ pub async fn waiting_list(
         Option<i32>,
         bool,
     );
-    let rows: Vec<Row> = on_conn!(conn, c => {
+    let rows: Vec<Row> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT w.id, w.elder_id, e.name, e.id_masked, w.applied_on, e.birth_date, e.ability_level, \
              e.dementia FROM waiting_list w JOIN elders e ON e.id = w.elder_id \
@@ -742,7 +755,7 @@ pub async fn waiting_list(
         .fetch_all(&mut *c)
         .await
     })?;
-    let cats: Vec<(Uuid, String, Option<String>)> = on_conn!(conn, c => {
+    let cats: Vec<(Uuid, String, Option<String>)> = on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT k.elder_id, k.kind, k.detail FROM elder_categories k \
              JOIN waiting_list w ON w.elder_id = k.elder_id AND w.facility_id = $1 AND w.status = 'waiting' \

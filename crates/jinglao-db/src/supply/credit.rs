@@ -89,8 +89,11 @@ pub async fn of_provider(
     provider_id: Uuid,
 ) -> Result<Vec<StoredRecord>, DbError> {
     let sql = format!("{COLUMNS} WHERE r.provider_id = $1 ORDER BY r.decided_on DESC, r.id DESC");
-    let rows: Vec<Row> = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(provider_id).fetch_all(&mut *c).await
+    let rows: Vec<Row> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(provider_id)
+            .fetch_all(&mut *c)
+            .await
     })?;
     rows.into_iter().map(StoredRecord::try_from).collect()
 }
@@ -124,7 +127,7 @@ pub async fn credit_among(
 ) -> Result<HashMap<Uuid, ProviderCredit>, DbError> {
     let mut found: HashMap<Uuid, (String, Vec<CreditRecord>)> = HashMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<WithRegion> = on_conn!(conn, c => {
+        let rows: Vec<WithRegion> = on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "SELECT p.region_code, r.id, r.provider_id, r.kind, r.decision_no, r.authority, \
                  r.decided_on, r.ends_on, r.summary, r.revoked_on, r.revoke_reason, r.recorded_by_name \
@@ -197,7 +200,7 @@ pub async fn record(
     let mut conn = tx.conn();
     let provider = provider_in_scope(&mut conn, &actor.scope, provider_id).await?;
     let id = Uuid::now_v7();
-    let inserted = on_conn!(&mut conn, c => {
+    let inserted = on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO credit_records (id, provider_id, kind, decision_no, authority, decided_on, \
              ends_on, summary, recorded_by, recorded_by_name, created_at) \
@@ -261,8 +264,11 @@ pub async fn revoke(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let sql = format!("{COLUMNS} WHERE r.id = $1");
-    let row: Option<Row> = on_conn!(&mut conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(record_id).fetch_optional(&mut *c).await
+    let row: Option<Row> = on_conn!(&mut conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(record_id)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     let stored = StoredRecord::try_from(row.ok_or(DbError::NotFound)?)?;
     let region = provider_in_scope(&mut conn, &actor.scope, stored.provider_id).await?;
@@ -288,7 +294,7 @@ pub async fn revoke(
     let (Some(on), true) = (on, inv.is_empty()) else {
         return Err(inv.into());
     };
-    let changed = on_conn!(&mut conn, c => {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE credit_records SET revoked_on = $2, revoke_reason = $3 WHERE id = $1 AND revoked_on IS NULL")
             .bind(record_id).bind(on).bind(reason).execute(&mut *c).await.map(|r| r.rows_affected())
     })?;

@@ -231,7 +231,7 @@ pub async fn get(
     scope: &Scope,
     id: Uuid,
 ) -> Result<Option<Facility>, DbError> {
-    let rows: Vec<FacilityRow> = on_conn!(conn, c => {
+    let rows: Vec<FacilityRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(SELECT);
         q.push(" WHERE f.id = ").push_bind(id);
         push_scope(&mut q, scope, "f.region_code", "f.provider_id");
@@ -246,7 +246,7 @@ pub async fn list(
     scope: &Scope,
     provider_id: Option<Uuid>,
 ) -> Result<Vec<Facility>, DbError> {
-    let rows: Vec<FacilityRow> = on_conn!(conn, c => {
+    let rows: Vec<FacilityRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(SELECT);
         q.push(" WHERE 1 = 1");
         push_scope(&mut q, scope, "f.region_code", "f.provider_id");
@@ -310,7 +310,7 @@ pub async fn create(
     let mut conn = tx.conn();
     let provider_id = check(&mut conn, actor, i).await?;
     let id = Uuid::now_v7();
-    on_conn!(&mut conn, cx => {
+    on_conn!(&mut conn, |cx| {
         sqlx::query(
             "INSERT INTO facilities (id, provider_id, name, kind, ownership, owner, region_code, address, \
              latitude, longitude, floor_area_m2, functions, medical_partner, opened_on, filing_no, filed_on, \
@@ -378,7 +378,7 @@ pub async fn recount(
          nursing_beds = (SELECT COUNT(*) FROM beds b WHERE b.facility_id = facilities.id AND b.status <> 'out_of_service' AND b.nursing = TRUE), \
          occupied_beds = (SELECT COUNT(*) FROM beds b WHERE b.facility_id = facilities.id AND b.status = 'occupied'), \
          updated_at = ";
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(SET);
         q.push_bind(now);
         if let Some(id) = facility_id {

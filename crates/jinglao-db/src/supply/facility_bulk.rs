@@ -27,7 +27,7 @@ pub async fn insert(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     for (chunk_no, chunk) in specs.chunks(500).enumerate() {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO facilities (id, provider_id, name, kind, ownership, region_code, address, latitude, \
                  longitude, floor_area_m2, functions, opened_on, filing_no, filed_on, fire_status, price_min_fen, \
@@ -77,14 +77,21 @@ pub async fn insert(
         }
     }
     for chunk in beds.chunks(1000) {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO beds (id, facility_id, building, floor, room, label, nursing, status, created_at, updated_at) ",
             );
             q.push_values(chunk, |mut b, (f, floor, room, label, nursing)| {
-                b.push_bind(Uuid::now_v7()).push_bind(*f).push_bind("1号楼").push_bind(floor)
-                    .push_bind(room).push_bind(label).push_bind(*nursing).push_bind("free")
-                    .push_bind(now).push_bind(now);
+                b.push_bind(Uuid::now_v7())
+                    .push_bind(*f)
+                    .push_bind("1号楼")
+                    .push_bind(floor)
+                    .push_bind(room)
+                    .push_bind(label)
+                    .push_bind(*nursing)
+                    .push_bind("free")
+                    .push_bind(now)
+                    .push_bind(now);
             });
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -116,7 +123,7 @@ pub async fn admit_residents_for_demo(
 ) -> Result<usize, DbError> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let people: Vec<(Uuid, String, i32)> = on_conn!(&mut conn, c => {
+    let people: Vec<(Uuid, String, i32)> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
             "SELECT id, residence_region_code, ability_level FROM elders WHERE status = 'active' \
              AND ability_level >= 1 AND id NOT IN (SELECT elder_id FROM stays WHERE discharged_on IS NULL) \
@@ -124,13 +131,14 @@ pub async fn admit_residents_for_demo(
         )
         .fetch_all(&mut *c).await
     })?;
-    let beds: Vec<(Uuid, Uuid, String, i64)> = on_conn!(&mut conn, c => {
+    let beds: Vec<(Uuid, Uuid, String, i64)> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
             "SELECT b.id, b.facility_id, f.region_code, f.beds_total FROM beds b \
              JOIN facilities f ON f.id = b.facility_id WHERE b.status = 'free' \
              ORDER BY f.id, b.floor, b.room, b.label",
         )
-        .fetch_all(&mut *c).await
+        .fetch_all(&mut *c)
+        .await
     })?;
     // Free beds per county, each facility taking no more than its share, interleaved across
     // facilities (the n-th bed of every facility before the n+1-th of any) so that a county
@@ -160,21 +168,31 @@ pub async fn admit_residents_for_demo(
         }
     }
     for chunk in stays.chunks(1000) {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO stays (id, facility_id, bed_id, elder_id, admitted_on, ability_level, created_at) ",
             );
             q.push_values(chunk, |mut b, (id, f, bed, elder, admitted, level)| {
-                b.push_bind(*id).push_bind(*f).push_bind(*bed).push_bind(*elder)
-                    .push_bind(*admitted).push_bind(*level).push_bind(now);
+                b.push_bind(*id)
+                    .push_bind(*f)
+                    .push_bind(*bed)
+                    .push_bind(*elder)
+                    .push_bind(*admitted)
+                    .push_bind(*level)
+                    .push_bind(now);
             });
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
     }
-    on_conn!(&mut conn, c => {
-        sqlx::query("UPDATE beds SET status = 'occupied', updated_at = $1 WHERE status = 'free' \
-                     AND id IN (SELECT bed_id FROM stays WHERE discharged_on IS NULL)")
-            .bind(now).execute(&mut *c).await.map(|r| r.rows_affected())
+    on_conn!(&mut conn, |c| {
+        sqlx::query(
+            "UPDATE beds SET status = 'occupied', updated_at = $1 WHERE status = 'free' \
+                     AND id IN (SELECT bed_id FROM stays WHERE discharged_on IS NULL)",
+        )
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     crate::facilities::recount(&mut conn, None, now).await?;
     let event = Event::new("stay.generate", "facility", Uuid::nil())
@@ -192,9 +210,14 @@ pub async fn rate_and_fill_for_benchmark(
     until: chrono::NaiveDate,
 ) -> Result<u64, DbError> {
     let mut c = db.acquire().await?;
-    Ok(on_conn!(&mut c.conn(), cx => {
-        sqlx::query("UPDATE facilities SET star_level = 1 + (functions % 5), star_valid_until = $1, \
-                     occupied_beds = beds_total * 3 / 4 WHERE functions % 3 = 0")
-            .bind(until).execute(&mut *cx).await.map(|r| r.rows_affected())
+    Ok(on_conn!(&mut c.conn(), |cx| {
+        sqlx::query(
+            "UPDATE facilities SET star_level = 1 + (functions % 5), star_valid_until = $1, \
+                     occupied_beds = beds_total * 3 / 4 WHERE functions % 3 = 0",
+        )
+        .bind(until)
+        .execute(&mut *cx)
+        .await
+        .map(|r| r.rows_affected())
     })?)
 }

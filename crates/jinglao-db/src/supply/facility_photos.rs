@@ -35,7 +35,7 @@ pub struct Photo {
 
 /// The photos of a facility, oldest first.
 pub async fn list(conn: &mut Conn<'_>, facility_id: Uuid) -> Result<Vec<Photo>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT id, facility_id, caption, content_type, sha256 FROM facility_photos \
              WHERE facility_id = $1 ORDER BY uploaded_at, id",
@@ -89,7 +89,7 @@ pub async fn add(
     let ty = ty.expect("checked above");
     let sha = store(root, bytes).await?;
     let id = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO facility_photos (id, facility_id, caption, content_type, size_bytes, sha256, \
              uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

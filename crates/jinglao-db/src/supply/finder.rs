@@ -60,19 +60,24 @@ pub struct Results {
 
 /// Runs a search as of `today` (star levels past their validity do not count).
 pub async fn search(conn: &mut Conn<'_>, q: &Query, today: NaiveDate) -> Result<Results, DbError> {
-    let rows: Vec<FacilityRow> = on_conn!(conn, c => {
+    let rows: Vec<FacilityRow> = on_conn!(conn, |c| {
         let mut b = sqlx::QueryBuilder::new(facilities::SELECT);
         b.push(" WHERE f.closed_on IS NULL AND f.kind <> 'home_service_agency'");
         if let Some(r) = &q.region {
             let (lo, hi) = r.subtree_range();
-            b.push(" AND f.region_code BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            b.push(" AND f.region_code BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
         }
         if let Some(k) = q.kind {
             b.push(" AND f.kind = ").push_bind(k.as_str());
         }
         if let Some(s) = q.min_stars {
-            b.push(" AND f.star_level >= ").push_bind(s as i32)
-                .push(" AND f.star_valid_until >= ").push_bind(today);
+            b.push(" AND f.star_level >= ")
+                .push_bind(s as i32)
+                .push(" AND f.star_valid_until >= ")
+                .push_bind(today);
         }
         if let Some(p) = q.max_price_fen {
             b.push(" AND f.price_min_fen <= ").push_bind(p);
@@ -84,13 +89,22 @@ pub async fn search(conn: &mut Conn<'_>, q: &Query, today: NaiveDate) -> Result<
             b.push(" AND f.beds_total > f.occupied_beds");
         }
         if q.functions.0 != 0 {
-            b.push(" AND (f.functions & ").push_bind(q.functions.0 as i32).push(") = ").push_bind(q.functions.0 as i32);
+            b.push(" AND (f.functions & ")
+                .push_bind(q.functions.0 as i32)
+                .push(") = ")
+                .push_bind(q.functions.0 as i32);
         }
         if let (Some((lat, lon)), Some(r)) = (q.near, q.within_m) {
             let dlat = r / 111_000.0;
             let dlon = r / (111_000.0 * lat.to_radians().cos().max(0.01));
-            b.push(" AND f.latitude BETWEEN ").push_bind(lat - dlat).push(" AND ").push_bind(lat + dlat);
-            b.push(" AND f.longitude BETWEEN ").push_bind(lon - dlon).push(" AND ").push_bind(lon + dlon);
+            b.push(" AND f.latitude BETWEEN ")
+                .push_bind(lat - dlat)
+                .push(" AND ")
+                .push_bind(lat + dlat);
+            b.push(" AND f.longitude BETWEEN ")
+                .push_bind(lon - dlon)
+                .push(" AND ")
+                .push_bind(lon + dlon);
         }
         b.build_query_as::<FacilityRow>().fetch_all(&mut *c).await
     })?;

@@ -96,7 +96,7 @@ pub async fn get(
     scope: &Scope,
     id: Uuid,
 ) -> Result<Option<Provider>, DbError> {
-    let rows: Vec<ProviderRow> = on_conn!(conn, c => {
+    let rows: Vec<ProviderRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(COLUMNS);
         q.push(" WHERE id = ").push_bind(id);
         push_scope(&mut q, scope, "region_code", "id");
@@ -109,16 +109,19 @@ pub async fn get(
 /// must see and change one provider's data alone — its prices, its month's statement — queues
 /// here on either database (SQLite's writers are serialised anyway; PostgreSQL waits on the row).
 pub async fn lock(conn: &mut Conn<'_>, id: Uuid) -> Result<(), DbError> {
-    on_conn!(conn, c => {
+    on_conn!(conn, |c| {
         sqlx::query("UPDATE providers SET updated_at = updated_at WHERE id = $1")
-            .bind(id).execute(&mut *c).await.map(|_| ())
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
 
 /// Providers within `scope`, by name.
 pub async fn list(conn: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Provider>, DbError> {
-    let rows: Vec<ProviderRow> = on_conn!(conn, c => {
+    let rows: Vec<ProviderRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(COLUMNS);
         q.push(" WHERE 1 = 1");
         push_scope(&mut q, scope, "region_code", "id");
@@ -130,11 +133,13 @@ pub async fn list(conn: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Provider>, D
 
 /// The provider with this credit code, if any (not scoped: used to keep seeding idempotent).
 pub async fn by_credit_code(conn: &mut Conn<'_>, code: &str) -> Result<Option<Provider>, DbError> {
-    let row: Option<ProviderRow> = on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE credit_code = $1")))
-            .bind(code)
-            .fetch_optional(&mut *c)
-            .await
+    let row: Option<ProviderRow> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE credit_code = $1"
+        )))
+        .bind(code)
+        .fetch_optional(&mut *c)
+        .await
     })?;
     row.map(Provider::try_from).transpose()
 }
@@ -243,7 +248,7 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let pr = &provider;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO providers (id, name, credit_code, region_code, kind, credit_code_override, \
              legal_representative, registration_authority, registered_on, contact_name, office_phone, \
@@ -320,7 +325,7 @@ pub async fn findings(
     conn: &mut Conn<'_>,
     provider_id: Uuid,
 ) -> Result<Vec<Qualification>, DbError> {
-    let rows: Vec<FindingRow> = on_conn!(conn, c => {
+    let rows: Vec<FindingRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(FINDING_COLUMNS);
         q.push(" WHERE pf.provider_id = ").push_bind(provider_id);
         q.push(" ORDER BY pf.checked_on DESC, pf.created_at DESC");
@@ -383,7 +388,7 @@ pub async fn record_finding(
     else {
         return Err(inv.into());
     };
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO provider_findings (id, provider_id, condition, met, checked_on, expires_on, \
              evidence, checker_id, checker_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -452,7 +457,7 @@ pub async fn list_with_standing(
     today: NaiveDate,
 ) -> Result<Vec<(Provider, BidStanding)>, DbError> {
     let providers = list(conn, scope).await?;
-    let rows: Vec<FindingRow> = on_conn!(conn, c => {
+    let rows: Vec<FindingRow> = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(FINDING_COLUMNS);
         q.push(" JOIN providers ON providers.id = pf.provider_id WHERE 1 = 1");
         push_scope(&mut q, scope, "providers.region_code", "providers.id");

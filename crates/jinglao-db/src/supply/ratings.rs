@@ -47,15 +47,21 @@ const SELECT: &str = "SELECT id, facility_id, requested_level, status, applied_o
 /// The ratings of a facility, newest first.
 pub async fn of_facility(conn: &mut Conn<'_>, facility_id: Uuid) -> Result<Vec<Rating>, DbError> {
     let sql = format!("{SELECT} WHERE facility_id = $1 ORDER BY applied_on DESC, id DESC");
-    Ok(on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(facility_id).fetch_all(&mut *c).await
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(facility_id)
+            .fetch_all(&mut *c)
+            .await
     })?)
 }
 
 async fn load(conn: &mut Conn<'_>, id: Uuid) -> Result<Rating, DbError> {
     let sql = format!("{SELECT} WHERE id = $1");
-    on_conn!(conn, c => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await
+    on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await
     })?
     .ok_or(DbError::NotFound)
 }
@@ -119,7 +125,7 @@ pub async fn apply(
         return Err(inv.into());
     }
     let id = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("INSERT INTO ratings (id, facility_id, requested_level, status, applied_on, created_at, updated_at) \
                      VALUES ($1, $2, $3, 'applied', $4, $5, $5)")
             .bind(id).bind(facility_id).bind(level.number() as i32).bind(today).bind(now)
@@ -187,20 +193,34 @@ pub async fn save_sheet(
     if !inv.is_empty() {
         return Err(inv.into());
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("DELETE FROM rating_scores WHERE rating_id = $1 AND sheet = $2")
-            .bind(rating_id).bind(sheet).execute(&mut *c).await.map(|r| r.rows_affected())
+            .bind(rating_id)
+            .bind(sheet)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })?;
-    on_conn!(&mut conn, c => {
-        let mut q = sqlx::QueryBuilder::new("INSERT INTO rating_scores (rating_id, sheet, item_code, tenths) ");
+    on_conn!(&mut conn, |c| {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO rating_scores (rating_id, sheet, item_code, tenths) ",
+        );
         q.push_values(&parsed, |mut row, (code, v)| {
-            row.push_bind(rating_id).push_bind(sheet).push_bind(*code).push_bind(*v as i32);
+            row.push_bind(rating_id)
+                .push_bind(sheet)
+                .push_bind(*code)
+                .push_bind(*v as i32);
         });
         q.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE ratings SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(next).bind(now).bind(rating_id).execute(&mut *c).await.map(|r| r.rows_affected())
+            .bind(next)
+            .bind(now)
+            .bind(rating_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     let totals = PartScores::from_items(parsed.iter().map(|(c, v)| (*c, *v)));
     let event = Event::new("rating.sheet", "facility", r.facility_id)
@@ -217,9 +237,14 @@ pub async fn sheet(
     rating_id: Uuid,
     sheet: &str,
 ) -> Result<Vec<(String, i64)>, DbError> {
-    let rows: Vec<(String, i32)> = on_conn!(conn, c => {
-        sqlx::query_as("SELECT item_code, tenths FROM rating_scores WHERE rating_id = $1 AND sheet = $2")
-            .bind(rating_id).bind(sheet).fetch_all(&mut *c).await
+    let rows: Vec<(String, i32)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT item_code, tenths FROM rating_scores WHERE rating_id = $1 AND sheet = $2",
+        )
+        .bind(rating_id)
+        .bind(sheet)
+        .fetch_all(&mut *c)
+        .await
     })?;
     Ok(rows.into_iter().map(|(c, v)| (c, v.into())).collect())
 }
@@ -269,7 +294,7 @@ pub async fn decide_and_publish(
         book.int(PolicyKey::RatingValidYears, &f.region_code) as u32,
     );
     let granted = outcome.granted.map(|l| l.number() as i32);
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE ratings SET status = 'published', granted_level = $1, failed = $2, decided_on = $3, \
                      valid_until = $4, published_on = $3, reasons = $5, thresholds = $6, updated_at = $7 WHERE id = $8")
             .bind(granted).bind(outcome.failed).bind(today).bind(granted.map(|_| until))
@@ -279,7 +304,7 @@ pub async fn decide_and_publish(
             .execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     if let Some(g) = granted {
-        on_conn!(&mut conn, c => {
+        on_conn!(&mut conn, |c| {
             sqlx::query("UPDATE facilities SET star_level = $1, star_valid_until = $2, updated_at = $3 WHERE id = $4")
                 .bind(g).bind(until).bind(now).bind(f.id).execute(&mut *c).await.map(|r| r.rows_affected())
         })?;

@@ -107,15 +107,21 @@ pub async fn hire(
     };
     inv.into_result(())?;
     let hash = cipher.lookup_hash(Field::IdNumber, id.as_str());
-    let existing: Option<Uuid> = on_conn!(&mut conn, c => {
-        sqlx::query_scalar("SELECT id FROM staff WHERE id_hash = $1").bind(&hash).fetch_optional(&mut *c).await
+    let existing: Option<Uuid> = on_conn!(&mut conn, |c| {
+        sqlx::query_scalar("SELECT id FROM staff WHERE id_hash = $1")
+            .bind(&hash)
+            .fetch_optional(&mut *c)
+            .await
     })?;
     let staff_id = match existing {
         Some(s) => {
-            let others: Vec<(Uuid, NaiveDate, Option<NaiveDate>, bool)> = on_conn!(&mut conn, c => {
-                sqlx::query_as("SELECT id, start_on, end_on, full_time FROM employments WHERE staff_id = $1")
+            let others: Vec<(Uuid, NaiveDate, Option<NaiveDate>, bool)> = on_conn!(
+                &mut conn,
+                |c| {
+                    sqlx::query_as("SELECT id, start_on, end_on, full_time FROM employments WHERE staff_id = $1")
                     .bind(s).fetch_all(&mut *c).await
-            })?;
+                }
+            )?;
             let terms: Vec<(Uuid, Term)> = others
                 .into_iter()
                 .map(|(e, start, end, full_time)| {
@@ -151,7 +157,7 @@ pub async fn hire(
                 ),
                 None => (None, String::new()),
             };
-            on_conn!(&mut conn, c => {
+            on_conn!(&mut conn, |c| {
                 sqlx::query(
                     "INSERT INTO staff (id, name, id_cipher, id_hash, id_masked, phone_cipher, phone_masked, sex, \
                      birth_date, role, vocational_level, certificate_no, certificate_on, created_at, updated_at) \
@@ -167,7 +173,7 @@ pub async fn hire(
         }
     };
     let employment = Uuid::now_v7();
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO employments (id, staff_id, provider_id, facility_id, role, start_on, end_on, full_time, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -198,7 +204,7 @@ pub async fn list(
     if providers::get(conn, scope, provider_id).await?.is_none() {
         return Err(DbError::NotFound);
     }
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT s.id AS staff_id, m.id AS employment_id, s.name, s.id_masked, s.phone_masked, m.role, \
              s.vocational_level, s.certificate_no, m.facility_id, m.start_on, m.end_on, m.full_time, \
@@ -208,7 +214,9 @@ pub async fn list(
         );
         q.push_bind(provider_id);
         q.push(" AND m.start_on <= ").push_bind(today);
-        q.push(" AND (m.end_on IS NULL OR m.end_on >= ").push_bind(today).push(")");
+        q.push(" AND (m.end_on IS NULL OR m.end_on >= ")
+            .push_bind(today)
+            .push(")");
         if let Some(f) = facility_id {
             q.push(" AND m.facility_id = ").push_bind(f);
         }
@@ -241,14 +249,19 @@ pub async fn record_insurance(
     {
         return Err(DbError::NotFound);
     }
-    let employed: i64 = on_conn!(&mut conn, c => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM employments WHERE staff_id = $1 AND provider_id = $2")
-            .bind(staff_id).bind(provider_id).fetch_one(&mut *c).await
+    let employed: i64 = on_conn!(&mut conn, |c| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM employments WHERE staff_id = $1 AND provider_id = $2",
+        )
+        .bind(staff_id)
+        .bind(provider_id)
+        .fetch_one(&mut *c)
+        .await
     })?;
     if employed == 0 {
         return Err(DbError::NotFound);
     }
-    on_conn!(&mut conn, c => {
+    on_conn!(&mut conn, |c| {
         sqlx::query("INSERT INTO staff_insurance_months (staff_id, provider_id, month) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(staff_id).bind(provider_id).bind(month).execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
@@ -298,12 +311,23 @@ pub async fn add_record(
     {
         return Err(DbError::NotFound);
     }
-    on_conn!(&mut conn, c => {
-        sqlx::query("INSERT INTO staff_records (id, staff_id, kind, on_date, hours, title, created_at) \
+    on_conn!(&mut conn, |c| {
+        sqlx::query(
+            "INSERT INTO staff_records (id, staff_id, kind, on_date, hours, title, created_at) \
                      SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS \
-                     (SELECT 1 FROM employments WHERE staff_id = $2 AND provider_id = $8)")
-            .bind(Uuid::now_v7()).bind(staff_id).bind(kind).bind(on).bind(hours as i32).bind(title.trim()).bind(now).bind(provider_id)
-            .execute(&mut *c).await.map(|r| r.rows_affected())
+                     (SELECT 1 FROM employments WHERE staff_id = $2 AND provider_id = $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(staff_id)
+        .bind(kind)
+        .bind(on)
+        .bind(hours as i32)
+        .bind(title.trim())
+        .bind(now)
+        .bind(provider_id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     let event = Event::new("staff.record", "staff", staff_id)
         .detail(json!({ "kind": kind, "on": on, "hours": hours, "title": title.trim() }));
@@ -319,7 +343,7 @@ pub async fn counts_by_role(
     facility_id: Uuid,
     today: NaiveDate,
 ) -> Result<Vec<(String, i64)>, DbError> {
-    Ok(on_conn!(conn, c => {
+    Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT role, COUNT(DISTINCT staff_id) FROM employments WHERE facility_id = $1 AND start_on <= $2 \
              AND (end_on IS NULL OR end_on >= $2) GROUP BY role ORDER BY role",

@@ -96,9 +96,13 @@ async fn register(db: &Db, tree: &RegionTree, n: u32, year: u32) -> Uuid {
 
 async fn set_level(db: &Db, id: Uuid, level: Option<i32>) {
     let mut c = db.acquire().await.unwrap();
-    jinglao_db::on_conn!(&mut c.conn(), c => {
+    jinglao_db::on_conn!(&mut c.conn(), |c| {
         sqlx::query("UPDATE elders SET ability_level = $1 WHERE id = $2")
-            .bind(level).bind(id).execute(&mut *c).await.map(|_| ())
+            .bind(level)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
     })
     .unwrap();
 }

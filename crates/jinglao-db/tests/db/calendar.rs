@@ -38,7 +38,7 @@ test_on_both! {
         assert!(cal.is_working_day(d("2026-10-05")), "the replaced year lists only 1 October");
         assert_eq!(calendar::days(&mut c.conn(), 2026).await.unwrap().len(), 1);
         // The trail says which days went and came, not only how many.
-        let detail: String = jinglao_db::on_conn!(&mut c.conn(), c => sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'calendar.replace'").fetch_one(&mut *c).await).unwrap();
+        let detail: String = jinglao_db::on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'calendar.replace'").fetch_one(&mut *c).await).unwrap();
         assert!(detail.contains("2026-10-05 放假 国庆节") && detail.contains("\"added\":[]"), "{detail}");
         let years = calendar::years(&mut c.conn()).await.unwrap();
         assert_eq!((years[0].source.as_str(), years[0].loaded_by.as_str()), ("测试通知", "admin"));

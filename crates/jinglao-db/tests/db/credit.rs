@@ -50,7 +50,7 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision_no").is_some_and(|m| m.contains("已经登记"))), "{err:?}");
         // The visit booked before is cancelled with the reason, in the same transaction.
         let mut c = w.db.acquire().await.unwrap();
-        let (status, reason): (String, Option<String>) = on_conn!(&mut c.conn(), c => sqlx::query_as("SELECT status, end_reason FROM service_orders WHERE id = $1").bind(before).fetch_one(&mut *c).await).unwrap();
+        let (status, reason): (String, Option<String>) = on_conn!(&mut c.conn(), |c| sqlx::query_as("SELECT status, end_reason FROM service_orders WHERE id = $1").bind(before).fetch_one(&mut *c).await).unwrap();
         assert_eq!(status, "cancelled");
         assert!(reason.unwrap().contains("改派其他机构"));
         // Standing names the listing; a visit the government pays for is refused, self-pay is not.

@@ -107,9 +107,14 @@ async fn register_elder(
     if assessed {
         // Stands in for an effective assessment (the assessment workflow is tested in registry.rs).
         let mut conn = db.acquire().await.unwrap();
-        on_conn!(&mut conn.conn(), c => {
-            sqlx::query("UPDATE elders SET ability_level = 3 WHERE id = $1").bind(elder).execute(&mut *c).await.map(|r| r.rows_affected())
-        }).unwrap();
+        on_conn!(&mut conn.conn(), |c| {
+            sqlx::query("UPDATE elders SET ability_level = 3 WHERE id = $1")
+                .bind(elder)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .unwrap();
     }
     (elder, id)
 }
@@ -234,7 +239,7 @@ test_on_both! {
         assert_eq!(beds::residents(&mut conn.conn(), f).await.unwrap().len(), 1);
         let fac = facilities::get(&mut conn.conn(), &Scope::All, f).await.unwrap().unwrap();
         assert_eq!((fac.beds_total, fac.nursing_beds, fac.occupied_beds), (1, 1, 1));
-        let stays: i64 = on_conn!(&mut conn.conn(), c => sqlx::query_scalar("SELECT COUNT(*) FROM stays").fetch_one(&mut *c).await).unwrap();
+        let stays: i64 = on_conn!(&mut conn.conn(), |c| sqlx::query_scalar("SELECT COUNT(*) FROM stays").fetch_one(&mut *c).await).unwrap();
         assert_eq!(stays, 1, "the loser wrote nothing");
     }
 }

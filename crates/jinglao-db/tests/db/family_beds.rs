@@ -83,7 +83,7 @@ test_on_both! {
         assert!(matches!(err, DbError::Invalid(_)));
         family_beds::end(&w.db, &CHAIN, &county, id, "老人入住养老机构", today, Utc::now()).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
-        let n: i64 = on_conn!(&mut c.conn(), c => sqlx::query_scalar("SELECT COUNT(*) FROM family_beds WHERE status = 'active'").fetch_one(&mut *c).await).unwrap();
+        let n: i64 = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT COUNT(*) FROM family_beds WHERE status = 'active'").fetch_one(&mut *c).await).unwrap();
         assert_eq!(n, 0);
         let _ = NaiveDate::MIN;
     }

@@ -337,8 +337,10 @@ pub(crate) async fn visit(
 
 pub(crate) async fn count(db: &Db, sql: &str) -> i64 {
     let mut c = db.acquire().await.unwrap();
-    on_conn!(&mut c.conn(), c => {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut *c).await
+    on_conn!(&mut c.conn(), |c| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut *c)
+            .await
     })
     .unwrap()
 }
@@ -592,7 +594,7 @@ test_on_both! {
         // The schema itself refuses a second charge of one visit.
         let mut c = w.db.acquire().await.unwrap();
         let lines = statements::lines(&mut c.conn(), a.statement.id).await.unwrap();
-        let dup = on_conn!(&mut c.conn(), c => {
+        let dup = on_conn!(&mut c.conn(), |c| {
             sqlx::query("INSERT INTO statement_lines (statement_id, visit_id, kind, item_code, service_on, \
                 service_month, amount_fen) VALUES ($1, $2, 'charge', $3, $4, $5, $6)")
                 .bind(a.statement.id).bind(lines[0].visit_id).bind(ITEM)

@@ -54,7 +54,7 @@ test_on_both! {
             .await.unwrap()[0];
         let mut c = w.db.acquire().await.unwrap();
         let (admitted, applied) = (today - Duration::days(30), today - Duration::days(60));
-        on_conn!(&mut c.conn(), c => {
+        on_conn!(&mut c.conn(), |c| {
             sqlx::query("UPDATE beds SET status = 'occupied' WHERE id = $1").bind(bed).execute(&mut *c).await.unwrap();
             sqlx::query("INSERT INTO stays (id, facility_id, bed_id, elder_id, admitted_on, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(Uuid::now_v7()).bind(f).bind(bed).bind(w.elder).bind(admitted).bind(Utc::now()).execute(&mut *c).await.unwrap();
@@ -83,7 +83,7 @@ test_on_both! {
         assert_eq!(ended.status, "ended");
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM patrol_plans WHERE status = 'active'").await, 0);
         // The done visit is untouched; the record keeps what was ended, in words.
-        let status: String = on_conn!(&mut c.conn(), c => sqlx::query_scalar("SELECT status FROM service_orders WHERE id = $1").bind(done).fetch_one(&mut *c).await).unwrap();
+        let status: String = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT status FROM service_orders WHERE id = $1").bind(done).fetch_one(&mut *c).await).unwrap();
         assert_eq!(status, "done");
         let kept = elders::last_life_event_effects(&mut c.conn(), w.elder).await.unwrap().unwrap();
         assert_eq!(kept, fx);
@@ -116,7 +116,7 @@ test_on_both! {
         let ev = LifeEvent { elder_id: w.elder, kind: LifeEventKind::Died, date: today - Duration::days(10), note: String::new() };
         elders::record_life_event(&w.db, &CHAIN, &staff_actor("430302", Role::CountyStaff), &ev, Utc::now()).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
-        let end: Option<chrono::NaiveDate> = on_conn!(&mut c.conn(), c => sqlx::query_scalar("SELECT end_on FROM service_plans WHERE id = $1").bind(plan).fetch_one(&mut *c).await).unwrap();
+        let end: Option<chrono::NaiveDate> = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT end_on FROM service_plans WHERE id = $1").bind(plan).fetch_one(&mut *c).await).unwrap();
         assert_eq!(end, Some(start));
         // Recording it again is refused by name: the person is no longer active.
         drop(c);

@@ -146,7 +146,7 @@ test_on_both! {
             let db = t.db.clone();
             async move {
                 let mut conn = db.acquire().await.unwrap();
-                jinglao_db::on_conn!(&mut conn.conn(), x => {
+                jinglao_db::on_conn!(&mut conn.conn(), |x| {
                     sqlx::query_scalar::<_, Vec<u8>>("SELECT id_cipher FROM elders WHERE id = $1").bind(id).fetch_one(&mut *x).await
                 }).unwrap()
             }
@@ -155,7 +155,7 @@ test_on_both! {
             let db = t.db.clone();
             async move {
                 let mut conn = db.acquire().await.unwrap();
-                jinglao_db::on_conn!(&mut conn.conn(), x => {
+                jinglao_db::on_conn!(&mut conn.conn(), |x| {
                     sqlx::query("UPDATE elders SET id_cipher = $1 WHERE id = $2").bind(&value).bind(id).execute(&mut *x).await.map(|_| ())
                 }).unwrap()
             }
@@ -568,7 +568,7 @@ test_on_both! {
         let content = format!("姓名,身份证号\n王秀英,{}\n", id_number(1, 1940)).into_bytes();
         let batch = elder_import::store_batch(&t.db, &c, owner, "a.csv", &content, Utc::now()).await.unwrap();
         let mut conn = t.db.acquire().await.unwrap();
-        let stored: Vec<u8> = jinglao_db::on_conn!(&mut conn.conn(), x => {
+        let stored: Vec<u8> = jinglao_db::on_conn!(&mut conn.conn(), |x| {
             sqlx::query_scalar("SELECT content FROM import_batches WHERE id = $1").bind(batch.id).fetch_one(&mut *x).await
         }).unwrap();
         drop(conn);
