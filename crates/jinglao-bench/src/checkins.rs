@@ -238,14 +238,11 @@ pub async fn run(args: CheckinArgs) -> Result<ExitCode> {
         visits::link_account(&p.db, chain, &cli, account.id, r.caregiver, now).await?;
         let token = secrets::new_api_token();
         tokens::create_integration(
-            &p.db,
-            chain,
-            &cli,
+            &jinglao_db::WriteCtx::new(&p.db, chain, &cli, now),
             account.id,
             "bench checkins",
             &secrets::digest(&token),
             now + chrono::Duration::days(1),
-            now,
         )
         .await?;
         tokens_of.push(token);

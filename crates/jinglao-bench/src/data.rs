@@ -439,11 +439,13 @@ pub async fn search(args: SearchArgs) -> Result<ExitCode> {
         let mut c = p.db.acquire().await?;
         jinglao_db::sessions::insert(
             &mut c.conn(),
-            account.id,
-            &secrets::digest(&secret),
-            &secrets::random_secret(),
-            Some("127.0.0.1"),
-            Some("jinglao bench search"),
+            &jinglao_db::sessions::NewSession {
+                user_id: account.id,
+                id_hash: &secrets::digest(&secret),
+                csrf_token: &secrets::random_secret(),
+                client_ip: Some("127.0.0.1"),
+                user_agent: Some("jinglao bench search"),
+            },
             Utc::now(),
             chrono::Duration::hours(12),
         )

@@ -240,14 +240,11 @@ async fn start_server(args: &HttpArgs) -> Result<(Server, SocketAddr, String, Pr
     let token = secrets::new_api_token();
     let now = Utc::now();
     tokens::create_integration(
-        &p.db,
-        &p.keys.audit_chain,
-        &Actor::cli(),
+        &jinglao_db::WriteCtx::new(&p.db, &p.keys.audit_chain, &Actor::cli(), now),
         account.id,
         "bench",
         &secrets::digest(&token),
         now + chrono::Duration::days(1),
-        now,
     )
     .await?;
     let (server, addr) = spawn_server(&p).await?;

@@ -315,14 +315,16 @@ pub async fn run(args: SweepArgs) -> Result<ExitCode> {
     let generate_and_load_seconds = seconds(started.elapsed());
     let items = bench_items(NaiveDate::from_ymd_opt(2024, 1, 1).expect("a valid date"));
     jinglao_db::service_lists::publish(
-        &p.db,
-        &p.keys.audit_chain,
-        &Actor::cli(),
+        &jinglao_db::WriteCtx::new(
+            &p.db,
+            &p.keys.audit_chain,
+            &Actor::cli(),
+            chrono::Utc::now(),
+        ),
         RegionCode::parse("4303")?,
         "湘潭市基本养老服务清单（基准测试 30 项）",
         "基准测试",
         &items,
-        chrono::Utc::now(),
     )
     .await?;
     p.db.close().await;

@@ -315,14 +315,11 @@ async fn user(settings: Settings, command: UserCommand) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("密码：{e}"))?;
             let hash = password::hash_blocking(&password_text)?;
             users::set_password(
-                &db,
-                &keys.audit_chain,
-                &actor,
+                &jinglao_db::WriteCtx::new(&db, &keys.audit_chain, &actor, Utc::now()),
                 account.id,
                 &hash,
                 PasswordChange::ByUser,
                 None,
-                Utc::now(),
             )
             .await?;
             println!(
@@ -388,14 +385,11 @@ async fn token(settings: Settings, command: TokenCommand) -> Result<ExitCode> {
             let token = secrets::new_api_token();
             let now = Utc::now();
             let rec = tokens::create_integration(
-                &db,
-                &keys.audit_chain,
-                &actor,
+                &jinglao_db::WriteCtx::new(&db, &keys.audit_chain, &actor, now),
                 account.id,
                 &name,
                 &secrets::digest(&token),
                 now + chrono::Duration::days(days),
-                now,
             )
             .await?;
             println!("{token}");

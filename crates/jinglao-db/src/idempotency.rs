@@ -22,20 +22,35 @@ pub struct Stored {
     pub created_at: DateTime<Utc>,
 }
 
-/// Claims `key` for `account_id`: `None` when this request is the first (a pending row now
+/// One request claiming an idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The account sending it (keys are per account).
+    pub account_id: Uuid,
+    /// The key.
+    pub key: &'a str,
+    /// The endpoint, with its path ids.
+    pub route: &'a str,
+    /// A keyed digest of the parsed body.
+    pub request_hash: &'a str,
+}
+
+/// Claims the key for the account: `None` when this request is the first (a pending row now
 /// holds the key), otherwise what the first request left. A row older than `stale_before`, or
 /// still pending since before `abandoned_before`, is replaced as if the key were new.
-#[allow(clippy::too_many_arguments)]
 pub async fn claim(
     conn: &mut Conn<'_>,
-    account_id: Uuid,
-    key: &str,
-    route: &str,
-    request_hash: &str,
+    claim: &Claim<'_>,
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
     abandoned_before: DateTime<Utc>,
 ) -> Result<Option<Stored>, DbError> {
+    let Claim {
+        account_id,
+        key,
+        route,
+        request_hash,
+    } = *claim;
     on_conn!(conn, |c| {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 \

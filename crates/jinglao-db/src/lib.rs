@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+mod write;
 
 // Areas (each a folder); their modules keep their flat paths (`jinglao_db::orders`).
 pub mod capability;
@@ -53,6 +54,7 @@ pub mod testing;
 pub use audit::Actor;
 pub use conn::{Backend, Conn, Db, PoolSettings, PooledConn, Tx, redact_url};
 pub use error::DbError;
+pub use write::WriteCtx;
 
 /// Result type of this crate.
 pub type Result<T, E = DbError> = std::result::Result<T, E>;

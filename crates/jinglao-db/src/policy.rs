@@ -1,13 +1,13 @@
 //! Per-region policy parameters: stored overrides, resolved through the region tree by
 //! `jinglao_domain::policy::PolicyBook`.
 
-use chrono::{DateTime, Utc};
 use jinglao_domain::policy::{PolicyBook, PolicyKey, PolicySetting};
 use jinglao_domain::{Invalid, RegionCode};
 use serde_json::json;
 
-use crate::audit::{self, ChainKey, Event};
-use crate::{Actor, Conn, Db, DbError, on_conn};
+use crate::WriteCtx;
+use crate::audit::{self, Event};
+use crate::{Conn, Db, DbError, on_conn};
 
 /// Every stored setting.
 pub async fn load(conn: &mut Conn<'_>) -> Result<PolicyBook, DbError> {
@@ -38,17 +38,14 @@ pub async fn book(db: &Db) -> Result<PolicyBook, DbError> {
 
 /// Sets (or replaces) a region's value of a parameter, with its legal basis; the region must
 /// be in the actor's scope. Audited with the old and new value.
-#[allow(clippy::too_many_arguments)]
 pub async fn set(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     region: RegionCode,
     key: PolicyKey,
     value: &str,
     basis: &str,
-    now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     if !actor.scope.covers_record_in(&region) {
         inv.add("region_code", "该区划不在您的管辖范围内");

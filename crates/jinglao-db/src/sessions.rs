@@ -27,18 +27,35 @@ pub struct Session {
     pub client_ip: Option<String>,
 }
 
-/// A new session for `user_id`, valid for `absolute` from `now`.
-#[allow(clippy::too_many_arguments)]
+/// A session about to start.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    /// The account signing in.
+    pub user_id: Uuid,
+    /// A digest of the session secret (the cookie holds the secret).
+    pub id_hash: &'a str,
+    /// The session's CSRF token.
+    pub csrf_token: &'a str,
+    /// Address at sign-in.
+    pub client_ip: Option<&'a str>,
+    /// Browser at sign-in.
+    pub user_agent: Option<&'a str>,
+}
+
+/// A new session, valid for `absolute` from `now`.
 pub async fn insert(
     conn: &mut Conn<'_>,
-    user_id: Uuid,
-    id_hash: &str,
-    csrf_token: &str,
-    client_ip: Option<&str>,
-    user_agent: Option<&str>,
+    new: &NewSession<'_>,
     now: DateTime<Utc>,
     absolute: Duration,
 ) -> Result<Session, DbError> {
+    let NewSession {
+        user_id,
+        id_hash,
+        csrf_token,
+        client_ip,
+        user_agent,
+    } = *new;
     let expires_at = now + absolute;
     let ua: Option<String> = user_agent.map(|u| u.chars().take(300).collect());
     on_conn!(conn, |c| {

@@ -6,6 +6,7 @@ use jinglao_domain::{Account, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::users::{COLUMNS, account_from_row};
 use crate::{Actor, Conn, Db, DbError, on_conn};
@@ -78,7 +79,6 @@ impl From<TokenRow> for TokenRecord {
 }
 
 /// Stores a new token's hash.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &mut Conn<'_>,
     user_id: Uuid,
@@ -188,17 +188,14 @@ pub async fn list_for_user(
 }
 
 /// Creates an integration token for an account within the actor's scope, audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn create_integration(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     user_id: Uuid,
     name: &str,
     token_hash: &str,
     expires_at: DateTime<Utc>,
-    now: DateTime<Utc>,
 ) -> Result<TokenRecord, DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let account = crate::users::get(&mut conn, &actor.scope, user_id)

@@ -7,6 +7,7 @@ use jinglao_domain::{Account, Invalid, RegionCode, Role, Scope, Username};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::scope_sql::push_scope;
 use crate::{Actor, Conn, Db, DbError, on_conn};
@@ -488,17 +489,14 @@ pub enum PasswordChange {
 }
 
 /// Stores a new password hash for an account within the actor's scope.
-#[allow(clippy::too_many_arguments)]
 pub async fn set_password(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     id: Uuid,
     password_hash: &str,
     how: PasswordChange,
     keep_session: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let account = get(&mut conn, &actor.scope, id)
@@ -656,7 +654,7 @@ mod tests {
                 .await.unwrap();
             {
                 let mut c = t.db.acquire().await.unwrap();
-                crate::sessions::insert(&mut c.conn(), a.id, "h1", "csrf", None, None, Utc::now(), chrono::Duration::hours(12)).await.unwrap();
+                crate::sessions::insert(&mut c.conn(), &crate::sessions::NewSession { user_id: a.id, id_hash: "h1", csrf_token: "csrf", client_ip: None, user_agent: None }, Utc::now(), chrono::Duration::hours(12)).await.unwrap();
             }
             let changes = AccountChanges {
                 display_name: a.display_name.clone(), role: a.role, region_code: a.region_code,

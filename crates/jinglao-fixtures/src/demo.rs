@@ -203,14 +203,11 @@ async fn seed_service_list(db: &Db, keys: &Keys, now: chrono::DateTime<Utc>) -> 
         chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a valid date"),
     );
     jinglao_db::service_lists::publish(
-        db,
-        &keys.audit_chain,
-        &Actor::system(),
+        &jinglao_db::WriteCtx::new(db, &keys.audit_chain, &Actor::system(), now),
         city,
         "湘潭市基本养老服务清单（演示）",
         "潭政办发〔2023〕20号",
         &items,
-        now,
     )
     .await?;
     Ok(())
@@ -236,15 +233,12 @@ async fn seed_agency(
         Some(a) => a.id,
         None => {
             agencies::create(
-                db,
-                &keys.audit_chain,
-                &actor,
+                &jinglao_db::WriteCtx::new(db, &keys.audit_chain, &actor, now),
                 "湘潭市康宁老年人能力评估中心",
                 DEMO_AGENCY_CREDIT_CODE,
                 Some(RegionCode::parse("4303")?),
                 true,
                 "湘潭市岳塘区建设南路 88 号",
-                now,
             )
             .await?
         }
@@ -268,16 +262,13 @@ async fn seed_agency(
         };
         if !has_profile {
             agencies::set_profile(
-                db,
-                &keys.audit_chain,
-                &actor,
+                &jinglao_db::WriteCtx::new(db, &keys.audit_chain, &actor, now),
                 account.id,
                 agency_id,
                 &format!("DEMO-PG-4303-{:04}", n + 1),
                 "三级",
                 Some(today + chrono::Duration::days(3 * 365)),
                 true,
-                now,
             )
             .await?;
         }
@@ -368,10 +359,12 @@ pub async fn load_population(
         db,
         keys.secrets(),
         &Actor::system(),
-        people,
-        Some(assessors),
-        &policy,
-        label,
+        &population::Population {
+            people,
+            assessors: Some(assessors),
+            policy: &policy,
+            label,
+        },
         Utc::now(),
         progress,
     )

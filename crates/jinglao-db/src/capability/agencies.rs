@@ -3,14 +3,15 @@
 //! An agency is active when it is an independent legal entity with at least the policy's
 //! number of full-time assessors holding an unexpired certificate.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use jinglao_domain::credit_code::CreditCode;
 use jinglao_domain::{Invalid, RegionCode, Role, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::audit::{self, ChainKey, Event};
-use crate::{Actor, Conn, Db, DbError, on_conn};
+use crate::WriteCtx;
+use crate::audit::{self, Event};
+use crate::{Conn, DbError, on_conn};
 
 /// An agency with its certified staff count.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,18 +153,15 @@ pub async fn get(
 }
 
 /// Registers an agency in a region of the actor's scope.
-#[allow(clippy::too_many_arguments)]
 pub async fn create(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     name: &str,
     credit_code: &str,
     region: Option<RegionCode>,
     independent_legal_entity: bool,
     address: &str,
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     if name.trim().is_empty() || name.trim().chars().count() > 100 {
         inv.add("name", "请填写机构名称（不超过 100 个字）");
@@ -287,19 +285,16 @@ pub async fn assessors(
 
 /// Records (or replaces) an assessor's certificate and agency. The account must have the
 /// `assessor` role and be in the actor's scope; the agency must be visible to the actor.
-#[allow(clippy::too_many_arguments)]
 pub async fn set_profile(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     user_id: Uuid,
     agency_id: Uuid,
     certificate_no: &str,
     certificate_level: &str,
     certificate_expiry: Option<NaiveDate>,
     full_time: bool,
-    now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let mut inv = Invalid::new();

@@ -316,14 +316,16 @@ pub async fn open(
     let id = Uuid::now_v7();
     insert(
         &mut conn,
-        id,
-        elder_id,
-        None,
-        1,
-        elder.residence_region,
-        profile.agency_id,
-        user,
-        &form,
+        &AssessmentRow {
+            id,
+            elder_id,
+            supersedes: None,
+            version: 1,
+            region: elder.residence_region,
+            agency_id: profile.agency_id,
+            assessor1: user,
+            form: &form,
+        },
         actor,
         now,
     )
@@ -336,20 +338,43 @@ pub async fn open(
     Ok(id)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One version of an assessment as stored.
+#[derive(Debug, Clone, Copy)]
+struct AssessmentRow<'a> {
+    /// Its id.
+    id: Uuid,
+    /// The person.
+    elder_id: Uuid,
+    /// The version it corrects.
+    supersedes: Option<Uuid>,
+    /// Version number (1 for a new one).
+    version: i32,
+    /// The person's residence.
+    region: RegionCode,
+    /// The assessing agency.
+    agency_id: Uuid,
+    /// The first assessor.
+    assessor1: Uuid,
+    /// The answers.
+    form: &'a AssessmentForm,
+}
+
 async fn insert(
     conn: &mut Conn<'_>,
-    id: Uuid,
-    elder_id: Uuid,
-    supersedes: Option<Uuid>,
-    version: i32,
-    region: RegionCode,
-    agency_id: Uuid,
-    assessor1: Uuid,
-    form: &AssessmentForm,
+    a: &AssessmentRow<'_>,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let AssessmentRow {
+        id,
+        elder_id,
+        supersedes,
+        version,
+        region,
+        agency_id,
+        assessor1,
+        form,
+    } = *a;
     on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO assessments (id, elder_id, supersedes_id, version, status, reason, reference_date, \
@@ -790,14 +815,16 @@ pub async fn correct(
     let new_id = Uuid::now_v7();
     insert(
         &mut conn,
-        new_id,
-        a.elder_id,
-        Some(id),
-        a.version + 1,
-        a.region_code,
-        profile.agency_id,
-        user,
-        &a.form,
+        &AssessmentRow {
+            id: new_id,
+            elder_id: a.elder_id,
+            supersedes: Some(id),
+            version: a.version + 1,
+            region: a.region_code,
+            agency_id: profile.agency_id,
+            assessor1: user,
+            form: &a.form,
+        },
         actor,
         now,
     )

@@ -14,6 +14,7 @@ use jinglao_domain::{Invalid, RegionCode, Role, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::entitlements::{self, NewEntitlement};
 use crate::service_lists::{self, ServiceList};
@@ -105,20 +106,43 @@ async fn step_deadline(
     Ok(calendar.add_working_days(today, days))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One decision on an application, as its history records it.
+#[derive(Clone, Copy)]
+struct DecisionRow<'a> {
+    /// The application.
+    application_id: Uuid,
+    /// The step (submit, village_review, …).
+    step: &'a str,
+    /// What was decided.
+    decision: &'a str,
+    /// The status before.
+    from: Option<ApplicationStatus>,
+    /// The status after.
+    to: ApplicationStatus,
+    /// The reason given.
+    reason: &'a str,
+    /// The rule's answer at the time.
+    answer: &'a RuleAnswer,
+    /// Whether the decision went against the rule's answer.
+    against_rule: bool,
+}
+
 async fn record_decision(
     conn: &mut Conn<'_>,
-    application_id: Uuid,
-    step: &str,
-    decision: &str,
-    from: Option<ApplicationStatus>,
-    to: ApplicationStatus,
-    reason: &str,
-    answer: &RuleAnswer,
-    against_rule: bool,
+    d: &DecisionRow<'_>,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let DecisionRow {
+        application_id,
+        step,
+        decision,
+        from,
+        to,
+        reason,
+        answer,
+        against_rule,
+    } = *d;
     on_conn!(conn, |c| {
         sqlx::query(
             "INSERT INTO application_decisions (id, application_id, step, decision, from_status, to_status, \
@@ -261,14 +285,16 @@ pub async fn submit(
     })?;
     record_decision(
         &mut conn,
-        id,
-        "submit",
-        "submit",
-        None,
-        ApplicationStatus::Submitted,
-        new.reason,
-        &answer,
-        !answer.eligible,
+        &DecisionRow {
+            application_id: id,
+            step: "submit",
+            decision: "submit",
+            from: None,
+            to: ApplicationStatus::Submitted,
+            reason: new.reason,
+            answer: &answer,
+            against_rule: !answer.eligible,
+        },
         actor,
         now,
     )
@@ -530,17 +556,34 @@ async fn load(
     Ok((app, e))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An application's new status and the dates that come with it.
+#[derive(Debug, Clone, Copy)]
+struct StatusChange<'a> {
+    /// The new status.
+    to: ApplicationStatus,
+    /// The next step's deadline.
+    deadline: Option<NaiveDate>,
+    /// The public notice period.
+    notice: Option<(NaiveDate, NaiveDate)>,
+    /// The reason shown to the applicant.
+    reason: Option<&'a str>,
+    /// The last day to appeal.
+    appeal_until: Option<NaiveDate>,
+}
+
 async fn set_status(
     conn: &mut Conn<'_>,
     id: Uuid,
-    to: ApplicationStatus,
-    deadline: Option<NaiveDate>,
-    notice: Option<(NaiveDate, NaiveDate)>,
-    reason: Option<&str>,
-    appeal_until: Option<NaiveDate>,
+    s: &StatusChange<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let StatusChange {
+        to,
+        deadline,
+        notice,
+        reason,
+        appeal_until,
+    } = *s;
     on_conn!(conn, |c| {
         sqlx::query(
             "UPDATE applications SET status = $2, step_deadline = $3, notice_from = COALESCE($4, notice_from), \
@@ -565,17 +608,14 @@ async fn set_status(
 /// A reviewer's decision at the step the application waits for. The rule is asked again under
 /// the list version in force (recorded with the decision); a decision outside the reviewer's
 /// scope or role is refused.
-#[allow(clippy::too_many_arguments)]
 pub async fn decide_on(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     id: Uuid,
     decision: Decision,
     reason: &str,
     book: &PolicyBook,
-    now: DateTime<Utc>,
 ) -> Result<ApplicationStatus, DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     let role: Role = actor
         .role
         .parse()
@@ -652,11 +692,13 @@ pub async fn decide_on(
     set_status(
         &mut conn,
         id,
-        t.to,
-        deadline,
-        notice,
-        shown,
-        appeal_until,
+        &StatusChange {
+            to: t.to,
+            deadline,
+            notice,
+            reason: shown,
+            appeal_until,
+        },
         now,
     )
     .await?;
@@ -673,14 +715,16 @@ pub async fn decide_on(
     };
     record_decision(
         &mut conn,
-        id,
-        step_name,
-        decision.as_str(),
-        Some(app.status),
-        t.to,
-        reason,
-        &answer,
-        against,
+        &DecisionRow {
+            application_id: id,
+            step: step_name,
+            decision: decision.as_str(),
+            from: Some(app.status),
+            to: t.to,
+            reason,
+            answer: &answer,
+            against_rule: against,
+        },
         actor,
         now,
     )
@@ -748,17 +792,14 @@ impl ApplicantAction {
 
 /// Carries out an applicant's action: checks that the application's status allows it, moves it
 /// on (with the next step's deadline), and records the text with the rule's current answer.
-#[allow(clippy::too_many_arguments)]
 pub async fn act_for_applicant(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     id: Uuid,
     action: ApplicantAction,
     text: &str,
     book: &PolicyBook,
-    now: DateTime<Utc>,
 ) -> Result<ApplicationStatus, DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     if action == ApplicantAction::Appeal && text.trim().chars().count() < 4 {
         return Err(Invalid::one("reason", "请写明申请复核的理由（至少 4 个字）").into());
     }
@@ -804,18 +845,32 @@ pub async fn act_for_applicant(
         Some(step) => Some(step_deadline(&mut conn, book, &app.region, today, step).await?),
         None => None,
     };
-    set_status(&mut conn, id, to, deadline, None, None, None, now).await?;
+    set_status(
+        &mut conn,
+        id,
+        &StatusChange {
+            to,
+            deadline,
+            notice: None,
+            reason: None,
+            appeal_until: None,
+        },
+        now,
+    )
+    .await?;
     let name = action.as_str();
     record_decision(
         &mut conn,
-        id,
-        name,
-        name,
-        Some(app.status),
-        to,
-        text,
-        &answer,
-        false,
+        &DecisionRow {
+            application_id: id,
+            step: name,
+            decision: name,
+            from: Some(app.status),
+            to,
+            reason: text,
+            answer: &answer,
+            against_rule: false,
+        },
         actor,
         now,
     )
@@ -903,14 +958,16 @@ pub async fn end_notices(
         };
         record_decision(
             &mut conn,
-            app.id,
-            "notice_end",
-            "effective",
-            Some(ApplicationStatus::InNotice),
-            ApplicationStatus::Effective,
-            "公示期满无异议",
-            &answer,
-            false,
+            &DecisionRow {
+                application_id: app.id,
+                step: "notice_end",
+                decision: "effective",
+                from: Some(ApplicationStatus::InNotice),
+                to: ApplicationStatus::Effective,
+                reason: "公示期满无异议",
+                answer: &answer,
+                against_rule: false,
+            },
             &actor,
             now,
         )

@@ -381,7 +381,6 @@ struct NewChange {
 
 /// Compares answers with the last ones: rows to write, rows to delete and changes with reasons.
 /// A person asked for the first time has no changes (they appear on the worklists directly).
-#[allow(clippy::too_many_arguments)]
 async fn compare(
     conn: &mut Conn<'_>,
     people: &People,
@@ -529,21 +528,40 @@ async fn old_list<'l>(
     Ok(&cache[&id])
 }
 
+/// A sweep as its record says it ran.
+#[derive(Debug, Clone, Copy)]
+struct SweepRun<'a> {
+    /// Its id.
+    id: Uuid,
+    /// The region swept.
+    root: &'a RegionCode,
+    /// What started it.
+    trigger: Trigger,
+    /// The day the rules were applied on.
+    on: NaiveDate,
+    /// When it started.
+    started_at: DateTime<Utc>,
+    /// How many people it looked at.
+    people: usize,
+}
+
 /// Writes a sweep's answers and changes in one transaction.
-#[allow(clippy::too_many_arguments)]
 async fn store(
     conn: &mut Conn<'_>,
-    id: Uuid,
-    root: &RegionCode,
-    trigger: Trigger,
-    on: NaiveDate,
-    started_at: DateTime<Utc>,
-    people: usize,
+    s: &SweepRun<'_>,
     actor: &Actor,
     writes: &[NewAnswer],
     deletes: &[Uuid],
     changes: &[NewChange],
 ) -> Result<(), DbError> {
+    let SweepRun {
+        id,
+        root,
+        trigger,
+        on,
+        started_at,
+        people,
+    } = *s;
     let gained = changes.iter().filter(|c| c.gained).count() as i32;
     let lost = changes.len() as i32 - gained;
     on_conn!(conn, |c| {
@@ -677,12 +695,14 @@ pub async fn sweep(
     let id = Uuid::now_v7();
     store(
         &mut conn,
-        id,
-        root,
-        opts.trigger,
-        opts.on,
-        started_at,
-        people.ids.len(),
+        &SweepRun {
+            id,
+            root,
+            trigger: opts.trigger,
+            on: opts.on,
+            started_at,
+            people: people.ids.len(),
+        },
         actor,
         &writes,
         &deletes,
@@ -792,12 +812,14 @@ pub async fn refresh_elder(
     }
     store(
         conn,
-        Uuid::now_v7(),
-        &residence,
-        Trigger::Change,
-        on,
-        Utc::now(),
-        1,
+        &SweepRun {
+            id: Uuid::now_v7(),
+            root: &residence,
+            trigger: Trigger::Change,
+            on,
+            started_at: Utc::now(),
+            people: 1,
+        },
         &Actor::system(),
         &writes,
         &deletes,

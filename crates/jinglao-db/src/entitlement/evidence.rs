@@ -12,6 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::{Actor, Conn, Db, DbError, applications, on_conn};
 
@@ -92,18 +93,15 @@ pub(crate) async fn load(root: &Path, sha: &str, what: &str) -> Result<Vec<u8>, 
 /// Attaches a file to an application in the actor's scope. The type is recognised from the
 /// content (PDF, JPEG, PNG) and the size limited; the bytes are written before the row, so a
 /// row never points at a missing file.
-#[allow(clippy::too_many_arguments)]
 pub async fn attach(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     root: &Path,
     application_id: Uuid,
     kind: &str,
     original_name: &str,
     bytes: &[u8],
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     let kind = EvidenceKind::parse(kind).or_else(|| {
         inv.add(

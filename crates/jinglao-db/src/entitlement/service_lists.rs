@@ -10,8 +10,9 @@ use jinglao_domain::validation::Invalid;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::audit::{self, ChainKey, Event};
-use crate::{Actor, Conn, Db, DbError, on_conn};
+use crate::WriteCtx;
+use crate::audit::{self, Event};
+use crate::{Conn, DbError, on_conn};
 
 /// One published version of a region's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,17 +134,14 @@ fn check_items(items: &[ServiceItem]) -> Invalid {
 
 /// Publishes a new version of `region`'s list: checked on its own and against the nearest
 /// published list above it, written with its items and one audit entry in one transaction.
-#[allow(clippy::too_many_arguments)]
 pub async fn publish(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     region: RegionCode,
     title: &str,
     basis: &str,
     items: &[ServiceItem],
-    now: DateTime<Utc>,
 ) -> Result<ServiceList, DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = check_items(items);
     if !actor.scope.covers_record_in(&region) {
         inv.add("region_code", "该区划不在您的管辖范围内");

@@ -15,6 +15,7 @@ use jinglao_domain::{Invalid, Permission, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::{Actor, Conn, Db, DbError, on_conn, providers};
 
@@ -221,19 +222,16 @@ pub enum DayEntry {
     Default,
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Records a caregiver's day. Leave takes away the day's orders not yet started (hand
 /// assignments too) and dispatches the day again; the report says where they went. Audited.
 pub async fn set_day(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     provider_id: Uuid,
     staff_id: Uuid,
     day: NaiveDate,
     entry: &DayEntry,
-    now: DateTime<Utc>,
 ) -> Result<Option<Report>, DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     if !may_manage(&mut db.acquire().await?.conn(), actor, provider_id).await? {
         return Err(DbError::NotFound);
     }

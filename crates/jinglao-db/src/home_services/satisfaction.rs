@@ -10,8 +10,9 @@ use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::audit::{self, ChainKey, Event};
-use crate::{Actor, Conn, Db, DbError, on_conn, visits};
+use crate::WriteCtx;
+use crate::audit::{self, Event};
+use crate::{Conn, DbError, on_conn, visits};
 
 /// How a rating arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,17 +63,14 @@ struct VisitFacts {
 /// Records a rating; audited. Refused, naming the field, for a score outside 1–5, a visit not
 /// yet checked out, or one already rated. The confirmation channel is the visit's own
 /// caregiver's account; the phone channel is region staff who may edit the person's record.
-#[allow(clippy::too_many_arguments)]
 pub async fn rate(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     visit_id: Uuid,
     score: Option<i64>,
     comment: &str,
     channel: Channel,
-    now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let score = match score {
         Some(s) if (1..=5).contains(&s) => s,
         _ => return Err(Invalid::one("score", "请选择 1 到 5 星").into()),

@@ -48,20 +48,35 @@ pub struct LoadSummary {
     pub assessments: usize,
 }
 
+/// A population to load, with what its records need.
+#[derive(Debug, Clone, Copy)]
+pub struct Population<'a> {
+    /// The people.
+    pub people: &'a [SynthElder],
+    /// Who assessed them (none: no assessments are written).
+    pub assessors: Option<Assessors>,
+    /// The policy book their categories and assessments are read under.
+    pub policy: &'a PolicyBook,
+    /// A label for the import record.
+    pub label: &'a str,
+}
+
 /// Writes `people` in batches of `batch` records, calling `progress` with the number written
 /// so far. Everything commits together or not at all.
-#[allow(clippy::too_many_arguments)]
 pub async fn load(
     db: &Db,
     keys: Secrets<'_>,
     actor: &Actor,
-    people: &[SynthElder],
-    assessors: Option<Assessors>,
-    policy: &PolicyBook,
-    label: &str,
+    p: &Population<'_>,
     now: DateTime<Utc>,
     mut progress: impl FnMut(usize),
 ) -> Result<LoadSummary, DbError> {
+    let Population {
+        people,
+        assessors,
+        policy,
+        label,
+    } = *p;
     let cipher = keys.cipher;
     // CPU-bound for a few seconds at most; this runs in batch commands, not in the server.
     let ids: Vec<Uuid> = people.iter().map(|_| Uuid::now_v7()).collect();

@@ -16,6 +16,7 @@ use jinglao_domain::{Invalid, Permission, ResidentId, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::crypto::FieldCipher;
 use crate::facilities::{self, Facility};
@@ -281,18 +282,15 @@ struct PersonNeeds {
 /// Looks the person up by ID number and checks them. A refusal is recorded in the audit
 /// trail (committed on its own, since the change itself is not made) and answered with the
 /// detail only when the actor's scope covers the person's record.
-#[allow(clippy::too_many_arguments)]
 async fn person_for(
-    db: &Db,
-    key: &ChainKey,
+    w: &WriteCtx<'_>,
     cipher: &FieldCipher,
-    actor: &Actor,
     action: &'static str,
     facility: &Facility,
     id: &ResidentId,
     needs: PersonNeeds,
-    now: DateTime<Utc>,
 ) -> Result<(Uuid, Option<i32>), DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut c = db.acquire().await?;
     let mut conn = c.conn();
     let found = elders::find_by_id_number(&mut conn, cipher, id).await?;
@@ -350,17 +348,14 @@ async fn person_for(
 /// Everything that needs no registry fact (the date, the bed) is checked first; the person is
 /// then checked by [`person_for`], which tells an actor outside the person's region nothing
 /// but [`PERSON_REFUSED`] and audits the refusal.
-#[allow(clippy::too_many_arguments)]
 pub async fn admit(
-    db: &Db,
-    key: &ChainKey,
+    w: &WriteCtx<'_>,
     cipher: &FieldCipher,
     book: &PolicyBook,
-    actor: &Actor,
     facility_id: Uuid,
     a: &Admission<'_>,
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     let id_number = match ResidentId::parse(a.id_number) {
         Ok(id) => Some(id),
@@ -399,18 +394,7 @@ pub async fn admit(
         assessment: book.flag(PolicyKey::AdmissionRequiresAssessment, &f.region_code),
         not_in_an_institution: true,
     };
-    let (elder_id, ability) = person_for(
-        db,
-        key,
-        cipher,
-        actor,
-        "stay.admit_refused",
-        &f,
-        &id,
-        needs,
-        now,
-    )
-    .await?;
+    let (elder_id, ability) = person_for(w, cipher, "stay.admit_refused", &f, &id, needs).await?;
     // A public institution admits in the order of its waiting list, or records why not
     // (潭政办发〔2023〕20号 二（三）9: priority waiting for public institutions).
     let out_of_turn = if f.ownership.is_public() {
@@ -652,18 +636,15 @@ pub async fn month_resident_days(
 /// Puts a registered older person on a public facility's waiting list. The person is checked
 /// like an admission's (without the assessment), telling an actor outside the person's region
 /// nothing but [`PERSON_REFUSED`].
-#[allow(clippy::too_many_arguments)]
 pub async fn join_waiting_list(
-    db: &Db,
-    key: &ChainKey,
+    w: &WriteCtx<'_>,
     cipher: &FieldCipher,
-    actor: &Actor,
     facility_id: Uuid,
     id_number: &str,
     applied_on: Option<NaiveDate>,
     note: &str,
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     let id = ResidentId::parse(id_number)
         .map_err(|e| inv.add("id_number", e.to_string()))
@@ -686,7 +667,7 @@ pub async fn join_waiting_list(
         not_in_an_institution: false,
     };
     let action = "waiting_list.join_refused";
-    let (elder_id, _) = person_for(db, key, cipher, actor, action, &f, &id, needs, now).await?;
+    let (elder_id, _) = person_for(w, cipher, action, &f, &id, needs).await?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let entry = Uuid::now_v7();

@@ -12,6 +12,7 @@ use jinglao_domain::{Invalid, Permission, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::{Actor, Conn, Db, DbError, on_conn};
 
@@ -247,16 +248,13 @@ pub async fn record(
 
 /// Revokes a record of a provider in scope from `on` (not before its decision, not after
 /// today), with the reason. A revoked record cannot be revoked again. Audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn revoke(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     record_id: Uuid,
     on: Option<NaiveDate>,
     reason: &str,
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     if !actor.may(Permission::RecordCredit) {
         return Err(DbError::Forbidden("撤销信用记录".into()));
     }

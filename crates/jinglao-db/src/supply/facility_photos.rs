@@ -5,15 +5,15 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use jinglao_domain::evidence::{FileType, check};
 use jinglao_domain::{Invalid, Permission};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::audit::{self, ChainKey, Event};
+use crate::WriteCtx;
+use crate::audit::{self, Event};
 use crate::evidence::{load, store};
-use crate::{Actor, Conn, Db, DbError, facilities, on_conn};
+use crate::{Conn, Db, DbError, facilities, on_conn};
 
 /// Most photos one facility may show.
 pub const MAX_PHOTOS: usize = 12;
@@ -47,17 +47,14 @@ pub async fn list(conn: &mut Conn<'_>, facility_id: Uuid) -> Result<Vec<Photo>, 
 }
 
 /// Adds a photo to a facility the actor manages, audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn add(
-    db: &Db,
-    chain: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     root: &Path,
     facility_id: Uuid,
     caption: &str,
     bytes: &[u8],
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
     if !actor.may(Permission::ManageFacilities) {
         return Err(DbError::NotFound);
     }

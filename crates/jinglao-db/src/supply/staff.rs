@@ -10,6 +10,7 @@ use jinglao_domain::{Invalid, Permission, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::crypto::{Field, FieldCipher};
 use crate::{Actor, Conn, Db, DbError, facilities, on_conn, providers};
@@ -273,19 +274,16 @@ pub async fn record_insurance(
 }
 
 /// Records training hours or an award for a member of the provider's staff.
-#[allow(clippy::too_many_arguments)]
 pub async fn add_record(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     provider_id: Uuid,
     staff_id: Uuid,
     kind: &str,
     on: Option<NaiveDate>,
     hours: i64,
     title: &str,
-    now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     if !matches!(kind, "training" | "award") {
         inv.add("kind", "应为培训或获奖");

@@ -132,8 +132,7 @@ test_on_both! {
     async fn an_application_goes_through_review_notice_and_enrolment_under_the_version_it_was_decided_on(t: TestDb) {
         let tree = seed_regions(&t.db, &CHAIN).await;
         let city = staff("4303", Role::CityStaff);
-        let v1 = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
-            &meals("age >= 80"), Utc::now()).await.unwrap();
+        let v1 = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号", &meals("age >= 80")).await.unwrap();
         let book = PolicyBook::default();
         let old = register(&t.db, &tree, 1, 1940).await;   // 86
         let young = register(&t.db, &tree, 2, 1956).await; // 70
@@ -164,26 +163,25 @@ test_on_both! {
         // The township cannot take the village's step... the village can; a village elsewhere
         // cannot see it at all.
         let elsewhere = staff("430302002001", Role::VillageStaff);
-        let err = applications::decide_on(&t.db, &CHAIN, &elsewhere, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &elsewhere, Utc::now()), id, Decision::Approve, "", &book).await.unwrap_err();
         assert!(matches!(err, DbError::NotFound), "{err:?}");
-        let err = applications::decide_on(&t.db, &CHAIN, &village, young_app, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), young_app, Decision::Approve, "", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()), "approving against the rule needs a reason");
 
         // Village passes it; township sends it back; it is corrected and goes round again.
-        applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
-        let err = applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, Decision::Approve, "", &book).await.unwrap();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, Decision::Approve, "", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").unwrap().contains("乡镇（街道）审定")), "{err:?}");
-        let to = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Return, "请补充户口本复印件", &book, Utc::now()).await.unwrap();
+        let to = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Return, "请补充户口本复印件", &book).await.unwrap();
         assert_eq!(to, ApplicationStatus::Returned);
-        applications::act_for_applicant(&t.db, &CHAIN, &village, id, ApplicantAction::Resubmit, "已补充户口本复印件", &book, Utc::now()).await.unwrap();
+        applications::act_for_applicant(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, ApplicantAction::Resubmit, "已补充户口本复印件", &book).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::Submitted);
-        applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, Decision::Approve, "", &book).await.unwrap();
 
         // A new list version (meal help from 85) is published before the township decides: the
         // decision records v2, and the person (86) still qualifies.
-        let v2 = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2024〕1号",
-            &meals("age >= 85"), Utc::now()).await.unwrap();
-        applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        let v2 = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2024〕1号", &meals("age >= 85")).await.unwrap();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Approve, "", &book).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::InNotice);
         let mut c = t.db.acquire().await.unwrap();
         let notice = applications::notices(&mut c.conn(), &code("430302001")).await.unwrap();
@@ -200,7 +198,7 @@ test_on_both! {
         drop(c);
 
         // A village cannot act on an objection during the notice; only the township can.
-        let err = applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Reject, "有人反映情况不实", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, Decision::Reject, "有人反映情况不实", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some()), "{err:?}");
 
         // The notice ends (nothing before its last day): effective, enrolled under v2.
@@ -211,8 +209,7 @@ test_on_both! {
         assert_eq!(entitlements::active_codes(&mut c.conn(), old, today() + Duration::days(8)).await.unwrap(), vec!["XT-02"]);
         drop(c);
         // A third version never touches the decisions made under v2.
-        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2025〕1号",
-            &meals("age >= 90"), Utc::now()).await.unwrap();
+        service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2025〕1号", &meals("age >= 90")).await.unwrap();
         let mut c = t.db.acquire().await.unwrap();
         let history = applications::history(&mut c.conn(), id).await.unwrap();
         assert_eq!(history[5].list_id, v2.id);
@@ -220,23 +217,23 @@ test_on_both! {
         drop(c);
 
         // Refused (the rule is now against it and the township agrees), then appealed.
-        applications::decide_on(&t.db, &CHAIN, &village, young_app, Decision::Approve, "独居且患慢性病，无人送餐", &book, Utc::now()).await.unwrap();
-        let err = applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Reject, "", &book, Utc::now()).await.unwrap_err();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), young_app, Decision::Approve, "独居且患慢性病，无人送餐", &book).await.unwrap();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), young_app, Decision::Reject, "", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()));
-        applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Reject, "年龄未达到助餐条件", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), young_app, Decision::Reject, "年龄未达到助餐条件", &book).await.unwrap();
         let mut c = t.db.acquire().await.unwrap();
         let refused = applications::get(&mut c.conn(), &Scope::All, young_app).await.unwrap().unwrap();
         assert_eq!(refused.decision_reason.as_deref(), Some("年龄未达到助餐条件"));
         assert_eq!(refused.appeal_until, Some(today() + Duration::days(30)));
         drop(c);
-        applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Appeal, "老人行动不便，确需助餐", &book, Utc::now()).await.unwrap();
+        applications::act_for_applicant(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), young_app, ApplicantAction::Appeal, "老人行动不便，确需助餐", &book).await.unwrap();
         assert_eq!(status(&t.db, young_app).await, ApplicationStatus::Appealed);
-        let err = applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Return, "请补充材料", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), young_app, Decision::Return, "请补充材料", &book).await.unwrap_err();
         assert!(matches!(err, DbError::Invalid(_)), "an appeal is decided, not sent back");
-        applications::decide_on(&t.db, &CHAIN, &township, young_app, Decision::Reject, "复核维持原决定", &book, Utc::now()).await.unwrap();
-        let err = applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Withdraw, "不再需要", &book, Utc::now()).await.unwrap_err();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), young_app, Decision::Reject, "复核维持原决定", &book).await.unwrap();
+        let err = applications::act_for_applicant(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), young_app, ApplicantAction::Withdraw, "不再需要", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some()), "a decided application is not withdrawn");
-        let err = applications::act_for_applicant(&t.db, &CHAIN, &village, young_app, ApplicantAction::Appeal, "再次申请复核", &book, Utc::now()).await.unwrap_err();
+        let err = applications::act_for_applicant(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), young_app, ApplicantAction::Appeal, "再次申请复核", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").unwrap().contains("最终决定")), "{err:?}");
     }
 }
@@ -245,31 +242,27 @@ test_on_both! {
     async fn evidence_files_are_checked_by_content_stored_outside_the_database_and_verified_on_read(t: TestDb) {
         let tree = seed_regions(&t.db, &CHAIN).await;
         let city = staff("4303", Role::CityStaff);
-        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
-            &meals("age >= 80"), Utc::now()).await.unwrap();
+        service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号", &meals("age >= 80")).await.unwrap();
         let book = PolicyBook::default();
         let elder = register(&t.db, &tree, 3, 1940).await;
         let village = staff("430302001001", Role::VillageStaff);
         let id = applications::submit(&t.db, &CHAIN, &village, &apply(elder, ""), &book, Utc::now()).await.unwrap();
         let store = tempfile::tempdir().unwrap();
 
-        let err = jinglao_db::evidence::attach(&t.db, &CHAIN, &village, store.path(), id, "identity", "身份证.pdf",
-            b"MZ\x90\x00renamed executable", Utc::now()).await.unwrap_err();
+        let err = jinglao_db::evidence::attach(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), store.path(), id, "identity", "身份证.pdf", b"MZ\x90\x00renamed executable").await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("file").unwrap().contains("PDF、JPEG 或 PNG")), "{err:?}");
-        let err = jinglao_db::evidence::attach(&t.db, &CHAIN, &village, store.path(), id, "passport", "x.pdf",
-            b"%PDF-1.7", Utc::now()).await.unwrap_err();
+        let err = jinglao_db::evidence::attach(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), store.path(), id, "passport", "x.pdf", b"%PDF-1.7").await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("kind").is_some()));
 
         let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
-        let file = jinglao_db::evidence::attach(&t.db, &CHAIN, &village, store.path(), id, "assistance", "低保证.pdf",
-            &pdf, Utc::now()).await.unwrap();
+        let file = jinglao_db::evidence::attach(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), store.path(), id, "assistance", "低保证.pdf", &pdf).await.unwrap();
         let (meta, bytes) = jinglao_db::evidence::read(&t.db, &CHAIN, &village, store.path(), id, file, Utc::now()).await.unwrap();
         assert_eq!((bytes, meta.content_type.as_str(), meta.kind_label()), (pdf.clone(), "application/pdf", "低保、特困等救助证明"));
         // A village elsewhere cannot read it.
         let elsewhere = staff("430302002001", Role::VillageStaff);
         assert!(matches!(jinglao_db::evidence::read(&t.db, &CHAIN, &elsewhere, store.path(), id, file, Utc::now()).await, Err(DbError::NotFound)));
         // The family withdraws it before review; a new application for the item is then allowed.
-        applications::act_for_applicant(&t.db, &CHAIN, &village, id, ApplicantAction::Withdraw, "老人已入住养老机构", &book, Utc::now()).await.unwrap();
+        applications::act_for_applicant(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, ApplicantAction::Withdraw, "老人已入住养老机构", &book).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::Withdrawn);
         applications::submit(&t.db, &CHAIN, &village, &apply(elder, ""), &book, Utc::now()).await.unwrap();
 
@@ -285,8 +278,7 @@ test_on_both! {
     async fn a_paid_item_waits_for_an_assessment_and_no_account_takes_both_steps_of_one_application(t: TestDb) {
         let tree = seed_regions(&t.db, &CHAIN).await;
         let city = staff("4303", Role::CityStaff);
-        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
-            &meals("age >= 80"), Utc::now()).await.unwrap();
+        service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号", &meals("age >= 80")).await.unwrap();
         let book = PolicyBook::default();
         let who = register(&t.db, &tree, 1, 1940).await;
         set_level(&t.db, who, None).await;
@@ -299,13 +291,13 @@ test_on_both! {
         let public = NewApplication { channel: "public", ..apply(who, "") };
         let id = applications::submit(&t.db, &CHAIN, &Actor::system(), &public, &book, Utc::now()).await.unwrap();
         // By the texts the township does not do the village's 初审.
-        let err = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Approve, "", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some()), "{err:?}");
-        applications::decide_on(&t.db, &CHAIN, &village, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
-        let err = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap_err();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &village, Utc::now()), id, Decision::Approve, "", &book).await.unwrap();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Approve, "", &book).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some_and(|m| m.contains("能力评估"))), "{err:?}");
         set_level(&t.db, who, Some(2)).await;
-        applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &book, Utc::now()).await.unwrap();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Approve, "", &book).await.unwrap();
         assert_eq!(status(&t.db, id).await, ApplicationStatus::InNotice);
 
         // Where a region lets townships do the 初审 too, the one who did it may not also decide.
@@ -317,10 +309,10 @@ test_on_both! {
         }]);
         let other = register(&t.db, &tree, 2, 1941).await;
         let id = applications::submit(&t.db, &CHAIN, &village, &apply(other, ""), &wider, Utc::now()).await.unwrap();
-        applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &wider, Utc::now()).await.unwrap();
-        let err = applications::decide_on(&t.db, &CHAIN, &township, id, Decision::Approve, "", &wider, Utc::now()).await.unwrap_err();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Approve, "", &wider).await.unwrap();
+        let err = applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &township, Utc::now()), id, Decision::Approve, "", &wider).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("decision").is_some_and(|m| m.contains("另一位工作人员"))), "{err:?}");
         let colleague = staff("430302001", Role::TownshipStaff);
-        applications::decide_on(&t.db, &CHAIN, &colleague, id, Decision::Approve, "", &wider, Utc::now()).await.unwrap();
+        applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &colleague, Utc::now()), id, Decision::Approve, "", &wider).await.unwrap();
     }
 }

@@ -66,10 +66,10 @@ test_on_both! {
             window_start: Some(w.base), latest_start: None, minutes: Some(60), channel: Channel::Staff,
         }, Utc::now()).await.unwrap();
         // Revoked (信用修复): bookable again; a second revocation is refused by name.
-        let err = credit::revoke(&w.db, &CHAIN, &county, id, Some(today), " ", Utc::now()).await.unwrap_err();
+        let err = credit::revoke(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), id, Some(today), " ").await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("revoke_reason").is_some()), "{err:?}");
-        credit::revoke(&w.db, &CHAIN, &county, id, Some(today), "潭民信修〔2026〕2号", Utc::now()).await.unwrap();
-        let err = credit::revoke(&w.db, &CHAIN, &county, id, Some(today), "again", Utc::now()).await.unwrap_err();
+        credit::revoke(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), id, Some(today), "潭民信修〔2026〕2号").await.unwrap();
+        let err = credit::revoke(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), id, Some(today), "again").await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("record").is_some()), "{err:?}");
         book(&w, Funding::Entitlement, 1).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
@@ -103,8 +103,7 @@ test_on_both! {
         credit::record(&w.db, &CHAIN, &county, w.provider, &listing("潭民罚决字〔2024〕9号", "fraud_penalty", &two_years_ago), Utc::now()).await.unwrap();
         let err = book(&w, Funding::Entitlement, 1).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("provider_id").is_some_and(|m| m.contains("不得参与政府购买服务"))), "{err:?}");
-        jinglao_db::policy::set(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff), jinglao_domain::RegionCode::parse("430302").unwrap(),
-            jinglao_domain::policy::PolicyKey::CreditFraudBarYears, "1", "测试：区级设置一年", Utc::now()).await.unwrap();
+        jinglao_db::policy::set(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff), Utc::now()), jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::CreditFraudBarYears, "1", "测试：区级设置一年").await.unwrap();
         book(&w, Funding::Entitlement, 2).await.unwrap();
     }
 }

@@ -121,23 +121,19 @@ test_on_both! {
         let day = china_date(at(2, 9, 0));
         let o = order(&w, w.elder, at(2, 9, 0), at(2, 9, 0)).await;
         orders::assign(&w.db, &CHAIN, &w.admin, o, w.carer.staff_id, Utc::now()).await.unwrap();
-        let err = dispatch::set_day(&w.db, &CHAIN, &w.admin, w.provider, w.carer.staff_id, day,
-            &DayEntry::Leave("  ".into()), Utc::now()).await.unwrap_err();
+        let err = dispatch::set_day(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &w.admin, Utc::now()), w.provider, w.carer.staff_id, day, &DayEntry::Leave("  ".into())).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("reason").is_some());
-        let report = dispatch::set_day(&w.db, &CHAIN, &w.admin, w.provider, w.carer.staff_id, day,
-            &DayEntry::Leave("病假".into()), Utc::now()).await.unwrap().unwrap();
+        let report = dispatch::set_day(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &w.admin, Utc::now()), w.provider, w.carer.staff_id, day, &DayEntry::Leave("病假".into())).await.unwrap().unwrap();
         assert_eq!(report.assigned.len(), 1);
         assert_eq!(caregiver_of(&w, o).await, Some(w.other.staff_id));
         // With the other caregiver off too, the order is left with nobody and says why.
-        let report = dispatch::set_day(&w.db, &CHAIN, &w.admin, w.provider, w.other.staff_id, day,
-            &DayEntry::Leave("事假".into()), Utc::now()).await.unwrap().unwrap();
+        let report = dispatch::set_day(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &w.admin, Utc::now()), w.provider, w.other.staff_id, day, &DayEntry::Leave("事假".into())).await.unwrap().unwrap();
         assert_eq!(report.left.len(), 1);
         assert!(report.left[0].1.contains("不在班"), "{:?}", report.left);
         assert_eq!(caregiver_of(&w, o).await, None);
         // A shift that ends before it starts is refused by name.
-        let err = dispatch::set_day(&w.db, &CHAIN, &w.admin, w.provider, w.other.staff_id, day,
-            &DayEntry::Shift(at(2, 12, 0), at(2, 8, 0)), Utc::now()).await.unwrap_err();
+        let err = dispatch::set_day(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &w.admin, Utc::now()), w.provider, w.other.staff_id, day, &DayEntry::Shift(at(2, 12, 0), at(2, 8, 0))).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("ends_at").is_some());
     }
@@ -220,15 +216,15 @@ test_on_both! {
         let (o, code) = crate::home_services::book(&w, Funding::Entitlement, 0).await.unwrap();
         let out = visit(&w, o, 0, 60, &code).await;
         let village = staff_actor("430302001001", Role::VillageStaff);
-        let bad = satisfaction::rate(&w.db, &CHAIN, &village, out.visit_id, Some(6), "", satisfaction::Channel::Phone, Utc::now()).await.unwrap_err();
+        let bad = satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &village, Utc::now()), out.visit_id, Some(6), "", satisfaction::Channel::Phone).await.unwrap_err();
         let DbError::Invalid(inv) = bad else { panic!("{bad:?}") };
         assert!(inv.get("score").is_some());
         // Another township's staff cannot log it.
         let far = staff_actor("430304", Role::CountyStaff);
-        let err = satisfaction::rate(&w.db, &CHAIN, &far, out.visit_id, Some(5), "", satisfaction::Channel::Phone, Utc::now()).await.unwrap_err();
+        let err = satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &far, Utc::now()), out.visit_id, Some(5), "", satisfaction::Channel::Phone).await.unwrap_err();
         assert!(matches!(err, DbError::NotFound), "{err:?}");
-        satisfaction::rate(&w.db, &CHAIN, &village, out.visit_id, Some(4), "准时，打扫干净", satisfaction::Channel::Phone, Utc::now()).await.unwrap();
-        let twice = satisfaction::rate(&w.db, &CHAIN, &village, out.visit_id, Some(1), "", satisfaction::Channel::Phone, Utc::now()).await.unwrap_err();
+        satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &village, Utc::now()), out.visit_id, Some(4), "准时，打扫干净", satisfaction::Channel::Phone).await.unwrap();
+        let twice = satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &village, Utc::now()), out.visit_id, Some(1), "", satisfaction::Channel::Phone).await.unwrap_err();
         let DbError::Invalid(inv) = twice else { panic!("{twice:?}") };
         assert!(inv.get("visit").unwrap().contains("已经评价"));
         let mut c = w.db.acquire().await.unwrap();
@@ -244,8 +240,8 @@ test_on_both! {
         let third = visit(&w, o3, 2, 60, &code3).await;
         let me = carer_actor(&w);
         let carer_user = Actor { user_id: None, ..me };
-        satisfaction::rate(&w.db, &CHAIN, &carer_user, third.visit_id, Some(5), "", satisfaction::Channel::Confirmation, Utc::now()).await.unwrap();
-        satisfaction::rate(&w.db, &CHAIN, &village, third.visit_id, Some(2), "来晚了", satisfaction::Channel::Phone, Utc::now()).await.unwrap();
+        satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &carer_user, Utc::now()), third.visit_id, Some(5), "", satisfaction::Channel::Confirmation).await.unwrap();
+        satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &village, Utc::now()), third.visit_id, Some(2), "来晚了", satisfaction::Channel::Phone).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
         let rows = satisfaction::roll_up(&mut c.conn(), &jinglao_domain::Scope::All, By::Provider, None, 50).await.unwrap();
         // (4 × 100 + 2 × 100 + 5 × 50) / 250 = 3.4
@@ -257,7 +253,7 @@ test_on_both! {
         let start = w.base + Duration::hours(2);
         visits::check_in(&w.db, &CHAIN, &carer_actor(&w), w.carer,
             &CheckIn { visit_id: id, order_id: o2, stamp: at_home(start) }, start).await.unwrap();
-        let err = satisfaction::rate(&w.db, &CHAIN, &village, id, Some(5), "", satisfaction::Channel::Phone, Utc::now()).await.unwrap_err();
+        let err = satisfaction::rate(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &village, Utc::now()), id, Some(5), "", satisfaction::Channel::Phone).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("visit").unwrap().contains("尚未结束"));
     }

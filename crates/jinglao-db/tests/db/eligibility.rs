@@ -128,9 +128,7 @@ test_on_both! {
         let tree = seed_regions(&t.db, &CHAIN).await;
         let c = FieldCipher::new(&[1; 32], &[2; 32]);
         let city = staff("4303", Role::CityStaff);
-        let list = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号",
-            &[item("XT-01", "助餐", r#"age >= 80 or "失能" in categories"#), item("XT-02", "巡访", r#"living = "独居""#)],
-            Utc::now()).await.unwrap();
+        let list = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号", &[item("XT-01", "助餐", r#"age >= 80 or "失能" in categories"#), item("XT-02", "巡访", r#"living = "独居""#)]).await.unwrap();
 
         // Registering a person answers for them at once.
         let wang = register(&t.db, &tree, &c, 1, "王秀英", 1940, "独居").await;
@@ -204,8 +202,7 @@ test_on_both! {
     async fn a_village_worker_sweeps_their_own_village_but_not_the_city_above_it(t: TestDb) {
         seed_regions(&t.db, &CHAIN).await;
         let city = staff("4303", Role::CityStaff);
-        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号",
-            &[item("XT-01", "助餐", "age >= 80")], Utc::now()).await.unwrap();
+        service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号", &[item("XT-01", "助餐", "age >= 80")]).await.unwrap();
         let village = staff("430302001001", Role::VillageStaff);
         let book = PolicyBook::default();
         let opts = SweepOptions { trigger: Trigger::Manual, on: today(), threads: 0 };
@@ -227,8 +224,7 @@ test_on_both! {
         let tree = seed_regions(&t.db, &CHAIN).await;
         let c = FieldCipher::new(&[1; 32], &[2; 32]);
         let city = staff("4303", Role::CityStaff);
-        service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市基本养老服务清单", "湘财社〔2015〕2号",
-            &[item("XT-01", "政府购买居家养老服务", r#"age >= 60 and "分散供养特困" in categories"#)], Utc::now()).await.unwrap();
+        service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市基本养老服务清单", "湘财社〔2015〕2号", &[item("XT-01", "政府购买居家养老服务", r#"age >= 60 and "分散供养特困" in categories"#)]).await.unwrap();
         let at_home = register(&t.db, &tree, &c, 1, "王秀英", 1950, "独居").await;
         let in_home = register(&t.db, &tree, &c, 2, "李桂兰", 1950, "机构").await;
         let county = staff("430302", Role::CountyStaff);

@@ -227,9 +227,10 @@ test_on_both! {
         let on = Some(today());
         let a1 = Admission { bed_id: bed, id_number: &id1, admitted_on: on, out_of_turn_reason: "" };
         let a2 = Admission { bed_id: bed, id_number: &id2, admitted_on: on, out_of_turn_reason: "" };
+        let w = jinglao_db::WriteCtx::new(&t.db, &CHAIN, &admin, Utc::now());
         let (r1, r2) = tokio::join!(
-            beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a1, Utc::now()),
-            beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a2, Utc::now()),
+            beds::admit(&w, &c, &book, f, &a1),
+            beds::admit(&w, &c, &book, f, &a2),
         );
         let won = [r1.is_ok(), r2.is_ok()].iter().filter(|x| **x).count();
         assert_eq!(won, 1, "{r1:?} {r2:?}");
@@ -257,7 +258,7 @@ test_on_both! {
         let admit = |bed: Uuid, id: String| {
             let (book, c, admin) = (book.clone(), c.clone(), admin.clone());
             let db = t.db.clone();
-            async move { beds::admit(&db, &CHAIN, &c, &book, &admin, f, &Admission { bed_id: bed, id_number: &id, admitted_on: Some(today()), out_of_turn_reason: "" }, Utc::now()).await }
+            async move { beds::admit(&jinglao_db::WriteCtx::new(&db, &CHAIN, &admin, Utc::now()), &c, &book, f, &Admission { bed_id: bed, id_number: &id, admitted_on: Some(today()), out_of_turn_reason: "" }).await }
         };
         // The provider's administrator is told the same thing whatever the registry holds
         // (no assessment, already in a home, not registered); the county's staff, who cover
@@ -267,7 +268,7 @@ test_on_both! {
         assert!(refused(&err), "{err:?}");
         let county = staff_actor("430302", Role::CountyStaff);
         let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: Some(today()), out_of_turn_reason: "" };
-        let err = beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap_err();
+        let err = beds::admit(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), &c, &book, f, &a).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some_and(|m| m.contains("没有生效的能力评估结论"))), "{err:?}");
         let stay = admit(ids[0], assessed.clone()).await.unwrap();
         let err = admit(ids[1], assessed.clone()).await.unwrap_err();
@@ -276,7 +277,7 @@ test_on_both! {
         assert!(refused(&err), "{err:?}");
         // A bad date or bed is named before the person is looked up (no probe without a trace).
         let a = Admission { bed_id: ids[0], id_number: &unassessed, admitted_on: None, out_of_turn_reason: "" };
-        let err = beds::admit(&t.db, &CHAIN, &c, &book, &admin, f, &a, Utc::now()).await.unwrap_err();
+        let err = beds::admit(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &admin, Utc::now()), &c, &book, f, &a).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("admitted_on").is_some() && i.get("id_number").is_none()), "{err:?}");
         let filter = AuditFilter { action: Some("stay.admit_refused".into()), ..Default::default() };
         assert_eq!(audit::list(&t.db, &Scope::All, &filter, 10).await.unwrap().len(), 4, "each refusal is audited");
@@ -331,9 +332,9 @@ test_on_both! {
         elders::add_category(&t.db, &CHAIN, &county, dibao, &CategoryInput {
             kind: CategoryKind::Dibao, detail: None, start: "2020-01-01".parse().unwrap(), end: None, evidence: "低保证".into() }, Utc::now()).await.unwrap();
         for (id, applied) in [(&id_a, "2024-01-01"), (&id_b, "2026-03-01"), (&id_c, "2026-09-01")] {
-            beds::join_waiting_list(&t.db, &CHAIN, &c, &county, f, id, applied.parse().ok(), "", Utc::now()).await.unwrap();
+            beds::join_waiting_list(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), &c, f, id, applied.parse().ok(), "").await.unwrap();
         }
-        let err = beds::join_waiting_list(&t.db, &CHAIN, &c, &county, f, &id_a, today().into(), "", Utc::now()).await.unwrap_err();
+        let err = beds::join_waiting_list(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), &c, f, &id_a, today().into(), "").await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("id_number").is_some()), "{err:?}");
         let mut conn = t.db.acquire().await.unwrap();
         let list = beds::waiting_list(&mut conn.conn(), &county.scope, &PolicyBook::default(), f, today()).await.unwrap();
@@ -358,10 +359,10 @@ test_on_both! {
         t.tamper("UPDATE elders SET ability_level = 3").await;
         let a = Admission { bed_id: bed, id_number: &id_c, admitted_on: Some(today()), out_of_turn_reason: "" };
         let book = PolicyBook::default();
-        let err = beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap_err();
+        let err = beds::admit(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), &c, &book, f, &a).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("out_of_turn_reason").is_some_and(|m| m.contains("第 3 位"))), "{err:?}");
         let a = Admission { out_of_turn_reason: "第 1、2 位老人已电话确认暂不入住", ..a };
-        beds::admit(&t.db, &CHAIN, &c, &book, &county, f, &a, Utc::now()).await.unwrap();
+        beds::admit(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), &c, &book, f, &a).await.unwrap();
     }
 }
 
@@ -419,7 +420,7 @@ test_on_both! {
             decided_on: &today().to_string(), ends_on: "", summary: "消防设施长期停用" }, Utc::now()).await.unwrap();
         let err = ratings::decide_and_publish(&t.db, &CHAIN, &book, &county, r, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some_and(|m| m.contains("重大行政处罚"))), "{err:?}");
-        jinglao_db::credit::revoke(&t.db, &CHAIN, &county, penalty, Some(today()), "行政复议撤销原处罚决定", Utc::now()).await.unwrap();
+        jinglao_db::credit::revoke(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), penalty, Some(today()), "行政复议撤销原处罚决定").await.unwrap();
         let o = ratings::decide_and_publish(&t.db, &CHAIN, &book, &county, r, Utc::now()).await.unwrap();
         assert_eq!((o.granted.map(|l| l.number()), o.failed), (Some(2), true), "{o:?}");
         let mut c = t.db.acquire().await.unwrap();

@@ -125,14 +125,11 @@ pub(crate) async fn world(db: Db, quota: u32) -> World {
         basis: "潭政办发〔2023〕20号".into(),
     };
     let list = service_lists::publish(
-        &db,
-        &CHAIN,
-        &city,
+        &jinglao_db::WriteCtx::new(&db, &CHAIN, &city, Utc::now()),
         code("4303"),
         "湘潭市清单",
         "潭政办发〔2023〕20号",
         &[item],
-        Utc::now(),
     )
     .await
     .unwrap();

@@ -12,10 +12,12 @@ async fn claim(db: &Db, account: Uuid, key: &str, at: DateTime<Utc>) -> Option<S
     let mut c = db.acquire().await.unwrap();
     idempotency::claim(
         &mut c.conn(),
-        account,
-        key,
-        "POST /api/v1/orders",
-        "h1",
+        &idempotency::Claim {
+            account_id: account,
+            key,
+            route: "POST /api/v1/orders",
+            request_hash: "h1",
+        },
         at,
         at - Duration::hours(24),
         at - Duration::minutes(2),

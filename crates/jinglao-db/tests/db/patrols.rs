@@ -99,9 +99,7 @@ test_on_both! {
         register(&w.db, &w.tree, 2).await;
         t.tamper("UPDATE elders SET residence_region_code = '430302002001' WHERE created_at = (SELECT MAX(created_at) FROM elders)").await;
         // That township visits weekly only people of 100 and over.
-        jinglao_db::policy::set(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff),
-            RegionCode::parse("430302002").unwrap(), jinglao_domain::policy::PolicyKey::PatrolWeeklyRule,
-            "age >= 100", "雨湖区某街道 2026 年巡访安排", Utc::now()).await.unwrap();
+        jinglao_db::policy::set(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff), Utc::now()), RegionCode::parse("430302002").unwrap(), jinglao_domain::policy::PolicyKey::PatrolWeeklyRule, "age >= 100", "雨湖区某街道 2026 年巡访安排").await.unwrap();
         let book = jinglao_db::policy::book(&w.db).await.unwrap();
         let county = staff_actor("430302", Role::CountyStaff);
         let r = patrols::refresh(&w.db, &CHAIN, &county, &RegionCode::parse("430302").unwrap(), &book, today, Utc::now()).await.unwrap();

@@ -401,16 +401,13 @@ async fn assessor(db: &Db, name: &str, agency: Uuid, expiry: &str) -> Actor {
     .await
     .unwrap();
     agencies::set_profile(
-        db,
-        &CHAIN,
-        &Actor::cli(),
+        &jinglao_db::WriteCtx::new(db, &CHAIN, &Actor::cli(), Utc::now()),
         a.id,
         agency,
         &format!("CERT-{name}"),
         "四级",
         jinglao_domain::category::parse_date(expiry),
         true,
-        Utc::now(),
     )
     .await
     .unwrap();
@@ -448,19 +445,17 @@ test_on_both! {
         let c = cipher();
         let county = staff(&t.db, "county_reviewer", Role::CountyStaff, "430302").await;
         let elder = elders::create(&t.db, secrets(&c), &county, &input(&tree, draft(7, "430302001001")), &[], Utc::now()).await.unwrap();
-        let agency = agencies::create(&t.db, &CHAIN, &Actor::cli(), "湘潭市康评评估中心", "52430302MJ5000001X",
-            Some(code("4303")), true, "", Utc::now()).await.unwrap();
+        let agency = agencies::create(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &Actor::cli(), Utc::now()), "湘潭市康评评估中心", "52430302MJ5000001X", Some(code("4303")), true, "").await.unwrap();
         let a1 = assessor(&t.db, "assessor_a", agency, "2099-12-31").await;
         let a2 = assessor(&t.db, "assessor_b", agency, "2099-12-31").await;
         let policy = PolicyBook::default();
         // A list with one item for 半失能 people: the answer follows the assessments.
-        let list = jinglao_db::service_lists::publish(&t.db, &CHAIN, &Actor::cli(), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号",
-            &[jinglao_domain::service_list::ServiceItem {
+        let list = jinglao_db::service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &Actor::cli(), Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号", &[jinglao_domain::service_list::ServiceItem {
                 code: "XT-01".into(), name: "助浴".into(), category: jinglao_domain::service_list::ServiceCategory::Care,
                 target: jinglao_domain::rules::Rule::parse("\"半失能\" in categories").unwrap(), content: "上门助浴".into(),
                 payer: jinglao_domain::service_list::Payer::GovernmentInFull, quota: jinglao_domain::service_list::Quota::TimesPerMonth(4),
                 effective_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(), effective_to: None, basis: "潭政办发〔2023〕20号".into(),
-            }], Utc::now()).await.unwrap();
+            }]).await.unwrap();
         let answer = |db: Db| async move {
             let mut c = db.acquire().await.unwrap();
             jinglao_db::eligibility::answer_of(&mut c.conn(), elder).await.unwrap()
@@ -548,7 +543,7 @@ test_on_both! {
         let c = cipher();
         let county = county_actor("430302");
         let elder = elders::create(&t.db, secrets(&c), &county, &input(&tree, draft(8, "430302001001")), &[], Utc::now()).await.unwrap();
-        let agency = agencies::create(&t.db, &CHAIN, &Actor::cli(), "评估中心", "52430302MJ5000001X", Some(code("4303")), true, "", Utc::now()).await.unwrap();
+        let agency = agencies::create(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &Actor::cli(), Utc::now()), "评估中心", "52430302MJ5000001X", Some(code("4303")), true, "").await.unwrap();
         let a1 = assessor(&t.db, "as_one", agency, "2099-12-31").await;
         let a2 = assessor(&t.db, "as_two", agency, "2020-01-01").await;
         assessor(&t.db, "as_three", agency, "2099-12-31").await;

@@ -63,7 +63,7 @@ test_on_both! {
         seed_regions(&t.db, &CHAIN).await;
         let now = Utc::now();
         let city = staff("4303", Role::CityStaff);
-        let v1 = service_lists::publish(&t.db, &CHAIN, &city, code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号", &city_items(), now)
+        let v1 = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, now), code("4303"), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号", &city_items())
             .await.unwrap();
         assert_eq!((v1.version, v1.items.len()), (1, 2));
         assert_eq!(v1.items[0].target.source(), r#"age >= 80 or "失能" in categories"#);
@@ -71,7 +71,7 @@ test_on_both! {
         // A county list that drops 巡访 and narrows 助餐 is refused, naming both items.
         let county = staff("430302", Role::CountyStaff);
         let narrow = vec![item("XT-01", "助餐", "age >= 85", Quota::TimesPerMonth(30))];
-        let err = service_lists::publish(&t.db, &CHAIN, &county, code("430302"), "雨湖区清单", "雨民发〔2024〕1号", &narrow, now)
+        let err = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, now), code("430302"), "雨湖区清单", "雨民发〔2024〕1号", &narrow)
             .await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         let fields: Vec<&str> = inv.errors.iter().map(|e| e.field.as_str()).collect();
@@ -82,7 +82,7 @@ test_on_both! {
         let mut wide = city_items();
         wide[0] = item("XT-01", "助餐", r#"age >= 80 or "失能" in categories or "低保" in categories"#, Quota::TimesPerMonth(31));
         wide.push(item("YH-01", "助浴", "age >= 90", Quota::TimesPerMonth(4)));
-        let county_v1 = service_lists::publish(&t.db, &CHAIN, &county, code("430302"), "雨湖区清单", "雨民发〔2024〕1号", &wide, now)
+        let county_v1 = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, now), code("430302"), "雨湖区清单", "雨民发〔2024〕1号", &wide)
             .await.unwrap();
         assert_eq!(county_v1.version, 1);
 
@@ -95,7 +95,7 @@ test_on_both! {
         drop(c);
 
         // A second county version leaves the first exactly as it was.
-        let county_v2 = service_lists::publish(&t.db, &CHAIN, &county, code("430302"), "雨湖区清单（修订）", "雨民发〔2025〕3号", &city_items(), now)
+        let county_v2 = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, now), code("430302"), "雨湖区清单（修订）", "雨民发〔2025〕3号", &city_items())
             .await.unwrap();
         assert_eq!(county_v2.version, 2);
         let mut c = t.db.acquire().await.unwrap();
@@ -112,7 +112,7 @@ test_on_both! {
         let mut items = city_items();
         items[1].code = "XT-01".into();
         items[0].basis = " ".into();
-        let err = service_lists::publish(&t.db, &CHAIN, &county, code("430304"), "", "x", &items, Utc::now())
+        let err = service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), code("430304"), "", "x", &items)
             .await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         let fields: Vec<&str> = inv.errors.iter().map(|e| e.field.as_str()).collect();

@@ -153,11 +153,13 @@ pub async fn start_session(
     }
     sessions::insert(
         &mut conn,
-        account.id,
-        &digest(&secret),
-        &random_secret(),
-        meta.client_ip.as_deref(),
-        meta.user_agent.as_deref(),
+        &sessions::NewSession {
+            user_id: account.id,
+            id_hash: &digest(&secret),
+            csrf_token: &random_secret(),
+            client_ip: meta.client_ip.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+        },
         now,
         state.absolute_timeout(),
     )

@@ -99,14 +99,16 @@ pub async fn change_password(
     }
     let hash = password::hash(&form.new_password).await?;
     users::set_password(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         user.account.id,
         &hash,
         PasswordChange::ByUser,
         user.session.as_ref().map(|s| s.id_hash.as_str()),
-        state.clock.now(),
     )
     .await?;
     state.access_changed();

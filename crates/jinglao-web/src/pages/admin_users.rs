@@ -553,14 +553,16 @@ pub async fn reset_password(
     let temp = secrets::readable_password();
     let hash = password::hash(&temp).await?;
     users::set_password(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         id,
         &hash,
         PasswordChange::Reset,
         None,
-        state.clock.now(),
     )
     .await?;
     state.access_changed();

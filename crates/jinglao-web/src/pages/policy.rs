@@ -149,14 +149,16 @@ pub async fn set(
         None => Err(DbError::Invalid(Invalid::one("param", "没有这个政策参数"))),
         Some(key) => {
             jinglao_db::policy::set(
-                &state.db,
-                &state.keys.audit_chain,
-                &user.actor(&meta),
+                &jinglao_db::WriteCtx::new(
+                    &state.db,
+                    &state.keys.audit_chain,
+                    &user.actor(&meta),
+                    state.clock.now(),
+                ),
                 region,
                 key,
                 &form.value,
                 &form.basis,
-                state.clock.now(),
             )
             .await
         }

@@ -32,6 +32,11 @@ pub struct Acting {
 }
 
 impl Acting {
+    /// The write context for storage: the pool, the audit chain key, this actor, now.
+    pub fn write<'a>(&'a self, state: &'a AppState) -> jinglao_db::WriteCtx<'a> {
+        jinglao_db::WriteCtx::new(&state.db, &state.keys.audit_chain, &self.actor, self.now)
+    }
+
     /// The caller of this request.
     pub fn new(state: &AppState, user: CurrentUser, meta: &RequestMeta) -> Acting {
         Acting {

@@ -80,9 +80,7 @@ test_on_both! {
         let (s, e) = app.api_post(&county, "/api/v1/family-beds", bed.clone()).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("elder_id")), "{e}");
         assert!(e["error"]["message"].as_str().unwrap().contains("不符合本地家庭养老床位条件"), "{e}");
-        jinglao_db::policy::set(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(),
-            jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule,
-            "age >= 65", "雨湖区民政局 2026 年第 3 号通知", chrono::Utc::now()).await.unwrap();
+        jinglao_db::policy::set(&jinglao_db::WriteCtx::new(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(), chrono::Utc::now()), jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule, "age >= 65", "雨湖区民政局 2026 年第 3 号通知").await.unwrap();
         let (s, created) = app.api_post(&county, "/api/v1/family-beds", bed.clone()).await;
         assert_eq!(s, StatusCode::CREATED, "{created}");
         let bed_id = created["bed_id"].as_str().unwrap().to_string();

@@ -316,9 +316,7 @@ test_on_both! {
         let path = new_facility(&app, &client, app.provider_id, "雨湖松鹤养老院", &[
             ("filing_no", "湘潭民养备2020001"), ("filed_on", "2020-06-01"), ("opened_on", "2020-06-01")]).await;
         // No text caps a first rating; where the county sets a cap of 3, asking for 4 is refused.
-        jinglao_db::policy::set(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(),
-            jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::RatingFirstTimeCap,
-            "3", "雨湖区养老机构等级评定实施办法", chrono::Utc::now()).await.unwrap();
+        jinglao_db::policy::set(&jinglao_db::WriteCtx::new(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(), chrono::Utc::now()), jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::RatingFirstTimeCap, "3", "雨湖区养老机构等级评定实施办法").await.unwrap();
         let resp = post(&app, &client, &path, &format!("{path}/ratings"), &[("requested_level", "4")]).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let resp = post(&app, &client, &path, &format!("{path}/ratings"), &[("requested_level", "3")]).await;

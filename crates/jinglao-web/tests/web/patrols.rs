@@ -90,9 +90,7 @@ test_on_both! {
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.text.contains("不符合本地家庭养老床位条件"), "{}", refused.text);
         // The county widens its rule (a policy parameter with its basis): now it qualifies.
-        jinglao_db::policy::set(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(),
-            jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule,
-            "age >= 65", "雨湖区民政局 2026 年第 3 号通知", chrono::Utc::now()).await.unwrap();
+        jinglao_db::policy::set(&jinglao_db::WriteCtx::new(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(), chrono::Utc::now()), jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule, "age >= 65", "雨湖区民政局 2026 年第 3 号通知").await.unwrap();
         let resp = county.post(app.url(&path)).form(&form(&page.csrf())).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let bed = app.get(&county, &path).await;

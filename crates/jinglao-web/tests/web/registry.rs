@@ -424,11 +424,7 @@ test_on_both! {
         let page = app.get(&client, &format!("/elders/{id}")).await;
         assert!(page.text.contains("按 湘潭市基本养老服务清单（演示） 第 1 版 的服务对象条件逐项判断"));
         let items = jinglao_domain::service_list::xiangtan_demo_list(chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
-        jinglao_db::service_lists::publish(
-            &app.db.db, &app.state.keys.audit_chain, &jinglao_db::Actor::system(),
-            jinglao_domain::RegionCode::parse("4303").unwrap(), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号",
-            &items, chrono::Utc::now(),
-        ).await.unwrap();
+        jinglao_db::service_lists::publish(&jinglao_db::WriteCtx::new(&app.db.db, &app.state.keys.audit_chain, &jinglao_db::Actor::system(), chrono::Utc::now()), jinglao_domain::RegionCode::parse("4303").unwrap(), "湘潭市基本养老服务清单", "潭政办发〔2023〕20号", &items).await.unwrap();
         let page = app.get(&client, &format!("/elders/{id}")).await;
         assert!(page.text.contains("按 湘潭市基本养老服务清单 第 2 版 的服务对象条件逐项判断"), "{}", page.text);
         let row_of = |name: &str| {

@@ -83,14 +83,11 @@ pub(crate) async fn world(app: &TestApp) -> (Uuid, Vec<Uuid>) {
     };
     let region = RegionCode::parse("4303").unwrap();
     let list = service_lists::publish(
-        db,
-        chain,
-        &cli,
+        &jinglao_db::WriteCtx::new(db, chain, &cli, Utc::now()),
         region,
         "湘潭市清单",
         "潭政办发〔2023〕20号",
         &[item],
-        Utc::now(),
     )
     .await
     .unwrap();

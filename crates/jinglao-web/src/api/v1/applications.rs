@@ -341,14 +341,16 @@ pub async fn decide_application(
         .ok_or_else(|| Invalid::one("decision", "决定应为 approve、return 或 reject"))?;
     let book = jinglao_db::policy::book(&state.db).await?;
     applications::decide_on(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         id,
         decision,
         &body.reason,
         &book,
-        state.clock.now(),
     )
     .await?;
     Ok(Json(detail(&state, &user, id).await?))
@@ -366,14 +368,16 @@ async fn applicant_action(
     user.require(Permission::EditElders)?;
     let book = jinglao_db::policy::book(&state.db).await?;
     applications::act_for_applicant(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(meta),
+            state.clock.now(),
+        ),
         id,
         action,
         text,
         &book,
-        state.clock.now(),
     )
     .await?;
     Ok(Json(detail(state, user, id).await?))

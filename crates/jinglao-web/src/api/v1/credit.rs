@@ -200,13 +200,15 @@ pub async fn revoke_credit(
 ) -> Result<StatusCode, ApiError> {
     let on: Option<NaiveDate> = parse_date(&body.revoked_on);
     credit::revoke(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         id,
         on,
         &body.revoke_reason,
-        state.clock.now(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -160,10 +160,12 @@ async fn claimed(
     let mut c = state.db.acquire().await.map_err(AppError::from)?;
     let Some(first) = jinglao_db::idempotency::claim(
         &mut c.conn(),
-        user.account.id,
-        key,
-        route,
-        &hash,
+        &jinglao_db::idempotency::Claim {
+            account_id: user.account.id,
+            key,
+            route,
+            request_hash: &hash,
+        },
         now,
         now - KEPT_FOR,
         now - PENDING_FOR,

@@ -206,14 +206,16 @@ pub async fn publish_list(
         .map_err(|_| Invalid::one("region", "区划代码应为 2、4、6、9 或 12 位数字"))?;
     let items = validate_items(&body.items)?;
     let list = service_lists::publish(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         region,
         &body.title,
         &body.basis,
         &items,
-        state.clock.now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(dto(list))))

@@ -131,15 +131,17 @@ pub async fn create(
         return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let result = agencies::create(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         &form.name,
         &form.credit_code,
         region,
         form.independent_legal_entity.is_some(),
         &form.address,
-        state.clock.now(),
     )
     .await;
     match result {
@@ -273,16 +275,18 @@ pub async fn set_certificate(
         ))),
         Some(acc) => {
             agencies::set_profile(
-                &state.db,
-                &state.keys.audit_chain,
-                &user.actor(&meta),
+                &jinglao_db::WriteCtx::new(
+                    &state.db,
+                    &state.keys.audit_chain,
+                    &user.actor(&meta),
+                    state.clock.now(),
+                ),
                 acc.id,
                 id,
                 &form.certificate_no,
                 &form.certificate_level,
                 expiry,
                 form.full_time.is_some(),
-                state.clock.now(),
             )
             .await
         }

@@ -290,14 +290,16 @@ pub async fn decide(
     let result = match Decision::parse(&form.decision) {
         None => Err(DbError::Invalid(Invalid::one("decision", "请选择审核决定"))),
         Some(d) => applications::decide_on(
-            &state.db,
-            &state.keys.audit_chain,
-            &user.actor(&meta),
+            &jinglao_db::WriteCtx::new(
+                &state.db,
+                &state.keys.audit_chain,
+                &user.actor(&meta),
+                state.clock.now(),
+            ),
             id,
             d,
             &form.reason,
             &book,
-            state.clock.now(),
         )
         .await
         .map(|_| ()),
@@ -389,14 +391,16 @@ async fn applicant(
     let id = parse_id(id)?;
     let book = jinglao_db::policy::book(&state.db).await?;
     let r = applications::act_for_applicant(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(meta),
+            state.clock.now(),
+        ),
         id,
         action,
         text,
         &book,
-        state.clock.now(),
     )
     .await
     .map(|_| ());
@@ -504,15 +508,17 @@ pub async fn attach(
     let result = match file {
         None => Err(DbError::Invalid(Invalid::one("file", "请选择要上传的文件"))),
         Some((name, bytes)) => evidence::attach(
-            &state.db,
-            &state.keys.audit_chain,
-            &user.actor(&meta),
+            &jinglao_db::WriteCtx::new(
+                &state.db,
+                &state.keys.audit_chain,
+                &user.actor(&meta),
+                state.clock.now(),
+            ),
             &state.settings.files_dir,
             id,
             &kind,
             &name,
             &bytes,
-            state.clock.now(),
         )
         .await
         .map(|_| ()),

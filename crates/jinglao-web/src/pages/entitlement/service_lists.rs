@@ -245,14 +245,16 @@ pub async fn publish(
         (_, Err(inv)) => Err(DbError::Invalid(inv)),
         (Ok(r), Ok(items)) => {
             service_lists::publish(
-                &state.db,
-                &state.keys.audit_chain,
-                &user.actor(&meta),
+                &jinglao_db::WriteCtx::new(
+                    &state.db,
+                    &state.keys.audit_chain,
+                    &user.actor(&meta),
+                    state.clock.now(),
+                ),
                 *r,
                 &title,
                 &basis,
                 &items,
-                state.clock.now(),
             )
             .await
         }

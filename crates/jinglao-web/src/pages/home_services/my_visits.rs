@@ -240,14 +240,11 @@ pub async fn rate(
     let actor = user.actor(&meta);
     answer_form(
         jinglao_db::satisfaction::rate(
-            db,
-            key,
-            &actor,
+            &jinglao_db::WriteCtx::new(db, key, &actor, state.clock.now()),
             id,
             score,
             &form.comment,
             channel,
-            state.clock.now(),
         )
         .await,
         |_| "/my/visits?notice=rated".to_string(),

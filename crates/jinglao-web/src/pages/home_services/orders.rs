@@ -385,14 +385,11 @@ pub async fn caregiver_day(
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let actor = user.actor(&meta);
     match dispatch::set_day(
-        db,
-        key,
-        &actor,
+        &jinglao_db::WriteCtx::new(db, key, &actor, state.clock.now()),
         provider,
         staff,
         day,
         &entry,
-        state.clock.now(),
     )
     .await
     {
@@ -437,14 +434,11 @@ pub async fn rate_by_phone(
     let score = form.score.trim().parse().ok();
     let channel = satisfaction::Channel::Phone;
     match satisfaction::rate(
-        db,
-        key,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(db, key, &user.actor(&meta), state.clock.now()),
         id,
         score,
         &form.comment,
         channel,
-        state.clock.now(),
     )
     .await
     {

@@ -431,14 +431,20 @@ pub async fn rate(
     let score = form.score.trim().parse().ok();
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let now = state.clock.now();
-    let result = satisfaction::rate(db, key, &actor, visit, score, &form.comment, channel, now)
-        .await
-        .map(|()| "谢谢您的评价。".to_string())
-        // Someone else's visit reads as unknown.
-        .map_err(|e| match e {
-            DbError::NotFound => Invalid::one("visit", "没有找到这次服务").into(),
-            e => e,
-        });
+    let result = satisfaction::rate(
+        &jinglao_db::WriteCtx::new(db, key, &actor, now),
+        visit,
+        score,
+        &form.comment,
+        channel,
+    )
+    .await
+    .map(|()| "谢谢您的评价。".to_string())
+    // Someone else's visit reads as unknown.
+    .map_err(|e| match e {
+        DbError::NotFound => Invalid::one("visit", "没有找到这次服务").into(),
+        e => e,
+    });
     answer(&state, ctx, form, &person, result).await
 }
 

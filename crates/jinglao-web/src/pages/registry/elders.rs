@@ -480,9 +480,10 @@ pub(crate) async fn record_page_for(
         user,
         meta,
         e,
-        errors,
-        None,
-        CategoryDraft::default(),
+        Shown {
+            errors,
+            ..Default::default()
+        },
     )
     .await
 }
@@ -548,17 +549,28 @@ pub struct Entitlements {
     preselect: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the record page shows besides the record: field errors, numbers revealed on request
+/// (with what was revealed) and the category form as last sent.
+#[derive(Default)]
+struct Shown {
+    errors: FormErrors,
+    revealed: Option<(String, Vec<String>)>,
+    category: CategoryDraft,
+}
+
 async fn record_page(
     state: &AppState,
     ctx: PageCtx,
     user: &CurrentUser,
     meta: &RequestMeta,
     e: ElderRecord,
-    errors: FormErrors,
-    revealed: Option<(String, Vec<String>)>,
-    cat_form: CategoryDraft,
+    shown: Shown,
 ) -> Result<ElderPage, PageError> {
+    let Shown {
+        errors,
+        revealed,
+        category: cat_form,
+    } = shown;
     let today = state.today();
     let book = jinglao_db::policy::book(&state.db).await?;
     let advanced = book.int(PolicyKey::AdvancedAge, &e.residence_region) as i32;
@@ -704,17 +716,7 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     require(&user, Permission::ViewElders)?;
     let e = record_in_scope(&state, &user, parse_id(&id)?).await?;
-    let mut page = record_page(
-        &state,
-        ctx,
-        &user,
-        &meta,
-        e,
-        FormErrors::new(),
-        None,
-        CategoryDraft::default(),
-    )
-    .await?;
+    let mut page = record_page(&state, ctx, &user, &meta, e, Shown::default()).await?;
     if let Some(ent) = page.entitlements.as_mut() {
         ent.preselect = q.apply;
     }
@@ -758,9 +760,10 @@ pub async fn reveal(
         &user,
         &meta,
         e,
-        FormErrors::new(),
-        Some((label.into(), shown)),
-        CategoryDraft::default(),
+        Shown {
+            revealed: Some((label.into(), shown)),
+            ..Default::default()
+        },
     )
     .await?;
     render(&page)
@@ -931,7 +934,19 @@ pub async fn add_category(
         ),
         Err(DbError::Invalid(errors)) => {
             let e = record_in_scope(&state, &user, id).await?;
-            let page = record_page(&state, ctx, &user, &meta, e, errors, None, form).await?;
+            let page = record_page(
+                &state,
+                ctx,
+                &user,
+                &meta,
+                e,
+                Shown {
+                    errors,
+                    category: form,
+                    ..Default::default()
+                },
+            )
+            .await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(other) => Err(AppError::from(other).into()),
@@ -987,9 +1002,10 @@ pub async fn end_category(
                 &user,
                 &meta,
                 e,
-                errors,
-                None,
-                CategoryDraft::default(),
+                Shown {
+                    errors,
+                    ..Default::default()
+                },
             )
             .await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
@@ -1042,9 +1058,10 @@ pub async fn life_event(
                 &user,
                 &meta,
                 e,
-                errors,
-                None,
-                CategoryDraft::default(),
+                Shown {
+                    errors,
+                    ..Default::default()
+                },
             )
             .await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
@@ -1086,9 +1103,10 @@ pub async fn request_reassessment(
             &user,
             &meta,
             e,
-            errors,
-            None,
-            CategoryDraft::default(),
+            Shown {
+                errors,
+                ..Default::default()
+            },
         )
         .await?;
         return render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY);

@@ -100,13 +100,15 @@ pub async fn revoke(
     let id = parse_id(&id)?;
     let record = parse_id(&record)?;
     let result = credit::revoke(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         record,
         parse_date(&form.revoked_on),
         &form.revoke_reason,
-        state.clock.now(),
     )
     .await;
     // The record's own provider decides where the clerk lands (the address only names a page).

@@ -156,15 +156,17 @@ pub async fn join_waiting_list(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageFacilities)?;
     let result = beds::join_waiting_list(
-        &state.db,
-        &state.keys.audit_chain,
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
         &state.keys.cipher,
-        &user.actor(&meta),
         id,
         &form.id_number,
         parse_date(&form.applied_on),
         &form.note,
-        state.clock.now(),
     )
     .await;
     after_action(
@@ -205,14 +207,16 @@ pub async fn add_photo(
         )))
     } else {
         jinglao_db::facility_photos::add(
-            &state.db,
-            &state.keys.audit_chain,
-            &user.actor(&meta),
+            &jinglao_db::WriteCtx::new(
+                &state.db,
+                &state.keys.audit_chain,
+                &user.actor(&meta),
+                state.clock.now(),
+            ),
             &state.settings.files_dir,
             id,
             &caption,
             &bytes,
-            state.clock.now(),
         )
         .await
     };

@@ -222,16 +222,18 @@ pub async fn add_record(
         ))),
         (Ok(person), h) => {
             staff::add_record(
-                &state.db,
-                &state.keys.audit_chain,
-                &user.actor(&meta),
+                &jinglao_db::WriteCtx::new(
+                    &state.db,
+                    &state.keys.audit_chain,
+                    &user.actor(&meta),
+                    state.clock.now(),
+                ),
                 id,
                 person,
                 &form.kind,
                 parse_date(&form.on_date),
                 h.unwrap_or(0),
                 &form.title,
-                state.clock.now(),
             )
             .await
         }

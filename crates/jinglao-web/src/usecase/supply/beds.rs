@@ -64,17 +64,8 @@ pub async fn admit(
 ) -> Result<Uuid, DbError> {
     may_manage(acting)?;
     let book = jinglao_db::policy::book(&state.db).await?;
-    beds::admit(
-        &state.db,
-        &state.keys.audit_chain,
-        &state.keys.cipher,
-        &book,
-        &acting.actor,
-        facility_id,
-        a,
-        acting.now,
-    )
-    .await
+    let w = acting.write(state);
+    beds::admit(&w, &state.keys.cipher, &book, facility_id, a).await
 }
 
 /// Discharges a resident: the stay closes and the bed is free again.
