@@ -18,6 +18,9 @@ pub struct Invalid {
     pub errors: Vec<FieldError>,
 }
 
+/// The most field errors one answer carries (a form has fewer fields than this).
+pub const MAX_ERRORS: usize = 100;
+
 impl Invalid {
     /// No errors yet.
     pub fn new() -> Self {
@@ -31,8 +34,12 @@ impl Invalid {
         i
     }
 
-    /// Records an error for `field`.
+    /// Records an error for `field`. At most [`MAX_ERRORS`] are kept: a request built to fail
+    /// on every one of thousands of entries gets a bounded answer.
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        if self.errors.len() >= MAX_ERRORS {
+            return;
+        }
         self.errors.push(FieldError {
             field: field.to_string(),
             message: message.into(),

@@ -10,6 +10,7 @@ use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WriteCtx;
 use crate::audit::{self, ChainKey, Event};
 use crate::eligibility::load_person;
 use crate::{Actor, Conn, Db, DbError, on_conn, orders};
@@ -35,6 +36,42 @@ pub struct NewBed<'a> {
     pub assessment: &'a str,
 }
 
+/// What a provider is told when a bed cannot be set up for someone whose record it does not
+/// cover: the possible reasons, without saying which.
+pub const PERSON_REFUSED: &str = "无法为这位老人建床：可能档案不在册（已迁出或已故）、不符合本地家庭养老床位条件、\
+正入住养老机构，或已有在用的家庭养老床位。请老人所在的村（社区）或县（市、区）民政部门核实后办理。";
+
+/// A refusal about the person, with whether the caller may hear its reason.
+struct Refusal {
+    code: &'static str,
+    message: String,
+    covered: bool,
+}
+
+impl Refusal {
+    /// Rolls the transaction back, audits the refusal (with its reason) and answers: the reason
+    /// to staff covering the record, [`PERSON_REFUSED`] to anyone else.
+    async fn answer<T>(
+        self,
+        tx: crate::Tx,
+        w: &WriteCtx<'_>,
+        elder_id: Uuid,
+        residence: RegionCode,
+    ) -> Result<T, DbError> {
+        drop(tx);
+        let event = Event::new("family_bed.create_refused", "elder", elder_id)
+            .region(Some(residence))
+            .detail(json!({ "refused": self.code }));
+        audit::record(w.db, w.chain, w.actor, event, w.now).await?;
+        let message = if self.covered {
+            self.message
+        } else {
+            PERSON_REFUSED.to_string()
+        };
+        Err(Invalid::one("elder_id", message).into())
+    }
+}
+
 /// Whether `actor` may act on beds of `provider` for people living in `region`.
 fn may_manage(actor: &Actor, region: &RegionCode, provider: Uuid) -> bool {
     match &actor.scope {
@@ -49,14 +86,12 @@ fn may_manage(actor: &Actor, region: &RegionCode, provider: Uuid) -> bool {
 /// not qualify under the region's rule (with the clauses in words), lives in an institution,
 /// already has a bed, or the provider has no contract price for the item on the start day.
 pub async fn create(
-    db: &Db,
-    key: &ChainKey,
-    actor: &Actor,
+    w: &WriteCtx<'_>,
     b: &NewBed<'_>,
     book: &PolicyBook,
     today: NaiveDate,
-    now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    let (db, key, actor, now) = (w.db, w.chain, w.actor, w.now);
     let mut inv = Invalid::new();
     if b.provider_id.is_none() {
         inv.add("provider_id", "请选择服务机构");
@@ -83,6 +118,15 @@ pub async fn create(
     if b.assessor.trim().is_empty() {
         inv.add("assessor", "请填写入户评估人员");
     }
+    for (field, text, max) in [
+        ("contract_no", b.contract_no, 64),
+        ("assessor", b.assessor, 50),
+        ("assessment", b.assessment, 2000),
+    ] {
+        if text.trim().chars().count() > max {
+            inv.add(field, format!("不超过 {max} 个字"));
+        }
+    }
     if b.assessment.trim().is_empty() {
         inv.add(
             "assessment",
@@ -105,8 +149,17 @@ pub async fn create(
     if !may_manage(actor, &residence, provider) {
         return Err(DbError::NotFound);
     }
+    // What the registry says of the person is told only to staff who cover the record; a
+    // provider learns nothing but a refusal that lists the possible reasons (it is audited).
+    let covered = actor.scope.covers_record_in(&residence);
+    let refuse = |code: &'static str, message: String| Refusal {
+        code,
+        message,
+        covered,
+    };
     if status != "active" {
-        return Err(Invalid::one("elder_id", "老人已故或已迁出，不能建床").into());
+        let r = refuse("inactive", "老人已故或已迁出，不能建床".into());
+        return r.answer(tx, w, b.elder_id, residence).await;
     }
     // The region's rule, on the person's facts today.
     let (raw, _) = load_person(&mut conn, b.elder_id, today)
@@ -118,11 +171,10 @@ pub async fn create(
         .family_bed_rule(&residence)
         .deciding(&raw.facts(&city, today, advanced));
     if !decided.eligible {
-        return Err(Invalid::one(
-            "elder_id",
-            format!("不符合本地家庭养老床位条件：{}", decided.explanation()),
-        )
-        .into());
+        let why = format!("不符合本地家庭养老床位条件：{}", decided.explanation());
+        return refuse("not_eligible", why)
+            .answer(tx, w, b.elder_id, residence)
+            .await;
     }
     let in_care: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar(
@@ -133,7 +185,8 @@ pub async fn create(
         .await
     })?;
     if in_care > 0 {
-        return Err(Invalid::one("elder_id", "老人正入住养老机构，不能建家庭养老床位").into());
+        let r = refuse("in_care", "老人正入住养老机构，不能建家庭养老床位".into());
+        return r.answer(tx, w, b.elder_id, residence).await;
     }
     if orders::price_on(&mut conn, provider, b.item_code.trim(), start)
         .await?
@@ -165,7 +218,8 @@ pub async fn create(
         Err(e) => {
             let e = DbError::from(e);
             if e.is_conflict_on("family_beds.elder_id") {
-                return Err(Invalid::one("elder_id", "老人已有在用的家庭养老床位").into());
+                let r = refuse("has_bed", "老人已有在用的家庭养老床位".into());
+                return r.answer(tx, w, b.elder_id, residence).await;
             }
             return Err(e);
         }
@@ -300,6 +354,9 @@ pub async fn adapt(
     if done_on.is_none() {
         inv.add("done_on", "请填写完成日期");
     }
+    if note.trim().chars().count() > 500 {
+        inv.add("note", "备注不超过 500 字");
+    }
     inv.into_result(())?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
@@ -429,8 +486,8 @@ pub async fn end(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    if reason.trim().is_empty() {
-        return Err(Invalid::one("reason", "请填写撤床原因").into());
+    if reason.trim().is_empty() || reason.trim().chars().count() > 500 {
+        return Err(Invalid::one("reason", "请填写撤床原因（不超过 500 字）").into());
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();

@@ -366,8 +366,8 @@ pub async fn end(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<u64, DbError> {
-    if reason.trim().is_empty() {
-        return Err(Invalid::one("reason", "请填写终止计划的原因").into());
+    if reason.trim().is_empty() || reason.trim().chars().count() > 500 {
+        return Err(Invalid::one("reason", "请填写终止计划的原因（不超过 500 字）").into());
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();

@@ -305,6 +305,10 @@ pub async fn create(
     i: &NewFacility,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    // Checked by the use case too; kept here so no caller can skip it.
+    if !actor.may(jinglao_domain::Permission::ManageFacilities) {
+        return Err(DbError::NotFound);
+    }
     i.check(jinglao_domain::facility_input::MoneyFields::Fen)?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();

@@ -81,6 +81,10 @@ pub async fn hire(
     h: &NewHire,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
+    // Checked by the use case too; kept here so no caller can skip it.
+    if !actor.may(Permission::ManageFacilities) {
+        return Err(DbError::NotFound);
+    }
     let mut inv = Invalid::new();
     let (name, id, phone, role, level, term) = (
         h.name.as_str(),
@@ -108,14 +112,23 @@ pub async fn hire(
     };
     inv.into_result(())?;
     let hash = cipher.lookup_hash(Field::IdNumber, id.as_str());
-    let existing: Option<Uuid> = on_conn!(&mut conn, |c| {
-        sqlx::query_scalar("SELECT id FROM staff WHERE id_hash = $1")
+    let existing: Option<(Uuid, String)> = on_conn!(&mut conn, |c| {
+        sqlx::query_as("SELECT id, name FROM staff WHERE id_hash = $1")
             .bind(&hash)
             .fetch_optional(&mut *c)
             .await
     })?;
     let staff_id = match existing {
-        Some(s) => {
+        // The same ID number under another name is a typing error or a borrowed number, not
+        // the same person: refused, so that a number alone cannot link someone to a provider.
+        Some((_, registered)) if registered != name => {
+            return Err(Invalid::one(
+                "name",
+                "这个身份证号码已登记在另一个姓名下，请核对姓名和号码",
+            )
+            .into());
+        }
+        Some((s, _)) => {
             let others: Vec<(Uuid, NaiveDate, Option<NaiveDate>, bool)> = on_conn!(
                 &mut conn,
                 |c| {

@@ -30,7 +30,7 @@ test_on_both! {
             assessment: "独居，卧室到卫生间需加装扶手",
         };
         // Missing fields, by name.
-        let err = family_beds::create(&w.db, &CHAIN, &county, &NewBed { elder_id: w.elder, ..Default::default() }, &policy, today, Utc::now()).await.unwrap_err();
+        let err = family_beds::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), &NewBed { elder_id: w.elder, ..Default::default() }, &policy, today).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         for f in ["provider_id", "contract_no", "start_on", "assessed_on", "assessment"] {
             assert!(inv.get(f).is_some(), "{f}");
@@ -38,19 +38,19 @@ test_on_both! {
         // 88 and at home: 高龄 qualifies (潭政办发〔2023〕20号: 居家高龄、失能等) — but not while
         // living in an institution.
         t.tamper("UPDATE elders SET living_arrangement = 'institution'").await;
-        let err = family_beds::create(&w.db, &CHAIN, &county, &bed(Some(w.provider)), &policy, today, Utc::now()).await.unwrap_err();
+        let err = family_beds::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), &bed(Some(w.provider)), &policy, today).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("elder_id").unwrap().contains("不符合本地家庭养老床位条件"), "{inv:?}");
         t.tamper("UPDATE elders SET living_arrangement = 'alone'").await;
         // Seventy and not assessed: neither 高龄 nor 失能, refused with the rule's clauses.
         t.tamper("UPDATE elders SET birth_date = '1956-03-10'").await;
-        let err = family_beds::create(&w.db, &CHAIN, &county, &bed(Some(w.provider)), &policy, today, Utc::now()).await.unwrap_err();
+        let err = family_beds::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), &bed(Some(w.provider)), &policy, today).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("elder_id").unwrap().contains("不符合本地家庭养老床位条件"), "{inv:?}");
         // Assessed as moderately disabled: qualifies.
         t.tamper("UPDATE elders SET ability_level = 2").await;
-        let id = family_beds::create(&w.db, &CHAIN, &county, &bed(Some(w.provider)), &policy, today, Utc::now()).await.unwrap();
-        let err = family_beds::create(&w.db, &CHAIN, &county, &bed(Some(w.provider)), &policy, today, Utc::now()).await.unwrap_err();
+        let id = family_beds::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), &bed(Some(w.provider)), &policy, today).await.unwrap();
+        let err = family_beds::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), &bed(Some(w.provider)), &policy, today).await.unwrap_err();
         let DbError::Invalid(inv) = err else { panic!("{err:?}") };
         assert!(inv.get("elder_id").unwrap().contains("已有在用"));
         // Checklist and devices; a serial already in place is refused.

@@ -37,10 +37,10 @@ test_on_both! {
             weekdays: Weekdays::from_days(&[3]), start_time: NaiveTime::from_hms_opt(9, 30, 0),
             minutes: Some(60), start_on: Some(tomorrow), end_on: None, channel: Channel::Staff,
         }, Utc::now()).await.unwrap();
-        let bed_no = family_beds::create(&w.db, &CHAIN, &county, &NewBed {
+        let bed_no = family_beds::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &county, Utc::now()), &NewBed {
             elder_id: w.elder, provider_id: Some(w.provider), contract_no: "JTCW-2026-009", item_code: ITEM,
             start_on: Some(today), assessed_on: Some(today), assessor: "刘评估", assessment: "独居",
-        }, &book_, today, Utc::now()).await.unwrap();
+        }, &book_, today).await.unwrap();
         patrols::refresh(&w.db, &CHAIN, &township, &RegionCode::parse("430302001").unwrap(), &book_, today, Utc::now())
             .await.unwrap();
         // In a home, on a bed, and on another home's waiting list.

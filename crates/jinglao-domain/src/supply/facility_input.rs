@@ -146,6 +146,20 @@ impl NewFacility {
         if self.address.trim().is_empty() {
             inv.add("address", "请填写地址");
         }
+        for (field, text, max) in [
+            ("owner", &self.owner, 100),
+            ("address", &self.address, 200),
+            ("medical_partner", &self.medical_partner, 100),
+            ("filing_no", &self.filing_no, 64),
+            ("food_licence", &self.food_licence, 64),
+            ("insurer", &self.insurer, 100),
+            ("phone", &self.phone, 32),
+            ("description", &self.description, 2000),
+        ] {
+            if text.chars().count() > max {
+                inv.add(field, format!("不超过 {max} 个字"));
+            }
+        }
         let in_range = |v: Option<f64>, lo: f64, hi: f64| {
             v.is_none_or(|v| v.is_finite() && (lo..=hi).contains(&v))
         };
@@ -268,7 +282,10 @@ impl FacilityDraft {
         let longitude = number("longitude", &self.longitude, "经度");
         let floor_area = number("floor_area_m2", &self.floor_area_m2, "建筑面积");
         let mut functions = Vec::new();
-        for f in &self.functions {
+        if self.functions.len() > ServiceFunction::ALL.len() {
+            inv.add("functions", "服务功能重复或过多");
+        }
+        for f in self.functions.iter().take(ServiceFunction::ALL.len()) {
             match ServiceFunction::parse(f) {
                 Some(f) => functions.push(f),
                 None => inv.add("functions", format!("未知的服务功能“{f}”")),

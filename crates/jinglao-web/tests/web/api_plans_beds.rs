@@ -47,6 +47,14 @@ test_on_both! {
         let (s, e) = app.api_get(&p, "/api/v1/plans?status=paused").await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("status")), "{e}");
 
+        // Outside the caller's reach: a village worker elsewhere sees no plan and ends none.
+        app.create_user("village_far", Role::VillageStaff, "430302002001").await;
+        let far = app.token("village_far").await;
+        let (_, none) = app.api_get(&far, "/api/v1/plans").await;
+        assert!(none["items"].as_array().unwrap().is_empty(), "{none}");
+        let (s, _) = app.api_post(&far, &format!("/api/v1/plans/{plan_id}/end"), json!({ "reason": "误操作" })).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
         // Ending needs a reason; it cancels the booked days with it.
         let (s, e) = app.api_post(&p, &format!("/api/v1/plans/{plan_id}/end"), json!({ "reason": " " })).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")), "{e}");
@@ -55,12 +63,6 @@ test_on_both! {
         assert_eq!(ended["orders_cancelled"].as_u64(), Some(booked as u64));
         let (_, list) = app.api_get(&p, "/api/v1/plans?status=ended").await;
         assert_eq!(list["items"][0]["status_label"], "已终止");
-
-        // Outside the caller's reach: a village worker elsewhere sees no plan and ends none.
-        app.create_user("village_far", Role::VillageStaff, "430302002001").await;
-        let far = app.token("village_far").await;
-        let (_, none) = app.api_get(&far, "/api/v1/plans").await;
-        assert!(none["items"].as_array().unwrap().is_empty(), "{none}");
     }
 }
 
@@ -80,14 +82,21 @@ test_on_both! {
         let (s, e) = app.api_post(&county, "/api/v1/family-beds", bed.clone()).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("elder_id")), "{e}");
         assert!(e["error"]["message"].as_str().unwrap().contains("不符合本地家庭养老床位条件"), "{e}");
+        // A provider, who does not hold the person's record, is told only the possible reasons
+        // (the refusal and its real reason are audited).
+        app.create_user("provider_r", Role::ProviderAdmin, "430302").await;
+        let p = app.token("provider_r").await;
+        let (s, e) = app.api_post(&p, "/api/v1/family-beds", bed.clone()).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("elder_id")), "{e}");
+        let told = e["error"]["message"].as_str().unwrap();
+        assert!(told.contains("可能") && !told.contains("✗") && !told.contains("高龄"), "{e}");
+        assert_eq!(app.audit_count("family_bed.create_refused").await, 2);
         jinglao_db::policy::set(&jinglao_db::WriteCtx::new(&app.state.db, &app.state.keys.audit_chain, &jinglao_db::Actor::cli(), chrono::Utc::now()), jinglao_domain::RegionCode::parse("430302").unwrap(), jinglao_domain::policy::PolicyKey::FamilyBedRule, "age >= 65", "雨湖区民政局 2026 年第 3 号通知").await.unwrap();
         let (s, created) = app.api_post(&county, "/api/v1/family-beds", bed.clone()).await;
         assert_eq!(s, StatusCode::CREATED, "{created}");
         let bed_id = created["bed_id"].as_str().unwrap().to_string();
 
         // The provider records an adaptation and a device; bad input is named.
-        app.create_user("provider_r", Role::ProviderAdmin, "430302").await;
-        let p = app.token("provider_r").await;
         let (s, e) = app.api_post(&p, &format!("/api/v1/family-beds/{bed_id}/adaptations"), json!({ "item": "jacuzzi", "done_on": today })).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("item")), "{e}");
         let (s, _) = app.api_post(&p, &format!("/api/v1/family-beds/{bed_id}/adaptations"), json!({ "item": "grab_bars", "done_on": today })).await;
@@ -109,6 +118,14 @@ test_on_both! {
         assert!(list["next_cursor"].is_null());
         let (s, e) = app.api_get(&county, "/api/v1/family-beds?month=2026-13").await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("month")), "{e}");
+
+        // A village worker elsewhere finds neither the person's beds nor the bed.
+        app.create_user("village_far", Role::VillageStaff, "430302002001").await;
+        let far = app.token("village_far").await;
+        let (s, _) = app.api_get(&far, &format!("/api/v1/elders/{elder}/family-beds")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = app.api_post(&far, &format!("/api/v1/family-beds/{bed_id}/end"), json!({ "reason": "误操作" })).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
 
         // Ending it takes it off the list.
         let (s, _) = app.api_post(&county, &format!("/api/v1/family-beds/{bed_id}/end"), json!({ "reason": "老人入住养老机构" })).await;

@@ -364,7 +364,10 @@ impl FacilityRequest {
             );
         }
         let mut functions = Vec::new();
-        for f in &self.functions {
+        if self.functions.len() > ServiceFunction::ALL.len() {
+            inv.add("functions", "服务功能重复或过多");
+        }
+        for f in self.functions.iter().take(ServiceFunction::ALL.len()) {
             match ServiceFunction::parse(f) {
                 Some(f) => functions.push(f),
                 None => inv.add("functions", format!("未知的服务功能“{f}”")),

@@ -93,15 +93,12 @@ pub async fn list_beds(
     let limit = paging::limit(q.limit)?;
     let month = match q.month.as_deref().map(str::trim) {
         None | Some("") => orders::month_of(state.today()),
-        Some(m) => {
-            NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| {
-                AppError::BadRequest {
-                    message: "month 应写成 年-月，例如 2026-11".into(),
-                    field: Some("month".into()),
-                }
-            })?;
-            m.to_string()
-        }
+        Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+            .map(|d| d.format("%Y-%m").to_string())
+            .map_err(|_| AppError::BadRequest {
+                message: "month 应写成 年-月，例如 2026-11".into(),
+                field: Some("month".into()),
+            })?,
     };
     let after = paging::decode(q.cursor.as_deref())?;
     let order = ListOrder::Registered { after };

@@ -136,6 +136,12 @@ async fn keep(state: &AppState, account: uuid::Uuid, key: &str, response: Respon
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The unkeyed body hash of keys claimed before the keyed digest (kept for one day's keys).
+fn legacy_hash(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
 fn answer<T: Serialize>(result: Result<(StatusCode, T), ApiError>) -> Response {
     match result {
         Ok((status, body)) => (status, Json(body)).into_response(),
@@ -175,7 +181,10 @@ async fn claimed(
     else {
         return Ok(None);
     };
-    if first.route != route || first.request_hash != hash {
+    // Keys claimed before the digest was keyed hold the plain SHA-256 of the body; they are
+    // honoured until they age out (KEPT_FOR), so a retry across the upgrade is still a retry.
+    let same_body = first.request_hash == hash || first.request_hash == legacy_hash(&body);
+    if first.route != route || !same_body {
         return Err(AppError::Invalid(jinglao_domain::Invalid::one(
             HEADER,
             "这个幂等键已用于另一个请求；新的请求请换一个新的键",

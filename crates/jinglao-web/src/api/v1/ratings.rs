@@ -199,6 +199,10 @@ pub async fn save_sheet(
         route,
         body,
         move |state, acting, body| async move {
+            if body.scores.len() > jinglao_domain::rating::SHEET.len() {
+                let e = jinglao_domain::Invalid::one("scores", "评分项多于评定表的项目数");
+                return Err(ApiError::from(crate::error::AppError::from(e)));
+            }
             // The sheet's own parser checks each value's range and decimals, as on the form.
             let scores: Vec<(String, String)> = body
                 .scores

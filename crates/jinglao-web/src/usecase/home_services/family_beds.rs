@@ -126,16 +126,8 @@ pub async fn get(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Bed, 
 pub async fn create(state: &AppState, acting: &Acting, bed: &NewBed<'_>) -> Result<Uuid, DbError> {
     may_view(&acting.user).map_err(refused)?;
     let book = jinglao_db::policy::book(&state.db).await?;
-    family_beds::create(
-        &state.db,
-        &state.keys.audit_chain,
-        &acting.actor,
-        bed,
-        &book,
-        jinglao_domain::clock::china_date(acting.now),
-        acting.now,
-    )
-    .await
+    let today = jinglao_domain::clock::china_date(acting.now);
+    family_beds::create(&acting.write(state), bed, &book, today).await
 }
 
 /// Records an adaptation of the home (again for the same item: the new day and note).

@@ -1,15 +1,16 @@
 //! Recurring service plans (服务计划): a person's weekly visits booked ahead from one plan,
 //! the plan list, and ending a plan (its future orders are cancelled with it).
 //!
-//! Who may: as for booking one order ([`super::orders::may_book`]); storage checks again that
-//! the person lives within the caller's reach and that a provider books only for itself.
+//! Who may: as for booking one order ([`super::orders::may_book`]), for reading the plans as for
+//! changing them (the booking page is where plans are shown); storage checks again that the
+//! person lives within the caller's reach and that a provider books only for itself.
 
 use jinglao_db::DbError;
 use jinglao_db::plans::{self, Generated, ListFilter, Listed, NewPlan, Plan};
 use uuid::Uuid;
 
 use super::super::Acting;
-use super::orders::{may_book, may_view};
+use super::orders::may_book;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,7 +31,7 @@ pub async fn list(
     filter: &ListFilter,
     limit: i64,
 ) -> Result<Vec<Listed>, AppError> {
-    may_view(user)?;
+    may_book(user)?;
     let mut c = state.db.acquire().await?;
     Ok(plans::list(&mut c.conn(), &user.scope, filter, limit).await?)
 }
@@ -41,14 +42,14 @@ pub async fn of_elder(
     user: &CurrentUser,
     elder_id: Uuid,
 ) -> Result<Vec<Plan>, AppError> {
-    may_view(user)?;
+    may_book(user)?;
     let mut c = state.db.acquire().await?;
     Ok(plans::of_elder(&mut c.conn(), &user.scope, elder_id).await?)
 }
 
 /// One plan, if the caller may see it.
 pub async fn get(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Plan, AppError> {
-    may_view(user)?;
+    may_book(user)?;
     let mut c = state.db.acquire().await?;
     plans::get(&mut c.conn(), &user.scope, id)
         .await?
