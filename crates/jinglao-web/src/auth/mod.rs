@@ -3,6 +3,7 @@
 //! repositories).
 
 pub mod cache;
+pub mod can;
 pub mod csrf;
 pub mod login;
 pub mod password;

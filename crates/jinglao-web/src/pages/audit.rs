@@ -5,14 +5,14 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_db::audit::{self, AuditFilter, Event};
+use jinglao_domain::Invalid;
 use jinglao_domain::audit::AuditEntry;
 use jinglao_domain::clock::{china_offset, format_local};
-use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{FormErrors, PageCtx};
-use crate::auth::PageUser;
+use crate::auth::can::{PageCan, need};
 use crate::error::{PageError, render};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -190,10 +190,9 @@ async fn page(
 pub async fn index(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewAudit>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewAudit)?;
     page(&state, ctx, &user, q, None).await
 }
 
@@ -202,10 +201,9 @@ pub async fn index(
 pub async fn verify(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewAudit>,
     meta: RequestMeta,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewAudit)?;
     let v = audit::verify(&state.db, &state.keys.audit_chain, 5000).await?;
     let key = &state.keys.audit_chain;
     let anchored = match &state.settings.audit.anchor_file {

@@ -7,13 +7,13 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::calendar::{self, LoadedYear};
-use jinglao_domain::Permission;
 use jinglao_domain::calendar::{LineError, ListedDay, WorkCalendar, YearCalendar};
 use jinglao_domain::clock::format_local;
 use serde::Deserialize;
 
 use super::PageCtx;
-use crate::auth::{CurrentUser, PageUser};
+use crate::auth::CurrentUser;
+use crate::auth::can::{PageCan, need};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -79,10 +79,9 @@ async fn page(
 pub async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(_user, _): PageCan<need::ManageCalendar>,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageCalendar)?;
     render(&page(&state, ctx, q.year, Vec::new(), String::new()).await?)
 }
 
@@ -91,11 +90,10 @@ pub async fn show(
 pub async fn upload(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageCalendar>,
     meta: RequestMeta,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageCalendar)?;
     let limit_mb = crate::routes::BODY_LIMIT / 1024 / 1024;
     let mut form = super::upload::read(&mut multipart, "file", "文件", limit_mb).await?;
     let year = form.text("year").chars().take(10).collect::<String>();

@@ -13,6 +13,7 @@ use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 
 use super::{FormErrors, PageCtx};
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::request::RequestMeta;
@@ -134,11 +135,10 @@ pub struct SetForm {
 pub async fn set(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManagePolicy>,
     meta: RequestMeta,
     Form(form): Form<SetForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManagePolicy)?;
     let region = RegionCode::parse(&form.region_code)
         .ok()
         .filter(|r| {

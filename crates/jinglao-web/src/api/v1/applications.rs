@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::responses::ScopedRead;
 use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -206,11 +207,10 @@ async fn detail(
 )]
 pub async fn create_application(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::EditElders>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<ApplicationRequest>,
 ) -> Result<(StatusCode, Json<ApplicationDetail>), ApiError> {
-    user.require(Permission::EditElders)?;
     let book = jinglao_db::policy::book(&state.db).await?;
     let id = applications::submit(
         &state.db,
@@ -263,10 +263,9 @@ pub struct QueueQuery {
 )]
 pub async fn list_applications(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> Result<Json<Vec<ApplicationDto>>, ApiError> {
-    user.require(Permission::ViewElders)?;
     let mut f = QueueFilter::default();
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         f.statuses = vec![ApplicationStatus::parse(s).ok_or_else(|| {
@@ -307,10 +306,9 @@ pub async fn list_applications(
 )]
 pub async fn show_application(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ApplicationDetail>, ApiError> {
-    user.require(Permission::ViewElders)?;
     Ok(Json(detail(&state, &user, id).await?))
 }
 
@@ -331,12 +329,11 @@ pub async fn show_application(
 )]
 pub async fn decide_application(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<DecisionRequest>,
 ) -> Result<Json<ApplicationDetail>, ApiError> {
-    user.require(Permission::ViewElders)?;
     let decision = Decision::parse(&body.decision)
         .ok_or_else(|| Invalid::one("decision", "决定应为 approve、return 或 reject"))?;
     let book = jinglao_db::policy::book(&state.db).await?;

@@ -4,13 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use jinglao_db::audit::{self, AuditFilter};
-use jinglao_domain::Permission;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::ApiQuery;
-use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -107,10 +106,9 @@ fn parse_time(text: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, 
 )]
 pub async fn list_entries(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewAudit>,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    user.require(Permission::ViewAudit)?;
     let from = parse_time(p.from.as_deref(), "from")?;
     let until = parse_time(p.until.as_deref(), "until")?;
     let limit = p.limit.unwrap_or(100).clamp(1, 500);

@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
 use jinglao_db::calendar;
-use jinglao_domain::Permission;
 use jinglao_domain::calendar::WorkCalendar;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{ApiJson, ApiPath};
 use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -124,12 +124,11 @@ pub struct CalendarFile {
 )]
 pub async fn load_calendar_year(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ManageCalendar>,
     meta: RequestMeta,
     ApiPath(year): ApiPath<i32>,
     ApiJson(body): ApiJson<CalendarFile>,
 ) -> Result<Json<CalendarDto>, ApiError> {
-    user.require(Permission::ManageCalendar)?;
     let loaded = crate::pages::calendar::load_year(
         &state,
         &user,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::responses::ScopedRead;
 use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::elder_query::{SearchParams, categories_today, filter_for};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
@@ -409,11 +410,10 @@ fn record_dto(e: ElderRecord, today: chrono::NaiveDate, advanced_age: i32) -> El
 )]
 pub async fn show_elder(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ElderDto>, ApiError> {
-    user.require(Permission::ViewElders)?;
     let e = {
         let mut c = state.db.acquire().await?;
         elders::get(&mut c.conn(), &user.scope, id)

@@ -13,14 +13,14 @@ use jinglao_domain::category::derived_categories;
 use jinglao_domain::elder::LivingArrangement;
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::rules::{Facts, Person, allowed_texts};
-use jinglao_domain::{Invalid, Permission, RegionCode, Sex};
+use jinglao_domain::{Invalid, RegionCode, Sex};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery};
 use super::responses::ScopedRead;
-use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -214,11 +214,10 @@ pub(crate) fn what_if(
 )]
 pub async fn check_eligibility(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResponse>, ApiError> {
-    user.require(Permission::ViewElders)?;
     let on = body.on.unwrap_or_else(|| state.today());
     let book = jinglao_db::policy::book(&state.db).await?;
     let (region, person) = match (&body.elder_id, &body.region, &body.facts) {
@@ -365,10 +364,9 @@ pub struct WorklistPage {
 )]
 pub async fn list_worklist(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
     ApiQuery(q): ApiQuery<WorklistQuery>,
 ) -> Result<Json<WorklistPage>, ApiError> {
-    user.require(Permission::ViewElders)?;
     let list = Worklist::parse(&q.list)
         .ok_or_else(|| Invalid::one("list", "清单类型应为 eligible、ineligible 或 changes"))?;
     let region = match q.region.as_deref().filter(|r| !r.is_empty()) {
@@ -452,11 +450,10 @@ pub struct SweepDto {
 )]
 pub async fn run_sweep(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::EditElders>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<SweepRequest>,
 ) -> Result<Json<SweepDto>, ApiError> {
-    user.require(Permission::EditElders)?;
     let region = RegionCode::parse(&body.region)
         .ok()
         .filter(|r| user.scope.covers_record_in(r))

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use jinglao_db::elders;
 use jinglao_db::life_events::Effects;
-use jinglao_domain::Permission;
 use jinglao_domain::elder::LifeEvent;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +13,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath};
 use super::responses::ScopedRead;
-use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -87,12 +86,11 @@ impl From<Effects> for LifeEventResult {
 )]
 pub async fn record_life_event(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::EditElders>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<LifeEventRequest>,
 ) -> Result<Json<LifeEventResult>, ApiError> {
-    user.require(Permission::EditElders)?;
     let event = LifeEvent::parse(id, &body.kind, &body.date, &body.note)?;
     let effects = elders::record_life_event(
         &state.db,

@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use jinglao_db::service_lists::{self, ServiceList};
 use jinglao_domain::service_item_draft::{ItemDraft, validate_items};
-use jinglao_domain::{Invalid, Permission, RegionCode};
+use jinglao_domain::{Invalid, RegionCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -197,11 +198,10 @@ pub struct PublishRequest {
 )]
 pub async fn publish_list(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::PublishServiceLists>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<PublishRequest>,
 ) -> Result<(StatusCode, Json<ServiceListDto>), ApiError> {
-    user.require(Permission::PublishServiceLists)?;
     let region = RegionCode::parse(&body.region)
         .map_err(|_| Invalid::one("region", "区划代码应为 2、4、6、9 或 12 位数字"))?;
     let items = validate_items(&body.items)?;

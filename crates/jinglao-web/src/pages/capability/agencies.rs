@@ -16,6 +16,7 @@ use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -117,11 +118,10 @@ pub async fn index(
 pub async fn create(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageAgencies>,
     meta: RequestMeta,
     Form(form): Form<AgencyForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageAgencies)?;
     let region = RegionCode::parse(&form.region_code)
         .ok()
         .filter(|r| state.regions.tree().get_unscoped(r).is_some());
@@ -254,12 +254,11 @@ pub async fn show(
 pub async fn set_certificate(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageAgencies>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<CertificateForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageAgencies)?;
     let account = match Username::parse(&form.username) {
         Ok(name) => {
             let mut c = state.db.acquire().await?;

@@ -24,6 +24,7 @@ use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -122,12 +123,11 @@ pub struct OpenForm {
 /// `POST /elders/{id}/assessments`: an assessor opens a draft.
 pub async fn open(
     State(state): State<AppState>,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::Assess>,
     meta: RequestMeta,
     Path(id): Path<String>,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::Assess)?;
     let elder = parse_id(&id)?;
     let reason = AssessmentReason::parse(&form.reason)
         .ok_or_else(|| AppError::Invalid(Invalid::one("reason", "请选择评估原因")))?;
@@ -343,11 +343,10 @@ async fn edit_page(
 pub async fn edit_form(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::Assess>,
     meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::Assess)?;
     let (a, elder) = load_read(&state, &user, &meta, parse_id(&id)?).await?;
     if a.status != AssessmentStatus::Draft {
         return Ok(Redirect::to(&format!("/assessments/{}", a.id)).into_response());
@@ -444,12 +443,11 @@ fn parse_form(pairs: &[(String, String)], inv: &mut Invalid) -> (AssessmentForm,
 pub async fn save(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::Assess>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::Assess)?;
     let (a, elder) = load(&state, &user, id).await?;
     let mut inv = Invalid::new();
     let (form, assessor2) = parse_form(&pairs, &mut inv);
@@ -622,12 +620,11 @@ pub struct ReviewForm {
 pub async fn review(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ReviewAssessments>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ReviewAssessments)?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "return" => false,
@@ -674,11 +671,10 @@ pub async fn review(
 pub async fn make_effective(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ApproveAssessments>,
     meta: RequestMeta,
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ApproveAssessments)?;
     let book = jinglao_db::policy::book(&state.db).await?;
     match assessments::make_effective(
         &state.db,
@@ -708,11 +704,10 @@ pub async fn make_effective(
 pub async fn correct(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::Assess>,
     meta: RequestMeta,
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
-    user.require(Permission::Assess)?;
     match assessments::correct(
         &state.db,
         &state.keys.audit_chain,
@@ -737,11 +732,10 @@ pub async fn correct(
 /// `POST /assessments/{id}/cancel`
 pub async fn cancel(
     State(state): State<AppState>,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::Assess>,
     meta: RequestMeta,
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
-    user.require(Permission::Assess)?;
     assessments::cancel(
         &state.db,
         &state.keys.audit_chain,

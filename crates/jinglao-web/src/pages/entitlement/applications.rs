@@ -20,6 +20,7 @@ use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -50,12 +51,11 @@ pub struct ApplyForm {
 pub async fn apply(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::EditElders>,
     meta: RequestMeta,
     Path(id): Path<String>,
     Form(form): Form<ApplyForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::EditElders)?;
     let elder = parse_id(&id)?;
     let book = jinglao_db::policy::book(&state.db).await?;
     let result = applications::submit(
@@ -121,10 +121,9 @@ pub struct QueuePage {
 pub async fn index(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewElders>,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewElders)?;
     let today = state.today();
     let mut f = QueueFilter::default();
     if let Some(s) = ApplicationStatus::parse(&q.status) {
@@ -260,10 +259,9 @@ fn step_label(step: &str) -> &'static str {
 pub async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewElders>,
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewElders)?;
     render(&show_page(&state, ctx, &user, id, FormErrors::new()).await?)
 }
 
@@ -280,12 +278,11 @@ pub struct DecideForm {
 pub async fn decide(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewElders>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<DecideForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewElders)?;
     let book = jinglao_db::policy::book(&state.db).await?;
     let result = match Decision::parse(&form.decision) {
         None => Err(DbError::Invalid(Invalid::one("decision", "请选择审核决定"))),
@@ -490,12 +487,11 @@ pub async fn notices(
 pub async fn attach(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::EditElders>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    user.require(Permission::EditElders)?;
     let mut form = crate::pages::upload::read(
         &mut multipart,
         "file",
@@ -529,11 +525,10 @@ pub async fn attach(
 /// `GET /applications/{id}/files/{file}`: the file, checked against its checksum; audited.
 pub async fn download(
     State(state): State<AppState>,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewElders>,
     meta: RequestMeta,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewElders)?;
     let (id, file) = (parse_id(&id)?, parse_id(&file)?);
     let (f, bytes) = evidence::read(
         &state.db,

@@ -12,7 +12,7 @@ use jinglao_domain::clock::format_local;
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 
-use crate::auth::PageUser;
+use crate::auth::can::{PageCan, need};
 use crate::error::{AppError, PageError, render};
 use crate::pages::PageCtx;
 use crate::request::RequestMeta;
@@ -63,10 +63,9 @@ pub struct WorkPage {
 pub async fn index(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ViewElders>,
     Query(q): Query<WorkQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ViewElders)?;
     let home = user.scope.region_root().unwrap_or(user.account.region_code);
     let (region, error) = match q.region.trim() {
         "" => (home, None),
@@ -157,11 +156,10 @@ pub struct SweepForm {
 /// `POST /eligibility/sweeps`: sweep a region now.
 pub async fn sweep(
     State(state): State<AppState>,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::EditElders>,
     meta: RequestMeta,
     Form(form): Form<SweepForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::EditElders)?;
     let region = RegionCode::parse(form.region.trim())
         .ok()
         .filter(|r| user.scope.covers_record_in(r))

@@ -17,6 +17,7 @@ use jinglao_domain::service_list::ServiceCategory;
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::{FormErrors, PageCtx};
@@ -143,10 +144,9 @@ fn rows(items: Vec<ItemDraft>) -> Vec<ItemRow> {
 pub async fn new_form(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::PublishServiceLists>,
     Query(q): Query<RegionQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::PublishServiceLists)?;
     let region = region_of(&user, &q.region);
     if !user.scope.covers_record_in(&region) {
         return Err(AppError::forbidden().into());
@@ -228,11 +228,10 @@ fn read_form(body: &[u8]) -> (String, String, String, Vec<ItemDraft>) {
 pub async fn publish(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::PublishServiceLists>,
     meta: RequestMeta,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    user.require(Permission::PublishServiceLists)?;
     let (region_text, title, basis, all) = read_form(&body);
     // A row whose code and name are both empty is the unused blank row, or a removed item.
     let drafts: Vec<ItemDraft> = all

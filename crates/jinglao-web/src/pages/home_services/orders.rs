@@ -18,6 +18,7 @@ use jinglao_domain::{Invalid, Permission, Scope};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -238,11 +239,10 @@ async fn again(
 pub async fn auto_dispatch(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     Form(back): Form<BackTo>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let Some(provider) = provider_of(&user, &back.provider_id) else {
         let e = DbError::Invalid(Invalid::one("provider_id", "请先选择服务机构"));
         return again(&state, ctx, &user, &back, e).await;
@@ -279,12 +279,11 @@ pub struct AssignForm {
 pub async fn assign(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = match Uuid::parse_str(form.caregiver_id.trim()) {
         Ok(staff) => {
             let acting = Acting::new(&state, user.clone(), &meta);
@@ -351,12 +350,11 @@ pub struct DayForm {
 pub async fn caregiver_day(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     Path(staff): Path<String>,
     Form(form): Form<DayForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let staff = Uuid::parse_str(staff.trim()).map_err(|_| AppError::NotFound)?;
     let provider = provider_of(&user, &form.back.provider_id).ok_or(AppError::NotFound)?;
     let day = parse_day(&form.back.day, china_date(state.clock.now()));
@@ -424,12 +422,11 @@ pub struct RatingForm {
 pub async fn rate_by_phone(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::EditElders>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<RatingForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::EditElders)?;
     let (db, key) = (&state.db, &state.keys.audit_chain);
     let score = form.score.trim().parse().ok();
     let channel = satisfaction::Channel::Phone;

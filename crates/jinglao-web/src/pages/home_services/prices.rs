@@ -16,6 +16,7 @@ use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -122,12 +123,11 @@ pub async fn index(
 pub async fn add(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageProviders>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<PriceForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageProviders)?;
     let known = {
         let mut c = state.db.acquire().await?;
         let p = providers::get(&mut c.conn(), &user.scope, id)

@@ -17,6 +17,7 @@ use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -128,11 +129,10 @@ pub async fn index(
 pub async fn run(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::SettleServices>,
     meta: RequestMeta,
     Form(form): Form<RunForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::SettleServices)?;
     let acting = Acting::new(&state, user.clone(), &meta);
     let result = async {
         let provider = Uuid::parse_str(form.provider_id.trim())

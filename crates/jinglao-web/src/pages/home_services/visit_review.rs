@@ -13,6 +13,7 @@ use jinglao_domain::visit::{CorrectionReason, ExceptionCode};
 use jinglao_domain::{Invalid, Permission, Role};
 use serde::Deserialize;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render};
 use crate::pages::IdPath;
@@ -131,12 +132,11 @@ pub struct ReviewForm {
 pub async fn review(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ReviewVisits>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ReviewVisits)?;
     let decision = match form.decision.as_str() {
         "accept" => Ok(Decision::Accept),
         "reject" => Ok(Decision::Reject),
@@ -185,12 +185,11 @@ pub struct CorrectionForm {
 pub async fn correct(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ReviewVisits>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<CorrectionForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ReviewVisits)?;
     let mut inv = Invalid::new();
     let which = visits::Corrected::parse(&form.which);
     if which.is_none() {

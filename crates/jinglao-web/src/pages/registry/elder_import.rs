@@ -24,6 +24,7 @@ use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::{FormErrors, PageCtx};
@@ -64,10 +65,9 @@ pub async fn upload_form(ctx: PageCtx, PageUser(user): PageUser) -> Result<Respo
 pub async fn upload(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ImportElders>,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ImportElders)?;
     let file = crate::pages::upload::read(
         &mut multipart,
         "file",
@@ -259,10 +259,9 @@ pub struct RefusedPage {
 pub async fn show_preview(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ImportElders>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ImportElders)?;
     let batch = batch_of(&state, &user, &id).await?;
     match prepare(&state, &user, &batch).await? {
         Ok(p) => render(&preview(ctx, &batch, &p, FormErrors::new())),
@@ -301,12 +300,11 @@ pub struct DonePage {
 pub async fn commit(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ImportElders>,
     meta: RequestMeta,
     Path(id): Path<String>,
     Form(form): Form<CommitForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ImportElders)?;
     let batch = batch_of(&state, &user, &id).await?;
     let p = match prepare(&state, &user, &batch).await? {
         Ok(p) => p,
@@ -379,11 +377,10 @@ pub async fn commit(
 /// `GET /elders/import/{batch}/rejected.csv`: the rows that were not imported, with reasons.
 pub async fn rejected(
     State(state): State<AppState>,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ImportElders>,
     meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ImportElders)?;
     let batch = batch_of(&state, &user, &id).await?;
     let Ok(mut p) = prepare(&state, &user, &batch).await? else {
         return Err(AppError::NotFound.into());

@@ -7,12 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::{DbError, credit};
-use jinglao_domain::Permission;
 use jinglao_domain::category::parse_date;
 use jinglao_domain::credit::CreditDraft;
 use serde::Deserialize;
 
-use crate::auth::PageUser;
+use crate::auth::can::{PageCan, need};
 use crate::error::{AppError, PageError, render_with_status};
 use crate::pages::IdPath;
 use crate::pages::PageCtx;
@@ -60,12 +59,11 @@ async fn answer(
 pub async fn record(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::RecordCredit>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<CreditForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::RecordCredit)?;
     let draft = CreditDraft {
         kind: &form.kind,
         decision_no: &form.decision_no,
@@ -91,12 +89,11 @@ pub async fn record(
 pub async fn revoke(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::RecordCredit>,
     meta: RequestMeta,
     Path((id, record)): Path<(String, String)>,
     Form(form): Form<CreditForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::RecordCredit)?;
     let id = parse_id(&id)?;
     let record = parse_id(&record)?;
     let result = credit::revoke(

@@ -21,6 +21,7 @@ use jinglao_domain::{Permission, Scope};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::providers::{may_view, parse_id};
@@ -153,10 +154,9 @@ pub struct NewQuery {
 pub async fn new_form(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let provider_id = match &user.scope {
         Scope::Provider { provider_id, .. } => provider_id.to_string(),
         _ => q.provider,
@@ -190,11 +190,10 @@ pub(crate) fn facility_form(body: &[u8]) -> FacilityDraft {
 pub async fn create(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let form = facility_form(&body);
     let acting = Acting::new(&state, user.clone(), &meta);
     let result = match form.parse() {

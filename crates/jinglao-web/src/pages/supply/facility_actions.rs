@@ -7,11 +7,11 @@ use axum::extract::{Multipart, State};
 use axum::response::Response;
 use jinglao_db::DbError;
 use jinglao_db::beds::{self, Admission, Discharge, NewBeds};
+use jinglao_domain::Invalid;
 use jinglao_domain::category::parse_date;
-use jinglao_domain::{Invalid, Permission};
 use uuid::Uuid;
 
-use crate::auth::PageUser;
+use crate::auth::can::{PageCan, need};
 use crate::error::PageError;
 use crate::pages::IdPath;
 use crate::pages::PageCtx;
@@ -30,12 +30,11 @@ fn chosen(text: &str, field: &str, message: &str) -> Result<Uuid, DbError> {
 pub async fn add_beds(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<FacilityForms>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = match form.count.trim().parse::<i64>() {
         Ok(count) => {
             let b = NewBeds {
@@ -60,12 +59,11 @@ pub async fn add_beds(
 pub async fn set_bed_status(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<FacilityForms>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = match chosen(&form.status_bed_id, "status_bed_id", "请选择床位") {
         Ok(bed) => {
             let acting = Acting::new(&state, user.clone(), &meta);
@@ -80,12 +78,11 @@ pub async fn set_bed_status(
 pub async fn admit(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<FacilityForms>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = match chosen(&form.bed_id, "bed_id", "请选择一张空床") {
         Ok(bed_id) => {
             let a = Admission {
@@ -115,12 +112,11 @@ pub async fn admit(
 pub async fn discharge(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<FacilityForms>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = match chosen(&form.stay_id, "stay_id", "请选择要退住的老人") {
         Ok(stay_id) => {
             let d = Discharge {
@@ -149,12 +145,11 @@ pub async fn discharge(
 pub async fn join_waiting_list(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<FacilityForms>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = beds::join_waiting_list(
         &jinglao_db::WriteCtx::new(
             &state.db,
@@ -185,12 +180,11 @@ pub async fn join_waiting_list(
 pub async fn add_photo(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let mut form = crate::pages::upload::read(
         &mut multipart,
         "photo",

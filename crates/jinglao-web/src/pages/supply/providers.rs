@@ -21,6 +21,7 @@ use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -125,11 +126,10 @@ pub async fn index(
 pub async fn create(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageProviders>,
     meta: RequestMeta,
     Form(form): Form<ProviderForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageProviders)?;
     let registered_on = parse_date(&form.registered_on);
     let mut pre = Invalid::new();
     if registered_on.is_none() && !form.registered_on.trim().is_empty() {
@@ -263,12 +263,11 @@ pub async fn show(
 pub async fn record_finding(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageProviders>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<FindingForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageProviders)?;
     let expires_on = parse_date(&form.expires_on);
     let result = if expires_on.is_none() && !form.expires_on.trim().is_empty() {
         Err(DbError::Invalid(Invalid::one(

@@ -14,6 +14,7 @@ use jinglao_domain::rating::{self, Part, PartScores, SHEET, SheetItem, tenths};
 use jinglao_domain::{Invalid, Permission};
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render};
 use crate::pages::IdPath;
@@ -251,11 +252,10 @@ pub async fn save_sheet(
 pub async fn decide(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::RateFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
-    user.require(Permission::RateFacilities)?;
     let acting = Acting::new(&state, user.clone(), &meta);
     let result = usecase::decide(&state, &acting, id).await;
     answer_form(

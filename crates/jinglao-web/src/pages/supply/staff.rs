@@ -18,6 +18,7 @@ use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
@@ -162,12 +163,11 @@ async fn answer(
 pub async fn hire(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<HireDraft>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let acting = Acting::new(&state, user.clone(), &meta);
     let result = match form.parse() {
         Ok(h) => usecase::hire(&state, &acting, id, &h).await.map(|_| ()),
@@ -186,12 +186,11 @@ fn chosen_staff(text: &str) -> Result<Uuid, DbError> {
 pub async fn record_insurance(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<RecordForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let result = match chosen_staff(&form.staff_id) {
         Ok(person) => {
             let acting = Acting::new(&state, user.clone(), &meta);
@@ -207,12 +206,11 @@ pub async fn record_insurance(
 pub async fn add_record(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     IdPath(id): IdPath,
     Form(form): Form<RecordForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let hours = form.hours.trim();
     let result = match (chosen_staff(&form.staff_id), hours.parse::<i64>()) {
         (Err(e), _) => Err(e),
@@ -247,12 +245,11 @@ pub async fn add_record(
 pub async fn set_skills(
     State(state): State<AppState>,
     ctx: PageCtx,
-    PageUser(user): PageUser,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
     meta: RequestMeta,
     Path((id, staff_id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageFacilities)?;
     let id = parse_id(&id)?;
     let staff_id = parse_id(&staff_id)?;
     let items: Vec<String> = pairs
