@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_domain::credit::{CreditDraft, CreditKind, CreditRecord};
+use jinglao_domain::credit::{CreditKind, CreditRecord};
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::{Invalid, Permission, Scope};
 use serde_json::json;
@@ -180,7 +180,8 @@ pub async fn credit_of(conn: &mut Conn<'_>, id: Uuid) -> Result<ProviderCredit, 
         .unwrap_or_default())
 }
 
-/// Records a credit record against a provider in the actor's scope. The same decision and
+/// Records a credit record (checked by `CreditDraft::validate`) against a provider in the
+/// actor's scope. The same decision and
 /// kind twice is refused by name (a retried form changes nothing). A record that bars
 /// government purchase today cancels the provider's government-paid visits not yet started,
 /// in the same transaction. Audited, with the cancelled orders.
@@ -189,14 +190,13 @@ pub async fn record(
     key: &ChainKey,
     actor: &Actor,
     provider_id: Uuid,
-    draft: &CreditDraft<'_>,
+    rec: &CreditRecord,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbError> {
     if !actor.may(Permission::RecordCredit) {
         return Err(DbError::Forbidden("登记信用记录".into()));
     }
     let today = jinglao_domain::clock::china_date(now);
-    let rec = draft.validate(today)?;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let provider = provider_in_scope(&mut conn, &actor.scope, provider_id).await?;

@@ -10,13 +10,13 @@ use jinglao_db::orders::{self, Channel, NewOrder};
 use jinglao_db::testing::TestDb;
 use jinglao_db::{DbError, on_conn, providers, ratings, test_on_both};
 use jinglao_domain::clock::china_date;
-use jinglao_domain::credit::CreditDraft;
+use jinglao_domain::credit::{CreditDraft, CreditRecord};
 use jinglao_domain::order::Funding;
 use jinglao_domain::{Role, Scope};
 
 use crate::home_services::{CHAIN, ITEM, book, provider_actor, staff_actor, world};
 
-fn listing<'a>(no: &'a str, kind: &'a str, decided: &'a str) -> CreditDraft<'a> {
+fn listing(no: &str, kind: &str, decided: &str) -> CreditRecord {
     CreditDraft {
         kind,
         decision_no: no,
@@ -25,6 +25,8 @@ fn listing<'a>(no: &'a str, kind: &'a str, decided: &'a str) -> CreditDraft<'a> 
         ends_on: "",
         summary: "虚报上门服务记录，冒领补贴",
     }
+    .validate(china_date(Utc::now()))
+    .expect("a valid listing")
 }
 
 test_on_both! {

@@ -417,7 +417,7 @@ test_on_both! {
         // is revoked.
         let penalty = jinglao_db::credit::record(&t.db, &CHAIN, &county, p, &jinglao_domain::credit::CreditDraft {
             kind: "serious_penalty", decision_no: "潭民罚决字〔2026〕5号", authority: "雨湖区民政局",
-            decided_on: &today().to_string(), ends_on: "", summary: "消防设施长期停用" }, Utc::now()).await.unwrap();
+            decided_on: &today().to_string(), ends_on: "", summary: "消防设施长期停用" }.validate(today()).unwrap(), Utc::now()).await.unwrap();
         let err = ratings::decide_and_publish(&t.db, &CHAIN, &book, &county, r, Utc::now()).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some_and(|m| m.contains("重大行政处罚"))), "{err:?}");
         jinglao_db::credit::revoke(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &county, Utc::now()), penalty, Some(today()), "行政复议撤销原处罚决定").await.unwrap();

@@ -15,6 +15,21 @@ fn the_openapi_document_matches_its_snapshot() {
 }
 
 #[test]
+fn every_operation_has_an_id_of_its_own() {
+    let doc = document();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            if let Some(first) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {first} and {method} {path}");
+            }
+        }
+    }
+}
+
+#[test]
 fn the_document_is_openapi_3_1_and_every_operation_is_documented() {
     let doc = document();
     assert_eq!(doc["openapi"], "3.1.0");

@@ -18,6 +18,7 @@ use super::extract::{ApiJson, ApiPath};
 use super::facilities::may_view;
 use super::responses::ScopedRead;
 use crate::auth::ApiUser;
+use crate::auth::can::{ApiCan, need};
 use crate::error::{ApiError, AppError, ErrorEnvelope};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -142,7 +143,7 @@ pub struct Created {
 )]
 pub async fn record_credit(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    ApiCan(user, _): ApiCan<need::RecordCredit>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewCreditRecord>,
@@ -155,15 +156,9 @@ pub async fn record_credit(
         ends_on: &body.ends_on,
         summary: &body.summary,
     };
-    let id = credit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        id,
-        &draft,
-        state.clock.now(),
-    )
-    .await?;
+    let rec = draft.validate(state.today()).map_err(AppError::from)?;
+    let (db, key) = (&state.db, &state.keys.audit_chain);
+    let id = credit::record(db, key, &user.actor(&meta), id, &rec, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

@@ -85,7 +85,7 @@ pub struct BedList {
         ScopedRead,
     )
 )]
-pub async fn list_beds(
+pub async fn list_family_beds(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     ApiQuery(q): ApiQuery<BedQuery>,
@@ -311,7 +311,7 @@ pub struct BedCreatedDto {
     request_body = NewBedRequest,
     responses((status = 201, description = "已建床", body = BedCreatedDto), ScopedWrite)
 )]
-pub async fn create_bed(
+pub async fn create_family_bed(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     meta: RequestMeta,
@@ -482,7 +482,7 @@ pub struct EndBedRequest {
     request_body = EndBedRequest,
     responses((status = 200, description = "已撤床", body = BedChangedDto), ScopedWrite)
 )]
-pub async fn end_bed(
+pub async fn end_family_bed(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     meta: RequestMeta,

@@ -142,15 +142,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::auto_dispatch))
         .routes(routes!(plans::list_plans, plans::create_plan))
         .routes(routes!(plans::end_plan))
-        .routes(routes!(family_beds::list_beds, family_beds::create_bed))
+        .routes(routes!(
+            family_beds::list_family_beds,
+            family_beds::create_family_bed
+        ))
         .routes(routes!(family_beds::person_beds))
         .routes(routes!(family_beds::record_adaptation))
         .routes(routes!(family_beds::record_device))
-        .routes(routes!(family_beds::end_bed))
+        .routes(routes!(family_beds::end_family_bed))
         .routes(routes!(staff::list_staff, staff::hire))
         .routes(routes!(ratings::list_ratings, ratings::apply_rating))
         .routes(routes!(ratings::save_sheet))
-        .routes(routes!(ratings::decide))
+        .routes(routes!(ratings::decide_rating))
         .routes(routes!(
             statements::list_statements,
             statements::run_statement

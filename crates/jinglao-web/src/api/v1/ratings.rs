@@ -250,7 +250,7 @@ pub struct DecisionDto {
     ),
     responses((status = 200, description = "已评定并公示", body = DecisionDto), ScopedWrite)
 )]
-pub async fn decide(
+pub async fn decide_rating(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     meta: RequestMeta,

@@ -72,16 +72,16 @@ pub async fn record(
         ends_on: &form.ends_on,
         summary: &form.summary,
     };
-    let result = credit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        id,
-        &draft,
-        state.clock.now(),
-    )
-    .await
-    .map(|_| ());
+    let result = match draft.validate(state.today()) {
+        Ok(rec) => {
+            let actor = user.actor(&meta);
+            let (db, key) = (&state.db, &state.keys.audit_chain);
+            credit::record(db, key, &actor, id, &rec, state.clock.now())
+                .await
+                .map(|_| ())
+        }
+        Err(invalid) => Err(DbError::Invalid(invalid)),
+    };
     answer(state, ctx, user, id, result, form, "credit_recorded").await
 }
 
