@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::labelled_enum;
-use crate::rules::{Expr, Operand, Rule};
+use crate::rules::{Expr, Facts, Operand, Outcome, Rule};
 
 labelled_enum! {
     /// The three kinds of item.
@@ -299,6 +299,43 @@ pub fn xiangtan_demo_list(effective_from: NaiveDate) -> Vec<ServiceItem> {
             "潭政办发〔2023〕20号 二（三）9：低收入、高龄、失能、失独、获得国家荣誉等老年人可优先轮候入住公办养老服务机构（类别同政策参数 waiting_list.priority）",
         ),
     ]
+}
+
+/// One item of a service list answered for one person: services find people.
+#[derive(Debug, Clone)]
+pub struct ItemAnswer<'a> {
+    /// The item.
+    pub item: &'a ServiceItem,
+    /// The clauses that decided it (what pages say).
+    pub deciding: Outcome,
+    /// Every clause (the full explanation the API gives).
+    pub all: Outcome,
+}
+
+impl ItemAnswer<'_> {
+    /// Whether the person is in the item's target group.
+    pub fn eligible(&self) -> bool {
+        self.all.eligible
+    }
+}
+
+/// Every item of a list in force on `on`, answered on one person's `facts`, in the list's
+/// order. The one place the per-person answer is assembled: the record page, the eligibility
+/// API and the public self-check all call it.
+pub fn answer_items<'a>(
+    items: &'a [ServiceItem],
+    facts: &Facts,
+    on: NaiveDate,
+) -> Vec<ItemAnswer<'a>> {
+    items
+        .iter()
+        .filter(|it| it.is_in_force_on(on))
+        .map(|item| ItemAnswer {
+            deciding: item.target.deciding(facts),
+            all: item.target.evaluate(facts),
+            item,
+        })
+        .collect()
 }
 
 /// Whether a basis marks the demo's own assumption rather than a policy text (it starts with

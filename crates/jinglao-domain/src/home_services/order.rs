@@ -165,3 +165,36 @@ mod tests {
         );
     }
 }
+
+/// How far ahead an older person (or their family) may book a visit themselves on the public
+/// page: from tomorrow to this many days ahead. Staff and providers book on any day.
+pub const PUBLIC_BOOKING_DAYS: i64 = 14;
+
+/// Whether `day` may be booked on the public page on `today`; the reason when not, in words.
+pub fn public_booking_day(
+    day: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<(), &'static str> {
+    if day <= today {
+        Err("请预约明天或以后的服务")
+    } else if day > today + chrono::Duration::days(PUBLIC_BOOKING_DAYS) {
+        Err("只能预约两周以内的服务")
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod booking_window_tests {
+    use super::*;
+
+    #[test]
+    fn the_public_may_book_from_tomorrow_to_two_weeks_ahead() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let day = |n| today + chrono::Duration::days(n);
+        assert!(public_booking_day(day(0), today).is_err());
+        assert!(public_booking_day(day(1), today).is_ok());
+        assert!(public_booking_day(day(PUBLIC_BOOKING_DAYS), today).is_ok());
+        assert!(public_booking_day(day(PUBLIC_BOOKING_DAYS + 1), today).is_err());
+    }
+}

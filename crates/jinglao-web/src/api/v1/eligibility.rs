@@ -13,6 +13,7 @@ use jinglao_domain::category::derived_categories;
 use jinglao_domain::elder::LivingArrangement;
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::rules::{Facts, Person, allowed_texts};
+use jinglao_domain::service_list::answer_items;
 use jinglao_domain::{Invalid, RegionCode, Sex};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -261,29 +262,24 @@ pub async fn check_eligibility(
         (None, Some(f)) => what_if(f, region, on, advanced)?,
         (None, None) => unreachable!("checked above"),
     };
-    let items = list
-        .items
-        .iter()
-        .filter(|it| it.is_in_force_on(on))
-        .map(|it| {
-            let all = it.target.evaluate(&facts);
-            let deciding = it.target.deciding(&facts);
-            ItemAnswer {
-                code: it.code.clone(),
-                name: it.name.clone(),
-                eligible: all.eligible,
-                summary: deciding.explanation(),
-                plain: deciding.plain(),
-                explanation: all
-                    .clauses
-                    .into_iter()
-                    .map(|c| ClauseDto {
-                        text: c.text,
-                        held: c.held,
-                    })
-                    .collect(),
-                basis: it.basis.clone(),
-            }
+    let items = answer_items(&list.items, &facts, on)
+        .into_iter()
+        .map(|a| ItemAnswer {
+            code: a.item.code.clone(),
+            name: a.item.name.clone(),
+            eligible: a.eligible(),
+            summary: a.deciding.explanation(),
+            plain: a.deciding.plain(),
+            explanation: a
+                .all
+                .clauses
+                .into_iter()
+                .map(|c| ClauseDto {
+                    text: c.text,
+                    held: c.held,
+                })
+                .collect(),
+            basis: a.item.basis.clone(),
         })
         .collect();
     Ok(Json(CheckResponse {

@@ -18,6 +18,7 @@ use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::elder::LivingArrangement;
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::rules::allowed_texts;
+use jinglao_domain::service_list::answer_items;
 use jinglao_domain::{Invalid, RegionCode, ResidentId, Scope};
 
 use crate::api::v1::eligibility::{WhatIfFacts, what_if};
@@ -291,16 +292,16 @@ async fn page(
             let advanced = book.int(PolicyKey::AdvancedAge, &list.region) as i32;
             let today = state.today();
             if let Ok(facts) = what_if(&facts_of(&a), region, today, advanced) {
-                for it in list.items.iter().filter(|i| i.is_in_force_on(today)) {
-                    let out = it.target.deciding(&facts);
+                for answer in answer_items(&list.items, &facts, today) {
+                    let it = answer.item;
                     if it.code == a.item {
                         item_name = it.display_name();
                     }
                     results.push((
                         it.code.clone(),
                         it.display_name(),
-                        out.eligible,
-                        out.plain(),
+                        answer.deciding.eligible,
+                        answer.deciding.plain(),
                     ));
                 }
             }

@@ -20,6 +20,7 @@ use jinglao_db::orders::{self, Channel, ListFilter, NewOrder};
 use jinglao_db::{Actor, DbError, satisfaction, service_lists};
 use jinglao_domain::clock::{china_date, china_time, format_local_hm as hhmm};
 use jinglao_domain::order::Funding;
+use jinglao_domain::order::{PUBLIC_BOOKING_DAYS, public_booking_day};
 use jinglao_domain::settlement::yuan;
 use jinglao_domain::{Invalid, Phone, ResidentId, Scope};
 use serde::Deserialize;
@@ -194,7 +195,10 @@ async fn page(
         };
         let filter = ListFilter {
             elder_id: Some(p.id),
-            days: Some((today - Duration::days(30), today + Duration::days(14))),
+            days: Some((
+                today - Duration::days(30),
+                today + Duration::days(PUBLIC_BOOKING_DAYS),
+            )),
             ..Default::default()
         };
         let listed = orders::list(&mut conn, &Scope::All, &filter, 1000).await?;
@@ -329,11 +333,11 @@ pub async fn book(
     let day = NaiveDate::parse_from_str(form.day.trim(), "%Y-%m-%d").ok();
     match day {
         None => inv.add("day", "请选择服务日期"),
-        Some(d) if d <= china_date(now) => inv.add("day", "请预约明天或以后的服务"),
-        Some(d) if d > china_date(now) + Duration::days(14) => {
-            inv.add("day", "只能预约两周以内的服务")
+        Some(d) => {
+            if let Err(why) = public_booking_day(d, china_date(now)) {
+                inv.add("day", why);
+            }
         }
-        Some(_) => {}
     }
     let start = day.zip(time(&form.start)).map(|(d, t)| china_time(d, t));
     if day.is_some() && start.is_none() {

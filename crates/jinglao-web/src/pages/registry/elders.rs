@@ -21,6 +21,7 @@ use jinglao_domain::elder::{
 };
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::rules::{Facts, Person};
+use jinglao_domain::service_list::answer_items;
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -598,31 +599,25 @@ async fn record_page(
     // Services find people: each item of the applicable list, answered for this person.
     let entitlements = list.map(|l| {
         let facts = Facts::of_person(&Person::of_record(&e), &l.region, today, advanced);
+        let answers = answer_items(&l.items, &facts, today);
         Entitlements {
             list: format!("{} 第 {} 版", l.title, l.version),
-            items: l
-                .items
+            items: answers
                 .iter()
-                .filter(|it| it.is_in_force_on(today))
-                .map(|it| {
-                    let out = it.target.deciding(&facts);
+                .map(|a| {
                     (
-                        it.display_name(),
-                        out.eligible,
-                        enrolled.contains(&it.code),
-                        out.explanation(),
+                        a.item.display_name(),
+                        a.deciding.eligible,
+                        enrolled.contains(&a.item.code),
+                        a.deciding.explanation(),
                     )
                 })
                 .collect(),
             choices: {
-                let mut v: Vec<(String, String, bool)> = l
-                    .items
+                let mut v: Vec<(String, String, bool)> = answers
                     .iter()
-                    .filter(|it| it.is_in_force_on(today) && !enrolled.contains(&it.code))
-                    .map(|it| {
-                        let ok = it.target.evaluate(&facts).eligible;
-                        (it.code.clone(), it.display_name(), ok)
-                    })
+                    .filter(|a| !enrolled.contains(&a.item.code))
+                    .map(|a| (a.item.code.clone(), a.item.display_name(), a.eligible()))
                     .collect();
                 v.sort_by_key(|c| !c.2);
                 v
