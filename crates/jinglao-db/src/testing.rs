@@ -325,7 +325,7 @@ impl<T: Clone + Send + Sync> Template<T> {
                 }
                 let name = format!(
                     "{ours}{pid}_{n}_{}",
-                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                    &uuid::Uuid::now_v7().simple().to_string()[24..]
                 );
                 postgres_admin(&format!("CREATE DATABASE {name}")).await;
                 let url = replace_database(&postgres_admin_url(), &name);

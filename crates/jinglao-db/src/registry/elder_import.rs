@@ -198,6 +198,20 @@ pub async fn plan(
                 let old = get_input(&mut conn, cipher, e.id)
                     .await?
                     .ok_or(DbError::NotFound)?;
+                // The same ID number under another name is a typing error in one of the two
+                // (or someone else's number), never a reason to overwrite the person on file.
+                if old.name.trim() != rec.input.name.trim() {
+                    plan.refused.push(RowProblem {
+                        line: rec.line,
+                        column: header_for("name").into(),
+                        value: rec.input.name.clone(),
+                        reason: format!(
+                            "这个身份证号码已登记为“{}”，与本行姓名不一致：请核对号码和姓名；确需更名的，在该老人的档案中修改",
+                            old.name.trim()
+                        ),
+                    });
+                    continue;
+                }
                 (
                     Action::Update {
                         elder_id: e.id,

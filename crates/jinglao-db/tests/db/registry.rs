@@ -342,6 +342,17 @@ test_on_both! {
         let Action::Update { changes, .. } = &plan2.rows[5].action else { panic!() };
         assert_eq!((changes[0].from.as_str(), changes[0].to.as_str()), ("138****0006", "138****9999"));
         assert_ne!(plan2.fingerprint, again.fingerprint);
+
+        // A row whose ID number is on file under another name is refused with the reason, and
+        // nothing of that person changes.
+        let mut renamed = rows.clone();
+        renamed[6] = import_row(7, "孙玉芳", "430302001002", "");
+        let parsed3 = parse_table(&read_table(import_file(&renamed).as_bytes()).unwrap(), &ctx).unwrap();
+        let plan3 = elder_import::plan(&t.db, &c, &actor.scope, &parsed3.records).await.unwrap();
+        assert_eq!((plan3.refused.len(), plan3.update_count()), (1, 0), "{:?}", plan3.refused);
+        let refused = &plan3.refused[0];
+        assert_eq!(refused.line, parsed3.records[6].line);
+        assert!(refused.reason.contains("已登记为“孙玉兰”") && refused.reason.contains("不一致"), "{}", refused.reason);
     }
 }
 
