@@ -224,6 +224,57 @@ impl MoneyFields {
     }
 }
 
+/// A facility's choices from lists, parsed the same way from the form and from the API.
+pub struct Choices;
+
+impl Choices {
+    /// Type, ownership, fire-safety status (blank: not yet approved) and service functions by
+    /// stable name or label; each problem is added under its field.
+    pub fn parse(
+        kind: &str,
+        ownership: &str,
+        fire_status: &str,
+        functions: &[String],
+        inv: &mut Invalid,
+    ) -> Option<(FacilityKind, Ownership, FireStatus, Functions)> {
+        let kind_ = FacilityKind::parse(kind);
+        if kind_.is_none() {
+            inv.add(
+                "kind",
+                format!("设施类型应为：{}", FacilityKind::labels_list()),
+            );
+        }
+        let ownership_ = Ownership::parse(ownership);
+        if ownership_.is_none() {
+            inv.add(
+                "ownership",
+                format!("运营方式应为：{}", Ownership::labels_list()),
+            );
+        }
+        let fire = match fire_status.trim() {
+            "" => Some(FireStatus::Missing),
+            t => FireStatus::parse(t),
+        };
+        if fire.is_none() {
+            inv.add(
+                "fire_status",
+                format!("消防状态应为：{}", FireStatus::labels_list()),
+            );
+        }
+        let mut fs = Vec::new();
+        if functions.len() > ServiceFunction::ALL.len() {
+            inv.add("functions", "服务功能重复或过多");
+        }
+        for f in functions.iter().take(ServiceFunction::ALL.len()) {
+            match ServiceFunction::parse(f) {
+                Some(f) => fs.push(f),
+                None => inv.add("functions", format!("未知的服务功能“{f}”")),
+            }
+        }
+        Some((kind_?, ownership_?, fire?, Functions::of(&fs)))
+    }
+}
+
 /// Parses yuan with up to two decimals into fen; blank is zero.
 pub fn yuan_to_fen(text: &str) -> Option<i64> {
     let t = text.trim();
@@ -251,20 +302,13 @@ impl FacilityDraft {
         if provider_id.is_none() {
             inv.add("provider_id", "请选择您有权管理的运营机构");
         }
-        let kind = FacilityKind::parse(&self.kind);
-        if kind.is_none() {
-            inv.add(
-                "kind",
-                format!("设施类型应为：{}", FacilityKind::labels_list()),
-            );
-        }
-        let ownership = Ownership::parse(&self.ownership);
-        if ownership.is_none() {
-            inv.add(
-                "ownership",
-                format!("运营方式应为：{}", Ownership::labels_list()),
-            );
-        }
+        let choices = Choices::parse(
+            &self.kind,
+            &self.ownership,
+            &self.fire_status,
+            &self.functions,
+            &mut inv,
+        );
         let region = RegionCode::parse(self.region_code.trim())
             .map_err(|e| inv.add("region_code", e.to_string()))
             .ok();
@@ -281,16 +325,6 @@ impl FacilityDraft {
         let latitude = number("latitude", &self.latitude, "纬度");
         let longitude = number("longitude", &self.longitude, "经度");
         let floor_area = number("floor_area_m2", &self.floor_area_m2, "建筑面积");
-        let mut functions = Vec::new();
-        if self.functions.len() > ServiceFunction::ALL.len() {
-            inv.add("functions", "服务功能重复或过多");
-        }
-        for f in self.functions.iter().take(ServiceFunction::ALL.len()) {
-            match ServiceFunction::parse(f) {
-                Some(f) => functions.push(f),
-                None => inv.add("functions", format!("未知的服务功能“{f}”")),
-            }
-        }
         let mut date = |field: &str, text: &str| match text.trim() {
             "" => None,
             t => {
@@ -305,16 +339,6 @@ impl FacilityDraft {
         let filed_on = date("filed_on", &self.filed_on);
         let insurance_from = date("insurance_from", &self.insurance_from);
         let insurance_to = date("insurance_to", &self.insurance_to);
-        let fire = match self.fire_status.trim() {
-            "" => Some(FireStatus::Missing),
-            t => FireStatus::parse(t),
-        };
-        if fire.is_none() {
-            inv.add(
-                "fire_status",
-                format!("消防状态应为：{}", FireStatus::labels_list()),
-            );
-        }
         let insured_beds = match self.insured_beds.trim() {
             "" => Some(0),
             t => t.parse::<i64>().ok(),
@@ -334,12 +358,10 @@ impl FacilityDraft {
         let price_max_fen = money("price_max_yuan", &self.price_max_yuan);
         let (
             Some(provider_id),
-            Some(kind),
-            Some(ownership),
+            Some((kind, ownership, fire_status, functions)),
             Some(region_code),
-            Some(fire_status),
             Some(insured_beds),
-        ) = (provider_id, kind, ownership, region, fire, insured_beds)
+        ) = (provider_id, choices, region, insured_beds)
         else {
             return Err(inv);
         };
@@ -355,7 +377,7 @@ impl FacilityDraft {
             longitude,
             floor_area_m2: floor_area.unwrap_or(0.0),
             virtual_station: kind == FacilityKind::CommunityPost && self.virtual_station == "yes",
-            functions: Functions::of(&functions),
+            functions,
             medical_partner: self.medical_partner.trim().to_string(),
             opened_on,
             filing_no: self.filing_no.trim().to_string(),

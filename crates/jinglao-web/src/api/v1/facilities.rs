@@ -13,8 +13,8 @@ use jinglao_db::facilities::{self, Facility, NewFacility};
 use jinglao_db::providers;
 use jinglao_domain::RegionCode;
 use jinglao_domain::category::parse_date;
-use jinglao_domain::facility::{FacilityKind, FireStatus, Functions, Ownership, ServiceFunction};
-use jinglao_domain::facility_input::MoneyFields;
+use jinglao_domain::facility::FacilityKind;
+use jinglao_domain::facility_input::{Choices, MoneyFields};
 use jinglao_domain::policy::PolicyBook;
 use jinglao_domain::{Invalid, Permission};
 use serde::{Deserialize, Serialize};
@@ -336,45 +336,18 @@ impl FacilityRequest {
         if provider_id.is_none() {
             inv.add("provider_id", "请指明运营机构");
         }
-        let kind = FacilityKind::parse(&self.kind);
-        if kind.is_none() {
-            inv.add(
-                "kind",
-                format!("设施类型应为：{}", FacilityKind::labels_list()),
-            );
-        }
-        let ownership = Ownership::parse(&self.ownership);
-        if ownership.is_none() {
-            inv.add(
-                "ownership",
-                format!("运营方式应为：{}", Ownership::labels_list()),
-            );
-        }
+        let choices = Choices::parse(
+            &self.kind,
+            &self.ownership,
+            self.fire_status.as_deref().unwrap_or(""),
+            &self.functions,
+            &mut inv,
+        );
         let region = RegionCode::parse(self.region_code.trim())
             .map_err(|e| inv.add("region_code", e.to_string()))
             .ok();
-        let fire = match self.fire_status.as_deref().map(str::trim) {
-            None | Some("") => Some(FireStatus::Missing),
-            Some(t) => FireStatus::parse(t),
-        };
-        if fire.is_none() {
-            inv.add(
-                "fire_status",
-                format!("消防状态应为：{}", FireStatus::labels_list()),
-            );
-        }
-        let mut functions = Vec::new();
-        if self.functions.len() > ServiceFunction::ALL.len() {
-            inv.add("functions", "服务功能重复或过多");
-        }
-        for f in self.functions.iter().take(ServiceFunction::ALL.len()) {
-            match ServiceFunction::parse(f) {
-                Some(f) => functions.push(f),
-                None => inv.add("functions", format!("未知的服务功能“{f}”")),
-            }
-        }
-        let (Some(provider_id), Some(kind), Some(ownership), Some(region_code), Some(fire_status)) =
-            (provider_id, kind, ownership, region, fire)
+        let (Some(provider_id), Some((kind, ownership, fire_status, functions)), Some(region_code)) =
+            (provider_id, choices, region)
         else {
             return Err(inv);
         };
@@ -390,7 +363,7 @@ impl FacilityRequest {
             longitude: self.longitude,
             floor_area_m2: self.floor_area_m2,
             virtual_station: kind == FacilityKind::CommunityPost && self.virtual_station,
-            functions: Functions::of(&functions),
+            functions,
             medical_partner: self.medical_partner.trim().to_string(),
             opened_on: self.opened_on,
             filing_no: self.filing_no.trim().to_string(),
