@@ -41,8 +41,13 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let population = seed_population(&db, &keys, elders, seed).await?;
     let (facilities, admitted) =
         jinglao_fixtures::demo::seed_facilities(&db, &keys, 180, seed).await?;
+    // The purchase year first: its contract prices the demo provider's government-paid visits.
+    let purchases =
+        jinglao_fixtures::demo_purchase::seed_purchase(&db, &keys, chrono::Utc::now()).await?;
     let round = jinglao_fixtures::demo::seed_home_services(&db, &keys, chrono::Utc::now()).await?;
     let patrols = jinglao_fixtures::demo::seed_patrols(&db, &keys, chrono::Utc::now()).await?;
+    let history =
+        jinglao_fixtures::demo_history::seed_last_month(&db, &keys, chrono::Utc::now()).await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
     // Listen for Ctrl-C and SIGTERM before announcing the URL.
     let stop = shutdown_signal();
@@ -75,6 +80,17 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     }
     if patrols > 0 {
         println!("巡访名单：雨湖区 {patrols} 位老人（{url}/patrols）。");
+    }
+    if history.visits > 0 {
+        println!(
+            "上月上门服务：{} 次，其中 {} 次待核查（{url}/visits/exceptions）、疑点见 {url}/visits/signals，已生成结算单 {} 张（{url}/statements）。",
+            history.visits, history.exceptions, history.statements
+        );
+    }
+    if purchases > 0 {
+        println!(
+            "政府购买服务：{purchases} 个购买项目（指导性目录、财政审核、公告、投标、合同），开放数据见 {url}/open-data/ocds/records.json。"
+        );
     }
     println!(
         "准备用时 {:.1} 秒。按 Ctrl-C 停止。",

@@ -346,6 +346,15 @@ async fn the_demo_starts_from_an_empty_directory_and_a_second_run_reuses_its_dat
     let ready = http_status(port, "/readyz").await;
     assert_eq!(ready, 200);
     assert!(stop(child).success(), "SIGTERM stops the demo gracefully");
+    // Last month's visits are there to review, with statements drafted.
+    let history = out
+        .lines()
+        .find(|l| l.starts_with("上月上门服务"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        history.contains("待核查") && history.contains("结算单"),
+        "{history}"
+    );
 
     // The data is in jinglao-demo.db: the Xiangtan tree with its official counts.
     let db = jinglao_db::Db::connect(

@@ -378,6 +378,39 @@ pub async fn list(
     Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
+/// The names of the records `ids` point at — people, providers, facilities, staff, accounts —
+/// for showing audit entries with names instead of ids. Unknown ids are left out.
+pub async fn names_of(
+    conn: &mut Conn<'_>,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(200) {
+        let rows: Vec<(Uuid, String)> = on_conn!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new("");
+            for (i, (table, name)) in [
+                ("elders", "name"),
+                ("providers", "name"),
+                ("facilities", "name"),
+                ("staff", "name"),
+                ("users", "display_name"),
+            ]
+            .iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push(format!("SELECT id, {name} FROM {table} WHERE id IN "));
+                crate::scope_sql::push_id_list(&mut q, chunk);
+            }
+            q.build_query_as().fetch_all(&mut *c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Counts entries within `scope` since `since` (for dashboards).
 pub async fn count_since(db: &Db, scope: &Scope, since: DateTime<Utc>) -> Result<i64, DbError> {
     let mut c = db.acquire().await?;

@@ -306,6 +306,15 @@ pub enum Conn<'c> {
 }
 
 impl Conn<'_> {
+    /// A shorter-lived handle on the same connection, for a helper that takes its `Conn` by
+    /// value within the caller's transaction.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+
     /// The engine behind this connection (for the rare dialect difference, such as
     /// `FOR UPDATE`, which SQLite does not need because its writers are serialised).
     pub fn backend(&self) -> Backend {

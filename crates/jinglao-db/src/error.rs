@@ -106,6 +106,11 @@ const KNOWN_UNIQUE: &[(&str, &str)] = &[
     ("family_beds_active", "family_beds.elder_id"),
     ("family_bed_devices_serial", "family_bed_devices.kind"),
     ("credit_records_decision", "credit_records.provider_id"),
+    ("purchase_bids_provider_id", "purchase_bids.project_id"),
+    (
+        "purchase_contracts_contract_no",
+        "purchase_contracts.contract_no",
+    ),
     (
         "assessment_agencies_credit_code",
         "assessment_agencies.credit_code",

@@ -19,19 +19,24 @@ pub mod crypto;
 mod error;
 pub mod idempotency;
 pub mod migrate;
+pub mod notify;
 pub mod policy;
 pub mod regions;
+pub mod saved_filters;
 mod scope_sql;
 pub mod sessions;
+pub mod sms;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod worklist;
 mod write;
 
 // Areas (each a folder); their modules keep their flat paths (`jinglao_db::orders`).
 pub mod capability;
 pub mod entitlement;
 pub mod home_services;
+pub mod purchase;
 pub mod registry;
 pub mod supply;
 pub use capability::{agencies, assessments};
@@ -40,7 +45,7 @@ pub use entitlement::{
 };
 pub use home_services::{
     dispatch, family_beds, orders, patrols, plans, prices, satisfaction, statements, visit_bulk,
-    visit_queue, visit_signals, visits,
+    visit_gate, visit_queue, visit_signals, visits,
 };
 use home_services::{visit_batch, visit_check};
 pub use registry::{elder_bulk, elder_import, elder_search, elders, life_events, population};
@@ -50,6 +55,8 @@ pub use supply::{
 
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod testing_contract;
 
 pub use audit::Actor;
 pub use conn::{Backend, Conn, Db, PoolSettings, PooledConn, Tx, redact_url};

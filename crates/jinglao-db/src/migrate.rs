@@ -102,6 +102,11 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(38, "0038_credit_records", "credit_records"),
     both!(39, "0039_work_calendar", "work_calendar"),
     both!(40, "0040_idempotency_keys", "idempotency_keys"),
+    both!(41, "0041_visit_code_misses", "visit_code_misses"),
+    both!(42, "0042_notifications", "notifications"),
+    both!(43, "0043_saved_filters", "saved_filters"),
+    both!(44, "0044_purchase", "purchase"),
+    both!(45, "0045_payment_batches", "payment_batches"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

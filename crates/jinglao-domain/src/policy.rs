@@ -62,6 +62,8 @@ pub enum PolicyKey {
     VisitLateSyncHours,
     /// What a drawn signature without the one-time code counts for.
     VisitSignatureOnly,
+    /// How many distinct wrong confirmation codes a check-out may try before it is recorded.
+    VisitCodeTries,
     /// Whether the account that reviewed an assessment may not also make it effective.
     AssessmentSeparateDuties,
     /// Whether the account that approved a statement may not also record its payment.
@@ -90,6 +92,10 @@ pub enum PolicyKey {
     ExtremePovertyMinStarLevel,
     /// Years a penalty for 弄虚作假、冒领财政资金 keeps a provider out of government purchase.
     CreditFraudBarYears,
+    /// The telephone the public pages give for questions, complaints and objections.
+    ContactHotline,
+    /// Where the public goes in person (the bureau's or the service hall's address).
+    ContactAddress,
 }
 
 /// A parameter's metadata.
@@ -108,7 +114,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 40] = [
+pub const POLICY_SPECS: [PolicySpec; 43] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -292,6 +298,13 @@ pub const POLICY_SPECS: [PolicySpec; 40] = [
         basis: "本地设置：上门服务电子核验要求老人确认（刷卡、一次性确认码、人脸）；手写签名可由他人代签，默认转人工核查",
     },
     PolicySpec {
+        key: PolicyKey::VisitCodeTries,
+        name: "visit.code_tries",
+        label: "签退时确认码输错可重新输入的次数（含第一次；用完后按“确认码不符”记录并转人工核查）",
+        default: "3",
+        basis: "本地设置：输错的确认码先请老人再念一遍，不直接记为异常",
+    },
+    PolicySpec {
         key: PolicyKey::AssessmentSeparateDuties,
         name: "assessment.separate_duties",
         label: "能力评估的审核与生效须由不同账号办理（true/false）",
@@ -389,6 +402,20 @@ pub const POLICY_SPECS: [PolicySpec; 40] = [
         default: "4",
         basis: "本地设置（潭政办发〔2023〕20号：家庭养老床位提供上门服务）",
     },
+    PolicySpec {
+        key: PolicyKey::ContactHotline,
+        name: "contact.hotline",
+        label: "公众咨询、投诉和对公示提出异议的电话",
+        default: "12345",
+        basis: "国办发〔2020〕53号：12345 政务服务便民热线受理咨询、投诉、求助和建议；部署时可改为本级民政局电话",
+    },
+    PolicySpec {
+        key: PolicyKey::ContactAddress,
+        name: "contact.address",
+        label: "公众现场办理和反映问题的地点",
+        default: "所在村（社区）服务站、乡镇（街道）便民服务中心，或县（市、区）民政局",
+        basis: "本地设置：申请经村（社区）初审、乡镇（街道）审定（潭政办发〔2023〕20号 基本养老服务清单制度）；部署时填写民政局地址",
+    },
 ];
 
 /// Built-in defaults for particular regions, where a policy text applies to them only: the
@@ -465,6 +492,7 @@ impl PolicyKey {
             PolicyKey::VisitRadiusM => int_in(20, 5_000),
             PolicyKey::VisitMaxSpeedKmh => int_in(5, 200),
             PolicyKey::VisitMaxClockSkewMinutes => int_in(1, 120),
+            PolicyKey::VisitCodeTries => int_in(1, 10),
             PolicyKey::VisitLateSyncHours => int_in(1, 24 * 31),
             PolicyKey::FamilyBedMinVisits => int_in(1, 62),
             PolicyKey::PatrolMonthlyTimes => int_in(1, 31),
@@ -496,6 +524,21 @@ impl PolicyKey {
             | PolicyKey::FamilyBedRule => crate::rules::Rule::parse(v)
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
+            PolicyKey::ContactHotline => {
+                let ok = !v.is_empty()
+                    && v.chars().count() <= 40
+                    && v.chars()
+                        .all(|c| c.is_ascii_digit() || "-－ ，,、转()（）".contains(c));
+                if ok {
+                    Ok(())
+                } else {
+                    Err("应为电话号码（数字和“-”，多个用顿号分隔，最多 40 个字）".into())
+                }
+            }
+            PolicyKey::ContactAddress => match v.chars().count() {
+                1..=200 => Ok(()),
+                _ => Err("请填写 1 到 200 个字".into()),
+            },
             PolicyKey::AssessmentAdjustmentsStack
             | PolicyKey::AdmissionRequiresAssessment
             | PolicyKey::AssessmentSeparateDuties
@@ -588,6 +631,11 @@ impl PolicyBook {
             .trim()
             .parse()
             .unwrap_or_else(|_| key.spec().default.parse().unwrap_or(0))
+    }
+
+    /// A text parameter as written.
+    pub fn text(&self, key: PolicyKey, region: &RegionCode) -> String {
+        self.resolve(key, region).value.trim().to_string()
     }
 
     /// A true/false parameter.

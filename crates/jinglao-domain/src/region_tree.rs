@@ -176,6 +176,21 @@ impl RegionTree {
             .unwrap_or_default()
     }
 
+    /// What a region picker offers: every region `scope` covers, from its root (or the
+    /// provinces, for a global scope) down to `deepest`, in tree order so that each region
+    /// follows its parent. A picker for a city-wide user at village level is about a thousand
+    /// regions, small enough to send whole.
+    pub fn pickable(&self, scope: &Scope, deepest: RegionLevel) -> Vec<&Region> {
+        let within: &[Region] = match scope.region_root() {
+            Some(root) => self.subtree(&root),
+            None => &self.regions,
+        };
+        within
+            .iter()
+            .filter(|r| r.level.prefix_len() <= deepest.prefix_len())
+            .collect()
+    }
+
     /// Regions whose name contains `text`, inside what `scope` covers (not the ancestors above
     /// it), in code order, at most `limit`.
     pub fn search(&self, scope: &Scope, text: &str, limit: usize) -> Vec<&Region> {
@@ -217,8 +232,38 @@ pub(crate) fn seed_tree() -> RegionTree {
     )
 }
 
+/// Rules name regions (`region within "430302"`) by code; the tree says them by name.
+impl crate::rules::RegionNames for RegionTree {
+    fn region_name(&self, code: &str) -> Option<String> {
+        let code = RegionCode::parse(code).ok()?;
+        self.get_unscoped(&code).map(|r| r.name.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_picker_offers_the_scope_in_tree_order_down_to_the_asked_level() {
+        let tree = super::seed_tree();
+        let county = RegionCode::parse("430302").unwrap();
+        let picks = tree.pickable(&Scope::Region(county), RegionLevel::Township);
+        assert_eq!(picks[0].code, county);
+        assert!(picks.iter().all(|r| county.contains(&r.code)));
+        assert!(picks.iter().all(|r| r.level != RegionLevel::Village));
+        assert!(picks.len() > 5);
+        // Each region comes after its parent.
+        for (i, r) in picks.iter().enumerate().skip(1) {
+            let parent = r.parent_code.unwrap();
+            assert!(
+                picks[..i].iter().any(|p| p.code == parent),
+                "{} before its parent",
+                r.name
+            );
+        }
+        let villages = tree.pickable(&Scope::Region(county), RegionLevel::Village);
+        assert!(villages.len() > picks.len());
+    }
+
     use super::*;
     use crate::Role;
 

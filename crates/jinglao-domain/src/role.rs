@@ -102,6 +102,16 @@ pub enum Permission {
     RecordCredit,
     /// Load a year's public-holiday notice into the working-day calendar (national data).
     ManageCalendar,
+    /// Publish the guiding catalogue of services that may be bought (财政 with 民政).
+    ManagePurchaseCatalogue,
+    /// Draft purchase projects, announce them, record bids and scores, award and sign
+    /// contracts (the purchasing body: city, county and township staff).
+    PlanPurchases,
+    /// Approve or return purchase projects and record contract filings (finance).
+    ApprovePurchases,
+    /// Put approved statements into treasury payment batches and import the treasury's
+    /// confirmation (国库集中支付, finance).
+    PayStatements,
 }
 
 impl Role {
@@ -221,6 +231,13 @@ impl Role {
             SettleServices => matches!(self, Role::CityStaff | Role::CountyStaff | Role::Finance),
             RecordCredit => matches!(self, Role::CityStaff | Role::CountyStaff | Role::Inspector),
             ManageCalendar => self == Role::Admin,
+            ManagePurchaseCatalogue => matches!(self, Role::Finance | Role::CityStaff),
+            PlanPurchases => matches!(
+                self,
+                Role::CityStaff | Role::CountyStaff | Role::TownshipStaff
+            ),
+            ApprovePurchases => self == Role::Finance,
+            PayStatements => self == Role::Finance,
         }
     }
 

@@ -27,6 +27,21 @@ impl Invalid {
         Invalid::default()
     }
 
+    /// The same errors, each message starting with `prefix` (a batch naming whose item it
+    /// was: "王秀英的助餐申请：…").
+    pub fn prefixed(self, prefix: &str) -> Self {
+        Invalid {
+            errors: self
+                .errors
+                .into_iter()
+                .map(|e| FieldError {
+                    message: format!("{prefix}{}", e.message),
+                    ..e
+                })
+                .collect(),
+        }
+    }
+
     /// A single error.
     pub fn one(field: &str, message: impl Into<String>) -> Self {
         let mut i = Invalid::new();

@@ -624,12 +624,12 @@ fn synth_staff_name(n: u32) -> String {
     )
 }
 
-/// Today's round of home visits for the demo caregiver (孙梅 of the demo provider): contract
-/// prices for the demo provider, her staff record linked to her account, and four people of
+/// Today's round of home visits for the demo caregiver (孙梅 of the demo provider): the
+/// provider's own meal price (its contract prices come with the purchase year), her staff record linked to her account, and four people of
 /// 雨湖区 with a registered position enrolled in 政府购买居家养老服务 and booked for today. Runs
 /// at every start; a day that already has its round is left alone. Returns the orders made.
 pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    use jinglao_db::{entitlements, orders, prices, visits};
+    use jinglao_db::{orders, prices, visits};
     let actor = Actor::system();
     let chain = &keys.audit_chain;
     let today = jinglao_domain::clock::china_date(now);
@@ -645,20 +645,23 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
     let list = jinglao_db::service_lists::latest(&mut c.conn(), &city)
         .await?
         .context("the demo service list is seeded first")?;
-    let has_prices = !prices::list(&mut c.conn(), provider.id).await?.is_empty();
+    // 上门服务 (XT-JJ-01) is priced by the provider's purchase contract (seeded with the
+    // purchase year); meal help it sells at its own list price, to those who pay themselves.
+    let has_meal_price = prices::list(&mut c.conn(), provider.id)
+        .await?
+        .iter()
+        .any(|p| p.item_code == "XT-ZH-02");
     drop(c);
-    if !has_prices {
-        for (item, fen, min) in [("XT-JJ-01", 4_500, 45), ("XT-ZH-02", 1_200, 0)] {
-            let p = prices::NewPrice {
-                item_code: item,
-                valid_from: chrono::NaiveDate::from_ymd_opt(2024, 1, 1),
-                unit_fen: Some(fen),
-                min_minutes: Some(min),
-                basis: "潭民发〔2024〕演示合同",
-                ..Default::default()
-            };
-            prices::add(db, chain, &actor, provider.id, &p, now).await?;
-        }
+    if !has_meal_price {
+        let p = prices::NewPrice {
+            item_code: "XT-ZH-02",
+            valid_from: chrono::NaiveDate::from_ymd_opt(2024, 1, 1),
+            unit_fen: Some(1_200),
+            min_minutes: Some(0),
+            basis: "康乐居家养老服务中心收费标准（演示）",
+            ..Default::default()
+        };
+        prices::add(db, chain, &actor, provider.id, &p, now).await?;
     }
     let me = {
         let mut c = db.acquire().await?;
@@ -710,45 +713,13 @@ pub async fn seed_home_services(db: &Db, keys: &Keys, now: DateTime<Utc>) -> any
     drop(c);
     let mut made = 0;
     for (person, (h, m)) in people.iter().zip([(9, 0), (10, 30), (14, 0), (15, 30)]) {
-        let enrolled = {
-            let mut c = db.acquire().await?;
-            entitlements::active_codes(&mut c.conn(), *person, today).await?
-        };
-        if !enrolled.iter().any(|code| code == "XT-JJ-01") {
-            let mut tx = db.begin().await?;
-            let e = entitlements::NewEntitlement {
-                elder_id: *person,
-                item_code: "XT-JJ-01",
-                list_id: list.id,
-                application_id: None,
-                start: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).context("a date")?,
-            };
-            entitlements::enrol(&mut tx.conn(), chain, &actor, &e, now).await?;
-            tx.commit().await?;
-        }
+        crate::demo_history::enrol(db, keys, *person, list.id, now).await?;
         let start = jinglao_domain::clock::china_time(
             today,
             chrono::NaiveTime::from_hms_opt(h, m, 0).context("a time")?,
         );
-        let mut order = orders::NewOrder {
-            elder_id: *person,
-            provider_id: provider.id,
-            item_code: "XT-JJ-01",
-            funding: Some(jinglao_domain::order::Funding::Entitlement),
-            window_start: Some(start),
-            latest_start: None,
-            minutes: Some(60),
-            channel: orders::Channel::Phone,
-        };
-        // A demo run every day for weeks uses up the month's hours: book the rest self-paid.
-        let placed = match orders::place(db, chain, &actor, &order, now).await {
-            Ok(p) => p,
-            Err(jinglao_db::DbError::Invalid(_)) => {
-                order.funding = Some(jinglao_domain::order::Funding::SelfPay);
-                orders::place(db, chain, &actor, &order, now).await?
-            }
-            Err(e) => return Err(e.into()),
-        };
+        // A demo run every day for weeks uses up the month's hours: the rest are self-paid.
+        let placed = crate::demo_history::place(db, keys, provider.id, *person, start, now).await?;
         orders::assign(db, chain, &actor, placed.id, staff_id, now).await?;
         made += 1;
     }

@@ -5,6 +5,8 @@
 //! or web crates depends on it (they take the plain records of `jinglao_domain::bulk`).
 
 pub mod demo;
+pub mod demo_history;
+pub mod demo_purchase;
 pub mod files;
 pub mod synth;
 

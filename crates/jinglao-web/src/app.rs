@@ -125,6 +125,7 @@ impl Application {
         });
         let nightly = tokio::spawn(crate::nightly::run(self.state.clone()));
         let anchors = tokio::spawn(crate::anchors::run(self.state.clone()));
+        let texts = tokio::spawn(crate::sms::run(self.state.clone()));
         let result = axum::serve(
             self.listener,
             self.router
@@ -136,6 +137,7 @@ impl Application {
         refresher.abort();
         nightly.abort();
         anchors.abort();
+        texts.abort();
         self.state.db.close().await;
         result
     }

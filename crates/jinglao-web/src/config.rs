@@ -48,6 +48,38 @@ pub struct Settings {
     /// Anchors of the audit chain outside the database.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// The area the public pages serve (the bureau's city or county, as a region code): the
+    /// self-check's first question, the finder's districts, the notices, the front page's
+    /// contacts.
+    #[serde(default = "default_public_region")]
+    pub public_region: String,
+    /// The gateway text messages go out through (`crate::sms`): `log` (the default) writes
+    /// each message to the log and marks it sent, for a deployment without an SMS contract.
+    #[serde(default = "default_sms_gateway")]
+    pub sms_gateway: String,
+    /// The OCDS prefix of this publisher's `ocid`s (`ocds-` and six letters or digits, issued by
+    /// the Open Contracting Partnership); every purchase project is `<prefix>-<project id>`.
+    #[serde(default = "default_ocds_prefix")]
+    pub ocds_prefix: String,
+    /// The publisher named in the OCDS packages (the bureau).
+    #[serde(default = "default_ocds_publisher")]
+    pub ocds_publisher: String,
+}
+
+fn default_ocds_prefix() -> String {
+    "ocds-jl0000".into()
+}
+
+fn default_ocds_publisher() -> String {
+    "湘潭市民政局".into()
+}
+
+fn default_public_region() -> String {
+    "4303".into()
+}
+
+fn default_sms_gateway() -> String {
+    "log".into()
 }
 
 /// Anchors of the audit chain (see `jinglao_db::audit_anchor`).
@@ -153,6 +185,10 @@ impl Default for Settings {
             },
             files_dir: default_files_dir(),
             audit: AuditSettings::default(),
+            public_region: default_public_region(),
+            sms_gateway: default_sms_gateway(),
+            ocds_prefix: default_ocds_prefix(),
+            ocds_publisher: default_ocds_publisher(),
         }
     }
 }
@@ -226,6 +262,31 @@ impl Settings {
             return Err(ConfigError(
                 "audit.anchor_every_minutes 和 audit.anchor_every_entries 必须大于 0".into(),
             ));
+        }
+        if !crate::sms::GATEWAYS.contains(&self.sms_gateway.trim()) {
+            return Err(ConfigError(format!(
+                "sms_gateway 应为 {} 之一，实际为 {}",
+                crate::sms::GATEWAYS.join("、"),
+                self.sms_gateway
+            )));
+        }
+        let prefix = self.ocds_prefix.trim();
+        if prefix.len() != 11
+            || !prefix.starts_with("ocds-")
+            || !prefix[5..]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(ConfigError(format!(
+                "ocds_prefix 应为 ocds- 加 6 位小写字母或数字，实际为 {}",
+                self.ocds_prefix
+            )));
+        }
+        if jinglao_domain::RegionCode::parse(self.public_region.trim()).is_err() {
+            return Err(ConfigError(format!(
+                "public_region 应为行政区划代码（2、4、6、9 或 12 位数字），实际为 {}",
+                self.public_region
+            )));
         }
         if !(0..=60).contains(&a.cache_seconds) {
             return Err(ConfigError(format!(

@@ -45,6 +45,39 @@ pub fn attachment(
         .into_response()
 }
 
+/// A one-sheet workbook of a list as the page filtered it: a bold header row, then the rows,
+/// every cell as text (ID numbers and codes must not turn into numbers).
+pub fn table_xlsx(
+    sheet_name: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, crate::error::AppError> {
+    fn build(
+        sheet_name: &str,
+        headers: &[&str],
+        rows: &[Vec<String>],
+    ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let sheet = wb.add_worksheet();
+        sheet.set_name(sheet_name)?;
+        for (c, h) in headers.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+            sheet.set_column_width(c as u16, 16)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32 + 1, c as u16, cell)?;
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        wb.save_to_buffer()
+    }
+    build(sheet_name, headers, rows).map_err(|e| {
+        crate::error::AppError::Internal(anyhow::anyhow!("{sheet_name} workbook: {e}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

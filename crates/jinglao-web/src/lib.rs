@@ -20,6 +20,7 @@ pub mod pages;
 pub mod regions_cache;
 pub mod request;
 pub mod routes;
+pub mod sms;
 pub mod state;
 pub mod telemetry;
 pub mod usecase;

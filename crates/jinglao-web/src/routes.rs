@@ -26,7 +26,7 @@ use crate::auth::{csrf, session};
 use crate::error::{ApiError, AppError, PageError};
 use crate::pages::{
     account, admin_users, audit, calendar, capability, entitlement, home, home_services, login,
-    policy, preferences, regions, registry, supply,
+    policy, preferences, public_home, regions, registry, supply,
 };
 use crate::request::{REQUEST_ID, acceptable_request_id};
 use crate::state::AppState;
@@ -37,6 +37,8 @@ const PRINT_CSS: &str = include_str!("../static/print.css");
 const VISIT_JS: &str = include_str!("../static/visit.js");
 const SW_JS: &str = include_str!("../static/sw.js");
 const FORGET_JS: &str = include_str!("../static/forget.js");
+const REGION_PICKER_JS: &str = include_str!("../static/region-picker.js");
+const ASSESSMENT_JS: &str = include_str!("../static/assessment.js");
 /// Largest request body in general (forms, JSON).
 pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -47,7 +49,7 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 /// from its `routes()`, every list ordered by URL.
 fn pages(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(home::show_home))
+        .route("/", get(public_home::show))
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route(
@@ -75,6 +77,21 @@ fn pages(state: &AppState) -> Router<AppState> {
         .route("/admin/users/{id}/unlock", post(admin_users::unlock))
         .route("/audit", get(audit::index))
         .route("/audit/verify", post(audit::verify))
+        .route("/home", get(home::show_home))
+        .route("/notifications", get(crate::pages::notifications::index))
+        .route("/saved-filters", post(crate::pages::saved_filters::save))
+        .route(
+            "/saved-filters/{id}/delete",
+            post(crate::pages::saved_filters::delete),
+        )
+        .route(
+            "/notifications/read",
+            post(crate::pages::notifications::read_all),
+        )
+        .route(
+            "/notifications/{id}/open",
+            post(crate::pages::notifications::open),
+        )
         .route("/login", get(login::show_login).post(login::submit_login))
         .route("/logout", post(login::logout))
         .route("/policy", get(policy::index).post(policy::set))
@@ -90,6 +107,7 @@ fn pages(state: &AppState) -> Router<AppState> {
         .merge(entitlement::routes())
         .merge(supply::routes())
         .merge(home_services::routes())
+        .merge(crate::pages::purchase::routes())
         .fallback(page_not_found)
         .layer(from_fn(csrf::layer))
         .layer(from_fn_with_state(state.clone(), session::layer))
@@ -120,6 +138,14 @@ pub fn app(state: AppState) -> Router {
         .route("/static/print.css", get(print_css))
         .route("/static/visit.js", get(|| async { script(VISIT_JS) }))
         .route("/static/forget.js", get(|| async { script(FORGET_JS) }))
+        .route(
+            "/static/region-picker.js",
+            get(|| async { script(REGION_PICKER_JS) }),
+        )
+        .route(
+            "/static/assessment.js",
+            get(|| async { script(ASSESSMENT_JS) }),
+        )
         .route("/my/sw.js", get(service_worker))
         .merge(api_routes())
         .merge(pages(&state))

@@ -40,6 +40,12 @@ impl AppState {
         jinglao_domain::clock::china_date(self.clock.now())
     }
 
+    /// The area the public pages serve (`public_region`, checked when the settings load).
+    pub fn public_region(&self) -> jinglao_domain::RegionCode {
+        jinglao_domain::RegionCode::parse(self.settings.public_region.trim())
+            .unwrap_or_else(|_| jinglao_domain::RegionCode::parse("43").expect("a code"))
+    }
+
     /// A region's name, or its code when unknown.
     pub fn region_name(&self, code: &jinglao_domain::RegionCode) -> String {
         self.regions

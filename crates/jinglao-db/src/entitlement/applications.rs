@@ -451,6 +451,8 @@ pub struct QueueFilter {
     pub statuses: Vec<ApplicationStatus>,
     /// Only those past the deadline of their step on this date.
     pub overdue_on: Option<NaiveDate>,
+    /// Only those whose step falls due by this date (overdue ones included).
+    pub due_by: Option<NaiveDate>,
     /// One person.
     pub elder_id: Option<Uuid>,
 }
@@ -462,6 +464,16 @@ pub async fn queue(
     f: &QueueFilter,
     limit: i64,
 ) -> Result<Vec<Application>, DbError> {
+    Ok(queue_page(conn, scope, f, (limit, 0)).await?.0)
+}
+
+/// One page of [`queue`]: at most `limit` after skipping `offset`, with how many match in all.
+pub async fn queue_page(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    f: &QueueFilter,
+    (limit, offset): (i64, i64),
+) -> Result<(Vec<Application>, i64), DbError> {
     let statuses: Vec<&str> = if f.statuses.is_empty() {
         vec![
             "submitted",
@@ -473,29 +485,51 @@ pub async fn queue(
     } else {
         f.statuses.iter().map(|s| s.as_str()).collect()
     };
-    let rows: Vec<AppRow> = on_conn!(conn, |c| {
+    macro_rules! filter {
+        ($q:expr) => {{
+            let mut sep = $q.separated(", ");
+            for s in &statuses {
+                sep.push_bind(s.to_string());
+            }
+            $q.push(")");
+            crate::elders::push_scope_on(&mut $q, scope, "a.residence_region_code");
+            if let Some(r) = &f.region {
+                crate::elders::push_subtree(&mut $q, "a.residence_region_code", r);
+            }
+            if let Some(d) = f.overdue_on {
+                $q.push(" AND a.status IN ('submitted', 'village_approved', 'appealed') AND a.step_deadline < ")
+                    .push_bind(d);
+            }
+            if let Some(d) = f.due_by {
+                $q.push(" AND a.status IN ('submitted', 'village_approved', 'appealed') AND a.step_deadline <= ")
+                    .push_bind(d);
+            }
+            if let Some(id) = f.elder_id {
+                $q.push(" AND a.elder_id = ").push_bind(id);
+            }
+        }};
+    }
+    let (rows, total): (Vec<AppRow>, i64) = on_conn!(conn, |c| {
         let mut q = sqlx::QueryBuilder::new(format!("{SELECT} AND a.status IN ("));
-        let mut sep = q.separated(", ");
-        for s in &statuses {
-            sep.push_bind(s.to_string());
-        }
-        q.push(")");
-        crate::elders::push_scope_on(&mut q, scope, "a.residence_region_code");
-        if let Some(r) = &f.region {
-            crate::elders::push_subtree(&mut q, "a.residence_region_code", r);
-        }
-        if let Some(d) = f.overdue_on {
-            q.push(" AND a.status IN ('submitted', 'village_approved', 'appealed') AND a.step_deadline < ")
-                .push_bind(d);
-        }
-        if let Some(id) = f.elder_id {
-            q.push(" AND a.elder_id = ").push_bind(id);
-        }
-        q.push(" ORDER BY a.step_deadline, a.submitted_at LIMIT ")
-            .push_bind(limit);
-        q.build_query_as().fetch_all(&mut *c).await
+        filter!(q);
+        q.push(" ORDER BY a.step_deadline, a.submitted_at, a.id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset.max(0));
+        let rows = q.build_query_as().fetch_all(&mut *c).await?;
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT COUNT(*) FROM applications a WHERE 1 = 1 AND a.status IN (",
+        );
+        filter!(q);
+        let total: i64 = q.build_query_scalar().fetch_one(&mut *c).await?;
+        Ok::<_, sqlx::Error>((rows, total))
     })?;
-    rows.into_iter().map(AppRow::into_application).collect()
+    Ok((
+        rows.into_iter()
+            .map(AppRow::into_application)
+            .collect::<Result<_, _>>()?,
+        total,
+    ))
 }
 
 /// One decision in an application's history.
@@ -615,14 +649,68 @@ pub async fn decide_on(
     reason: &str,
     book: &PolicyBook,
 ) -> Result<ApplicationStatus, DbError> {
-    let (db, chain, actor, now) = (w.db, w.chain, w.actor, w.now);
+    let mut tx = w.db.begin().await?;
+    let to = decide_in(&mut tx.conn(), w, id, decision, reason, book).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// The most applications one batch decision may take.
+pub const MAX_BATCH_DECISIONS: usize = 200;
+
+/// Takes one decision with one reason on several applications (a clerk's batch of first
+/// reviews or decisions), in one transaction: each is checked exactly as alone, and if any of
+/// them cannot take it nothing is decided, the error naming whose application and why.
+pub async fn decide_many(
+    w: &WriteCtx<'_>,
+    ids: &[Uuid],
+    decision: Decision,
+    reason: &str,
+    book: &PolicyBook,
+) -> Result<usize, DbError> {
+    if ids.is_empty() {
+        return Err(Invalid::one("id", "请勾选要办理的申请").into());
+    }
+    if ids.len() > MAX_BATCH_DECISIONS {
+        return Err(
+            Invalid::one("id", format!("一次最多办理 {MAX_BATCH_DECISIONS} 份申请")).into(),
+        );
+    }
+    let mut tx = w.db.begin().await?;
+    let mut conn = tx.conn();
+    let mut seen = std::collections::HashSet::new();
+    let mut done = 0;
+    for &id in ids.iter().filter(|id| seen.insert(**id)) {
+        match decide_in(&mut conn, w, id, decision, reason, book).await {
+            Ok(_) => done += 1,
+            Err(DbError::Invalid(inv)) => {
+                let (who, _) = load(&mut conn, w.actor, id).await?;
+                let whose = format!("{}的{}申请：", who.elder_name, who.item_name);
+                return Err(inv.prefixed(&whose).into());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// One decision inside the caller's transaction (see [`decide_on`]).
+async fn decide_in(
+    conn: &mut Conn<'_>,
+    w: &WriteCtx<'_>,
+    id: Uuid,
+    decision: Decision,
+    reason: &str,
+    book: &PolicyBook,
+) -> Result<ApplicationStatus, DbError> {
+    let (chain, actor, now) = (w.chain, w.actor, w.now);
     let role: Role = actor
         .role
         .parse()
         .map_err(|_| DbError::Forbidden("只有工作人员可以审核申请".into()))?;
     let today = china_today(now);
-    let mut tx = db.begin().await?;
-    let mut conn = tx.conn();
+    let mut conn = conn.reborrow();
     let (app, e) = load(&mut conn, actor, id).await?;
     let step = app.status.step();
     // The roles the region lets take the step (an objection during the notice is the
@@ -738,8 +826,89 @@ pub async fn decide_on(
             "eligible": answer.eligible, "explanation": answer.explanation, "against_rule": against,
         }));
     audit::append(&mut conn, chain, actor, event, now).await?;
-    tx.commit().await?;
+    let told = Told {
+        to: t.to,
+        reason,
+        notice,
+        appeal_until,
+        by: actor.user_id,
+    };
+    tell(&mut conn, &app, id, &told, now).await?;
     Ok(t.to)
+}
+
+/// What a decision did, for [`tell`].
+struct Told<'a> {
+    to: ApplicationStatus,
+    reason: &'a str,
+    notice: Option<(NaiveDate, NaiveDate)>,
+    appeal_until: Option<NaiveDate>,
+    /// Who decided (not told of their own decision).
+    by: Option<Uuid>,
+}
+
+/// Tells the family by text (when they chose it) what was decided and, when an application is
+/// sent back, the other village and township staff of the person's area in their
+/// notification centre.
+async fn tell(
+    conn: &mut Conn<'_>,
+    app: &Application,
+    id: Uuid,
+    t: &Told<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let Told {
+        to,
+        reason,
+        notice,
+        appeal_until,
+        by,
+    } = *t;
+    let receipt =
+        jinglao_domain::application::receipt_number(app.id, china_today(app.submitted_at));
+    let what = match to {
+        ApplicationStatus::Returned => format!("已退回补正，原因：{}", reason.trim()),
+        ApplicationStatus::Rejected => match appeal_until {
+            Some(d) => format!("不予批准（{}），如有异议可在 {d} 前申请复核", reason.trim()),
+            None => format!("复核后不予批准（{}）", reason.trim()),
+        },
+        ApplicationStatus::InNotice => match notice {
+            Some((_, until)) => format!("已审定同意，公示至 {until}，期满无异议后生效"),
+            None => "已审定同意，正在公示".to_string(),
+        },
+        ApplicationStatus::Effective => "已生效".to_string(),
+        _ => return Ok(()),
+    };
+    let text = format!(
+        "【敬老】{}的“{}”申请{what}。受理编号 {receipt}。",
+        app.elder_name, app.item_name
+    );
+    crate::sms::queue(conn, app.elder_id, "application_result", &text, now).await?;
+    if to == ApplicationStatus::Returned {
+        let mut staff = crate::notify::staff_covering(
+            conn,
+            &app.region,
+            &[Role::VillageStaff, Role::TownshipStaff],
+        )
+        .await?;
+        staff.retain(|s| Some(*s) != by);
+        let title = format!("{}的{}申请被退回补正", app.elder_name, app.item_name);
+        let body = format!("原因：{}。请联系申请人补充材料后重新提交。", reason.trim());
+        let link = format!("/applications/{id}");
+        crate::notify::add(
+            conn,
+            &staff,
+            crate::notify::New {
+                kind: "application_returned",
+                title: &title,
+                body: &body,
+                link: &link,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Whether the item asked for needs an effective assessment in the person's region

@@ -201,6 +201,34 @@ impl SweepList {
 
 /// The lists that apply to people in `root`: the nearest list at or above it and the latest
 /// version of every list published below it, deepest first (a person is asked under the
+/// Who a rule would take in today: how many active people living under `root` satisfy `rule`
+/// (a list for `list_region`) on `on`, and up to `sample` of them (the first by record id), for
+/// the rule builder's preview before a list is published. Reads only; the caller scopes `root`.
+pub async fn preview(
+    conn: &mut Conn<'_>,
+    root: &RegionCode,
+    rule: &jinglao_domain::rules::Rule,
+    list_region: &RegionCode,
+    on: NaiveDate,
+    book: &PolicyBook,
+    sample: usize,
+) -> Result<(usize, Vec<Uuid>), DbError> {
+    let people = load_people(conn, root, on).await?;
+    let advanced = book.int(PolicyKey::AdvancedAge, list_region) as i32;
+    let mut taken: Vec<Uuid> = (0..people.ids.len())
+        .filter(|&i| people.status[i].0 == ElderStatus::Active)
+        .filter(|&i| {
+            rule.evaluate(&people.raw[i].facts(list_region, on, advanced))
+                .eligible
+        })
+        .map(|i| people.ids[i])
+        .collect();
+    let count = taken.len();
+    taken.sort_unstable();
+    taken.truncate(sample);
+    Ok((count, taken))
+}
+
 /// deepest list whose region contains their residence).
 pub async fn lists_for(
     conn: &mut Conn<'_>,

@@ -245,6 +245,35 @@ pub async fn latest(
     nearest(conn, std::slice::from_ref(region)).await
 }
 
+/// The name of every item code, from the newest published list version that has it.
+pub async fn item_names(
+    conn: &mut Conn<'_>,
+) -> Result<jinglao_domain::service_list::ItemNames, DbError> {
+    let rows: Vec<(String, String)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT si.code, si.name FROM service_items si \
+             JOIN service_lists l ON l.id = si.list_id ORDER BY l.published_at, l.version",
+        )
+        .fetch_all(&mut *c)
+        .await
+    })?;
+    Ok(jinglao_domain::service_list::ItemNames::new(rows))
+}
+
+/// An item as messages name it: 「老年助餐」 (its newest name), or the code if no list has it.
+pub async fn item_label(conn: &mut Conn<'_>, code: &str) -> Result<String, DbError> {
+    let name: Option<String> = on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT si.name FROM service_items si JOIN service_lists l ON l.id = si.list_id \
+             WHERE si.code = $1 ORDER BY l.published_at DESC, l.version DESC LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    Ok(format!("「{}」", name.as_deref().unwrap_or(code)))
+}
+
 /// The list that applies to people in `region`: the latest version of the nearest region at
 /// or above it that has published one. One query, whatever the depth (the record page asks on
 /// every view).

@@ -112,47 +112,78 @@ pub async fn set_skills(
     items: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    if !may_manage(&mut db.acquire().await?.conn(), actor, provider_id).await? {
+    let ctx = crate::WriteCtx::new(db, key, actor, now);
+    set_skills_many(&ctx, provider_id, &[(staff_id, items.to_vec())])
+        .await
+        .map(|_| ())
+}
+
+/// Replaces the skills of several caregivers of one provider in one transaction (the staff
+/// page's one form for everyone); a person whose skills are unchanged is left alone and not
+/// audited. Returns how many people's skills changed. Someone not employed by the provider
+/// today refuses the whole change.
+pub async fn set_skills_many(
+    ctx: &crate::WriteCtx<'_>,
+    provider_id: Uuid,
+    changes: &[(Uuid, Vec<String>)],
+) -> Result<usize, DbError> {
+    if !may_manage(&mut ctx.db.acquire().await?.conn(), ctx.actor, provider_id).await? {
         return Err(DbError::NotFound);
     }
-    let mut items: Vec<&str> = items
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .collect();
-    items.sort_unstable();
-    items.dedup();
-    if let Some(bad) = items.iter().find(|s| s.chars().count() > 32) {
-        return Err(Invalid::one("skills", format!("项目代码过长：{bad}")).into());
+    let mut wanted: Vec<(Uuid, Vec<&str>)> = Vec::with_capacity(changes.len());
+    for (staff_id, items) in changes {
+        let mut items: Vec<&str> = items
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        items.sort_unstable();
+        items.dedup();
+        if let Some(bad) = items.iter().find(|s| s.chars().count() > 32) {
+            return Err(Invalid::one("skills", format!("项目代码过长：{bad}")).into());
+        }
+        wanted.push((*staff_id, items));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = ctx.db.begin().await?;
     let mut conn = tx.conn();
-    let today = jinglao_domain::clock::china_date(now);
-    if !employed(&mut conn, staff_id, provider_id, today).await? {
-        return Err(DbError::NotFound);
-    }
-    on_conn!(&mut conn, |c| {
-        sqlx::query("DELETE FROM staff_skills WHERE staff_id = $1")
-            .bind(staff_id)
-            .execute(&mut *c)
-            .await
-            .map(|_| ())
-    })?;
-    for item in &items {
+    let today = jinglao_domain::clock::china_date(ctx.now);
+    let held = skills_at(&mut conn, provider_id).await?;
+    let mut changed = 0;
+    for (staff_id, items) in &wanted {
+        if !employed(&mut conn, *staff_id, provider_id, today).await? {
+            return Err(DbError::NotFound);
+        }
+        let before: Vec<&str> = held
+            .get(staff_id)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        if before == *items {
+            continue;
+        }
         on_conn!(&mut conn, |c| {
-            sqlx::query("INSERT INTO staff_skills (staff_id, item_code) VALUES ($1, $2)")
-                .bind(staff_id)
-                .bind(*item)
+            sqlx::query("DELETE FROM staff_skills WHERE staff_id = $1")
+                .bind(*staff_id)
                 .execute(&mut *c)
                 .await
                 .map(|_| ())
         })?;
+        for item in items {
+            on_conn!(&mut conn, |c| {
+                sqlx::query("INSERT INTO staff_skills (staff_id, item_code) VALUES ($1, $2)")
+                    .bind(*staff_id)
+                    .bind(*item)
+                    .execute(&mut *c)
+                    .await
+                    .map(|_| ())
+            })?;
+        }
+        let event = Event::new("staff.skills", "staff", staff_id)
+            .detail(json!({ "provider": provider_id, "from": before, "skills": items }));
+        audit::append(&mut conn, ctx.chain, ctx.actor, event, ctx.now).await?;
+        changed += 1;
     }
-    let event = Event::new("staff.skills", "staff", staff_id)
-        .detail(json!({ "provider": provider_id, "skills": items }));
-    audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(changed)
 }
 
 /// Bars a member of staff from assignments from `on` (a blacklist entry), with the reason;

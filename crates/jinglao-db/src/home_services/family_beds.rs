@@ -192,12 +192,10 @@ pub async fn create(
         .await?
         .is_none()
     {
+        let label = crate::service_lists::item_label(&mut conn, b.item_code.trim()).await?;
         return Err(Invalid::one(
             "item_code",
-            format!(
-                "该服务机构在 {start} 没有项目 {} 的合同单价",
-                b.item_code.trim()
-            ),
+            format!("该服务机构在 {start} 没有项目{label}的合同单价"),
         )
         .into());
     }

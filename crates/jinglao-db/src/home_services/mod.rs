@@ -11,6 +11,7 @@ pub mod statements;
 pub(crate) mod visit_batch;
 pub mod visit_bulk;
 pub(crate) mod visit_check;
+pub mod visit_gate;
 pub mod visit_queue;
 pub mod visit_signals;
 pub mod visits;

@@ -229,9 +229,10 @@ async fn check_quota(
         .await
     })?;
     let Some((ent_id, list_id)) = ent else {
+        let label = service_lists::item_label(conn, item).await?;
         return Err(Invalid::one(
             "funding",
-            format!("老人在 {day} 没有纳入项目 {item}，不能使用服务额度；可改为自费"),
+            format!("老人在 {day} 没有纳入项目{label}，不能使用服务额度；可改为自费"),
         )
         .into());
     };
@@ -332,9 +333,10 @@ pub(crate) async fn place_in(
         return Err(Invalid::one("elder_id", format!("老人已故或已迁出{when}，不能下单")).into());
     }
     let Some((price_fen, _, _)) = price_on(conn, o.provider_id, item, day).await? else {
+        let label = service_lists::item_label(conn, item).await?;
         return Err(Invalid::one(
             "item_code",
-            format!("该服务机构在 {day} 没有项目 {item} 的合同单价"),
+            format!("该服务机构在 {day} 没有项目{label}的合同单价"),
         )
         .into());
     };
@@ -377,6 +379,12 @@ pub(crate) async fn place_in(
             "on": day, "minutes": minutes, "price_fen": price_fen, "channel": o.channel.as_str(),
         }));
     audit::append(conn, key, actor, event, now).await?;
+    let local = start.with_timezone(&jinglao_domain::clock::china_offset());
+    let text = format!(
+        "【敬老】已预约上门服务：{}，确认码 {code}。服务结束时请把确认码告诉护理员，不要告诉其他人。",
+        local.format("%m月%d日 %H:%M")
+    );
+    crate::sms::queue(conn, o.elder_id, "visit_code", &text, now).await?;
     Ok(Placed {
         id,
         confirm_code: code,
@@ -656,6 +664,17 @@ pub async fn end(
         .region(RegionCode::parse(&order.region_code).ok())
         .detail(json!({ "order": order_id, "status": status, "reason": reason.trim() }));
     audit::append(&mut conn, key, actor, event, now).await?;
+    if how == Ending::Cancelled {
+        let local = order
+            .window_start
+            .with_timezone(&jinglao_domain::clock::china_offset());
+        let text = format!(
+            "【敬老】{}的上门服务已取消（{}）。如有疑问请联系所在村（社区）。",
+            local.format("%m月%d日 %H:%M"),
+            reason.trim()
+        );
+        crate::sms::queue(&mut conn, order.elder_id, "booking_change", &text, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -690,6 +709,9 @@ pub struct Assigned {
     pub findings: Option<String>,
     /// The person's satisfaction score, once rated.
     pub score: Option<i32>,
+    /// The latitude of the check-in, if it had a position (none before check-in, or when the
+    /// phone gave no position).
+    pub in_lat: Option<f64>,
 }
 
 /// A caregiver's orders on `day` (China date), in time order, cancelled ones left out.
@@ -702,7 +724,7 @@ pub async fn assigned_on(
         sqlx::query_as(
             "SELECT o.id, o.item_code, o.window_start, o.window_end, o.status, e.name AS elder_name, \
              e.address, e.latitude, e.longitude, v.id AS visit_id, v.status AS visit_status, v.findings, \
-             r.score FROM service_orders o JOIN elders e ON e.id = o.elder_id \
+             r.score, v.in_lat FROM service_orders o JOIN elders e ON e.id = o.elder_id \
              LEFT JOIN visits v ON v.order_id = o.id \
              LEFT JOIN visit_ratings r ON r.visit_id = v.id AND r.source = 'caregiver_phone' \
              WHERE o.caregiver_id = $1 AND o.service_on = $2 AND o.status <> 'cancelled' \

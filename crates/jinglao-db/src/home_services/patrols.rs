@@ -244,41 +244,61 @@ async fn plan_in_scope(
     Ok((region, frequency_of(&f), last, joined))
 }
 
-/// Assigns the person's regular visitor; audited.
+/// The most people one assignment may name.
+pub const MAX_ASSIGN: usize = 500;
+
+/// Assigns one regular visitor to each of `elder_ids` (a clerk's batch, or one person), in one
+/// transaction: if any of them is not on the caller's list, nothing changes. Each person's
+/// change is audited. Returns how many plans changed (the same visitor again is no change).
 pub async fn assign_visitor(
     db: &Db,
     key: &ChainKey,
     actor: &Actor,
-    elder_id: Uuid,
+    elder_ids: &[Uuid],
     kind: &str,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<(), DbError> {
+) -> Result<u64, DbError> {
     let mut inv = Invalid::new();
     check_visitor(kind, name, &mut inv);
+    if elder_ids.is_empty() {
+        inv.add("elder_id", "请勾选要安排巡访人员的老人");
+    } else if elder_ids.len() > MAX_ASSIGN {
+        inv.add("elder_id", format!("一次最多为 {MAX_ASSIGN} 位老人安排"));
+    }
     inv.into_result(())?;
+    let name = name.trim();
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let (region, ..) = plan_in_scope(&mut conn, actor, elder_id).await?;
-    on_conn!(&mut conn, |c| {
-        sqlx::query(
-            "UPDATE patrol_plans SET visitor_kind = $1, visitor_name = $2, updated_at = $3 \
-             WHERE elder_id = $4",
-        )
-        .bind(kind)
-        .bind(name.trim())
-        .bind(now)
-        .bind(elder_id)
-        .execute(&mut *c)
-        .await
-        .map(|_| ())
-    })?;
-    let event = Event::new("patrol.assign", "elder", elder_id)
-        .region(Some(region))
-        .detail(json!({ "kind": kind, "name": name.trim() }));
-    audit::append(&mut conn, key, actor, event, now).await?;
+    let mut changed = 0;
+    let mut seen = std::collections::HashSet::new();
+    for &elder_id in elder_ids.iter().filter(|id| seen.insert(**id)) {
+        let (region, ..) = plan_in_scope(&mut conn, actor, elder_id).await?;
+        let n = on_conn!(&mut conn, |c| {
+            sqlx::query(
+                "UPDATE patrol_plans SET visitor_kind = $1, visitor_name = $2, updated_at = $3 \
+                 WHERE elder_id = $4 AND status = 'active' \
+                 AND (visitor_kind <> $1 OR visitor_name <> $2)",
+            )
+            .bind(kind)
+            .bind(name)
+            .bind(now)
+            .bind(elder_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if n == 0 {
+            continue;
+        }
+        changed += n;
+        let event = Event::new("patrol.assign", "elder", elder_id)
+            .region(Some(region))
+            .detail(json!({ "kind": kind, "name": name, "batch": elder_ids.len() }));
+        audit::append(&mut conn, key, actor, event, now).await?;
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(changed)
 }
 
 /// A visit as recorded.
@@ -309,7 +329,9 @@ pub struct NewVisit<'a> {
 }
 
 /// Records a visit; the next one falls due from it. A safety risk or an alarm referral needs
-/// a note saying what was done. Audited, one transaction.
+/// a note saying what was done. A person not (or no longer) on the list may be visited too — a
+/// neighbour's call, a visit on the way: the visit is kept, and no list entry changes. Audited,
+/// one transaction.
 pub async fn record(
     db: &Db,
     key: &ChainKey,
@@ -345,7 +367,30 @@ pub async fn record(
     let on = v.visited_on.unwrap_or(today);
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    let (region, f, last, joined) = plan_in_scope(&mut conn, actor, v.elder_id).await?;
+    let plan = match plan_in_scope(&mut conn, actor, v.elder_id).await {
+        Ok(p) => Some(p),
+        Err(DbError::Invalid(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let region = match &plan {
+        Some((region, ..)) => *region,
+        None => {
+            let person = crate::elders::get(&mut conn, &actor.scope, v.elder_id)
+                .await?
+                .ok_or(DbError::NotFound)?;
+            if person.status != ElderStatus::Active {
+                let mut inv = Invalid::new();
+                let why = if person.status == ElderStatus::Deceased {
+                    "已故"
+                } else {
+                    "已迁出"
+                };
+                inv.add("elder_id", format!("这位老人{why}，不再巡访"));
+                return Err(inv.into());
+            }
+            person.residence_region
+        }
+    };
     let id = Uuid::now_v7();
     on_conn!(&mut conn, |c| {
         sqlx::query(
@@ -358,22 +403,24 @@ pub async fn record(
         .bind(v.needs.trim()).bind(v.notes.trim()).bind(v.referral).bind(v.referral_note.trim())
         .bind(actor.user_id).bind(now).execute(&mut *c).await.map(|_| ())
     })?;
-    // A visit that did not meet the person does not count: the visit stays due.
-    let latest = if v.met {
-        Some(last.map_or(on, |l| l.max(on)))
-    } else {
-        last
-    };
-    let times = crate::policy::load(&mut conn)
-        .await?
-        .patrol_monthly_times(&region);
-    let due = patrol::due_on(latest, joined, f, times);
-    on_conn!(&mut conn, |c| {
-        sqlx::query(
-            "UPDATE patrol_plans SET last_visit_on = $1, due_on = $2, updated_at = $3 WHERE elder_id = $4",
-        )
-        .bind(latest).bind(due).bind(now).bind(v.elder_id).execute(&mut *c).await.map(|_| ())
-    })?;
+    if let Some((_, f, last, joined)) = plan {
+        // A visit that did not meet the person does not count: the visit stays due.
+        let latest = if v.met {
+            Some(last.map_or(on, |l| l.max(on)))
+        } else {
+            last
+        };
+        let times = crate::policy::load(&mut conn)
+            .await?
+            .patrol_monthly_times(&region);
+        let due = patrol::due_on(latest, joined, f, times);
+        on_conn!(&mut conn, |c| {
+            sqlx::query(
+                "UPDATE patrol_plans SET last_visit_on = $1, due_on = $2, updated_at = $3 WHERE elder_id = $4",
+            )
+            .bind(latest).bind(due).bind(now).bind(v.elder_id).execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     let event = Event::new("patrol.visit", "elder", v.elder_id)
         .region(Some(region))
         .detail(json!({
@@ -420,15 +467,16 @@ impl Listed {
 /// A position in the due list (due day, residence, name, person): where the next page starts.
 pub type DuePosition = (NaiveDate, String, String, Uuid);
 
-/// People in `scope` whose visit is due by `by` (overdue first), at most `limit` after
-/// `after`, with the total count (of the whole list, not of the page).
+/// People in `scope` whose visit is due by `by` (overdue first), at most `limit`, starting
+/// after `after` (the API's cursor) and skipping `offset` rows (a page number), with the total
+/// count (of the whole list, not of the page).
 pub async fn due(
     conn: &mut Conn<'_>,
     scope: &Scope,
     under: Option<&RegionCode>,
     by: NaiveDate,
     after: Option<&DuePosition>,
-    limit: i64,
+    (limit, offset): (i64, i64),
 ) -> Result<(Vec<Listed>, i64), DbError> {
     macro_rules! filter {
         ($q:expr) => {{
@@ -468,7 +516,9 @@ pub async fn due(
             q.push(")))))");
         }
         q.push(" ORDER BY p.due_on, p.region_code, e.name, p.elder_id LIMIT ")
-            .push_bind(limit);
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset.max(0));
         let rows = q.build_query_as::<Listed>().fetch_all(&mut *c).await?;
         let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM patrol_plans p");
         filter!(q);

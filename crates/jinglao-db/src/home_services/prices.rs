@@ -132,32 +132,22 @@ pub async fn add(
         .ok_or(DbError::NotFound)?;
     // Concurrent additions for this provider queue here.
     providers::lock(&mut conn, provider_id).await?;
-    let mut prices: Vec<Price> = list(&mut conn, provider_id)
-        .await?
-        .iter()
-        .map(ContractPrice::price)
-        .collect();
-    prices.push(Price {
-        item: item.to_string(),
+    let checked = CheckedPrice {
+        item,
         from,
         to: p.valid_to,
         unit_fen: fen,
-    });
-    if let Err(e) = check_prices(&prices) {
-        return Err(Invalid::one("valid_from", e).into());
-    }
-    let id = Uuid::now_v7();
-    on_conn!(&mut conn, |c| {
-        sqlx::query(
-            "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, unit_fen, \
-             min_minutes, needs_certificate, basis, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(id).bind(provider_id).bind(item).bind(from).bind(p.valid_to).bind(fen)
-        .bind(min_minutes as i32).bind(p.needs_certificate).bind(p.basis.trim())
-        .bind(actor.user_id).bind(now)
-        .execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
+        min_minutes: min_minutes as i32,
+        needs_certificate: p.needs_certificate,
+        basis: p.basis.trim(),
+        contract_id: None,
+    };
+    let id = insert_locked(&mut conn, provider_id, &checked, actor.user_id, now)
+        .await
+        .map_err(|e| match e {
+            PriceClash(m) => DbError::from(Invalid::one("valid_from", m)),
+            PriceDb(e) => e,
+        })?;
     let event = Event::new("price.add", "provider", provider_id)
         .region(Some(provider.region_code))
         .detail(
@@ -165,5 +155,77 @@ pub async fn add(
         );
     audit::append(&mut conn, key, actor, event, now).await?;
     tx.commit().await?;
+    Ok(id)
+}
+
+/// A checked price, ready to store.
+pub(crate) struct CheckedPrice<'a> {
+    /// Item code.
+    pub item: &'a str,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day, or open.
+    pub to: Option<NaiveDate>,
+    /// Per visit, fen.
+    pub unit_fen: i64,
+    /// Minimum minutes.
+    pub min_minutes: i32,
+    /// Needs a certified caregiver.
+    pub needs_certificate: bool,
+    /// Contract number or document.
+    pub basis: &'a str,
+    /// The purchase contract it comes from.
+    pub contract_id: Option<Uuid>,
+}
+
+/// Why a price could not be stored.
+pub(crate) enum PriceError {
+    /// It would be in force together with another price of the same item (the sentence).
+    PriceClash(String),
+    /// The database failed.
+    PriceDb(DbError),
+}
+use PriceError::{PriceClash, PriceDb};
+
+impl From<DbError> for PriceError {
+    fn from(e: DbError) -> Self {
+        PriceDb(e)
+    }
+}
+
+/// Stores a price after checking it against the provider's others; the caller holds the
+/// provider's lock (`providers::lock`) in the same transaction.
+pub(crate) async fn insert_locked(
+    conn: &mut Conn<'_>,
+    provider_id: Uuid,
+    p: &CheckedPrice<'_>,
+    created_by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, PriceError> {
+    let mut prices: Vec<Price> = list(conn, provider_id)
+        .await?
+        .iter()
+        .map(ContractPrice::price)
+        .collect();
+    prices.push(Price {
+        item: p.item.to_string(),
+        from: p.from,
+        to: p.to,
+        unit_fen: p.unit_fen,
+    });
+    check_prices(&prices).map_err(PriceClash)?;
+    let id = Uuid::now_v7();
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, unit_fen, \
+             min_minutes, needs_certificate, basis, created_by, created_at, contract_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id).bind(provider_id).bind(p.item).bind(p.from).bind(p.to).bind(p.unit_fen)
+        .bind(p.min_minutes).bind(p.needs_certificate).bind(p.basis)
+        .bind(created_by).bind(now).bind(p.contract_id)
+        .execute(&mut *c).await.map(|r| r.rows_affected())
+    })
+    .map_err(DbError::from)?;
     Ok(id)
 }

@@ -1,7 +1,8 @@
 //! Monthly settlement (月度结算): per provider, month and funding source, the verified and
 //! accepted visits priced at the contract price in force on their day make a statement
 //! (对账单) with every visit listed. The provider confirms or disputes it, the bureau approves
-//! it, and the payment is recorded.
+//! it, and finance pays it through a treasury batch (`purchase::payments`): it is paid when the
+//! treasury's confirmation comes back, never by a hand-typed reference.
 //!
 //! A visit is charged on at most one statement line, ever (a partial unique index). Running a
 //! month again adds only visits not yet charged, so a re-run is idempotent; two runs at once
@@ -31,7 +32,7 @@ pub struct Statement {
     pub service_month: String,
     /// Stored funding name.
     pub funding: String,
-    /// draft | confirmed | disputed | approved | paid.
+    /// draft | confirmed | disputed | approved | paying | paid.
     pub status: String,
     /// Sum of the lines, fen.
     pub total_fen: i64,
@@ -73,6 +74,9 @@ pub struct RunReport {
     /// Of those, visits from earlier months (adjustments).
     pub adjustments: usize,
     /// Payable visits with no contract price on their day (not charged; listed for staff).
+    /// Visits paid from public funds (entitlement, voucher) are charged only at a price from a
+    /// purchase contract; a price typed in without one prices only self-paid and insured
+    /// visits.
     pub unpriced: Vec<Uuid>,
     /// Payable visits not charged because the statement is no longer a draft (they go on the
     /// next month's statement).
@@ -233,15 +237,19 @@ pub async fn run(
     }
     let adjustments_before = adjustments_on(&mut conn, head.id, month).await?;
     // One statement prices and inserts every line, on either database: each payable visit
-    // joined to the contract price in force on its day (prices never overlap, so at most one).
+    // joined to the price in force on its day (prices never overlap, so at most one), which
+    // for public funds must come from a purchase contract.
     let added = on_conn!(&mut conn, |c| {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
-             service_month, amount_fen) \
-             SELECT v.id, 'charge', $4, v.item_code, v.service_on, v.service_month, p.unit_fen \
+             service_month, amount_fen, contract_id) \
+             SELECT v.id, 'charge', $4, v.item_code, v.service_on, v.service_month, p.unit_fen, \
+             p.contract_id \
              {PAYABLE_FROM} JOIN service_prices p ON p.provider_id = v.provider_id \
              AND p.item_code = v.item_code AND p.valid_from <= v.service_on \
-             AND (p.valid_to IS NULL OR p.valid_to >= v.service_on) {PAYABLE_WHERE}"
+             AND (p.valid_to IS NULL OR p.valid_to >= v.service_on) \
+             AND (p.contract_id IS NOT NULL OR $2 NOT IN ('entitlement', 'voucher')) \
+             {PAYABLE_WHERE}"
         )))
         .bind(provider_id)
         .bind(funding)
@@ -268,9 +276,9 @@ pub async fn run(
     let reversed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "INSERT INTO statement_lines (visit_id, kind, statement_id, item_code, service_on, \
-             service_month, amount_fen) \
+             service_month, amount_fen, contract_id) \
              SELECT l.visit_id, 'reversal', $4, l.item_code, l.service_on, l.service_month, \
-             -l.amount_fen FROM statement_lines l JOIN visits v ON v.id = l.visit_id \
+             -l.amount_fen, l.contract_id FROM statement_lines l JOIN visits v ON v.id = l.visit_id \
              WHERE l.kind = 'charge' AND v.provider_id = $1 AND v.funding = $2 \
              AND v.status = 'rejected' AND v.service_month <= $3 \
              AND NOT EXISTS (SELECT 1 FROM statement_lines r WHERE r.visit_id = l.visit_id \
@@ -328,10 +336,9 @@ pub enum Step {
     Dispute(String),
     /// The bureau re-opens a disputed statement after looking into it, with a reason.
     Reopen(String),
-    /// The bureau approves a confirmed statement.
+    /// The bureau approves a confirmed statement. Payment follows in a treasury batch
+    /// (`purchase::payments`), never by hand.
     Approve,
-    /// The treasury paid it, with the payment reference.
-    Pay(String),
 }
 
 impl Step {
@@ -341,7 +348,6 @@ impl Step {
             Step::Dispute(_) => "dispute",
             Step::Reopen(_) => "reopen",
             Step::Approve => "approve",
-            Step::Pay(_) => "pay",
         }
     }
 
@@ -352,54 +358,19 @@ impl Step {
             Step::Dispute(_) => ("draft", "disputed", Permission::ManageFacilities),
             Step::Reopen(_) => ("disputed", "draft", Permission::SettleServices),
             Step::Approve => ("confirmed", "approved", Permission::SettleServices),
-            Step::Pay(_) => ("approved", "paid", Permission::SettleServices),
         }
     }
 
     fn text(&self) -> Option<&str> {
         match self {
-            Step::Dispute(t) | Step::Reopen(t) | Step::Pay(t) => Some(t.trim()),
+            Step::Dispute(t) | Step::Reopen(t) => Some(t.trim()),
             _ => None,
         }
     }
 }
 
-/// Refuses to record the payment of a statement by the account that approved it, where the
-/// provider's region separates the two duties (`settlement.separate_duties`).
-async fn separate_payer(
-    conn: &mut Conn<'_>,
-    actor: &Actor,
-    head: &Statement,
-) -> Result<(), DbError> {
-    let (approver, region): (Option<Uuid>, String) = on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT s.approved_by, p.region_code FROM statements s \
-             JOIN providers p ON p.id = s.provider_id WHERE s.id = $1",
-        )
-        .bind(head.id)
-        .fetch_one(&mut *c)
-        .await
-    })?;
-    let region = jinglao_domain::RegionCode::parse(&region)
-        .map_err(|_| DbError::Corrupt(format!("服务机构区划 {region}")))?;
-    let book = crate::policy::load(conn).await?;
-    let separate = book.flag(
-        jinglao_domain::policy::PolicyKey::SettlementSeparateDuties,
-        &region,
-    );
-    if separate && approver.is_some() && approver == actor.user_id {
-        return Err(Invalid::one(
-            "payment_ref",
-            "这份结算单是您审批的；审批和支付登记须由不同的人办理，请另一位同事登记支付",
-        )
-        .into());
-    }
-    Ok(())
-}
-
 /// Moves a statement one step, audited. Confirming and disputing are the provider's own
-/// account's; re-opening, approving and paying the bureau's, and paying by another account
-/// than the approver's where the region separates the duties.
+/// account's; re-opening and approving the bureau's.
 pub async fn advance(
     db: &Db,
     key: &ChainKey,
@@ -420,24 +391,21 @@ pub async fn advance(
         return Err(DbError::Forbidden(if provider_side {
             "只有服务机构本身可以确认或提出异议".into()
         } else {
-            "您的角色不能审批或支付结算单".into()
+            "您的角色不能审批结算单".into()
         }));
     }
     if step.text().is_some_and(str::is_empty) {
-        let field = if matches!(step, Step::Pay(_)) {
-            "payment_ref"
-        } else {
-            "reason"
-        };
-        return Err(Invalid::one(field, "请填写").into());
+        return Err(Invalid::one("reason", "请填写").into());
     }
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let head = get(&mut conn, &actor.scope, statement_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    if matches!(step, Step::Pay(_)) && actor.user_id.is_some() {
-        separate_payer(&mut conn, actor, &head).await?;
+    if matches!(step, Step::Approve)
+        && let Some(why) = contract_hold(&mut conn, statement_id).await?
+    {
+        return Err(Invalid::one("statement", why).into());
     }
     // Each step sets its own columns; every statement guards the status it starts from.
     let (set, text) = match step {
@@ -452,7 +420,6 @@ pub async fn advance(
             Some(t),
         ),
         Step::Approve => ("approved_by = $3, approved_at = $4", None),
-        Step::Pay(t) => ("paid_by = $3, paid_at = $4, payment_ref = $6", Some(t)),
     };
     let sql = format!(
         "UPDATE statements SET status = $1, {set}, updated_at = $4 WHERE id = $5 AND status = $2"
@@ -499,6 +466,7 @@ pub fn status_label(status: &str) -> &'static str {
         "confirmed" => "机构已确认",
         "disputed" => "机构有异议",
         "approved" => "已审批",
+        "paying" => "国库支付中",
         "paid" => "已支付",
         _ => "未知",
     }
@@ -606,4 +574,54 @@ pub async fn lines_detail(
         )
         .bind(statement_id).fetch_all(&mut *c).await
     })?)
+}
+
+/// Why a statement must be held rather than approved, if it must: for each purchase contract
+/// its lines were priced under, the amount on it against what the contract has left (its
+/// ceiling less its lines on approved and paid statements). The first contract it would take
+/// past its ceiling, named with its number.
+async fn contract_hold(conn: &mut Conn<'_>, statement_id: Uuid) -> Result<Option<String>, DbError> {
+    let mine: Vec<(Uuid, i64)> = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT contract_id, CAST(SUM(amount_fen) AS BIGINT) FROM statement_lines \
+             WHERE statement_id = $1 AND contract_id IS NOT NULL GROUP BY contract_id",
+        )
+        .bind(statement_id)
+        .fetch_all(&mut *c)
+        .await
+    })?;
+    for (contract, amount) in mine {
+        // Approvals against one contract queue here (a write that changes nothing locks the
+        // row on PostgreSQL; SQLite's writers are serialised anyway).
+        on_conn!(conn, |c| {
+            sqlx::query("UPDATE purchase_contracts SET ceiling_fen = ceiling_fen WHERE id = $1")
+                .bind(contract)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        let (no, ceiling): (String, i64) = on_conn!(conn, |c| {
+            sqlx::query_as("SELECT contract_no, ceiling_fen FROM purchase_contracts WHERE id = $1")
+                .bind(contract)
+                .fetch_one(&mut *c)
+                .await
+        })?;
+        let committed: i64 = on_conn!(conn, |c| {
+            sqlx::query_scalar(
+                "SELECT COALESCE(CAST(SUM(l.amount_fen) AS BIGINT), 0) FROM statement_lines l \
+                 JOIN statements s ON s.id = l.statement_id \
+                 WHERE l.contract_id = $1 AND s.id <> $2 AND s.status IN ('approved', 'paying', 'paid')",
+            )
+            .bind(contract)
+            .bind(statement_id)
+            .fetch_one(&mut *c)
+            .await
+        })?;
+        if let Some(why) =
+            jinglao_domain::purchase::contract::ceiling_hold(ceiling, committed, amount)
+        {
+            return Ok(Some(format!("合同 {no}：{why}")));
+        }
+    }
+    Ok(None)
 }

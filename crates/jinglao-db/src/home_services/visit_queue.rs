@@ -40,14 +40,17 @@ struct Item {
 #[derive(Clone, Debug)]
 pub struct VisitQueue {
     sender: mpsc::Sender<Item>,
+    /// For the questions asked before a check-out is queued ([`crate::visit_gate`]).
+    db: Db,
+    key: ChainKey,
 }
 
 impl VisitQueue {
     /// Starts the writing task on the current Tokio runtime.
     pub fn start(db: Db, key: ChainKey) -> VisitQueue {
         let (sender, receiver) = mpsc::channel(CAPACITY);
-        tokio::spawn(write_batches(db, key, receiver));
-        VisitQueue { sender }
+        tokio::spawn(write_batches(db.clone(), key.clone(), receiver));
+        VisitQueue { sender, db, key }
     }
 
     /// [`crate::visits::check_in`] for `who` (a caregiver's account is looked up in the
@@ -72,6 +75,7 @@ impl VisitQueue {
         co: &CheckOut,
         now: DateTime<Utc>,
     ) -> Result<Outcome, DbError> {
+        crate::visit_gate::gate(&self.db, &self.key, actor, who, co, None, now).await?;
         self.submit(Job::check_out(actor, who, co, None, now))
             .await?
             .outcome()

@@ -194,6 +194,9 @@ pub struct CheckOut {
     pub tasks: String,
     /// Free notes.
     pub notes: String,
+    /// Refuse, with a warning, a check-out shorter than the item's minimum minutes (the phone
+    /// page asks first; a confirmed early end is sent without it).
+    pub warn_short: bool,
 }
 
 /// The result of a check: verified, or the findings that sent it to the exception queue.
@@ -219,6 +222,7 @@ pub async fn check_out(
     book: &PolicyBook,
     now: DateTime<Utc>,
 ) -> Result<Outcome, DbError> {
+    crate::visit_gate::gate(db, key, actor, Who::Caregiver(me), co, Some(book), now).await?;
     let job = Job::check_out(actor, Who::Caregiver(me), co, Some(book.clone()), now);
     visit_batch::run_one(db, key, job).await?.outcome()
 }
@@ -284,7 +288,85 @@ pub async fn review(
         return Err(Invalid::one("reason", "请填写审核理由").into());
     }
     let mut tx = db.begin().await?;
+    review_in(&mut tx.conn(), key, actor, visit_id, decision, reason, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The most visits one batch review may decide.
+pub const MAX_BATCH_REVIEW: usize = 200;
+
+/// Decides several visits of the exception queue with one decision and one reason (a
+/// reviewer's batch after calling the families back), in one transaction: each is checked as
+/// if alone, and if any cannot take the decision nothing is decided, the error naming the
+/// visit's person and day. Returns how many were decided.
+pub async fn review_many(
+    db: &Db,
+    key: &ChainKey,
+    actor: &Actor,
+    visit_ids: &[Uuid],
+    decision: Decision,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    if !actor.may(Permission::ReviewVisits) {
+        return Err(DbError::Forbidden("您的角色不能审核服务异常".into()));
+    }
+    let mut inv = Invalid::new();
+    if reason.trim().is_empty() {
+        inv.add("reason", "请填写审核理由");
+    }
+    if visit_ids.is_empty() {
+        inv.add("visit", "请勾选要核查的服务");
+    } else if visit_ids.len() > MAX_BATCH_REVIEW {
+        inv.add("visit", format!("一次最多核查 {MAX_BATCH_REVIEW} 次服务"));
+    }
+    inv.into_result(())?;
+    let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    let mut seen = std::collections::HashSet::new();
+    let mut done = 0;
+    for &id in visit_ids.iter().filter(|id| seen.insert(**id)) {
+        match review_in(&mut conn, key, actor, id, decision, reason, now).await {
+            Ok(()) => done += 1,
+            Err(DbError::Invalid(inv)) => {
+                let who: Option<(String, DateTime<Utc>)> = on_conn!(&mut conn, |c| {
+                    sqlx::query_as(
+                        "SELECT e.name, v.in_at FROM visits v JOIN elders e ON e.id = v.elder_id \
+                         WHERE v.id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await
+                })?;
+                let who = who
+                    .map(|(name, at)| {
+                        format!(
+                            "{name} {} 的服务：",
+                            jinglao_domain::clock::format_local(at)
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(inv.prefixed(&who).into());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// One review inside the caller's transaction (see [`review`]).
+async fn review_in(
+    conn: &mut Conn<'_>,
+    key: &ChainKey,
+    actor: &Actor,
+    visit_id: Uuid,
+    decision: Decision,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let mut conn = conn.reborrow();
     let region = region_in_scope(&mut conn, &actor.scope, visit_id).await?;
     let status = match decision {
         Decision::Accept => "accepted",
@@ -322,7 +404,6 @@ pub async fn review(
         .region(Some(region))
         .detail(json!({ "decision": status, "reason": reason.trim() }));
     audit::append(&mut conn, key, actor, event, now).await?;
-    tx.commit().await?;
     Ok(())
 }
 

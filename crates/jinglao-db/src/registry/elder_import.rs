@@ -40,6 +40,9 @@ pub enum Action {
         elder_id: Uuid,
         /// What changes.
         changes: Vec<FieldChange>,
+        /// The record as it will be: the row, with what is on file wherever its optional
+        /// cells were empty.
+        input: Box<ElderInput>,
     },
 }
 
@@ -212,13 +215,21 @@ pub async fn plan(
                     });
                     continue;
                 }
-                (
-                    Action::Update {
-                        elder_id: e.id,
-                        changes: diff(&old, &rec.input),
-                    },
-                    Some(e.id),
-                )
+                // An empty optional cell keeps what is on file.
+                let mut merged = rec.input.clone();
+                merged.keep_where_blank(&old, &rec.blank);
+                if merged == old {
+                    (Action::Unchanged { elder_id: e.id }, Some(e.id))
+                } else {
+                    (
+                        Action::Update {
+                            elder_id: e.id,
+                            changes: diff(&old, &merged),
+                            input: Box::new(merged),
+                        },
+                        Some(e.id),
+                    )
+                }
             }
             None => (Action::New, None),
         };
@@ -261,7 +272,9 @@ fn fingerprint(plan: &ImportPlan) -> String {
         let (tag, id, changes) = match &r.action {
             Action::New => ("new", None, String::new()),
             Action::Unchanged { elder_id } => ("same", Some(*elder_id), String::new()),
-            Action::Update { elder_id, changes } => (
+            Action::Update {
+                elder_id, changes, ..
+            } => (
                 "update",
                 Some(*elder_id),
                 serde_json::to_string(changes).unwrap_or_default(),
@@ -325,9 +338,19 @@ pub async fn apply(
             Action::Unchanged { .. } => None,
         })
         .collect();
+    // What each changed row writes: the row, or for an update the merged record.
+    let written_input: HashMap<usize, &ElderInput> = plan
+        .rows
+        .iter()
+        .filter_map(|r| match &r.action {
+            Action::New => Some((r.index, &records[r.index].input)),
+            Action::Update { input, .. } => Some((r.index, input.as_ref())),
+            Action::Unchanged { .. } => None,
+        })
+        .collect();
     let inputs: Vec<(Uuid, &ElderInput)> = changed
         .iter()
-        .map(|&i| (record_id[&i], &records[i].input))
+        .map(|&i| (record_id[&i], written_input[&i]))
         .collect();
     let sealed: HashMap<usize, Sealed> = changed
         .into_iter()
@@ -371,8 +394,12 @@ pub async fn apply(
                     summary.unchanged += 1;
                     *elder_id
                 }
-                Action::Update { elder_id, changes } => {
-                    update_row(&mut conn, *elder_id, &rec.input, &sealed[&r.index], now).await?;
+                Action::Update {
+                    elder_id,
+                    changes,
+                    input,
+                } => {
+                    update_row(&mut conn, *elder_id, input, &sealed[&r.index], now).await?;
                     events.push(
                         Event::new("elder.update", "elder", elder_id)
                             .region(Some(rec.input.residence_region))

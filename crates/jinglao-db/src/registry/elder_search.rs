@@ -146,6 +146,31 @@ pub async fn record_search(
     shown: usize,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbError> {
+    record_query(db, chain, actor, "elder.search", filter, shown, now).await
+}
+
+/// Records that the filtered list was exported to a file (`elder.export`), with the filter and
+/// how many rows left the platform.
+pub async fn record_export(
+    db: &crate::Db,
+    chain: &crate::audit::ChainKey,
+    actor: &crate::Actor,
+    filter: &ElderFilter,
+    rows: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbError> {
+    record_query(db, chain, actor, "elder.export", filter, rows, now).await
+}
+
+async fn record_query(
+    db: &crate::Db,
+    chain: &crate::audit::ChainKey,
+    actor: &crate::Actor,
+    action: &str,
+    filter: &ElderFilter,
+    shown: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbError> {
     let asked = match classify(&filter.text) {
         TextQuery::None => serde_json::Value::Null,
         TextQuery::IdNumber(id) => ResidentId::parse(&id)
@@ -156,7 +181,7 @@ pub async fn record_search(
             .unwrap_or_default(),
         TextQuery::Name(n) => serde_json::json!({ "name": n }),
     };
-    let mut event = crate::audit::Event::new("elder.search", "elder", "search")
+    let mut event = crate::audit::Event::new(action, "elder", "search")
         .region(filter.region.or(actor.scope.region_root()));
     event.record_id = None;
     event.detail = serde_json::json!({

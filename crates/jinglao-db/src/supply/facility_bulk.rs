@@ -133,7 +133,7 @@ pub async fn admit_residents_for_demo(
     })?;
     let beds: Vec<(Uuid, Uuid, String, i64)> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
-            "SELECT b.id, b.facility_id, f.region_code, f.beds_total FROM beds b \
+            "SELECT b.id, b.facility_id, f.region_code, CAST(f.beds_total AS BIGINT) FROM beds b \
              JOIN facilities f ON f.id = b.facility_id WHERE b.status = 'free' \
              ORDER BY f.id, b.floor, b.room, b.label",
         )

@@ -278,6 +278,15 @@ async fn visit_by(w: &World, c: Caregiver, o: Uuid, start: DateTime<Utc>, code: 
     .await
     .unwrap();
     let end = start + Duration::minutes(60);
+    // The code is recorded as typed, wrong or not: one try, as before retries were asked for
+    // (what the signals look at is what was finally recorded).
+    let one_try =
+        jinglao_domain::policy::PolicyBook::new(vec![jinglao_domain::policy::PolicySetting {
+            region: jinglao_domain::RegionCode::parse("4303").unwrap(),
+            key: jinglao_domain::policy::PolicyKey::VisitCodeTries,
+            value: "1".into(),
+            basis: "测试".into(),
+        }]);
     visits::check_out(
         &w.db,
         &CHAIN,
@@ -289,7 +298,7 @@ async fn visit_by(w: &World, c: Caregiver, o: Uuid, start: DateTime<Utc>, code: 
             code: Some(code.into()),
             ..Default::default()
         },
-        &w.book,
+        &one_try,
         end,
     )
     .await
@@ -369,7 +378,7 @@ test_on_both! {
         visits::check_in(&w.db, &CHAIN, &carer_actor(&w), w.carer, &CheckIn { visit_id: id, order_id: second, stamp: far(start) }, start).await.unwrap();
         let end = start + Duration::minutes(60);
         let out = visits::check_out(&w.db, &CHAIN, &carer_actor(&w), w.carer,
-            &CheckOut { visit_id: id, stamp: far(end), code: Some("000000".into()), ..Default::default() }, &w.book, end).await.unwrap();
+            &CheckOut { visit_id: id, stamp: far(end), code: None, ..Default::default() }, &w.book, end).await.unwrap();
         let codes: Vec<&str> = out.findings.iter().map(|f| f.code.as_str()).collect();
         assert!(codes.contains(&"impossible_travel"), "{codes:?}");
         assert!(!codes.contains(&"overlap"), "{codes:?}");
@@ -389,7 +398,7 @@ test_on_both! {
         statements::advance(&w.db, &CHAIN, &w.admin, first.statement.id, &Step::Confirm, now).await.unwrap();
         statements::advance(&w.db, &CHAIN, &finance, first.statement.id, &Step::Approve, now).await.unwrap();
         let treasurer = staff_actor("430302", Role::Finance);
-        statements::advance(&w.db, &CHAIN, &treasurer, first.statement.id, &Step::Pay("GK-1".into()), now).await.unwrap();
+        crate::purchase::pay(&w.db, &treasurer, &[first.statement.id], now).await;
         // Revoking needs the right role and a reason; only a passed visit can be revoked.
         let township = staff_actor("430302001", Role::TownshipStaff);
         let err = visits::revoke(&w.db, &CHAIN, &carer_actor(&w), visit_id, "x", now).await.unwrap_err();

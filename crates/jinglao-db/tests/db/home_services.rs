@@ -150,24 +150,16 @@ pub(crate) async fn world(db: Db, quota: u32) -> World {
     .await
     .unwrap()
     .id;
-    prices::add(
+    // Government-funded visits are charged only at a contract's price.
+    jinglao_db::testing_contract::contract_prices(
         &db,
         &CHAIN,
-        &city,
         provider,
-        &NewPrice {
-            item_code: ITEM,
-            valid_from: NaiveDate::from_ymd_opt(2024, 1, 1),
-            valid_to: None,
-            unit_fen: Some(4_000),
-            min_minutes: Some(30),
-            needs_certificate: true,
-            basis: "XT-2024-HT-01",
-        },
-        Utc::now(),
+        &[(ITEM, 4_000, 30, true)],
+        china_date(Utc::now()) - Duration::days(365),
+        china_date(Utc::now()) + Duration::days(700),
     )
-    .await
-    .unwrap();
+    .await;
     let admin = provider_actor(provider, Role::ProviderAdmin);
     let c = FieldCipher::new(&[1; 32], &[2; 32]);
     let mut carers = Vec::new();
@@ -314,22 +306,36 @@ pub(crate) async fn visit(
     .await
     .unwrap();
     let end = start + Duration::minutes(minutes);
-    visits::check_out(
-        &w.db,
-        &CHAIN,
-        &carer_actor(w),
-        w.carer,
-        &CheckOut {
-            visit_id: id,
-            stamp: at_home(end),
-            code: Some(code.into()),
-            ..Default::default()
-        },
-        &w.book,
-        end,
-    )
-    .await
-    .unwrap()
+    let out = |code: &str| CheckOut {
+        visit_id: id,
+        stamp: at_home(end),
+        code: Some(code.into()),
+        ..Default::default()
+    };
+    // A wrong code is asked again (the region's tries, three by default) before it counts:
+    // the caregiver tries two other wrong codes first.
+    for n in 0.. {
+        let attempt = if n == 0 {
+            code.to_string()
+        } else {
+            format!("{code}{n}")
+        };
+        match visits::check_out(
+            &w.db,
+            &CHAIN,
+            &carer_actor(w),
+            w.carer,
+            &out(&attempt),
+            &w.book,
+            end,
+        )
+        .await
+        {
+            Err(DbError::Invalid(e)) if e.get("code").is_some() && n < 5 => continue,
+            other => return other.unwrap(),
+        }
+    }
+    unreachable!()
 }
 
 pub(crate) async fn count(db: &Db, sql: &str) -> i64 {
@@ -636,12 +642,13 @@ test_on_both! {
         let lines = statements::lines(&mut c.conn(), adj.statement.id).await.unwrap();
         assert_eq!(lines[0].service_month, month, "the line keeps the visit's own month");
         drop(c);
-        // The one who approved it may not also record its payment (duties kept apart).
-        let pay = Step::Pay("国库支付 2026-0001".into());
-        let err = statements::advance(&w.db, &CHAIN, &finance, st.id, &pay, now).await.unwrap_err();
-        assert!(matches!(&err, DbError::Invalid(i) if i.get("payment_ref").is_some_and(|m| m.contains("不同的人"))), "{err:?}");
+        // The one who approved it may not also send it for payment (duties kept apart).
+        let err = jinglao_db::purchase::payments::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &finance, now), &[st.id]).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("statement_ids").is_some_and(|m| m.contains("不同的人"))), "{err:?}");
         let treasurer = staff_actor("430302", Role::Finance);
-        let paid = statements::advance(&w.db, &CHAIN, &treasurer, st.id, &pay, now).await.unwrap();
+        crate::purchase::pay(&w.db, &treasurer, &[st.id], now).await;
+        let mut c = w.db.acquire().await.unwrap();
+        let paid = statements::get(&mut c.conn(), &jinglao_domain::Scope::All, st.id).await.unwrap().unwrap();
         assert_eq!(paid.status, "paid");
     }
 }
@@ -790,4 +797,46 @@ fn end_of_china_month(t: DateTime<Utc>) -> DateTime<Utc> {
     }
     .unwrap();
     jinglao_domain::clock::china_time(next, chrono::NaiveTime::MIN) - Duration::seconds(1)
+}
+
+test_on_both! {
+    async fn a_wrong_code_is_asked_again_until_the_tries_run_out_and_a_repeated_one_counts_once(t: TestDb) {
+        let w = world(t.db.clone(), 10).await;
+        let me = carer_actor(&w);
+        let (order, code) = book(&w, Funding::Entitlement, 0).await.unwrap();
+        let start = w.base;
+        let id = Uuid::now_v7();
+        visits::check_in(&w.db, &CHAIN, &me, w.carer, &CheckIn { visit_id: id, order_id: order, stamp: at_home(start) }, start).await.unwrap();
+        let end = start + Duration::minutes(50);
+        let out = |c: &str| CheckOut { visit_id: id, stamp: at_home(end), code: Some(c.into()), ..Default::default() };
+        let wrong = if code == "123456" { "654321" } else { "123456" };
+        let err = visits::check_out(&w.db, &CHAIN, &me, w.carer, &out(wrong), &w.book, end).await.unwrap_err();
+        let DbError::Invalid(e) = err else { panic!("{err:?}") };
+        assert!(e.get("code").unwrap().contains("还可以再试 2 次"), "{e:?}");
+        // The same wrong code sent again (a retried request) is not a second try.
+        let err = visits::check_out(&w.db, &CHAIN, &me, w.carer, &out(wrong), &w.book, end).await.unwrap_err();
+        let DbError::Invalid(e) = err else { panic!("{err:?}") };
+        assert!(e.get("code").unwrap().contains("还可以再试 2 次"), "{e:?}");
+        // A short code says how many digits it has.
+        let err = visits::check_out(&w.db, &CHAIN, &me, w.carer, &out("12"), &w.book, end).await.unwrap_err();
+        let DbError::Invalid(e) = err else { panic!("{err:?}") };
+        assert!(e.get("code").unwrap().contains("6 位数字") && e.get("code").unwrap().contains("再试 1 次"), "{e:?}");
+        assert_eq!(count(&w.db, "SELECT COUNT(*) FROM visits WHERE out_at IS NOT NULL").await, 0, "nothing recorded yet");
+        // The right code now verifies the visit: the misses leave no finding.
+        let ok = visits::check_out(&w.db, &CHAIN, &me, w.carer, &out(&code), &w.book, end).await.unwrap();
+        assert_eq!(ok.status, "verified", "{ok:?}");
+        // A check-out that asks to be warned hears about a short visit first.
+        let (o2, c2) = book(&w, Funding::Entitlement, 3).await.unwrap();
+        let start = w.base + Duration::hours(6);
+        let id2 = Uuid::now_v7();
+        visits::check_in(&w.db, &CHAIN, &me, w.carer, &CheckIn { visit_id: id2, order_id: o2, stamp: at_home(start) }, start).await.unwrap();
+        let early = start + Duration::minutes(10);
+        let warned = CheckOut { visit_id: id2, stamp: at_home(early), code: Some(c2.clone()), warn_short: true, ..Default::default() };
+        let err = visits::check_out(&w.db, &CHAIN, &me, w.carer, &warned, &w.book, early).await.unwrap_err();
+        let DbError::Invalid(e) = err else { panic!("{err:?}") };
+        assert!(e.get("confirm_short").unwrap().contains("才 10 分钟"), "{e:?}");
+        let confirmed = CheckOut { warn_short: false, ..warned };
+        let out = visits::check_out(&w.db, &CHAIN, &me, w.carer, &confirmed, &w.book, early).await.unwrap();
+        assert_eq!(codes(&out), ["too_short"]);
+    }
 }

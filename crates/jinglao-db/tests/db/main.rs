@@ -12,6 +12,7 @@ mod home_services;
 mod idempotency;
 mod life_events;
 mod patrols;
+mod purchase;
 mod registry;
 mod service_lists;
 mod visit_queue;

@@ -42,7 +42,7 @@ test_on_both! {
         let again = patrols::refresh(&w.db, &CHAIN, &township, &RegionCode::parse("430302001").unwrap(), &book, today, Utc::now()).await.unwrap();
         assert_eq!((again.added, again.changed, again.ended), (0, 0, 0), "a second refresh changes nothing");
         let mut c = w.db.acquire().await.unwrap();
-        let (due, n) = patrols::due(&mut c.conn(), &village.scope, None, today, None, 100).await.unwrap();
+        let (due, n) = patrols::due(&mut c.conn(), &village.scope, None, today, None, (100, 0)).await.unwrap();
         assert_eq!(n, 1);
         assert_eq!(due[0].frequency, "weekly");
         assert!(due[0].reason.contains("独居"), "{}", due[0].reason);
@@ -59,13 +59,13 @@ test_on_both! {
         missed.met = false;
         patrols::record(&w.db, &CHAIN, &village, &missed, today, Utc::now()).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
-        assert_eq!(patrols::due(&mut c.conn(), &village.scope, None, today, None, 100).await.unwrap().1, 1);
+        assert_eq!(patrols::due(&mut c.conn(), &village.scope, None, today, None, (100, 0)).await.unwrap().1, 1);
         drop(c);
         patrols::record(&w.db, &CHAIN, &village, &visit(w.elder, today), today, Utc::now()).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
-        let (_, n) = patrols::due(&mut c.conn(), &village.scope, None, today, None, 100).await.unwrap();
+        let (_, n) = patrols::due(&mut c.conn(), &village.scope, None, today, None, (100, 0)).await.unwrap();
         assert_eq!(n, 0, "visited today: next due in a week");
-        let (_, n) = patrols::due(&mut c.conn(), &village.scope, None, today + Duration::days(7), None, 100).await.unwrap();
+        let (_, n) = patrols::due(&mut c.conn(), &village.scope, None, today + Duration::days(7), None, (100, 0)).await.unwrap();
         assert_eq!(n, 1);
         let (plan, visits) = patrols::of_elder(&mut c.conn(), w.elder).await.unwrap();
         assert_eq!(plan.unwrap().due_on, Some(today + Duration::days(7)));
@@ -105,7 +105,7 @@ test_on_both! {
         let r = patrols::refresh(&w.db, &CHAIN, &county, &RegionCode::parse("430302").unwrap(), &book, today, Utc::now()).await.unwrap();
         assert_eq!(r.listed, 2);
         let mut c = w.db.acquire().await.unwrap();
-        let (rows, _) = patrols::due(&mut c.conn(), &county.scope, None, today, None, 10).await.unwrap();
+        let (rows, _) = patrols::due(&mut c.conn(), &county.scope, None, today, None, (10, 0)).await.unwrap();
         let freq = |code: &str| rows.iter().find(|p| p.region_code == code).map(|p| p.frequency.clone());
         assert_eq!(freq("430302001001").as_deref(), Some("weekly"));
         assert_eq!(freq("430302002001").as_deref(), Some("monthly"), "{rows:?}");

@@ -353,6 +353,24 @@ test_on_both! {
         let refused = &plan3.refused[0];
         assert_eq!(refused.line, parsed3.records[6].line);
         assert!(refused.reason.contains("已登记为“孙玉兰”") && refused.reason.contains("不一致"), "{}", refused.reason);
+
+        // Empty optional cells mean "no change": a row without the phone and the children's
+        // answers leaves them as they are on file, and an import that only blanks changes
+        // nothing; a new value in another column is still an update, with the phone kept.
+        let mut blanked = rows.clone();
+        blanked[8] = blanked[8].replace("13807310009", "").replace(",1,否,否,", ",,,,");
+        let parsed4 = parse_table(&read_table(import_file(&blanked).as_bytes()).unwrap(), &ctx).unwrap();
+        assert!(parsed4.problems.is_empty(), "{:?}", parsed4.problems);
+        assert_eq!(parsed4.records[8].blank, ["phones", "address", "location", "income_sources", "medical_payments", "children_count", "children_local", "children_can_care", "contacts"]);
+        let plan4 = elder_import::plan(&t.db, &c, &actor.scope, &parsed4.records).await.unwrap();
+        assert_eq!((plan4.update_count(), plan4.unchanged_count()), (0, 300), "blanks are not changes");
+        blanked[8] = blanked[8].replace(",独居,", ",与子女,");
+        let parsed5 = parse_table(&read_table(import_file(&blanked).as_bytes()).unwrap(), &ctx).unwrap();
+        let plan5 = elder_import::plan(&t.db, &c, &actor.scope, &parsed5.records).await.unwrap();
+        let Action::Update { changes, input, .. } = &plan5.rows[8].action else { panic!("{:?}", plan5.rows[8].action) };
+        assert_eq!(changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["居住情况"]);
+        assert_eq!(input.phones.len(), 1, "the phone on file is kept");
+        assert_eq!(input.children_count, 1);
     }
 }
 

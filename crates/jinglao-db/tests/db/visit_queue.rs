@@ -54,11 +54,11 @@ test_on_both! {
             let co = CheckOut { visit_id, stamp: at_home(end), code: Some(code.to_string()), ..Default::default() };
             async move { queue.check_out(&me, Who::Caregiver(who), &co, end).await }
         };
-        let (a, b) = tokio::join!(check_out(v1, w.carer, &my_code), check_out(v2, w.other, "000000"));
+        let (a, b) = tokio::join!(check_out(v1, w.carer, &my_code), check_out(v2, w.other, ""));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.status, "verified", "{:?}", a.findings);
         assert_eq!(b.status, "exception");
-        assert_ne!(their_code, "000000");
+        let _ = their_code;
         let again = check_out(v1, w.carer, &my_code).await.unwrap();
         assert_eq!(again, a, "a repeated check-out answers with the stored outcome");
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM service_orders WHERE status = 'done'").await, 2);

@@ -228,6 +228,31 @@ pub fn notice_name(name: &str) -> String {
     }
 }
 
+/// The receipt number (受理编号) an applicant is given: the China date of submission and eight
+/// digits from the random part of the application's id, "20261207-48213907" — digits a
+/// person can read out on the phone, unlike a hexadecimal id. It is looked up together with the
+/// person's ID number, so two applications sharing the digits could only be confused for one
+/// person on one day (one chance in a hundred million).
+pub fn receipt_number(id: uuid::Uuid, submitted_on: chrono::NaiveDate) -> String {
+    let random = u64::from_be_bytes(id.as_bytes()[8..16].try_into().unwrap_or([0; 8]))
+        & 0x3FFF_FFFF_FFFF_FFFF;
+    format!(
+        "{}-{:08}",
+        submitted_on.format("%Y%m%d"),
+        random % 100_000_000
+    )
+}
+
+/// A receipt number as a person types it: digits only, the dash and spaces optional.
+pub fn normalise_receipt(text: &str) -> String {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() == 16 {
+        format!("{}-{}", &digits[..8], &digits[8..])
+    } else {
+        text.trim().to_uppercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +478,20 @@ mod tests {
         assert_eq!(notice_name("王秀英"), "王**");
         assert_eq!(notice_name("李明"), "李*");
         assert_eq!(notice_name("欧阳"), "欧*");
+    }
+
+    #[test]
+    fn a_receipt_number_is_the_date_and_eight_digits_and_reads_back_however_it_is_typed() {
+        let id = uuid::Uuid::parse_str("0192f1a2-3b4c-7d5e-8f60-718293a4b5c6").unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let r = receipt_number(id, day);
+        assert!(r.starts_with("20261207-"), "{r}");
+        assert_eq!(r.len(), 17);
+        assert!(r[9..].chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(normalise_receipt(&r.replace('-', " ")), r);
+        assert_eq!(normalise_receipt(&r), r);
+        // Another id of the same day gives other digits.
+        let other = uuid::Uuid::parse_str("0192f1a2-3b4c-7d5e-8f60-718293a4b5c7").unwrap();
+        assert_ne!(receipt_number(other, day), r);
     }
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::labelled_enum;
-use crate::rules::{Expr, Facts, Operand, Outcome, Rule};
+use crate::rules::{Expr, Facts, Operand, Outcome, PlainAnswer, RegionNames, Rule};
 
 labelled_enum! {
     /// The three kinds of item.
@@ -310,6 +310,8 @@ pub struct ItemAnswer<'a> {
     pub deciding: Outcome,
     /// Every clause (the full explanation the API gives).
     pub all: Outcome,
+    /// The answer in plain words (what the public and staff read first).
+    pub plain: PlainAnswer,
 }
 
 impl ItemAnswer<'_> {
@@ -319,23 +321,45 @@ impl ItemAnswer<'_> {
     }
 }
 
-/// Every item of a list in force on `on`, answered on one person's `facts`, in the list's
-/// order. The one place the per-person answer is assembled: the record page, the eligibility
+/// Every item of a list in force on `on`, answered on one person's `facts`: the items the
+/// person can get first, each group in the list's order. The one place the per-person answer is assembled: the record page, the eligibility
 /// API and the public self-check all call it.
 pub fn answer_items<'a>(
     items: &'a [ServiceItem],
     facts: &Facts,
     on: NaiveDate,
+    names: &dyn RegionNames,
 ) -> Vec<ItemAnswer<'a>> {
-    items
+    let mut out: Vec<ItemAnswer<'a>> = items
         .iter()
         .filter(|it| it.is_in_force_on(on))
         .map(|item| ItemAnswer {
             deciding: item.target.deciding(facts),
             all: item.target.evaluate(facts),
+            plain: item.target.plain_answer(facts, names),
             item,
         })
-        .collect()
+        .collect();
+    // The items the person can get first; the list's own order within each group.
+    out.sort_by_key(|a| !a.all.eligible);
+    out
+}
+
+/// The names of service items by code, for pages that hold only the code (orders, visits,
+/// skills, prices): the name from the newest list version that has the code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemNames(std::collections::HashMap<String, String>);
+
+impl ItemNames {
+    /// From (code, name) pairs, oldest first: a later name replaces an earlier one.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        ItemNames(pairs.into_iter().collect())
+    }
+
+    /// The item's name, or the code itself when no list has it.
+    pub fn name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.0.get(code).map_or(code, String::as_str)
+    }
 }
 
 /// Whether a basis marks the demo's own assumption rather than a policy text (it starts with

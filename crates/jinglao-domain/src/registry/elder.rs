@@ -994,6 +994,27 @@ pub struct FieldChange {
     pub to: String,
 }
 
+impl ElderInput {
+    /// Takes from `old` every field named in `blank` (see `elder_import::KEEPABLE`): an empty
+    /// cell in an import means "no change" for a person already on file, never "blank it".
+    pub fn keep_where_blank(&mut self, old: &ElderInput, blank: &[&str]) {
+        for field in blank {
+            match *field {
+                "phones" => self.phones = old.phones.clone(),
+                "address" => self.address = old.address.clone(),
+                "location" => self.location = old.location,
+                "income_sources" => self.income_sources = old.income_sources.clone(),
+                "medical_payments" => self.medical_payments = old.medical_payments.clone(),
+                "children_count" => self.children_count = old.children_count,
+                "children_local" => self.children_local = old.children_local,
+                "children_can_care" => self.children_can_care = old.children_can_care,
+                "contacts" => self.contacts = old.contacts.clone(),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// The fields that differ between two versions of a record. Personal numbers compare in clear
 /// but show masked; when only the hidden digits change the masked values are equal, so the
 /// change is described in words.

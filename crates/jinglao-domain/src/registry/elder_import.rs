@@ -207,7 +207,31 @@ pub struct ImportRecord {
     pub input: ElderInput,
     /// Categories to add.
     pub categories: Vec<CategoryInput>,
+    /// The optional fields whose cells were empty (or whose columns the file lacks): for a
+    /// person already on file they mean "no change", never "blank it" ([`ElderInput::keep_where_blank`]).
+    pub blank: Vec<&'static str>,
 }
+
+/// The optional fields an import may leave empty, as [`ElderInput::keep_where_blank`] names them,
+/// with the columns that hold them.
+pub const KEEPABLE: [(&str, &[&str]); 9] = [
+    ("phones", &["phones"]),
+    ("address", &["address"]),
+    ("location", &["longitude", "latitude"]),
+    ("income_sources", &["income_sources"]),
+    ("medical_payments", &["medical_payments"]),
+    ("children_count", &["children_count"]),
+    ("children_local", &["children_local"]),
+    ("children_can_care", &["children_can_care"]),
+    (
+        "contacts",
+        &[
+            "contacts[0].name",
+            "contacts[0].relation",
+            "contacts[0].phone",
+        ],
+    ),
+];
 
 /// The outcome of reading a file.
 #[derive(Debug, Clone, Default)]
@@ -407,10 +431,16 @@ pub fn parse_table(
         if problems.is_empty()
             && let Some(input) = input
         {
+            let blank = KEEPABLE
+                .iter()
+                .filter(|(_, cols)| cols.iter().all(|c| cell(c).is_empty()))
+                .map(|(field, _)| *field)
+                .collect();
             out.records.push(ImportRecord {
                 line,
                 input,
                 categories,
+                blank,
             });
         } else {
             out.rejected_lines.insert(line);

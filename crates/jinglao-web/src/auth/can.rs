@@ -59,6 +59,10 @@ pub mod need {
         SettleServices,
         RecordCredit,
         ManageCalendar,
+        ManagePurchaseCatalogue,
+        PlanPurchases,
+        ApprovePurchases,
+        PayStatements,
     );
 }
 

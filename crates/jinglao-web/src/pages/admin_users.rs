@@ -13,7 +13,7 @@ use jinglao_db::tokens::{self, TokenRecord};
 use jinglao_db::users::{self, AccountChanges, AccountFilter, NewAccount, PasswordChange};
 use jinglao_db::{DbError, throttle};
 use jinglao_domain::clock::format_local;
-use jinglao_domain::{Account, Invalid, Permission, RegionCode, Role, Username};
+use jinglao_domain::{Account, Invalid, Permission, RegionCode, RegionLevel, Role, Username};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use super::{FormErrors, PageCtx};
 use crate::auth::{CurrentUser, PageUser, password, secrets};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
+use crate::pages::region_picker::RegionPicker;
 use crate::request::RequestMeta;
 use crate::state::AppState;
 
@@ -29,6 +30,7 @@ const PAGE_SIZE: i64 = 50;
 /// A row of the account list.
 pub struct AccountRow {
     account: Account,
+    region: String,
     last_login: String,
 }
 
@@ -44,11 +46,11 @@ pub struct LockRow {
 #[template(path = "admin/users.html")]
 pub struct UsersPage {
     ctx: PageCtx,
+    region: RegionPicker,
     rows: Vec<AccountRow>,
     locks: Vec<LockRow>,
     roles: Vec<Role>,
     filter_role: String,
-    filter_region: String,
     filter_active: String,
     filter_q: String,
     page: i64,
@@ -131,10 +133,16 @@ pub async fn list(
         })
         .collect();
     render(&UsersPage {
+        region: crate::pages::region_picker::area_filter(
+            &state.regions.tree(),
+            &user.scope,
+            &q.region,
+        ),
         ctx,
         rows: accounts
             .into_iter()
             .map(|a| AccountRow {
+                region: state.region_path(&a.region_code),
                 last_login: a
                     .last_login_at
                     .map(format_local)
@@ -145,7 +153,6 @@ pub async fn list(
         locks,
         roles: Role::ALL.to_vec(),
         filter_role: q.role.clone(),
-        filter_region: q.region.clone(),
         filter_active: q.active.clone(),
         filter_q: q.q.clone(),
         page,
@@ -177,6 +184,7 @@ pub struct AccountForm {
 #[template(path = "admin/user_new.html")]
 pub struct NewUserPage {
     ctx: PageCtx,
+    region: RegionPicker,
     errors: FormErrors,
     form: AccountForm,
     roles: Vec<Role>,
@@ -209,12 +217,32 @@ pub async fn new_form(
 ) -> Result<Response, PageError> {
     admin(&user)?;
     render(&NewUserPage {
+        region: region_field(&state, &user, "", &FormErrors::new()),
         ctx,
         errors: FormErrors::new(),
         form: AccountForm::default(),
         roles: Role::ALL.to_vec(),
         providers: provider_choices(&state, &user).await?,
     })
+}
+
+/// The account's region: any level of the administrator's own scope.
+fn region_field(
+    state: &AppState,
+    user: &CurrentUser,
+    current: &str,
+    errors: &FormErrors,
+) -> RegionPicker {
+    RegionPicker::new(
+        &state.regions.tree(),
+        &user.scope,
+        "region_code",
+        "所属地区",
+        (RegionLevel::Province, RegionLevel::Village),
+        current,
+    )
+    .hint("村（社区）工作人员选到村（社区），其余工作人员选到其所在层级。")
+    .error(errors)
 }
 
 /// Parses the role, region and provider fields shared by the create and edit forms.
@@ -333,6 +361,7 @@ pub async fn create(
         _ => inv,
     };
     let page = NewUserPage {
+        region: region_field(&state, &user, &form.region_code, &errors),
         ctx: ctx.with_errors(&errors),
         errors,
         form,
@@ -356,6 +385,7 @@ pub struct TokenRow {
 #[template(path = "admin/user_show.html")]
 pub struct UserPage {
     ctx: PageCtx,
+    region: RegionPicker,
     errors: FormErrors,
     account: Account,
     form: AccountForm,
@@ -449,6 +479,7 @@ async fn user_page(
         },
     });
     Ok(UserPage {
+        region: region_field(state, user, &form.region_code, &errors),
         ctx: ctx.with_errors(&errors),
         errors,
         last_login: match (&account.last_login_at, &account.last_login_ip) {

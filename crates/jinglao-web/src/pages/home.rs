@@ -54,9 +54,10 @@ pub struct HomePage {
     audit_today: Option<i64>,
     recent: Vec<ActivityRow>,
     tasks: Vec<Task>,
+    work: super::home_work::Work,
 }
 
-/// `GET /`
+/// `GET /home`: the signed-in person's work page.
 pub async fn show_home(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -123,14 +124,32 @@ pub async fn show_home(
             - Duration::seconds(local.num_seconds_from_midnight() as i64)
             - Duration::nanoseconds(local.nanosecond() as i64);
         let today = audit::count_since(&state.db, &user.scope, midnight).await?;
-        let recent = audit::list(&state.db, &user.scope, &AuditFilter::default(), 8)
-            .await?
+        let entries = audit::list(&state.db, &user.scope, &AuditFilter::default(), 8).await?;
+        let ids: Vec<uuid::Uuid> = entries
+            .iter()
+            .flat_map(|e| {
+                let record = e
+                    .record_id
+                    .as_deref()
+                    .and_then(|r| uuid::Uuid::parse_str(r).ok());
+                e.actor_id.into_iter().chain(record)
+            })
+            .collect();
+        let names = audit::names_of(&mut conn, &ids).await?;
+        let name_of = |id: Option<&str>| {
+            id.and_then(|r| uuid::Uuid::parse_str(r).ok())
+                .and_then(|id| names.get(&id).cloned())
+        };
+        let recent = entries
             .into_iter()
             .map(|e| ActivityRow {
                 at: format_local(e.occurred_at),
-                actor: e.actor_name,
-                action: super::audit::action_label(&e.action).to_string(),
-                record: e.record_id.unwrap_or_default(),
+                actor: e
+                    .actor_id
+                    .and_then(|id| names.get(&id).cloned())
+                    .unwrap_or(e.actor_name),
+                action: super::audit::action_label(&e.action),
+                record: name_of(e.record_id.as_deref()).unwrap_or_default(),
             })
             .collect();
         (Some(today), recent)
@@ -138,6 +157,7 @@ pub async fn show_home(
         (None, Vec::new())
     };
 
+    let work = super::home_work::load(&state, &user).await?;
     let mut tasks = vec![Task {
         href: format!("/regions/{}", a.region_code),
         title: "浏览行政区划",
@@ -180,5 +200,6 @@ pub async fn show_home(
         audit_today,
         recent,
         tasks,
+        work,
     })
 }

@@ -31,16 +31,25 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
+/// Where staff go after signing in: `next` when it is a safe local path, else (and instead of
+/// the public front page) their work page.
+fn staff_return_path(next: Option<&str>) -> String {
+    match safe_return_path(next) {
+        p if p == "/" => "/home".into(),
+        p => p,
+    }
+}
+
 /// `GET /login`
 pub async fn show_login(ctx: PageCtx, Query(q): Query<LoginQuery>) -> Result<Response, PageError> {
     if ctx.user.is_some() {
-        return Ok(Redirect::to(&safe_return_path(q.next.as_deref())).into_response());
+        return Ok(Redirect::to(&staff_return_path(q.next.as_deref())).into_response());
     }
     render(&LoginPage {
         ctx,
         errors: FormErrors::new(),
         username: String::new(),
-        next: safe_return_path(q.next.as_deref()),
+        next: staff_return_path(q.next.as_deref()),
     })
 }
 
@@ -63,7 +72,7 @@ pub async fn submit_login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let next = safe_return_path(form.next.as_deref());
+    let next = staff_return_path(form.next.as_deref());
     match login::authenticate(&state, &meta, &form.username, &form.password).await {
         Ok(account) => {
             let previous = cookie_value(&headers, SESSION_COOKIE);

@@ -4,16 +4,26 @@
 pub mod account;
 pub mod admin_users;
 pub mod audit;
+pub mod audit_detail;
 pub mod calendar;
 pub mod capability;
 pub mod entitlement;
 pub mod home;
 pub mod home_services;
+pub mod home_work;
 pub mod login;
+pub mod named;
+pub mod notifications;
+pub mod paging;
 pub mod policy;
 pub mod preferences;
+pub mod print;
+pub mod public_home;
+pub mod purchase;
+pub mod region_picker;
 pub mod regions;
 pub mod registry;
+pub mod saved_filters;
 pub mod supply;
 pub mod upload;
 pub use capability::{agencies, assessments};
@@ -54,6 +64,8 @@ pub struct NavUser {
     pub display_name: String,
     /// Role label.
     pub role_label: &'static str,
+    /// Unread notifications.
+    pub unread: i64,
 }
 
 /// What every page's layout needs: the user, navigation, CSRF token, display preference,
@@ -90,6 +102,8 @@ impl PageCtx {
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "saved" => "已保存。",
+        "filter_saved" => "已保存这个筛选，下次点名字即可打开。",
+        "filter_deleted" => "已删除这个筛选。",
         "statement_run" => "对账单已生成或更新。",
         "visit_reviewed" => "核查结论已记录。",
         "visit_corrected" => "已更正时间并重新核验；更正记录单独保存，并记入审计日志。",
@@ -157,8 +171,32 @@ fn notice_text(key: &str) -> Option<&'static str> {
     })
 }
 
+/// The navigation of the public pages (no one signed in).
+fn public_nav(path: &str) -> Vec<NavItem> {
+    [
+        ("/", "首页"),
+        ("/apply", "查询和申请"),
+        ("/institutions", "找养老机构"),
+        ("/services", "上门服务"),
+        ("/notices", "公示"),
+    ]
+    .into_iter()
+    .map(|(href, label)| NavItem {
+        href,
+        label,
+        current: if href == "/apply" {
+            path == "/apply"
+        } else if href == "/" {
+            path == "/"
+        } else {
+            path.starts_with(href)
+        },
+    })
+    .collect()
+}
+
 fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
-    let mut items = vec![("/", "首页")];
+    let mut items = vec![("/home", "工作台")];
     if user.account.role == jinglao_domain::Role::Caregiver {
         items.push(("/my/visits", "今日服务"));
     }
@@ -230,11 +268,7 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
         .map(|(href, label)| NavItem {
             href,
             label,
-            current: if href == "/" {
-                path == "/"
-            } else {
-                path.starts_with(href)
-            },
+            current: path.starts_with(href),
         })
         .collect()
 }
@@ -281,11 +315,24 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+impl FromRequestParts<crate::state::AppState> for PageCtx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
         let user = parts.extensions.get::<CurrentUser>();
+        // The header's 「消息」 count; a page still renders if it cannot be read.
+        let unread = match user {
+            Some(u) => match state.db.acquire().await {
+                Ok(mut c) => jinglao_db::notify::unread(&mut c.conn(), u.account.id)
+                    .await
+                    .unwrap_or(0),
+                Err(_) => 0,
+            },
+            None => 0,
+        };
         let path = parts.uri.path().to_string();
         let notice = parts.uri.query().and_then(|q| {
             form_urlencoded::parse(q.as_bytes())
@@ -296,8 +343,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             user: user.map(|u| NavUser {
                 display_name: u.account.display_name.clone(),
                 role_label: u.account.role.label(),
+                unread,
             }),
-            nav: user.map(|u| nav_for(u, &path)).unwrap_or_default(),
+            nav: match user {
+                Some(u) => nav_for(u, &path),
+                None => public_nav(&path),
+            },
             csrf: parts
                 .extensions
                 .get::<CsrfToken>()

@@ -40,6 +40,7 @@ pub struct ParamRow {
 #[template(path = "policy.html")]
 pub struct PolicyPage {
     ctx: PageCtx,
+    picker: crate::pages::region_picker::RegionPicker,
     errors: FormErrors,
     region: RegionCode,
     region_name: String,
@@ -83,6 +84,11 @@ async fn page(
         .collect();
     Ok(PolicyPage {
         ctx: ctx.with_errors(&errors),
+        picker: crate::pages::region_picker::area_filter(
+            &state.regions.tree(),
+            &user.scope,
+            region.short(),
+        ),
         errors,
         region_name: state.region_path(&region),
         region,

@@ -9,6 +9,7 @@
 //! they are touched, and purchase, subsidies, supervision, targets and alarms start here.
 
 pub mod home_services;
+pub mod purchase;
 pub mod registry;
 pub mod supply;
 

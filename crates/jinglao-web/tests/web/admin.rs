@@ -22,7 +22,7 @@ test_on_both! {
             .filter_map(|a| a.value().attr("href").map(str::to_string)).collect();
         assert_eq!(links, vec!["#username", "#display_name", "#region_code"]);
         assert!(page.text_of("#region_code-error").unwrap().contains("村（社区）"));
-        assert_eq!(page.attr("#region_code", "value").as_deref(), Some("430302"), "input is kept");
+        assert_eq!(page.attr("#region_code option[selected]", "value").as_deref(), Some("430302"), "input is kept");
 
         // A caregiver without a provider, and an unknown region.
         let resp = app.post_form(&admin, "/admin/users", &[
@@ -79,7 +79,7 @@ test_on_both! {
         let resp = app.post_form(&admin, &format!("/admin/users/{}/reset-password", target.id), &[("_csrf", &csrf)]).await;
         let page = TestApp::page(resp).await;
         let temp = page.text_of("#temporary-password").unwrap();
-        assert_eq!(app.get(&victim_session, "/").await.status, StatusCode::SEE_OTHER, "sessions ended");
+        assert_eq!(app.get(&victim_session, "/home").await.status, StatusCode::SEE_OTHER, "sessions ended");
         let (s, _) = app.api_get(&victim_token, "/api/v1/me").await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "tokens revoked");
         let (_, resp) = app.login_response("zhou", PASSWORD).await;
@@ -151,10 +151,17 @@ test_on_both! {
         let auditor = app.login("aud").await;
         let page = app.get(&auditor, "/audit?action=region.").await;
         assert_eq!(page.status, StatusCode::OK);
-        let actions = page.texts("#audit-entries tbody tr td:nth-child(4) .mono");
-        assert!(actions.iter().any(|a| a == "region.update"), "{actions:?}");
-        let details = page.text_of("#audit-entries tbody tr td.detail code").unwrap();
-        assert!(details.contains("\"to\":\"rural\""), "{details}");
+        // Actions, people and records by name; the detail field by field, in words.
+        let actions = page.texts("#audit-entries tbody tr td:nth-child(4)");
+        assert!(actions.iter().any(|a| a == "修改区划"), "{actions:?}");
+        let about = page.texts("#audit-entries tbody tr td:nth-child(5)");
+        assert!(about.iter().any(|a| a.contains("区划：") && a.contains("雨湖路社区")), "{about:?}");
+        let details = page.text_of("#audit-entries tbody tr td.detail").unwrap();
+        assert!(details.contains("城乡类型：城镇 → 农村"), "{details}");
+        assert!(!details.contains('{'), "no JSON: {details}");
+        let logins = app.get(&auditor, "/audit?action=auth.login").await;
+        let detail = logins.texts("#audit-entries tbody tr td.detail").join(" ");
+        assert!(!detail.contains("Mozilla") && !detail.contains("reqwest"), "no user-agent strings: {detail}");
 
         let bad = app.get(&auditor, "/audit?from=2026-13-01").await;
         assert!(bad.title().starts_with("错误："));
@@ -183,13 +190,13 @@ test_on_both! {
     async fn the_large_print_preference_is_saved_on_the_account(app: TestApp) {
         app.create_user("lp_user", Role::TownshipStaff, "430302001").await;
         let c = app.login("lp_user").await;
-        let page = app.get(&c, "/").await;
+        let page = app.get(&c, "/home").await;
         assert_eq!(page.attr("html", "class"), None);
         let resp = app.post_form(&c, "/preferences/large-print", &[
             ("_csrf", &page.csrf()), ("large_print", "on"), ("return_to", "/regions/430302001")]).await;
         assert_eq!(resp.headers()["location"], "/regions/430302001");
         let c2 = app.login("lp_user").await;
-        assert_eq!(app.get(&c2, "/").await.attr("html", "class").as_deref(), Some("large-print"),
+        assert_eq!(app.get(&c2, "/home").await.attr("html", "class").as_deref(), Some("large-print"),
             "saved on the account, so a new session has it");
         // Anonymous visitors get it through a cookie, and a foreign return address is ignored.
         let anon = app.client();

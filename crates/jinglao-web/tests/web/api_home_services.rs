@@ -36,6 +36,8 @@ async fn post_once(
 
 test_on_both! {
     async fn a_caregivers_day_runs_over_the_api_from_booking_to_the_paid_statement(app: TestApp) {
+        // The day's visit must not cross midnight, whenever the test runs.
+        app.morning();
         let (elder, staff) = world(&app).await;
         app.create_user("provider_p", Role::ProviderAdmin, "430302").await;
         let p = app.token("provider_p").await;
@@ -148,15 +150,34 @@ test_on_both! {
         app.create_user("cashier_c", Role::Finance, "4303").await;
         let cashier = app.token("cashier_c").await;
         let (s, e) = app.api_post(&cashier, &format!("/api/v1/statements/{id}/steps"), step("pay")).await;
-        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_ref")), "{e}");
-        let (s, paid) = app.api_post(&cashier, &format!("/api/v1/statements/{id}/steps"), json!({ "step": "pay", "payment_ref": "GK-2026-000123" })).await;
-        assert_eq!((s, paid["status_label"].as_str()), (StatusCode::OK, Some("已支付")), "{paid}");
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("step")), "payment is not a step: {e}");
+        // The approver may not send it for payment; the cashier does, and it is paid only when
+        // the treasury's confirmation comes back.
+        let (s, e) = app.api_post(&f, "/api/v1/payment-batches", json!({ "statement_ids": [id] })).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("statement_ids")), "{e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains("不同的人"), "{e}");
+        let (s, batch) = app.api_post(&cashier, "/api/v1/payment-batches", json!({ "statement_ids": [id] })).await;
+        assert_eq!((s, batch["line_count"].as_i64()), (StatusCode::CREATED, Some(1)), "{batch}");
+        let (_, shown) = app.api_get(&f, &format!("/api/v1/statements/{id}")).await;
+        assert_eq!(shown["status_label"], "国库支付中", "{shown}");
+        let bid = batch["id"].as_str().unwrap();
+        let answer = |amount: i64| json!({ "rows": [{ "batch_no": batch["batch_no"], "seq": 1, "amount_fen": amount,
+            "result": "paid", "voucher_no": "GK-2026-000123", "paid_on": jinglao_domain::clock::china_date(app.clock_now()) }] });
+        let (s, e) = app.api_post(&cashier, &format!("/api/v1/payment-batches/{bid}/confirmation"), answer(2_999)).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rows[0].amount_fen")), "{e}");
+        let (s, done) = app.api_post(&cashier, &format!("/api/v1/payment-batches/{bid}/confirmation"), answer(3_000)).await;
+        assert_eq!((s, done["statements_paid"].as_i64()), (StatusCode::OK, Some(1)), "{done}");
+        let (_, paid) = app.api_get(&f, &format!("/api/v1/statements/{id}")).await;
+        assert_eq!(paid["status_label"], "已支付", "{paid}");
+        let resp = reqwest::Client::new().get(app.url(&format!("/api/v1/payment-batches/{bid}/file?format=csv"))).bearer_auth(&cashier).send().await.unwrap();
+        let csv = resp.text().await.unwrap();
+        assert!(csv.contains("批次号") && csv.contains("成功"), "the file shows the answer: {csv}");
 
         let resp = reqwest::Client::new().get(app.url(&format!("/api/v1/statements/{id}/xlsx"))).bearer_auth(&f).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
         assert!(resp.bytes().await.unwrap().starts_with(b"PK"));
-        assert_eq!(app.audit_count("statement.pay").await, 1);
+        assert_eq!(app.audit_count("payment_batch.confirm").await, 1);
     }
 }
 

@@ -140,10 +140,10 @@ test_on_both! {
         assert_ne!(first_id, second_id);
 
         let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let resp = stale.get(app.url("/")).header("Cookie", format!("jl_session={first_id}")).send().await.unwrap();
+        let resp = stale.get(app.url("/home")).header("Cookie", format!("jl_session={first_id}")).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert!(resp.headers()["location"].to_str().unwrap().starts_with("/login"));
-        assert_eq!(app.get(&client, "/").await.status, StatusCode::OK, "the new session works");
+        assert_eq!(app.get(&client, "/home").await.status, StatusCode::OK, "the new session works");
     }
 }
 
@@ -152,11 +152,11 @@ test_on_both! {
         app.create_user("idle_user", Role::CountyStaff, "430302").await;
         let client = app.login("idle_user").await;
         app.clock.advance(Duration::minutes(29));
-        assert_eq!(app.get(&client, "/").await.status, StatusCode::OK);
+        assert_eq!(app.get(&client, "/home").await.status, StatusCode::OK);
         app.clock.advance(Duration::minutes(29));
-        assert_eq!(app.get(&client, "/").await.status, StatusCode::OK, "activity keeps it alive");
+        assert_eq!(app.get(&client, "/home").await.status, StatusCode::OK, "activity keeps it alive");
         app.clock.advance(Duration::minutes(31));
-        let page = app.get(&client, "/").await;
+        let page = app.get(&client, "/home").await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "idle for 31 minutes");
         let login = app.get(&client, "/login").await;
         assert_eq!(login.status, StatusCode::OK);
@@ -165,10 +165,10 @@ test_on_both! {
         let client = app.login("idle_user").await;
         for _ in 0..35 {
             app.clock.advance(Duration::minutes(20));
-            assert_eq!(app.get(&client, "/").await.status, StatusCode::OK);
+            assert_eq!(app.get(&client, "/home").await.status, StatusCode::OK);
         }
         app.clock.advance(Duration::minutes(20));
-        assert_eq!(app.get(&client, "/").await.status, StatusCode::SEE_OTHER, "12 hours have passed");
+        assert_eq!(app.get(&client, "/home").await.status, StatusCode::SEE_OTHER, "12 hours have passed");
     }
 }
 
@@ -180,7 +180,7 @@ test_on_both! {
         let office = app.login("office_idle").await;
         app.clock.advance(Duration::minutes(120));
         assert_eq!(app.get(&carer, "/account").await.status, StatusCode::OK, "240 minutes for caregivers");
-        assert_eq!(app.get(&office, "/").await.status, StatusCode::SEE_OTHER, "30 minutes for the office");
+        assert_eq!(app.get(&office, "/home").await.status, StatusCode::SEE_OTHER, "30 minutes for the office");
         app.clock.advance(Duration::minutes(241));
         assert_eq!(app.get(&carer, "/account").await.status, StatusCode::SEE_OTHER);
     }
@@ -190,10 +190,10 @@ test_on_both! {
     async fn signing_out_ends_the_session_and_is_audited(app: TestApp) {
         app.create_user("out_user", Role::Finance, "4303").await;
         let client = app.login("out_user").await;
-        let csrf = app.get(&client, "/").await.csrf();
+        let csrf = app.get(&client, "/home").await.csrf();
         let resp = app.post_form(&client, "/logout", &[("_csrf", &csrf)]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        assert_eq!(app.get(&client, "/").await.status, StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&client, "/home").await.status, StatusCode::SEE_OTHER);
         assert_eq!(app.audit_count("auth.logout").await, 1);
         assert_eq!(app.audit_count("auth.login").await, 1);
     }
@@ -224,8 +224,8 @@ test_on_both! {
             ("_csrf", &csrf), ("current_password", PASSWORD),
             ("new_password", "Another-Pass-2026"), ("confirm_password", "Another-Pass-2026")]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        assert_eq!(app.get(&laptop, "/").await.status, StatusCode::OK, "this session stays");
-        assert_eq!(app.get(&phone, "/").await.status, StatusCode::SEE_OTHER, "the other one ended");
+        assert_eq!(app.get(&laptop, "/home").await.status, StatusCode::OK, "this session stays");
+        assert_eq!(app.get(&phone, "/home").await.status, StatusCode::SEE_OTHER, "the other one ended");
         let (_, resp) = app.login_response("pw_user", "Another-Pass-2026").await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(app.audit_count("user.password_change").await, 1);

@@ -90,6 +90,15 @@ impl Page {
             .and_then(|e| e.value().attr(attr).map(str::to_string))
     }
 
+    /// An attribute of every element matching a selector (empty where it is absent).
+    pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
+        let sel = Selector::parse(selector).expect("valid selector");
+        self.html
+            .select(&sel)
+            .map(|e| e.value().attr(attr).unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The page's CSRF token.
     pub fn csrf(&self) -> String {
         self.attr("input[name=_csrf]", "value")
@@ -178,6 +187,29 @@ impl TestApp {
             .redirect(Policy::none())
             .build()
             .unwrap()
+    }
+
+    /// Moves the test clock forward to the next 08:00 Beijing time unless it is already
+    /// morning (06:00–12:00), for a test whose day must not cross midnight whenever it runs.
+    pub fn morning(&self) {
+        use chrono::Timelike;
+        let local = self
+            .clock_now()
+            .with_timezone(&jinglao_domain::clock::china_offset());
+        if !(6..12).contains(&local.hour()) {
+            let next = if local.hour() < 6 {
+                local.date_naive()
+            } else {
+                local.date_naive().succ_opt().unwrap()
+            };
+            let eight = next
+                .and_hms_opt(8, 0, 0)
+                .unwrap()
+                .and_local_timezone(jinglao_domain::clock::china_offset())
+                .unwrap();
+            self.clock
+                .advance(eight.with_timezone(&chrono::Utc) - self.clock_now());
+        }
     }
 
     /// The application's "now" (the test clock).

@@ -14,7 +14,7 @@ const YUHU: &str = "430302000000";
 
 /// Registers a person of the community 430302001001 born in 1940, living alone, through the
 /// repository the pages use.
-async fn register(app: &TestApp, n: u32, name: &str) -> Uuid {
+pub(crate) async fn register(app: &TestApp, n: u32, name: &str) -> Uuid {
     let input = ElderDraft {
         name: name.into(),
         id_number: ResidentId::from_first17(&format!("4303021940031{n:04}"))
@@ -82,7 +82,7 @@ test_on_both! {
         assert_eq!(status, StatusCode::OK, "{body}");
         let purchase = item(&body, "XT-JJ-01");
         assert_eq!(purchase["eligible"], true, "{purchase}");
-        assert!(purchase["plain"].as_str().unwrap().starts_with("符合条件。"), "{purchase}");
+        assert!(purchase["plain"].as_str().unwrap().starts_with("符合条件："), "{purchase}");
         // The same at 59 is refused by the age clause.
         let (_, body) = app.api_post(&token, "/api/v1/eligibility/check",
             json!({"region": "430302001001", "facts": {"age": 59, "categories": ["低保"], "ability_level": 3}})).await;
@@ -270,7 +270,15 @@ test_on_both! {
         let page = app.get(&public, &format!("/apply?{answers}")).await;
         let results = page.texts("#results li h2");
         assert!(results.contains(&"老年助餐（演示假设）".to_string()), "the public sees the demo assumption marked: {results:?}");
-        assert!(page.text.contains("符合条件。依据：特殊类别（高龄）含“高龄”"), "{}", page.text);
+        // Plain sentences, the items the person can get first, and the one thing missing.
+        assert!(page.text.contains("符合条件：是高龄老人。"), "{}", page.text);
+        assert!(page.text.contains("满足下面任意一项即可：是分散供养特困人员；是低保对象。"), "{}", page.text);
+        for code in ["categories", "≥", "✗", "含“"] {
+            assert!(!page.text.contains(code), "no rule code ({code}) on the public answer: {}", page.text);
+        }
+        let classes = page.attrs("#results > li", "class");
+        let first_no = classes.iter().position(|c| !c.contains("result-yes")).unwrap();
+        assert!(classes[first_no..].iter().all(|c| !c.contains("result-yes")), "yes first: {classes:?}");
         assert!(!page.attr("#back", "href").unwrap().contains("children_can_care"));
 
         // Apply: a wrong name gets the same answer as an unknown number.
@@ -296,8 +304,11 @@ test_on_both! {
         assert_eq!(resp.status(), StatusCode::OK);
         let page = TestApp::page(resp).await;
         assert_eq!(page.text_of("#done").unwrap(), "申请已提交");
+        // A receipt number to read out on the phone: the day and eight digits.
         let reference = page.text_of("#reference").unwrap();
-        assert_eq!(reference.len(), 10);
+        let today = app.state.today().format("%Y%m%d").to_string();
+        assert!(reference.starts_with(&format!("{today}-")) && reference.len() == 17, "{reference}");
+        assert!(reference[9..].chars().all(|c| c.is_ascii_digit()), "{reference}");
 
         // It waits in the village's queue like a paper application.
         app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
@@ -314,10 +325,31 @@ test_on_both! {
         assert_eq!(status, StatusCode::OK);
         let form = app.get(&public, "/apply/status").await;
         let csrf = form.csrf();
-        let (status, page) = lookup(&app, &public, &csrf, &reference.to_lowercase(), &id_number).await;
+        // Typed with spaces instead of the dash, it is still found.
+        let (status, page) = lookup(&app, &public, &csrf, &reference.replace('-', " "), &id_number).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(page.text_of("#public-status").unwrap(), "退回补正");
         assert_eq!(page.text_of("#public-reason").unwrap(), "请补充户口簿复印件");
+        // A slip from before receipt numbers (ten hex digits of the id) still works.
+        let old_style = jinglao_web::pages::public_apply::reference_of(uuid::Uuid::parse_str(&aid).unwrap());
+        let (status, _) = lookup(&app, &public, &csrf, &old_style.to_lowercase(), &id_number).await;
+        assert_eq!(status, StatusCode::OK);
+        // The clerk prints the receipt with the same number, and the decision letter, which is
+        // not final while the application is open.
+        let clerk = app.login("yh_village").await;
+        let receipt = app.get(&clerk, &format!("/applications/{aid}/print/receipt")).await;
+        assert_eq!(receipt.status, StatusCode::OK);
+        assert_eq!(receipt.text_of("#receipt-number").unwrap(), reference);
+        assert!(receipt.text_of(".seal-area").is_some(), "a seal box");
+        assert!(receipt.text_of("#watermark").is_none(), "a receipt is final");
+        let letter = app.get(&clerk, &format!("/applications/{aid}/print/decision")).await;
+        assert_eq!(letter.text_of("#watermark").as_deref(), Some("未生效"));
+        assert!(letter.text_of("#decision-text").unwrap().contains("尚未作出决定"));
+        assert!(app.audit_count("application.print").await >= 2);
+        // Another county's clerk cannot print it.
+        app.create_user("yt_clerk", Role::CountyStaff, "430304").await;
+        let far = app.login("yt_clerk").await;
+        assert_eq!(app.get(&far, &format!("/applications/{aid}/print/receipt")).await.status, StatusCode::NOT_FOUND);
         let other = jinglao_domain::ResidentId::from_first17("43030219400310009").as_str().to_string();
         let (status, page) = lookup(&app, &public, &csrf, &reference, &other).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -419,4 +451,96 @@ fn percent_decode(s: &str) -> String {
         .unwrap()
         .1
         .into_owned()
+}
+
+test_on_both! {
+    async fn a_village_clerk_reviews_several_applications_at_once_and_a_batch_with_one_that_cannot_be_decided_changes_nothing(app: TestApp) {
+        app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
+        let village = app.login("yh_village").await;
+        let names = ["赵秀兰", "钱桂英", "孙玉梅"];
+        for (n, name) in names.iter().enumerate() {
+            let id = register(&app, 10 + n as u32, name).await;
+            let page = app.get(&village, &format!("/elders/{id}")).await;
+            let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
+                &[("_csrf", &page.csrf()), ("item_code", "XT-ZH-02"), ("applicant_name", name), ("applicant_relation", "本人")]).await;
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        }
+        let list = app.get(&village, "/applications?status=submitted").await;
+        assert_eq!(list.text_of(".pager-total").as_deref(), Some("3"));
+        let ids: Vec<String> = list.html.select(&scraper::Selector::parse("#application-list input[name=id]").unwrap())
+            .map(|e| e.value().attr("value").unwrap().to_string()).collect();
+        assert_eq!(ids.len(), 3);
+        let csrf = list.csrf();
+        // Returning needs a reason: nothing is decided, and the page says so.
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("decision", "return"), ("reason", ""), ("status", "submitted")];
+        for id in &ids { form.push(("id", id)); }
+        let bad = TestApp::page(app.post_form(&village, "/applications/decisions", &form).await).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#error-summary").unwrap().contains("申请："), "names whose: {:?}", bad.text_of("#error-summary"));
+        assert_eq!(app.audit_count("application.decide").await, 0, "nothing half-written");
+        // Approving the first review of all three in one go.
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("decision", "approve"), ("reason", "材料齐全"), ("status", "submitted")];
+        for id in &ids { form.push(("id", id)); }
+        let resp = app.post_form(&village, "/applications/decisions", &form).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let back = resp.headers()["location"].to_str().unwrap().to_string();
+        let after = app.get(&village, &back).await;
+        assert_eq!(after.text_of("#decided").as_deref(), Some("已办理 3 份申请。"));
+        assert_eq!(app.audit_count("application.decide").await, 3);
+        // The same batch again: the village step is done, so it is refused as a whole.
+        let resp = app.post_form(&village, "/applications/decisions", &form).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(app.audit_count("application.decide").await, 3);
+        // The same over the API.
+        let token = app.token("yh_village").await;
+        let (status, body) = app.api_post(&token, "/api/v1/applications/decisions",
+            serde_json::json!({"ids": ids, "decision": "approve", "reason": ""})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+}
+
+test_on_both! {
+    async fn a_returned_application_reaches_the_other_staff_of_the_area_in_their_notification_centre(app: TestApp) {
+        app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
+        app.create_user("yh_township", Role::TownshipStaff, "430302001000").await;
+        app.create_user("yt_village", Role::VillageStaff, "430304001001").await;
+        let id = register(&app, 21, "周桂芳").await;
+        let village = app.login("yh_village").await;
+        let page = app.get(&village, &format!("/elders/{id}")).await;
+        let resp = app.post_form(&village, &format!("/elders/{id}/applications"),
+            &[("_csrf", &page.csrf()), ("item_code", "XT-ZH-02"), ("applicant_name", "周桂芳"), ("applicant_relation", "本人")]).await;
+        let path = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+        let aid = path.rsplit('/').next().unwrap().to_string();
+        let page = app.get(&village, &path).await;
+        let resp = app.post_form(&village, &format!("{path}/decisions"),
+            &[("_csrf", &page.csrf()), ("decision", "return"), ("reason", "请补充户口簿复印件")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        // The township worker sees it in the header and in the centre; the one who returned it
+        // and staff of another county do not.
+        let township = app.login("yh_township").await;
+        let home = app.get(&township, "/home").await;
+        assert_eq!(home.text_of("#unread-count").as_deref(), Some("1"));
+        let centre = app.get(&township, "/notifications").await;
+        let items = centre.texts("#notifications li");
+        assert_eq!(items.len(), 1);
+        assert!(items[0].contains("周桂芳的") && items[0].contains("退回补正") && items[0].contains("请补充户口簿复印件"), "{items:?}");
+        assert!(app.get(&village, "/home").await.text_of("#unread-count").is_none(), "not told of one's own decision");
+        let far = app.login("yt_village").await;
+        assert!(app.get(&far, "/notifications").await.text_of("#no-notifications").is_some());
+        // 「查看」 opens the application and marks it read.
+        let open = centre.attr("#notifications form", "action").unwrap();
+        let resp = app.post_form(&township, &open, &[("_csrf", &centre.csrf())]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(resp.headers()["location"].to_str().unwrap(), format!("/applications/{aid}"));
+        assert!(app.get(&township, "/home").await.text_of("#unread-count").is_none());
+        // Another account cannot open (or learn of) someone else's notification.
+        let resp = app.post_form(&far, &open, &[("_csrf", &app.get(&far, "/notifications").await.csrf())]).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        // The API lists the same.
+        let token = app.token("yh_township").await;
+        let (status, body) = app.api_get(&token, "/api/v1/me/notifications").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["unread"], 0);
+        assert_eq!(body["items"][0]["kind"], "application_returned");
+    }
 }

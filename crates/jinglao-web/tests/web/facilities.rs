@@ -590,3 +590,35 @@ test_on_both! {
         assert!(page.text_of("#price-form").is_none(), "a provider does not set its own prices");
     }
 }
+
+test_on_both! {
+    async fn the_facility_list_pages_sorts_by_pinyin_and_exports_exactly_what_is_filtered(app: TestApp) {
+        jinglao_fixtures::demo::seed_facilities(&app.state.db, &app.state.keys, 180, 7).await.unwrap();
+        app.create_user("city_fac", jinglao_domain::Role::CityStaff, "4303").await;
+        let city = app.login("city_fac").await;
+        let page = app.get(&city, "/facilities").await;
+        let total: usize = page.text_of(".pager-total").unwrap().parse().unwrap();
+        assert!(total > 50, "{total}");
+        let names = page.texts("#facilities tbody tr td:first-child");
+        assert_eq!(names.len(), 50, "fifty a page");
+        let keys: Vec<String> = names.iter().map(|n| jinglao_domain::collation::pinyin_key(n)).collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "names in pinyin order: {names:?}");
+        // The last page holds the rest.
+        let last = total.div_ceil(50);
+        let tail = app.get(&city, &format!("/facilities?page={last}")).await;
+        assert_eq!(tail.texts("#facilities tbody tr").len(), total - 50 * (last - 1));
+        // Sorted by beds, largest first, the filter kept in the column links.
+        let by_beds = app.get(&city, "/facilities?warnings=yes&sort=beds").await;
+        let beds: Vec<i64> = by_beds.texts("#facilities tbody tr td:nth-child(5)").iter().map(|b| b.parse().unwrap()).collect();
+        assert!(beds.windows(2).all(|w| w[0] >= w[1]), "{beds:?}");
+        assert!(by_beds.attr("th a.sort-link", "href").unwrap().contains("warnings=yes"));
+        // The export holds exactly the filtered list, and is audited.
+        let filtered: usize = by_beds.text_of(".pager-total").unwrap().parse().unwrap();
+        let href = by_beds.attr("#export-facilities", "href").unwrap();
+        let resp = city.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let table = jinglao_domain::tabular::read_table(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(table.rows.len() - 1, filtered);
+        assert_eq!(app.audit_count("facility.export").await, 1);
+    }
+}

@@ -26,6 +26,8 @@ async fn elder_of(app: &TestApp, order: Uuid) -> Uuid {
 
 test_on_both! {
     async fn a_village_worker_books_a_visit_and_a_weekly_plan_and_the_provider_dispatches_the_day(app: TestApp) {
+        // The visit an hour from now must fall on the same day, whenever the test runs.
+        app.morning();
         let (order, _) = setup(&app).await;
         let elder = elder_of(&app, order).await;
         app.create_user("village_o", Role::VillageStaff, "430302001001").await;
@@ -71,14 +73,24 @@ test_on_both! {
         app.create_user("provider_o", Role::ProviderAdmin, "430302").await;
         let p = app.login("provider_o").await;
         let staff_page = app.get(&p, &format!("/providers/{}/staff", app.provider_id)).await;
-        let forms = staff_page.html.select(&scraper::Selector::parse(".skills-form").unwrap())
-            .map(|f| f.value().attr("action").unwrap().to_string()).collect::<Vec<_>>();
-        assert_eq!(forms.len(), 2);
+        // One form sets everyone's skills; the items are listed by name.
+        let staff: Vec<String> = staff_page.attrs("#skills-form input[name=staff]", "value");
+        assert_eq!(staff.len(), 2);
         let item = offer.split('|').nth(1).unwrap().to_string();
-        for action in &forms {
-            let resp = app.post_form(&p, action, &[("_csrf", &staff_page.csrf()), ("skill", &item)]).await;
-            assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        }
+        let labels = staff_page.texts("#skills-form label.skill");
+        assert!(labels.iter().all(|l| !l.contains(&item)), "names, not codes: {labels:?}");
+        let csrf = staff_page.csrf();
+        let ticks: Vec<String> = staff.iter().map(|s| format!("{s}|{item}")).collect();
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf)];
+        form.extend(staff.iter().map(|s| ("staff", s.as_str())));
+        form.extend(ticks.iter().map(|t| ("skill", t.as_str())));
+        let resp = app.post_form(&p, &format!("/providers/{}/skills", app.provider_id), &form).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.audit_count("staff.skills").await, 2, "one entry per person whose skills changed");
+        // Saving the same form again changes nobody.
+        let resp = app.post_form(&p, &format!("/providers/{}/skills", app.provider_id), &form).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.audit_count("staff.skills").await, 2);
         let board = app.get(&p, &format!("/orders?day={tomorrow}")).await;
         assert_eq!(board.status, StatusCode::OK);
         assert_eq!(board.texts("#orders tbody tr").len(), 2, "the visit and the plan's first day");

@@ -168,3 +168,99 @@ test_on_both! {
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
 }
+
+test_on_both! {
+    async fn a_newly_registered_person_who_qualifies_is_on_the_visit_list_at_once_and_anyone_can_be_visited(app: TestApp) {
+        app.create_user("village_fresh", Role::VillageStaff, "430302001001").await;
+        let v = app.login("village_fresh").await;
+        let csrf = app.get(&v, "/patrols").await.csrf();
+        // An 86-year-old living alone, registered on the record form: weekly visits.
+        let id_number = jinglao_domain::ResidentId::from_first17("43030219400101002").as_str().to_string();
+        let resp = app.post_form(&v, "/elders", &[
+            ("_csrf", &csrf), ("name", "吴桂芝"), ("id_number", &id_number), ("ethnicity", "汉族"),
+            ("phones", "13807310123"), ("hukou_region_code", "430302"), ("residence_region_code", "430302001001"),
+            ("living_arrangement", "独居"), ("marital_status", "丧偶"), ("education", "小学"),
+        ]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        let list = app.get(&v, "/patrols").await;
+        assert!(list.text_of("#due").is_some_and(|t| t.contains("吴桂芝")), "listed without a refresh: {}", list.text);
+
+        // Someone not on the list (a 64-year-old living with children) can still be visited,
+        // and the visit is kept without putting them on the list.
+        let id_number = jinglao_domain::ResidentId::from_first17("43030219620101003").as_str().to_string();
+        let resp = app.post_form(&v, "/elders", &[
+            ("_csrf", &csrf), ("name", "郑建军"), ("id_number", &id_number), ("ethnicity", "汉族"),
+            ("phones", "13807310124"), ("hukou_region_code", "430302"), ("residence_region_code", "430302001001"),
+            ("living_arrangement", "与子女"), ("marital_status", "已婚"), ("education", "初中"),
+            ("children_count", "2"), ("children_local", "yes"), ("children_can_care", "yes"),
+        ]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{:?}", TestApp::page(resp).await.texts("#error-summary li"));
+        let record = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+        let list = app.get(&v, "/patrols?within=31").await;
+        assert!(!list.text.contains("郑建军"), "he does not qualify");
+        let path = format!("{record}/patrols");
+        let page = app.get(&v, &path).await;
+        assert!(page.text_of("#off-list-visit").is_some());
+        let today = app.state.today().to_string();
+        let resp = app.post_form(&v, &path, &[("_csrf", &page.csrf()), ("visited_on", &today), ("visitor_kind", "community_staff"),
+            ("visitor_name", "李网格"), ("met", "yes"), ("safety", "ok"), ("health", "stable"), ("referral", "none")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let after = app.get(&v, &path).await;
+        assert_eq!(after.texts("#visits tbody tr").len(), 1);
+        assert!(after.text_of("#off-list-visit").is_some(), "still not on the list");
+    }
+}
+
+test_on_both! {
+    async fn a_township_worker_pages_through_the_whole_due_list_and_assigns_one_visitor_to_several_people(app: TestApp) {
+        jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 1500, 7, |_| {}).await.unwrap();
+        app.create_user("county_p", Role::CountyStaff, "430302").await;
+        let v = app.login("county_p").await;
+        let first = app.get(&v, "/patrols").await;
+        let refreshed = TestApp::page(app.post_form(&v, "/patrols/refresh", &[("_csrf", &first.csrf())]).await).await;
+        assert_eq!(refreshed.status, StatusCode::OK);
+        let page = app.get(&v, "/patrols?within=31").await;
+        let total: usize = page.text_of(".pager-total").unwrap().parse().unwrap();
+        assert!(total > 50, "enough people for two pages: {total}");
+        // Fifty on a page, and the pager says how many in all and which page this is.
+        assert_eq!(page.texts("#due tbody tr").len(), 50);
+        assert!(page.text_of(".pager-summary").unwrap().contains("第 1 / "), "{:?}", page.text_of(".pager-summary"));
+        let next = page.attr(".pager-next", "href").unwrap();
+        assert!(next.contains("within=31") && next.contains("page=2"), "the filter is kept: {next}");
+        let two = app.get(&v, &next).await;
+        let names_one = page.texts("#due tbody tr");
+        let names_two = two.texts("#due tbody tr");
+        assert!(names_two.iter().all(|r| !names_one.contains(r)), "page 2 shows other people");
+        // A page past the end shows the last page, not an empty list.
+        let last = app.get(&v, "/patrols?within=31&page=999").await;
+        assert!(!last.texts("#due tbody tr").is_empty());
+
+        // Tick three people and give them one visitor, in one go.
+        let ids: Vec<String> = page.html.select(&scraper::Selector::parse("#due input[name=elder]").unwrap())
+            .take(3).map(|e| e.value().attr("value").unwrap().to_string()).collect();
+        let csrf = page.csrf();
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("visitor_kind", "volunteer"), ("visitor_name", "赵志愿"), ("within", "31")];
+        for id in &ids { form.push(("elder", id)); }
+        let before = app.audit_count("patrol.assign").await;
+        let resp = app.post_form(&v, "/patrols/visitor", &form).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let back = resp.headers()["location"].to_str().unwrap().to_string();
+        let after = app.get(&v, &back).await;
+        assert_eq!(after.text_of("#assigned").unwrap(), "已为 3 位老人安排巡访人员。");
+        assert_eq!(app.audit_count("patrol.assign").await, before + 3);
+        // Without a name nothing changes, and the error names the field.
+        let mut bad: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("visitor_kind", "volunteer"), ("visitor_name", "")];
+        for id in &ids { bad.push(("elder", id)); }
+        let resp = TestApp::page(app.post_form(&v, "/patrols/visitor", &bad).await).await;
+        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(resp.text_of("#visitor_name-error").unwrap().contains("请填写巡访人员姓名"));
+        // Someone outside the worker's area in the batch: the whole batch is refused.
+        let stranger = uuid::Uuid::now_v7().to_string();
+        let mut mixed: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("visitor_kind", "volunteer"), ("visitor_name", "钱志愿")];
+        mixed.push(("elder", &ids[0]));
+        mixed.push(("elder", &stranger));
+        let resp = app.post_form(&v, "/patrols/visitor", &mixed).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.audit_count("patrol.assign").await, before + 3, "nothing half-written");
+    }
+}

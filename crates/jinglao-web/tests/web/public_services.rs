@@ -138,3 +138,67 @@ test_on_both! {
         assert_eq!(app.get(&staff, "/my/visits").await.status, StatusCode::OK);
     }
 }
+
+test_on_both! {
+    async fn a_family_that_chose_text_messages_gets_the_code_and_the_cancellation_by_sms_and_a_call_family_gets_none(app: TestApp) {
+        let (order, code) = setup(&app).await;
+        let elder = {
+            let mut c = app.state.db.acquire().await.unwrap();
+            orders::get(&mut c.conn(), &Scope::All, order).await.unwrap().unwrap().elder_id
+        };
+        let public = app.client();
+        let csrf = app.get(&public, "/services").await.csrf();
+        let id = id_number();
+        // By default the family is phoned: the visit booked above sent nothing.
+        jinglao_web::sms::deliver(&app.state).await.unwrap();
+        let mut c = app.state.db.acquire().await.unwrap();
+        assert!(jinglao_db::sms::of_elder(&mut c.conn(), elder, 10).await.unwrap().is_empty());
+        drop(c);
+        // The son chooses text messages on the public page.
+        let resp = app.post_form(&public, "/services/notify-by", &[("_csrf", &csrf), ("id_number", &id), ("phone", SON_PHONE), ("notify_by", "sms")]).await;
+        let page = TestApp::page(resp).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(page.text_of("#done").unwrap().contains("短信"));
+        assert_eq!(page.attr("#notify-form input[checked]", "value").as_deref(), Some("sms"));
+        assert_eq!(app.audit_count("elder.notify_by").await, 1);
+        // A booking now sends its confirmation code; cancelling it sends the change.
+        let today = china_date(app.clock_now());
+        let tomorrow = (today + Duration::days(1)).to_string();
+        let offer = page.attr("#offer option:nth-child(2)", "value").unwrap();
+        let resp = app.post_form(&public, "/services/book", &[("_csrf", &csrf), ("id_number", &id), ("phone", PHONE),
+            ("offer", &offer), ("funding", "self_pay"), ("day", &tomorrow), ("start", "09:00"), ("latest", "")]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let sent = jinglao_web::sms::deliver(&app.state).await.unwrap();
+        assert_eq!(sent, 1);
+        let mut c = app.state.db.acquire().await.unwrap();
+        let texts = jinglao_db::sms::of_elder(&mut c.conn(), elder, 10).await.unwrap();
+        drop(c);
+        assert_eq!(texts.len(), 1);
+        assert_eq!(texts[0].purpose, "visit_code");
+        assert_eq!(texts[0].status, "sent");
+        assert!(texts[0].body.contains("确认码") && texts[0].body.contains("09:00"), "{}", texts[0].body);
+        assert!(texts[0].phone_masked.contains('*'), "the number stays masked: {}", texts[0].phone_masked);
+        assert_ne!(texts[0].body, code);
+        let page = TestApp::page(app.post_form(&public, "/services", &[("_csrf", &csrf), ("id_number", &id), ("phone", PHONE)]).await).await;
+        let booked = page.attr(".cancel-form input[name=order]", "value").unwrap();
+        let resp = app.post_form(&public, "/services/cancel", &[("_csrf", &csrf), ("id_number", &id), ("phone", PHONE), ("order", &booked), ("reason", "家里有事")]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(jinglao_web::sms::deliver(&app.state).await.unwrap(), 1);
+        let mut c = app.state.db.acquire().await.unwrap();
+        let texts = jinglao_db::sms::of_elder(&mut c.conn(), elder, 10).await.unwrap();
+        drop(c);
+        assert_eq!(texts[0].purpose, "booking_change");
+        assert!(texts[0].body.contains("已取消") && texts[0].body.contains("家里有事"), "{}", texts[0].body);
+        // The record page shows the choice and the messages to staff.
+        app.create_user("yh_county_sms", jinglao_domain::Role::CountyStaff, "430302").await;
+        let staff = app.login("yh_county_sms").await;
+        let record = app.get(&staff, &format!("/elders/{elder}")).await;
+        assert!(record.text_of("#notify-by").unwrap().contains("短信"));
+        assert!(record.text_of("#texts").unwrap().contains("已发出"));
+        // A person without a phone on record cannot be switched to text messages: said at the field.
+        let resp = app.post_form(&staff, &format!("/elders/{elder}/notify-by"), &[("_csrf", &record.csrf()), ("notify_by", "fax")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#notify_by-error").unwrap().contains("电话或短信"));
+    }
+}

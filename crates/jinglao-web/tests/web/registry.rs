@@ -16,13 +16,13 @@ const YUHU_COMMUNITY: &str = "430302001001";
 /// 岳塘区, a neighbouring county.
 const YUETANG: &str = "430304000000";
 
-fn id_number(n: u32) -> String {
+pub(crate) fn id_number(n: u32) -> String {
     ResidentId::from_first17(&format!("4303021940031{n:04}"))
         .as_str()
         .to_string()
 }
 
-fn row(n: u32, name: &str, cats: &str) -> String {
+pub(crate) fn row(n: u32, name: &str, cats: &str) -> String {
     let start = if cats.is_empty() { "" } else { "2024-01-01" };
     format!(
         "{name},{},汉族,1380731{n:04},430302,{YUHU_COMMUNITY},,,,独居,丧偶,小学,,,1,否,否,,,,{cats},{start},",
@@ -30,7 +30,7 @@ fn row(n: u32, name: &str, cats: &str) -> String {
     )
 }
 
-fn file(rows: &[String]) -> Vec<u8> {
+pub(crate) fn file(rows: &[String]) -> Vec<u8> {
     let header = template_csv().lines().next().unwrap().to_string();
     format!("{header}\n{}\n", rows.join("\n")).into_bytes()
 }
@@ -60,7 +60,7 @@ async fn upload(
 }
 
 /// Uploads and commits with `mode`; returns the status of the commit and the result page text.
-async fn import(
+pub(crate) async fn import(
     app: &TestApp,
     client: &reqwest::Client,
     bytes: Vec<u8>,
@@ -438,5 +438,72 @@ test_on_both! {
         assert_eq!(list.texts("[data-demo-assumption]"), vec!["演示假设".to_string()], "one item is marked");
         assert!(row_of("探访关爱（巡访）").contains("居住情况 独居 = “独居” ✓"));
         assert!(row_of("居家适老化改造").contains("不符合"));
+    }
+}
+
+test_on_both! {
+    async fn a_clerk_exports_exactly_the_filtered_list_to_excel_with_id_numbers_masked_and_the_export_audited(app: TestApp) {
+        jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 400, 7, |_| {}).await.unwrap();
+        app.create_user("yh_export", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_export").await;
+        let page = app.get(&client, "/elders?region=430302001&status=all").await;
+        let shown: usize = page.text_of("#result-count strong").unwrap().parse().unwrap();
+        assert!(shown > 0, "people in the township");
+        let href = page.attr("#export-elders", "href").unwrap();
+        assert!(href.contains("region=430302001"), "the link carries the filter: {href}");
+        let resp = client.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers()["content-disposition"].to_str().unwrap().contains(".xlsx"));
+        let bytes = resp.bytes().await.unwrap();
+        let table = jinglao_domain::tabular::read_table(&bytes).unwrap();
+        assert_eq!(table.rows[0][0], "姓名");
+        assert_eq!(table.rows.len() - 1, shown, "one row per person the page counted");
+        assert!(table.rows[1..].iter().all(|r| r[1].contains('*')), "ID numbers stay masked");
+        assert!(table.rows[1..].iter().all(|r| r[4].contains("雨湖区")), "places by name");
+        assert_eq!(app.audit_count("elder.export").await, 1);
+        // A search by ID number is not exported.
+        let resp = client.get(app.url(&format!("/elders/export?q={}", id_number(1)))).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.audit_count("elder.export").await, 1);
+        // Another county's clerk exporting "this township" gets nothing of it.
+        app.create_user("yt_export", Role::CountyStaff, YUETANG).await;
+        let other = app.login("yt_export").await;
+        let resp = other.get(app.url(&href)).send().await.unwrap();
+        assert_ne!(resp.status(), StatusCode::OK);
+    }
+}
+
+test_on_both! {
+    async fn the_assessment_form_links_each_part_and_keeps_a_running_score_of_what_is_scored(app: TestApp) {
+        let assessor = app.demo.iter().find(|a| a.role == Role::Assessor).unwrap();
+        let (client, resp) = app.login_response(&assessor.username, assessor.password.as_deref().unwrap()).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let elder = crate::eligibility::register(&app, 31, "吴秀珍").await;
+        let record = app.get(&client, &format!("/elders/{elder}")).await;
+        let resp = app.post_form(&client, &format!("/elders/{elder}/assessments"), &[("_csrf", &record.csrf()), ("reason", "first")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", resp.text().await.unwrap_or_default());
+        let edit = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+        let page = app.get(&client, &edit).await;
+        assert_eq!(page.status, StatusCode::OK);
+        // A link to every part: the five of A and the four indicators of B.
+        let links = page.texts("#section-nav li a");
+        assert_eq!(links.len(), 9, "{links:?}");
+        assert!(page.attr("#section-nav a[href='#sec-B-1']", "href").is_some());
+        assert!(page.html.select(&scraper::Selector::parse("fieldset#sec-B-1").unwrap()).next().is_some());
+        assert_eq!(page.text_of("#running-points").as_deref(), Some("0"));
+        // Two items scored and saved as a draft: the running score and the part's count follow.
+        let csrf = page.csrf();
+        let resp = app.post_form(&client, &edit, &[("_csrf", &csrf), ("action", "save"), ("reason", "first"),
+            ("item.B.1.1", "3"), ("item.B.1.2", "2")]).await;
+        assert!(resp.status().is_redirection() || resp.status() == StatusCode::UNPROCESSABLE_ENTITY, "{}", resp.status());
+        let again = app.get(&client, &edit).await;
+        assert_eq!(again.text_of("#running-points").as_deref(), Some("5"), "{:?}", again.text_of("#section-nav"));
+        assert!(again.text_of("#sec-B-1 .subtotal").unwrap().contains("已评 2/"));
+        // Submitting with items left names each missing item in the summary.
+        let resp = app.post_form(&client, &edit, &[("_csrf", &csrf), ("action", "submit"), ("reason", "first"),
+            ("item.B.1.1", "3"), ("item.B.1.2", "2")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#error-summary").unwrap().contains("B.1.3"), "{:?}", bad.text_of("#error-summary"));
     }
 }

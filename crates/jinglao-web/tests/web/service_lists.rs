@@ -101,3 +101,74 @@ test_on_both! {
         assert!(rules.iter().any(|r| r.ends_with("or age >= 75")), "{rules:?}");
     }
 }
+
+/// Every input of a page's `#list-form`, as a browser would send it.
+fn form_fields(page: &crate::common::Page) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for el in page.html.select(
+        &scraper::Selector::parse("#list-form input, #list-form textarea, #list-form select")
+            .unwrap(),
+    ) {
+        let name = el.value().attr("name").unwrap().to_string();
+        let value = match el.value().name() {
+            "textarea" => el.text().collect::<String>(),
+            "select" => el
+                .select(&scraper::Selector::parse("option[selected]").unwrap())
+                .next()
+                .and_then(|o| o.value().attr("value"))
+                .unwrap_or("")
+                .to_string(),
+            _ => el.value().attr("value").unwrap_or("").to_string(),
+        };
+        fields.push((name, value));
+    }
+    fields
+}
+
+test_on_both! {
+    async fn a_rule_picked_from_lists_is_previewed_with_who_qualifies_before_anything_is_published(app: TestApp) {
+        jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 600, 7, |_| {}).await.unwrap();
+        app.create_user("yh_county", Role::CountyStaff, "430302000000").await;
+        let client = app.login("yh_county").await;
+        let published = app.audit_count("service_list.publish").await;
+        let form = app.get(&client, "/service-lists/new?region=430302").await;
+        // Each item's rule is also shown in plain words.
+        assert!(form.text_of("#plain-0").is_some_and(|p| p.starts_with("通俗说明：")));
+        let mut fields = form_fields(&form);
+        let set = |fields: &mut Vec<(String, String)>, name: &str, value: &str| {
+            fields.iter_mut().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name}")).1 = value.to_string();
+        };
+        set(&mut fields, "items[0].builder[0].fact", "age");
+        set(&mut fields, "items[0].builder[0].op", "ge");
+        set(&mut fields, "items[0].builder[0].value", "80");
+        set(&mut fields, "items[0].builder[1].fact", "living");
+        set(&mut fields, "items[0].builder[1].op", "is");
+        set(&mut fields, "items[0].builder[1].value", "独居");
+        set(&mut fields, "items[0].builder_join", "any");
+        let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        pairs.push(("preview", "0"));
+        let resp = app.post_form(&client, "/service-lists", &pairs).await;
+        let page = TestApp::page(resp).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        // The rule box now holds the built rule; the preview says it in words, counts and names.
+        let rule = page.html.select(&scraper::Selector::parse("textarea[name='items[0].target_rule']").unwrap())
+            .next().unwrap().text().collect::<String>();
+        assert_eq!(rule, "age >= 80 or living = \"独居\"");
+        let preview = page.text_of("#preview-result-0").unwrap();
+        assert!(preview.contains("满足以下其一：年满 80 周岁；独居"), "{preview}");
+        let count: usize = page.text_of("#preview-count-0").unwrap().parse().unwrap();
+        assert!(count > 0, "{preview}");
+        let named = page.texts("#preview-sample-0 li");
+        assert!(!named.is_empty() && named.len() <= 10 && named.len() <= count);
+        assert!(named.iter().all(|n| n.contains("雨湖区")), "people of the county only: {named:?}");
+        assert_eq!(app.audit_count("service_list.preview").await, 1);
+        assert_eq!(app.audit_count("service_list.publish").await, published, "nothing published");
+        // A value that is not on the list is named at its row.
+        set(&mut fields, "items[0].builder[1].value", "低保");
+        let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        pairs.push(("preview", "0"));
+        let bad = TestApp::page(app.post_form(&client, "/service-lists", &pairs).await).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#error-summary").unwrap().contains("第 2 个条件：请从列表中选择居住情况"));
+    }
+}

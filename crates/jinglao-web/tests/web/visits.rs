@@ -5,7 +5,6 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use jinglao_db::elders::{self, Secrets};
 use jinglao_db::entitlements::{self, NewEntitlement};
 use jinglao_db::orders::{self, Channel, NewOrder};
-use jinglao_db::prices::{self, NewPrice};
 use jinglao_db::staff::{self, HireDraft as Hire};
 use jinglao_db::{Actor, service_lists, test_on_both, visits};
 use jinglao_domain::elder::{ElderDraft, ValidationContext};
@@ -92,23 +91,17 @@ pub(crate) async fn world(app: &TestApp) -> (Uuid, Vec<Uuid>) {
     .await
     .unwrap();
     let p = app.provider_id;
-    prices::add(
+    // Government-funded visits are charged only at a contract's price.
+    let today = jinglao_domain::clock::china_date(Utc::now());
+    jinglao_db::testing_contract::contract_prices(
         db,
         chain,
-        &cli,
         p,
-        &NewPrice {
-            item_code: ITEM,
-            valid_from: NaiveDate::from_ymd_opt(2024, 1, 1),
-            unit_fen: Some(3_000),
-            min_minutes: Some(30),
-            basis: "XT-2024-HT-07",
-            ..Default::default()
-        },
-        Utc::now(),
+        &[(ITEM, 3_000, 30, false)],
+        today - chrono::Duration::days(365),
+        today + chrono::Duration::days(700),
     )
-    .await
-    .unwrap();
+    .await;
     let mut staff_ids = Vec::new();
     for (n, username) in [(1u32, "carer_a"), (2, "carer_b")] {
         let hire = Hire {
@@ -375,33 +368,25 @@ test_on_both! {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "approve")]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "pay"), ("payment_ref", "")]).await;
-        let errors = TestApp::page(resp).await;
-        assert_eq!(errors.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(errors.html.select(&scraper::Selector::parse("#payment_ref-error").unwrap()).next().is_some(), "{}", errors.text);
-        // Who approved it may not record its payment; the cashier does.
-        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "pay"), ("payment_ref", "GK-2026-000123")]).await;
-        let same = TestApp::page(resp).await;
-        assert_eq!(same.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(same.text.contains("审批和支付登记须由不同的人办理"), "{}", same.text);
-        app.create_user("cashier_c", Role::Finance, "4303").await;
-        let cashier = app.login("cashier_c").await;
-        let page = app.get(&cashier, &path).await;
-        let resp = app.post_form(&cashier, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "pay"), ("payment_ref", "GK-2026-000123")]).await;
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        assert_eq!(app.get(&f, &path).await.text_of("#statement-status").as_deref(), Some("已支付"));
-
+        // Payment is not typed in here: finance pays it through a treasury batch.
+        let approved = app.get(&f, &path).await;
+        assert!(approved.text_of("#pay-note").is_some_and(|t| t.contains("国库支付批次")), "{}", approved.text);
+        let resp = app.post_form(&f, &format!("{path}/step"), &[("_csrf", &csrf), ("step", "pay")]).await;
+        let refused = TestApp::page(resp).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.text.contains("收到国库的支付确认后才记为已支付"), "{}", refused.text);
         let resp = f.get(app.url(&format!("{path}.xlsx"))).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
         let bytes = resp.bytes().await.unwrap();
         assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
-        assert_eq!(app.audit_count("statement.pay").await, 1);
     }
 }
 
 test_on_both! {
     async fn the_phone_page_takes_records_kept_offline_with_the_phones_time_flags_them_and_refuses_one_without_it(app: TestApp) {
+        // The visit an hour from now must fall on the same day, whenever the test runs.
+        app.morning();
         let (order, _) = setup(&app).await;
         let carer = app.login("carer_a").await;
         let page = app.get(&carer, "/my/visits").await;
@@ -426,7 +411,7 @@ test_on_both! {
         let resp = app.post_form(&carer, &check_in, &fields).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let out = app.post_form(&carer, &format!("/my/visits/{visit}/check-out"), &[
-            ("_csrf", csrf.as_str()), ("device_at", &app.clock_now().to_rfc3339()), ("lat", &lat), ("lon", &lon), ("code", "000000"),
+            ("_csrf", csrf.as_str()), ("device_at", &app.clock_now().to_rfc3339()), ("lat", &lat), ("lon", &lon), ("code", ""), ("confirm_short", "yes"),
         ]).await;
         assert_eq!(out.status(), StatusCode::SEE_OTHER);
         let mut c = app.state.db.acquire().await.unwrap();
@@ -459,6 +444,8 @@ fn signature_data_url() -> (Vec<u8>, String) {
 
 test_on_both! {
     async fn a_person_without_a_code_signs_on_the_phone_and_the_reviewer_opens_the_signature(app: TestApp) {
+        // The visit an hour from now must fall on the same day, whenever the test runs.
+        app.morning();
         let (order, _) = setup(&app).await;
         let carer = app.login("carer_a").await;
         let page = app.get(&carer, "/my/visits").await;
@@ -516,5 +503,64 @@ test_on_both! {
             json!({ "device_at": end, "lat": HOME.0, "lon": HOME.1, "signature_png": "not base64!" })).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
         assert_eq!(e["error"]["field"], "signature_png");
+    }
+}
+
+test_on_both! {
+    async fn a_township_reviewer_decides_several_exceptions_at_once_all_or_none_on_the_page_and_over_the_api(app: TestApp) {
+        let (db, keys) = (&app.state.db, &app.state.keys);
+        jinglao_fixtures::demo::seed_population(db, keys, 2000, 7, |_| {}).await.unwrap();
+        let now = app.clock_now();
+        jinglao_fixtures::demo_purchase::seed_purchase(db, keys, now).await.unwrap();
+        jinglao_fixtures::demo::seed_home_services(db, keys, now).await.unwrap();
+        jinglao_fixtures::demo_history::seed_last_month(db, keys, now).await.unwrap();
+        app.create_user("tw_review", jinglao_domain::Role::TownshipStaff, "430302001").await;
+        let tw = app.login("tw_review").await;
+        let page = app.get(&tw, "/visits/exceptions").await;
+        let ids: Vec<String> = page.html.select(&scraper::Selector::parse("#queue input[name=visit]").unwrap())
+            .map(|e| e.value().attr("value").unwrap().to_string()).collect();
+        assert!(ids.len() >= 3, "exceptions to review: {}", ids.len());
+        let csrf = page.csrf();
+        // Without a reason nothing is decided.
+        let form = |decision: &'static str, reason: &'static str, picked: &[String]| {
+            let mut f: Vec<(String, String)> = vec![("_csrf".into(), csrf.clone()), ("decision".into(), decision.into()), ("reason".into(), reason.into())];
+            f.extend(picked.iter().map(|id| ("visit".to_string(), id.clone())));
+            f
+        };
+        let post = |f: Vec<(String, String)>| {
+            let tw = tw.clone();
+            let url = app.url("/visits/reviews");
+            async move { tw.post(url).form(&f).send().await.unwrap() }
+        };
+        let resp = post(form("accept", "", &ids[..2])).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let before = app.audit_count("visit.review").await;
+        assert_eq!(before, 0);
+        // Two accepted together after calling the families back.
+        let resp = post(form("accept", "已电话回访，服务属实", &ids[..2])).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.audit_count("visit.review").await, 2);
+        // A batch holding one already decided changes nothing and says whose it was.
+        let resp = post(form("reject", "未能核实", &ids[1..3])).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#error-summary").unwrap().contains("的服务："), "{:?}", bad.text_of("#error-summary"));
+        assert_eq!(app.audit_count("visit.review").await, 2, "nothing half-written");
+        // The API lists the same queue and takes the same batch.
+        let token = app.token("tw_review").await;
+        let (status, body) = app.api_get(&token, "/api/v1/visits/exceptions").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["total"].as_i64().unwrap() as usize, ids.len() - 2);
+        assert!(!body["items"][0]["reasons"].as_array().unwrap().is_empty());
+        let (status, body) = app.api_post(&token, "/api/v1/visits/reviews",
+            serde_json::json!({"visit_ids": [ids[2]], "decision": "reject", "reason": "未能核实"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["reviewed"], 1);
+        // A village worker may not review.
+        app.create_user("vl_review", jinglao_domain::Role::VillageStaff, "430302001001").await;
+        let vtoken = app.token("vl_review").await;
+        let (status, _) = app.api_post(&vtoken, "/api/v1/visits/reviews",
+            serde_json::json!({"visit_ids": [ids[3.min(ids.len() - 1)]], "decision": "reject", "reason": "x"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
     }
 }

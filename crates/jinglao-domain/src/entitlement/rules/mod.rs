@@ -9,10 +9,12 @@
 //! expected, in Chinese); [`Rule::evaluate`] answers for one person with every clause's result
 //! and the fact values it used, so staff and applicants see why. docs/RULES.md is the guide.
 
+pub mod builder;
 mod compiled;
 mod facts;
 mod lexer;
 mod parser;
+mod plain;
 
 use std::fmt;
 
@@ -22,6 +24,7 @@ use serde::Serialize;
 pub use compiled::{BLOCK, Packed, Program, category_bit};
 pub use facts::{FACTS, FactSpec, Facts, Person, Type, Value, allowed_texts};
 pub use lexer::Pos;
+pub use plain::{CodesOnly, PlainAnswer, RegionNames};
 
 /// The longest rule text accepted, in characters. The longest rule of the demo list is about
 /// 150 characters; a county's most detailed target group fits in a few hundred.
@@ -196,42 +199,6 @@ impl Outcome {
             .map(|c| format!("{} {}", c.text, if c.held { "✓" } else { "✗" }))
             .collect::<Vec<_>>()
             .join("；")
-    }
-
-    /// For applicants, in plain words.
-    pub fn plain(&self) -> String {
-        if self.deciding {
-            let texts: Vec<&str> = self.clauses.iter().map(|c| c.text.as_str()).collect();
-            return if self.eligible {
-                format!("符合条件。依据：{}。", texts.join("；"))
-            } else {
-                format!("暂不符合条件。原因：{}。", texts.join("；"))
-            };
-        }
-        let met: Vec<&str> = self
-            .clauses
-            .iter()
-            .filter(|c| c.held)
-            .map(|c| c.text.as_str())
-            .collect();
-        let unmet: Vec<&str> = self
-            .clauses
-            .iter()
-            .filter(|c| !c.held)
-            .map(|c| c.text.as_str())
-            .collect();
-        let mut out = if self.eligible {
-            "符合条件。".to_string()
-        } else {
-            "暂不符合条件。".to_string()
-        };
-        if !met.is_empty() {
-            out.push_str(&format!("满足：{}。", met.join("；")));
-        }
-        if !unmet.is_empty() {
-            out.push_str(&format!("不满足：{}。", unmet.join("；")));
-        }
-        out
     }
 }
 

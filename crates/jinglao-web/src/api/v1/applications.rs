@@ -475,3 +475,62 @@ pub async fn withdraw_application(
     )
     .await
 }
+
+/// One decision on several applications.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDecisionRequest {
+    /// The applications (at most 200).
+    pub ids: Vec<Uuid>,
+    /// approve | return | reject.
+    pub decision: String,
+    /// The reason (required to return or reject), the same for all.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// How many were decided.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchDecided {
+    /// Applications decided.
+    pub decided: usize,
+}
+
+/// Take one decision on several applications at my step, all or none: each is checked as if
+/// alone, and if one cannot take it nothing is decided and the error names whose it is.
+#[utoipa::path(
+    post,
+    path = "/applications/decisions",
+    tag = "applications",
+    security(("bearer" = [])),
+    request_body = BatchDecisionRequest,
+    responses(
+        (status = 200, description = "已全部办理", body = BatchDecided),
+        ScopedRead,
+        (status = 422, description = "有一份不能办理（指明是谁的申请和原因），一份也没有办理", body = ErrorEnvelope),
+    )
+)]
+pub async fn decide_applications(
+    State(state): State<AppState>,
+    ApiCan(user, _): ApiCan<need::ViewElders>,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<BatchDecisionRequest>,
+) -> Result<Json<BatchDecided>, ApiError> {
+    let decision = Decision::parse(&body.decision)
+        .ok_or_else(|| Invalid::one("decision", "决定应为 approve、return 或 reject"))?;
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let decided = applications::decide_many(
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
+        &body.ids,
+        decision,
+        &body.reason,
+        &book,
+    )
+    .await?;
+    Ok(Json(BatchDecided { decided }))
+}

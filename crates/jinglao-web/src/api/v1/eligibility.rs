@@ -262,14 +262,14 @@ pub async fn check_eligibility(
         (None, Some(f)) => what_if(f, region, on, advanced)?,
         (None, None) => unreachable!("checked above"),
     };
-    let items = answer_items(&list.items, &facts, on)
+    let items = answer_items(&list.items, &facts, on, state.regions.tree().as_ref())
         .into_iter()
         .map(|a| ItemAnswer {
             code: a.item.code.clone(),
             name: a.item.name.clone(),
             eligible: a.eligible(),
             summary: a.deciding.explanation(),
-            plain: a.deciding.plain(),
+            plain: a.plain.sentence,
             explanation: a
                 .all
                 .clauses

@@ -17,16 +17,20 @@ pub mod family_beds;
 pub mod idempotency;
 pub mod life_events;
 pub mod me;
+pub mod notifications;
 pub mod orders;
 pub mod paging;
 pub mod patrols;
+pub mod payments;
 pub mod plans;
+pub mod purchase;
 pub mod ratings;
 pub mod regions;
 pub mod responses;
 pub mod service_lists;
 pub mod staff;
 pub mod statements;
+pub mod visit_review;
 pub mod visits;
 
 use axum::http::StatusCode;
@@ -65,6 +69,8 @@ use crate::state::AppState;
         (name = "facilities", description = "服务机构、养老设施、床位与入住（服务机构账号只能看到本机构）"),
         (name = "home-services", description = "居家服务工单、派单与月度结算（写操作可带 Idempotency-Key，重试得到同一结果）"),
         (name = "visits", description = "上门服务签到签退与电子核验（护理员只能操作派给自己的工单；重复请求幂等）"),
+        (name = "purchase", description = "政府购买养老服务：指导性目录、年度购买项目与财政审核、公告、投标与资格审查、评审、确定承接主体、合同"),
+        (name = "payments", description = "国库集中支付：已审批的结算单按合同生成支付批次，导出给国库，导入国库的支付结果后才记为已支付（财务人员）"),
         (name = "calendar", description = "工作日日历（国务院办公厅每年的部分节假日安排）"),
     )
 )]
@@ -94,6 +100,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::create_token, auth::revoke_token))
         .routes(routes!(me::show_me))
+        .routes(routes!(notifications::my_notifications))
+        .routes(routes!(notifications::read_notifications))
+        .routes(routes!(notifications::set_notify_by))
+        .routes(routes!(
+            notifications::my_saved_filters,
+            notifications::save_filter
+        ))
+        .routes(routes!(notifications::delete_filter))
         .routes(routes!(regions::list_roots))
         .routes(routes!(regions::show_region, regions::update_region))
         .routes(routes!(regions::list_children))
@@ -119,6 +133,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(applications::show_application))
         .routes(routes!(applications::decide_application))
+        .routes(routes!(applications::decide_applications))
         .routes(routes!(applications::resubmit_application))
         .routes(routes!(applications::appeal_application))
         .routes(routes!(applications::withdraw_application))
@@ -132,10 +147,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(facilities::set_bed_status))
         .routes(routes!(facilities::discharge_resident))
         .routes(routes!(facilities::admit_resident))
+        .routes(routes!(purchase::publish_catalogue))
+        .routes(routes!(purchase::create_project, purchase::list_projects))
+        .routes(routes!(purchase::show_project))
+        .routes(routes!(purchase::project_step))
+        .routes(routes!(purchase::record_bid))
+        .routes(routes!(purchase::award_project))
+        .routes(routes!(purchase::sign_contract))
+        .routes(routes!(payments::list_payable))
+        .routes(routes!(payments::list_batches, payments::create_batch))
+        .routes(routes!(payments::show_batch))
+        .routes(routes!(payments::batch_file))
+        .routes(routes!(payments::confirm_batch))
         .routes(routes!(visits::check_in))
         .routes(routes!(visits::check_out))
         .routes(routes!(visits::correct_visit))
         .routes(routes!(visits::my_day))
+        .routes(routes!(visit_review::list_exceptions))
+        .routes(routes!(visit_review::review_visit))
+        .routes(routes!(visit_review::review_visits))
         .routes(routes!(orders::list_orders, orders::book_order))
         .routes(routes!(orders::cancel_order))
         .routes(routes!(orders::assign_order))
@@ -164,6 +194,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(patrols::list_due))
         .routes(routes!(patrols::refresh_patrols))
         .routes(routes!(patrols::record_patrol))
+        .routes(routes!(patrols::assign_visitor))
 }
 
 /// The OpenAPI document as served (paths prefixed with `/api/v1`).

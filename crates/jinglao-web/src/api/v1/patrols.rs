@@ -112,7 +112,7 @@ pub async fn list_due(
         under.as_ref(),
         within,
         after.as_ref(),
-        limit + 1,
+        (limit + 1, 0),
     )
     .await?;
     let (rows, next_cursor) = paging::page(rows, limit, |r| {
@@ -275,4 +275,66 @@ pub async fn refresh_patrols(
         changed: r.changed,
         ended: r.ended,
     }))
+}
+
+/// One regular visitor for several people on my list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignVisitorRequest {
+    /// The people (at most 500); all must be on my area's list, or nothing changes.
+    pub elder_ids: Vec<Uuid>,
+    /// community_staff | social_worker | volunteer.
+    pub visitor_kind: String,
+    /// The visitor's name.
+    pub visitor_name: String,
+}
+
+/// How many plans changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignedDto {
+    /// Plans whose visitor changed (the same visitor again is no change).
+    pub changed: u64,
+}
+
+/// Assign one regular visitor to several people on my list, all or none.
+#[utoipa::path(
+    post,
+    path = "/patrols/visitor",
+    tag = "home-services",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "重试时带同一个键，得到同一结果")),
+    request_body = AssignVisitorRequest,
+    responses(
+        (status = 200, description = "已安排", body = AssignedDto),
+        ScopedRead,
+        (status = 422, description = "人员类别、姓名或名单有误（指明字段）", body = ErrorEnvelope),
+    )
+)]
+pub async fn assign_visitor(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    key: IdempotencyKey,
+    ApiJson(body): ApiJson<AssignVisitorRequest>,
+) -> Response {
+    let acting = Acting::new(&state, user, &meta);
+    once(
+        state,
+        acting,
+        key,
+        "POST /api/v1/patrols/visitor".to_string(),
+        body,
+        move |state, acting, body| async move {
+            let changed = usecase::assign_visitor(
+                &state,
+                &acting,
+                &body.elder_ids,
+                body.visitor_kind.trim(),
+                &body.visitor_name,
+            )
+            .await?;
+            Ok((StatusCode::OK, AssignedDto { changed }))
+        },
+    )
+    .await
 }

@@ -313,19 +313,16 @@ pub async fn show_statement(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepRequest {
-    /// confirm | dispute | reopen | approve | pay.
+    /// confirm | dispute | reopen | approve.
     pub step: String,
     /// Why (dispute, reopen).
     #[serde(default)]
     pub reason: String,
-    /// The treasury's payment reference (pay).
-    #[serde(default)]
-    pub payment_ref: String,
 }
 
-/// Move a statement one step: the provider confirms or disputes; the bureau re-opens,
-/// approves and records the payment (by another account than the approver's where the
-/// region separates the duties).
+/// Move a statement one step: the provider confirms or disputes; the bureau re-opens and
+/// approves. Payment is not a step: finance pays approved statements in a treasury batch
+/// (`/payment-batches`).
 #[utoipa::path(
     post,
     path = "/statements/{id}/steps",
@@ -339,7 +336,7 @@ pub struct StepRequest {
     responses(
         (status = 200, description = "新的状态", body = StatementDto),
         ScopedRead,
-        (status = 422, description = "当前状态不能执行这一步、缺少原因或凭证号（指明字段）", body = ErrorEnvelope),
+        (status = 422, description = "当前状态不能执行这一步或缺少原因（指明字段）", body = ErrorEnvelope),
     )
 )]
 pub async fn step_statement(
@@ -359,8 +356,7 @@ pub async fn step_statement(
         route,
         body,
         move |state, acting, body| async move {
-            let step =
-                parse_step(&body.step, &body.reason, &body.payment_ref).map_err(AppError::from)?;
+            let step = parse_step(&body.step, &body.reason).map_err(AppError::from)?;
             // Read before the write: nothing after the commit may fail and lose the answer.
             let view = usecase::show(&state, &acting.user, id).await?;
             let after = usecase::advance(&state, &acting, id, &step).await?;

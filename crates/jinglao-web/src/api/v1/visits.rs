@@ -146,9 +146,17 @@ pub struct CheckOutRequest {
     /// Notes.
     #[serde(default)]
     pub notes: String,
+    /// `true` asks to be refused (422 on `confirm_short`) when the visit is shorter than the
+    /// item's contract minimum, so the app can warn before recording it; send again without it
+    /// to check out early anyway.
+    #[serde(default)]
+    pub warn_short: bool,
 }
 
-/// Check out of my visit: records the confirmation and verifies the visit.
+/// Check out of my visit: records the confirmation and verifies the visit. A wrong code sent
+/// online is refused (422 on `code`, saying how many tries are left) until the region's
+/// `visit.code_tries` distinct wrong codes have been tried; the last is recorded and the visit
+/// goes to review.
 #[utoipa::path(
     post,
     path = "/visits/{id}/check-out",
@@ -160,7 +168,7 @@ pub struct CheckOutRequest {
         (status = 200, description = "已签退并核验（重复请求返回同一结果）", body = VisitDto),
         (status = 401, description = "未提供有效令牌", body = ErrorEnvelope),
         (status = 403, description = "不是我的服务记录", body = ErrorEnvelope),
-        (status = 422, description = "尚未签到、签退早于签到、坐标无效（指明字段）", body = ErrorEnvelope),
+        (status = 422, description = "尚未签到、签退早于签到、坐标无效、确认码不对（还可重试）、时长不足（要求提醒时）（指明字段）", body = ErrorEnvelope),
     )
 )]
 pub async fn check_out(
@@ -182,6 +190,7 @@ pub async fn check_out(
         )?,
         tasks: body.tasks,
         notes: body.notes,
+        warn_short: body.warn_short,
     };
     let out = state
         .visit_queue

@@ -51,6 +51,7 @@ pub struct AgencyRow {
 #[template(path = "agencies/index.html")]
 pub struct AgenciesPage {
     ctx: PageCtx,
+    picker: crate::pages::region_picker::RegionPicker,
     errors: FormErrors,
     rows: Vec<AgencyRow>,
     form: AgencyForm,
@@ -91,6 +92,19 @@ async fn list_page(
         .collect();
     Ok(AgenciesPage {
         ctx: ctx.with_errors(&errors),
+        picker: crate::pages::region_picker::RegionPicker::new(
+            &state.regions.tree(),
+            &user.scope,
+            "region_code",
+            "所在地区",
+            (
+                jinglao_domain::RegionLevel::County,
+                jinglao_domain::RegionLevel::Village,
+            ),
+            &form.region_code,
+        )
+        .hint("县（市、区）或以下，须在您的管辖范围内。")
+        .error(&errors),
         errors,
         rows,
         form,

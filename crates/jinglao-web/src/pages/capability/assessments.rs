@@ -177,6 +177,24 @@ pub struct IndicatorView {
     items: Vec<ItemView>,
 }
 
+impl IndicatorView {
+    /// The points of the items scored so far (the running score; the level is decided only
+    /// when every item is scored).
+    fn subtotal(&self) -> i64 {
+        self.items.iter().filter_map(|i| i.score).sum()
+    }
+
+    /// How many of its items are scored.
+    fn answered(&self) -> usize {
+        self.items.iter().filter(|i| i.score.is_some()).count()
+    }
+
+    /// The id of its section, for the section links.
+    fn anchor(&self) -> String {
+        format!("sec-{}", self.code.replace('.', "-"))
+    }
+}
+
 fn indicators(form: &AssessmentForm) -> Vec<IndicatorView> {
     Indicator::ALL
         .iter()
@@ -221,6 +239,11 @@ pub struct EditPage {
 }
 
 impl EditPage {
+    /// The points of every item scored so far.
+    fn running_total(&self) -> i64 {
+        self.indicators.iter().map(IndicatorView::subtotal).sum()
+    }
+
     fn reference_date_text(&self) -> String {
         self.f
             .reference_date
@@ -768,6 +791,7 @@ pub struct DueRow {
 #[template(path = "assessments/due.html")]
 pub struct DuePage {
     ctx: PageCtx,
+    picker: crate::pages::region_picker::RegionPicker,
     rows: Vec<DueRow>,
     region: String,
     notice_days: i64,
@@ -815,6 +839,11 @@ pub async fn due(
     rows.truncate(DUE_PAGE as usize);
     render(&DuePage {
         ctx,
+        picker: crate::pages::region_picker::area_filter(
+            &state.regions.tree(),
+            &user.scope,
+            &q.region,
+        ),
         rows: rows
             .into_iter()
             .map(|row| {

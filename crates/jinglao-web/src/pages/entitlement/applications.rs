@@ -97,13 +97,25 @@ pub struct QueueQuery {
     status: String,
     #[serde(default)]
     overdue: String,
+    #[serde(default)]
+    soon: String,
+    #[serde(default)]
+    page: String,
+    /// How many the last batch decision took (for the confirmation).
+    #[serde(default)]
+    decided: String,
 }
+
+/// Applications per page of the queue.
+const QUEUE_PAGE: i64 = 50;
 
 /// A queue row.
 pub struct QueueRow {
     a: Application,
     place: String,
     overdue: bool,
+    /// Its step falls due within the next few days (shown in red before it is missed).
+    due_soon: bool,
 }
 
 /// The queue page.
@@ -111,10 +123,17 @@ pub struct QueueRow {
 #[template(path = "applications/index.html")]
 pub struct QueuePage {
     ctx: PageCtx,
+    saved: crate::pages::saved_filters::SavedView,
+    errors: FormErrors,
     rows: Vec<QueueRow>,
     statuses: Vec<ApplicationStatus>,
     status: String,
     overdue_only: bool,
+    soon_only: bool,
+    pager: crate::pages::paging::Pager,
+    decided: Option<i64>,
+    /// The batch form as last sent (kept after an error).
+    batch: BatchForm,
 }
 
 /// `GET /applications`
@@ -124,6 +143,27 @@ pub async fn index(
     PageCan(user, _): PageCan<need::ViewElders>,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, PageError> {
+    render(
+        &queue_page(
+            &state,
+            ctx,
+            &user,
+            &q,
+            FormErrors::new(),
+            BatchForm::default(),
+        )
+        .await?,
+    )
+}
+
+async fn queue_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    q: &QueueQuery,
+    errors: FormErrors,
+    batch: BatchForm,
+) -> Result<QueuePage, PageError> {
     let today = state.today();
     let mut f = QueueFilter::default();
     if let Some(s) = ApplicationStatus::parse(&q.status) {
@@ -133,15 +173,56 @@ pub async fn index(
     if overdue_only {
         f.overdue_on = Some(today);
     }
+    let soon_by = today + chrono::Duration::days(crate::pages::home_work::SOON_DAYS);
+    let soon_only = q.soon == "1";
+    if soon_only {
+        f.due_by = Some(soon_by);
+    }
+    let base = crate::pages::paging::query_of(
+        "/applications",
+        &[
+            ("status", &q.status),
+            ("overdue", &q.overdue),
+            ("soon", &q.soon),
+        ],
+    );
     let mut c = state.db.acquire().await?;
-    let rows = applications::queue(&mut c.conn(), &user.scope, &f, 500).await?;
-    render(&QueuePage {
-        ctx,
+    let (_, total) = applications::queue_page(&mut c.conn(), &user.scope, &f, (0, 0)).await?;
+    let pager = crate::pages::paging::Pager::new(
+        q.page.trim().parse().unwrap_or(1),
+        QUEUE_PAGE,
+        total,
+        base,
+    );
+    let (rows, _) =
+        applications::queue_page(&mut c.conn(), &user.scope, &f, (QUEUE_PAGE, pager.offset()))
+            .await?;
+    let saved_query = crate::pages::paging::query_of(
+        "",
+        &[
+            ("status", &q.status),
+            ("overdue", &q.overdue),
+            ("soon", &q.soon),
+        ],
+    );
+    let saved = crate::pages::saved_filters::view(
+        state,
+        user,
+        "applications",
+        saved_query.trim_start_matches('?').to_string(),
+    )
+    .await?;
+    Ok(QueuePage {
+        saved,
+        ctx: ctx.with_errors(&errors),
+        errors,
         rows: rows
             .into_iter()
             .map(|a| QueueRow {
                 place: state.region_name(&a.region),
                 overdue: a.overdue_on(today),
+                due_soon: a.status.step().is_some()
+                    && a.step_deadline.is_some_and(|d| d <= soon_by),
                 a,
             })
             .collect(),
@@ -152,7 +233,87 @@ pub async fn index(
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         overdue_only,
+        soon_only,
+        pager,
+        decided: q.decided.trim().parse().ok(),
+        batch,
     })
+}
+
+/// The batch decision form under the queue: the ticked applications, one decision, one reason.
+#[derive(Debug, Default, Clone)]
+pub struct BatchForm {
+    decision: String,
+    reason: String,
+}
+
+/// `POST /applications/decisions`: one decision on every ticked application, all or none.
+pub async fn decide_batch(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageCan(user, _): PageCan<need::ViewElders>,
+    meta: RequestMeta,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let mut batch = BatchForm::default();
+    let mut q = QueueQuery {
+        status: String::new(),
+        overdue: String::new(),
+        soon: String::new(),
+        page: String::new(),
+        decided: String::new(),
+    };
+    let mut ids = Vec::new();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "id" => ids.push(Uuid::parse_str(v.trim()).map_err(|_| AppError::NotFound)?),
+            "decision" => batch.decision = v,
+            "reason" => batch.reason = v,
+            "status" => q.status = v,
+            "overdue" => q.overdue = v,
+            "soon" => q.soon = v,
+            "page" => q.page = v,
+            _ => {}
+        }
+    }
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let result = match Decision::parse(&batch.decision) {
+        None => Err(DbError::Invalid(Invalid::one("decision", "请选择审核决定"))),
+        Some(d) => {
+            applications::decide_many(
+                &jinglao_db::WriteCtx::new(
+                    &state.db,
+                    &state.keys.audit_chain,
+                    &user.actor(&meta),
+                    state.clock.now(),
+                ),
+                &ids,
+                d,
+                &batch.reason,
+                &book,
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(n) => {
+            let back = crate::pages::paging::query_of(
+                "/applications",
+                &[
+                    ("status", &q.status),
+                    ("overdue", &q.overdue),
+                    ("soon", &q.soon),
+                    ("decided", &n.to_string()),
+                ],
+            );
+            Ok(Redirect::to(&back).into_response())
+        }
+        Err(DbError::Invalid(errors)) => render_with_status(
+            &queue_page(&state, ctx, &user, &q, errors, batch).await?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(other) => Err(AppError::from(other).into()),
+    }
 }
 
 /// One application.
@@ -433,8 +594,10 @@ async fn after(
 #[template(path = "applications/notices.html")]
 pub struct NoticePage {
     ctx: PageCtx,
-    region: String,
+    picker: crate::pages::region_picker::RegionPicker,
     region_label: String,
+    /// The area shown (for the print link).
+    region_code: String,
     lines: Vec<(NoticeLine, String)>,
     error: Option<String>,
 }
@@ -453,15 +616,12 @@ pub async fn notices(
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     let (region, error) = match q.region.trim() {
-        "" => (
-            RegionCode::parse("4303").map_err(|_| AppError::NotFound)?,
-            None,
-        ),
+        "" => (state.public_region(), None),
         r => match RegionCode::parse(r) {
             Ok(code) => (code, None),
             Err(_) => (
-                RegionCode::parse("4303").map_err(|_| AppError::NotFound)?,
-                Some(format!("“{r}”不是行政区划代码，已显示全市。")),
+                state.public_region(),
+                Some(format!("“{r}”不是行政区划代码，已显示全部。")),
             ),
         },
     };
@@ -476,8 +636,13 @@ pub async fn notices(
         .collect();
     render(&NoticePage {
         ctx,
-        region: region.short().to_string(),
+        picker: crate::pages::region_picker::area_filter(
+            &state.regions.tree(),
+            &jinglao_domain::Scope::Region(state.public_region()),
+            region.short(),
+        ),
         region_label: state.region_path(&region),
+        region_code: region.short().to_string(),
         lines,
         error,
     })

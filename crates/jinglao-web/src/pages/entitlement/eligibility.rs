@@ -44,6 +44,7 @@ pub struct Row {
 #[template(path = "eligibility/index.html")]
 pub struct WorkPage {
     ctx: PageCtx,
+    picker: crate::pages::region_picker::RegionPicker,
     region: String,
     region_label: String,
     list: Worklist,
@@ -117,6 +118,11 @@ pub async fn index(
         .collect();
     render(&WorkPage {
         ctx,
+        picker: crate::pages::region_picker::area_filter(
+            &state.regions.tree(),
+            &user.scope,
+            region.short(),
+        ),
         region: region.short().to_string(),
         region_label: state.region_path(&region),
         list,

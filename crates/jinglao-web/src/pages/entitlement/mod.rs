@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod eligibility;
 pub mod public_apply;
+pub mod rule_builder;
 pub mod service_lists;
 
 use axum::Router;
@@ -15,6 +16,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications", get(applications::index))
+        .route("/applications/decisions", post(applications::decide_batch))
         .route("/applications/{id}", get(applications::show))
         .route("/applications/{id}/appeal", post(applications::appeal))
         .route("/applications/{id}/decisions", post(applications::decide))
@@ -39,6 +41,15 @@ pub fn routes() -> Router<AppState> {
         .route("/eligibility", get(eligibility::index))
         .route("/eligibility/sweeps", post(eligibility::sweep))
         .route("/notices", get(applications::notices))
+        .route("/notices/print", get(crate::pages::print::notice_sheet))
+        .route(
+            "/applications/{id}/print/receipt",
+            get(crate::pages::print::receipt),
+        )
+        .route(
+            "/applications/{id}/print/decision",
+            get(crate::pages::print::decision),
+        )
         .route(
             "/service-lists",
             get(service_lists::index).post(service_lists::publish),

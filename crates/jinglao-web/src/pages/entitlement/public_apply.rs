@@ -42,6 +42,9 @@ pub struct Answers {
     children_local: String,
     children_can_care: String,
     item: String,
+    /// The question the page that sent these answers asked (to say so when it came back
+    /// unanswered).
+    asked: String,
     // The application form.
     elder_name: String,
     id_number: String,
@@ -67,6 +70,7 @@ impl Answers {
                 "children_local" => a.children_local = v,
                 "children_can_care" => a.children_can_care = v,
                 "item" => a.item = v,
+                "asked" => a.asked = v,
                 "elder_name" => a.elder_name = v,
                 "id_number" => a.id_number = v,
                 "applicant_name" => a.applicant_name = v,
@@ -233,7 +237,8 @@ async fn page(
     a: Answers,
     errors: FormErrors,
 ) -> Result<ApplyPage, PageError> {
-    let city = "4303";
+    let public = state.public_region();
+    let city = public.short();
     let age_ok = a.age.parse::<i64>().is_ok_and(|n| (40..=130).contains(&n));
     let mut errors = errors;
     if !a.age.is_empty() && !age_ok && errors.is_empty() {
@@ -281,18 +286,30 @@ async fn page(
     } else {
         ("who", Vec::new())
     };
+    // The same question again after "下一步": it was not answered; say so at the question.
+    if a.asked == step && errors.is_empty() {
+        match step {
+            "county" | "township" | "village" => errors.add("answer", "请选择一项再点“下一步”"),
+            "age" => errors.add("age", "请填写老人的周岁年龄，例如 75"),
+            "ability" | "living" | "children_local" | "children_can_care" => {
+                errors.add(step, "请选择一项再点“下一步”")
+            }
+            _ => {}
+        }
+    }
     let mut results = Vec::new();
     let (mut list_title, mut item_name) = (String::new(), String::new());
     if matches!(step, "result" | "who") {
-        let region = RegionCode::parse(&a.village)
-            .unwrap_or_else(|_| RegionCode::parse(city).expect("city code"));
+        let region = RegionCode::parse(&a.village).unwrap_or(public);
         let mut c = state.db.acquire().await?;
         if let Some(list) = jinglao_db::service_lists::applicable(&mut c.conn(), &region).await? {
             let book = jinglao_db::policy::book(&state.db).await?;
             let advanced = book.int(PolicyKey::AdvancedAge, &list.region) as i32;
             let today = state.today();
             if let Ok(facts) = what_if(&facts_of(&a), region, today, advanced) {
-                for answer in answer_items(&list.items, &facts, today) {
+                for answer in
+                    answer_items(&list.items, &facts, today, state.regions.tree().as_ref())
+                {
                     let it = answer.item;
                     if it.code == a.item {
                         item_name = it.display_name();
@@ -300,8 +317,8 @@ async fn page(
                     results.push((
                         it.code.clone(),
                         it.display_name(),
-                        answer.deciding.eligible,
-                        answer.deciding.plain(),
+                        answer.plain.eligible,
+                        answer.plain.sentence,
                     ));
                 }
             }
@@ -413,7 +430,10 @@ pub async fn submit(
     drop(c);
     // The page built above for these answers, now saying it is done.
     p.step = "done";
-    p.reference = reference_of(aid);
+    p.reference = app
+        .as_ref()
+        .map(crate::pages::print::receipt_of)
+        .unwrap_or_else(|| reference_of(aid));
     p.deadline = app
         .and_then(|x| x.step_deadline)
         .map(|d| d.to_string())
@@ -470,8 +490,9 @@ async fn create(
     }
 }
 
-/// The reference an applicant is given: the last ten hex digits of the application's id (its
-/// random part; the leading digits of a UUID v7 are the time and repeat within a minute).
+/// The reference applicants were given before receipt numbers (受理编号 of date and digits,
+/// [`jinglao_domain::application::receipt_number`]): the last ten hex digits of the
+/// application's id. Still accepted by the status lookup, so no one's old slip stops working.
 pub fn reference_of(id: uuid::Uuid) -> String {
     let hex = id.simple().to_string();
     hex[hex.len() - 10..].to_uppercase()
@@ -510,7 +531,9 @@ pub async fn status(
     let mut id_number = String::new();
     for (k, v) in pairs(&body) {
         match k.as_str() {
-            "reference" => reference = v.trim().to_uppercase(),
+            "reference" => {
+                reference = jinglao_domain::application::normalise_receipt(&v);
+            }
             "id_number" => id_number = v.trim().to_string(),
             _ => {}
         }
@@ -523,7 +546,7 @@ pub async fn status(
     };
     let mut found = None;
     if let Ok(id) = ResidentId::parse(&id_number)
-        && reference.len() == 10
+        && matches!(reference.len(), 10 | 17)
     {
         let attempt = match public::begin(&state, &meta, "status", &id).await? {
             Ok(attempt) => attempt,
@@ -583,6 +606,8 @@ async fn lookup(
         applications::queue(&mut c.conn(), &Scope::All, &filter, 200)
             .await?
             .into_iter()
-            .find(|a| reference_of(a.id) == reference),
+            .find(|a| {
+                crate::pages::print::receipt_of(a) == reference || reference_of(a.id) == reference
+            }),
     )
 }

@@ -17,6 +17,7 @@ use jinglao_domain::service_list::ServiceCategory;
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use serde::Deserialize;
 
+use super::rule_builder::{self, BuilderView, Choices, Preview};
 use crate::auth::can::{PageCan, need};
 use crate::auth::{CurrentUser, PageUser};
 use crate::error::{AppError, PageError, render, render_with_status};
@@ -42,12 +43,14 @@ fn region_of(user: &CurrentUser, text: &str) -> RegionCode {
 #[template(path = "service_lists/index.html")]
 pub struct ListPage {
     ctx: PageCtx,
+    picker: crate::pages::region_picker::RegionPicker,
     region: String,
     region_label: String,
     list: Option<ServiceList>,
     list_region_label: String,
     published_at: String,
-    items: Vec<ItemDraft>,
+    /// Each item with its target group in plain words.
+    items: Vec<(ItemDraft, String)>,
     versions: Vec<(VersionRow, String)>,
     can_publish: bool,
 }
@@ -69,6 +72,11 @@ pub async fn index(
     drop(c);
     render(&ListPage {
         ctx,
+        picker: crate::pages::region_picker::area_filter(
+            &state.regions.tree(),
+            &user.scope,
+            region.short(),
+        ),
         region: region.short().to_string(),
         region_label: state.region_path(&region),
         list_region_label: list
@@ -81,7 +89,13 @@ pub async fn index(
             .unwrap_or_default(),
         items: list
             .as_ref()
-            .map(|l| l.items.iter().map(ItemDraft::of_item).collect())
+            .map(|l| {
+                let tree = state.regions.tree();
+                l.items
+                    .iter()
+                    .map(|it| (ItemDraft::of_item(it), it.target.describe(tree.as_ref())))
+                    .collect()
+            })
             .unwrap_or_default(),
         versions: versions
             .into_iter()
@@ -109,18 +123,35 @@ pub struct EditPage {
     items: Vec<ItemRow>,
     categories: Vec<ServiceCategory>,
     based_on: String,
+    /// What the rule builder's selects offer.
+    choices: Choices,
 }
 
-/// An item of the form with its plain text fields (name, label, value).
+/// An item of the form with its plain text fields (name, label, value), its rule in plain
+/// words, its builder and, after 「预览」, its preview.
 pub struct ItemRow {
     it: ItemDraft,
     fields: Vec<(&'static str, &'static str, String)>,
+    plain: Option<String>,
+    builder: BuilderView,
+    preview: Option<Preview>,
 }
 
-fn rows(items: Vec<ItemDraft>) -> Vec<ItemRow> {
+fn rows(
+    state: &AppState,
+    items: Vec<ItemDraft>,
+    mut builders: Vec<BuilderView>,
+    preview: Option<Preview>,
+) -> Vec<ItemRow> {
+    builders.resize(items.len(), BuilderView::empty());
     items
         .into_iter()
-        .map(|it| ItemRow {
+        .zip(builders)
+        .enumerate()
+        .map(|(i, (it, builder))| ItemRow {
+            plain: rule_builder::plain_of(state, &it.target_rule),
+            preview: preview.clone().filter(|p| p.index == i),
+            builder,
             fields: vec![
                 ("code", "编码", it.code.clone()),
                 ("name", "名称", it.name.clone()),
@@ -173,21 +204,37 @@ pub async fn new_form(
         based_on: current
             .map(|l| format!("{} 第 {} 版", l.title, l.version))
             .unwrap_or_default(),
-        items: rows(items),
+        items: rows(&state, items, Vec::new(), None),
         categories: ServiceCategory::ALL.to_vec(),
+        choices: Choices::all(),
     })
 }
 
-/// Reads the form: `region`, `title`, `basis` and `items[i].<field>`.
-fn read_form(body: &[u8]) -> (String, String, String, Vec<ItemDraft>) {
+/// The form as sent.
+struct Sent {
+    region: String,
+    title: String,
+    basis: String,
+    items: Vec<ItemDraft>,
+    builders: Vec<BuilderView>,
+    /// The item whose 「生成条件并预览」 was pressed, if one was.
+    preview: Option<usize>,
+}
+
+/// Reads the form: `region`, `title`, `basis`, `items[i].<field>`, each item's builder
+/// (`items[i].builder_join`, `items[i].builder[n].fact|op|value`) and `preview`.
+fn read_form(body: &[u8]) -> Sent {
     let (mut region, mut title, mut basis) = (String::new(), String::new(), String::new());
     let mut items: Vec<ItemDraft> = Vec::new();
+    let mut builders: Vec<BuilderView> = Vec::new();
+    let mut preview = None;
     for (k, v) in form_urlencoded::parse(body) {
         let v = v.into_owned();
         match k.as_ref() {
             "region" => region = v,
             "title" => title = v,
             "basis" => basis = v,
+            "preview" => preview = v.trim().parse::<usize>().ok().filter(|n| *n < 64),
             key => {
                 let Some(rest) = key.strip_prefix("items[") else {
                     continue;
@@ -201,6 +248,11 @@ fn read_form(body: &[u8]) -> (String, String, String, Vec<ItemDraft>) {
                 }
                 if items.len() <= n {
                     items.resize(n + 1, ItemDraft::default());
+                    builders.resize(n + 1, BuilderView::empty());
+                }
+                if let Some(tail) = field.strip_prefix("builder") {
+                    builders[n].set(tail, v);
+                    continue;
                 }
                 let it = &mut items[n];
                 match field {
@@ -221,7 +273,14 @@ fn read_form(body: &[u8]) -> (String, String, String, Vec<ItemDraft>) {
             }
         }
     }
-    (region, title, basis, items)
+    Sent {
+        region,
+        title,
+        basis,
+        items,
+        builders,
+        preview,
+    }
 }
 
 /// `POST /service-lists`: publish a new version.
@@ -232,7 +291,17 @@ pub async fn publish(
     meta: RequestMeta,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (region_text, title, basis, all) = read_form(&body);
+    let sent = read_form(&body);
+    if let Some(index) = sent.preview {
+        return preview(&state, ctx, &user, &meta, sent, index).await;
+    }
+    let Sent {
+        region: region_text,
+        title,
+        basis,
+        items: all,
+        ..
+    } = sent;
     // A row whose code and name are both empty is the unused blank row, or a removed item.
     let drafts: Vec<ItemDraft> = all
         .into_iter()
@@ -275,12 +344,83 @@ pub async fn publish(
                 region_label: state.region_path(&region),
                 title,
                 basis,
-                items: rows(items),
+                items: rows(&state, items, Vec::new(), None),
                 categories: ServiceCategory::ALL.to_vec(),
                 based_on: String::new(),
+                choices: Choices::all(),
             };
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(other) => Err(AppError::from(other).into()),
     }
+}
+
+/// 「生成条件并预览」 on item `index`: nothing is published; the form comes back as it was
+/// sent, the item's rule box holding the built rule, with the preview under it (or the errors
+/// naming the builder row or the rule).
+async fn preview(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    sent: Sent,
+    index: usize,
+) -> Result<Response, PageError> {
+    let region = RegionCode::parse(sent.region.trim()).unwrap_or(user.account.region_code);
+    if !user.scope.covers_record_in(&region) {
+        return Err(AppError::forbidden().into());
+    }
+    let Sent {
+        title,
+        basis,
+        mut items,
+        mut builders,
+        ..
+    } = sent;
+    if index >= items.len() {
+        return Err(AppError::NotFound.into());
+    }
+    builders.resize(items.len(), BuilderView::empty());
+    builders[index].open = true;
+    let answer = rule_builder::preview(
+        state,
+        user,
+        meta,
+        index,
+        &builders[index],
+        &items[index].target_rule,
+        &region,
+    )
+    .await?;
+    let (errors, shown) = match answer {
+        Ok((text, p)) => {
+            items[index].target_rule = text;
+            (FormErrors::new(), Some(p))
+        }
+        Err(inv) => (inv, None),
+    };
+    if items
+        .last()
+        .is_none_or(|d| !(d.code.trim().is_empty() && d.name.trim().is_empty()))
+    {
+        items.push(ItemDraft::default());
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = EditPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        region: region.short().to_string(),
+        region_label: state.region_path(&region),
+        title,
+        basis,
+        items: rows(state, items, builders, shown),
+        categories: ServiceCategory::ALL.to_vec(),
+        based_on: String::new(),
+        choices: Choices::all(),
+    };
+    render_with_status(&page, status)
 }

@@ -108,6 +108,8 @@ pub struct ElderPage {
     adaptations: &'static [(&'static str, &'static str)],
     devices: &'static [(&'static str, &'static str)],
     month: String,
+    /// Item names by code.
+    names: jinglao_domain::service_list::ItemNames,
 }
 
 impl ElderPage {
@@ -138,10 +140,14 @@ async fn elder_page(
         }
     }
     let mut c = state.db.acquire().await?;
+    let names = jinglao_db::service_lists::item_names(&mut c.conn()).await?;
     let offers = orders::offers(&mut c.conn(), &user.scope, today)
         .await?
         .into_iter()
-        .map(|(p, name, item, _)| (format!("{p}|{item}"), format!("{name} — {item}")))
+        .map(|(p, name, item, _)| {
+            let label = format!("{name} — {}", names.name(&item));
+            (format!("{p}|{item}"), label)
+        })
         .collect();
     drop(c);
     Ok(ElderPage {
@@ -156,6 +162,7 @@ async fn elder_page(
         adaptations: &ADAPTATIONS,
         devices: &DEVICES,
         month,
+        names,
     })
 }
 

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             "/elders/{id}/patrols/visitor",
             post(patrols::assign_visitor),
         )
+        .route("/patrols/visitor", post(patrols::assign_many))
         .route("/elders/{id}/plans", post(order_new::create_plan))
         .route("/family-beds", get(family_beds::index))
         .route("/family-beds/{id}/adaptations", post(family_beds::adapt))
@@ -66,14 +67,20 @@ pub fn routes() -> Router<AppState> {
         .route("/services/book", post(public_services::book))
         .route("/services/cancel", post(public_services::cancel))
         .route("/services/rate", post(public_services::rate))
+        .route("/services/notify-by", post(public_services::notify_by))
         .route("/statements", get(statements::index).post(statements::run))
         .route("/statements/{id}", get(statements::show))
+        .route(
+            "/statements/{id}/print",
+            get(crate::pages::print::statement),
+        )
         .route("/statements/{id}/step", post(statements::step))
         .route("/visits/exceptions", get(visit_review::index))
         .route("/visits/signals", get(visit_signals::index))
         .route("/visits/{id}/correction", post(visit_review::correct))
         .route("/visits/{id}/rating", post(orders::rate_by_phone))
         .route("/visits/{id}/review", post(visit_review::review))
+        .route("/visits/reviews", post(visit_review::review_batch))
         .route("/visits/{id}/revoke", post(visit_signals::revoke))
         .route("/visits/{id}/signature.png", get(visit_review::signature))
 }

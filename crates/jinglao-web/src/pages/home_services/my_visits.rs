@@ -48,6 +48,8 @@ impl std::ops::Deref for Row {
 pub struct MyVisitsPage {
     ctx: PageCtx,
     errors: FormErrors,
+    /// For the check-out form kept for offline use, which never shows an error.
+    no_errors: FormErrors,
     day: String,
     rows: Vec<Row>,
     /// The caregiver's staff id: records kept on the phone while offline are sent only by the
@@ -73,6 +75,7 @@ async fn page(
     Ok(MyVisitsPage {
         ctx: ctx.with_errors(&errors),
         errors,
+        no_errors: FormErrors::new(),
         day: day.to_string(),
         rows,
         caregiver: me.staff_id,
@@ -104,6 +107,8 @@ pub struct StampForm {
     /// `1` when the phone recorded this without a connection and sends it later: the phone's
     /// time is then the time of the stamp, and the visit is flagged (late if synced late).
     offline: String,
+    /// `yes` once the caregiver has confirmed ending a visit early.
+    confirm_short: String,
 }
 
 impl StampForm {
@@ -200,6 +205,7 @@ pub async fn check_out(
             )?,
             tasks: String::new(),
             notes: form.notes.clone(),
+            warn_short: form.confirm_short.trim() != "yes",
         };
         let out = state
             .visit_queue

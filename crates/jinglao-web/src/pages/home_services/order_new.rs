@@ -96,6 +96,8 @@ pub struct BookPage {
     orders: Vec<(Listed, String, &'static str)>,
     plans: Vec<(Plan, String)>,
     weekday_names: [(u32, &'static str); 7],
+    /// Item names by code.
+    names: jinglao_domain::service_list::ItemNames,
 }
 
 async fn page(
@@ -112,14 +114,13 @@ async fn page(
     let elder = elders::get(&mut conn, &user.scope, elder_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let names = jinglao_db::service_lists::item_names(&mut conn).await?;
     let offers = orders::offers(&mut conn, &user.scope, today)
         .await?
         .into_iter()
         .map(|(p, name, item, fen)| {
-            (
-                format!("{p}|{item}"),
-                format!("{name} — {item}（{} 元/次）", yuan(fen)),
-            )
+            let label = format!("{name} — {}（{} 元/次）", names.name(&item), yuan(fen));
+            (format!("{p}|{item}"), label)
         })
         .collect();
     // The last 30 of the orders around today (a plan books up to 14 days ahead), asked of the
@@ -170,6 +171,7 @@ async fn page(
             (6, "周六"),
             (7, "周日"),
         ],
+        names,
     })
 }
 

@@ -52,6 +52,8 @@ impl Board {
 /// One order, formatted.
 pub struct OrderRow {
     o: Listed,
+    /// The item's name.
+    item: String,
     window: String,
     planned: String,
     funding: &'static str,
@@ -113,6 +115,7 @@ async fn board(
         ..Default::default()
     };
     let listed = orders::list(&mut conn, &user.scope, &filter, 500).await?;
+    let names = jinglao_db::service_lists::item_names(&mut conn).await?;
     // The caregivers' day only for those who dispatch for the provider.
     let caregivers = match provider {
         Some(p) => match dispatch::board(&mut conn, &user.reader(), p, day).await {
@@ -131,7 +134,14 @@ async fn board(
             listed
                 .iter()
                 .find(|o| o.id == id)
-                .map(|o| format!("{} {} {}", hhmm(o.window_start), o.elder_name, o.item_code))
+                .map(|o| {
+                    format!(
+                        "{} {} {}",
+                        hhmm(o.window_start),
+                        o.elder_name,
+                        names.name(&o.item_code)
+                    )
+                })
                 .unwrap_or_else(|| id.to_string())
         };
         ReportView {
@@ -159,8 +169,9 @@ async fn board(
             },
             planned: o.planned_at.map(hhmm).unwrap_or_default(),
             funding: Funding::parse(&o.funding).map_or("未知", |f| f.label()),
-            status: status_label(&o.status),
+            status: crate::usecase::home_services::orders::shown_status(&o),
             open: o.status == "booked" && o.visit_id.is_none(),
+            item: names.name(&o.item_code).to_string(),
             o,
         })
         .collect();

@@ -5,8 +5,8 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
-use chrono::{Duration, NaiveDate};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
 use jinglao_db::patrols::{self, Listed, NewVisit, PlanView, VISITOR_KINDS, VisitRow};
 use jinglao_db::{DbError, elders};
 use jinglao_domain::RegionCode;
@@ -32,16 +32,28 @@ pub fn frequency_label(f: &str) -> &'static str {
 pub struct DueQuery {
     under: String,
     within: String,
+    page: String,
+    /// How many plans the last batch assignment changed (for the confirmation).
+    assigned: String,
 }
+
+/// People per page of the due list.
+const PER_PAGE: i64 = 50;
 
 /// `GET /patrols`.
 #[derive(Template)]
 #[template(path = "patrols/index.html")]
 pub struct DuePage {
     ctx: PageCtx,
+    saved: crate::pages::saved_filters::SavedView,
     today: NaiveDate,
     rows: Vec<(Listed, Option<i64>)>,
     total: i64,
+    pager: crate::pages::paging::Pager,
+    area: crate::pages::region_picker::RegionPicker,
+    assigned: Option<i64>,
+    kinds: &'static [(&'static str, &'static str)],
+    errors: FormErrors,
     communities: Vec<(String, String, i64)>,
     under: String,
     within: i64,
@@ -54,20 +66,39 @@ async fn due_page(
     user: &CurrentUser,
     q: &DueQuery,
     refreshed: Option<patrols::Refreshed>,
+    errors: FormErrors,
 ) -> Result<DuePage, PageError> {
     let today = state.today();
     let within: i64 = q.within.trim().parse().unwrap_or(0).clamp(0, 31);
     let under = RegionCode::parse(q.under.trim()).ok();
-    let mut c = state.db.acquire().await?;
-    let (rows, total) = patrols::due(
-        &mut c.conn(),
-        &user.scope,
+    let under_text = under.map(|u| u.short().to_string()).unwrap_or_default();
+    let within_text = within.to_string();
+    let base = crate::pages::paging::query_of(
+        "/patrols",
+        &[("under", &under_text), ("within", &within_text)],
+    );
+    let page = q.page.trim().parse().unwrap_or(1);
+    // The total first, so that a page past the end shows the last page.
+    let (_, total) = crate::usecase::home_services::patrols::due(
+        state,
+        user,
         under.as_ref(),
-        today + Duration::days(within),
+        within,
         None,
-        300,
+        (0, 0),
     )
     .await?;
+    let pager = crate::pages::paging::Pager::new(page, PER_PAGE, total, base);
+    let (rows, total) = crate::usecase::home_services::patrols::due(
+        state,
+        user,
+        under.as_ref(),
+        within,
+        None,
+        (PER_PAGE, pager.offset()),
+    )
+    .await?;
+    let mut c = state.db.acquire().await?;
     let tree = state.regions.tree();
     let communities = patrols::overdue_by_community(&mut c.conn(), &user.scope, today)
         .await?
@@ -80,7 +111,17 @@ async fn due_page(
             (code, name, n)
         })
         .collect();
+    let saved = crate::pages::saved_filters::view(
+        state,
+        user,
+        "patrols",
+        crate::pages::paging::query_of("", &[("under", &under_text), ("within", &within_text)])
+            .trim_start_matches('?')
+            .to_string(),
+    )
+    .await?;
     Ok(DuePage {
+        saved,
         ctx,
         today,
         rows: rows
@@ -91,6 +132,22 @@ async fn due_page(
             })
             .collect(),
         total,
+        pager,
+        area: crate::pages::region_picker::RegionPicker::new(
+            &tree,
+            &user.scope,
+            "under",
+            "地区",
+            (
+                jinglao_domain::RegionLevel::Province,
+                jinglao_domain::RegionLevel::Village,
+            ),
+            &under_text,
+        )
+        .filter(),
+        assigned: q.assigned.trim().parse().ok(),
+        kinds: &VISITOR_KINDS,
+        errors,
         communities,
         under: under.map(|u| u.as_str().to_string()).unwrap_or_default(),
         within,
@@ -108,7 +165,7 @@ pub async fn index(
     Query(q): Query<DueQuery>,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
-    render(&due_page(&state, ctx, &user, &q, None).await?)
+    render(&due_page(&state, ctx, &user, &q, None, FormErrors::new()).await?)
 }
 
 /// `POST /patrols/refresh`: the viewer's own area, against today's registry.
@@ -120,8 +177,93 @@ pub async fn refresh(
 ) -> Result<Response, PageError> {
     let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
     let r = crate::usecase::home_services::patrols::refresh(&state, &acting).await?;
-    let page = due_page(&state, ctx, &user, &DueQuery::default(), Some(r)).await?;
+    let page = due_page(
+        &state,
+        ctx,
+        &user,
+        &DueQuery::default(),
+        Some(r),
+        FormErrors::new(),
+    )
+    .await?;
     render(&page)
+}
+
+/// The bulk assignment form on the due list: the ticked people and one visitor.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BulkVisitorForm {
+    visitor_kind: String,
+    visitor_name: String,
+    /// Where the clerk was (kept so the list comes back as it was).
+    under: String,
+    within: String,
+    page: String,
+}
+
+/// `POST /patrols/visitor`: one visitor for every ticked person, in one transaction.
+pub async fn assign_many(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let mut form = BulkVisitorForm::default();
+    let mut ids = Vec::new();
+    let mut bad = false;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "elder" => match Uuid::parse_str(v.trim()) {
+                Ok(id) => ids.push(id),
+                Err(_) => bad = true,
+            },
+            "visitor_kind" => form.visitor_kind = v,
+            "visitor_name" => form.visitor_name = v,
+            "under" => form.under = v,
+            "within" => form.within = v,
+            "page" => form.page = v,
+            _ => {}
+        }
+    }
+    if bad {
+        return Err(AppError::NotFound.into());
+    }
+    let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
+    let result = crate::usecase::home_services::patrols::assign_visitor(
+        &state,
+        &acting,
+        &ids,
+        form.visitor_kind.trim(),
+        &form.visitor_name,
+    )
+    .await;
+    let q = DueQuery {
+        under: form.under,
+        within: form.within,
+        page: form.page,
+        assigned: String::new(),
+    };
+    match result {
+        Ok(n) => {
+            let back = crate::pages::paging::query_of(
+                "/patrols",
+                &[
+                    ("under", &q.under),
+                    ("within", &q.within),
+                    ("page", &q.page),
+                    ("assigned", &n.to_string()),
+                ],
+            );
+            Ok(axum::response::Redirect::to(&back).into_response())
+        }
+        Err(DbError::Invalid(errors)) => crate::error::render_with_status(
+            &due_page(&state, ctx, &user, &q, None, errors).await?,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(AppError::from(e).into()),
+    }
 }
 
 /// `GET /elders/{id}/patrols`.
@@ -141,6 +283,11 @@ pub struct ElderPage {
 impl ElderPage {
     fn kind_label(&self, k: &str) -> &'static str {
         patrols::visitor_label(k)
+    }
+
+    /// Whether the person is on the visit list now.
+    fn on_list(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.status == "active")
     }
 }
 
@@ -281,17 +428,15 @@ pub async fn assign_visitor(
     IdPath(id): IdPath,
     Form(form): Form<VisitForm>,
 ) -> Result<Response, PageError> {
-    may_view(&user)?;
-    let (db, key) = (&state.db, &state.keys.audit_chain);
-    let result = patrols::assign_visitor(
-        db,
-        key,
-        &user.actor(&meta),
-        id,
+    let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
+    let result = crate::usecase::home_services::patrols::assign_visitor(
+        &state,
+        &acting,
+        &[id],
         form.visitor_kind.trim(),
         &form.visitor_name,
-        state.clock.now(),
     )
-    .await;
+    .await
+    .map(|_| ());
     answer(&state, ctx, &user, &meta, id, form, result).await
 }

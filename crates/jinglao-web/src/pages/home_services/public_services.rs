@@ -52,6 +52,8 @@ pub struct ServicesForm {
     visit: String,
     score: String,
     comment: String,
+    // How to be told.
+    notify_by: String,
 }
 
 /// One coming or recent visit.
@@ -82,6 +84,10 @@ pub struct ServicesPage {
     offers: Vec<(String, String)>,
     /// What was just done, in words.
     done: Option<String>,
+    /// How the family is told things now (`phone`, `sms`), once the person is named.
+    notify_by: String,
+    /// The choices.
+    channels: &'static [(&'static str, &'static str)],
 }
 
 /// 王秀英 → 王*英; 李明 → 李*.
@@ -174,7 +180,12 @@ async fn page(
     done: Option<String>,
 ) -> Result<ServicesPage, PageError> {
     let (mut visits, mut offers) = (Vec::new(), Vec::new());
+    let mut notify_by = String::new();
     if let Some(p) = person {
+        notify_by = {
+            let mut c = state.db.acquire().await?;
+            jinglao_db::sms::preference(&mut c.conn(), p.id).await?
+        };
         let today = china_date(state.clock.now());
         let mut c = state.db.acquire().await?;
         let mut conn = c.conn();
@@ -240,7 +251,44 @@ async fn page(
         visits,
         offers,
         done,
+        notify_by,
+        channels: &jinglao_db::sms::CHANNELS,
     })
+}
+
+/// `POST /services/notify-by`: the family chooses a phone call or text messages for
+/// confirmation codes, booking changes and application results.
+pub async fn notify_by(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    meta: RequestMeta,
+    Form(form): Form<ServicesForm>,
+) -> Result<Response, PageError> {
+    let person = match identify(&state, &meta, &form).await {
+        Ok(p) => p,
+        Err(e) => return refused(&state, ctx, form, None, e).await,
+    };
+    let actor = public_actor(&person, &meta);
+    let result = jinglao_db::sms::set_preference(
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &actor,
+            state.clock.now(),
+        ),
+        &Scope::All,
+        person.id,
+        form.notify_by.trim(),
+    )
+    .await
+    .map(|()| {
+        if form.notify_by.trim() == "sms" {
+            "以后会用短信把确认码、预约变动和申请结果发到登记的电话。".to_string()
+        } else {
+            "以后由村（社区）或服务机构打电话告知，不再发短信。".to_string()
+        }
+    });
+    answer(&state, ctx, form, &person, result).await
 }
 
 async fn refused(

@@ -180,6 +180,8 @@ pub struct ShowPage {
     lines: Vec<LineRow>,
     provider_side: bool,
     bureau_side: bool,
+    /// Item names by code.
+    names: jinglao_domain::service_list::ItemNames,
 }
 
 async fn show_page(
@@ -194,6 +196,8 @@ async fn show_page(
         provider_name,
         lines,
     } = usecase::show(state, user, id).await?;
+    let names =
+        jinglao_db::service_lists::item_names(&mut state.db.acquire().await?.conn()).await?;
     let lines = lines
         .into_iter()
         .map(|l| LineRow {
@@ -204,6 +208,7 @@ async fn show_page(
         })
         .collect();
     Ok(ShowPage {
+        names,
         ctx: ctx.with_errors(&errors),
         errors,
         total: yuan(s.total_fen),
@@ -241,7 +246,6 @@ pub async fn show(
 pub struct StepForm {
     step: String,
     reason: String,
-    payment_ref: String,
 }
 
 /// `POST /statements/{id}/step`
@@ -254,7 +258,7 @@ pub async fn step(
     Form(form): Form<StepForm>,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
-    let step = parse_step(&form.step, &form.reason, &form.payment_ref).map_err(AppError::from)?;
+    let step = parse_step(&form.step, &form.reason).map_err(AppError::from)?;
     let acting = Acting::new(&state, user.clone(), &meta);
     answer_form(
         usecase::advance(&state, &acting, id, &step).await,

@@ -64,6 +64,8 @@ pub struct QueuePage {
     can_review: bool,
     /// The reasons a correction may give (stable name, words).
     correction_reasons: Vec<(&'static str, &'static str)>,
+    /// Item names by code.
+    names: jinglao_domain::service_list::ItemNames,
 }
 
 async fn page(
@@ -77,6 +79,7 @@ async fn page(
     let decided = q.decided == "yes";
     let mut c = state.db.acquire().await?;
     let (rows, total) = visits::queue(&mut c.conn(), &user.scope, code, decided, 200).await?;
+    let names = jinglao_db::service_lists::item_names(&mut c.conn()).await?;
     let rows = rows
         .into_iter()
         .map(|v| Row {
@@ -91,6 +94,7 @@ async fn page(
         })
         .collect();
     Ok(QueuePage {
+        names,
         ctx: ctx.with_errors(&errors),
         errors,
         rows,
@@ -137,15 +141,7 @@ pub async fn review(
     IdPath(id): IdPath,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {
-    let decision = match form.decision.as_str() {
-        "accept" => Ok(Decision::Accept),
-        "reject" => Ok(Decision::Reject),
-        _ => Err(DbError::Invalid(Invalid::one(
-            "decision",
-            "请选择通过或不通过",
-        ))),
-    };
-    let result = match decision {
+    let result = match decision_of(&form.decision) {
         Ok(d) => {
             let (db, key) = (&state.db, &state.keys.audit_chain);
             visits::review(
@@ -167,6 +163,58 @@ pub async fn review(
         async |errors| page(&state, ctx, &user, &QueueQuery::default(), errors).await,
     )
     .await
+}
+
+/// `POST /visits/reviews`: one decision and one reason for every ticked visit, all or none.
+pub async fn review_batch(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageCan(user, _): PageCan<need::ReviewVisits>,
+    meta: RequestMeta,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let mut form = ReviewForm::default();
+    let mut ids = Vec::new();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "visit" => ids.push(uuid::Uuid::parse_str(v.trim()).map_err(|_| AppError::NotFound)?),
+            "decision" => form.decision = v,
+            "reason" => form.reason = v,
+            _ => {}
+        }
+    }
+    let result = match decision_of(&form.decision) {
+        Ok(d) => visits::review_many(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            &ids,
+            d,
+            &form.reason,
+            state.clock.now(),
+        )
+        .await
+        .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    answer_form(
+        result,
+        |_| "/visits/exceptions?notice=visit_reviewed".to_string(),
+        async |errors| page(&state, ctx, &user, &QueueQuery::default(), errors).await,
+    )
+    .await
+}
+
+/// The decision of a review form.
+pub fn decision_of(text: &str) -> Result<Decision, DbError> {
+    match text.trim() {
+        "accept" => Ok(Decision::Accept),
+        "reject" => Ok(Decision::Reject),
+        _ => Err(DbError::Invalid(Invalid::one(
+            "decision",
+            "请选择通过或不通过",
+        ))),
+    }
 }
 
 /// The correction form.

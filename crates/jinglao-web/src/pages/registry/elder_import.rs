@@ -205,7 +205,13 @@ async fn batch_of(state: &AppState, user: &CurrentUser, id: &str) -> Result<Batc
 const SHOW_PROBLEMS: usize = 500;
 const SHOW_UPDATES: usize = 200;
 
-fn preview(ctx: PageCtx, batch: &Batch, p: &Prepared, errors: FormErrors) -> PreviewPage {
+fn preview(
+    state: &AppState,
+    ctx: PageCtx,
+    batch: &Batch,
+    p: &Prepared,
+    errors: FormErrors,
+) -> PreviewPage {
     let mut problems = p.parsed.problems.clone();
     problems.extend(p.plan.refused.iter().cloned());
     problems.sort_by_key(|x| x.line);
@@ -220,7 +226,10 @@ fn preview(ctx: PageCtx, batch: &Batch, p: &Prepared, errors: FormErrors) -> Pre
             Action::Update { changes, .. } => Some(UpdateRow {
                 line: r.line,
                 name: p.parsed.records[r.index].input.name.clone(),
-                changes: changes.clone(),
+                changes: changes
+                    .iter()
+                    .map(|c| crate::pages::named::change(state, c))
+                    .collect(),
             }),
             _ => None,
         })
@@ -264,7 +273,7 @@ pub async fn show_preview(
 ) -> Result<Response, PageError> {
     let batch = batch_of(&state, &user, &id).await?;
     match prepare(&state, &user, &batch).await? {
-        Ok(p) => render(&preview(ctx, &batch, &p, FormErrors::new())),
+        Ok(p) => render(&preview(&state, ctx, &batch, &p, FormErrors::new())),
         Err(problems) => render_with_status(
             &RefusedPage {
                 ctx,
@@ -335,7 +344,10 @@ pub async fn commit(
         None
     };
     if let Some(errors) = error {
-        return render_with_status(&preview(ctx, &batch, &p, errors), StatusCode::CONFLICT);
+        return render_with_status(
+            &preview(&state, ctx, &batch, &p, errors),
+            StatusCode::CONFLICT,
+        );
     }
     let source = ImportSource {
         file_name: batch.file_name.clone(),
@@ -354,7 +366,10 @@ pub async fn commit(
     {
         Ok(s) => s,
         Err(DbError::Invalid(errors)) => {
-            return render_with_status(&preview(ctx, &batch, &p, errors), StatusCode::CONFLICT);
+            return render_with_status(
+                &preview(&state, ctx, &batch, &p, errors),
+                StatusCode::CONFLICT,
+            );
         }
         Err(e) => return Err(AppError::from(e).into()),
     };

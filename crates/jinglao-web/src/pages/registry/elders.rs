@@ -22,7 +22,7 @@ use jinglao_domain::elder::{
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::rules::{Facts, Person};
 use jinglao_domain::service_list::answer_items;
-use jinglao_domain::{Invalid, Permission, RegionCode};
+use jinglao_domain::{Invalid, Permission, RegionCode, RegionLevel};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -30,6 +30,7 @@ use crate::auth::{CurrentUser, PageUser};
 use crate::elder_query::{ParamProblem, SearchParams, categories_today, filter_for};
 use crate::error::{AppError, PageError, render, render_with_status};
 use crate::pages::IdPath;
+use crate::pages::region_picker::RegionPicker;
 use crate::pages::{FormErrors, PageCtx};
 use crate::request::RequestMeta;
 use crate::state::AppState;
@@ -80,7 +81,11 @@ pub struct ResultRow {
 #[template(path = "elders/index.html")]
 pub struct SearchPage {
     ctx: PageCtx,
+    saved: crate::pages::saved_filters::SavedView,
+    region: RegionPicker,
     q: SearchQuery,
+    /// The export link of exactly this filter (none for an ID or phone search).
+    export_query: Option<String>,
     rows: Vec<ResultRow>,
     count: String,
     next_query: Option<String>,
@@ -110,6 +115,157 @@ pub async fn index(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     results(&state, ctx, &user, &meta, q, false).await
+}
+
+/// The most rows one export may carry; a larger list is refused with the advice to narrow it.
+const EXPORT_MAX: usize = 20_000;
+
+/// `GET /elders/export?…`: the list exactly as filtered, as an Excel file, ID numbers masked;
+/// audited (`elder.export`, with the filter and the row count). A search by ID or phone number
+/// is not exported (it finds one person; and the number would sit in the address).
+pub async fn export(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::ViewElders)?;
+    let bad = |field: &str, message: &str| -> PageError {
+        AppError::BadRequest {
+            message: message.to_string(),
+            field: Some(field.to_string()),
+        }
+        .into()
+    };
+    if elder_search::classify(&q.q).is_identifier() {
+        return Err(bad("q", "按身份证号或电话查到的是一个人，不提供导出"));
+    }
+    let params = SearchParams {
+        q: &q.q,
+        region: &q.region,
+        category: &q.category,
+        ability: &q.ability,
+        status: &q.status,
+    };
+    let filter = match filter_for(&state, &user, &params).await? {
+        Ok(f) => f,
+        Err(p) => return Err(bad(p.field, &p.message)),
+    };
+    let today = state.today();
+    let mut rows: Vec<ElderSummary> = Vec::new();
+    let mut c = state.db.acquire().await?;
+    loop {
+        let after = rows.last().map(|r| (r.name.clone(), r.id));
+        let (mut page, more) = elder_search::search(
+            &mut c.conn(),
+            &state.keys.cipher,
+            &user.scope,
+            &filter,
+            after.as_ref().map(|(n, id)| (n.as_str(), *id)),
+            1000,
+        )
+        .await?;
+        for r in &mut page {
+            r.categories = categories_today(r, &filter);
+        }
+        rows.append(&mut page);
+        if rows.len() > EXPORT_MAX {
+            return Err(bad(
+                "region",
+                &format!("符合条件的老人超过 {EXPORT_MAX} 人，请按地区或类别缩小范围后再导出"),
+            ));
+        }
+        if !more {
+            break;
+        }
+    }
+    drop(c);
+    elder_search::record_export(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        &filter,
+        rows.len(),
+        state.clock.now(),
+    )
+    .await?;
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.id_masked.clone(),
+                r.sex.label().to_string(),
+                jinglao_domain::id_number::age_on(r.birth_date, today).to_string(),
+                state.region_path(&r.residence_region),
+                r.ability
+                    .map(|a| a.label().to_string())
+                    .unwrap_or_else(|| "未评估".into()),
+                r.categories.join("、"),
+                r.status.label().to_string(),
+            ]
+        })
+        .collect();
+    let body = crate::download::table_xlsx(
+        "老年人",
+        &[
+            "姓名",
+            "身份证号（部分隐藏）",
+            "性别",
+            "年龄",
+            "居住地",
+            "能力等级",
+            "特殊类别",
+            "状态",
+        ],
+        &table,
+    )?;
+    Ok(crate::download::attachment(
+        crate::download::XLSX,
+        "elders.xlsx",
+        &format!("老年人名单 {today}.xlsx"),
+        body,
+    ))
+}
+
+/// The notification preference form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NotifyByForm {
+    notify_by: String,
+}
+
+/// `POST /elders/{id}/notify-by`: how the family wants to be told of application results,
+/// visit codes and booking changes.
+pub async fn set_notify_by(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<NotifyByForm>,
+) -> Result<Response, PageError> {
+    require(&user, Permission::EditElders)?;
+    let result = jinglao_db::sms::set_preference(
+        &jinglao_db::WriteCtx::new(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(&meta),
+            state.clock.now(),
+        ),
+        &user.scope,
+        id,
+        form.notify_by.trim(),
+    )
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/elders/{id}?notice=saved#notify")).into_response()),
+        Err(DbError::Invalid(errors)) => render_with_status(
+            &record_page_for(&state, ctx, &user, &meta, id, errors).await?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(AppError::from(e).into()),
+    }
 }
 
 /// `POST /elders/search`: the same form, posted. An ID or phone number is answered here, on the
@@ -205,8 +361,35 @@ async fn results(
         None
     };
     let category_choices: Vec<&'static str> = jinglao_domain::category::LABELS.to_vec();
+    let mut region = RegionPicker::new(
+        &state.regions.tree(),
+        &user.scope,
+        "region",
+        "地区",
+        (RegionLevel::Province, RegionLevel::Village),
+        &q.region,
+    )
+    .filter();
+    if let Some(p) = param_error.as_ref().filter(|p| p.field == "region") {
+        region.error = Some(p.message.clone());
+    }
+    let export_query = (!identifier && param_error.is_none()).then(|| q.address().finish());
+    let saved = crate::pages::saved_filters::view(
+        state,
+        user,
+        "elders",
+        if identifier {
+            String::new()
+        } else {
+            q.address().finish()
+        },
+    )
+    .await?;
     render(&SearchPage {
+        saved,
         ctx,
+        region,
+        export_query,
         rows: rows
             .into_iter()
             .map(|mut row| {
@@ -311,6 +494,8 @@ impl ElderFormValues {
 #[template(path = "elders/form.html")]
 pub struct ElderFormPage {
     ctx: PageCtx,
+    residence: RegionPicker,
+    hukou: RegionPicker,
     errors: FormErrors,
     v: ElderFormValues,
     editing: Option<ElderRecord>,
@@ -325,6 +510,7 @@ pub struct ElderFormPage {
 }
 
 fn form_page(
+    (state, scope): (&AppState, &jinglao_domain::Scope),
     ctx: PageCtx,
     errors: FormErrors,
     v: ElderFormValues,
@@ -332,8 +518,32 @@ fn form_page(
     duplicate_of: Option<Uuid>,
     min_age: i64,
 ) -> ElderFormPage {
+    let residence = RegionPicker::new(
+        &state.regions.tree(),
+        scope,
+        "residence_region_code",
+        "居住地村（社区）",
+        (RegionLevel::Village, RegionLevel::Village),
+        &v.draft.residence_region_code,
+    )
+    .hint("老人实际居住的村（社区）。")
+    .error(&errors);
+    // A person's hukou may lie outside the clerk's area, so it is picked from every known
+    // region down to townships.
+    let hukou = RegionPicker::new(
+        &state.regions.tree(),
+        &jinglao_domain::Scope::All,
+        "hukou_region_code",
+        "户籍地",
+        (RegionLevel::County, RegionLevel::Township),
+        &v.draft.hukou_region_code,
+    )
+    .hint("户口所在地，选到县（市、区）即可。")
+    .error(&errors);
     ElderFormPage {
         ctx: ctx.with_errors(&errors),
+        residence,
+        hukou,
         errors,
         v,
         editing,
@@ -368,6 +578,7 @@ pub async fn new_form(
         v.draft.residence_region_code = region.to_string();
     }
     render(&form_page(
+        (&state, &user.scope),
         ctx,
         FormErrors::new(),
         v,
@@ -407,7 +618,7 @@ pub async fn create(
         Ok(i) => i,
         Err(errors) => {
             return render_with_status(
-                &form_page(ctx, errors, v, None, None, min),
+                &form_page((&state, &user.scope), ctx, errors, v, None, None, min),
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
@@ -422,7 +633,10 @@ pub async fn create(
     )
     .await
     {
-        Ok(id) => Ok(Redirect::to(&format!("/elders/{id}?notice=elder_created")).into_response()),
+        Ok(id) => {
+            follow_patrols(&state, &user, &meta, &input.residence_region).await;
+            Ok(Redirect::to(&format!("/elders/{id}?notice=elder_created")).into_response())
+        }
         Err(DbError::DuplicateElder {
             existing_id,
             region_code,
@@ -437,12 +651,12 @@ pub async fn create(
             );
             let link = Some(existing_id);
             render_with_status(
-                &form_page(ctx, errors, v, None, link, min),
+                &form_page((&state, &user.scope), ctx, errors, v, None, link, min),
                 StatusCode::CONFLICT,
             )
         }
         Err(DbError::Invalid(errors)) => render_with_status(
-            &form_page(ctx, errors, v, None, None, min),
+            &form_page((&state, &user.scope), ctx, errors, v, None, None, min),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => Err(AppError::from(e).into()),
@@ -499,12 +713,30 @@ pub struct CategoryRow {
     active: bool,
 }
 
+/// After a change to a person's record, their village's visit list follows at once (a person
+/// who now qualifies is listed; the nightly sweep would otherwise be the next to notice). The
+/// change itself is saved already: a failure here is logged, and the nightly sweep repairs it.
+async fn follow_patrols(
+    state: &AppState,
+    user: &CurrentUser,
+    meta: &RequestMeta,
+    village: &RegionCode,
+) {
+    let acting = crate::usecase::Acting::new(state, user.clone(), meta);
+    if let Err(e) =
+        crate::usecase::home_services::patrols::refresh_village(state, &acting, village).await
+    {
+        tracing::warn!(error = %e, village = %village, "visit list not refreshed after a record change");
+    }
+}
+
 /// A history row of the record page.
 pub struct HistoryRow {
     at: String,
     actor: String,
-    action: &'static str,
-    detail: String,
+    action: String,
+    /// The detail, field by field.
+    detail: Vec<String>,
 }
 
 /// The record page.
@@ -534,15 +766,21 @@ pub struct ElderPage {
     entitlements: Option<Entitlements>,
     /// What recording the person's death or move away ended, in a sentence.
     life_effects: Option<String>,
+    /// How the family wants to be told things (`phone` or `sms`).
+    notify_by: String,
+    /// The choices: (stable name, words).
+    channels: &'static [(&'static str, &'static str)],
+    /// The latest text messages: (when, the masked number, the text, the state in words).
+    texts: Vec<(String, String, String, &'static str)>,
 }
 
 /// The record page's "基本养老服务清单对照" section.
 pub struct Entitlements {
     /// E.g. 湘潭市基本养老服务清单 第 1 版.
     list: String,
-    /// Item name, whether the person is in its target group, whether enrolled, the deciding
-    /// clauses.
-    items: Vec<(String, bool, bool, String)>,
+    /// Item name, whether the person is in its target group, whether enrolled, the answer in
+    /// plain words, and how it was decided (the deciding clauses, folded on the page).
+    items: Vec<(String, bool, bool, String, String)>,
     /// Items that may be applied for: code, name and whether the rule finds the person eligible
     /// (eligible ones first).
     choices: Vec<(String, String, bool)>,
@@ -599,7 +837,7 @@ async fn record_page(
     // Services find people: each item of the applicable list, answered for this person.
     let entitlements = list.map(|l| {
         let facts = Facts::of_person(&Person::of_record(&e), &l.region, today, advanced);
-        let answers = answer_items(&l.items, &facts, today);
+        let answers = answer_items(&l.items, &facts, today, state.regions.tree().as_ref());
         Entitlements {
             list: format!("{} 第 {} 版", l.title, l.version),
             items: answers
@@ -609,6 +847,7 @@ async fn record_page(
                         a.item.display_name(),
                         a.deciding.eligible,
                         enrolled.contains(&a.item.code),
+                        a.plain.sentence.clone(),
                         a.deciding.explanation(),
                     )
                 })
@@ -635,17 +874,49 @@ async fn record_page(
         },
         50,
     )
-    .await?
-    .into_iter()
-    .filter(|h| h.action != "elder.read")
-    .map(|h| HistoryRow {
-        at: format_local(h.occurred_at),
-        actor: h.actor_name,
-        action: crate::pages::audit::action_label(&h.action),
-        detail: h.detail,
-    })
-    .collect();
+    .await?;
+    let mut ids: Vec<uuid::Uuid> = history.iter().filter_map(|h| h.actor_id).collect();
+    for h in &history {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&h.detail) {
+            crate::pages::audit_detail::ids_in(&v, &mut ids);
+        }
+    }
+    let mut c = state.db.acquire().await?;
+    let names = crate::pages::audit_detail::Names {
+        by_id: jinglao_db::audit::names_of(&mut c.conn(), &ids).await?,
+        items: jinglao_db::service_lists::item_names(&mut c.conn()).await?,
+    };
+    let notify_by = jinglao_db::sms::preference(&mut c.conn(), e.id).await?;
+    let texts = jinglao_db::sms::of_elder(&mut c.conn(), e.id, 10)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let state = match m.status.as_str() {
+                "sent" => "已发出",
+                "failed" => "发送失败",
+                _ => "待发送",
+            };
+            (format_local(m.created_at), m.phone_masked, m.body, state)
+        })
+        .collect();
+    drop(c);
+    let history = history
+        .into_iter()
+        .filter(|h| h.action != "elder.read")
+        .map(|h| HistoryRow {
+            at: format_local(h.occurred_at),
+            actor: h
+                .actor_id
+                .and_then(|id| names.by_id.get(&id).cloned())
+                .unwrap_or(h.actor_name),
+            action: crate::pages::audit::action_label(&h.action),
+            detail: crate::pages::audit_detail::lines(state, &names, &h.detail),
+        })
+        .collect();
     Ok(ElderPage {
+        notify_by,
+        channels: &jinglao_db::sms::CHANNELS,
+        texts,
         ctx: ctx.with_errors(&errors),
         errors,
         age: e.age_on(today),
@@ -815,7 +1086,15 @@ pub async fn edit_form(
             .collect(),
     };
     let min = min_age(&state, &e.residence_region).await?;
-    render(&form_page(ctx, FormErrors::new(), v, Some(e), None, min))
+    render(&form_page(
+        (&state, &user.scope),
+        ctx,
+        FormErrors::new(),
+        v,
+        Some(e),
+        None,
+        min,
+    ))
 }
 
 /// `POST /elders/{id}/edit`: blank ID and phone fields keep the stored numbers, so editing
@@ -863,7 +1142,7 @@ pub async fn update(
         Ok(i) => i,
         Err(errors) => {
             return render_with_status(
-                &form_page(ctx, errors, v, Some(e), None, min),
+                &form_page((&state, &user.scope), ctx, errors, v, Some(e), None, min),
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
@@ -881,19 +1160,22 @@ pub async fn update(
         Ok(changes) if changes.is_empty() => {
             Ok(Redirect::to(&format!("/elders/{id}?notice=unchanged")).into_response())
         }
-        Ok(_) => Ok(Redirect::to(&format!("/elders/{id}?notice=saved")).into_response()),
+        Ok(_) => {
+            follow_patrols(&state, &user, &meta, &input.residence_region).await;
+            Ok(Redirect::to(&format!("/elders/{id}?notice=saved")).into_response())
+        }
         Err(DbError::DuplicateElder { region_code, .. }) => {
             let errors = Invalid::one(
                 "id_number",
                 format!("这个身份证号已登记在 {}", state.region_path(&region_code)),
             );
             render_with_status(
-                &form_page(ctx, errors, v, Some(e), None, min),
+                &form_page((&state, &user.scope), ctx, errors, v, Some(e), None, min),
                 StatusCode::CONFLICT,
             )
         }
         Err(DbError::Invalid(errors)) => render_with_status(
-            &form_page(ctx, errors, v, Some(e), None, min),
+            &form_page((&state, &user.scope), ctx, errors, v, Some(e), None, min),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(other) => Err(AppError::from(other).into()),
@@ -924,9 +1206,15 @@ pub async fn add_category(
         Err(inv) => Err(DbError::Invalid(inv)),
     };
     match result {
-        Ok(()) => Ok(
-            Redirect::to(&format!("/elders/{id}?notice=category_added#categories")).into_response(),
-        ),
+        Ok(()) => {
+            if let Ok(e) = record_in_scope(&state, &user, id).await {
+                follow_patrols(&state, &user, &meta, &e.residence_region).await;
+            }
+            Ok(
+                Redirect::to(&format!("/elders/{id}?notice=category_added#categories"))
+                    .into_response(),
+            )
+        }
         Err(DbError::Invalid(errors)) => {
             let e = record_in_scope(&state, &user, id).await?;
             let page = record_page(
@@ -953,6 +1241,9 @@ pub async fn add_category(
 pub struct EndCategoryForm {
     #[serde(default)]
     end: String,
+    /// The ticked confirmation: ending a category can end someone's services.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `POST /elders/{id}/categories/{cid}/end`
@@ -968,6 +1259,14 @@ pub async fn end_category(
     let id = parse_id(&id)?;
     let cid = parse_id(&cid)?;
     let result = match jinglao_domain::category::parse_date(&form.end) {
+        _ if form.end.trim().is_empty() => Err(DbError::Invalid(Invalid::one(
+            "end",
+            "请填写该类别结束的日期",
+        ))),
+        Some(_) if form.confirm != "1" => Err(DbError::Invalid(Invalid::one(
+            "end",
+            "请勾选“确认该类别已在这一天结束”后再提交",
+        ))),
         Some(end) => {
             elders::end_category(
                 &state.db,
@@ -986,9 +1285,15 @@ pub async fn end_category(
         ))),
     };
     match result {
-        Ok(()) => Ok(
-            Redirect::to(&format!("/elders/{id}?notice=category_ended#categories")).into_response(),
-        ),
+        Ok(()) => {
+            if let Ok(e) = record_in_scope(&state, &user, id).await {
+                follow_patrols(&state, &user, &meta, &e.residence_region).await;
+            }
+            Ok(
+                Redirect::to(&format!("/elders/{id}?notice=category_ended#categories"))
+                    .into_response(),
+            )
+        }
         Err(DbError::Invalid(errors)) => {
             let e = record_in_scope(&state, &user, id).await?;
             let page = record_page(

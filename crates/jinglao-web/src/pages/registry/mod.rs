@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/elders/new", get(elders::new_form))
         .route("/elders/search", post(elders::search_posted))
+        .route("/elders/export", get(elders::export))
         .route("/elders/{id}", get(elders::show).post(elders::update))
         .route("/elders/{id}/categories", post(elders::add_category))
         .route(
@@ -48,4 +49,5 @@ pub fn routes() -> Router<AppState> {
             post(elders::request_reassessment),
         )
         .route("/elders/{id}/reveal", post(elders::reveal))
+        .route("/elders/{id}/notify-by", post(elders::set_notify_by))
 }

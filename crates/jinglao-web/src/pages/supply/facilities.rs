@@ -45,14 +45,36 @@ pub struct FacilityRow {
 pub struct ListQuery {
     kind: String,
     warnings: String,
+    /// `name` (pinyin, the default), `beds`, `occupancy`, `region`.
+    sort: String,
+    page: String,
 }
+
+/// Facilities per page.
+const PER_PAGE: i64 = 50;
+
+/// The sort orders the list offers: (stable name, column heading).
+pub const SORTS: [(&str, &str); 4] = [
+    ("name", "名称"),
+    ("region", "所在地区"),
+    ("beds", "床位"),
+    ("occupancy", "入住率"),
+];
 
 /// `GET /facilities`.
 #[derive(Template)]
 #[template(path = "facilities/index.html")]
 pub struct FacilitiesPage {
     ctx: PageCtx,
+    saved: crate::pages::saved_filters::SavedView,
     rows: Vec<FacilityRow>,
+    /// How many match the filter (all pages).
+    total: usize,
+    pager: crate::pages::paging::Pager,
+    /// The list's address with its filter, ending in `sort=` (for the column links).
+    sort_base: String,
+    /// The filter as a query, for the export link.
+    filter_query: String,
     q: ListQuery,
     kinds: &'static [FacilityKind],
     beds: i64,
@@ -61,21 +83,19 @@ pub struct FacilitiesPage {
     can_create: bool,
 }
 
-/// `GET /facilities`
-pub async fn index(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    PageUser(user): PageUser,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, PageError> {
-    may_view(&user)?;
+/// The facilities in `user`'s scope that `q` filters for, in its order.
+async fn filtered(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &ListQuery,
+) -> Result<Vec<FacilityRow>, PageError> {
     let book = jinglao_db::policy::book(&state.db).await?;
     let today = state.today();
     let mut c = state.db.acquire().await?;
     let all = facilities::list(&mut c.conn(), &user.scope, None).await?;
     drop(c);
     let kind = FacilityKind::parse(&q.kind);
-    let rows: Vec<FacilityRow> = all
+    let mut rows: Vec<FacilityRow> = all
         .into_iter()
         .filter(|f| kind.is_none_or(|k| f.kind == k))
         .map(|f| FacilityRow {
@@ -86,16 +106,146 @@ pub async fn index(
         })
         .filter(|r| q.warnings != "yes" || r.warnings > 0)
         .collect();
+    jinglao_domain::collation::sort_by_pinyin(&mut rows, |r| r.f.name.as_str());
+    match q.sort.as_str() {
+        "region" => rows.sort_by_key(|r| r.f.region_code),
+        "beds" => rows.sort_by_key(|r| std::cmp::Reverse(r.f.beds_total)),
+        "occupancy" => rows.sort_by(|a, b| {
+            b.f.occupancy_percent()
+                .partial_cmp(&a.f.occupancy_percent())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }),
+        _ => {}
+    }
+    Ok(rows)
+}
+
+/// `GET /facilities`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let rows = filtered(&state, &user, &q).await?;
+    let filter = [("kind", q.kind.as_str()), ("warnings", q.warnings.as_str())];
+    let filter_query = crate::pages::paging::query_of("", &filter)
+        .trim_start_matches('?')
+        .to_string();
+    let sorted: Vec<(&str, &str)> = filter
+        .iter()
+        .copied()
+        .chain(std::iter::once(("sort", q.sort.as_str())))
+        .collect();
+    let pager = crate::pages::paging::Pager::new(
+        q.page.trim().parse().unwrap_or(1),
+        PER_PAGE,
+        rows.len() as i64,
+        crate::pages::paging::query_of("/facilities", &sorted),
+    );
+    let (beds, nursing, occupied) = rows.iter().fold((0, 0, 0), |(b, n, o), r| {
+        (
+            b + r.f.beds_total,
+            n + r.f.nursing_beds,
+            o + r.f.occupied_beds,
+        )
+    });
+    let total = rows.len();
+    let shown = rows
+        .into_iter()
+        .skip(pager.offset() as usize)
+        .take(PER_PAGE as usize)
+        .collect();
+    let saved = crate::pages::saved_filters::view(
+        &state,
+        &user,
+        "facilities",
+        crate::pages::paging::query_of("", &sorted)
+            .trim_start_matches('?')
+            .to_string(),
+    )
+    .await?;
     render(&FacilitiesPage {
+        saved,
         ctx,
-        beds: rows.iter().map(|r| r.f.beds_total).sum(),
-        nursing: rows.iter().map(|r| r.f.nursing_beds).sum(),
-        occupied: rows.iter().map(|r| r.f.occupied_beds).sum(),
-        rows,
+        beds,
+        nursing,
+        occupied,
+        rows: shown,
+        total,
+        pager,
+        sort_base: {
+            let base = crate::pages::paging::query_of("/facilities", &filter);
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}sort=")
+        },
+        filter_query,
         q,
         kinds: FacilityKind::ALL,
         can_create: user.can(Permission::ManageFacilities),
     })
+}
+
+/// `GET /facilities/export?kind=&warnings=&sort=`: the list exactly as filtered and sorted, as
+/// an Excel file; audited (`facility.export`).
+pub async fn export(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let rows = filtered(&state, &user, &q).await?;
+    let mut event = jinglao_db::audit::Event::new("facility.export", "facility", "export")
+        .region(user.scope.region_root())
+        .detail(serde_json::json!({ "kind": q.kind, "warnings": q.warnings, "rows": rows.len() }));
+    event.record_id = None;
+    jinglao_db::audit::record(
+        &state.db,
+        &state.keys.audit_chain,
+        &user.actor(&meta),
+        event,
+        state.clock.now(),
+    )
+    .await?;
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.f.name.clone(),
+                r.f.kind.label().to_string(),
+                r.region.clone(),
+                r.f.provider_name.clone(),
+                r.f.beds_total.to_string(),
+                r.f.nursing_beds.to_string(),
+                r.f.occupied_beds.to_string(),
+                r.level.map(|l| l.label().to_string()).unwrap_or_default(),
+                r.warnings.to_string(),
+            ]
+        })
+        .collect();
+    let body = crate::download::table_xlsx(
+        "养老设施",
+        &[
+            "名称",
+            "类型",
+            "所在地区",
+            "运营机构",
+            "床位",
+            "护理型床位",
+            "已入住",
+            "等级",
+            "不达标提示",
+        ],
+        &table,
+    )?;
+    Ok(crate::download::attachment(
+        crate::download::XLSX,
+        "facilities.xlsx",
+        &format!("养老设施 {}.xlsx", state.today()),
+        body,
+    ))
 }
 
 /// `GET /facilities/new`.
@@ -103,6 +253,7 @@ pub async fn index(
 #[template(path = "facilities/new.html")]
 pub struct NewFacilityPage {
     ctx: PageCtx,
+    region: crate::pages::region_picker::RegionPicker,
     errors: FormErrors,
     form: FacilityDraft,
     providers: Vec<(Uuid, String)>,
@@ -131,7 +282,28 @@ async fn new_page(
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
+    // A provider may run a facility anywhere in its city; staff within their own area.
+    let area = match &user.scope {
+        jinglao_domain::Scope::Provider { region, .. } => jinglao_domain::Scope::Region(
+            jinglao_domain::RegionCode::parse(&region.as_str()[..4]).unwrap_or(*region),
+        ),
+        other => other.clone(),
+    };
+    let region = crate::pages::region_picker::RegionPicker::new(
+        &state.regions.tree(),
+        &area,
+        "region_code",
+        "所在地",
+        (
+            jinglao_domain::RegionLevel::Township,
+            jinglao_domain::RegionLevel::Village,
+        ),
+        &form.region_code,
+    )
+    .hint("选到乡镇（街道）或村（社区）。")
+    .error(&errors);
     Ok(NewFacilityPage {
+        region,
         ctx: ctx.with_errors(&errors),
         errors,
         form,

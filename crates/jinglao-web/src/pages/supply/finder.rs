@@ -48,7 +48,7 @@ pub struct Row {
 pub struct FinderPage {
     ctx: PageCtx,
     form: SearchForm,
-    regions: Vec<(String, String)>,
+    region: crate::pages::region_picker::RegionPicker,
     kinds: Vec<(&'static str, &'static str)>,
     services: Vec<(&'static str, &'static str)>,
     rows: Vec<Row>,
@@ -83,15 +83,20 @@ pub async fn search(
     UrlQuery(form): UrlQuery<SearchForm>,
 ) -> Result<Response, PageError> {
     let today = state.today();
-    let city = RegionCode::parse("4303").map_err(|_| AppError::NotFound)?;
-    let regions = state
-        .regions
-        .tree()
-        .children(&Scope::All, &city)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| (r.code.short().to_string(), r.name.clone()))
-        .collect();
+    let city = state.public_region();
+    let city_name = state.region_name(&city);
+    let region = crate::pages::region_picker::RegionPicker::new(
+        &state.regions.tree(),
+        &Scope::Region(city),
+        "region",
+        "地区",
+        (
+            jinglao_domain::RegionLevel::County,
+            jinglao_domain::RegionLevel::Township,
+        ),
+        &form.region,
+    )
+    .empty(format!("{city_name}全部"));
     let mut problem = None;
     let mut q = Query {
         limit: 20,
@@ -172,10 +177,12 @@ pub async fn search(
     });
     render(&FinderPage {
         ctx,
-        regions,
+        region,
         kinds: FacilityKind::ALL
             .iter()
-            .filter(|k| k.has_beds())
+            // Everything the finder lists: homes, day centres, meal points (not home-care
+            // companies, which have no place to visit).
+            .filter(|k| **k != FacilityKind::HomeServiceAgency)
             .map(|k| (k.as_str(), k.label()))
             .collect(),
         services: ServiceFunction::ALL

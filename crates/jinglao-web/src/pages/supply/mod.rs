@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
             get(facilities::index).post(facilities::create),
         )
         .route("/facilities/new", get(facilities::new_form))
+        .route("/facilities/export", get(facilities::export))
         .route("/facilities/{id}", get(facilities::show))
         .route("/facilities/{id}/admissions", post(facility_actions::admit))
         .route(
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
             post(staff::record_insurance),
         )
         .route("/providers/{id}/staff/records", post(staff::add_record))
+        .route("/providers/{id}/skills", post(staff::set_skills_bulk))
         .route(
             "/providers/{id}/staff/{staff}/skills",
             post(staff::set_skills),

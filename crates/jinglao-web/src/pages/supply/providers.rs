@@ -59,6 +59,7 @@ pub struct ProviderRow {
 #[template(path = "providers/index.html")]
 pub struct ProvidersPage {
     ctx: PageCtx,
+    picker: crate::pages::region_picker::RegionPicker,
     errors: FormErrors,
     rows: Vec<ProviderRow>,
     form: ProviderForm,
@@ -98,6 +99,19 @@ async fn list_page(
         .collect();
     Ok(ProvidersPage {
         ctx: ctx.with_errors(&errors),
+        picker: crate::pages::region_picker::RegionPicker::new(
+            &state.regions.tree(),
+            &user.scope,
+            "region_code",
+            "登记地",
+            (
+                jinglao_domain::RegionLevel::County,
+                jinglao_domain::RegionLevel::Village,
+            ),
+            &form.region_code,
+        )
+        .hint("县（市、区）或以下，须在您的管辖范围内。")
+        .error(&errors),
         errors,
         rows,
         form,

@@ -55,8 +55,8 @@ pub struct StaffPage {
     roles: &'static [StaffRole],
     levels: &'static [VocationalLevel],
     can_manage: bool,
-    /// Item codes the provider has contract prices for (what skills can name).
-    items: Vec<String>,
+    /// The items the provider has contract prices for (what skills can name): code and name.
+    items: Vec<(String, String)>,
     /// Each person's skills.
     skills: Vec<(Uuid, Vec<String>)>,
 }
@@ -96,6 +96,14 @@ async fn staff_page(
         .collect();
     items.sort();
     items.dedup();
+    let names = jinglao_db::service_lists::item_names(&mut c.conn()).await?;
+    let items = items
+        .into_iter()
+        .map(|code| {
+            let name = names.name(&code).to_string();
+            (code, name)
+        })
+        .collect();
     let skills = jinglao_db::dispatch::skills_at(&mut c.conn(), id)
         .await?
         .into_iter()
@@ -238,6 +246,53 @@ pub async fn add_record(
     };
     let forms = (blank_hire(&state), form);
     answer(&state, ctx, &user, id, forms, result, "staff_record_added").await
+}
+
+/// The most people and ticks one skills form may carry.
+const MAX_SKILL_ROWS: usize = 2_000;
+const MAX_SKILL_TICKS: usize = 40_000;
+
+/// `POST /providers/{id}/skills`: everyone's skills from the one form on the staff page
+/// (`staff` names each person listed, `skill` is `<staff id>|<item code>` per tick), saved in
+/// one transaction; unchanged people are left alone.
+pub async fn set_skills_bulk(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageCan(user, _): PageCan<need::ManageFacilities>,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let listed: Vec<Uuid> = pairs
+        .iter()
+        .filter(|(k, _)| k == "staff")
+        .filter_map(|(_, v)| Uuid::parse_str(v.trim()).ok())
+        .collect();
+    let ticks = pairs.iter().filter(|(k, _)| k == "skill").count();
+    if listed.len() > MAX_SKILL_ROWS || ticks > MAX_SKILL_TICKS {
+        return Err(AppError::BadRequest {
+            message: "一次提交的人员或技能太多".into(),
+            field: Some("skill".into()),
+        }
+        .into());
+    }
+    let mut changes: Vec<(Uuid, Vec<String>)> = listed.iter().map(|s| (*s, Vec::new())).collect();
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "skill") {
+        let Some((staff, item)) = v.split_once('|') else {
+            continue;
+        };
+        let Ok(staff) = Uuid::parse_str(staff.trim()) else {
+            continue;
+        };
+        if let Some((_, items)) = changes.iter_mut().find(|(s, _)| *s == staff) {
+            items.push(item.to_string());
+        }
+    }
+    let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
+    let result = jinglao_db::dispatch::set_skills_many(&acting.write(&state), id, &changes).await;
+    let forms = (blank_hire(&state), RecordForm::default());
+    answer(&state, ctx, &user, id, forms, result.map(|_| ()), "saved").await
 }
 
 /// `POST /providers/{id}/staff/{staff}/skills`: the items this person may be dispatched for

@@ -47,6 +47,18 @@ pub fn status_label(s: &str) -> &'static str {
     }
 }
 
+/// An order's status with its visit's: a served order whose visit is waiting for review is
+/// not yet 「已服务」 in the sense that counts (it is not paid until reviewed).
+pub fn shown_status(o: &Listed) -> &'static str {
+    match (o.status.as_str(), o.visit_status.as_deref()) {
+        (_, Some("in_progress")) => "服务中",
+        (_, Some("exception")) => "已服务，待核查",
+        (_, Some("rejected")) => "核查不通过",
+        (_, Some("verified" | "accepted")) => "已服务，核验通过",
+        (s, _) => status_label(s),
+    }
+}
+
 /// Orders `user` may see, filtered, in time order, at most `limit`.
 pub async fn list(
     state: &AppState,

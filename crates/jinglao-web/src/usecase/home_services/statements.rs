@@ -153,22 +153,23 @@ pub async fn advance(
 }
 
 /// A step named as the page's buttons and the API name it, with its text.
-pub fn parse_step(
-    step: &str,
-    reason: &str,
-    payment_ref: &str,
-) -> Result<Step, jinglao_domain::Invalid> {
+pub fn parse_step(step: &str, reason: &str) -> Result<Step, jinglao_domain::Invalid> {
     let reason = reason.trim().to_string();
     Ok(match step.trim() {
         "confirm" => Step::Confirm,
         "dispute" => Step::Dispute(reason),
         "reopen" => Step::Reopen(reason),
         "approve" => Step::Approve,
-        "pay" => Step::Pay(payment_ref.trim().to_string()),
+        "pay" => {
+            return Err(jinglao_domain::Invalid::one(
+                "step",
+                "结算单由财务人员放进国库支付批次，收到国库的支付确认后才记为已支付，不能直接登记",
+            ));
+        }
         _ => {
             return Err(jinglao_domain::Invalid::one(
                 "step",
-                "未知的操作：应为 confirm、dispute、reopen、approve 或 pay",
+                "未知的操作：应为 confirm、dispute、reopen 或 approve",
             ));
         }
     })

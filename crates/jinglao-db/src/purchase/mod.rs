@@ -1,0 +1,11 @@
+//! Government purchase of services (issue 18): the guiding catalogue (`catalogue`), projects
+//! of the annual plan and finance's review (`projects`), bids, scores and awards
+//! (`selection`), contracts and their prices (`contracts`), and the facts the OCDS
+//! publication is built from (`ocds`). The rules are in `jinglao_domain::purchase`.
+
+pub mod catalogue;
+pub mod contracts;
+pub mod ocds;
+pub mod payments;
+pub mod projects;
+pub mod selection;

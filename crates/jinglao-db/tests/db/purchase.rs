@@ -1,0 +1,385 @@
+//! Government purchase against real databases: a project walks from the catalogue through
+//! finance's review, the notice, bids (a barred provider refused with the reason), scores and
+//! the award to a contract whose prices settlement uses, and out as OCDS without personal data.
+
+use chrono::{Duration, NaiveDate, Utc};
+use jinglao_db::providers::{self, NewFinding, NewProvider};
+use jinglao_db::purchase::{catalogue, contracts, ocds, payments, projects, selection};
+use jinglao_db::testing::TestDb;
+use jinglao_db::{DbError, WriteCtx, credit, on_conn, test_on_both};
+use jinglao_domain::clock::china_date;
+use jinglao_domain::credit::CreditDraft;
+use jinglao_domain::purchase::catalogue::EntryDraft;
+use jinglao_domain::purchase::contract::ContractDraft;
+use jinglao_domain::purchase::ocds as ocds_out;
+use jinglao_domain::purchase::project::{ProjectDraft, ProjectStatus};
+use jinglao_domain::supply::provider::Condition;
+use jinglao_domain::{Role, Scope};
+
+use crate::home_services::{CHAIN, ITEM, code, staff_actor, world};
+
+fn project_draft() -> ProjectDraft {
+    ProjectDraft {
+        year: "2026".into(),
+        title: "2026年雨湖区居家助洁服务".into(),
+        catalogue_code: "JJ-01".into(),
+        item_codes: vec![ITEM.into()],
+        regions: vec!["430302".into()],
+        quantities: vec![(ITEM.into(), "120".into(), "24".into(), "次".into())],
+        price_basis: "按家政服务小时工资测算".into(),
+        budget_yuan: "120000".into(),
+        funding: "福利彩票公益金".into(),
+        mode: "公开招标".into(),
+        targets: "服务满意度不低于 90%".into(),
+        criteria: vec![
+            ("价格".into(), "30".into()),
+            ("服务方案".into(), "70".into()),
+        ],
+        term_start: "2026-01-01".into(),
+        term_end: "2026-12-31".into(),
+        ..Default::default()
+    }
+}
+
+test_on_both! {
+    async fn a_project_goes_from_the_catalogue_to_a_contract_whose_prices_settlement_uses(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let now = Utc::now();
+        let today = china_date(now);
+        let finance = staff_actor("4303", Role::Finance);
+        let county = staff_actor("430302", Role::CountyStaff);
+        let at = |a, t| WriteCtx::new(&w.db, &CHAIN, a, t);
+
+        // Without the catalogue entry, no project (the world's catalogue has only its test
+        // entry); the county cannot publish one.
+        let input = project_draft().parse().unwrap();
+        let err = projects::create(&at(&county, now), code("430302"), "湘潭市雨湖区民政局", &input).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("catalogue_code").is_some_and(|m| m.contains("没有条目“JJ-01”"))), "{err:?}");
+        let entry = EntryDraft { code: "JJ-01".into(), name: "居家上门服务".into(), category: "home_care".into(),
+            nature: "公共服务事项".into(), content: "助餐、助洁等上门服务".into(), item_codes: vec![ITEM.into()] };
+        let err = catalogue::publish(&at(&county, now), code("4303"), "潭财购〔2026〕1号", std::slice::from_ref(&entry), &[ITEM.into()]).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "{err:?}");
+        catalogue::publish(&at(&finance, now), code("4303"), "潭财购〔2026〕1号", &[entry], &[ITEM.into()]).await.unwrap();
+
+        // An item outside the entry is named; a region outside the purchaser's too.
+        let mut other = project_draft();
+        other.item_codes.push("XT-ZC-09".into());
+        other.regions.push("430304".into());
+        let err = projects::create(&at(&county, now), code("430302"), "湘潭市雨湖区民政局", &other.parse().unwrap()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("item_codes").is_some() && i.get("regions").is_some()), "{err:?}");
+        let id = projects::create(&at(&county, now), code("430302"), "湘潭市雨湖区民政局", &input).await.unwrap();
+
+        // Finance returns it with a reason, approves the second submission; it is frozen.
+        projects::submit(&at(&county, now), id).await.unwrap();
+        let err = projects::decide(&at(&county, now), id, true, "").await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)), "the purchasing body does not approve its own plan");
+        let err = projects::decide(&at(&finance, now), id, false, "").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()), "{err:?}");
+        let back = projects::decide(&at(&finance, now), id, false, "单价测算依据不足，请补充").await.unwrap();
+        assert_eq!((back.status, back.return_reason.as_deref()), (ProjectStatus::Returned, Some("单价测算依据不足，请补充")));
+        projects::submit(&at(&county, now), id).await.unwrap();
+        let ok = projects::decide(&at(&finance, now), id, true, "").await.unwrap();
+        assert_eq!(ok.status, ProjectStatus::Approved);
+        // A change now is a new version with its reason, back with finance.
+        let mut bigger = input.clone();
+        bigger.budget_fen = 13_000_000;
+        let err = projects::update(&at(&county, now), id, &bigger, "").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("reason").is_some()), "{err:?}");
+        projects::update(&at(&county, now), id, &bigger, "服务人数增加 10 人").await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let p = projects::get(&mut c.conn(), &Scope::All, id).await.unwrap().unwrap();
+        assert_eq!((p.version, p.status), (2, ProjectStatus::Submitted));
+        drop(c);
+        projects::decide(&at(&finance, now), id, true, "").await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let versions: Vec<(i32, String)> = on_conn!(&mut c.conn(), |c| sqlx::query_as("SELECT version, reason FROM purchase_project_versions WHERE project_id = $1 ORDER BY version").bind(id).fetch_all(&mut *c).await).unwrap();
+        assert_eq!(versions, vec![(1, "初次编报".to_string()), (2, "服务人数增加 10 人".to_string())]);
+        // Not public before the notice; public after.
+        assert!(projects::get_public(&mut c.conn(), id).await.unwrap().is_none());
+        drop(c);
+        let deadline = now + Duration::hours(1);
+        projects::publish(&at(&county, now), id, deadline).await.unwrap();
+
+        // Three bidders: one meeting all seven conditions, one never checked, and the world's
+        // provider barred by a fraud penalty two years ago.
+        let city = staff_actor("4303", Role::CityStaff);
+        let bidder = |name: &'static str, credit: &'static str| {
+            let city = city.clone();
+            let db = w.db.clone();
+            async move {
+                providers::create(&db, &CHAIN, &city, &NewProvider { name, credit_code: credit, region_code: "430302",
+                    kind: "民办非企业单位", legal_representative: "张三", evaluation_grade: "4A", ..Default::default() }, Utc::now())
+                    .await.unwrap().id
+            }
+        };
+        let good = bidder("乙社会工作服务中心", "52430302MJ50000021").await;
+        let unchecked = bidder("丙家政公司", "52430302MJ50000034").await;
+        let cli = jinglao_db::Actor::cli();
+        for c in Condition::ALL {
+            providers::record_finding(&w.db, &CHAIN, &cli, good, &NewFinding { condition: c.as_str(), met: true,
+                checked_on: Some(today), expires_on: None, evidence: "现场核查" }, now).await.unwrap();
+            providers::record_finding(&w.db, &CHAIN, &cli, w.provider, &NewFinding { condition: c.as_str(), met: true,
+                checked_on: Some(today), expires_on: None, evidence: "现场核查" }, now).await.unwrap();
+        }
+        let two_years_ago = (today - Duration::days(730)).to_string();
+        let fraud = CreditDraft { kind: "fraud_penalty", decision_no: "潭民罚决字〔2024〕9号", authority: "湘潭市民政局",
+            decided_on: &two_years_ago, ends_on: "", summary: "虚报服务记录冒领补贴" }.validate(today).unwrap();
+        credit::record(&w.db, &CHAIN, &county, w.provider, &fraud, now).await.unwrap();
+        let barred = selection::record_bid(&at(&county, now), id, w.provider, 10_000_000, "").await.unwrap();
+        assert!(!barred.qualified);
+        assert!(barred.gaps.iter().any(|g| g.contains("不得参与政府购买服务") && g.contains("潭民罚决字〔2024〕9号")), "{barred:?}");
+        let plain = selection::record_bid(&at(&county, now), id, unchecked, 9_000_000, "").await.unwrap();
+        assert!(plain.gaps.iter().any(|g| g.contains("未核查")), "{plain:?}");
+        let ok_bid = selection::record_bid(&at(&county, now), id, good, 11_000_000, "").await.unwrap();
+        assert!(ok_bid.qualified, "{ok_bid:?}");
+        let err = selection::record_bid(&at(&county, now), id, good, 10_500_000, "").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("provider_id").is_some_and(|m| m.contains("已经投过标"))), "{err:?}");
+
+        // While bids are taken, the publication does not say who bid.
+        let mut c = w.db.acquire().await.unwrap();
+        let open = projects::get(&mut c.conn(), &Scope::All, id).await.unwrap().unwrap();
+        let sealed = ocds::facts(&mut c.conn(), "ocds-test01", &open, &Default::default()).await.unwrap();
+        assert!(sealed.tenderers.is_empty(), "{:?}", sealed.tenderers);
+        drop(c);
+        // Nothing is scored or awarded before the deadline; after it, the barred one cannot win.
+        let err = selection::award(&at(&county, now), id, &[ok_bid.id], "").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some_and(|m| m.contains("截止后"))), "{err:?}");
+        let later = now + Duration::hours(2);
+        selection::score(&at(&county, later), ok_bid.id, "评审专家甲", &[("服务方案".into(), 60)]).await.unwrap();
+        let err = selection::score(&at(&county, later), barred.id, "评审专家甲", &[("服务方案".into(), 60)]).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("bid_id").is_some()), "{err:?}");
+        let err = selection::award(&at(&county, later), id, &[barred.id], "理由足够长足够长足够长").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("bids").is_some_and(|m| m.contains("资格审查未通过"))), "{err:?}");
+        let awards = selection::award(&at(&county, later), id, &[ok_bid.id], "").await.unwrap();
+
+        // The contract's prices become the provider's settlement prices; an item not bought is
+        // refused; a ceiling above the award too.
+        let items = vec![ITEM.to_string()];
+        let mut draft = ContractDraft { contract_no: "雨民购〔2026〕3号".into(), scope: "雨湖区 130 名老年人的助洁服务".into(),
+            prices: vec![(ITEM.into(), "45".into(), "60".into(), "是".into())], ceiling_yuan: "110000".into(),
+            quality: "按服务规范".into(), start: "2026-01-01".into(), end: "2026-12-31".into(),
+            payment_terms: "monthly_verified".into(), breach_terms: "未按约定服务的按次扣减".into(),
+            signed_on: today.to_string(),
+            payee_bank: "中国建设银行湘潭雨湖支行".into(), payee_account: "43050162760800001234".into(), ..Default::default() };
+        draft.ceiling_yuan = "110000.01".into();
+        assert!(draft.parse(&items, 11_000_000, today).unwrap_err().get("ceiling_yuan").is_some());
+        draft.ceiling_yuan = "110000".into();
+        let contract = contracts::sign(&at(&county, later), awards[0], &draft.parse(&items, 11_000_000, today).unwrap()).await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let prices: Vec<(i64, Option<uuid::Uuid>, NaiveDate)> = on_conn!(&mut c.conn(), |c| sqlx::query_as("SELECT unit_fen, contract_id, valid_from FROM service_prices WHERE provider_id = $1").bind(good).fetch_all(&mut *c).await).unwrap();
+        assert_eq!(prices, vec![(4_500, Some(contract), "2026-01-01".parse().unwrap())]);
+        let p = projects::get(&mut c.conn(), &Scope::All, id).await.unwrap().unwrap();
+        assert_eq!(p.status, ProjectStatus::Contracted);
+        drop(c);
+        let err = contracts::file(&at(&county, later), contract, today).await.unwrap_err();
+        assert!(matches!(err, DbError::Forbidden(_)));
+        contracts::file(&at(&finance, later), contract, today).await.unwrap();
+
+        // Published as OCDS: every stage a release, no older person's data.
+        let mut c = w.db.acquire().await.unwrap();
+        let names = jinglao_domain::service_list::ItemNames::new([(ITEM.to_string(), "助洁服务".to_string())]);
+        let f = ocds::facts(&mut c.conn(), "ocds-test01", &p, &names).await.unwrap();
+        let rs = ocds_out::releases(&f);
+        let tags: Vec<_> = rs.iter().map(|r| r["tag"][0].as_str().unwrap().to_string()).collect();
+        assert_eq!(tags, ["planning", "tender", "award", "contract"]);
+        let record = ocds_out::record(&f.ocid, rs);
+        assert_eq!(record["compiledRelease"]["tender"]["numberOfTenderers"], 3);
+        assert_eq!(record["compiledRelease"]["awards"][0]["suppliers"][0]["name"], "乙社会工作服务中心");
+        assert_eq!(record["compiledRelease"]["planning"]["budget"]["amount"]["amount"], 130_000);
+        let text = record.to_string();
+        assert!(!text.contains("王秀英") && !text.contains("430302193803"), "no personal data in OCDS");
+    }
+}
+
+test_on_both! {
+    async fn a_statement_that_would_pass_its_contracts_ceiling_is_held_at_approval(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let now = Utc::now();
+        let today = china_date(now);
+        let finance = staff_actor("4303", Role::Finance);
+        let county = staff_actor("430302", Role::CountyStaff);
+        let at = |a, t| WriteCtx::new(&w.db, &CHAIN, a, t);
+        let entry = EntryDraft { code: "JJ-01".into(), name: "居家上门服务".into(), category: "home_care".into(),
+            nature: "public_service".into(), content: "上门服务".into(), item_codes: vec![ITEM.into()] };
+        catalogue::publish(&at(&finance, now), code("4303"), "潭财购〔2026〕1号", &[entry], &[ITEM.into()]).await.unwrap();
+        let id = projects::create(&at(&county, now), code("430302"), "湘潭市雨湖区民政局", &project_draft().parse().unwrap()).await.unwrap();
+        projects::submit(&at(&county, now), id).await.unwrap();
+        projects::decide(&at(&finance, now), id, true, "").await.unwrap();
+        projects::publish(&at(&county, now), id, now + Duration::minutes(5)).await.unwrap();
+        let cli = jinglao_db::Actor::cli();
+        for c in Condition::ALL {
+            providers::record_finding(&w.db, &CHAIN, &cli, w.provider, &NewFinding { condition: c.as_str(), met: true,
+                checked_on: Some(today), expires_on: None, evidence: "现场核查" }, now).await.unwrap();
+        }
+        let bid = selection::record_bid(&at(&county, now), id, w.provider, 10_000, "").await.unwrap();
+        let later = now + Duration::minutes(10);
+        let awards = selection::award(&at(&county, later), id, &[bid.id], "").await.unwrap();
+        // The provider's price now comes from the contract alone: 40 yuan a visit, 100 in all.
+        t.tamper("DELETE FROM service_prices").await;
+        let contract = ContractDraft { contract_no: "雨民购〔2026〕9号".into(), scope: "助洁".into(),
+            prices: vec![(ITEM.into(), "40".into(), "30".into(), "是".into())], ceiling_yuan: "100".into(),
+            quality: "按服务规范".into(), start: "2024-01-01".into(), end: "2030-12-31".into(),
+            payment_terms: "monthly_verified".into(), breach_terms: "按次扣减".into(), signed_on: today.to_string(),
+            payee_bank: "中国建设银行湘潭雨湖支行".into(), payee_account: "43050162760800009999".into(),
+            ..Default::default() }.parse(&[ITEM.to_string()], 10_000, today).unwrap();
+        let k = contracts::sign(&at(&county, later), awards[0], &contract).await.unwrap();
+        // Three verified visits: 120 yuan on a contract of 100.
+        for slot in 0..3 {
+            let (order, code) = crate::home_services::book(&w, jinglao_domain::order::Funding::Entitlement, slot).await.unwrap();
+            assert_eq!(crate::home_services::visit(&w, order, slot, 60, &code).await.status, "verified");
+        }
+        let month = jinglao_db::orders::month_of(china_date(w.base));
+        let settle = crate::home_services::next_month(&w, 1);
+        let run = jinglao_db::statements::run(&w.db, &CHAIN, &finance, w.provider, &month, jinglao_domain::order::Funding::Entitlement, settle).await.unwrap();
+        assert_eq!(run.statement.total_fen, 12_000);
+        let mut c = w.db.acquire().await.unwrap();
+        let priced: Vec<Option<uuid::Uuid>> = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT contract_id FROM statement_lines").fetch_all(&mut *c).await).unwrap();
+        assert_eq!(priced, vec![Some(k); 3], "each line names its contract");
+        drop(c);
+        let provider = crate::home_services::provider_actor(w.provider, Role::ProviderAdmin);
+        jinglao_db::statements::advance(&w.db, &CHAIN, &provider, run.statement.id, &jinglao_db::statements::Step::Confirm, settle).await.unwrap();
+        let err = jinglao_db::statements::advance(&w.db, &CHAIN, &finance, run.statement.id, &jinglao_db::statements::Step::Approve, settle).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("statement").is_some_and(|m| m.contains("雨民购〔2026〕9号") && m.contains("暂缓支付") && m.contains("100.00"))), "{err:?}");
+    }
+}
+
+/// Pays `statements` through the treasury as `treasurer` would: a batch, then the treasury's
+/// confirmation of every line.
+pub(crate) async fn pay(
+    db: &jinglao_db::Db,
+    treasurer: &jinglao_db::Actor,
+    statements: &[uuid::Uuid],
+    now: chrono::DateTime<Utc>,
+) {
+    use jinglao_domain::purchase::payment::{ConfirmationRow, Outcome};
+    let w = WriteCtx::new(db, &CHAIN, treasurer, now);
+    let batch = payments::create(&w, statements).await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let lines = payments::lines(&mut c.conn(), batch.id).await.unwrap();
+    drop(c);
+    let rows: Vec<ConfirmationRow> = lines
+        .iter()
+        .map(|l| ConfirmationRow {
+            row: l.seq as usize + 1,
+            batch_no: batch.batch_no.clone(),
+            seq: l.seq,
+            amount_fen: l.amount_fen,
+            outcome: Outcome::Paid {
+                voucher: format!("GK-{}", l.seq),
+                paid_on: china_date(now),
+            },
+        })
+        .collect();
+    let done = payments::confirm(&w, batch.id, &rows).await.unwrap();
+    assert!(
+        matches!(done, payments::Confirmed::Applied { .. }),
+        "{done:?}"
+    );
+}
+
+test_on_both! {
+    async fn an_approved_statement_is_paid_only_when_the_treasury_confirms_its_batch(t: TestDb) {
+        use jinglao_domain::purchase::payment::{ConfirmationRow, Outcome};
+        use jinglao_db::statements::{self, Step};
+        use jinglao_domain::order::Funding;
+        let w = world(t.db.clone(), 30).await;
+        let month = jinglao_db::orders::month_of(china_date(w.base));
+        let settle = crate::home_services::next_month(&w, 1);
+        let approver = staff_actor("430302", Role::Finance);
+        let treasurer = staff_actor("430302", Role::Finance);
+        let provider = crate::home_services::provider_actor(w.provider, Role::ProviderAdmin);
+        // Two verified visits at the contract's 40 yuan.
+        for slot in 0..2 {
+            let (order, code) = crate::home_services::book(&w, Funding::Entitlement, slot).await.unwrap();
+            crate::home_services::visit(&w, order, slot, 60, &code).await;
+        }
+        let run = statements::run(&w.db, &CHAIN, &approver, w.provider, &month, Funding::Entitlement, settle).await.unwrap();
+        assert_eq!((run.added, run.statement.total_fen), (2, 8_000));
+        let at = |a, t| WriteCtx::new(&w.db, &CHAIN, a, t);
+        let err = payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("statement_ids").is_some_and(|m| m.contains("已审批"))), "only approved statements: {err:?}");
+        statements::advance(&w.db, &CHAIN, &provider, run.statement.id, &Step::Confirm, settle).await.unwrap();
+        statements::advance(&w.db, &CHAIN, &approver, run.statement.id, &Step::Approve, settle).await.unwrap();
+        // A county clerk without the finance role cannot pay; a village's scope does not reach it.
+        let county = staff_actor("430302", Role::CountyStaff);
+        assert!(matches!(payments::create(&at(&county, settle), &[run.statement.id]).await, Err(DbError::Forbidden(_))));
+        let elsewhere = staff_actor("430304", Role::Finance);
+        assert!(matches!(payments::create(&at(&elsewhere, settle), &[run.statement.id]).await, Err(DbError::NotFound)));
+        let mut c = w.db.acquire().await.unwrap();
+        let payable = payments::payable(&mut c.conn(), &treasurer.scope).await.unwrap();
+        assert_eq!(payable.iter().map(|p| p.amount_fen).collect::<Vec<_>>(), vec![8_000]);
+        drop(c);
+        let batch = payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap();
+        assert_eq!((batch.line_count, batch.total_fen, batch.status.as_str()), (1, 8_000, "open"));
+        assert!(batch.batch_no.starts_with("ZF430302-"), "{}", batch.batch_no);
+        // In a batch: not paid, not payable again.
+        let mut c = w.db.acquire().await.unwrap();
+        let s = statements::get(&mut c.conn(), &Scope::All, run.statement.id).await.unwrap().unwrap();
+        assert_eq!(s.status, "paying");
+        assert!(payments::payable(&mut c.conn(), &treasurer.scope).await.unwrap().is_empty());
+        let lines = payments::lines(&mut c.conn(), batch.id).await.unwrap();
+        assert_eq!((lines[0].payee_account.as_str(), lines[0].funding_source.as_str()), ("6222020000000000001", "部门预算专项资金"));
+        drop(c);
+        let row = |amount_fen, outcome| ConfirmationRow { row: 2, batch_no: batch.batch_no.clone(), seq: 1, amount_fen, outcome };
+        let today = china_date(settle);
+        // A wrong amount is refused, nothing written.
+        let wrong = payments::confirm(&at(&treasurer, settle), batch.id, &[row(7_999, Outcome::Paid { voucher: "GK-9".into(), paid_on: today })]).await.unwrap();
+        assert!(matches!(&wrong, payments::Confirmed::Refused(p) if p[0].column == "金额（元）"), "{wrong:?}");
+        // The treasury returns it unpaid: back to 已审批, payable again in a new batch.
+        let failed = payments::confirm(&at(&treasurer, settle), batch.id, &[row(8_000, Outcome::Failed { reason: "账号户名不符".into() })]).await.unwrap();
+        assert_eq!(failed, payments::Confirmed::Applied { paid: 0, failed: 1, unchanged: 0, statements_paid: 0 });
+        let mut c = w.db.acquire().await.unwrap();
+        assert_eq!(statements::get(&mut c.conn(), &Scope::All, run.statement.id).await.unwrap().unwrap().status, "approved");
+        drop(c);
+        let again = payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap();
+        assert!(again.batch_no.ends_with("-0002"), "{}", again.batch_no);
+        let paid = ConfirmationRow { batch_no: again.batch_no.clone(), ..row(8_000, Outcome::Paid { voucher: "GK-2026-000123".into(), paid_on: today }) };
+        let done = payments::confirm(&at(&treasurer, settle), again.id, std::slice::from_ref(&paid)).await.unwrap();
+        assert_eq!(done, payments::Confirmed::Applied { paid: 1, failed: 0, unchanged: 0, statements_paid: 1 });
+        // The same file twice changes nothing; a contradicting answer is refused.
+        let twice = payments::confirm(&at(&treasurer, settle), again.id, std::slice::from_ref(&paid)).await.unwrap();
+        assert_eq!(twice, payments::Confirmed::Applied { paid: 0, failed: 0, unchanged: 1, statements_paid: 0 });
+        let contra = ConfirmationRow { outcome: Outcome::Failed { reason: "退回".into() }, ..paid.clone() };
+        assert!(matches!(payments::confirm(&at(&treasurer, settle), again.id, &[contra]).await.unwrap(), payments::Confirmed::Refused(_)));
+        let mut c = w.db.acquire().await.unwrap();
+        let s = statements::get(&mut c.conn(), &Scope::All, run.statement.id).await.unwrap().unwrap();
+        assert_eq!((s.status.as_str(), s.payment_ref.as_deref()), ("paid", Some("GK-2026-000123")));
+        let b = payments::get(&mut c.conn(), &Scope::All, again.id).await.unwrap().unwrap();
+        assert_eq!(b.status, "closed");
+        drop(c);
+        assert_eq!(count_audit(&w.db, "payment_batch.confirm").await, 2);
+    }
+}
+
+test_on_both! {
+    async fn a_visit_at_a_price_not_from_a_contract_is_not_charged_to_public_funds(t: TestDb) {
+        use jinglao_db::prices::{self, NewPrice};
+        use jinglao_db::statements;
+        use jinglao_domain::order::Funding;
+        let w = world(t.db.clone(), 30).await;
+        // The contract's price is gone; a price typed in by the city takes its place.
+        t.tamper("DELETE FROM service_prices").await;
+        prices::add(&w.db, &CHAIN, &staff_actor("4303", Role::CityStaff), w.provider, &NewPrice {
+            item_code: ITEM, valid_from: NaiveDate::from_ymd_opt(2024, 1, 1), valid_to: None,
+            unit_fen: Some(4_000), min_minutes: Some(30), needs_certificate: true, basis: "机构收费标准",
+        }, Utc::now()).await.unwrap();
+        let (order, code) = crate::home_services::book(&w, Funding::Entitlement, 0).await.unwrap();
+        let visit = crate::home_services::visit(&w, order, 0, 60, &code).await.visit_id;
+        let month = jinglao_db::orders::month_of(china_date(w.base));
+        let settle = crate::home_services::next_month(&w, 1);
+        let finance = staff_actor("430302", Role::Finance);
+        let run = statements::run(&w.db, &CHAIN, &finance, w.provider, &month, Funding::Entitlement, settle).await.unwrap();
+        assert_eq!((run.added, run.unpriced.clone()), (0, vec![visit]), "listed for staff, never charged");
+    }
+}
+
+async fn count_audit(db: &jinglao_db::Db, action: &str) -> i64 {
+    let mut c = db.acquire().await.unwrap();
+    on_conn!(&mut c.conn(), |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+    )
+    .bind(action)
+    .fetch_one(&mut *c)
+    .await)
+    .unwrap()
+}

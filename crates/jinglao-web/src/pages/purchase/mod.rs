@@ -1,0 +1,78 @@
+//! Government purchase pages. Public now: the open contracting data (OCDS 1.1 release and
+//! record packages, paged, and the whole publication as one download). The staff pages of the
+//! procedure follow; every step already has its JSON endpoint (`api::v1::purchase`).
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::state::AppState;
+use crate::usecase::purchase as usecase;
+
+/// The purchase routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/open-data/ocds/releases.json", get(releases))
+        .route("/open-data/ocds/records.json", get(records))
+}
+
+/// Which page.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// From 1.
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+fn page_of(q: &PageQuery) -> i64 {
+    q.page
+        .as_deref()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+fn json(body: serde_json::Value, more: bool, next: String) -> Response {
+    let mut resp = (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response();
+    if more && let Ok(v) = format!("<{next}>; rel=\"next\"").parse() {
+        resp.headers_mut().insert(header::LINK, v);
+    }
+    resp
+}
+
+/// The release package of one page of announced projects (100 projects a page; a `Link:
+/// rel="next"` header names the next page).
+pub async fn releases(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let page = page_of(&q);
+    let (body, more) = usecase::ocds_page(&state, page, false).await?;
+    Ok(json(
+        body,
+        more,
+        format!("/open-data/ocds/releases.json?page={}", page + 1),
+    ))
+}
+
+/// The record package of one page of announced projects: each project's releases and its
+/// compiled release.
+pub async fn records(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    let page = page_of(&q);
+    let (body, more) = usecase::ocds_page(&state, page, true).await?;
+    Ok(json(
+        body,
+        more,
+        format!("/open-data/ocds/records.json?page={}", page + 1),
+    ))
+}

@@ -1,0 +1,90 @@
+//! Government purchase of services: the use cases shared by the purchase pages and the API —
+//! the project's steps (submit, approve, return, announce), bids, the award, the contract, and
+//! the public OCDS publication.
+
+use chrono::{DateTime, Utc};
+use jinglao_db::purchase::{ocds, projects};
+use jinglao_db::service_lists;
+use jinglao_domain::Scope;
+use jinglao_domain::purchase::ocds as out;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub mod payments;
+
+use super::Acting;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// A step in a project's review and announcement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The purchasing body sends it to finance.
+    Submit,
+    /// Finance approves it.
+    Approve,
+    /// Finance returns it, with the reason.
+    Return(String),
+    /// The purchasing body announces it, taking bids until the deadline.
+    Publish(DateTime<Utc>),
+}
+
+/// Takes a step on a project in the caller's subtree.
+pub async fn take_step(
+    state: &AppState,
+    who: &Acting,
+    id: Uuid,
+    step: Step,
+) -> Result<projects::Project, AppError> {
+    let w = who.write(state);
+    Ok(match step {
+        Step::Submit => projects::submit(&w, id).await?,
+        Step::Approve => projects::decide(&w, id, true, "").await?,
+        Step::Return(reason) => projects::decide(&w, id, false, &reason).await?,
+        Step::Publish(deadline) => projects::publish(&w, id, deadline).await?,
+    })
+}
+
+/// The most projects one page of the OCDS publication holds.
+pub const OCDS_PAGE: i64 = 100;
+
+/// One page (from 1) of the public OCDS publication: the releases, or the records, of the
+/// announced projects, newest first, and whether there is a next page.
+pub async fn ocds_page(
+    state: &AppState,
+    page: i64,
+    records: bool,
+) -> Result<(Value, bool), AppError> {
+    let page = page.clamp(1, 100_000);
+    let mut c = state.db.acquire().await?;
+    let f = projects::Filter {
+        public_only: true,
+        offset: OCDS_PAGE * (page - 1),
+        ..Default::default()
+    };
+    let mut all = projects::list(&mut c.conn(), &Scope::All, &f, OCDS_PAGE + 1).await?;
+    let more = all.len() as i64 > OCDS_PAGE;
+    all.truncate(OCDS_PAGE as usize);
+    let names = service_lists::item_names(&mut c.conn()).await?;
+    let prefix = &state.settings.ocds_prefix;
+    let mut items = Vec::new();
+    for p in &all {
+        let facts = ocds::facts(&mut c.conn(), prefix, p, &names).await?;
+        let rs = out::releases(&facts);
+        if records {
+            items.push(out::record(&facts.ocid, rs));
+        } else {
+            items.extend(rs);
+        }
+    }
+    let base = state.settings.public_url.clone().unwrap_or_default();
+    let kind = if records { "records" } else { "releases" };
+    let uri = format!("{base}/open-data/ocds/{kind}.json?page={page}");
+    let publisher = state.settings.ocds_publisher.clone();
+    let package = if records {
+        out::record_package(&uri, state.clock.now(), &publisher, items)
+    } else {
+        out::release_package(&uri, state.clock.now(), &publisher, items)
+    };
+    Ok((package, more))
+}
