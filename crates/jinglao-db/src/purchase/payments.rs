@@ -106,6 +106,9 @@ impl BatchLine {
                 "failed" => "失败".into(),
                 _ => String::new(),
             },
+            self.voucher_no.clone().unwrap_or_default(),
+            self.paid_on.map(|d| d.to_string()).unwrap_or_default(),
+            self.failure_reason.clone().unwrap_or_default(),
         ]
     }
 }

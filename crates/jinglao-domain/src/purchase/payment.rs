@@ -11,8 +11,9 @@ use chrono::NaiveDate;
 use crate::settlement::yuan;
 use crate::tabular::Table;
 
-/// Columns of the batch file handed to the treasury, in order.
-pub const BATCH_HEADERS: [&str; 11] = [
+/// Columns of the batch file handed to the treasury, in order. The last four are the
+/// treasury's answer: the same file, filled in, is a confirmation file.
+pub const BATCH_HEADERS: [&str; 14] = [
     "批次号",
     "序号",
     "收款单位",
@@ -24,6 +25,9 @@ pub const BATCH_HEADERS: [&str; 11] = [
     "合同编号",
     "用途",
     "支付结果",
+    "支付凭证号",
+    "支付日期",
+    "失败原因",
 ];
 
 /// Columns of the confirmation file the treasury returns (any order; others are ignored).
@@ -137,7 +141,9 @@ fn day(cell: &str) -> Option<NaiveDate> {
 }
 
 /// Reads a confirmation file into rows, or every problem found with the row and column that
-/// has it. Nothing is partly read: one problem refuses the whole file.
+/// has it. Nothing is partly read: one problem refuses the whole file. A row with no 支付结果
+/// is not answered yet and is skipped, so the batch file itself, partly filled in, is a
+/// confirmation file.
 pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<RowProblem>> {
     let Some(header) = table.rows.first() else {
         return Err(vec![RowProblem::new(1, "文件", "文件是空的")]);
@@ -175,6 +181,10 @@ pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<Row
         if raw.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
+        let result = cell(raw, "支付结果");
+        if result.is_empty() {
+            continue;
+        }
         let batch_no = cell(raw, "批次号");
         if batch_no.is_empty() {
             problems.push(RowProblem::new(n, "批次号", "请填写批次号"));
@@ -187,7 +197,6 @@ pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<Row
         if amount.is_none() {
             problems.push(RowProblem::new(n, "金额（元）", "金额应为元，最多两位小数"));
         }
-        let result = cell(raw, "支付结果");
         let outcome = match result.as_str() {
             "成功" | "已支付" | "支付成功" => {
                 let voucher = cell(raw, "支付凭证号");
@@ -218,14 +227,6 @@ pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<Row
                     ));
                 }
                 Some(Outcome::Failed { reason })
-            }
-            "" => {
-                problems.push(RowProblem::new(
-                    n,
-                    "支付结果",
-                    "请填写“成功”或“失败”；尚无结果的行请不要放进文件",
-                ));
-                None
             }
             other => {
                 problems.push(RowProblem::new(
@@ -435,6 +436,19 @@ mod tests {
         assert!(seen.contains(&(3, "支付结果")));
         assert!(seen.contains(&(4, "失败原因")));
         assert!(seen.contains(&(4, "序号")), "a repeated line is named");
+    }
+
+    #[test]
+    fn a_row_without_a_result_is_still_waiting_and_is_skipped() {
+        let t = table(&[
+            HEAD,
+            &["ZF-1", "1", "100", "", "", "", ""],
+            &["ZF-1", "2", "100", "成功", "GK2", "2026-12-05", ""],
+        ]);
+        let rows = parse_confirmation(&t).unwrap();
+        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2]);
+        let none = parse_confirmation(&table(&[HEAD, &["ZF-1", "1", "100", "", "", "", ""]]));
+        assert!(none.unwrap_err()[0].reason.contains("没有支付结果"));
     }
 
     #[test]

@@ -105,6 +105,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "filter_saved" => "已保存这个筛选，下次点名字即可打开。",
         "filter_deleted" => "已删除这个筛选。",
         "statement_run" => "对账单已生成或更新。",
+        "batch_created" => "支付批次已生成。请下载支付清单交国库，收到国库的支付结果后在本页上传。",
+        "project_stepped" => "已办理。",
         "visit_reviewed" => "核查结论已记录。",
         "visit_corrected" => "已更正时间并重新核验；更正记录单独保存，并记入审计日志。",
         "checked_in" => "已签到。服务完成后请让老人读出确认码再签退。",
@@ -246,6 +248,12 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
             && matches!(user.scope, jinglao_domain::Scope::Provider { .. }))
     {
         items.push(("/statements", "月度结算"));
+    }
+    if user.can(Permission::PlanPurchases) || user.can(Permission::ApprovePurchases) {
+        items.push(("/purchase/projects", "购买服务"));
+    }
+    if user.can(Permission::PayStatements) {
+        items.push(("/payment-batches", "国库支付"));
     }
     if user.can(Permission::ManageAgencies) {
         items.push(("/agencies", "评估机构"));

@@ -17,6 +17,7 @@ mod openapi;
 mod orders;
 mod patrols;
 mod public_services;
+mod purchase_pages;
 mod regions;
 mod registry;
 mod scope;

@@ -486,22 +486,7 @@ pub async fn project_step(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<StepBody>,
 ) -> Result<Json<ProjectDto>, ApiError> {
-    let step =
-        match b.step.trim() {
-            "submit" => Step::Submit,
-            "approve" => Step::Approve,
-            "return" => Step::Return(b.reason),
-            "publish" => Step::Publish(b.bid_deadline.ok_or_else(|| {
-                AppError::from(Invalid::one("bid_deadline", "请填写投标截止时间"))
-            })?),
-            _ => {
-                return Err(AppError::from(Invalid::one(
-                    "step",
-                    "应为 submit、approve、return 或 publish",
-                ))
-                .into());
-            }
-        };
+    let step = Step::parse(&b.step, &b.reason, b.bid_deadline).map_err(AppError::from)?;
     let acting = Acting::new(&state, user, &meta);
     Ok(Json(dto(
         usecase::take_step(&state, &acting, id, step).await?

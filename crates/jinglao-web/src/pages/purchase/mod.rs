@@ -1,6 +1,7 @@
-//! Government purchase pages. Public now: the open contracting data (OCDS 1.1 release and
-//! record packages, paged, and the whole publication as one download). The staff pages of the
-//! procedure follow; every step already has its JSON endpoint (`api::v1::purchase`).
+//! Government purchase pages: the public open contracting data (OCDS 1.1 release and record
+//! packages, paged); the projects of the annual plan with finance's review (`projects`); and
+//! treasury payment batches (`payments`). Every step also has its JSON endpoint
+//! (`api::v1::purchase`, `api::v1::payments`).
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -8,6 +9,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+
+pub mod payments;
+pub mod projects;
 
 use crate::error::PageError;
 use crate::state::AppState;
@@ -18,6 +22,21 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/open-data/ocds/releases.json", get(releases))
         .route("/open-data/ocds/records.json", get(records))
+        .route(
+            "/payment-batches",
+            get(payments::index).post(payments::create),
+        )
+        .route("/payment-batches/{id}", get(payments::show))
+        .route(
+            "/payment-batches/{id}/confirmation",
+            axum::routing::post(payments::confirm),
+        )
+        .route("/purchase/projects", get(projects::index))
+        .route("/purchase/projects/{id}", get(projects::show))
+        .route(
+            "/purchase/projects/{id}/step",
+            axum::routing::post(projects::step),
+        )
 }
 
 /// Which page.

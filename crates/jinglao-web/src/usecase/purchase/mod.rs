@@ -29,6 +29,32 @@ pub enum Step {
     Publish(DateTime<Utc>),
 }
 
+impl Step {
+    /// The step a form or the API names: `submit`, `approve`, `return` (with `reason`) or
+    /// `publish` (with the bid deadline).
+    pub fn parse(
+        step: &str,
+        reason: &str,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Step, jinglao_domain::Invalid> {
+        use jinglao_domain::Invalid;
+        Ok(match step.trim() {
+            "submit" => Step::Submit,
+            "approve" => Step::Approve,
+            "return" => Step::Return(reason.trim().to_string()),
+            "publish" => Step::Publish(
+                deadline.ok_or_else(|| Invalid::one("bid_deadline", "请填写投标截止时间"))?,
+            ),
+            _ => {
+                return Err(Invalid::one(
+                    "step",
+                    "应为 submit、approve、return 或 publish",
+                ));
+            }
+        })
+    }
+}
+
 /// Takes a step on a project in the caller's subtree.
 pub async fn take_step(
     state: &AppState,

@@ -1,0 +1,264 @@
+//! Purchase projects of the annual plan (年度购买计划): the list in the caller's subtree — for
+//! finance the projects waiting for its review first — and one project with everything finance
+//! reviews (content, quantity, budget, funding, mode, criteria, term) and the step the caller
+//! may take: the purchasing body submits and announces; finance approves or returns it with a
+//! reason.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDateTime;
+use jinglao_db::purchase::{contracts, projects};
+use jinglao_domain::clock::{china_time, format_local};
+use jinglao_domain::purchase::project::{ProjectStatus, QuantityLine};
+use jinglao_domain::settlement::yuan;
+use jinglao_domain::{Invalid, Permission};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, PageUser};
+use crate::error::{AppError, PageError, render, render_with_status};
+use crate::pages::{FormErrors, IdPath, PageCtx};
+use crate::request::RequestMeta;
+use crate::state::AppState;
+use crate::usecase::Acting;
+use crate::usecase::purchase::{self as usecase, Step};
+
+fn may_view(user: &CurrentUser) -> Result<(), AppError> {
+    if user.can(Permission::PlanPurchases) || user.can(Permission::ApprovePurchases) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "只有民政部门和财政部门的工作人员可以查看购买服务项目".into(),
+        ))
+    }
+}
+
+/// A project in the list.
+pub struct Row {
+    /// The project.
+    pub p: projects::Project,
+    /// Budget in yuan.
+    pub budget: String,
+    /// Waiting for this person.
+    pub mine: bool,
+}
+
+/// Filters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    year: String,
+    status: String,
+}
+
+/// `GET /purchase/projects`.
+#[derive(Template)]
+#[template(path = "purchase/projects.html")]
+pub struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<Row>,
+    q: ListQuery,
+    statuses: Vec<(&'static str, &'static str)>,
+    waiting: usize,
+}
+
+/// Whether a project in `status` waits for `user` (finance: to review; the purchasing body:
+/// to submit again or to announce).
+fn waits_for(user: &CurrentUser, status: ProjectStatus) -> bool {
+    match status {
+        ProjectStatus::Submitted => user.can(Permission::ApprovePurchases),
+        ProjectStatus::Returned | ProjectStatus::Approved => user.can(Permission::PlanPurchases),
+        _ => false,
+    }
+}
+
+/// `GET /purchase/projects`
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let f = projects::Filter {
+        year: q.year.trim().parse().ok(),
+        status: ProjectStatus::parse(q.status.trim()),
+        ..Default::default()
+    };
+    let mut c = state.db.acquire().await?;
+    let mut rows: Vec<Row> = projects::list(&mut c.conn(), &user.scope, &f, 500)
+        .await?
+        .into_iter()
+        .map(|p| Row {
+            budget: yuan(p.input.budget_fen),
+            mine: waits_for(&user, p.status),
+            p,
+        })
+        .collect();
+    // The work waiting for this person first; the list is otherwise newest first.
+    rows.sort_by_key(|r| !r.mine);
+    let waiting = rows.iter().filter(|r| r.mine).count();
+    render(&ListPage {
+        ctx,
+        rows,
+        q,
+        statuses: ProjectStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        waiting,
+    })
+}
+
+/// A contract of the project, for the page.
+pub struct ContractRow {
+    /// Number.
+    pub no: String,
+    /// Ceiling in yuan.
+    pub ceiling: String,
+    /// Term.
+    pub term: String,
+    /// Filed with finance on.
+    pub filed: Option<String>,
+}
+
+/// `GET /purchase/projects/{id}`.
+#[derive(Template)]
+#[template(path = "purchase/project.html")]
+pub struct ShowPage {
+    ctx: PageCtx,
+    errors: FormErrors,
+    p: projects::Project,
+    budget: String,
+    items: Vec<String>,
+    regions: Vec<String>,
+    quantities: Vec<(String, QuantityLine, u64)>,
+    contracts: Vec<ContractRow>,
+    deadline: Option<String>,
+    can_submit: bool,
+    can_decide: bool,
+    can_publish: bool,
+    form: StepForm,
+}
+
+async fn show_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    errors: FormErrors,
+    form: StepForm,
+) -> Result<ShowPage, PageError> {
+    may_view(user)?;
+    let mut c = state.db.acquire().await?;
+    let p = projects::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let names = jinglao_db::service_lists::item_names(&mut c.conn()).await?;
+    let contracts = contracts::of_project(&mut c.conn(), id)
+        .await?
+        .into_iter()
+        .map(|k| ContractRow {
+            ceiling: yuan(k.input.ceiling_fen),
+            term: format!("{} 至 {}", k.input.start, k.input.end),
+            filed: k.filed_on.map(|d| d.to_string()),
+            no: k.input.contract_no,
+        })
+        .collect();
+    drop(c);
+    let status = p.status;
+    Ok(ShowPage {
+        ctx: ctx.with_errors(&errors),
+        errors,
+        budget: yuan(p.input.budget_fen),
+        items: p
+            .input
+            .item_codes
+            .iter()
+            .map(|code| names.name(code).to_string())
+            .collect(),
+        regions: p
+            .input
+            .regions
+            .iter()
+            .map(|r| state.region_path(r))
+            .collect(),
+        quantities: p
+            .input
+            .quantities
+            .iter()
+            .map(|q| (names.name(&q.item_code).to_string(), q.clone(), q.total_units()))
+            .collect(),
+        contracts,
+        deadline: p.bid_deadline.map(format_local),
+        can_submit: user.can(Permission::PlanPurchases)
+            && matches!(status, ProjectStatus::Draft | ProjectStatus::Returned),
+        can_decide: user.can(Permission::ApprovePurchases) && status == ProjectStatus::Submitted,
+        can_publish: user.can(Permission::PlanPurchases) && status == ProjectStatus::Approved,
+        form,
+        p,
+    })
+}
+
+/// `GET /purchase/projects/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    IdPath(id): IdPath,
+) -> Result<Response, PageError> {
+    render(&show_page(&state, ctx, &user, id, FormErrors::new(), StepForm::default()).await?)
+}
+
+/// The step form.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct StepForm {
+    step: String,
+    reason: String,
+    /// `2026-12-20T17:00` (Beijing time, a `datetime-local` field).
+    bid_deadline: String,
+}
+
+/// `POST /purchase/projects/{id}/step`
+pub async fn step(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<StepForm>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let deadline = match form.bid_deadline.trim() {
+        "" => None,
+        text => Some(
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+                .map(|t| china_time(t.date(), t.time()))
+                .map_err(|_| {
+                    AppError::from(Invalid::one(
+                        "bid_deadline",
+                        "请按 年-月-日 时:分 填写截止时间",
+                    ))
+                })?,
+        ),
+    };
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = match Step::parse(&form.step, &form.reason, deadline) {
+        Ok(step) => usecase::take_step(&state, &acting, id, step).await,
+        Err(i) => Err(AppError::Invalid(i)),
+    };
+    match result {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/purchase/projects/{id}?notice=project_stepped")).into_response())
+        }
+        Err(AppError::Invalid(errors)) => render_with_status(
+            &show_page(&state, ctx, &user, id, errors, form).await?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,166 @@
+//! The purchase pages as finance uses them: the plan's project waiting for review comes first,
+//! is returned with a reason and approved on resubmission; approved statements are paid in a
+//! treasury batch whose file goes to the treasury and whose filled-in answer, uploaded, is the
+//! only thing that marks them paid — a wrong file is refused row by row with nothing written.
+
+use jinglao_db::test_on_both;
+use jinglao_domain::Role;
+use reqwest::StatusCode;
+
+use crate::common::TestApp;
+
+/// The demo's purchase year, today's round and last month's settled history.
+pub async fn seed_demo_year(app: &TestApp) {
+    let (db, keys) = (&app.state.db, &app.state.keys);
+    let now = app.clock_now();
+    jinglao_fixtures::demo::seed_population(db, keys, 2000, 7, |_| {}).await.unwrap();
+    jinglao_fixtures::demo_purchase::seed_purchase(db, keys, now).await.unwrap();
+    jinglao_fixtures::demo::seed_home_services(db, keys, now).await.unwrap();
+    jinglao_fixtures::demo_history::seed_last_month(db, keys, now).await.unwrap();
+}
+
+/// Last month's government-paid statements of the demo provider, confirmed by the provider and
+/// approved by the county on their pages. Returns their paths.
+pub async fn approve_last_month(app: &TestApp) -> Vec<String> {
+    let mut c = app.state.db.acquire().await.unwrap();
+    let filter = jinglao_db::statements::ListFilter { status: Some("draft".into()), ..Default::default() };
+    let ids: Vec<uuid::Uuid> = jinglao_db::statements::list(&mut c.conn(), &jinglao_domain::Scope::All, &filter, 100)
+        .await.unwrap().into_iter().filter(|s| s.statement.funding == "entitlement").map(|s| s.statement.id).collect();
+    drop(c);
+    assert!(!ids.is_empty(), "the demo history settles last month");
+    app.create_user("kl_admin", Role::ProviderAdmin, "430302").await;
+    app.create_user("yh_county", Role::CountyStaff, "430302").await;
+    let provider = app.login("kl_admin").await;
+    let county = app.login("yh_county").await;
+    let mut paths = Vec::new();
+    for id in ids {
+        let path = format!("/statements/{id}");
+        let page = app.get(&provider, &path).await;
+        let resp = app.post_form(&provider, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "confirm")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&county, &path).await;
+        let resp = app.post_form(&county, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "approve")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        paths.push(path);
+    }
+    paths
+}
+
+async fn upload(app: &TestApp, client: &reqwest::Client, batch_path: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+    let page = app.get(client, batch_path).await;
+    let action = page.attr("#confirm-form", "action").unwrap();
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    client.post(app.url(&action)).multipart(form).send().await.unwrap()
+}
+
+test_on_both! {
+    async fn finance_reviews_the_plan_first_and_returns_a_project_with_its_reason(app: TestApp) {
+        seed_demo_year(&app).await;
+        app.create_user("fin_plan", Role::Finance, "4303").await;
+        let fin = app.login("fin_plan").await;
+        let list = app.get(&fin, "/purchase/projects").await;
+        assert_eq!(list.status, StatusCode::OK);
+        let first = list.texts("#projects tbody tr");
+        assert!(first[0].contains("公建民营") && first[0].contains("待您办理"), "the project waiting for finance comes first: {first:?}");
+        let href = list.attr("#projects tbody tr a", "href").unwrap();
+        let page = app.get(&fin, &href).await;
+        assert!(page.text_of("#project-budget").unwrap().contains("810000.00"), "{}", page.text);
+        assert!(page.text.contains("雨湖区"), "regions by name");
+        // A return needs its reason; with one, the purchasing body sees it.
+        let resp = app.post_form(&fin, &format!("{href}/step"), &[("_csrf", &page.csrf()), ("step", "return"), ("reason", "")]).await;
+        let again = TestApp::page(resp).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.text_of("#reason-error").is_some(), "{}", again.text);
+        let resp = app.post_form(&fin, &format!("{href}/step"), &[("_csrf", &page.csrf()), ("step", "return"), ("reason", "人均单价偏高，请附测算表")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        app.create_user("yh_plan", Role::CountyStaff, "430302").await;
+        let county = app.login("yh_plan").await;
+        let mine = app.get(&county, &href).await;
+        assert_eq!(mine.text_of("#return-reason").as_deref(), Some("人均单价偏高，请附测算表"));
+        assert!(mine.text_of("#approve").is_none(), "the purchasing body does not approve its own plan");
+        let resp = app.post_form(&county, &format!("{href}/step"), &[("_csrf", &mine.csrf()), ("step", "submit")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&fin, &href).await;
+        let resp = app.post_form(&fin, &format!("{href}/step"), &[("_csrf", &page.csrf()), ("step", "approve")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&fin, &href).await.text_of("#project-status").as_deref(), Some("财政已批复"));
+        // A village clerk cannot open the plan.
+        app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
+        let village = app.login("yh_village").await;
+        assert_eq!(app.get(&village, "/purchase/projects").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+test_on_both! {
+    async fn a_statement_is_paid_when_the_treasurys_filled_in_batch_file_is_uploaded_and_not_before(app: TestApp) {
+        seed_demo_year(&app).await;
+        let paths = approve_last_month(&app).await;
+        app.create_user("fin_pay", Role::Finance, "4303").await;
+        let fin = app.login("fin_pay").await;
+        let page = app.get(&fin, "/payment-batches").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let rows = page.texts("#payable tbody tr");
+        assert_eq!(rows.len(), paths.len(), "{rows:?}");
+        assert!(rows[0].contains("康乐") && rows[0].contains("雨民购"), "provider and contract by name: {rows:?}");
+        // Nothing ticked: told so.
+        let resp = app.post_form(&fin, "/payment-batches", &[("_csrf", &page.csrf())]).await;
+        let none = TestApp::page(resp).await;
+        assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(none.text_of("#statement_ids-error").is_some());
+        let ids = page.attrs("#payable input[name=statement]", "value");
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", "")];
+        let csrf = page.csrf();
+        form[0].1 = &csrf;
+        for id in &ids { form.push(("statement", id)); }
+        let resp = app.post_form(&fin, "/payment-batches", &form).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let batch_path = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+        let batch = app.get(&fin, &batch_path).await;
+        assert_eq!(batch.text_of("#batch-status").as_deref(), Some("等待国库确认"));
+        assert_eq!(app.get(&fin, &paths[0]).await.text_of("#statement-status").as_deref(), Some("国库支付中"));
+        // The file for the treasury.
+        let file = fin.get(app.url(&format!("{batch_path}.csv"))).send().await.unwrap();
+        assert!(file.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''"));
+        let text = file.text().await.unwrap();
+        let mut lines: Vec<Vec<String>> = text.trim_start_matches('\u{feff}').lines()
+            .map(|l| l.split(',').map(str::to_string).collect()).collect();
+        assert_eq!(lines[0][..4], ["批次号", "序号", "收款单位", "统一社会信用代码"]);
+        assert!(lines[1][5].chars().all(|c| c.is_ascii_digit()), "the whole account number: {:?}", lines[1]);
+        // A wrong amount: the row and column named, nothing written.
+        let today = jinglao_domain::clock::china_date(app.clock_now()).to_string();
+        let mut wrong = lines.clone();
+        wrong[1][6] = "1.00".into();
+        wrong[1][10] = "成功".into();
+        wrong[1][11] = "GK-1".into();
+        wrong[1][12] = today.clone();
+        let csv = |rows: &Vec<Vec<String>>| rows.iter().map(|r| r.join(",")).collect::<Vec<_>>().join("\n").into_bytes();
+        let resp = upload(&app, &fin, &batch_path, "结果.csv", csv(&wrong)).await;
+        let refused = TestApp::page(resp).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let problems = refused.texts("#problems tbody tr");
+        assert!(problems[0].contains("2") && problems[0].contains("金额（元）") && problems[0].contains("不符"), "{problems:?}");
+        assert_eq!(app.get(&fin, &paths[0]).await.text_of("#statement-status").as_deref(), Some("国库支付中"));
+        // The treasury's answer: every line paid.
+        for (i, row) in lines.iter_mut().enumerate().skip(1) {
+            row[10] = "成功".into();
+            row[11] = format!("GK-2026-{i:04}");
+            row[12] = today.clone();
+        }
+        let resp = upload(&app, &fin, &batch_path, "结果.csv", csv(&lines)).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        let done = app.get(&fin, resp_location(&app, &fin, &batch_path, csv(&lines)).await.as_str()).await;
+        assert!(done.text_of("#import-result").unwrap().contains("与已登记的结果相同"), "a second upload changes nothing");
+        assert_eq!(done.text_of("#batch-status").as_deref(), Some("已全部确认"));
+        let paid = app.get(&fin, &paths[0]).await;
+        assert_eq!(paid.text_of("#statement-status").as_deref(), Some("已支付"));
+        assert!(paid.text.contains("GK-2026-0001"));
+        assert!(app.get(&fin, "/payment-batches").await.text_of("#no-payable").is_some());
+    }
+}
+
+/// Uploads again and returns where the page sends the clerk.
+async fn resp_location(app: &TestApp, client: &reqwest::Client, batch_path: &str, bytes: Vec<u8>) -> String {
+    let resp = upload(app, client, batch_path, "结果.csv", bytes).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
