@@ -42,6 +42,10 @@ pub struct WorkCounts {
     pub statements_confirmed: i64,
     /// Statements approved, to pay.
     pub statements_approved: i64,
+    /// Purchase projects submitted to finance, to review.
+    pub projects_submitted: i64,
+    /// Payment batches waiting for the treasury's confirmation.
+    pub batches_open: i64,
     /// Beds free.
     pub beds_free: i64,
     /// Beds in all.
@@ -136,6 +140,23 @@ pub async fn counts(
             "confirmed" => w.statements_confirmed = n,
             _ => w.statements_approved = n,
         }
+    }
+
+    if scope.provider_id().is_none() {
+        w.projects_submitted = on_conn!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT COUNT(*) FROM purchase_projects WHERE status = 'submitted'",
+            );
+            crate::scope_sql::push_scope(&mut q, scope, "region_code", "id");
+            q.build_query_scalar::<i64>().fetch_one(&mut *c).await
+        })?;
+        w.batches_open = on_conn!(conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT COUNT(*) FROM payment_batches WHERE status = 'open'",
+            );
+            crate::scope_sql::push_scope(&mut q, scope, "region_code", "id");
+            q.build_query_scalar::<i64>().fetch_one(&mut *c).await
+        })?;
     }
 
     let (free, total): (Option<i64>, i64) = on_conn!(conn, |c| {

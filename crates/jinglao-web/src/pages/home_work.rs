@@ -151,7 +151,21 @@ pub fn tiles_for(role: Role, w: &WorkCounts) -> Vec<Tile> {
         "todo-statements-approved",
         "待拨付的结算单",
         w.statements_approved,
-        "/statements",
+        "/payment-batches",
+        false,
+    );
+    let projects = t(
+        "todo-projects-submitted",
+        "待审核的购买项目",
+        w.projects_submitted,
+        "/purchase/projects?status=submitted",
+        false,
+    );
+    let batches = t(
+        "todo-batches-open",
+        "等待国库确认的支付批次",
+        w.batches_open,
+        "/payment-batches",
         false,
     );
     match role {
@@ -162,7 +176,7 @@ pub fn tiles_for(role: Role, w: &WorkCounts) -> Vec<Tile> {
         Role::CountyStaff | Role::CityStaff => vec![
             overdue, soon, to_decide, appealed, in_notice, visits, to_approve, disputed,
         ],
-        Role::Finance => vec![to_approve, to_pay, disputed],
+        Role::Finance => vec![projects, to_approve, to_pay, batches, disputed],
         Role::ProviderAdmin => vec![to_confirm, visits],
         Role::Inspector => vec![visits, overdue],
         Role::Assessor => vec![reassess],
@@ -237,10 +251,12 @@ mod tests {
     }
 
     #[test]
-    fn finance_sees_statements_to_approve_and_to_pay() {
+    fn finance_sees_projects_to_review_statements_to_approve_and_to_pay_and_batches_out() {
         let w = WorkCounts {
+            projects_submitted: 1,
             statements_confirmed: 2,
             statements_approved: 5,
+            batches_open: 3,
             ..WorkCounts::default()
         };
         let labels: Vec<(&str, i64)> = tiles_for(Role::Finance, &w)
@@ -250,8 +266,10 @@ mod tests {
         assert_eq!(
             labels,
             [
+                ("待审核的购买项目", 1),
                 ("待审核的结算单", 2),
                 ("待拨付的结算单", 5),
+                ("等待国库确认的支付批次", 3),
                 ("机构有异议的结算单", 0)
             ]
         );

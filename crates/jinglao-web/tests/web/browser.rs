@@ -1080,3 +1080,74 @@ browser_test! {
         c.close().await.unwrap();
     }
 }
+
+browser_test! {
+    async fn a_finance_officer_approves_a_plan_project_and_pays_a_month_through_a_treasury_batch(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        let shots = screenshot_dir();
+        crate::purchase_pages::seed_demo_year(&app).await;
+        let statements = crate::purchase_pages::approve_last_month(&app).await;
+        app.create_user("fin_browser", jinglao_domain::Role::Finance, "4303").await;
+        let driver = start_driver();
+        let c = browser(&driver, 1280, 1000).await;
+        sign_in_with(&c, &app, "fin_browser", crate::common::PASSWORD).await;
+        // The plan: the project waiting for finance is first, marked, and reached from the menu.
+        click_when_ready(&c, "nav a[href='/purchase/projects']").await;
+        let first = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#projects tbody tr")).await.unwrap();
+        assert!(first.text().await.unwrap().contains("待您办理"));
+        click_when_ready(&c, "#projects tbody tr a").await;
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("approve")).await.unwrap();
+        if let Some(v) = axe_violations(&c).await {
+            assert!(v.is_empty(), "project page: {v:#?}");
+        }
+        std::fs::write(shots.join(format!("{backend}-finance-project-review.png")), c.screenshot().await.unwrap()).unwrap();
+        click_when_ready(&c, "#approve").await;
+        wait_for_url(&c, "notice=project_stepped").await;
+        let status = c.find(Locator::Id("project-status")).await.unwrap().text().await.unwrap();
+        assert!(status.contains("财政已批复"), "{status}");
+        // The payment: tick every approved statement, make the batch.
+        click_when_ready(&c, "nav a[href='/payment-batches']").await;
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#payable tbody tr")).await.unwrap();
+        for b in c.find_all(Locator::Css("#payable input[name=statement]")).await.unwrap() {
+            b.click().await.unwrap();
+        }
+        if let Some(v) = axe_violations(&c).await {
+            assert!(v.is_empty(), "payment page: {v:#?}");
+        }
+        std::fs::write(shots.join(format!("{backend}-finance-payable.png")), c.screenshot().await.unwrap()).unwrap();
+        click_when_ready(&c, "#make-batch").await;
+        wait_for_url(&c, "notice=batch_created").await;
+        let batch_url = c.current_url().await.unwrap();
+        let batch_path = batch_url.path().to_string();
+        assert_eq!(c.find(Locator::Id("batch-status")).await.unwrap().text().await.unwrap(), "等待国库确认");
+        // The treasury's answer comes back as the batch file, filled in.
+        let http = app.login("fin_browser").await;
+        let text = http.get(app.url(&format!("{batch_path}.csv"))).send().await.unwrap().text().await.unwrap();
+        let today = jinglao_domain::clock::china_date(app.clock_now()).to_string();
+        let filled: Vec<String> = text.trim_start_matches('\u{feff}').lines().enumerate().map(|(i, l)| {
+            if i == 0 { return l.to_string(); }
+            let mut cells: Vec<String> = l.split(',').map(str::to_string).collect();
+            cells[10] = "成功".into();
+            cells[11] = format!("GK-{i:05}");
+            cells[12] = today.clone();
+            cells.join(",")
+        }).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("国库支付结果.csv");
+        std::fs::write(&path, filled.join("\n")).unwrap();
+        c.find(Locator::Id("file")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+        click_when_ready(&c, "#upload").await;
+        wait_for_url(&c, "paid=").await;
+        let result = c.find(Locator::Id("import-result")).await.unwrap().text().await.unwrap();
+        assert!(result.contains(&format!("{} 张结算单已全部支付", statements.len())), "{result}");
+        assert_eq!(c.find(Locator::Id("batch-status")).await.unwrap().text().await.unwrap(), "已全部确认");
+        if let Some(v) = axe_violations(&c).await {
+            assert!(v.is_empty(), "batch page: {v:#?}");
+        }
+        std::fs::write(shots.join(format!("{backend}-finance-batch-paid.png")), c.screenshot().await.unwrap()).unwrap();
+        c.goto(&app.url(&statements[0])).await.unwrap();
+        let s = c.find(Locator::Id("statement-status")).await.unwrap().text().await.unwrap();
+        assert_eq!(s, "已支付");
+        c.close().await.unwrap();
+    }
+}

@@ -13,44 +13,94 @@ use crate::common::TestApp;
 pub async fn seed_demo_year(app: &TestApp) {
     let (db, keys) = (&app.state.db, &app.state.keys);
     let now = app.clock_now();
-    jinglao_fixtures::demo::seed_population(db, keys, 2000, 7, |_| {}).await.unwrap();
-    jinglao_fixtures::demo_purchase::seed_purchase(db, keys, now).await.unwrap();
-    jinglao_fixtures::demo::seed_home_services(db, keys, now).await.unwrap();
-    jinglao_fixtures::demo_history::seed_last_month(db, keys, now).await.unwrap();
+    jinglao_fixtures::demo::seed_population(db, keys, 2000, 7, |_| {})
+        .await
+        .unwrap();
+    jinglao_fixtures::demo_purchase::seed_purchase(db, keys, now)
+        .await
+        .unwrap();
+    jinglao_fixtures::demo::seed_home_services(db, keys, now)
+        .await
+        .unwrap();
+    jinglao_fixtures::demo_history::seed_last_month(db, keys, now)
+        .await
+        .unwrap();
 }
 
 /// Last month's government-paid statements of the demo provider, confirmed by the provider and
 /// approved by the county on their pages. Returns their paths.
 pub async fn approve_last_month(app: &TestApp) -> Vec<String> {
     let mut c = app.state.db.acquire().await.unwrap();
-    let filter = jinglao_db::statements::ListFilter { status: Some("draft".into()), ..Default::default() };
-    let ids: Vec<uuid::Uuid> = jinglao_db::statements::list(&mut c.conn(), &jinglao_domain::Scope::All, &filter, 100)
-        .await.unwrap().into_iter().filter(|s| s.statement.funding == "entitlement").map(|s| s.statement.id).collect();
+    let filter = jinglao_db::statements::ListFilter {
+        status: Some("draft".into()),
+        ..Default::default()
+    };
+    let ids: Vec<uuid::Uuid> =
+        jinglao_db::statements::list(&mut c.conn(), &jinglao_domain::Scope::All, &filter, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.statement.funding == "entitlement")
+            .map(|s| s.statement.id)
+            .collect();
     drop(c);
     assert!(!ids.is_empty(), "the demo history settles last month");
-    app.create_user("kl_admin", Role::ProviderAdmin, "430302").await;
-    app.create_user("yh_county", Role::CountyStaff, "430302").await;
+    app.create_user("kl_admin", Role::ProviderAdmin, "430302")
+        .await;
+    app.create_user("yh_county", Role::CountyStaff, "430302")
+        .await;
     let provider = app.login("kl_admin").await;
     let county = app.login("yh_county").await;
     let mut paths = Vec::new();
     for id in ids {
         let path = format!("/statements/{id}");
         let page = app.get(&provider, &path).await;
-        let resp = app.post_form(&provider, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "confirm")]).await;
+        let resp = app
+            .post_form(
+                &provider,
+                &format!("{path}/step"),
+                &[("_csrf", &page.csrf()), ("step", "confirm")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let page = app.get(&county, &path).await;
-        let resp = app.post_form(&county, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "approve")]).await;
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        let resp = app
+            .post_form(
+                &county,
+                &format!("{path}/step"),
+                &[("_csrf", &page.csrf()), ("step", "approve")],
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            TestApp::page(resp).await.text
+        );
         paths.push(path);
     }
     paths
 }
 
-async fn upload(app: &TestApp, client: &reqwest::Client, batch_path: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    batch_path: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
     let page = app.get(client, batch_path).await;
     let action = page.attr("#confirm-form", "action").unwrap();
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
-    client.post(app.url(&action)).multipart(form).send().await.unwrap()
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    client
+        .post(app.url(&action))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 test_on_both! {
@@ -159,7 +209,12 @@ test_on_both! {
 }
 
 /// Uploads again and returns where the page sends the clerk.
-async fn resp_location(app: &TestApp, client: &reqwest::Client, batch_path: &str, bytes: Vec<u8>) -> String {
+async fn resp_location(
+    app: &TestApp,
+    client: &reqwest::Client,
+    batch_path: &str,
+    bytes: Vec<u8>,
+) -> String {
     let resp = upload(app, client, batch_path, "结果.csv", bytes).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     resp.headers()["location"].to_str().unwrap().to_string()

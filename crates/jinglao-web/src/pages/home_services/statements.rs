@@ -1,6 +1,7 @@
 //! Monthly settlement statements (月度结算对账单): the list in scope, generating a month for a
 //! provider (finance, county and city staff), one statement with every visit listed, the steps
-//! (the provider confirms or disputes; the bureau re-opens, approves and records the payment),
+//! (the provider confirms or disputes; the bureau re-opens and approves; finance pays through a
+//! treasury batch, `pages::purchase::payments`),
 //! and the payment record as XLSX for the treasury.
 
 use askama::Template;

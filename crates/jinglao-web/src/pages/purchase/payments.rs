@@ -43,7 +43,10 @@ fn by_statement(rows: Vec<Payable>) -> Vec<PayableRow> {
     let mut out: Vec<(PayableRow, i64)> = Vec::new();
     for p in rows {
         let amount = yuan(p.amount_fen);
-        match out.iter_mut().find(|(r, _)| r.statement_id == p.statement_id) {
+        match out
+            .iter_mut()
+            .find(|(r, _)| r.statement_id == p.statement_id)
+        {
             Some((r, sum)) => {
                 r.contracts.push((p.contract_no, amount));
                 *sum += p.amount_fen;
@@ -271,15 +274,31 @@ pub async fn show(
     let id = Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
     if let Some(xlsx) = file {
         let (batch, lines) = usecase::show(&state, &user, id).await?;
-        return Ok(crate::api::v1::payments::file_response(&batch, &lines, xlsx)?);
+        return Ok(crate::api::v1::payments::file_response(
+            &batch, &lines, xlsx,
+        )?);
     }
     let result = q.paid.map(|paid| {
-        format!(
-            "已导入：{paid} 笔支付成功，{} 笔支付失败（结算单已退回“已审批”，可放进新的批次），{} 行与已登记的结果相同未改动；{} 张结算单已全部支付。",
-            q.failed.unwrap_or(0),
-            q.unchanged.unwrap_or(0),
-            q.settled.unwrap_or(0)
-        )
+        let mut parts = Vec::new();
+        if paid > 0 {
+            parts.push(format!("{paid} 笔支付成功"));
+        }
+        if let Some(n) = q.failed.filter(|n| *n > 0) {
+            parts.push(format!(
+                "{n} 笔支付失败（结算单已退回“已审批”，可放进新的批次）"
+            ));
+        }
+        if let Some(n) = q.unchanged.filter(|n| *n > 0) {
+            parts.push(format!("{n} 行与已登记的结果相同，未改动"));
+        }
+        if let Some(n) = q.settled.filter(|n| *n > 0) {
+            parts.push(format!("{n} 张结算单已全部支付"));
+        }
+        if parts.is_empty() {
+            "已导入，没有改动。".to_string()
+        } else {
+            format!("已导入：{}。", parts.join("；"))
+        }
     });
     render(&show_page(&state, ctx, &user, id, Vec::new(), result).await?)
 }

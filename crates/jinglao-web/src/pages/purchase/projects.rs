@@ -190,7 +190,13 @@ async fn show_page(
             .input
             .quantities
             .iter()
-            .map(|q| (names.name(&q.item_code).to_string(), q.clone(), q.total_units()))
+            .map(|q| {
+                (
+                    names.name(&q.item_code).to_string(),
+                    q.clone(),
+                    q.total_units(),
+                )
+            })
             .collect(),
         contracts,
         deadline: p.bid_deadline.map(format_local),
@@ -210,7 +216,17 @@ pub async fn show(
     PageUser(user): PageUser,
     IdPath(id): IdPath,
 ) -> Result<Response, PageError> {
-    render(&show_page(&state, ctx, &user, id, FormErrors::new(), StepForm::default()).await?)
+    render(
+        &show_page(
+            &state,
+            ctx,
+            &user,
+            id,
+            FormErrors::new(),
+            StepForm::default(),
+        )
+        .await?,
+    )
 }
 
 /// The step form.
@@ -252,9 +268,10 @@ pub async fn step(
         Err(i) => Err(AppError::Invalid(i)),
     };
     match result {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/purchase/projects/{id}?notice=project_stepped")).into_response())
-        }
+        Ok(_) => Ok(
+            Redirect::to(&format!("/purchase/projects/{id}?notice=project_stepped"))
+                .into_response(),
+        ),
         Err(AppError::Invalid(errors)) => render_with_status(
             &show_page(&state, ctx, &user, id, errors, form).await?,
             StatusCode::UNPROCESSABLE_ENTITY,
