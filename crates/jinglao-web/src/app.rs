@@ -51,6 +51,7 @@ impl Application {
             openapi_json: openapi_json.into(),
             token_cache: Arc::new(crate::auth::cache::TokenCache::new(settings_cache_seconds)),
             regions,
+            ocds_bulk: Default::default(),
         };
         Ok(Application {
             listener,

@@ -16,6 +16,7 @@ pub mod elder_query;
 pub mod error;
 pub mod keys;
 pub mod nightly;
+pub mod ocds_cache;
 pub mod pages;
 pub mod regions_cache;
 pub mod request;

@@ -32,6 +32,8 @@ pub struct AppState {
     pub token_cache: Arc<TokenCache>,
     /// The region tree in memory.
     pub regions: Arc<RegionCache>,
+    /// The bulk OCDS download, kept a few minutes.
+    pub ocds_bulk: Arc<crate::ocds_cache::BulkCache>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 //! (`selection`), contracts and their prices (`contracts`), and the facts the OCDS
 //! publication is built from (`ocds`). The rules are in `jinglao_domain::purchase`.
 
+pub mod bulk;
 pub mod catalogue;
 pub mod contracts;
 pub mod ocds;

@@ -125,6 +125,7 @@ test_on_both! {
             assert!(!text.contains("王秀英") && !text.contains(&crate::visits::id_number()), "no personal data in OCDS");
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(v["version"], "1.1");
+            crate::common::assert_valid_ocds(&text);
             written.push((kind, text));
         }
         let records: serde_json::Value = serde_json::from_str(&written[1].1).unwrap();

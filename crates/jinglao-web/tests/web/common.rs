@@ -378,3 +378,38 @@ pub fn set_cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> 
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
+
+/// Checks an OCDS release or record package against the OCDS 1.1 JSON Schema with the
+/// validator in `tools/ocds` (Python `jsonschema`). Without Python's `jsonschema` it says so and
+/// passes, unless `JINGLAO_REQUIRE_OCDS_SCHEMA` is set (as `.ci/run` does), which makes its
+/// absence a failure.
+pub fn assert_valid_ocds(package: &str) {
+    let tool =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/ocds/validate.py");
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema, referencing"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var("JINGLAO_REQUIRE_OCDS_SCHEMA").is_err(),
+            "Python's jsonschema is missing: python3 -m pip install jsonschema"
+        );
+        eprintln!("skipped the OCDS schema check: python3 -m pip install jsonschema");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("package.json");
+    std::fs::write(&file, package).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(&tool)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the package does not validate against the OCDS 1.1 schema:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -205,6 +205,24 @@ test_on_both! {
         assert_eq!(paid.text_of("#statement-status").as_deref(), Some("已支付"));
         assert!(paid.text.contains("GK-2026-0001"));
         assert!(app.get(&fin, "/payment-batches").await.text_of("#no-payable").is_some());
+        // The payment is published as the contract's implementation transaction, and the whole
+        // publication validates against the OCDS schema.
+        let public = reqwest::Client::new();
+        for path in ["/open-data/ocds/records.json", "/open-data/ocds/bulk/records.json", "/open-data/ocds/releases.json"] {
+            let resp = public.get(app.url(path)).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let text = resp.text().await.unwrap();
+            crate::common::assert_valid_ocds(&text);
+            assert!(text.contains("GK-2026-0001"), "{path} has the treasury voucher");
+        }
+        let text = public.get(app.url("/open-data/ocds/records.json")).send().await.unwrap().text().await.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let tx = v["records"].as_array().unwrap().iter()
+            .flat_map(|r| r["compiledRelease"]["contracts"].as_array().cloned().unwrap_or_default())
+            .flat_map(|k| k["implementation"]["transactions"].as_array().cloned().unwrap_or_default())
+            .collect::<Vec<_>>();
+        assert_eq!(tx.len(), paths.len(), "{tx:?}");
+        assert_eq!(tx[0]["payee"]["name"], "雨湖区康乐居家养老服务中心");
     }
 }
 

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/open-data/ocds/releases.json", get(releases))
         .route("/open-data/ocds/records.json", get(records))
+        .route("/open-data/ocds/bulk/records.json", get(bulk))
         .route(
             "/payment-batches",
             get(payments::index).post(payments::create),
@@ -93,5 +94,17 @@ pub async fn records(
         body,
         more,
         format!("/open-data/ocds/records.json?page={}", page + 1),
+    ))
+}
+
+/// Every announced project's record in one record package, for download (rebuilt at most every
+/// ten minutes).
+pub async fn bulk(State(state): State<AppState>) -> Result<Response, PageError> {
+    let body = usecase::ocds_bulk(&state).await?;
+    Ok(crate::download::attachment(
+        "application/json; charset=utf-8",
+        "ocds-records.json",
+        "政府购买养老服务-开放合同数据.json",
+        body,
     ))
 }

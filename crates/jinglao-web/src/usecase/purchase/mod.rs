@@ -91,26 +91,61 @@ pub async fn ocds_page(
     let mut all = projects::list(&mut c.conn(), &Scope::All, &f, OCDS_PAGE + 1).await?;
     let more = all.len() as i64 > OCDS_PAGE;
     all.truncate(OCDS_PAGE as usize);
+    drop(c);
+    let kind = if records { "records" } else { "releases" };
+    let base = state.settings.public_url.clone().unwrap_or_default();
+    let uri = format!("{base}/open-data/ocds/{kind}.json?page={page}");
+    Ok((package_of(state, &all, records, &uri).await?, more))
+}
+
+/// The most projects the bulk download holds.
+pub const OCDS_BULK_MAX: i64 = 100_000;
+
+/// Every announced project's record in one record package (the bulk download), built at most
+/// every few minutes.
+pub async fn ocds_bulk(state: &AppState) -> Result<axum::body::Bytes, AppError> {
+    state
+        .ocds_bulk
+        .get_or_build(state.clock.now(), async || {
+            let mut c = state.db.acquire().await?;
+            let f = projects::Filter {
+                public_only: true,
+                ..Default::default()
+            };
+            let all = projects::list(&mut c.conn(), &Scope::All, &f, OCDS_BULK_MAX).await?;
+            drop(c);
+            let base = state.settings.public_url.clone().unwrap_or_default();
+            let uri = format!("{base}/open-data/ocds/bulk/records.json");
+            let package = package_of(state, &all, true, &uri).await?;
+            Ok::<_, AppError>(axum::body::Bytes::from(package.to_string()))
+        })
+        .await
+}
+
+/// The release package (or, with `records`, the record package) of `all`.
+async fn package_of(
+    state: &AppState,
+    all: &[projects::Project],
+    records: bool,
+    uri: &str,
+) -> Result<Value, AppError> {
+    let mut c = state.db.acquire().await?;
     let names = service_lists::item_names(&mut c.conn()).await?;
-    let prefix = &state.settings.ocds_prefix;
+    let facts = ocds::facts_many(&mut c.conn(), &state.settings.ocds_prefix, all, &names).await?;
+    drop(c);
     let mut items = Vec::new();
-    for p in &all {
-        let facts = ocds::facts(&mut c.conn(), prefix, p, &names).await?;
-        let rs = out::releases(&facts);
+    for f in &facts {
+        let rs = out::releases(f);
         if records {
-            items.push(out::record(&facts.ocid, rs));
+            items.push(out::record(&f.ocid, rs));
         } else {
             items.extend(rs);
         }
     }
-    let base = state.settings.public_url.clone().unwrap_or_default();
-    let kind = if records { "records" } else { "releases" };
-    let uri = format!("{base}/open-data/ocds/{kind}.json?page={page}");
     let publisher = state.settings.ocds_publisher.clone();
-    let package = if records {
-        out::record_package(&uri, state.clock.now(), &publisher, items)
+    Ok(if records {
+        out::record_package(uri, state.clock.now(), &publisher, items)
     } else {
-        out::release_package(&uri, state.clock.now(), &publisher, items)
-    };
-    Ok((package, more))
+        out::release_package(uri, state.clock.now(), &publisher, items)
+    })
 }
