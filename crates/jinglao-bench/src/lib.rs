@@ -14,6 +14,7 @@
 mod checkins;
 mod data;
 mod finder;
+mod ocds;
 mod settle;
 mod sweep;
 
@@ -55,6 +56,9 @@ pub enum BenchCommand {
     Settle(crate::settle::SettleArgs),
     /// 200 caregivers checking in and out over the API against a city database.
     Checkins(crate::checkins::CheckinArgs),
+    /// Publish a year of government purchase (1,000 projects, 100,000 payments) as one OCDS
+    /// record package, beside `ocdskit compile` on the same releases.
+    Ocds(crate::ocds::OcdsArgs),
     /// The measured half of `bench sweep`, in its own process (not for direct use).
     #[command(hide = true)]
     SweepChild(crate::sweep::SweepChildArgs),
@@ -125,6 +129,7 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Finder(args) => crate::finder::run(args).await,
         BenchCommand::Settle(args) => crate::settle::run(args).await,
         BenchCommand::Checkins(args) => crate::checkins::run(args).await,
+        BenchCommand::Ocds(args) => crate::ocds::run(args).await,
         BenchCommand::SweepChild(args) => crate::sweep::child(args).await,
     }
 }

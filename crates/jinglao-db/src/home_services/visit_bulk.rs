@@ -124,6 +124,18 @@ async fn insert_staffing(
             .bind(id).bind(format!("基准服务机构{n:03}")).bind(format!("BENCH{n:013}")).bind(now)
             .execute(&mut *c).await.map(|_| ())
         })?;
+    }
+    // Government-paid visits are charged only at a contract's price: one contract each.
+    let groups: Vec<Vec<Uuid>> = providers.iter().map(|p| vec![*p]).collect();
+    let contracts = crate::purchase::bulk::contracts_for(
+        &mut *conn,
+        &groups,
+        month_first - chrono::Months::new(12),
+        month_first + chrono::Months::new(12),
+        now,
+    )
+    .await?;
+    for (n, (id, contract)) in providers.iter().zip(&contracts).enumerate() {
         let last = month_first.with_day(15).expect("the 15th");
         let mut prices = vec![("XT-ZH-02", NaiveDate::from_ymd_opt(2024, 1, 1), None, 1_200)];
         if n.is_multiple_of(2) {
@@ -141,8 +153,8 @@ async fn insert_staffing(
             on_conn!(&mut *conn, |c| {
                 sqlx::query(
                     "INSERT INTO service_prices (id, provider_id, item_code, valid_from, valid_to, \
-                     unit_fen, min_minutes, needs_certificate, basis, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 30, FALSE, '基准测试合同', $7)",
+                     unit_fen, min_minutes, needs_certificate, basis, created_at, contract_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 30, FALSE, '基准测试合同', $7, $8)",
                 )
                 .bind(Uuid::now_v7())
                 .bind(id)
@@ -151,6 +163,7 @@ async fn insert_staffing(
                 .bind(to)
                 .bind(fen)
                 .bind(now)
+                .bind(contract.contract_id)
                 .execute(&mut *c)
                 .await
                 .map(|_| ())

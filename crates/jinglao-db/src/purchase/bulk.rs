@@ -94,6 +94,32 @@ fn contract_input(no: String, start: NaiveDate, end: NaiveDate) -> Result<Contra
     .map_err(invalid)
 }
 
+/// `n` providers registered in 雨湖区 (benchmark organisations with made-up credit codes).
+pub async fn providers(
+    conn: &mut Conn<'_>,
+    n: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbError> {
+    let ids: Vec<(usize, Uuid)> = (0..n).map(|i| (i, Uuid::now_v7())).collect();
+    for chunk in ids.chunks(1_000) {
+        on_conn!(&mut *conn, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO providers (id, name, credit_code, region_code, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, (i, id)| {
+                b.push_bind(*id)
+                    .push_bind(format!("基准承接主体{i:05}"))
+                    .push_bind(format!("BENCHP{i:012}"))
+                    .push_bind(REGION)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
 /// One project per group of providers, each provider awarded and contracted over
 /// `start`–`end` (one catalogue version for them all). Returns the contracts in order.
 pub async fn contracts_for(

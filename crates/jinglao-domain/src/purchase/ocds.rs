@@ -134,13 +134,14 @@ pub struct ProjectFacts {
     pub contracts: Vec<ContractFact>,
 }
 
-/// Formats fen as an OCDS amount (a JSON number in yuan).
+/// Formats fen as an OCDS amount (a JSON number in yuan). Whole yuan are integers; otherwise
+/// the float nearest fen/100, which serde_json writes as its shortest round-trip text — the two
+/// decimals exactly (123.45, never 123.45000000000002) for any amount below 2^53 fen.
 pub fn amount(fen: i64) -> Value {
     if fen % 100 == 0 {
         return json!(fen / 100);
     }
-    // Two decimals are exact in the JSON text: format, then parse.
-    serde_json::from_str::<Value>(&crate::settlement::yuan(fen)).unwrap_or(Value::Null)
+    json!(fen as f64 / 100.0)
 }
 
 fn value(fen: i64) -> Value {
@@ -229,6 +230,7 @@ fn contract_json(
     });
     if with_payments && !c.payments.is_empty() {
         let payee = supplier.map(|s| json!({ "id": s.id, "name": s.name }));
+        let payer = json!({ "id": buyer.id, "name": buyer.name });
         let tx: Vec<Value> = c
             .payments
             .iter()
@@ -237,7 +239,7 @@ fn contract_json(
                     "id": p.id,
                     "date": ts(p.date),
                     "value": value(p.value_fen),
-                    "payer": { "id": buyer.id, "name": buyer.name },
+                    "payer": payer.clone(),
                     "uri": format!("urn:treasury:{}", p.reference),
                 });
                 if let Some(payee) = &payee {
@@ -365,6 +367,12 @@ pub fn releases(f: &ProjectFacts) -> Vec<Value> {
 /// merge by id, other arrays are replaced; `tag` is `["compiled"]` and `id` is the ocid with
 /// the latest date.
 pub fn compile(releases: &[Value]) -> Value {
+    compile_owned(releases.to_vec())
+}
+
+/// [`compile`], taking the releases: their values move into the compiled release instead of
+/// being copied (a year's payments are most of a bulk download).
+pub fn compile_owned(releases: Vec<Value>) -> Value {
     let mut out = Value::Object(Map::new());
     for r in releases {
         merge(&mut out, r);
@@ -386,22 +394,22 @@ pub fn compile(releases: &[Value]) -> Value {
     out
 }
 
-fn merge(into: &mut Value, from: &Value) {
+fn merge(into: &mut Value, from: Value) {
     match (into, from) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in b {
-                match a.get_mut(k) {
+                match a.get_mut(&k) {
                     Some(existing) if v.is_object() && existing.is_object() => merge(existing, v),
-                    Some(existing) if identified(v) && identified(existing) => {
+                    Some(existing) if identified(&v) && identified(existing) => {
                         merge_by_id(existing, v)
                     }
                     _ => {
-                        a.insert(k.clone(), v.clone());
+                        a.insert(k, v);
                     }
                 }
             }
         }
-        (slot, v) => *slot = v.clone(),
+        (slot, v) => *slot = v,
     }
 }
 
@@ -410,14 +418,14 @@ fn identified(v: &Value) -> bool {
         .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.get("id").is_some()))
 }
 
-fn merge_by_id(into: &mut Value, from: &Value) {
-    let (Some(a), Some(b)) = (into.as_array_mut(), from.as_array()) else {
+fn merge_by_id(into: &mut Value, from: Value) {
+    let (Some(a), Value::Array(b)) = (into.as_array_mut(), from) else {
         return;
     };
     for item in b {
-        match a.iter_mut().find(|x| x.get("id") == item.get("id")) {
-            Some(existing) => merge(existing, item),
-            None => a.push(item.clone()),
+        match a.iter_mut().position(|x| x.get("id") == item.get("id")) {
+            Some(i) => merge(&mut a[i], item),
+            None => a.push(item),
         }
     }
 }
@@ -444,6 +452,66 @@ pub fn release_package(
 pub fn record(ocid: &str, releases: Vec<Value>) -> Value {
     let compiled = compile(&releases);
     json!({ "ocid": ocid, "releases": releases, "compiledRelease": compiled })
+}
+
+/// A record whose releases are linked, not embedded (OCDS linked releases: the address of the
+/// release package that holds each, its date and tag), and the compiled release. The bulk
+/// download uses it: each payment appears once, in the compiled release.
+pub fn record_linked(ocid: &str, releases: Vec<Value>, package_url: &str) -> Value {
+    let links: Vec<Value> = releases
+        .iter()
+        .map(|r| {
+            json!({
+                "url": format!("{package_url}#{}", r["id"].as_str().unwrap_or_default()),
+                "date": r["date"],
+                "tag": r["tag"],
+            })
+        })
+        .collect();
+    let compiled = compile_owned(releases);
+    json!({ "ocid": ocid, "releases": links, "compiledRelease": compiled })
+}
+
+/// The record package of many projects with linked releases (see [`record_linked`]; each
+/// project's facts with the address of its release package), as JSON text, the records built
+/// and written on up to `threads` threads: a year's bulk download is mostly payments, and each
+/// project's record is independent of the others.
+pub fn linked_record_package_text(
+    uri: &str,
+    published: DateTime<Utc>,
+    publisher: &str,
+    projects: &[(ProjectFacts, String)],
+    threads: usize,
+) -> String {
+    let size = projects.len().div_ceil(threads.clamp(1, 16)).max(1);
+    let parts: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = projects
+            .chunks(size)
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut out = String::new();
+                    for (i, (f, url)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(&record_linked(&f.ocid, releases(f), url).to_string());
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let head = record_package(uri, published, publisher, Vec::new()).to_string();
+    // The empty array is the only `"records":[]` in the text: strings have their quotes escaped.
+    head.replacen(
+        "\"records\":[]",
+        &format!("\"records\":[{}]", parts.join(",")),
+        1,
+    )
 }
 
 /// A record package around `records`.
@@ -532,6 +600,36 @@ pub(crate) mod tests {
                     },
                 ],
             }],
+        }
+    }
+
+    #[test]
+    fn the_bulk_text_is_the_record_package_with_linked_records_on_any_number_of_threads() {
+        let f = facts();
+        let projects = vec![(f.clone(), "https://x/a.json".to_string()); 5];
+        let now = at("2026-12-01T00:00:00Z");
+        let expected = record_package(
+            "u",
+            now,
+            "p",
+            projects.iter().map(|(f, url)| record_linked(&f.ocid, releases(f), url)).collect(),
+        );
+        for threads in [1, 2, 3, 8] {
+            let text = linked_record_package_text("u", now, "p", &projects, threads);
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), expected, "{threads}");
+        }
+        let none = linked_record_package_text("u", now, "p", &[], 2);
+        assert_eq!(serde_json::from_str::<Value>(&none).unwrap()["records"], json!([]));
+        // Linked: the compiled release holds what the releases said, once.
+        let r = &expected["records"][0];
+        assert_eq!(r["compiledRelease"], compile(&releases(&f)));
+        assert!(r["releases"][0]["url"].as_str().unwrap().starts_with("https://x/a.json#"));
+    }
+
+    #[test]
+    fn amounts_are_yuan_with_their_two_decimals_exactly() {
+        for (fen, text) in [(12_345, "123.45"), (10, "0.1"), (1_234_500, "12345"), (-5, "-0.05"), (999_999_999_99, "999999999.99")] {
+            assert_eq!(amount(fen).to_string(), text);
         }
     }
 

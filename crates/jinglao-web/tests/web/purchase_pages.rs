@@ -223,6 +223,17 @@ test_on_both! {
             .collect::<Vec<_>>();
         assert_eq!(tx.len(), paths.len(), "{tx:?}");
         assert_eq!(tx[0]["payee"]["name"], "雨湖区康乐居家养老服务中心");
+        // The bulk download links each record's releases to its project's release package.
+        let bulk: serde_json::Value = public.get(app.url("/open-data/ocds/bulk/records.json")).send().await.unwrap().json().await.unwrap();
+        let link = bulk["records"][0]["releases"][0]["url"].as_str().unwrap().to_string();
+        let (path, release_id) = link.split_once('#').unwrap();
+        let resp = public.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{link}");
+        let text = resp.text().await.unwrap();
+        crate::common::assert_valid_ocds(&text);
+        assert!(text.contains(release_id), "{link}");
+        let missing = public.get(app.url(&format!("/open-data/ocds/projects/{}/releases.json", uuid::Uuid::nil()))).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 }
 

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/open-data/ocds/releases.json", get(releases))
         .route("/open-data/ocds/records.json", get(records))
         .route("/open-data/ocds/bulk/records.json", get(bulk))
+        .route("/open-data/ocds/projects/{id}/releases.json", get(project_releases))
         .route(
             "/payment-batches",
             get(payments::index).post(payments::create),
@@ -107,4 +108,15 @@ pub async fn bulk(State(state): State<AppState>) -> Result<Response, PageError> 
         "政府购买养老服务-开放合同数据.json",
         body,
     ))
+}
+
+/// One announced project's releases (the bulk download's records link here).
+pub async fn project_releases(
+    State(state): State<AppState>,
+    crate::pages::IdPath(id): crate::pages::IdPath,
+) -> Result<Response, PageError> {
+    let package = usecase::ocds_project_releases(&state, id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound)?;
+    Ok(json(package, false, String::new()))
 }

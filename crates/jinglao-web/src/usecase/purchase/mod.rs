@@ -95,7 +95,12 @@ pub async fn ocds_page(
     let kind = if records { "records" } else { "releases" };
     let base = state.settings.public_url.clone().unwrap_or_default();
     let uri = format!("{base}/open-data/ocds/{kind}.json?page={page}");
-    Ok((package_of(state, &all, records, &uri).await?, more))
+    let packaging = if records {
+        Packaging::Records
+    } else {
+        Packaging::Releases
+    };
+    Ok((package_of(state, &all, packaging, &uri).await?, more))
 }
 
 /// The most projects the bulk download holds.
@@ -116,17 +121,49 @@ pub async fn ocds_bulk(state: &AppState) -> Result<axum::body::Bytes, AppError> 
             drop(c);
             let base = state.settings.public_url.clone().unwrap_or_default();
             let uri = format!("{base}/open-data/ocds/bulk/records.json");
-            let package = package_of(state, &all, true, &uri).await?;
-            Ok::<_, AppError>(axum::body::Bytes::from(package.to_string()))
+            let mut c = state.db.acquire().await?;
+            let names = service_lists::item_names(&mut c.conn()).await?;
+            let facts =
+                ocds::facts_many(&mut c.conn(), &state.settings.ocds_prefix, &all, &names).await?;
+            drop(c);
+            let projects: Vec<(out::ProjectFacts, String)> = facts
+                .into_iter()
+                .zip(&all)
+                .map(|(f, p)| (f, project_releases_url(state, p.id)))
+                .collect();
+            let (now, publisher) = (state.clock.now(), state.settings.ocds_publisher.clone());
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Seconds of CPU for a big year: off the async workers.
+            let text = tokio::task::spawn_blocking(move || {
+                out::linked_record_package_text(&uri, now, &publisher, &projects, threads)
+            })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("bulk OCDS: {e}")))?;
+            Ok::<_, AppError>(axum::body::Bytes::from(text))
         })
         .await
 }
 
-/// The release package (or, with `records`, the record package) of `all`.
+/// How [`package_of`] packages the projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Packaging {
+    /// A release package of every release.
+    Releases,
+    /// A record package, each record with its releases embedded.
+    Records,
+}
+
+/// The address of one project's release package.
+fn project_releases_url(state: &AppState, id: Uuid) -> String {
+    let base = state.settings.public_url.clone().unwrap_or_default();
+    format!("{base}/open-data/ocds/projects/{id}/releases.json")
+}
+
+/// The package of `all`.
 async fn package_of(
     state: &AppState,
     all: &[projects::Project],
-    records: bool,
+    packaging: Packaging,
     uri: &str,
 ) -> Result<Value, AppError> {
     let mut c = state.db.acquire().await?;
@@ -136,16 +173,29 @@ async fn package_of(
     let mut items = Vec::new();
     for f in &facts {
         let rs = out::releases(f);
-        if records {
-            items.push(out::record(&f.ocid, rs));
-        } else {
-            items.extend(rs);
+        match packaging {
+            Packaging::Releases => items.extend(rs),
+            Packaging::Records => items.push(out::record(&f.ocid, rs)),
         }
     }
     let publisher = state.settings.ocds_publisher.clone();
-    Ok(if records {
-        out::record_package(uri, state.clock.now(), &publisher, items)
-    } else {
+    Ok(if packaging == Packaging::Releases {
         out::release_package(uri, state.clock.now(), &publisher, items)
+    } else {
+        out::record_package(uri, state.clock.now(), &publisher, items)
     })
+}
+
+/// One announced project's releases as a release package (what the bulk download's records
+/// link to), or `None` when there is no such public project.
+pub async fn ocds_project_releases(state: &AppState, id: Uuid) -> Result<Option<Value>, AppError> {
+    let mut c = state.db.acquire().await?;
+    let Some(p) = projects::get_public(&mut c.conn(), id).await? else {
+        return Ok(None);
+    };
+    drop(c);
+    let uri = project_releases_url(state, id);
+    Ok(Some(
+        package_of(state, std::slice::from_ref(&p), Packaging::Releases, &uri).await?,
+    ))
 }
