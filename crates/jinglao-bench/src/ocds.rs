@@ -68,8 +68,10 @@ pub async fn run(args: OcdsArgs) -> Result<ExitCode> {
         let mut tx = p.db.begin().await?;
         let mut conn = tx.conn();
         let providers = bulk::providers(&mut conn, contracts_n, now).await?;
-        let groups: Vec<Vec<uuid::Uuid>> =
-            providers.chunks(args.contracts).map(<[_]>::to_vec).collect();
+        let groups: Vec<Vec<uuid::Uuid>> = providers
+            .chunks(args.contracts)
+            .map(<[_]>::to_vec)
+            .collect();
         let contracts = bulk::contracts_for(&mut conn, &groups, start, end, now).await?;
         let paid = bulk::payments(&mut conn, &contracts, per_contract, start, now).await?;
         tx.commit().await?;
@@ -106,7 +108,10 @@ pub async fn run(args: OcdsArgs) -> Result<ExitCode> {
             .into_iter()
             .zip(&all)
             .map(|(f, p)| {
-                let url = format!("https://example.org/open-data/ocds/projects/{}/releases.json", p.id);
+                let url = format!(
+                    "https://example.org/open-data/ocds/projects/{}/releases.json",
+                    p.id
+                );
                 (f, url)
             })
             .collect();
@@ -125,8 +130,17 @@ pub async fn run(args: OcdsArgs) -> Result<ExitCode> {
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|r| r["compiledRelease"]["contracts"].as_array().cloned().unwrap_or_default())
-        .map(|k| k["implementation"]["transactions"].as_array().map_or(0, Vec::len))
+        .flat_map(|r| {
+            r["compiledRelease"]["contracts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|k| {
+            k["implementation"]["transactions"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
         .sum();
     println!(
         "{}：{} 个项目、{contracts_n} 份合同、{paid} 笔支付（生成并写入 {generate_seconds:.1} 秒）",
@@ -152,7 +166,8 @@ pub async fn run(args: OcdsArgs) -> Result<ExitCode> {
     let input = dir.path().join("releases.json");
     let package = out::release_package("bench", now, "基准测试", releases_all);
     std::fs::write(&input, package.to_string())?;
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/ocds/schema/release-schema.json");
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/ocds/schema/release-schema.json");
     let mut peer = Vec::new();
     for _ in 0..args.rounds {
         let started = Instant::now();
@@ -172,7 +187,10 @@ pub async fn run(args: OcdsArgs) -> Result<ExitCode> {
         }
     }
     let version = Command::new("python3")
-        .args(["-c", "import importlib.metadata as m; print(m.version('ocdskit'))"])
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('ocdskit'))",
+        ])
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())

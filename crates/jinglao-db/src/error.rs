@@ -111,6 +111,11 @@ const KNOWN_UNIQUE: &[(&str, &str)] = &[
         "purchase_contracts_contract_no",
         "purchase_contracts.contract_no",
     ),
+    ("payment_batches_batch_no", "payment_batches.batch_no"),
+    (
+        "payment_batch_lines_live",
+        "payment_batch_lines.statement_id",
+    ),
     (
         "assessment_agencies_credit_code",
         "assessment_agencies.credit_code",

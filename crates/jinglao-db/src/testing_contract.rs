@@ -82,7 +82,7 @@ pub async fn contract_prices(
     }
     .parse()
     .expect("the test project parses");
-    let id = projects::create(&at(start), county.clone(), "测试民政局", &input)
+    let id = projects::create(&at(start), county, "测试民政局", &input)
         .await
         .expect("the test project is created");
     projects::submit(&at(start), id).await.expect("submitted");

@@ -39,14 +39,15 @@ fn entry(code: &str, name: &str, category: &str, content: &str, items: &[&str]) 
     }
 }
 
-/// A provider of the demo, registered once, with the seven conditions checked when `checked`.
+/// A bidder of the demo: name, credit code, kind, grade (等级评估).
+type Bidder = (&'static str, &'static str, &'static str, &'static str);
+
+/// A provider of the demo, registered once (in January of `y`), with the seven conditions
+/// checked when `checked`.
 async fn provider(
     db: &Db,
     keys: &Keys,
-    name: &'static str,
-    code: &'static str,
-    kind: &'static str,
-    grade: &'static str,
+    (name, code, kind, grade): Bidder,
     checked: bool,
     y: i32,
 ) -> anyhow::Result<uuid::Uuid> {
@@ -245,10 +246,12 @@ pub async fn seed_purchase(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::
     let fushou = provider(
         db,
         keys,
-        "湘潭市雨湖区福寿社会工作服务中心",
-        "52430302MJ5000005A",
-        "private_non_enterprise",
-        "4A",
+        (
+            "湘潭市雨湖区福寿社会工作服务中心",
+            "52430302MJ5000005A",
+            "private_non_enterprise",
+            "4A",
+        ),
         true,
         y,
     )
@@ -257,10 +260,12 @@ pub async fn seed_purchase(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::
     let ankang = provider(
         db,
         keys,
-        "湘潭安康家政服务有限公司",
-        "91430302MA4L00007C",
-        "enterprise",
-        "",
+        (
+            "湘潭安康家政服务有限公司",
+            "91430302MA4L00007C",
+            "enterprise",
+            "",
+        ),
         false,
         y,
     )

@@ -159,6 +159,7 @@ pub async fn payable(conn: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Payable>,
              FROM statements s JOIN providers p ON p.id = s.provider_id \
              JOIN statement_lines l ON l.statement_id = s.id \
              JOIN purchase_contracts k ON k.id = l.contract_id \
+             JOIN purchase_projects pp ON pp.id = k.project_id \
              WHERE s.status = 'approved' AND s.funding IN ('entitlement', 'voucher') \
              AND NOT EXISTS (SELECT 1 FROM statement_lines f WHERE f.statement_id = s.id \
                AND f.contract_id IS NULL) \
@@ -166,6 +167,8 @@ pub async fn payable(conn: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Payable>,
                AND b.contract_id = l.contract_id AND b.status <> 'failed')",
         );
         crate::scope_sql::push_scope(&mut q, scope, "p.region_code", "p.id");
+        // The money is the purchasing body's: its contract's project is in the payer's subtree.
+        crate::scope_sql::push_scope(&mut q, scope, "pp.region_code", "p.id");
         q.push(
             " GROUP BY s.id, s.provider_id, p.name, s.service_month, l.contract_id, k.contract_no \
              HAVING SUM(l.amount_fen) > 0 ORDER BY s.service_month, p.name, k.contract_no",
@@ -257,6 +260,7 @@ struct Group {
 #[derive(sqlx::FromRow)]
 struct ContractFacts {
     contract_no: String,
+    project_region: String,
     filed_on: Option<NaiveDate>,
     body: String,
     project_body: String,
@@ -350,7 +354,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             };
             let facts: ContractFacts = on_conn!(&mut conn, |c| {
                 sqlx::query_as(
-                    "SELECT k.contract_no, k.filed_on, k.body, p.body AS project_body, \
+                    "SELECT k.contract_no, p.region_code AS project_region, k.filed_on, k.body, \
+                     p.body AS project_body, \
                      (SELECT COUNT(*) FROM payment_batch_lines b WHERE b.statement_id = $2 \
                        AND b.contract_id = k.id AND b.status <> 'failed') AS live \
                      FROM purchase_contracts k JOIN purchase_projects p ON p.id = k.project_id \
@@ -361,8 +366,23 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
                 .fetch_one(&mut *c)
                 .await
             })?;
-            if facts.live > 0 || g.amount_fen <= 0 {
+            if facts.live > 0 || g.amount_fen == 0 {
                 continue;
+            }
+            if g.amount_fen < 0 {
+                return Err(refuse(format!(
+                    "在合同 {} 下冲减 {} 元，多于本月应付；冲减款须由承接主体退回或另行抵扣，不能放进支付批次",
+                    facts.contract_no,
+                    jinglao_domain::settlement::yuan(-g.amount_fen)
+                )));
+            }
+            let payer_covers = RegionCode::parse(&facts.project_region)
+                .is_ok_and(|r| w.actor.scope.covers_record_in(&r));
+            if !payer_covers {
+                return Err(refuse(format!(
+                    "所依据的合同 {} 不是本级购买的，应由购买主体所在地的财政部门支付",
+                    facts.contract_no
+                )));
             }
             if facts.filed_on.is_none() {
                 return Err(refuse(format!(
@@ -405,6 +425,17 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
         .execute(&mut *c)
         .await
         .map(|_| ())
+    })
+    .map_err(DbError::from)
+    .map_err(|e| {
+        if e.is_conflict_on("payment_batches.batch_no") {
+            DbError::from(Invalid::one(
+                "statement_ids",
+                "另一个支付批次刚刚生成，请重新提交",
+            ))
+        } else {
+            e
+        }
     })?;
     for (i, (s, contract_id, amount, facts)) in planned.iter().enumerate() {
         let contract: jinglao_domain::purchase::contract::ContractInput =
@@ -434,6 +465,20 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             .execute(&mut *c)
             .await
             .map(|_| ())
+        })
+        .map_err(DbError::from)
+        .map_err(|e| {
+            if e.is_conflict_on("payment_batch_lines.statement_id") {
+                DbError::from(Invalid::one(
+                    "statement_ids",
+                    format!(
+                        "{} {} 的结算单刚被放进另一个批次",
+                        s.provider_name, s.service_month
+                    ),
+                ))
+            } else {
+                e
+            }
         })?;
     }
     for id in &ids {
@@ -495,24 +540,23 @@ struct AnsweredRow {
     failure_reason: Option<String>,
 }
 
-/// Imports the treasury's confirmation `rows` for batch `batch_id`: all rows or none; a row
-/// repeating an answer already recorded changes nothing. Lines paid mark their statement paid
+/// Imports the treasury's confirmation `rows` for batch `batch_id`, from `source` (the file's
+/// name and SHA-256, or the API; kept in the audit entry so the answer can be traced to the
+/// document): all rows or none; a row repeating an answer already recorded changes nothing. Lines paid mark their statement paid
 /// once every contract of it is paid; a failed line returns its statement to 已审批. One
 /// transaction, audited.
 pub async fn confirm(
     w: &WriteCtx<'_>,
     batch_id: Uuid,
     rows: &[ConfirmationRow],
+    source: &str,
 ) -> Result<Confirmed, DbError> {
     if !w.actor.may(Permission::PayStatements) {
         return Err(DbError::Forbidden("您的角色不能办理国库支付".into()));
     }
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
-    let batch = get(&mut conn, &w.actor.scope, batch_id)
-        .await?
-        .ok_or(DbError::NotFound)?;
-    // Imports of one batch queue here.
+    // Imports of one batch queue here, before the batch is read.
     on_conn!(&mut conn, |c| {
         sqlx::query("UPDATE payment_batches SET status = status WHERE id = $1")
             .bind(batch_id)
@@ -520,6 +564,9 @@ pub async fn confirm(
             .await
             .map(|_| ())
     })?;
+    let batch = get(&mut conn, &w.actor.scope, batch_id)
+        .await?
+        .ok_or(DbError::NotFound)?;
     let stored: Vec<AnsweredRow> = on_conn!(&mut conn, |c| {
         sqlx::query_as(
             "SELECT seq, amount_fen, status, voucher_no, paid_on, failure_reason \
@@ -560,6 +607,29 @@ pub async fn confirm(
             column: "支付日期".into(),
             reason: "支付日期应在批次生成之后、不晚于今天".into(),
         }]));
+    }
+    // A voucher names one payment: one already stored elsewhere is refused.
+    for r in rows {
+        if let Outcome::Paid { voucher, .. } = &r.outcome {
+            let elsewhere: i64 = on_conn!(&mut conn, |c| {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM payment_batch_lines WHERE voucher_no = $1 \
+                     AND NOT (batch_id = $2 AND seq = $3)",
+                )
+                .bind(voucher)
+                .bind(batch_id)
+                .bind(r.seq)
+                .fetch_one(&mut *c)
+                .await
+            })?;
+            if elsewhere > 0 {
+                return Ok(Confirmed::Refused(vec![RowProblem {
+                    row: r.row,
+                    column: "支付凭证号".into(),
+                    reason: format!("凭证号 {voucher} 已用于另一笔支付"),
+                }]));
+            }
+        }
     }
     let (mut paid, mut failed) = (0, 0);
     let mut touched: BTreeMap<Uuid, ()> = BTreeMap::new();
@@ -624,7 +694,8 @@ pub async fn confirm(
         let event = Event::new("payment_batch.confirm", "payment_batch", batch_id)
             .region(region)
             .detail(json!({
-                "batch_no": batch.batch_no, "paid": paid, "failed": failed,
+                "batch_no": batch.batch_no, "source": source, "paid": paid, "failed": failed,
+                "statements": touched.keys().collect::<Vec<_>>(),
                 "unchanged": changes.unchanged, "statements_paid": statements_paid,
                 "answers": changes.answers.iter().map(|(seq, o)| match o {
                     Outcome::Paid { voucher, paid_on } =>
@@ -680,6 +751,22 @@ async fn settle_statement(
             .map(|_| ())
         })?;
         return Ok(false);
+    }
+    // Paid in full: the paid lines add up to the statement's total.
+    let (total, paid): (i64, i64) = on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT s.total_fen, CAST(COALESCE((SELECT SUM(amount_fen) FROM payment_batch_lines \
+             WHERE statement_id = s.id AND status = 'paid'), 0) AS BIGINT) FROM statements s \
+             WHERE s.id = $1",
+        )
+        .bind(statement)
+        .fetch_one(&mut *c)
+        .await
+    })?;
+    if paid != total {
+        return Err(DbError::Corrupt(format!(
+            "statement {statement}: paid {paid} of {total} fen with every contract answered"
+        )));
     }
     let vouchers: Vec<String> = on_conn!(conn, |c| {
         sqlx::query_scalar(

@@ -420,5 +420,10 @@ test_on_both! {
         assert_eq!((paid.total_fen, paid.status.as_str()), (4_000, "paid"));
         drop(c);
         assert_eq!(count(&w.db, "SELECT COUNT(*) FROM statement_lines WHERE kind = 'reversal' AND amount_fen = -4000").await, 1);
+        // A month that only takes money back is never sent to the treasury as a payment.
+        statements::advance(&w.db, &CHAIN, &w.admin, second.statement.id, &Step::Confirm, later).await.unwrap();
+        statements::advance(&w.db, &CHAIN, &finance, second.statement.id, &Step::Approve, later).await.unwrap();
+        let err = jinglao_db::purchase::payments::create(&jinglao_db::WriteCtx::new(&w.db, &CHAIN, &treasurer, later), &[second.statement.id]).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("statement_ids").is_some_and(|m| m.contains("冲减 40.00 元"))), "{err:?}");
     }
 }

@@ -265,12 +265,14 @@ pub(crate) async fn pay(
             seq: l.seq,
             amount_fen: l.amount_fen,
             outcome: Outcome::Paid {
-                voucher: format!("GK-{}", l.seq),
+                voucher: format!("GK-{}-{}", batch.batch_no, l.seq),
                 paid_on: china_date(now),
             },
         })
         .collect();
-    let done = payments::confirm(&w, batch.id, &rows).await.unwrap();
+    let done = payments::confirm(&w, batch.id, &rows, "测试")
+        .await
+        .unwrap();
     assert!(
         matches!(done, payments::Confirmed::Applied { .. }),
         "{done:?}"
@@ -323,10 +325,10 @@ test_on_both! {
         let row = |amount_fen, outcome| ConfirmationRow { row: 2, batch_no: batch.batch_no.clone(), seq: 1, amount_fen, outcome };
         let today = china_date(settle);
         // A wrong amount is refused, nothing written.
-        let wrong = payments::confirm(&at(&treasurer, settle), batch.id, &[row(7_999, Outcome::Paid { voucher: "GK-9".into(), paid_on: today })]).await.unwrap();
+        let wrong = payments::confirm(&at(&treasurer, settle), batch.id, &[row(7_999, Outcome::Paid { voucher: "GK-9".into(), paid_on: today })], "测试").await.unwrap();
         assert!(matches!(&wrong, payments::Confirmed::Refused(p) if p[0].column == "金额（元）"), "{wrong:?}");
         // The treasury returns it unpaid: back to 已审批, payable again in a new batch.
-        let failed = payments::confirm(&at(&treasurer, settle), batch.id, &[row(8_000, Outcome::Failed { reason: "账号户名不符".into() })]).await.unwrap();
+        let failed = payments::confirm(&at(&treasurer, settle), batch.id, &[row(8_000, Outcome::Failed { reason: "账号户名不符".into() })], "测试").await.unwrap();
         assert_eq!(failed, payments::Confirmed::Applied { paid: 0, failed: 1, unchanged: 0, statements_paid: 0 });
         let mut c = w.db.acquire().await.unwrap();
         assert_eq!(statements::get(&mut c.conn(), &Scope::All, run.statement.id).await.unwrap().unwrap().status, "approved");
@@ -334,13 +336,13 @@ test_on_both! {
         let again = payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap();
         assert!(again.batch_no.ends_with("-0002"), "{}", again.batch_no);
         let paid = ConfirmationRow { batch_no: again.batch_no.clone(), ..row(8_000, Outcome::Paid { voucher: "GK-2026-000123".into(), paid_on: today }) };
-        let done = payments::confirm(&at(&treasurer, settle), again.id, std::slice::from_ref(&paid)).await.unwrap();
+        let done = payments::confirm(&at(&treasurer, settle), again.id, std::slice::from_ref(&paid), "测试").await.unwrap();
         assert_eq!(done, payments::Confirmed::Applied { paid: 1, failed: 0, unchanged: 0, statements_paid: 1 });
         // The same file twice changes nothing; a contradicting answer is refused.
-        let twice = payments::confirm(&at(&treasurer, settle), again.id, std::slice::from_ref(&paid)).await.unwrap();
+        let twice = payments::confirm(&at(&treasurer, settle), again.id, std::slice::from_ref(&paid), "测试").await.unwrap();
         assert_eq!(twice, payments::Confirmed::Applied { paid: 0, failed: 0, unchanged: 1, statements_paid: 0 });
         let contra = ConfirmationRow { outcome: Outcome::Failed { reason: "退回".into() }, ..paid.clone() };
-        assert!(matches!(payments::confirm(&at(&treasurer, settle), again.id, &[contra]).await.unwrap(), payments::Confirmed::Refused(_)));
+        assert!(matches!(payments::confirm(&at(&treasurer, settle), again.id, &[contra], "测试").await.unwrap(), payments::Confirmed::Refused(_)));
         let mut c = w.db.acquire().await.unwrap();
         let s = statements::get(&mut c.conn(), &Scope::All, run.statement.id).await.unwrap().unwrap();
         assert_eq!((s.status.as_str(), s.payment_ref.as_deref()), ("paid", Some("GK-2026-000123")));
@@ -382,4 +384,26 @@ async fn count_audit(db: &jinglao_db::Db, action: &str) -> i64 {
     .fetch_one(&mut *c)
     .await)
     .unwrap()
+}
+
+test_on_both! {
+    async fn a_contracted_providers_visit_cannot_be_dispatched_to_another_providers_caregiver(t: TestDb) {
+        // No subcontracting (转包): only the contracted provider's own staff serve its orders.
+        use jinglao_db::staff::{self, HireDraft};
+        let w = world(t.db.clone(), 30).await;
+        let city = staff_actor("4303", Role::CityStaff);
+        let other = providers::create(&w.db, &CHAIN, &city, &NewProvider { name: "丁家政服务公司", credit_code: "52430302MJ5000009N",
+            region_code: "430302", kind: "民办非企业单位", legal_representative: "丁一", ..Default::default() }, Utc::now())
+            .await.unwrap().id;
+        let cipher = jinglao_db::crypto::FieldCipher::new(&[1; 32], &[2; 32]);
+        let hire = HireDraft { name: "外聘护理员".into(),
+            id_number: jinglao_domain::ResidentId::from_first17("43030219850505055").as_str().to_string(),
+            role: "养老护理员".into(), vocational_level: "四级/中级工".into(), certificate_no: "HN-2024-099".into(),
+            start_on: "2024-01-01".into(), full_time: true, ..Default::default() };
+        let outsider = staff::hire(&w.db, &CHAIN, &cipher, &crate::home_services::provider_actor(other, Role::ProviderAdmin),
+            other, &hire.parse().unwrap(), Utc::now()).await.unwrap();
+        let (order, _) = crate::home_services::book(&w, jinglao_domain::order::Funding::Entitlement, 0).await.unwrap();
+        let err = jinglao_db::orders::assign(&w.db, &CHAIN, &w.admin, order, outsider, Utc::now()).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("caregiver_id").is_some_and(|m| m.contains("不在该机构任职"))), "{err:?}");
+    }
 }

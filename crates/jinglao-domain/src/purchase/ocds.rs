@@ -502,7 +502,7 @@ pub fn linked_record_package_text(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
     let head = record_package(uri, published, publisher, Vec::new()).to_string();
@@ -612,23 +612,44 @@ pub(crate) mod tests {
             "u",
             now,
             "p",
-            projects.iter().map(|(f, url)| record_linked(&f.ocid, releases(f), url)).collect(),
+            projects
+                .iter()
+                .map(|(f, url)| record_linked(&f.ocid, releases(f), url))
+                .collect(),
         );
         for threads in [1, 2, 3, 8] {
             let text = linked_record_package_text("u", now, "p", &projects, threads);
-            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), expected, "{threads}");
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                expected,
+                "{threads}"
+            );
         }
         let none = linked_record_package_text("u", now, "p", &[], 2);
-        assert_eq!(serde_json::from_str::<Value>(&none).unwrap()["records"], json!([]));
+        assert_eq!(
+            serde_json::from_str::<Value>(&none).unwrap()["records"],
+            json!([])
+        );
         // Linked: the compiled release holds what the releases said, once.
         let r = &expected["records"][0];
         assert_eq!(r["compiledRelease"], compile(&releases(&f)));
-        assert!(r["releases"][0]["url"].as_str().unwrap().starts_with("https://x/a.json#"));
+        assert!(
+            r["releases"][0]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://x/a.json#")
+        );
     }
 
     #[test]
     fn amounts_are_yuan_with_their_two_decimals_exactly() {
-        for (fen, text) in [(12_345, "123.45"), (10, "0.1"), (1_234_500, "12345"), (-5, "-0.05"), (999_999_999_99, "999999999.99")] {
+        for (fen, text) in [
+            (12_345, "123.45"),
+            (10, "0.1"),
+            (1_234_500, "12345"),
+            (-5, "-0.05"),
+            (99_999_999_999, "999999999.99"),
+        ] {
             assert_eq!(amount(fen).to_string(), text);
         }
     }

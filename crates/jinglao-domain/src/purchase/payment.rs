@@ -176,6 +176,7 @@ pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<Row
     let mut problems = Vec::new();
     let mut rows = Vec::new();
     let mut seen: HashMap<(String, i32), usize> = HashMap::new();
+    let mut vouchers: HashMap<String, usize> = HashMap::new();
     for (i, raw) in table.rows.iter().enumerate().skip(1) {
         let n = i + 1;
         if raw.iter().all(|c| c.trim().is_empty()) {
@@ -200,6 +201,25 @@ pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<Row
         let outcome = match result.as_str() {
             "成功" | "已支付" | "支付成功" => {
                 let voucher = cell(raw, "支付凭证号");
+                if at
+                    .get("支付凭证号")
+                    .is_some_and(|c| table.lossy_numbers.contains(&(i, *c)))
+                {
+                    problems.push(RowProblem::new(
+                        n,
+                        "支付凭证号",
+                        "这一格在 Excel 里存成了数字，已丢失末尾几位；请把该列设为文本后重新填写",
+                    ));
+                }
+                if !voucher.is_empty()
+                    && let Some(first) = vouchers.insert(voucher.clone(), n)
+                {
+                    problems.push(RowProblem::new(
+                        n,
+                        "支付凭证号",
+                        format!("与第 {first} 行的凭证号相同：一个凭证号只对应一笔支付"),
+                    ));
+                }
                 let paid_on = day(&cell(raw, "支付日期"));
                 if voucher.is_empty() || voucher.chars().count() > 60 {
                     problems.push(RowProblem::new(
@@ -237,14 +257,14 @@ pub fn parse_confirmation(table: &Table) -> Result<Vec<ConfirmationRow>, Vec<Row
                 None
             }
         };
-        if let Some(seq) = seq {
-            if let Some(first) = seen.insert((batch_no.clone(), seq), n) {
-                problems.push(RowProblem::new(
-                    n,
-                    "序号",
-                    format!("与第 {first} 行重复：每一行支付只能有一个结果"),
-                ));
-            }
+        if let Some(seq) = seq
+            && let Some(first) = seen.insert((batch_no.clone(), seq), n)
+        {
+            problems.push(RowProblem::new(
+                n,
+                "序号",
+                format!("与第 {first} 行重复：每一行支付只能有一个结果"),
+            ));
         }
         if let (Some(seq), Some(amount_fen), Some(outcome)) = (seq, amount, outcome) {
             rows.push(ConfirmationRow {

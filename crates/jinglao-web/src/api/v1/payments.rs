@@ -405,7 +405,7 @@ pub async fn confirm_batch(
         ..Table::default()
     };
     let acting = Acting::new(&state, user, &meta);
-    match usecase::confirm(&state, &acting, id, &table).await? {
+    match usecase::confirm(&state, &acting, id, &table, "接口").await? {
         Confirmed::Applied {
             paid,
             failed,

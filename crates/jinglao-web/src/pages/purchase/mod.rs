@@ -23,7 +23,10 @@ pub fn routes() -> Router<AppState> {
         .route("/open-data/ocds/releases.json", get(releases))
         .route("/open-data/ocds/records.json", get(records))
         .route("/open-data/ocds/bulk/records.json", get(bulk))
-        .route("/open-data/ocds/projects/{id}/releases.json", get(project_releases))
+        .route(
+            "/open-data/ocds/projects/{id}/releases.json",
+            get(project_releases),
+        )
         .route(
             "/payment-batches",
             get(payments::index).post(payments::create),

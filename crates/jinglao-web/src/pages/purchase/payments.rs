@@ -314,12 +314,13 @@ pub async fn confirm(
 ) -> Result<Response, PageError> {
     let limit_mb = crate::routes::BODY_LIMIT / 1024 / 1024;
     let mut form = crate::pages::upload::read(&mut multipart, "file", "文件", limit_mb).await?;
-    let bytes = form.take_file().map(|(_, b)| b).unwrap_or_default();
+    let (name, bytes) = form.take_file().unwrap_or_default();
     let outcome = match usecase::read_upload(&bytes) {
         Err(problems) => Confirmed::Refused(problems),
         Ok(table) => {
             let acting = Acting::new(&state, user.clone(), &meta);
-            usecase::confirm(&state, &acting, id, &table).await?
+            let source = usecase::file_source(&name, &bytes);
+            usecase::confirm(&state, &acting, id, &table, &source).await?
         }
     };
     match outcome {

@@ -107,8 +107,17 @@ pub async fn ocds_page(
 pub const OCDS_BULK_MAX: i64 = 100_000;
 
 /// Every announced project's record in one record package (the bulk download), built at most
-/// every few minutes.
+/// every few minutes. The build runs in a task of its own: a caller who hangs up (or times out)
+/// does not cancel it, so its result is cached for the next caller instead of being thrown
+/// away and started again.
 pub async fn ocds_bulk(state: &AppState) -> Result<axum::body::Bytes, AppError> {
+    let state = state.clone();
+    tokio::spawn(async move { build_bulk(&state).await })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("bulk OCDS task: {e}")))?
+}
+
+async fn build_bulk(state: &AppState) -> Result<axum::body::Bytes, AppError> {
     state
         .ocds_bulk
         .get_or_build(state.clock.now(), async || {

@@ -89,13 +89,24 @@ pub async fn confirm(
     acting: &Acting,
     id: Uuid,
     table: &Table,
+    source: &str,
 ) -> Result<Confirmed, AppError> {
     may(&acting.user)?;
     let rows = match payment::parse_confirmation(table) {
         Ok(rows) => rows,
         Err(problems) => return Ok(Confirmed::Refused(problems)),
     };
-    Ok(payments::confirm(&acting.write(state), id, &rows).await?)
+    Ok(payments::confirm(&acting.write(state), id, &rows, source).await?)
+}
+
+/// Where an uploaded file came from, for the audit entry: its name and SHA-256.
+pub fn file_source(name: &str, bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let name: String = name.chars().take(100).collect();
+    format!(
+        "文件 {name}，SHA-256 {}",
+        hex::encode(sha2::Sha256::digest(bytes))
+    )
 }
 
 /// Reads an uploaded confirmation file (XLSX or CSV) into a table, or the one problem with it.
