@@ -92,6 +92,8 @@ pub enum PolicyKey {
     ExtremePovertyMinStarLevel,
     /// Years a penalty for 弄虚作假、冒领财政资金 keeps a provider out of government purchase.
     CreditFraudBarYears,
+    /// Working days a 单一来源 purchase is publicly noticed before its award.
+    PurchaseSingleSourceNoticeDays,
     /// The telephone the public pages give for questions, complaints and objections.
     ContactHotline,
     /// Where the public goes in person (the bureau's or the service hall's address).
@@ -114,7 +116,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 43] = [
+pub const POLICY_SPECS: [PolicySpec; 44] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -375,6 +377,13 @@ pub const POLICY_SPECS: [PolicySpec; 43] = [
         basis: "湘政发〔2014〕20号 三（三）：对弄虚作假、冒领财政资金的承接主体，依法给予行政处罚，三年之内不得参与政府购买服务",
     },
     PolicySpec {
+        key: PolicyKey::PurchaseSingleSourceNoticeDays,
+        name: "purchase.single_source_notice_days",
+        label: "单一来源采购确定承接主体前的公示期（工作日）",
+        default: "5",
+        basis: "政府采购非招标采购方式管理办法（财政部令第74号）第三十八条：拟采用单一来源采购方式的，应当在省级以上财政部门指定媒体上公示……公示期不得少于5个工作日",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
@@ -498,6 +507,7 @@ impl PolicyKey {
             PolicyKey::PatrolMonthlyTimes => int_in(1, 31),
             PolicyKey::ExtremePovertyMinStarLevel => int_in(0, 5),
             PolicyKey::CreditFraudBarYears => int_in(0, 10),
+            PolicyKey::PurchaseSingleSourceNoticeDays => int_in(0, 30),
             PolicyKey::WaitingListPriority => {
                 crate::waiting_list::PriorityTiers::parse(v).map(|_| ())
             }

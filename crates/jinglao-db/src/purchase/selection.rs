@@ -236,6 +236,42 @@ fn after_deadline(p: &Project, now: DateTime<Utc>) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Refuses the award of a 单一来源 project before its public notice has run the region's
+/// working days (`purchase.single_source_notice_days`, counted from the day it was announced on
+/// the working-day calendar).
+async fn single_source_noticed(
+    conn: &mut Conn<'_>,
+    p: &Project,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    if p.input.mode != jinglao_domain::purchase::project::PurchaseMode::SingleSource {
+        return Ok(());
+    }
+    let book = crate::policy::load(conn).await?;
+    let days = book
+        .int(
+            jinglao_domain::policy::PolicyKey::PurchaseSingleSourceNoticeDays,
+            &p.region,
+        )
+        .max(0) as u32;
+    let Some(published) = p.published_at else {
+        return Ok(());
+    };
+    let from = jinglao_domain::clock::china_date(published);
+    let calendar = crate::calendar::load(conn).await?;
+    let until = calendar.add_working_days(from, days);
+    if days > 0 && jinglao_domain::clock::china_date(now) <= until {
+        return Err(Invalid::one(
+            "status",
+            format!(
+                "单一来源采购须公示 {days} 个工作日（{from} 公告，公示至 {until}），期满后才能确定承接主体"
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Records one panel member's scores of one qualified bid after the deadline (a second sheet
 /// by the same member replaces the first).
 pub async fn score(
@@ -305,6 +341,7 @@ pub async fn award(
     let mut conn = tx.conn();
     let p = project_for_change(&mut conn, &w.actor.scope, project_id).await?;
     after_deadline(&p, w.now)?;
+    single_source_noticed(&mut conn, &p, w.now).await?;
     let all = bids(&mut conn, project_id).await?;
     let ranked = ranking(&p, &all);
     let mut orders = Vec::new();

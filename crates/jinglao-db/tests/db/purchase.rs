@@ -407,3 +407,31 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("caregiver_id").is_some_and(|m| m.contains("不在该机构任职"))), "{err:?}");
     }
 }
+
+test_on_both! {
+    async fn a_single_source_award_waits_for_its_public_notice_to_run_five_working_days(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let now = Utc::now();
+        let finance = staff_actor("4303", Role::Finance);
+        let county = staff_actor("430302", Role::CountyStaff);
+        let at = |a, t| WriteCtx::new(&w.db, &CHAIN, a, t);
+        let entry = EntryDraft { code: "JJ-01".into(), name: "居家上门服务".into(), category: "home_care".into(),
+            nature: "public_service".into(), content: "上门服务".into(), item_codes: vec![ITEM.into()] };
+        catalogue::publish(&at(&finance, now), code("4303"), "潭财购〔2026〕1号", &[entry], &[ITEM.into()]).await.unwrap();
+        let mut draft = project_draft();
+        draft.mode = "single_source".into();
+        draft.criteria = Vec::new();
+        draft.justification = "全区唯一具备失能老人上门护理资质的机构（湘民函〔2026〕8号认定）".into();
+        let id = projects::create(&at(&county, now), code("430302"), "湘潭市雨湖区民政局", &draft.parse().unwrap()).await.unwrap();
+        projects::submit(&at(&county, now), id).await.unwrap();
+        projects::decide(&at(&finance, now), id, true, "").await.unwrap();
+        projects::publish(&at(&county, now), id, now + Duration::hours(1)).await.unwrap();
+        let bid = selection::record_bid(&at(&county, now), id, w.provider, 10_000_000, "").await.unwrap();
+        assert!(bid.qualified, "{bid:?}");
+        // After the bid deadline but within the notice: refused, saying until when.
+        let err = selection::award(&at(&county, now + Duration::hours(2)), id, &[bid.id], "").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("status").is_some_and(|m| m.contains("公示 5 个工作日"))), "{err:?}");
+        // Three weeks later every calendar has passed five working days.
+        selection::award(&at(&county, now + Duration::days(21)), id, &[bid.id], "").await.unwrap();
+    }
+}
