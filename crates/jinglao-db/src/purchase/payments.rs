@@ -750,6 +750,9 @@ async fn settle_statement(
             .await
             .map(|_| ())
         })?;
+        let event = Event::new("statement.payment_failed", "statement", statement)
+            .detail(json!({ "from": "paying", "to": "approved" }));
+        audit::append(conn, w.chain, w.actor, event, w.now).await?;
         return Ok(false);
     }
     // Paid in full: the paid lines add up to the statement's total.
@@ -790,5 +793,11 @@ async fn settle_statement(
         .await
         .map(|r| r.rows_affected())
     })?;
+    if moved > 0 {
+        let event = Event::new("statement.paid", "statement", statement).detail(
+            json!({ "from": "paying", "to": "paid", "vouchers": vouchers, "total_fen": total }),
+        );
+        audit::append(conn, w.chain, w.actor, event, w.now).await?;
+    }
     Ok(moved > 0)
 }

@@ -350,6 +350,8 @@ test_on_both! {
         assert_eq!(b.status, "closed");
         drop(c);
         assert_eq!(count_audit(&w.db, "payment_batch.confirm").await, 2);
+        assert_eq!(count_audit(&w.db, "statement.payment_failed").await, 1, "each statement's own trail");
+        assert_eq!(count_audit(&w.db, "statement.paid").await, 1);
     }
 }
 

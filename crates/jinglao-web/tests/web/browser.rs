@@ -378,17 +378,17 @@ browser_test! {
             c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await
                 .unwrap_or_else(|e| panic!("{pick}: {e}"))
                 .click().await.unwrap();
-            c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+            click_when_ready(&c, "#next").await;
         }
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("age")).await.unwrap()
             .send_keys("83").await.unwrap();
-        c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+        click_when_ready(&c, "#next").await;
         // Categories: none ticked.
         c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("input[name=cat]")).await.unwrap();
-        c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+        click_when_ready(&c, "#next").await;
         for (name, value) in [("ability", "none"), ("living", "独居"), ("children_local", "no"), ("children_can_care", "no")] {
             click_when_ready(&c, &format!("input[name={name}][value='{value}']")).await;
-            c.find(Locator::Id("next")).await.unwrap().click().await.unwrap();
+            click_when_ready(&c, "#next").await;
         }
         let results = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("results")).await.unwrap();
         let text = results.text().await.unwrap();

@@ -176,6 +176,7 @@ test_on_both! {
             .map(|l| l.split(',').map(str::to_string).collect()).collect();
         assert_eq!(lines[0][..4], ["批次号", "序号", "收款单位", "统一社会信用代码"]);
         assert!(lines[1][5].chars().all(|c| c.is_ascii_digit()), "the whole account number: {:?}", lines[1]);
+        assert_eq!(app.audit_count("payment_batch.download").await, 1, "whole bank accounts: downloads are audited");
         // A wrong amount: the row and column named, nothing written.
         let today = jinglao_domain::clock::china_date(app.clock_now()).to_string();
         let mut wrong = lines.clone();

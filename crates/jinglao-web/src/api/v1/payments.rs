@@ -255,6 +255,7 @@ pub struct FileQuery {
 pub async fn batch_file(
     State(state): State<AppState>,
     ApiCan(user, _): ApiCan<need::PayStatements>,
+    meta: RequestMeta,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<FileQuery>,
 ) -> Result<Response, ApiError> {
@@ -263,13 +264,19 @@ pub async fn batch_file(
         "xlsx" => true,
         _ => return Err(AppError::from(Invalid::one("format", "应为 csv 或 xlsx")).into()),
     };
-    let (batch, lines) = usecase::show(&state, &user, id).await?;
-    Ok(file_response(&batch, &lines, xlsx)?)
+    let acting = Acting::new(&state, user, &meta);
+    Ok(file_response(&state, &acting, id, xlsx).await?)
 }
 
-/// The download of a batch's file (shared with the page).
-pub fn file_response(batch: &Batch, lines: &[BatchLine], xlsx: bool) -> Result<Response, AppError> {
-    let body = usecase::batch_file(batch, lines, xlsx)?;
+/// The download of a batch's file (shared with the page), audited.
+pub async fn file_response(
+    state: &AppState,
+    acting: &Acting,
+    id: Uuid,
+    xlsx: bool,
+) -> Result<Response, AppError> {
+    let (batch, _, body) = usecase::download(state, acting, id, xlsx).await?;
+    let batch = &batch;
     let (kind, fallback) = if xlsx {
         (crate::download::XLSX, "payment-batch.xlsx")
     } else {

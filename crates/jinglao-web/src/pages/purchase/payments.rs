@@ -263,6 +263,7 @@ pub async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
     PageCan(user, _): PageCan<need::PayStatements>,
+    meta: RequestMeta,
     axum::extract::Path(id): axum::extract::Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
@@ -273,10 +274,8 @@ pub async fn show(
     };
     let id = Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?;
     if let Some(xlsx) = file {
-        let (batch, lines) = usecase::show(&state, &user, id).await?;
-        return Ok(crate::api::v1::payments::file_response(
-            &batch, &lines, xlsx,
-        )?);
+        let acting = Acting::new(&state, user, &meta);
+        return Ok(crate::api::v1::payments::file_response(&state, &acting, id, xlsx).await?);
     }
     let result = q.paid.map(|paid| {
         let mut parts = Vec::new();
@@ -315,7 +314,7 @@ pub async fn confirm(
     let limit_mb = crate::routes::BODY_LIMIT / 1024 / 1024;
     let mut form = crate::pages::upload::read(&mut multipart, "file", "文件", limit_mb).await?;
     let (name, bytes) = form.take_file().unwrap_or_default();
-    let outcome = match usecase::read_upload(&bytes) {
+    let outcome = match usecase::read_upload_blocking(bytes.clone()).await? {
         Err(problems) => Confirmed::Refused(problems),
         Ok(table) => {
             let acting = Acting::new(&state, user.clone(), &meta);

@@ -63,6 +63,33 @@ pub async fn create(
     Ok(payments::create(&acting.write(state), statement_ids).await?)
 }
 
+/// The batch's file for the treasury, for `acting`, audited (`payment_batch.download`: it holds
+/// the payees' whole bank accounts).
+pub async fn download(
+    state: &AppState,
+    acting: &Acting,
+    id: Uuid,
+    xlsx: bool,
+) -> Result<(Batch, Vec<BatchLine>, Vec<u8>), AppError> {
+    let (batch, lines) = show(state, &acting.user, id).await?;
+    let body = batch_file(&batch, &lines, xlsx)?;
+    let event = jinglao_db::audit::Event::new("payment_batch.download", "payment_batch", batch.id)
+        .region(jinglao_domain::RegionCode::parse(&batch.region_code).ok())
+        .detail(serde_json::json!({
+            "batch_no": batch.batch_no, "format": if xlsx { "xlsx" } else { "csv" },
+            "lines": lines.len(),
+        }));
+    jinglao_db::audit::record(
+        &state.db,
+        &state.keys.audit_chain,
+        &acting.actor,
+        event,
+        acting.now,
+    )
+    .await?;
+    Ok((batch, lines, body))
+}
+
 /// The file for the treasury: `(file name, CSV bytes)` or XLSX when `xlsx`.
 pub fn batch_file(batch: &Batch, lines: &[BatchLine], xlsx: bool) -> Result<Vec<u8>, AppError> {
     let rows: Vec<Vec<String>> = lines.iter().map(|l| l.file_row(&batch.batch_no)).collect();
@@ -107,6 +134,15 @@ pub fn file_source(name: &str, bytes: &[u8]) -> String {
         "文件 {name}，SHA-256 {}",
         hex::encode(sha2::Sha256::digest(bytes))
     )
+}
+
+/// [`read_upload`] on a blocking thread: unpacking an XLSX is CPU work.
+pub async fn read_upload_blocking(
+    bytes: Vec<u8>,
+) -> Result<Result<Table, Vec<RowProblem>>, AppError> {
+    tokio::task::spawn_blocking(move || read_upload(&bytes))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("reading an upload: {e}")))
 }
 
 /// Reads an uploaded confirmation file (XLSX or CSV) into a table, or the one problem with it.
