@@ -29,6 +29,7 @@ pub mod sms;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod versions;
 pub mod worklist;
 mod write;
 

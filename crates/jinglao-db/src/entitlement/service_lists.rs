@@ -171,16 +171,12 @@ pub async fn publish(
             return Err(inv.into());
         }
     }
-    let version: i32 = on_conn!(&mut conn, |c| {
-        sqlx::query_scalar::<_, Option<i32>>(
-            "SELECT MAX(version) FROM service_lists WHERE region_code = $1",
-        )
-        .bind(region.as_str())
-        .fetch_one(&mut *c)
-        .await
-    })?
-    .unwrap_or(0)
-        + 1;
+    let version = crate::versions::next(
+        &mut conn,
+        crate::versions::Versioned::ServiceLists,
+        region.as_str(),
+    )
+    .await?;
     let id = Uuid::now_v7();
     on_conn!(&mut conn, |c| {
         sqlx::query(

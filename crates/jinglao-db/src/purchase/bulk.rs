@@ -130,21 +130,19 @@ pub async fn contracts_for(
     now: DateTime<Utc>,
 ) -> Result<Vec<Contracted>, DbError> {
     let catalogue = Uuid::now_v7();
-    let version: i64 = on_conn!(&mut *conn, |c| {
-        sqlx::query_scalar(
-            "SELECT CAST(COALESCE(MAX(version), 0) + 1 AS BIGINT) FROM purchase_catalogues \
-             WHERE region_code = '430300000000'",
-        )
-        .fetch_one(&mut *c)
-        .await
-    })?;
+    let version = crate::versions::next(
+        &mut *conn,
+        crate::versions::Versioned::PurchaseCatalogues,
+        "430300000000",
+    )
+    .await?;
     on_conn!(&mut *conn, |c| {
         sqlx::query(
             "INSERT INTO purchase_catalogues (id, region_code, version, basis, published_at) \
              VALUES ($1, '430300000000', $2, '基准测试目录', $3)",
         )
         .bind(catalogue)
-        .bind(version as i32)
+        .bind(version)
         .bind(now)
         .execute(&mut *c)
         .await

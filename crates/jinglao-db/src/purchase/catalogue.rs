@@ -86,16 +86,12 @@ pub async fn publish(
     };
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
-    let version: i32 = on_conn!(&mut conn, |c| {
-        sqlx::query_scalar::<_, Option<i32>>(
-            "SELECT MAX(version) FROM purchase_catalogues WHERE region_code = $1",
-        )
-        .bind(region.as_str())
-        .fetch_one(&mut *c)
-        .await
-    })?
-    .unwrap_or(0)
-        + 1;
+    let version = crate::versions::next(
+        &mut conn,
+        crate::versions::Versioned::PurchaseCatalogues,
+        region.as_str(),
+    )
+    .await?;
     let id = Uuid::now_v7();
     on_conn!(&mut conn, |c| {
         sqlx::query(

@@ -8,10 +8,10 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::purchase::payments::{Batch, BatchLine, Confirmed, Payable};
+use jinglao_domain::Invalid;
 use jinglao_domain::clock::format_local;
 use jinglao_domain::purchase::payment::RowProblem;
 use jinglao_domain::settlement::yuan;
-use jinglao_domain::{Invalid, Permission};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -314,11 +314,11 @@ pub async fn confirm(
     let limit_mb = crate::routes::BODY_LIMIT / 1024 / 1024;
     let mut form = crate::pages::upload::read(&mut multipart, "file", "文件", limit_mb).await?;
     let (name, bytes) = form.take_file().unwrap_or_default();
-    let outcome = match usecase::read_upload_blocking(bytes.clone()).await? {
+    let source = usecase::file_source(&name, &bytes);
+    let outcome = match usecase::read_upload_blocking(bytes).await? {
         Err(problems) => Confirmed::Refused(problems),
         Ok(table) => {
             let acting = Acting::new(&state, user.clone(), &meta);
-            let source = usecase::file_source(&name, &bytes);
             usecase::confirm(&state, &acting, id, &table, &source).await?
         }
     };
@@ -337,11 +337,6 @@ pub async fn confirm(
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     }
-}
-
-/// Whether the caller sees the payment pages (for the navigation and home page).
-pub fn may(user: &CurrentUser) -> bool {
-    user.can(Permission::PayStatements)
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// The largest confirmation file read (bytes).
-pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// The largest confirmation file read (bytes): the request body limit every upload has.
+pub const MAX_FILE_BYTES: usize = crate::routes::BODY_LIMIT;
 
 fn may(user: &CurrentUser) -> Result<(), AppError> {
     if user.can(Permission::PayStatements) {
