@@ -107,6 +107,7 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(43, "0043_saved_filters", "saved_filters"),
     both!(44, "0044_purchase", "purchase"),
     both!(45, "0045_payment_batches", "payment_batches"),
+    pair!(46, "0046_acceptance_evaluation", "acceptance_evaluation"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

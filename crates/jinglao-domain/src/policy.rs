@@ -94,6 +94,11 @@ pub enum PolicyKey {
     CreditFraudBarYears,
     /// Working days a 单一来源 purchase is publicly noticed before its award.
     PurchaseSingleSourceNoticeDays,
+    /// The contract evaluation scheme: parties' weights, criteria and grade bands.
+    PurchaseEvaluationScheme,
+    /// How far (percentage points) a contract's spending may run ahead of or behind its term
+    /// before the performance view warns.
+    PurchasePerformanceWarningPoints,
     /// The telephone the public pages give for questions, complaints and objections.
     ContactHotline,
     /// Where the public goes in person (the bureau's or the service hall's address).
@@ -116,7 +121,7 @@ pub struct PolicySpec {
 }
 
 /// Every parameter.
-pub const POLICY_SPECS: [PolicySpec; 44] = [
+pub const POLICY_SPECS: [PolicySpec; 46] = [
     PolicySpec {
         key: PolicyKey::RegistryMinAge,
         name: "registry.min_age",
@@ -384,6 +389,20 @@ pub const POLICY_SPECS: [PolicySpec; 44] = [
         basis: "政府采购非招标采购方式管理办法（财政部令第74号）第三十八条：拟采用单一来源采购方式的，应当在省级以上财政部门指定媒体上公示……公示期不得少于5个工作日",
     },
     PolicySpec {
+        key: PolicyKey::PurchaseEvaluationScheme,
+        name: "purchase.evaluation_scheme",
+        label: "购买服务绩效评价方案（评价方权重、评分项、等次）",
+        default: crate::purchase::evaluation::DEFAULT_SCHEME,
+        basis: "湘财社〔2015〕2号 九：由财政部门会同民政和老龄部门、养老服务对象以及第三方组成的综合评审机制……要更侧重受益对象对养老服务的满意度评价；湘政发〔2014〕20号 二（五）：对购买服务项目数量、质量和资金使用效率等进行评价（各方权重和等次分数线文件未定，本地设定）",
+    },
+    PolicySpec {
+        key: PolicyKey::PurchasePerformanceWarningPoints,
+        name: "purchase.performance_warning_points",
+        label: "合同支出进度偏离服务期进度多少个百分点时预警",
+        default: "20",
+        basis: "湘财社〔2015〕2号 八（五）：购买实施主体对项目实施进行全程督导和检查（偏离幅度文件未定，本地设定）",
+    },
+    PolicySpec {
         key: PolicyKey::PatrolWeeklyRule,
         name: "patrol.weekly_rule",
         label: "每周巡访一次的对象（规则，语法同服务清单）",
@@ -508,6 +527,10 @@ impl PolicyKey {
             PolicyKey::ExtremePovertyMinStarLevel => int_in(0, 5),
             PolicyKey::CreditFraudBarYears => int_in(0, 10),
             PolicyKey::PurchaseSingleSourceNoticeDays => int_in(0, 30),
+            PolicyKey::PurchasePerformanceWarningPoints => int_in(1, 100),
+            PolicyKey::PurchaseEvaluationScheme => {
+                crate::purchase::evaluation::Scheme::parse(v).map(|_| ())
+            }
             PolicyKey::WaitingListPriority => {
                 crate::waiting_list::PriorityTiers::parse(v).map(|_| ())
             }

@@ -33,6 +33,8 @@ pub enum Role {
     Inspector,
     /// 审计人员: reads the audit trail.
     Auditor,
+    /// 第三方评估机构: scores the purchase contracts it is named on, and reads nothing else.
+    Evaluator,
 }
 
 /// How a role's data access is limited.
@@ -112,11 +114,16 @@ pub enum Permission {
     /// Put approved statements into treasury payment batches and import the treasury's
     /// confirmation (国库集中支付, finance).
     PayStatements,
+    /// Open a contract's year-end evaluation, name its third party, record the telephone
+    /// survey and publish the result (the purchasing body); finance scores with it.
+    EvaluateContracts,
+    /// Score an evaluation one is named on as the third party.
+    ScoreAsThirdParty,
 }
 
 impl Role {
     /// Every role, in the order shown on screens.
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 12] = [
         Role::Admin,
         Role::CityStaff,
         Role::CountyStaff,
@@ -128,6 +135,7 @@ impl Role {
         Role::Finance,
         Role::Inspector,
         Role::Auditor,
+        Role::Evaluator,
     ];
 
     /// The stable name.
@@ -144,6 +152,7 @@ impl Role {
             Role::Finance => "finance",
             Role::Inspector => "inspector",
             Role::Auditor => "auditor",
+            Role::Evaluator => "evaluator",
         }
     }
 
@@ -161,6 +170,7 @@ impl Role {
             Role::Finance => "财务人员",
             Role::Inspector => "监管人员",
             Role::Auditor => "审计人员",
+            Role::Evaluator => "第三方评估机构",
         }
     }
 
@@ -188,7 +198,7 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            ViewRegions => true,
+            ViewRegions => self != Role::Evaluator,
             EditRegions => matches!(self, Role::Admin | Role::CityStaff | Role::CountyStaff),
             ManageAccounts => matches!(self, Role::Admin),
             ViewAudit => matches!(self, Role::Admin | Role::Auditor),
@@ -238,6 +248,8 @@ impl Role {
             ),
             ApprovePurchases => self == Role::Finance,
             PayStatements => self == Role::Finance,
+            EvaluateContracts => self.allows(PlanPurchases) || self == Role::Finance,
+            ScoreAsThirdParty => self == Role::Evaluator,
         }
     }
 
@@ -291,7 +303,8 @@ mod tests {
                 "caregiver",
                 "finance",
                 "inspector",
-                "auditor"
+                "auditor",
+                "evaluator"
             ]
         );
         for r in Role::ALL {

@@ -31,8 +31,22 @@ pub struct Contract {
     pub filed_on: Option<NaiveDate>,
     /// active | accepted | terminated.
     pub status: String,
+    /// Ended early on (解除合同), and why.
+    pub terminated: Option<(NaiveDate, String)>,
     /// Recorded at.
     pub created_at: DateTime<Utc>,
+}
+
+impl Contract {
+    /// The Chinese name of its state.
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "active" => "履行中",
+            "accepted" => "已终期验收",
+            "terminated" => "已解除",
+            _ => "未知",
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -44,6 +58,8 @@ struct Row {
     body: String,
     filed_on: Option<NaiveDate>,
     status: String,
+    terminated_on: Option<NaiveDate>,
+    termination_reason: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -59,12 +75,113 @@ impl TryFrom<Row> for Contract {
             provider_id: r.provider_id,
             filed_on: r.filed_on,
             status: r.status,
+            terminated: r.terminated_on.zip(r.termination_reason),
             created_at: r.created_at,
         })
     }
 }
 
-const COLUMNS: &str = "SELECT id, project_id, award_id, provider_id, body, filed_on, status, created_at FROM purchase_contracts";
+const COLUMNS: &str = "SELECT id, project_id, award_id, provider_id, body, filed_on, status, \
+    terminated_on, termination_reason, created_at FROM purchase_contracts";
+
+/// A contract and its project, when the project is visible in `scope` (staff: the purchasing
+/// body's subtree; a provider: its own contracts only).
+pub async fn get(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<Option<(Contract, projects::Project)>, DbError> {
+    let row: Option<Row> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await
+    })?;
+    let Some(contract) = row.map(Contract::try_from).transpose()? else {
+        return Ok(None);
+    };
+    if scope.provider_id().is_some_and(|p| p != contract.provider_id) {
+        return Ok(None);
+    }
+    let Some(project) = projects::get(conn, scope, contract.project_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((contract, project)))
+}
+
+/// Ends a contract early (解除合同) from `on`, with its reason (a failing evaluation, a breach):
+/// its prices stop on that day, so no later visit is priced under it. One transaction, audited.
+pub async fn terminate(
+    w: &WriteCtx<'_>,
+    id: Uuid,
+    on: NaiveDate,
+    reason: &str,
+) -> Result<(), DbError> {
+    if !w.actor.may(Permission::PlanPurchases) {
+        return Err(DbError::Forbidden("解除购买服务合同".into()));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(Invalid::one("reason", "请写明解除合同的理由（不超过 500 字）").into());
+    }
+    let mut tx = w.db.begin().await?;
+    let mut conn = tx.conn();
+    if w.actor.scope.provider_id().is_some() {
+        return Err(DbError::NotFound);
+    }
+    let (contract, project) = get(&mut conn, &w.actor.scope, id)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    if contract.status != "active" {
+        return Err(Invalid::one(
+            "status",
+            format!("合同{}，不能解除", contract.status_label()),
+        )
+        .into());
+    }
+    if on < contract.input.start || on > contract.input.end {
+        return Err(Invalid::one(
+            "terminated_on",
+            format!(
+                "解除日期应在服务期（{} 至 {}）内",
+                contract.input.start, contract.input.end
+            ),
+        )
+        .into());
+    }
+    on_conn!(&mut conn, |cn| {
+        sqlx::query(
+            "UPDATE purchase_contracts SET status = 'terminated', terminated_on = $2, \
+             termination_reason = $3 WHERE id = $1 AND status = 'active'",
+        )
+        .bind(id)
+        .bind(on)
+        .bind(reason)
+        .execute(&mut *cn)
+        .await
+        .map(|_| ())
+    })?;
+    let stopped = on_conn!(&mut conn, |cn| {
+        sqlx::query(
+            "UPDATE service_prices SET valid_to = $2 WHERE contract_id = $1 \
+             AND (valid_to IS NULL OR valid_to > $2)",
+        )
+        .bind(id)
+        .bind(on)
+        .execute(&mut *cn)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    let event = Event::new("purchase_contract.terminate", "purchase_project", project.id)
+        .region(Some(project.region))
+        .detail(json!({
+            "contract_no": contract.input.contract_no, "terminated_on": on, "reason": reason,
+            "prices_stopped": stopped,
+        }));
+    audit::append(&mut conn, w.chain, w.actor, event, w.now).await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 /// The contracts of a project.
 pub async fn of_project(conn: &mut Conn<'_>, project_id: Uuid) -> Result<Vec<Contract>, DbError> {

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::policy::PolicyKey;
 use jinglao_domain::purchase::payment::{self, ConfirmationRow, LineState, Outcome, RowProblem};
+use jinglao_domain::purchase::acceptance;
+use jinglao_domain::purchase::contract::PaymentTerms;
 use jinglao_domain::purchase::project::ProjectInput;
 use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
 use serde_json::json;
@@ -58,8 +60,10 @@ pub struct BatchLine {
     pub contract_no: String,
     /// Payee.
     pub provider_id: Uuid,
-    /// Amount, fen.
+    /// Amount paid, fen.
     pub amount_fen: i64,
+    /// Withheld by an acceptance's deduction, fen.
+    pub deducted_fen: i64,
     /// 收款单位.
     pub payee_name: String,
     /// 统一社会信用代码.
@@ -124,7 +128,7 @@ pub fn line_status_label(status: &str) -> &'static str {
 }
 
 const LINE_COLUMNS: &str = "SELECT l.seq, l.statement_id, s.service_month, l.contract_id, \
-    k.contract_no, l.provider_id, l.amount_fen, l.payee_name, l.payee_credit_code, l.payee_bank, \
+    k.contract_no, l.provider_id, l.amount_fen, l.deducted_fen, l.payee_name, l.payee_credit_code, l.payee_bank, \
     l.payee_account, l.funding_source, l.purpose, l.status, l.voucher_no, l.paid_on, \
     l.failure_reason FROM payment_batch_lines l JOIN statements s ON s.id = l.statement_id \
     JOIN purchase_contracts k ON k.id = l.contract_id";
@@ -260,6 +264,8 @@ struct Group {
 #[derive(sqlx::FromRow)]
 struct ContractFacts {
     contract_no: String,
+    payment_terms: String,
+    end_on: NaiveDate,
     project_region: String,
     filed_on: Option<NaiveDate>,
     body: String,
@@ -292,7 +298,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
     let book = crate::policy::load(&mut conn).await?;
-    let mut planned: Vec<(Candidate, Uuid, i64, ContractFacts)> = Vec::new();
+    #[allow(clippy::type_complexity)]
+    let mut planned: Vec<(Candidate, Uuid, i64, ContractFacts, Option<Uuid>, i64)> = Vec::new();
     for id in &ids {
         let found: Option<Candidate> = on_conn!(&mut conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
@@ -354,7 +361,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             };
             let facts: ContractFacts = on_conn!(&mut conn, |c| {
                 sqlx::query_as(
-                    "SELECT k.contract_no, p.region_code AS project_region, k.filed_on, k.body, \
+                    "SELECT k.contract_no, k.payment_terms, k.end_on, p.region_code AS project_region, \
+                     k.filed_on, k.body, \
                      p.body AS project_body, \
                      (SELECT COUNT(*) FROM payment_batch_lines b WHERE b.statement_id = $2 \
                        AND b.contract_id = k.id AND b.status <> 'failed') AS live \
@@ -390,8 +398,48 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
                     facts.contract_no
                 )));
             }
+            let terms = PaymentTerms::parse(&facts.payment_terms)
+                .ok_or_else(|| DbError::Corrupt(format!("payment terms {}", facts.payment_terms)))?;
+            let accepted = super::acceptances::facts(&mut conn, contract_id).await?;
+            let cleared =
+                acceptance::clearing_acceptance(terms, facts.end_on, &s.service_month, &accepted)
+                    .map_err(|why| refuse(format!("在合同 {} 下{why}", facts.contract_no)))?;
+            let mut deducted = 0;
+            if let Some(a) = cleared.filter(|a| a.deduction_fen > 0) {
+                let taken: i64 = on_conn!(&mut conn, |c| {
+                    sqlx::query_scalar(
+                        "SELECT CAST(COALESCE(SUM(deducted_fen), 0) AS BIGINT) \
+                         FROM payment_batch_lines WHERE acceptance_id = $1 AND status <> 'failed'",
+                    )
+                    .bind(a.id)
+                    .fetch_one(&mut *c)
+                    .await
+                })?;
+                let taken = taken
+                    + planned
+                        .iter()
+                        .filter(|p| p.4 == Some(a.id))
+                        .map(|p| p.5)
+                        .sum::<i64>();
+                deducted = (a.deduction_fen - taken).max(0);
+                if deducted >= g.amount_fen {
+                    return Err(refuse(format!(
+                        "在合同 {} 下应付 {} 元，验收扣减 {} 元，扣减后没有应付金额；请与承接主体核对后另行处理",
+                        facts.contract_no,
+                        jinglao_domain::settlement::yuan(g.amount_fen),
+                        jinglao_domain::settlement::yuan(deducted)
+                    )));
+                }
+            }
             any = true;
-            planned.push((s.clone(), contract_id, g.amount_fen, facts));
+            planned.push((
+                s.clone(),
+                contract_id,
+                g.amount_fen - deducted,
+                facts,
+                cleared.map(|a| a.id),
+                deducted,
+            ));
         }
         if !any {
             return Err(refuse("没有待支付的金额".into()));
@@ -437,7 +485,7 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             e
         }
     })?;
-    for (i, (s, contract_id, amount, facts)) in planned.iter().enumerate() {
+    for (i, (s, contract_id, amount, facts, acceptance_id, deducted)) in planned.iter().enumerate() {
         let contract: jinglao_domain::purchase::contract::ContractInput =
             serde_json::from_str(&facts.body)
                 .map_err(|e| DbError::Corrupt(format!("contract body: {e}")))?;
@@ -447,8 +495,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             sqlx::query(
                 "INSERT INTO payment_batch_lines (batch_id, seq, statement_id, contract_id, \
                  provider_id, amount_fen, payee_name, payee_credit_code, payee_bank, \
-                 payee_account, funding_source, purpose, status) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')",
+                 payee_account, funding_source, purpose, status, deducted_fen, acceptance_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14)",
             )
             .bind(batch_id)
             .bind(i as i32 + 1)
@@ -462,6 +510,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             .bind(&contract.payee_account)
             .bind(project.funding.label())
             .bind(payment::purpose(&s.service_month, &facts.contract_no))
+            .bind(*deducted)
+            .bind(*acceptance_id)
             .execute(&mut *c)
             .await
             .map(|_| ())
@@ -755,10 +805,10 @@ async fn settle_statement(
         audit::append(conn, w.chain, w.actor, event, w.now).await?;
         return Ok(false);
     }
-    // Paid in full: the paid lines add up to the statement's total.
+    // Paid in full: the paid lines and what acceptances withheld from them make the total.
     let (total, paid): (i64, i64) = on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT s.total_fen, CAST(COALESCE((SELECT SUM(amount_fen) FROM payment_batch_lines \
+            "SELECT s.total_fen, CAST(COALESCE((SELECT SUM(amount_fen + deducted_fen) FROM payment_batch_lines \
              WHERE statement_id = s.id AND status = 'paid'), 0) AS BIGINT) FROM statements s \
              WHERE s.id = $1",
         )

@@ -437,3 +437,141 @@ test_on_both! {
         selection::award(&at(&county, now + Duration::days(21)), id, &[bid.id], "").await.unwrap();
     }
 }
+
+test_on_both! {
+    async fn a_contracts_final_month_is_paid_after_acceptance_less_its_deduction_then_every_party_evaluates_it(t: TestDb) {
+        use jinglao_db::purchase::{acceptances, evaluations};
+        use jinglao_db::statements::{self, Step};
+        use jinglao_domain::order::Funding;
+        use jinglao_domain::purchase::acceptance::{AcceptanceDraft, month_end};
+        use jinglao_domain::purchase::evaluation::Grade;
+        let w = world(t.db.clone(), 30).await;
+        let month = jinglao_db::orders::month_of(china_date(w.base));
+        let settle = crate::home_services::next_month(&w, 1);
+        // A contract whose term ends with this month: its statement is the final payment.
+        t.tamper("DELETE FROM service_prices").await;
+        let end = month_end(&month).unwrap();
+        let k = jinglao_db::testing_contract::contract_prices(&w.db, &CHAIN, w.provider, &[(ITEM, 4_000, 30, true)],
+            end - Duration::days(200), end).await;
+        for slot in 0..2 {
+            let (order, code) = crate::home_services::book(&w, Funding::Entitlement, slot).await.unwrap();
+            crate::home_services::visit(&w, order, slot, 60, &code).await;
+        }
+        let approver = staff_actor("430302", Role::Finance);
+        let treasurer = staff_actor("430302", Role::Finance);
+        let county = staff_actor("430302", Role::CountyStaff);
+        let provider = crate::home_services::provider_actor(w.provider, Role::ProviderAdmin);
+        let run = statements::run(&w.db, &CHAIN, &approver, w.provider, &month, Funding::Entitlement, settle).await.unwrap();
+        assert_eq!(run.statement.total_fen, 8_000);
+        statements::advance(&w.db, &CHAIN, &provider, run.statement.id, &Step::Confirm, settle).await.unwrap();
+        statements::advance(&w.db, &CHAIN, &approver, run.statement.id, &Step::Approve, settle).await.unwrap();
+        let at = |a, t| WriteCtx::new(&w.db, &CHAIN, a, t);
+        let refused = |e: DbError, needle: &str| {
+            assert!(matches!(&e, DbError::Invalid(i) if i.get("statement_ids").is_some_and(|m| m.contains(needle))), "{needle}: {e:?}");
+        };
+        refused(payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap_err(), "终期验收");
+        let today = china_date(settle);
+        let draft = |result: &str, yuan: &str, findings: &str| AcceptanceDraft {
+            kind: "final".into(), period_end: end.to_string(), inspected_on: today.to_string(),
+            inspectors: "雨湖区民政局 李四".into(), third_party: "湘潭某评估中心 报告第 7 号".into(),
+            findings: findings.into(), result: result.into(), deduction_yuan: yuan.into(), ..Default::default()
+        };
+        let files = tempfile::tempdir().unwrap();
+        // The provider cannot accept its own work; a report that is not a PDF or image is refused.
+        assert!(matches!(acceptances::record(&at(&provider, settle), files.path(), k, &draft("accepted", "", ""), None).await, Err(DbError::Forbidden(_))));
+        let bad = acceptances::record(&at(&county, settle), files.path(), k, &draft("accepted", "", ""), Some(("报告.exe", b"MZ\x90\x00"))).await.unwrap_err();
+        assert!(matches!(&bad, DbError::Invalid(i) if i.get("report").is_some()), "{bad:?}");
+        acceptances::record(&at(&county, settle), files.path(), k, &draft("rejected", "", "服务记录缺签名"), None).await.unwrap();
+        refused(payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap_err(), "验收不合格");
+        let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+        let a = acceptances::record(&at(&county, settle), files.path(), k, &draft("deducted", "30", "两次服务超时，按合同扣减"), Some(("验收报告.pdf", pdf))).await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let (report, bytes) = acceptances::read_report(&mut c.conn(), &county.scope, files.path(), k, a).await.unwrap();
+        assert_eq!((report.content_type.as_str(), bytes.as_slice()), ("application/pdf", pdf.as_slice()));
+        assert!(acceptances::read_report(&mut c.conn(), &staff_actor("430304", Role::CountyStaff).scope, files.path(), k, a).await.is_err(), "another county cannot read it");
+        drop(c);
+        // The batch pays 80 − 30 yuan; the statement is paid when the treasury confirms it.
+        let batch = payments::create(&at(&treasurer, settle), &[run.statement.id]).await.unwrap();
+        assert_eq!(batch.total_fen, 5_000);
+        let mut c = w.db.acquire().await.unwrap();
+        let lines = payments::lines(&mut c.conn(), batch.id).await.unwrap();
+        assert_eq!((lines[0].amount_fen, lines[0].deducted_fen), (5_000, 3_000));
+        drop(c);
+        payments::confirm(&at(&treasurer, settle), batch.id, &[jinglao_domain::purchase::payment::ConfirmationRow {
+            row: 2, batch_no: batch.batch_no.clone(), seq: 1, amount_fen: 5_000,
+            outcome: jinglao_domain::purchase::payment::Outcome::Paid { voucher: "GK-77".into(), paid_on: today } }], "测试").await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        assert_eq!(statements::get(&mut c.conn(), &Scope::All, run.statement.id).await.unwrap().unwrap().status, "paid");
+        let (contract, project) = contracts::get(&mut c.conn(), &county.scope, k).await.unwrap().unwrap();
+        assert_eq!((contract.status.as_str(), project.status), ("accepted", ProjectStatus::Accepted));
+        let perf = jinglao_db::purchase::performance::of_contract(&mut c.conn(), &contract, &project, today).await.unwrap();
+        assert_eq!((perf.units, perf.settled_fen, perf.paid_fen, perf.people.0), (2, 8_000, 5_000, 1));
+        assert_eq!(perf.caregivers.0, perf.caregivers.1, "every caregiver who served is certified");
+        drop(c);
+
+        // Year-end evaluation: the scheme is the region's; the survey draws from the people served.
+        let year: i32 = month[..4].parse().unwrap();
+        let e = evaluations::open(&at(&county, settle), k, year, 10).await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let sample = evaluations::survey(&mut c.conn(), e).await.unwrap();
+        assert_eq!(sample.len(), 1, "one person was served");
+        drop(c);
+        let marks = |v: [u32; 3]| vec![("服务数量".to_string(), v[0]), ("服务质量".to_string(), v[1]), ("资金使用效率".to_string(), v[2])];
+        evaluations::score(&at(&county, settle), e, &marks([25, 35, 28]), "按时完成").await.unwrap();
+        let over = evaluations::score(&at(&approver, settle), e, &marks([31, 35, 28]), "").await.unwrap_err();
+        assert!(matches!(&over, DbError::Invalid(i) if i.get("marks.服务数量").is_some()), "{over:?}");
+        evaluations::score(&at(&approver, settle), e, &marks([24, 30, 26]), "").await.unwrap();
+        // The third party: an evaluator account reaches only the evaluations it is named on.
+        let admin = jinglao_db::Actor::cli();
+        let account = jinglao_db::users::create(&w.db, &CHAIN, &admin, jinglao_db::users::NewAccount {
+            username: jinglao_domain::Username::parse("pinggu01").unwrap(), display_name: "湘潭某评估中心".into(),
+            role: Role::Evaluator, region_code: code("430302"), provider_id: None,
+            password_hash: "x".into(), must_change_password: false }, settle).await.unwrap();
+        let third = jinglao_db::Actor::user(account.id, "pinggu01", Role::Evaluator, Scope::Region(code("430302")), code("430302"));
+        assert!(matches!(evaluations::score(&at(&third, settle), e, &marks([20, 30, 20]), "").await, Err(DbError::NotFound)));
+        let early = evaluations::publish(&at(&county, settle), e).await.unwrap_err();
+        assert!(matches!(&early, DbError::Invalid(i) if i.get("status").is_some_and(|m| m.contains("第三方") && m.contains("服务对象"))), "{early:?}");
+        evaluations::name_evaluator(&at(&county, settle), e, "pinggu01").await.unwrap();
+        evaluations::score(&at(&third, settle), e, &marks([20, 30, 20]), "资料齐全").await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        assert_eq!(evaluations::named_on(&mut c.conn(), account.id).await.unwrap().len(), 1);
+        drop(c);
+        // The call: 5 stars. Someone not drawn cannot be recorded.
+        evaluations::record_call(&at(&county, settle), e, sample[0].elder_id, Some(5), "很满意").await.unwrap();
+        assert!(evaluations::record_call(&at(&county, settle), e, uuid::Uuid::now_v7(), Some(1), "").await.is_err());
+        // 0.5·100 + 0.2·88 + 0.1·80 + 0.2·70 = 89.6: 良好.
+        let (total, grade) = evaluations::publish(&at(&county, settle), e).await.unwrap();
+        assert_eq!((total, grade), (896, Grade::Good));
+        let mut c = w.db.acquire().await.unwrap();
+        let public = evaluations::published_for(&mut c.conn(), &[w.provider]).await.unwrap();
+        assert_eq!((public[0].total_text(), public[0].grade_label()), ("89.6".to_string(), "良好"));
+        assert_eq!(projects::get(&mut c.conn(), &Scope::All, project.id).await.unwrap().unwrap().status, ProjectStatus::Evaluated);
+        drop(c);
+        assert!(evaluations::score(&at(&county, settle), e, &marks([1, 1, 1]), "").await.is_err(), "published scores are final");
+        assert_eq!(count_audit(&w.db, "purchase_evaluation.publish").await, 1);
+        assert_eq!(count_audit(&w.db, "purchase_contract.accept").await, 2);
+    }
+}
+
+test_on_both! {
+    async fn an_ended_contracts_prices_stop_on_the_day_it_ends(t: TestDb) {
+        let w = world(t.db.clone(), 30).await;
+        let county = staff_actor("430302", Role::CountyStaff);
+        let mut c = w.db.acquire().await.unwrap();
+        let k: uuid::Uuid = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT id FROM purchase_contracts").fetch_one(&mut *c).await).unwrap();
+        drop(c);
+        let now = Utc::now();
+        let at = WriteCtx::new(&w.db, &CHAIN, &county, now);
+        let today = china_date(now);
+        let blank = contracts::terminate(&at, k, today, " ").await.unwrap_err();
+        assert!(matches!(&blank, DbError::Invalid(i) if i.get("reason").is_some()), "{blank:?}");
+        contracts::terminate(&at, k, today, "年度绩效评价不合格，依合同第十条解除").await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let to: Vec<Option<NaiveDate>> = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT valid_to FROM service_prices WHERE contract_id = $1").bind(k).fetch_all(&mut *c).await).unwrap();
+        assert_eq!(to, vec![Some(today)]);
+        let (contract, _) = contracts::get(&mut c.conn(), &Scope::All, k).await.unwrap().unwrap();
+        assert_eq!(contract.status_label(), "已解除");
+        drop(c);
+        assert!(contracts::terminate(&at, k, today, "再次").await.is_err(), "once");
+    }
+}

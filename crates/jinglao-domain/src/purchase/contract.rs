@@ -340,3 +340,40 @@ mod tests {
         assert!(why.contains("400.00") && why.contains("暂缓支付"), "{why}");
     }
 }
+
+/// How a contract's spending keeps pace with its term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Within the allowed points of the term's progress.
+    OnPlan,
+    /// Spending ahead of the term by more than the allowed points (the money may run out).
+    Ahead,
+    /// Spending behind (services not reaching the people they were bought for).
+    Behind,
+}
+
+/// Compares the share of the ceiling spent with the share of the term gone, both in whole
+/// percent, allowing `points` either way (`purchase.performance_warning_points`). Nothing is
+/// said to be behind in the first tenth of the term, when little can have been settled yet.
+pub fn pace(spent_percent: i64, elapsed_percent: i64, points: i64) -> Pace {
+    if spent_percent > elapsed_percent + points {
+        Pace::Ahead
+    } else if elapsed_percent >= 10 && spent_percent + points < elapsed_percent {
+        Pace::Behind
+    } else {
+        Pace::OnPlan
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    #[test]
+    fn spending_far_ahead_of_or_behind_the_term_is_flagged_both_ways() {
+        assert_eq!(pace(80, 50, 20), Pace::Ahead);
+        assert_eq!(pace(70, 50, 20), Pace::OnPlan);
+        assert_eq!(pace(20, 50, 20), Pace::Behind);
+        assert_eq!(pace(0, 5, 20), Pace::OnPlan);
+    }
+}

@@ -6,11 +6,15 @@
 //! - [`project`]: a purchase project in the annual plan, its modes, funding and states.
 //! - [`selection`]: bids, the gate each bidder passes, scoring and the award.
 //! - [`contract`]: the contract whose unit prices settlement uses.
+//! - [`acceptance`]: inspection of the service delivered, which gates the final payment.
+//! - [`evaluation`]: the year-end multi-party evaluation and its grade.
 //! - [`ocds`]: the project as Open Contracting Data Standard 1.1 releases and a record.
 //! - [`payment`]: treasury payment batches and the confirmation that marks them paid.
 
+pub mod acceptance;
 pub mod catalogue;
 pub mod contract;
+pub mod evaluation;
 pub mod ocds;
 pub mod payment;
 pub mod project;
