@@ -48,6 +48,8 @@ pub async fn run(listen: &str, db_url: &str, elders: usize, seed: u64) -> Result
     let patrols = jinglao_fixtures::demo::seed_patrols(&db, &keys, chrono::Utc::now()).await?;
     let history =
         jinglao_fixtures::demo_history::seed_last_month(&db, &keys, chrono::Utc::now()).await?;
+    jinglao_fixtures::demo_purchase::seed_acceptance_and_evaluation(&db, &keys, chrono::Utc::now())
+        .await?;
     let app = Application::build(settings.clone(), db, keys, Arc::new(SystemClock)).await?;
     // Listen for Ctrl-C and SIGTERM before announcing the URL.
     let stop = shutdown_signal();

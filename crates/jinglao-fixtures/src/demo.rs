@@ -56,7 +56,7 @@ const EXTRA_ASSESSORS: [(&str, &str); 2] = [
 const CASHIER: (&str, &str) = ("demo_cashier", "钱红（市民政局出纳）");
 
 /// (role, shown name, region) of each demo account.
-const ACCOUNTS: [(Role, &str, &str); 11] = [
+const ACCOUNTS: [(Role, &str, &str); 12] = [
     (Role::Admin, "系统管理员（演示）", "4303"),
     (Role::CityStaff, "王敏（湘潭市民政局）", "4303"),
     (Role::CountyStaff, "李强（雨湖区民政局）", "430302"),
@@ -72,6 +72,7 @@ const ACCOUNTS: [(Role, &str, &str); 11] = [
     (Role::Finance, "周杰（市民政局财务）", "4303"),
     (Role::Inspector, "吴磊（市民政局监管）", "4303"),
     (Role::Auditor, "郑洁（市民政局审计）", "4303"),
+    (Role::Evaluator, "湘潭市养老服务评估中心（第三方）", "4303"),
 ];
 
 /// The demo login name of a role.

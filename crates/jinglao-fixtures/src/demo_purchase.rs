@@ -7,6 +7,11 @@
 //! offers. Each step goes through the same storage functions as the pages, at the day it
 //! would have happened, so the audit trail and the OCDS releases read like a real year.
 //! Seeded once: a catalogue already published for the city means the year is there.
+//!
+//! After last month's history is settled, [`seed_acceptance_and_evaluation`] adds the
+//! district's milestone acceptance of the home-services contract up to last month (with a
+//! deduction for late visits) and that year's evaluation, marked by the district, finance and
+//! the third-party evaluator, with a telephone survey, and published.
 
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
@@ -336,4 +341,121 @@ pub async fn seed_purchase(db: &Db, keys: &Keys, now: DateTime<Utc>) -> anyhow::
     projects::publish(&at(now - Duration::days(12)), p3, now + Duration::days(10)).await?;
     selection::record_bid(&at(now - Duration::days(3)), p3, fushou, 92_000_000, "").await?;
     Ok(3)
+}
+
+/// A demo account as an actor (its real id, so the audit trail names the person).
+async fn demo_actor(db: &Db, role: jinglao_domain::Role) -> anyhow::Result<Actor> {
+    let name = crate::demo::demo_username(role);
+    let mut c = db.acquire().await?;
+    let account = jinglao_db::users::by_username(
+        &mut c.conn(),
+        &jinglao_domain::Scope::All,
+        &jinglao_domain::Username::parse(&name)?,
+    )
+    .await?
+    .with_context(|| format!("the demo account {name}"))?;
+    let scope = jinglao_domain::Scope::Region(account.region_code);
+    Ok(Actor::user(
+        account.id,
+        &name,
+        role,
+        scope,
+        account.region_code,
+    ))
+}
+
+/// The milestone acceptance of the demo's home-services contract up to the end of last month
+/// and the evaluation of last month's year, published; once (skipped when the contract already
+/// has an acceptance). Returns whether it seeded.
+pub async fn seed_acceptance_and_evaluation(
+    db: &Db,
+    keys: &Keys,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    use jinglao_db::purchase::{acceptances, evaluations};
+    use jinglao_domain::Role;
+    use jinglao_domain::purchase::acceptance::AcceptanceDraft;
+    let contract = {
+        let mut c = db.acquire().await?;
+        let y = jinglao_domain::clock::china_date(now - Duration::days(60)).year();
+        let found = contracts::by_number(&mut c.conn(), &format!("雨民购〔{y}〕3号"))
+            .await?
+            .map(|k| k.id);
+        let Some(k) = found else { return Ok(false) };
+        if !acceptances::list(&mut c.conn(), k).await?.is_empty() {
+            return Ok(false);
+        }
+        k
+    };
+    let county = demo_actor(db, Role::CountyStaff).await?;
+    let finance = demo_actor(db, Role::Finance).await?;
+    let third = demo_actor(db, Role::Evaluator).await?;
+    let today = jinglao_domain::clock::china_date(now);
+    let last_month_end = today.with_day(1).expect("a first day") - Duration::days(1);
+    let files = std::env::temp_dir().join("jinglao-demo-files");
+    let draft = AcceptanceDraft {
+        kind: "milestone".into(),
+        period_end: last_month_end.to_string(),
+        inspected_on: today.to_string(),
+        inspectors: "雨湖区民政局 李强；湘潭市养老服务评估中心 评估员 2 名".into(),
+        third_party: "湘潭市养老服务评估中心 评估报告（演示）".into(),
+        findings: "抽查服务记录 60 份，核验完整；2 次服务晚到超过 30 分钟，按合同第七条扣减".into(),
+        result: "deducted".into(),
+        deduction_yuan: "90".into(),
+        deduction_fen: None,
+    };
+    let w = |a| WriteCtx::new(db, &keys.audit_chain, a, now);
+    acceptances::record(&w(&county), &files, contract, &draft, None)
+        .await
+        .context("the demo acceptance")?;
+    let year = last_month_end.year();
+    let e = evaluations::open(&w(&county), contract, year, 12)
+        .await
+        .context("the demo evaluation")?;
+    evaluations::name_evaluator(&w(&county), e, &crate::demo::demo_username(Role::Evaluator))
+        .await?;
+    let marks = |v: [u32; 3]| {
+        vec![
+            ("服务数量".to_string(), v[0]),
+            ("服务质量".to_string(), v[1]),
+            ("资金使用效率".to_string(), v[2]),
+        ]
+    };
+    evaluations::score(
+        &w(&county),
+        e,
+        &marks([27, 35, 26]),
+        "服务按计划推进，核验记录完整",
+    )
+    .await?;
+    evaluations::score(
+        &w(&finance),
+        e,
+        &marks([26, 34, 27]),
+        "资金按月据实结算，未发现超范围支付",
+    )
+    .await?;
+    evaluations::score(
+        &w(&third),
+        e,
+        &marks([25, 33, 25]),
+        "入户回访与服务记录一致；个别服务晚到",
+    )
+    .await?;
+    let sample = {
+        let mut c = db.acquire().await?;
+        evaluations::survey(&mut c.conn(), e).await?
+    };
+    for (i, person) in sample.iter().enumerate() {
+        let (stars, note) = match i % 6 {
+            0 | 1 | 3 => (Some(5), "服务很好"),
+            2 | 4 => (Some(4), "护理员准时，希望多来几次"),
+            _ => (None, "无人接听"),
+        };
+        evaluations::record_call(&w(&county), e, person.elder_id, stars, note).await?;
+    }
+    if !sample.is_empty() {
+        evaluations::publish(&w(&county), e).await?;
+    }
+    Ok(true)
 }

@@ -73,7 +73,12 @@ impl TryFrom<Row> for Acceptance {
             .ok_or_else(|| DbError::Corrupt(format!("acceptance kind {}", r.kind)))?;
         let result = AcceptanceResult::parse(&r.result)
             .ok_or_else(|| DbError::Corrupt(format!("acceptance result {}", r.result)))?;
-        let report = match (r.report_name, r.report_type, r.report_bytes, r.report_sha256) {
+        let report = match (
+            r.report_name,
+            r.report_type,
+            r.report_bytes,
+            r.report_sha256,
+        ) {
             (Some(name), Some(content_type), Some(bytes), Some(sha256)) => Some(Report {
                 name,
                 content_type,

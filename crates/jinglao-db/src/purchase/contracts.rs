@@ -84,6 +84,22 @@ impl TryFrom<Row> for Contract {
 const COLUMNS: &str = "SELECT id, project_id, award_id, provider_id, body, filed_on, status, \
     terminated_on, termination_reason, created_at FROM purchase_contracts";
 
+/// A contract by its number (unscoped: for the demo and the command line).
+pub async fn by_number(
+    conn: &mut Conn<'_>,
+    contract_no: &str,
+) -> Result<Option<Contract>, DbError> {
+    let row: Option<Row> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{COLUMNS} WHERE contract_no = $1"
+        )))
+        .bind(contract_no)
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    row.map(Contract::try_from).transpose()
+}
+
 /// A contract and its project, when the project is visible in `scope` (staff: the purchasing
 /// body's subtree; a provider: its own contracts only).
 pub async fn get(
@@ -100,7 +116,10 @@ pub async fn get(
     let Some(contract) = row.map(Contract::try_from).transpose()? else {
         return Ok(None);
     };
-    if scope.provider_id().is_some_and(|p| p != contract.provider_id) {
+    if scope
+        .provider_id()
+        .is_some_and(|p| p != contract.provider_id)
+    {
         return Ok(None);
     }
     let Some(project) = projects::get(conn, scope, contract.project_id).await? else {
@@ -172,12 +191,16 @@ pub async fn terminate(
         .await
         .map(|r| r.rows_affected())
     })?;
-    let event = Event::new("purchase_contract.terminate", "purchase_project", project.id)
-        .region(Some(project.region))
-        .detail(json!({
-            "contract_no": contract.input.contract_no, "terminated_on": on, "reason": reason,
-            "prices_stopped": stopped,
-        }));
+    let event = Event::new(
+        "purchase_contract.terminate",
+        "purchase_project",
+        project.id,
+    )
+    .region(Some(project.region))
+    .detail(json!({
+        "contract_no": contract.input.contract_no, "terminated_on": on, "reason": reason,
+        "prices_stopped": stopped,
+    }));
     audit::append(&mut conn, w.chain, w.actor, event, w.now).await?;
     tx.commit().await?;
     Ok(())

@@ -96,7 +96,10 @@ const COLUMNS: &str = "SELECT id, contract_id, year, status, scheme, basis, tota
     satisfaction, opened_at, published_at FROM purchase_evaluations";
 
 /// A contract's evaluations, newest year first.
-pub async fn of_contract(conn: &mut Conn<'_>, contract_id: Uuid) -> Result<Vec<Evaluation>, DbError> {
+pub async fn of_contract(
+    conn: &mut Conn<'_>,
+    contract_id: Uuid,
+) -> Result<Vec<Evaluation>, DbError> {
     let rows: Vec<Row> = on_conn!(conn, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{COLUMNS} WHERE contract_id = $1 ORDER BY year DESC"
@@ -149,8 +152,8 @@ pub async fn scores(conn: &mut Conn<'_>, evaluation_id: Uuid) -> Result<Vec<Part
     for (party, marks, comment, scored_at) in rows {
         let party =
             Party::parse(&party).ok_or_else(|| DbError::Corrupt(format!("party {party}")))?;
-        let marks: Vec<(String, u32)> = serde_json::from_str(&marks)
-            .map_err(|e| DbError::Corrupt(format!("marks: {e}")))?;
+        let marks: Vec<(String, u32)> =
+            serde_json::from_str(&marks).map_err(|e| DbError::Corrupt(format!("marks: {e}")))?;
         out.push(PartyScore {
             party,
             sum: marks.iter().map(|(_, v)| v).sum(),
@@ -246,7 +249,9 @@ pub async fn open(
         return Err(DbError::Forbidden("组织绩效评价".into()));
     }
     if survey_size > MAX_SURVEY {
-        return Err(Invalid::one("survey_size", format!("电话回访抽样不超过 {MAX_SURVEY} 人")).into());
+        return Err(
+            Invalid::one("survey_size", format!("电话回访抽样不超过 {MAX_SURVEY} 人")).into(),
+        );
     }
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
@@ -288,7 +293,10 @@ pub async fn open(
     .map_err(DbError::from)
     .map_err(|e| {
         if e.is_conflict_on("purchase_evaluations.contract_id") {
-            DbError::from(Invalid::one("year", format!("该合同 {year} 年的绩效评价已经开始")))
+            DbError::from(Invalid::one(
+                "year",
+                format!("该合同 {year} 年的绩效评价已经开始"),
+            ))
         } else {
             e
         }
@@ -397,6 +405,37 @@ pub async fn named_on(
     Ok(out)
 }
 
+/// The evaluations of projects in `scope` (staff), open ones first, with contract number,
+/// project title and provider name.
+pub async fn in_scope(
+    conn: &mut Conn<'_>,
+    scope: &Scope,
+) -> Result<Vec<(Evaluation, String, String, String)>, DbError> {
+    if scope.provider_id().is_some() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<(Uuid, String, String, String)> = on_conn!(conn, |c| {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT e.id, k.contract_no, p.title, v.name FROM purchase_evaluations e \
+             JOIN purchase_contracts k ON k.id = e.contract_id \
+             JOIN purchase_projects p ON p.id = k.project_id \
+             JOIN providers v ON v.id = k.provider_id WHERE 1 = 1",
+        );
+        crate::scope_sql::push_scope(&mut q, scope, "p.region_code", "k.provider_id");
+        q.push(" ORDER BY e.status, e.opened_at DESC LIMIT 200");
+        q.build_query_as::<(Uuid, String, String, String)>()
+            .fetch_all(&mut *c)
+            .await
+    })?;
+    let mut out = Vec::new();
+    for (id, no, title, provider) in ids {
+        if let Some(e) = get(conn, id).await? {
+            out.push((e, no, title, provider));
+        }
+    }
+    Ok(out)
+}
+
 /// Names a third-party evaluator account (role `evaluator`, by user name) on an open
 /// evaluation. The purchasing body only; audited.
 pub async fn name_evaluator(w: &WriteCtx<'_>, id: Uuid, username: &str) -> Result<(), DbError> {
@@ -438,12 +477,16 @@ pub async fn name_evaluator(w: &WriteCtx<'_>, id: Uuid, username: &str) -> Resul
         .await
         .map(|_| ())
     })?;
-    let event = Event::new("purchase_evaluation.name_evaluator", "purchase_project", project.id)
-        .region(Some(project.region))
-        .detail(json!({
-            "evaluation": id, "contract_no": contract.input.contract_no,
-            "username": username.trim(),
-        }));
+    let event = Event::new(
+        "purchase_evaluation.name_evaluator",
+        "purchase_project",
+        project.id,
+    )
+    .region(Some(project.region))
+    .detail(json!({
+        "evaluation": id, "contract_no": contract.input.contract_no,
+        "username": username.trim(),
+    }));
     audit::append(&mut conn, w.chain, w.actor, event, w.now).await?;
     tx.commit().await?;
     Ok(())
@@ -490,12 +533,14 @@ pub async fn score(
         .check_marks(marks)
         .map_err(|(name, m)| Invalid::one(&format!("marks.{name}"), m))?;
     on_conn!(&mut conn, |c| {
-        sqlx::query("DELETE FROM purchase_evaluation_scores WHERE evaluation_id = $1 AND party = $2")
-            .bind(id)
-            .bind(party.as_str())
-            .execute(&mut *c)
-            .await
-            .map(|_| ())
+        sqlx::query(
+            "DELETE FROM purchase_evaluation_scores WHERE evaluation_id = $1 AND party = $2",
+        )
+        .bind(id)
+        .bind(party.as_str())
+        .execute(&mut *c)
+        .await
+        .map(|_| ())
     })?;
     on_conn!(&mut conn, |c| {
         sqlx::query(
@@ -639,13 +684,17 @@ pub async fn publish(w: &WriteCtx<'_>, id: Uuid) -> Result<(u32, Grade), DbError
         )
         .await?;
     }
-    let event = Event::new("purchase_evaluation.publish", "purchase_project", project.id)
-        .region(Some(project.region))
-        .detail(json!({
-            "evaluation": id, "contract_no": contract.input.contract_no, "year": e.year,
-            "parts": parts.iter().map(|(p, s)| (p.as_str(), s)).collect::<Vec<_>>(),
-            "total_tenths": total, "grade": grade.as_str(),
-        }));
+    let event = Event::new(
+        "purchase_evaluation.publish",
+        "purchase_project",
+        project.id,
+    )
+    .region(Some(project.region))
+    .detail(json!({
+        "evaluation": id, "contract_no": contract.input.contract_no, "year": e.year,
+        "parts": parts.iter().map(|(p, s)| (p.as_str(), s)).collect::<Vec<_>>(),
+        "total_tenths": total, "grade": grade.as_str(),
+    }));
     audit::append(&mut conn, w.chain, w.actor, event, w.now).await?;
     tx.commit().await?;
     Ok((total, grade))

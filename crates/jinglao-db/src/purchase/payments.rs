@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::policy::PolicyKey;
-use jinglao_domain::purchase::payment::{self, ConfirmationRow, LineState, Outcome, RowProblem};
 use jinglao_domain::purchase::acceptance;
 use jinglao_domain::purchase::contract::PaymentTerms;
+use jinglao_domain::purchase::payment::{self, ConfirmationRow, LineState, Outcome, RowProblem};
 use jinglao_domain::purchase::project::ProjectInput;
 use jinglao_domain::{Invalid, Permission, RegionCode, Scope};
 use serde_json::json;
@@ -398,14 +398,26 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
                     facts.contract_no
                 )));
             }
-            let terms = PaymentTerms::parse(&facts.payment_terms)
-                .ok_or_else(|| DbError::Corrupt(format!("payment terms {}", facts.payment_terms)))?;
+            let terms = PaymentTerms::parse(&facts.payment_terms).ok_or_else(|| {
+                DbError::Corrupt(format!("payment terms {}", facts.payment_terms))
+            })?;
             let accepted = super::acceptances::facts(&mut conn, contract_id).await?;
             let cleared =
                 acceptance::clearing_acceptance(terms, facts.end_on, &s.service_month, &accepted)
                     .map_err(|why| refuse(format!("在合同 {} 下{why}", facts.contract_no)))?;
+            // A deduction is withheld from the next payment under the contract: the acceptance
+            // that clears this month if it deducts, else the oldest one with some left to take.
+            let mut candidates: Vec<&acceptance::AcceptanceFact> = Vec::new();
+            if let Some(a) = cleared {
+                candidates.push(a);
+            }
+            candidates.extend(accepted.iter().filter(|a| {
+                a.result != acceptance::AcceptanceResult::Rejected
+                    && Some(a.id) != cleared.map(|c| c.id)
+            }));
             let mut deducted = 0;
-            if let Some(a) = cleared.filter(|a| a.deduction_fen > 0) {
+            let mut deducting = None;
+            for a in candidates.into_iter().filter(|a| a.deduction_fen > 0) {
                 let taken: i64 = on_conn!(&mut conn, |c| {
                     sqlx::query_scalar(
                         "SELECT CAST(COALESCE(SUM(deducted_fen), 0) AS BIGINT) \
@@ -421,15 +433,19 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
                         .filter(|p| p.4 == Some(a.id))
                         .map(|p| p.5)
                         .sum::<i64>();
-                deducted = (a.deduction_fen - taken).max(0);
-                if deducted >= g.amount_fen {
-                    return Err(refuse(format!(
-                        "在合同 {} 下应付 {} 元，验收扣减 {} 元，扣减后没有应付金额；请与承接主体核对后另行处理",
-                        facts.contract_no,
-                        jinglao_domain::settlement::yuan(g.amount_fen),
-                        jinglao_domain::settlement::yuan(deducted)
-                    )));
+                if a.deduction_fen > taken {
+                    deducted = a.deduction_fen - taken;
+                    deducting = Some(a.id);
+                    break;
                 }
+            }
+            if deducted >= g.amount_fen {
+                return Err(refuse(format!(
+                    "在合同 {} 下应付 {} 元，验收扣减 {} 元，扣减后没有应付金额；请与承接主体核对后另行处理",
+                    facts.contract_no,
+                    jinglao_domain::settlement::yuan(g.amount_fen),
+                    jinglao_domain::settlement::yuan(deducted)
+                )));
             }
             any = true;
             planned.push((
@@ -437,7 +453,7 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
                 contract_id,
                 g.amount_fen - deducted,
                 facts,
-                cleared.map(|a| a.id),
+                deducting.or(cleared.map(|a| a.id)),
                 deducted,
             ));
         }
@@ -485,7 +501,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             e
         }
     })?;
-    for (i, (s, contract_id, amount, facts, acceptance_id, deducted)) in planned.iter().enumerate() {
+    for (i, (s, contract_id, amount, facts, acceptance_id, deducted)) in planned.iter().enumerate()
+    {
         let contract: jinglao_domain::purchase::contract::ContractInput =
             serde_json::from_str(&facts.body)
                 .map_err(|e| DbError::Corrupt(format!("contract body: {e}")))?;

@@ -48,12 +48,14 @@ pub struct Performance {
 impl Performance {
     /// Exceptions per hundred visits, one decimal, or `None` without visits.
     pub fn exception_rate(&self) -> Option<f64> {
-        (self.visits.0 > 0).then(|| (self.visits.1 as f64 * 1000.0 / self.visits.0 as f64).round() / 10.0)
+        (self.visits.0 > 0)
+            .then(|| (self.visits.1 as f64 * 1000.0 / self.visits.0 as f64).round() / 10.0)
     }
 
     /// Mean stars, one decimal.
     pub fn satisfaction(&self) -> Option<f64> {
-        (self.ratings.0 > 0).then(|| (self.ratings.1 as f64 * 10.0 / self.ratings.0 as f64).round() / 10.0)
+        (self.ratings.0 > 0)
+            .then(|| (self.ratings.1 as f64 * 10.0 / self.ratings.0 as f64).round() / 10.0)
     }
 
     /// Percent of caregivers certified.
@@ -63,7 +65,8 @@ impl Performance {
 
     /// Visits per person served, one decimal.
     pub fn units_per_person(&self) -> Option<f64> {
-        (self.people.0 > 0).then(|| (self.units as f64 * 10.0 / self.people.0 as f64).round() / 10.0)
+        (self.people.0 > 0)
+            .then(|| (self.units as f64 * 10.0 / self.people.0 as f64).round() / 10.0)
     }
 
     /// Plain sentences for what needs attention.
@@ -83,7 +86,10 @@ impl Performance {
         if let Some(q) = self.quantity_ceiling
             && self.units as u64 * 100 >= q * 90
         {
-            out.push(format!("已完成 {} 次，接近或超过合同数量上限 {} 次", self.units, q));
+            out.push(format!(
+                "已完成 {} 次，接近或超过合同数量上限 {} 次",
+                self.units, q
+            ));
         }
         if self.settled_fen * 100 >= self.ceiling_fen * 90 {
             out.push("已结算金额达到合同金额的 90%".into());
@@ -118,7 +124,12 @@ pub async fn of_contract(
         .fetch_one(&mut *c)
         .await
     })?;
-    let items: Vec<String> = contract.input.prices.iter().map(|p| p.item_code.clone()).collect();
+    let items: Vec<String> = contract
+        .input
+        .prices
+        .iter()
+        .map(|p| p.item_code.clone())
+        .collect();
     let mut visits = (0i64, 0i64);
     if !items.is_empty() {
         visits = on_conn!(conn, |c| {

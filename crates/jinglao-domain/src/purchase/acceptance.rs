@@ -168,7 +168,10 @@ impl AcceptanceDraft {
                 inv.add("deduction_yuan", "扣减金额不能超过合同金额")
             }
             (Some(AcceptanceResult::Accepted | AcceptanceResult::Rejected), Some(f)) if f != 0 => {
-                inv.add("deduction_yuan", "只有“验收合格，扣减部分费用”才填写扣减金额")
+                inv.add(
+                    "deduction_yuan",
+                    "只有“验收合格，扣减部分费用”才填写扣减金额",
+                )
             }
             _ => {}
         }
@@ -237,7 +240,8 @@ pub fn clearing_acceptance<'a>(
     }
     let last = month_end(month).unwrap_or(term_end).min(term_end);
     let covering = facts.iter().rev().find(|f| {
-        f.period_end >= last && (terms == PaymentTerms::Milestones || f.kind == AcceptanceKind::Final)
+        f.period_end >= last
+            && (terms == PaymentTerms::Milestones || f.kind == AcceptanceKind::Final)
     });
     match covering {
         None if terms == PaymentTerms::Milestones => Err(format!(
@@ -293,9 +297,21 @@ mod tests {
     #[test]
     fn a_monthly_contract_waits_for_acceptance_only_in_its_final_month() {
         let end = d("2026-12-31");
-        assert!(!needs_acceptance(PaymentTerms::MonthlyVerified, end, "2026-11"));
-        assert!(needs_acceptance(PaymentTerms::MonthlyVerified, end, "2026-12"));
-        assert!(needs_acceptance(PaymentTerms::PerHead, d("2026-12-15"), "2026-12"));
+        assert!(!needs_acceptance(
+            PaymentTerms::MonthlyVerified,
+            end,
+            "2026-11"
+        ));
+        assert!(needs_acceptance(
+            PaymentTerms::MonthlyVerified,
+            end,
+            "2026-12"
+        ));
+        assert!(needs_acceptance(
+            PaymentTerms::PerHead,
+            d("2026-12-15"),
+            "2026-12"
+        ));
         assert!(needs_acceptance(PaymentTerms::Milestones, end, "2026-03"));
     }
 
@@ -304,18 +320,36 @@ mod tests {
         let end = d("2026-12-31");
         let terms = PaymentTerms::MonthlyVerified;
         let none: Vec<AcceptanceFact> = vec![];
-        assert!(clearing_acceptance(terms, end, "2026-12", &none)
-            .unwrap_err()
-            .contains("尚无终期验收记录"));
-        let milestone = vec![fact(AcceptanceKind::Milestone, "2026-12-31", AcceptanceResult::Accepted)];
+        assert!(
+            clearing_acceptance(terms, end, "2026-12", &none)
+                .unwrap_err()
+                .contains("尚无终期验收记录")
+        );
+        let milestone = vec![fact(
+            AcceptanceKind::Milestone,
+            "2026-12-31",
+            AcceptanceResult::Accepted,
+        )];
         assert!(clearing_acceptance(terms, end, "2026-12", &milestone).is_err());
-        let rejected = vec![fact(AcceptanceKind::Final, "2026-12-31", AcceptanceResult::Rejected)];
-        assert!(clearing_acceptance(terms, end, "2026-12", &rejected)
-            .unwrap_err()
-            .contains("验收不合格"));
+        let rejected = vec![fact(
+            AcceptanceKind::Final,
+            "2026-12-31",
+            AcceptanceResult::Rejected,
+        )];
+        assert!(
+            clearing_acceptance(terms, end, "2026-12", &rejected)
+                .unwrap_err()
+                .contains("验收不合格")
+        );
         let mut redone = rejected.clone();
-        redone.push(fact(AcceptanceKind::Final, "2026-12-31", AcceptanceResult::Deducted));
-        let ok = clearing_acceptance(terms, end, "2026-12", &redone).unwrap().unwrap();
+        redone.push(fact(
+            AcceptanceKind::Final,
+            "2026-12-31",
+            AcceptanceResult::Deducted,
+        ));
+        let ok = clearing_acceptance(terms, end, "2026-12", &redone)
+            .unwrap()
+            .unwrap();
         assert_eq!(ok.id, redone[1].id);
     }
 
@@ -323,8 +357,16 @@ mod tests {
     fn a_milestone_contract_pays_a_month_only_up_to_an_accepted_milestone() {
         let end = d("2026-12-31");
         let terms = PaymentTerms::Milestones;
-        let facts = vec![fact(AcceptanceKind::Milestone, "2026-06-30", AcceptanceResult::Accepted)];
-        assert!(clearing_acceptance(terms, end, "2026-06", &facts).unwrap().is_some());
+        let facts = vec![fact(
+            AcceptanceKind::Milestone,
+            "2026-06-30",
+            AcceptanceResult::Accepted,
+        )];
+        assert!(
+            clearing_acceptance(terms, end, "2026-06", &facts)
+                .unwrap()
+                .is_some()
+        );
         let err = clearing_acceptance(terms, end, "2026-07", &facts).unwrap_err();
         assert!(err.contains("2026-07-31"), "{err}");
     }
@@ -336,7 +378,13 @@ mod tests {
         a.inspected_on = "2026-11-01".into();
         let e = a.parse(term(), 100_000, d("2027-02-01")).unwrap_err();
         assert!(e.get("period_end").unwrap().contains("合同终止日"));
-        assert!(draft().parse(term(), 100_000, d("2027-01-09")).unwrap_err().get("inspected_on").is_some());
+        assert!(
+            draft()
+                .parse(term(), 100_000, d("2027-01-09"))
+                .unwrap_err()
+                .get("inspected_on")
+                .is_some()
+        );
         assert!(draft().parse(term(), 100_000, d("2027-02-01")).is_ok());
     }
 
@@ -350,9 +398,20 @@ mod tests {
         assert!(e.get("findings").is_some());
         a.findings = "三次服务超时".into();
         a.deduction_yuan = "2000".into();
-        assert!(a.parse(term(), 100_000, d("2027-02-01")).unwrap_err().get("deduction_yuan").unwrap().contains("合同金额"));
+        assert!(
+            a.parse(term(), 100_000, d("2027-02-01"))
+                .unwrap_err()
+                .get("deduction_yuan")
+                .unwrap()
+                .contains("合同金额")
+        );
         a.deduction_yuan = "300.50".into();
-        assert_eq!(a.parse(term(), 100_000, d("2027-02-01")).unwrap().deduction_fen, 30_050);
+        assert_eq!(
+            a.parse(term(), 100_000, d("2027-02-01"))
+                .unwrap()
+                .deduction_fen,
+            30_050
+        );
         let mut b = draft();
         b.deduction_yuan = "10".into();
         assert!(b.parse(term(), 100_000, d("2027-02-01")).is_err());

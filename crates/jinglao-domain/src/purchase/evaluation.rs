@@ -46,6 +46,9 @@ labelled_enum! {
     }
 }
 
+/// Marks by criterion, in the scheme's order.
+pub type Marks = Vec<(String, u32)>;
+
 /// The longest scheme text read.
 pub const MAX_SCHEME_CHARS: usize = 1000;
 
@@ -129,12 +132,17 @@ impl Scheme {
                 }
                 "等次" => {
                     let mut b = [0u32; 3];
-                    for (i, g) in [Grade::Excellent, Grade::Good, Grade::Pass].iter().enumerate() {
+                    for (i, g) in [Grade::Excellent, Grade::Good, Grade::Pass]
+                        .iter()
+                        .enumerate()
+                    {
                         b[i] = items
                             .iter()
                             .find(|(n, _)| n == g.label())
                             .map(|(_, v)| *v)
-                            .ok_or_else(|| format!("等次应写出优秀、良好、合格的最低分，缺“{}”", g.label()))?;
+                            .ok_or_else(|| {
+                                format!("等次应写出优秀、良好、合格的最低分，缺“{}”", g.label())
+                            })?;
                     }
                     if !(b[0] > b[1] && b[1] > b[2] && b[0] <= 100) {
                         return Err("等次的最低分应为 优秀 > 良好 > 合格，且不超过 100".into());
@@ -149,7 +157,10 @@ impl Scheme {
             .iter()
             .find(|(p, _)| *p == Party::Recipients)
             .map_or(0, |(_, n)| *n);
-        if weights.iter().any(|(p, n)| *p != Party::Recipients && *n >= recipients) {
+        if weights
+            .iter()
+            .any(|(p, n)| *p != Party::Recipients && *n >= recipients)
+        {
             return Err(
                 "服务对象的权重应高于其他各方（湘财社〔2015〕2号 九：更侧重受益对象的满意度评价）"
                     .into(),
@@ -181,7 +192,7 @@ impl Scheme {
 
     /// Checks one party's marks (criterion name → points) against the criteria and returns
     /// them in the scheme's order with their sum; the error names the criterion.
-    pub fn check_marks(&self, marks: &[(String, u32)]) -> Result<(Vec<(String, u32)>, u32), (String, String)> {
+    pub fn check_marks(&self, marks: &[(String, u32)]) -> Result<(Marks, u32), (String, String)> {
         let mut out = Vec::new();
         for (name, max) in &self.criteria {
             let got = marks
@@ -194,7 +205,10 @@ impl Scheme {
             }
             out.push((name.clone(), got));
         }
-        if let Some((n, _)) = marks.iter().find(|(n, _)| !self.criteria.iter().any(|(c, _)| c == n)) {
+        if let Some((n, _)) = marks
+            .iter()
+            .find(|(n, _)| !self.criteria.iter().any(|(c, _)| c == n))
+        {
             return Err((n.clone(), format!("“{n}”不是本方案的评分项")));
         }
         let sum = out.iter().map(|(_, v)| v).sum();
@@ -282,7 +296,7 @@ pub fn draw_sample<T: AsRef<[u8]> + Clone>(candidates: &[T], n: usize, seed: &[u
             (h.finalize().into(), c)
         })
         .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_by_key(|k| k.0);
     keyed.into_iter().take(n).map(|(_, c)| c.clone()).collect()
 }
 
@@ -306,9 +320,13 @@ mod tests {
     fn a_scheme_that_does_not_favour_the_recipients_or_does_not_add_up_is_refused() {
         let e = Scheme::parse("评价方：服务对象 30，购买主体 40，财政部门 10，第三方 20｜评分项：质量 100｜等次：优秀 90，良好 80，合格 60").unwrap_err();
         assert!(e.contains("服务对象的权重应高于"), "{e}");
-        let e = Scheme::parse("评价方：服务对象 50，购买主体 20｜评分项：质量 100｜等次：优秀 90，良好 80，合格 60").unwrap_err();
+        let e = Scheme::parse(
+            "评价方：服务对象 50，购买主体 20｜评分项：质量 100｜等次：优秀 90，良好 80，合格 60",
+        )
+        .unwrap_err();
         assert!(e.contains("合计应为 100"), "{e}");
-        let e = Scheme::parse("评价方：服务对象 100｜评分项：质量 100｜等次：优秀 90，合格 60").unwrap_err();
+        let e = Scheme::parse("评价方：服务对象 100｜评分项：质量 100｜等次：优秀 90，合格 60")
+            .unwrap_err();
         assert!(e.contains("良好"), "{e}");
         assert!(Scheme::parse(&"评".repeat(1001)).is_err());
     }
@@ -334,13 +352,29 @@ mod tests {
     #[test]
     fn marks_are_checked_against_the_criteria_by_name() {
         let s = Scheme::parse(DEFAULT_SCHEME).unwrap();
-        let m = |v: &[(&str, u32)]| v.iter().map(|(n, p)| (n.to_string(), *p)).collect::<Vec<_>>();
+        let m = |v: &[(&str, u32)]| {
+            v.iter()
+                .map(|(n, p)| (n.to_string(), *p))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            s.check_marks(&m(&[("服务数量", 25), ("服务质量", 35), ("资金使用效率", 28)])).unwrap().1,
+            s.check_marks(&m(&[
+                ("服务数量", 25),
+                ("服务质量", 35),
+                ("资金使用效率", 28)
+            ]))
+            .unwrap()
+            .1,
             88
         );
         assert_eq!(
-            s.check_marks(&m(&[("服务数量", 31), ("服务质量", 35), ("资金使用效率", 28)])).unwrap_err().0,
+            s.check_marks(&m(&[
+                ("服务数量", 31),
+                ("服务质量", 35),
+                ("资金使用效率", 28)
+            ]))
+            .unwrap_err()
+            .0,
             "服务数量"
         );
         assert!(s.check_marks(&m(&[("服务数量", 1)])).is_err());
@@ -348,11 +382,22 @@ mod tests {
 
     #[test]
     fn satisfaction_averages_ratings_and_survey_half_and_half() {
-        let s = Satisfaction { ratings: (10, 45), survey: (4, 16), unreached: 1 };
+        let s = Satisfaction {
+            ratings: (10, 45),
+            survey: (4, 16),
+            unreached: 1,
+        };
         // (4.5 + 4.0) / 2 = 4.25 stars = 85.0 points
         assert_eq!(s.score_tenths(), Some(850));
         assert_eq!(Satisfaction::default().score_tenths(), None);
-        assert_eq!(Satisfaction { survey: (2, 10), ..Default::default() }.score_tenths(), Some(1000));
+        assert_eq!(
+            Satisfaction {
+                survey: (2, 10),
+                ..Default::default()
+            }
+            .score_tenths(),
+            Some(1000)
+        );
     }
 
     #[test]

@@ -76,7 +76,12 @@ pub async fn show_home(
         path.push(r.name.clone());
     }
     let stats = match (&user.scope, &region) {
-        (Scope::Region(_), Some(r)) if r.level != RegionLevel::Village => Some(tree.stats(&r.code)),
+        (Scope::Region(_), Some(r))
+            if r.level != RegionLevel::Village
+                && user.can(jinglao_domain::Permission::ViewRegions) =>
+        {
+            Some(tree.stats(&r.code))
+        }
         _ => None,
     };
     let mut c = state.db.acquire().await?;
@@ -158,14 +163,24 @@ pub async fn show_home(
     };
 
     let work = super::home_work::load(&state, &user).await?;
-    let mut tasks = vec![Task {
-        href: format!("/regions/{}", a.region_code),
-        title: "浏览行政区划",
-        description: match &region {
-            Some(r) => format!("查看{}及下辖区划、城乡分类", r.name),
-            None => "查看下辖区划".into(),
-        },
-    }];
+    let mut tasks = Vec::new();
+    if user.can(Permission::ViewRegions) {
+        tasks.push(Task {
+            href: format!("/regions/{}", a.region_code),
+            title: "浏览行政区划",
+            description: match &region {
+                Some(r) => format!("查看{}及下辖区划、城乡分类", r.name),
+                None => "查看下辖区划".into(),
+            },
+        });
+    }
+    if user.can(Permission::ScoreAsThirdParty) || user.can(Permission::EvaluateContracts) {
+        tasks.push(Task {
+            href: "/purchase/evaluations".into(),
+            title: "绩效评价",
+            description: "政府购买服务合同的年度绩效评价：查看履约情况、打分".into(),
+        });
+    }
     if user.can(Permission::ManageAccounts) {
         tasks.push(Task {
             href: "/admin/users".into(),

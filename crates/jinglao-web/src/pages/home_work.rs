@@ -180,7 +180,7 @@ pub fn tiles_for(role: Role, w: &WorkCounts) -> Vec<Tile> {
         Role::ProviderAdmin => vec![to_confirm, visits],
         Role::Inspector => vec![visits, overdue],
         Role::Assessor => vec![reassess],
-        Role::Admin | Role::Caregiver | Role::Auditor => Vec::new(),
+        Role::Admin | Role::Caregiver | Role::Auditor | Role::Evaluator => Vec::new(),
     }
 }
 
@@ -211,7 +211,7 @@ pub async fn load(state: &AppState, user: &CurrentUser) -> Result<Work, PageErro
         today + Duration::days(SOON_DAYS),
     )
     .await?;
-    let changes = if role == Role::Caregiver {
+    let changes = if matches!(role, Role::Caregiver | Role::Evaluator) {
         Vec::new()
     } else {
         worklist::changes_since(&mut c.conn(), &user.scope, now - Duration::days(1))

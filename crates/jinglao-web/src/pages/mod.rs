@@ -107,6 +107,12 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "statement_run" => "对账单已生成或更新。",
         "batch_created" => "支付批次已生成。请下载支付清单交国库，收到国库的支付结果后在本页上传。",
         "project_stepped" => "已办理。",
+        "acceptance_recorded" => "验收记录已登记。",
+        "contract_terminated" => "合同已解除，自解除之日起不再按该合同计价。",
+        "evaluation_scored" => "评分已保存；公布前可以修改。",
+        "call_recorded" => "回访结果已登记。",
+        "evaluator_named" => "已指定第三方评估机构，对方登录后可以查看本合同并打分。",
+        "evaluation_published" => "评价结果已公布。",
         "visit_reviewed" => "核查结论已记录。",
         "visit_corrected" => "已更正时间并重新核验；更正记录单独保存，并记入审计日志。",
         "checked_in" => "已签到。服务完成后请让老人读出确认码再签退。",
@@ -214,7 +220,9 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     {
         items.push(("/assessments", "能力评估"));
     }
-    items.push(("/regions", "行政区划"));
+    if user.can(Permission::ViewRegions) {
+        items.push(("/regions", "行政区划"));
+    }
     if user.can(Permission::ViewProviders) {
         items.push(("/providers", "服务机构"));
         items.push(("/facilities", "养老设施"));
@@ -254,6 +262,9 @@ fn nav_for(user: &CurrentUser, path: &str) -> Vec<NavItem> {
     }
     if user.can(Permission::PayStatements) {
         items.push(("/payment-batches", "国库支付"));
+    }
+    if user.can(Permission::EvaluateContracts) || user.can(Permission::ScoreAsThirdParty) {
+        items.push(("/purchase/evaluations", "绩效评价"));
     }
     if user.can(Permission::ManageAgencies) {
         items.push(("/agencies", "评估机构"));

@@ -54,6 +54,16 @@ pub struct RegionQuery {
     q: Option<String>,
 }
 
+/// The division tree is reference data for every role but the third-party evaluator, which
+/// reads only the contracts it is named on.
+fn may_view(user: &crate::auth::CurrentUser) -> Result<(), AppError> {
+    if user.can(Permission::ViewRegions) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("您的账号不能浏览行政区划".into()))
+    }
+}
+
 const SEARCH_LIMIT: usize = 100;
 
 /// `GET /regions`: searches by name, or shows the top of the user's tree.
@@ -63,6 +73,7 @@ pub async fn index(
     PageUser(user): PageUser,
     Query(q): Query<RegionQuery>,
 ) -> Result<Response, PageError> {
+    may_view(&user)?;
     let query = q.q.unwrap_or_default().trim().to_string();
     if query.is_empty()
         && let Some(root) = user.scope.region_root()
@@ -135,6 +146,7 @@ pub async fn show(
     PageUser(user): PageUser,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
+    may_view(&user)?;
     let code = parse_code(&code)?;
     render(&region_page(&state, ctx, &user, code, FormErrors::new()).await?)
 }

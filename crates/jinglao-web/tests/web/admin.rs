@@ -60,7 +60,7 @@ test_on_both! {
             ("new_password", "Xiangtan-New-2026!"), ("confirm_password", "Xiangtan-New-2026!")]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(app.get(&owner, "/regions/430302001001").await.status, StatusCode::OK);
-        assert_eq!(app.audit_count("user.create").await, 1 + 14 + 1, "demo accounts (one per role, two more assessors and a cashier), the test admin and this one");
+        assert_eq!(app.audit_count("user.create").await, 1 + 15 + 1, "demo accounts (one per role, two more assessors and a cashier), the test admin and this one");
     }
 }
 

@@ -249,3 +249,116 @@ async fn resp_location(
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     resp.headers()["location"].to_str().unwrap().to_string()
 }
+
+test_on_both! {
+    async fn the_district_accepts_a_contract_with_its_report_and_every_party_evaluates_it_and_the_public_reads_the_grade(app: TestApp) {
+        seed_demo_year(&app).await;
+        app.create_user("yh_county", Role::CountyStaff, "430302").await;
+        app.create_user("fin_eval", Role::Finance, "4303").await;
+        app.create_user("pinggu", Role::Evaluator, "4303").await;
+        let county = app.login("yh_county").await;
+        // From the project to its contract, by name.
+        let projects = app.get(&county, "/purchase/projects").await;
+        let mut contract_path = None;
+        for href in projects.attrs("table a", "href") {
+            let p = app.get(&county, &href).await;
+            if let Some(k) = p.attr("#contracts a", "href") { contract_path = Some(k); break; }
+        }
+        let contract_path = contract_path.expect("the demo's contract is linked from its project");
+        let page = app.get(&county, &contract_path).await;
+        assert!(page.text_of("#performance").unwrap().contains("核验异常率"));
+        assert!(page.text_of("#no-acceptances").is_some());
+        // A milestone acceptance with a deduction and the third party's report.
+        let today = jinglao_domain::clock::china_date(app.clock_now());
+        let period_end = today - chrono::Duration::days(1);
+        let action = page.attr("#acceptance-form", "action").unwrap();
+        let form = |deduction: &str, report: &'static [u8]| reqwest::multipart::Form::new()
+            .text("kind", "milestone").text("period_end", period_end.to_string())
+            .text("inspected_on", today.to_string()).text("inspectors", "雨湖区民政局 李四")
+            .text("third_party", "湘潭某评估中心 第 7 号").text("findings", "两次晚到")
+            .text("result", "deducted").text("deduction_yuan", deduction.to_string())
+            .part("report", reqwest::multipart::Part::bytes(report).file_name("验收报告.pdf"));
+        let pdf: &'static [u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+        let resp = county.post(app.url(&action)).multipart(form("", pdf)).send().await.unwrap();
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#deduction_yuan-error").is_some(), "a deduction needs its amount");
+        let resp = county.post(app.url(&action)).multipart(form("90", pdf)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        let page = app.get(&county, &contract_path).await;
+        let row = page.texts("#acceptances tbody tr").join(" ");
+        assert!(row.contains("阶段验收") && row.contains("扣减 90.00 元"), "{row}");
+        let report = county.get(app.url(&page.attr("#acceptances a", "href").unwrap())).send().await.unwrap();
+        assert_eq!(report.bytes().await.unwrap().as_ref(), pdf);
+        // The year's evaluation.
+        let resp = app.post_form(&county, &format!("{contract_path}/evaluations"), &[("_csrf", &page.csrf()), ("year", &today.format("%Y").to_string()), ("survey_size", "5")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let eval_path = resp.headers()["location"].to_str().unwrap().to_string();
+        let eval_id = eval_path.rsplit('/').next().unwrap().to_string();
+        let contract_id = contract_path.rsplit('/').next().unwrap().to_string();
+        // The third party reaches nothing until named, and then only this contract's evaluation.
+        let third = app.token("pinggu").await;
+        let api_eval = format!("/api/v1/purchase/evaluations/{eval_id}");
+        assert_eq!(app.api_get(&third, &api_eval).await.0, StatusCode::NOT_FOUND);
+        let county_token = app.token("yh_county").await;
+        let (s, _) = app.api_post(&county_token, &format!("{api_eval}/evaluators"), serde_json::json!({"username": "pinggu"})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, v) = app.api_get(&third, &api_eval).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["my_party"], "third_party");
+        assert!(v["survey"].as_array().unwrap().is_empty(), "the survey's names are the purchasing body's");
+        for path in [format!("/api/v1/purchase/contracts/{contract_id}"), "/api/v1/purchase/projects".into(), "/api/v1/regions".into()] {
+            assert_eq!(app.api_get(&third, &path).await.0, StatusCode::FORBIDDEN, "{path}");
+        }
+        let marks = |q: u32| serde_json::json!({"marks": {"服务数量": q, "服务质量": 30, "资金使用效率": 25}, "comment": "抽查一致"});
+        let (s, v) = app.api_post(&third, &format!("{api_eval}/scores"), serde_json::json!({"marks": {"服务数量": 31, "服务质量": 30, "资金使用效率": 25}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(v.to_string().contains("marks.服务数量"), "{v}");
+        assert_eq!(app.api_post(&third, &format!("{api_eval}/scores"), marks(24)).await.0, StatusCode::NO_CONTENT);
+        let fin = app.token("fin_eval").await;
+        assert_eq!(app.api_post(&fin, &format!("{api_eval}/scores"), marks(26)).await.0, StatusCode::NO_CONTENT);
+        // The district marks on the page; the survey calls each person drawn.
+        let page = app.get(&county, &eval_path).await;
+        let resp = app.post_form(&county, &format!("{eval_path}/score"), &[("_csrf", &page.csrf()), ("mark.服务数量", "27"), ("mark.服务质量", "35"), ("mark.资金使用效率", "26"), ("comment", "按计划推进")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        let (_, v) = app.api_get(&county_token, &api_eval).await;
+        let drawn = v["survey"].as_array().unwrap().clone();
+        assert!(!drawn.is_empty() && drawn.len() <= 5, "{drawn:?}");
+        // Publishing before the recipients answer names who is missing.
+        let resp = app.post_form(&county, &format!("{eval_path}/publish"), &[("_csrf", &page.csrf())]).await;
+        let early = TestApp::page(resp).await;
+        assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(early.text_of("#status-error").unwrap().contains("服务对象"), "{:?}", early.text_of("#status-error"));
+        for p in &drawn {
+            let (s, v) = app.api_post(&county_token, &format!("{api_eval}/calls"), serde_json::json!({"elder_id": p["elder_id"], "score": 4})).await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        }
+        let (s, v) = app.api_post(&county_token, &format!("{api_eval}/publication"), serde_json::json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // 0.5·80 + 0.2·88 + 0.1·81 + 0.2·79 = 81.5
+        assert_eq!((v["total_tenths"].as_u64(), v["grade_label"].as_str()), (Some(815), Some("良好")));
+        let page = app.get(&county, &eval_path).await;
+        assert_eq!(page.text_of("#grade").as_deref(), Some("良好"));
+        // The public reads the grade, and no person's name.
+        let public = reqwest::Client::new();
+        let text = public.get(app.url("/open-data/evaluations")).send().await.unwrap().text().await.unwrap();
+        assert!(text.contains("81.5") && text.contains("良好") && text.contains("雨湖区康乐居家养老服务中心"));
+        let json = public.get(app.url("/open-data/evaluations.json")).send().await.unwrap().text().await.unwrap();
+        for p in &drawn {
+            assert!(!json.contains(p["name"].as_str().unwrap()) && !text.contains(p["name"].as_str().unwrap()));
+        }
+        assert!(app.audit_count("purchase_evaluation.read").await >= 1, "the third party's reads are audited");
+        // The next project shows the grade beside the provider's bid.
+        let (_, projects) = app.api_get(&county_token, "/api/v1/purchase/projects").await;
+        let mut seen = false;
+        for p in projects.as_array().unwrap() {
+            let (_, d) = app.api_get(&county_token, &format!("/api/v1/purchase/projects/{}", p["id"].as_str().unwrap())).await;
+            for b in d["bids"].as_array().unwrap() {
+                if b["provider_name"] == "雨湖区康乐居家养老服务中心" {
+                    seen |= b["past_evaluations"].to_string().contains("良好");
+                }
+            }
+        }
+        assert!(seen, "the result stands beside the provider's bids");
+    }
+}

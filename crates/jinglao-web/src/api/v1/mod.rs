@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod contracts;
 pub mod credit;
 pub mod elders;
 pub mod eligibility;
@@ -154,6 +155,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(purchase::record_bid))
         .routes(routes!(purchase::award_project))
         .routes(routes!(purchase::sign_contract))
+        .routes(routes!(contracts::show_contract))
+        .routes(routes!(contracts::record_acceptance))
+        .routes(routes!(contracts::acceptance_report))
+        .routes(routes!(contracts::terminate_contract))
+        .routes(routes!(contracts::open_evaluation))
+        .routes(routes!(contracts::list_evaluations))
+        .routes(routes!(contracts::show_evaluation))
+        .routes(routes!(contracts::score_evaluation))
+        .routes(routes!(contracts::record_call))
+        .routes(routes!(contracts::name_evaluator))
+        .routes(routes!(contracts::publish_evaluation))
         .routes(routes!(payments::list_payable))
         .routes(routes!(payments::list_batches, payments::create_batch))
         .routes(routes!(payments::show_batch))

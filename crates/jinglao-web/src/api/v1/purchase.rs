@@ -378,6 +378,9 @@ pub struct BidDto {
     pub rank: Option<usize>,
     /// Total score in hundredths of a point.
     pub total_centi: u32,
+    /// The provider's published evaluation results of earlier contracts, newest first: year,
+    /// grade label, total (湘财社〔2015〕2号 九: the basis for choosing providers).
+    pub past_evaluations: Vec<(i32, String, String)>,
 }
 
 /// A project with its bids and awards.
@@ -416,6 +419,8 @@ pub async fn show_project(
     let ranked_public = !matches!(p.status, ProjectStatus::Tendering);
     let ranked = selection::ranking(&p, &bids);
     let own = user.scope.provider_id();
+    let bidders: Vec<Uuid> = bids.iter().map(|b| b.provider_id).collect();
+    let past = jinglao_db::purchase::evaluations::published_for(&mut c.conn(), &bidders).await?;
     let bids = bids
         .into_iter()
         .zip(ranked)
@@ -438,6 +443,11 @@ pub async fn show_project(
             } else {
                 0
             },
+            past_evaluations: past
+                .iter()
+                .filter(|e| e.provider_id == b.provider_id)
+                .map(|e| (e.year, e.grade_label().to_string(), e.total_text()))
+                .collect(),
         })
         .collect();
     let awards = selection::awards(&mut c.conn(), id)

@@ -89,6 +89,9 @@ pub async fn list_roots(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> Result<Json<RegionList>, ApiError> {
+    if !user.can(jinglao_domain::Permission::ViewRegions) {
+        return Err(AppError::Forbidden("您的账号不能浏览行政区划".into()).into());
+    }
     let tree = state.regions.tree();
     Ok(Json(RegionList {
         items: tree
@@ -119,6 +122,9 @@ pub async fn show_region(
     ApiUser(user): ApiUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionDto>, ApiError> {
+    if !user.can(jinglao_domain::Permission::ViewRegions) {
+        return Err(AppError::Forbidden("您的账号不能浏览行政区划".into()).into());
+    }
     let code = parse_code(&code)?;
     let tree = state.regions.tree();
     let r = tree.get(&user.scope, &code).ok_or(AppError::NotFound)?;
@@ -144,6 +150,9 @@ pub async fn list_children(
     ApiUser(user): ApiUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionList>, ApiError> {
+    if !user.can(jinglao_domain::Permission::ViewRegions) {
+        return Err(AppError::Forbidden("您的账号不能浏览行政区划".into()).into());
+    }
     let code = parse_code(&code)?;
     let tree = state.regions.tree();
     let items = tree
@@ -177,6 +186,9 @@ pub async fn update_region(
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<RegionUpdate>,
 ) -> Result<Json<RegionDto>, ApiError> {
+    if !user.can(jinglao_domain::Permission::ViewRegions) {
+        return Err(AppError::Forbidden("您的账号不能浏览行政区划".into()).into());
+    }
     let code = parse_code(&code)?;
     if !user.scope.sees_region(&code) {
         return Err(AppError::NotFound.into());

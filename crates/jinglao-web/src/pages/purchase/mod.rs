@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+pub mod contracts;
+pub mod evaluations;
 pub mod payments;
 pub mod projects;
 
@@ -35,6 +37,43 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/payment-batches/{id}/confirmation",
             axum::routing::post(payments::confirm),
+        )
+        .route("/open-data/evaluations", get(evaluations::public))
+        .route("/open-data/evaluations.json", get(evaluations::public_json))
+        .route("/purchase/contracts/{id}", get(contracts::show))
+        .route(
+            "/purchase/contracts/{id}/acceptances",
+            axum::routing::post(contracts::accept),
+        )
+        .route(
+            "/purchase/contracts/{id}/acceptances/{acceptance}/report",
+            get(contracts::report),
+        )
+        .route(
+            "/purchase/contracts/{id}/terminate",
+            axum::routing::post(contracts::terminate),
+        )
+        .route(
+            "/purchase/contracts/{id}/evaluations",
+            axum::routing::post(contracts::open_evaluation),
+        )
+        .route("/purchase/evaluations", get(evaluations::index))
+        .route("/purchase/evaluations/{id}", get(evaluations::show))
+        .route(
+            "/purchase/evaluations/{id}/score",
+            axum::routing::post(evaluations::score),
+        )
+        .route(
+            "/purchase/evaluations/{id}/calls",
+            axum::routing::post(evaluations::call),
+        )
+        .route(
+            "/purchase/evaluations/{id}/evaluators",
+            axum::routing::post(evaluations::name_evaluator),
+        )
+        .route(
+            "/purchase/evaluations/{id}/publish",
+            axum::routing::post(evaluations::publish),
         )
         .route("/purchase/projects", get(projects::index))
         .route("/purchase/projects/{id}", get(projects::show))

@@ -115,6 +115,8 @@ pub async fn index(
 
 /// A contract of the project, for the page.
 pub struct ContractRow {
+    /// Id.
+    pub id: Uuid,
     /// Number.
     pub no: String,
     /// Ceiling in yuan.
@@ -162,6 +164,7 @@ async fn show_page(
         .await?
         .into_iter()
         .map(|k| ContractRow {
+            id: k.id,
             ceiling: yuan(k.input.ceiling_fen),
             term: format!("{} 至 {}", k.input.start, k.input.end),
             filed: k.filed_on.map(|d| d.to_string()),

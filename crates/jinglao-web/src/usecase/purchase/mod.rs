@@ -10,6 +10,7 @@ use jinglao_domain::purchase::ocds as out;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub mod contracts;
 pub mod payments;
 
 use super::Acting;
