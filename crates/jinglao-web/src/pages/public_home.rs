@@ -25,7 +25,7 @@ pub struct Door {
 }
 
 /// What the public can do, in the order people ask for it.
-const DOORS: [Door; 6] = [
+const DOORS: [Door; 7] = [
     Door {
         href: "/apply",
         title: "查一查能享受什么",
@@ -61,6 +61,12 @@ const DOORS: [Door; 6] = [
         title: "公示",
         hint: "审定通过的名单在这里公示，欢迎监督",
         id: "door-notices",
+    },
+    Door {
+        href: "/open-data/purchase",
+        title: "政府购买服务",
+        hint: "购买项目公告、确定的承接主体、合同、验收和绩效评价结果",
+        id: "door-purchase",
     },
 ];
 

@@ -14,7 +14,7 @@ test_on_both! {
         let page = app.get(&public, "/").await;
         assert_eq!(page.status, StatusCode::OK, "no sign-in for the public");
         let doors = page.texts("#doors .door-title");
-        assert_eq!(doors, ["查一查能享受什么", "申请服务", "查办理进度", "找养老机构", "预约和评价上门服务", "公示", "投诉建议"]);
+        assert_eq!(doors, ["查一查能享受什么", "申请服务", "查办理进度", "找养老机构", "预约和评价上门服务", "公示", "政府购买服务", "投诉建议"]);
         assert_eq!(page.attr("#door-notices", "href").as_deref(), Some("/notices"));
         assert_eq!(page.text_of("#hotline").as_deref(), Some("12345"), "the built-in default");
         assert!(page.text_of("#objection").is_some());

@@ -348,6 +348,28 @@ test_on_both! {
             assert!(!json.contains(p["name"].as_str().unwrap()) && !text.contains(p["name"].as_str().unwrap()));
         }
         assert!(app.audit_count("purchase_evaluation.read").await >= 1, "the third party's reads are audited");
+        // The public notices: announced projects only, each with its award, contract,
+        // acceptance and grade; a project still with finance answers like one that does not exist.
+        let list = TestApp::page(public.get(app.url("/open-data/purchase")).send().await.unwrap()).await;
+        let links = list.attrs("#notices a", "href");
+        assert_eq!(links.len(), 2, "the tendered and the contracted project, not the one with finance: {links:?}");
+        let mut found = false;
+        for l in &links {
+            let notice = TestApp::page(public.get(app.url(l)).send().await.unwrap()).await;
+            if notice.text.contains("雨民购") {
+                let contract = notice.texts(".notice-contract").join(" ");
+                assert!(contract.contains("阶段验收") && contract.contains("81.5") && contract.contains("良好"), "{contract}");
+                assert!(notice.text_of("#notice-awards").unwrap().contains("康乐"));
+                for p in &drawn { assert!(!notice.text.contains(p["name"].as_str().unwrap())); }
+                found = true;
+            }
+        }
+        assert!(found);
+        let (_, all) = app.api_get(&county_token, "/api/v1/purchase/projects").await;
+        let hidden = all.as_array().unwrap().iter().find(|p| p["status"] == "submitted").unwrap()["id"].as_str().unwrap().to_string();
+        let hidden = public.get(app.url(&format!("/open-data/purchase/{hidden}"))).send().await.unwrap().status();
+        let missing = public.get(app.url(&format!("/open-data/purchase/{}", uuid::Uuid::nil()))).send().await.unwrap().status();
+        assert_eq!((hidden, missing), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
         // The next project shows the grade beside the provider's bid.
         let (_, projects) = app.api_get(&county_token, "/api/v1/purchase/projects").await;
         let mut seen = false;

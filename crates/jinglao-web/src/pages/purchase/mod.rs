@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 pub mod contracts;
 pub mod evaluations;
+pub mod notices;
 pub mod payments;
 pub mod projects;
 
@@ -38,6 +39,8 @@ pub fn routes() -> Router<AppState> {
             "/payment-batches/{id}/confirmation",
             axum::routing::post(payments::confirm),
         )
+        .route("/open-data/purchase", get(notices::index))
+        .route("/open-data/purchase/{id}", get(notices::show))
         .route("/open-data/evaluations", get(evaluations::public))
         .route("/open-data/evaluations.json", get(evaluations::public_json))
         .route("/purchase/contracts/{id}", get(contracts::show))

@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub mod contracts;
+pub mod notices;
 pub mod payments;
 
 use super::Acting;
