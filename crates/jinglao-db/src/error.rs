@@ -113,6 +113,10 @@ const KNOWN_UNIQUE: &[(&str, &str)] = &[
     ),
     ("payment_batches_batch_no", "payment_batches.batch_no"),
     (
+        "purchase_evaluations_contract_year",
+        "purchase_evaluations.contract_id",
+    ),
+    (
         "payment_batch_lines_live",
         "payment_batch_lines.statement_id",
     ),

@@ -283,6 +283,23 @@ pub async fn run(db: &Db) -> Result<Vec<(i64, &'static str)>, DbError> {
         .map_err(|e| {
             DbError::Migration(format!("迁移 {:04}_{} 执行失败：{e}", m.version, m.name))
         })?;
+        if m.version == 46 && backend == Backend::Sqlite {
+            // 0046 rewrites the users table's CHECK in place; if the stored text was not what it
+            // expected, nothing changed: stop rather than leave a role that cannot be stored.
+            let sql: String = on_conn!(&mut conn, |c| {
+                sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+                )
+                .fetch_one(&mut *c)
+                .await
+            })?;
+            if !sql.contains("'evaluator'") {
+                return Err(DbError::Migration(
+                    "迁移 0046：未能在 users 表的角色约束中加入 evaluator（表定义与预期不同）"
+                        .into(),
+                ));
+            }
+        }
         tx.commit().await?;
         done.push((m.version, m.name));
     }

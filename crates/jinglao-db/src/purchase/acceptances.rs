@@ -160,16 +160,19 @@ pub async fn record(
     let (contract, project) = contracts::get(&mut conn, &w.actor.scope, contract_id)
         .await?
         .ok_or(DbError::NotFound)?;
-    if contract.status != "active" {
+    // A contract ended early is still accepted for the service it gave (its last payment
+    // waits for that); a contract accepted at its end takes no more.
+    if contract.status == "accepted" {
         return Err(Invalid::one(
             "status",
             format!("合同{}，不再登记验收", contract.status_label()),
         )
         .into());
     }
+    contracts::lock(&mut conn, contract_id).await?;
     let today = jinglao_domain::clock::china_date(w.now);
     let input = draft.parse(
-        (contract.input.start, contract.input.end),
+        (contract.input.start, contract.last_day()),
         contract.input.ceiling_fen,
         today,
     )?;
@@ -219,7 +222,9 @@ pub async fn record(
     })?;
     if input.kind == AcceptanceKind::Final && input.result != AcceptanceResult::Rejected {
         on_conn!(&mut conn, |c| {
-            sqlx::query("UPDATE purchase_contracts SET status = 'accepted' WHERE id = $1")
+            sqlx::query(
+                "UPDATE purchase_contracts SET status = 'accepted' WHERE id = $1 AND status = 'active'",
+            )
                 .bind(contract_id)
                 .execute(&mut *c)
                 .await

@@ -84,6 +84,29 @@ impl TryFrom<Row> for Contract {
 const COLUMNS: &str = "SELECT id, project_id, award_id, provider_id, body, filed_on, status, \
     terminated_on, termination_reason, created_at FROM purchase_contracts";
 
+/// Locks a contract's row until the transaction ends (PostgreSQL; SQLite writes one at a time):
+/// what reads the deductions taken under it or changes its state goes one after another.
+pub(crate) async fn lock(conn: &mut Conn<'_>, id: Uuid) -> Result<(), DbError> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE purchase_contracts SET status = status WHERE id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
+impl Contract {
+    /// The last day of service: the day before an early end, else the term's last day.
+    pub fn last_day(&self) -> NaiveDate {
+        match &self.terminated {
+            Some((on, _)) => on.pred_opt().unwrap_or(*on).max(self.input.start),
+            None => self.input.end,
+        }
+    }
+}
+
 /// A contract by its number (unscoped: for the demo and the command line).
 pub async fn by_number(
     conn: &mut Conn<'_>,
@@ -129,7 +152,8 @@ pub async fn get(
 }
 
 /// Ends a contract early (解除合同) from `on`, with its reason (a failing evaluation, a breach):
-/// its prices stop on that day, so no later visit is priced under it. One transaction, audited.
+/// its prices end the day before, so no visit from `on` is priced under it; its last month is
+/// then the final payment, which waits for an acceptance. One transaction, audited.
 pub async fn terminate(
     w: &WriteCtx<'_>,
     id: Uuid,
@@ -168,7 +192,14 @@ pub async fn terminate(
         )
         .into());
     }
-    on_conn!(&mut conn, |cn| {
+    if on <= contract.input.start {
+        return Err(Invalid::one(
+            "terminated_on",
+            "解除日期应晚于服务开始日期（从未开始的合同请撤销项目）",
+        )
+        .into());
+    }
+    let changed = on_conn!(&mut conn, |cn| {
         sqlx::query(
             "UPDATE purchase_contracts SET status = 'terminated', terminated_on = $2, \
              termination_reason = $3 WHERE id = $1 AND status = 'active'",
@@ -178,15 +209,20 @@ pub async fn terminate(
         .bind(reason)
         .execute(&mut *cn)
         .await
-        .map(|_| ())
+        .map(|r| r.rows_affected())
     })?;
+    if changed == 0 {
+        return Err(Invalid::one("status", "合同刚被其他人办理，请刷新后重试").into());
+    }
+    // Service from the day it ends is no longer priced under it.
+    let last = on.pred_opt().unwrap_or(on);
     let stopped = on_conn!(&mut conn, |cn| {
         sqlx::query(
             "UPDATE service_prices SET valid_to = $2 WHERE contract_id = $1 \
              AND (valid_to IS NULL OR valid_to > $2)",
         )
         .bind(id)
-        .bind(on)
+        .bind(last)
         .execute(&mut *cn)
         .await
         .map(|r| r.rows_affected())

@@ -232,6 +232,9 @@ pub async fn satisfaction(conn: &mut Conn<'_>, e: &Evaluation) -> Result<Satisfa
     })
 }
 
+/// The fewest people a survey draws (all of them when fewer were served).
+pub const MIN_SURVEY: usize = 5;
+
 /// The most people a survey draws.
 pub const MAX_SURVEY: usize = 100;
 
@@ -363,6 +366,19 @@ pub async fn reach(
     Ok((e, c, p))
 }
 
+/// Locks an evaluation's row until the transaction ends (PostgreSQL): marks, calls and the
+/// publication go one after another, so nothing lands after the result is fixed.
+async fn lock(conn: &mut Conn<'_>, id: Uuid) -> Result<(), DbError> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE purchase_evaluations SET status = status WHERE id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
 async fn is_named(conn: &mut Conn<'_>, id: Uuid, user: Option<Uuid>) -> Result<bool, DbError> {
     let Some(user) = user else { return Ok(false) };
     let n: i64 = on_conn!(conn, |c| {
@@ -444,6 +460,7 @@ pub async fn name_evaluator(w: &WriteCtx<'_>, id: Uuid, username: &str) -> Resul
     }
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
+    lock(&mut conn, id).await?;
     let (e, contract, project) = reach(&mut conn, w.actor, id).await?;
     if e.is_published() {
         return Err(Invalid::one("status", "评价结果已经公布").into());
@@ -521,6 +538,7 @@ pub async fn score(
     }
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
+    lock(&mut conn, id).await?;
     let (e, contract, project) = reach(&mut conn, w.actor, id).await?;
     if e.is_published() {
         return Err(Invalid::one("status", "评价结果已经公布，不能再改分").into());
@@ -589,6 +607,7 @@ pub async fn record_call(
     }
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
+    lock(&mut conn, id).await?;
     let (e, contract, project) = reach(&mut conn, w.actor, id).await?;
     if e.is_published() {
         return Err(Invalid::one("status", "评价结果已经公布").into());
@@ -634,6 +653,7 @@ pub async fn publish(w: &WriteCtx<'_>, id: Uuid) -> Result<(u32, Grade), DbError
     }
     let mut tx = w.db.begin().await?;
     let mut conn = tx.conn();
+    lock(&mut conn, id).await?;
     let (e, contract, project) = reach(&mut conn, w.actor, id).await?;
     if e.is_published() {
         return Err(Invalid::one("status", "评价结果已经公布").into());
@@ -658,7 +678,7 @@ pub async fn publish(w: &WriteCtx<'_>, id: Uuid) -> Result<(u32, Grade), DbError
         Invalid::one("status", format!("还缺：{}", names.join("、")))
     })?;
     let grade = e.scheme.grade(total);
-    on_conn!(&mut conn, |c| {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE purchase_evaluations SET status = 'published', total_tenths = $2, grade = $3, \
              satisfaction = $4, published_by = $5, published_at = $6 \
@@ -672,8 +692,11 @@ pub async fn publish(w: &WriteCtx<'_>, id: Uuid) -> Result<(u32, Grade), DbError
         .bind(w.now)
         .execute(&mut *c)
         .await
-        .map(|_| ())
+        .map(|r| r.rows_affected())
     })?;
+    if changed == 0 {
+        return Err(Invalid::one("status", "评价结果已经公布").into());
+    }
     if project.status == ProjectStatus::Accepted {
         projects::set_status(
             &mut conn,

@@ -266,6 +266,7 @@ struct ContractFacts {
     contract_no: String,
     payment_terms: String,
     end_on: NaiveDate,
+    terminated_on: Option<NaiveDate>,
     project_region: String,
     filed_on: Option<NaiveDate>,
     body: String,
@@ -361,7 +362,8 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             };
             let facts: ContractFacts = on_conn!(&mut conn, |c| {
                 sqlx::query_as(
-                    "SELECT k.contract_no, k.payment_terms, k.end_on, p.region_code AS project_region, \
+                    "SELECT k.contract_no, k.payment_terms, k.end_on, k.terminated_on, \
+                     p.region_code AS project_region, \
                      k.filed_on, k.body, \
                      p.body AS project_body, \
                      (SELECT COUNT(*) FROM payment_batch_lines b WHERE b.statement_id = $2 \
@@ -401,9 +403,14 @@ pub async fn create(w: &WriteCtx<'_>, statement_ids: &[Uuid]) -> Result<Batch, D
             let terms = PaymentTerms::parse(&facts.payment_terms).ok_or_else(|| {
                 DbError::Corrupt(format!("payment terms {}", facts.payment_terms))
             })?;
+            // One batch at a time reads and takes this contract's deductions.
+            super::contracts::lock(&mut conn, contract_id).await?;
             let accepted = super::acceptances::facts(&mut conn, contract_id).await?;
+            let last_day = facts
+                .terminated_on
+                .map_or(facts.end_on, |t| t.pred_opt().unwrap_or(t));
             let cleared =
-                acceptance::clearing_acceptance(terms, facts.end_on, &s.service_month, &accepted)
+                acceptance::clearing_acceptance(terms, last_day, &s.service_month, &accepted)
                     .map_err(|why| refuse(format!("在合同 {} 下{why}", facts.contract_no)))?;
             // A deduction is withheld from the next payment under the contract: the acceptance
             // that clears this month if it deducts, else the oldest one with some left to take.

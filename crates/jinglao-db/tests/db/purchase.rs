@@ -568,9 +568,10 @@ test_on_both! {
         contracts::terminate(&at, k, today, "年度绩效评价不合格，依合同第十条解除").await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
         let to: Vec<Option<NaiveDate>> = on_conn!(&mut c.conn(), |c| sqlx::query_scalar("SELECT valid_to FROM service_prices WHERE contract_id = $1").bind(k).fetch_all(&mut *c).await).unwrap();
-        assert_eq!(to, vec![Some(today)]);
+        assert_eq!(to, vec![Some(today - Duration::days(1))], "no visit from the day it ends is priced under it");
         let (contract, _) = contracts::get(&mut c.conn(), &Scope::All, k).await.unwrap().unwrap();
         assert_eq!(contract.status_label(), "已解除");
+        assert_eq!(contract.last_day(), today - Duration::days(1));
         drop(c);
         assert!(contracts::terminate(&at, k, today, "再次").await.is_err(), "once");
     }

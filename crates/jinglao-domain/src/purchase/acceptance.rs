@@ -144,8 +144,8 @@ impl AcceptanceDraft {
             inv.add("third_party", "第三方机构及报告编号不超过 200 字");
         }
         let findings = self.findings.trim();
-        if findings.chars().count() > 2000 {
-            inv.add("findings", "验收意见不超过 2000 字");
+        if findings.chars().count() > 1000 {
+            inv.add("findings", "验收意见不超过 1000 字");
         }
         if findings.is_empty()
             && matches!(

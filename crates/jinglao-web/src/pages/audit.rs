@@ -135,6 +135,11 @@ pub const ACTION_LABELS: &[(&str, &str)] = &[
     ("purchase_evaluation.survey_call", "登记绩效评价电话回访"),
     ("purchase_evaluation.publish", "公布绩效评价结果"),
     ("purchase_evaluation.read", "第三方查看绩效评价"),
+    (
+        "purchase_evaluation.survey_read",
+        "查看绩效评价电话回访名单",
+    ),
+    ("purchase_contract.report_read", "下载合同验收报告"),
     ("order.place", "预约上门服务"),
     ("order.dispatch", "派单"),
     ("order.assign", "指派护理员"),

@@ -384,3 +384,69 @@ test_on_both! {
         assert!(seen, "the result stands beside the provider's bids");
     }
 }
+
+test_on_both! {
+    async fn the_district_records_an_offer_awards_it_after_the_deadline_signs_the_contract_and_finance_files_it_on_their_pages(app: TestApp) {
+        seed_demo_year(&app).await;
+        app.create_user("yh_county", Role::CountyStaff, "430302").await;
+        app.create_user("fin_file", Role::Finance, "4303").await;
+        let county = app.login("yh_county").await;
+        // The meal-help project by 询价, taking offers.
+        let list = app.get(&county, "/purchase/projects").await;
+        let mut meals = None;
+        for href in list.attrs("table a", "href") {
+            let p = app.get(&county, &href).await;
+            if p.attr("#bid-form", "action").is_some() { meals = Some(href); break; }
+        }
+        let meals = meals.expect("a project taking offers shows the offer form");
+        let page = app.get(&county, &meals).await;
+        // 安康 was never checked: its offer is recorded, disqualified, with the reasons.
+        let kangle = page.attrs("#provider_id option", "value").into_iter()
+            .zip(page.texts("#provider_id option"))
+            .find(|(_, n)| n.contains("安康")).unwrap().0;
+        let resp = app.post_form(&county, &format!("{meals}/bids"), &[("_csrf", &page.csrf()), ("provider_id", &kangle), ("price_yuan", "")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#price_yuan-error").is_some());
+        let resp = app.post_form(&county, &format!("{meals}/bids"), &[("_csrf", &page.csrf()), ("provider_id", &kangle), ("price_yuan", "90000")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&county, &meals).await;
+        let bids = page.texts("#bids tbody tr");
+        assert!(bids.iter().any(|b| b.contains("安康") && b.contains("不通过")), "{bids:?}");
+        assert!(bids.iter().any(|b| b.contains("福寿") && b.contains("通过")), "{bids:?}");
+        assert!(page.attr("#award-form", "action").is_none(), "no award before the deadline");
+        // Eleven days on, the offers are opened and the lowest qualified one is chosen.
+        app.clock.advance(chrono::Duration::days(11));
+        let county = app.login("yh_county").await;
+        let page = app.get(&county, &meals).await;
+        let chosen = page.attrs("#award-form input[name=bid]", "value");
+        assert!(!chosen.is_empty());
+        let lowest = page.texts("#award-form label").iter().position(|l| l.contains("第 1 名")).unwrap();
+        let resp = app.post_form(&county, &format!("{meals}/award"), &[("_csrf", &page.csrf()), ("bid", &chosen[lowest])]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        let page = app.get(&county, &meals).await;
+        let action = page.attr(".contract-form", "action").expect("the award waits for its contract");
+        let item = page.attrs(".contract-form input[type=text]", "name").into_iter().find(|n| n.starts_with("price.")).unwrap();
+        let today = jinglao_domain::clock::china_date(app.clock_now()).to_string();
+        // 询价: the lowest qualified offer, 福寿's 92,000 yuan (安康 is disqualified).
+        let ceiling = "92000";
+        let form = [("_csrf", page.csrf()), ("contract_no", "雨民购〔2027〕8号".into()), ("scope", "老年助餐".into()),
+            (item.as_str(), "12".to_string()), ("minutes.XT-ZH-02", "0".into()), ("ceiling_yuan", ceiling.into()),
+            ("quality", "按助餐服务规范".into()), ("start", "2027-01-01".into()), ("end", "2027-12-31".into()),
+            ("payment_terms", "monthly_verified".into()), ("breach_terms", "严禁转包".into()), ("signed_on", today.clone()),
+            ("payee_bank", "中国建设银行湘潭雨湖支行".into()), ("payee_account", "43050162760800005678".into())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let resp = app.post_form(&county, &action, &form).await;
+        if resp.status() != StatusCode::SEE_OTHER { panic!("{}", TestApp::page(resp).await.texts("#error-summary li").join(" | ")); }
+        let contract = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+        assert!(app.get(&county, &meals).await.attrs("#contracts a", "href").contains(&contract), "the project links its contract");
+        // Finance files it; until then payment would be refused.
+        let fin = app.login("fin_file").await;
+        let page = app.get(&fin, &contract).await;
+        assert!(page.text_of("#contract-head").unwrap().contains("未备案"));
+        let resp = app.post_form(&fin, &format!("{contract}/filing"), &[("_csrf", &page.csrf()), ("filed_on", &today)]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.text);
+        assert!(app.get(&fin, &contract).await.text_of("#contract-head").unwrap().contains("已备案"));
+        assert!(app.get(&fin, &contract).await.attr("#filing-form", "action").is_none(), "filed once");
+    }
+}

@@ -231,7 +231,8 @@ pub async fn show_contract(
 pub struct ReportBody {
     /// File name.
     pub name: String,
-    /// The bytes, base64 (PDF, JPEG or PNG, at most 10 MB).
+    /// The bytes, base64 (PDF, JPEG or PNG). The API's request body limit (2 MB) bounds it;
+    /// larger reports are uploaded on the contract page (10 MB).
     pub content_base64: String,
 }
 
@@ -298,11 +299,6 @@ pub async fn record_acceptance(
     let report = match &body.report {
         None => None,
         Some(r) => {
-            if r.content_base64.len()
-                > jinglao_db::purchase::acceptances::MAX_REPORT_BYTES / 3 * 4 + 4
-            {
-                return Err(AppError::from(Invalid::one("report", "验收报告不超过 10 MB")).into());
-            }
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(r.content_base64.trim())
                 .map_err(|_| {
@@ -353,9 +349,11 @@ pub async fn record_acceptance(
 pub async fn acceptance_report(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
+    meta: RequestMeta,
     ApiPath((id, acceptance)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
-    let (r, bytes) = usecase::report(&state, &user, id, acceptance).await?;
+    let acting = Acting::new(&state, user, &meta);
+    let (r, bytes) = usecase::report(&state, &acting, id, acceptance).await?;
     Ok(crate::download::attachment(
         &r.content_type,
         "report",
@@ -750,4 +748,40 @@ pub async fn publish_evaluation(
         grade: grade.as_str().into(),
         grade_label: grade.label().into(),
     }))
+}
+
+/// Recording a contract's filing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilingBody {
+    /// Filed with finance on (not before signing, not after today).
+    pub filed_on: NaiveDate,
+}
+
+/// Record that a contract was filed with finance (合同报同级财政部门备案; finance). Payment needs
+/// it.
+#[utoipa::path(
+    post,
+    path = "/purchase/contracts/{id}/filing",
+    tag = "purchase",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "合同编号")),
+    request_body = FilingBody,
+    responses(
+        (status = 204, description = "已备案"),
+        (status = 400, description = "请求体无效", body = ErrorEnvelope),
+        ScopedRead,
+        (status = 422, description = "已备案或日期不对", body = ErrorEnvelope),
+    )
+)]
+pub async fn file_contract(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<FilingBody>,
+) -> Result<StatusCode, ApiError> {
+    let acting = Acting::new(&state, user, &meta);
+    usecase::file(&state, &acting, id, body.filed_on).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -159,6 +159,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(contracts::record_acceptance))
         .routes(routes!(contracts::acceptance_report))
         .routes(routes!(contracts::terminate_contract))
+        .routes(routes!(contracts::file_contract))
         .routes(routes!(contracts::open_evaluation))
         .routes(routes!(contracts::list_evaluations))
         .routes(routes!(contracts::show_evaluation))

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_db::purchase::{catalogue, contracts, projects, selection};
+use jinglao_db::purchase::{catalogue, projects, selection};
 use jinglao_db::service_lists;
 use jinglao_domain::purchase::catalogue::EntryDraft;
 use jinglao_domain::purchase::contract::ContractDraft;
@@ -550,8 +550,9 @@ pub async fn record_bid(
     ApiJson(b): ApiJson<BidBody>,
 ) -> Result<(StatusCode, Json<BidOutcomeDto>), ApiError> {
     let acting = Acting::new(&state, user, &meta);
-    let o = selection::record_bid(
-        &acting.write(&state),
+    let o = crate::usecase::purchase::contracts::record_bid(
+        &state,
+        &acting,
         id,
         b.provider_id,
         b.price_fen,
@@ -602,7 +603,8 @@ pub async fn award_project(
 ) -> Result<Json<Vec<Uuid>>, ApiError> {
     let acting = Acting::new(&state, user, &meta);
     Ok(Json(
-        selection::award(&acting.write(&state), id, &b.bid_ids, &b.reason).await?,
+        crate::usecase::purchase::contracts::award(&state, &acting, id, &b.bid_ids, &b.reason)
+            .await?,
     ))
 }
 
@@ -674,14 +676,6 @@ pub async fn sign_contract(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ContractBody>,
 ) -> Result<(StatusCode, Json<Uuid>), ApiError> {
-    let mut c = state.db.acquire().await?;
-    let award = selection::award_by_id(&mut c.conn(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let p = projects::get(&mut c.conn(), &user.scope, award.project_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    drop(c);
     let draft = ContractDraft {
         contract_no: b.contract_no,
         scope: b.scope,
@@ -712,10 +706,7 @@ pub async fn sign_contract(
         payee_bank: b.payee_bank,
         payee_account: b.payee_account,
     };
-    let input = draft
-        .parse(&p.input.item_codes, award.value_fen, state.today())
-        .map_err(AppError::from)?;
     let acting = Acting::new(&state, user, &meta);
-    let id = contracts::sign(&acting.write(&state), id, &input).await?;
+    let id = crate::usecase::purchase::contracts::sign(&state, &acting, id, &draft).await?;
     Ok((StatusCode::CREATED, Json(id)))
 }

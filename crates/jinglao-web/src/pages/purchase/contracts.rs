@@ -35,11 +35,13 @@ pub struct ShowPage {
     kinds: Vec<(&'static str, &'static str)>,
     results: Vec<(&'static str, &'static str)>,
     can_manage: bool,
+    can_file: bool,
     staff: bool,
     form: AcceptanceDraft,
     today: String,
     end_hint: String,
     today_hint: String,
+    signed_hint: String,
     year: i32,
 }
 
@@ -71,12 +73,16 @@ async fn show_page(
         can_manage: user.can(Permission::PlanPurchases)
             && user.scope.provider_id().is_none()
             && v.contract.status == "active",
+        can_file: user.can(Permission::ApprovePurchases)
+            && user.scope.provider_id().is_none()
+            && v.contract.filed_on.is_none(),
         staff: user.scope.provider_id().is_none()
             && (user.can(Permission::PlanPurchases) || user.can(Permission::ApprovePurchases)),
         form,
         today: today.to_string(),
         end_hint: format!("终期验收填合同终止日 {}", v.contract.input.end),
         today_hint: format!("不晚于今天 {today}"),
+        signed_hint: format!("不早于签订日期 {}", v.contract.input.signed_on),
         year: chrono::Datelike::year(&today).min(chrono::Datelike::year(&v.contract.input.end)),
         v,
     })
@@ -151,9 +157,11 @@ pub async fn accept(
 pub async fn report(
     State(state): State<AppState>,
     PageUser(user): PageUser,
+    meta: RequestMeta,
     Path((id, acceptance)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, PageError> {
-    let (r, bytes) = usecase::report(&state, &user, id, acceptance).await?;
+    let acting = Acting::new(&state, user, &meta);
+    let (r, bytes) = usecase::report(&state, &acting, id, acceptance).await?;
     Ok(crate::download::attachment(
         &r.content_type,
         "report",
@@ -251,4 +259,38 @@ async fn again(
         ),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The filing form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct FilingForm {
+    filed_on: String,
+}
+
+/// `POST /purchase/contracts/{id}/filing` (finance).
+pub async fn file(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<FilingForm>,
+) -> Result<Response, PageError> {
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = match chrono::NaiveDate::parse_from_str(form.filed_on.trim(), "%Y-%m-%d") {
+        Ok(on) => usecase::file(&state, &acting, id, on).await,
+        Err(_) => Err(AppError::Invalid(Invalid::one(
+            "filed_on",
+            "请填写备案日期，格式如 2026-12-31",
+        ))),
+    };
+    again(
+        &state,
+        ctx,
+        &user,
+        id,
+        result.map(|_| "contract_filed".to_string()),
+    )
+    .await
 }

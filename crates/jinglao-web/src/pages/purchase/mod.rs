@@ -46,7 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/purchase/contracts/{id}", get(contracts::show))
         .route(
             "/purchase/contracts/{id}/acceptances",
-            axum::routing::post(contracts::accept),
+            axum::routing::post(contracts::accept).layer(axum::extract::DefaultBodyLimit::max(
+                jinglao_db::purchase::acceptances::MAX_REPORT_BYTES + 1024 * 1024,
+            )),
         )
         .route(
             "/purchase/contracts/{id}/acceptances/{acceptance}/report",
@@ -83,6 +85,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/purchase/projects/{id}/step",
             axum::routing::post(projects::step),
+        )
+        .route(
+            "/purchase/projects/{id}/bids",
+            axum::routing::post(projects::bid),
+        )
+        .route(
+            "/purchase/projects/{id}/award",
+            axum::routing::post(projects::award),
+        )
+        .route(
+            "/purchase/projects/{id}/awards/{award}/contract",
+            axum::routing::post(projects::sign),
+        )
+        .route(
+            "/purchase/contracts/{id}/filing",
+            axum::routing::post(contracts::file),
         )
 }
 

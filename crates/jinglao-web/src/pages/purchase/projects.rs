@@ -127,6 +127,36 @@ pub struct ContractRow {
     pub filed: Option<String>,
 }
 
+/// A bid, for the page.
+pub struct BidRow {
+    /// Id.
+    pub id: Uuid,
+    /// Provider.
+    pub provider: String,
+    /// Price, yuan.
+    pub price: String,
+    /// Qualified.
+    pub qualified: bool,
+    /// Why not.
+    pub gaps: String,
+    /// Rank.
+    pub rank: Option<usize>,
+    /// Score.
+    pub total: String,
+    /// Published evaluations of the provider's earlier contracts.
+    pub past: String,
+}
+
+/// An award waiting for its contract.
+pub struct PendingAward {
+    /// Award.
+    pub id: Uuid,
+    /// Provider.
+    pub provider: String,
+    /// Value, yuan.
+    pub value: String,
+}
+
 /// `GET /purchase/projects/{id}`.
 #[derive(Template)]
 #[template(path = "purchase/project.html")]
@@ -144,6 +174,13 @@ pub struct ShowPage {
     can_decide: bool,
     can_publish: bool,
     form: StepForm,
+    bids: Vec<BidRow>,
+    can_bid: bool,
+    can_award: bool,
+    providers: Vec<(Uuid, String)>,
+    pending: Vec<PendingAward>,
+    item_codes: Vec<(String, String)>,
+    terms: Vec<(&'static str, &'static str)>,
 }
 
 async fn show_page(
@@ -171,6 +208,57 @@ async fn show_page(
             no: k.input.contract_no,
         })
         .collect();
+    let bid_list = jinglao_db::purchase::selection::bids(&mut c.conn(), id).await?;
+    let ranked = jinglao_db::purchase::selection::ranking(&p, &bid_list);
+    let bidders: Vec<Uuid> = bid_list.iter().map(|b| b.provider_id).collect();
+    let past = jinglao_db::purchase::evaluations::published_for(&mut c.conn(), &bidders).await?;
+    let bids: Vec<BidRow> = bid_list
+        .iter()
+        .zip(ranked)
+        .map(|(b, r)| BidRow {
+            id: b.id,
+            provider: b.provider_name.clone(),
+            price: yuan(b.price_fen),
+            qualified: b.qualified,
+            gaps: b.gaps.join("；"),
+            rank: r.rank,
+            total: format!("{}.{:02}", r.total_centi / 100, r.total_centi % 100),
+            past: past
+                .iter()
+                .filter(|e| e.provider_id == b.provider_id)
+                .map(|e| format!("{} 年{}（{} 分）", e.year, e.grade_label(), e.total_text()))
+                .collect::<Vec<_>>()
+                .join("；"),
+        })
+        .collect();
+    let awards = jinglao_db::purchase::selection::awards(&mut c.conn(), id).await?;
+    let signed: Vec<Uuid> = contracts::of_project(&mut c.conn(), id)
+        .await?
+        .iter()
+        .map(|k| k.award_id)
+        .collect();
+    let pending: Vec<PendingAward> = awards
+        .into_iter()
+        .filter(|a| !signed.contains(&a.id))
+        .map(|a| PendingAward {
+            id: a.id,
+            provider: a.provider_name,
+            value: yuan(a.value_fen),
+        })
+        .collect();
+    let plan = user.can(Permission::PlanPurchases) && user.scope.provider_id().is_none();
+    let now = state.clock.now();
+    let tendering = p.status == ProjectStatus::Tendering;
+    let closed = p.bid_deadline.is_some_and(|d| d <= now);
+    let providers = if plan && tendering && !closed {
+        jinglao_db::providers::list(&mut c.conn(), &jinglao_domain::Scope::All)
+            .await?
+            .into_iter()
+            .map(|pr| (pr.id, pr.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     drop(c);
     let status = p.status;
     Ok(ShowPage {
@@ -208,6 +296,21 @@ async fn show_page(
         can_decide: user.can(Permission::ApprovePurchases) && status == ProjectStatus::Submitted,
         can_publish: user.can(Permission::PlanPurchases) && status == ProjectStatus::Approved,
         form,
+        bids,
+        can_bid: plan && tendering && !closed,
+        can_award: plan && tendering && closed,
+        providers,
+        pending: if plan { pending } else { Vec::new() },
+        item_codes: p
+            .input
+            .item_codes
+            .iter()
+            .map(|code| (code.clone(), names.name(code).to_string()))
+            .collect(),
+        terms: jinglao_domain::purchase::contract::PaymentTerms::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.label()))
+            .collect(),
         p,
     })
 }
@@ -280,5 +383,162 @@ pub async fn step(
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Answers a project-page form: back to the project, or the page again with the errors.
+async fn again(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    id: Uuid,
+    result: Result<(), AppError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/purchase/projects/{id}?notice=project_stepped"))
+                .into_response(),
+        ),
+        Err(AppError::Invalid(errors)) => render_with_status(
+            &show_page(state, ctx, user, id, errors, StepForm::default()).await?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The bid form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BidForm {
+    provider_id: String,
+    price_yuan: String,
+    note: String,
+}
+
+/// `POST /purchase/projects/{id}/bids`: records a bid (or offer) handed in before the deadline.
+pub async fn bid(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(form): Form<BidForm>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let provider = Uuid::parse_str(form.provider_id.trim());
+    let price =
+        jinglao_domain::supply::facility_input::yuan_to_fen(&form.price_yuan).filter(|f| *f > 0);
+    let result = match (provider, price) {
+        (Ok(p), Some(f)) => {
+            crate::usecase::purchase::contracts::record_bid(&state, &acting, id, p, f, &form.note)
+                .await
+                .map(|_| ())
+        }
+        (Err(_), _) => Err(AppError::Invalid(Invalid::one(
+            "provider_id",
+            "请选择投标（报价）的承接主体",
+        ))),
+        (_, None) => Err(AppError::Invalid(Invalid::one(
+            "price_yuan",
+            "请填写报价金额（元），如 548000",
+        ))),
+    };
+    again(&state, ctx, &user, id, result).await
+}
+
+/// `POST /purchase/projects/{id}/award`: `bid` repeated (the chosen bids) and `reason`.
+pub async fn award(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let bids: Vec<Uuid> = fields
+        .iter()
+        .filter(|(k, _)| k == "bid")
+        .filter_map(|(_, v)| Uuid::parse_str(v.trim()).ok())
+        .collect();
+    let reason = fields
+        .iter()
+        .find(|(k, _)| k == "reason")
+        .map_or("", |(_, v)| v.as_str());
+    let result = if bids.is_empty() {
+        Err(AppError::Invalid(Invalid::one(
+            "bid_ids",
+            "请勾选确定的承接主体",
+        )))
+    } else {
+        crate::usecase::purchase::contracts::award(&state, &acting, id, &bids, reason)
+            .await
+            .map(|_| ())
+    };
+    again(&state, ctx, &user, id, result).await
+}
+
+/// `POST /purchase/projects/{id}/awards/{award}/contract`: the contract as typed, with
+/// `price.<item>`, `minutes.<item>` and `cert.<item>` per item bought.
+pub async fn sign(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    axum::extract::Path((id, award)): axum::extract::Path<(Uuid, Uuid)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or(String::new(), |(_, v)| v.clone())
+    };
+    let items: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("price.").map(str::to_string))
+        .collect();
+    let draft = jinglao_domain::purchase::contract::ContractDraft {
+        contract_no: get("contract_no"),
+        scope: get("scope"),
+        prices: items
+            .iter()
+            .map(|i| {
+                (
+                    i.clone(),
+                    get(&format!("price.{i}")),
+                    get(&format!("minutes.{i}")),
+                    if get(&format!("cert.{i}")).is_empty() {
+                        String::new()
+                    } else {
+                        "是".into()
+                    },
+                )
+            })
+            .collect(),
+        ceiling_yuan: get("ceiling_yuan"),
+        ceiling_fen: None,
+        quantity_ceiling: get("quantity_ceiling"),
+        quality: get("quality"),
+        start: get("start"),
+        end: get("end"),
+        payment_terms: get("payment_terms"),
+        breach_terms: get("breach_terms"),
+        signed_on: get("signed_on"),
+        payee_bank: get("payee_bank"),
+        payee_account: get("payee_account"),
+    };
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = crate::usecase::purchase::contracts::sign(&state, &acting, award, &draft).await;
+    match result {
+        Ok(k) => Ok(
+            Redirect::to(&format!("/purchase/contracts/{k}?notice=project_stepped"))
+                .into_response(),
+        ),
+        Err(e) => again(&state, ctx, &user, id, Err(e)).await,
     }
 }

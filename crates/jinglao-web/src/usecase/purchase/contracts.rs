@@ -106,23 +106,37 @@ pub async fn accept(
     .await?)
 }
 
-/// An acceptance's report, checked against its checksum.
+/// An acceptance's report, checked against its checksum; each download is audited (a report
+/// names the people whose service was inspected).
 pub async fn report(
     state: &AppState,
-    user: &CurrentUser,
+    acting: &Acting,
     id: Uuid,
     acceptance: Uuid,
 ) -> Result<(Report, Vec<u8>), AppError> {
-    may_read(user)?;
+    may_read(&acting.user)?;
     let mut c = state.db.acquire().await?;
-    Ok(acceptances::read_report(
+    let found = acceptances::read_report(
         &mut c.conn(),
-        &user.scope,
+        &acting.user.scope,
         &state.settings.files_dir,
         id,
         acceptance,
     )
-    .await?)
+    .await?;
+    drop(c);
+    let event =
+        jinglao_db::audit::Event::new("purchase_contract.report_read", "purchase_contract", id)
+            .detail(serde_json::json!({ "acceptance": acceptance, "sha256": found.0.sha256 }));
+    jinglao_db::audit::record(
+        &state.db,
+        &state.keys.audit_chain,
+        &acting.actor,
+        event,
+        acting.now,
+    )
+    .await?;
+    Ok(found)
 }
 
 /// Ends a contract early from `on`.
@@ -190,6 +204,24 @@ pub async fn evaluation(
         performance::of_contract(&mut c.conn(), &contract, &project, state.today()).await?;
     let acceptances = acceptances::list(&mut c.conn(), contract.id).await?;
     drop(c);
+    if !survey.is_empty() {
+        // The sample is a list of people by name.
+        let event = jinglao_db::audit::Event::new(
+            "purchase_evaluation.survey_read",
+            "purchase_project",
+            project.id,
+        )
+        .region(Some(project.region))
+        .detail(serde_json::json!({ "evaluation": id, "people": survey.len() }));
+        jinglao_db::audit::record(
+            &state.db,
+            &state.keys.audit_chain,
+            &acting.actor,
+            event,
+            acting.now,
+        )
+        .await?;
+    }
     if user.account.role == Role::Evaluator {
         let event = jinglao_db::audit::Event::new(
             "purchase_evaluation.read",
@@ -315,4 +347,67 @@ pub async fn publish(
 pub async fn published(state: &AppState) -> Result<Vec<Published>, AppError> {
     let mut c = state.db.acquire().await?;
     Ok(evaluations::published(&mut c.conn(), 500).await?)
+}
+
+/// Records a provider's bid (or offer) on an announced project: the provider is checked at once
+/// against the seven conditions and its credit record; a failing bidder is kept, disqualified,
+/// with each reason.
+pub async fn record_bid(
+    state: &AppState,
+    acting: &Acting,
+    project: Uuid,
+    provider: Uuid,
+    price_fen: i64,
+    note: &str,
+) -> Result<jinglao_db::purchase::selection::BidOutcome, AppError> {
+    Ok(jinglao_db::purchase::selection::record_bid(
+        &acting.write(state),
+        project,
+        provider,
+        price_fen,
+        note,
+    )
+    .await?)
+}
+
+/// Awards a project to the chosen bids, with the reason where it departs from the ranking.
+pub async fn award(
+    state: &AppState,
+    acting: &Acting,
+    project: Uuid,
+    bids: &[Uuid],
+    reason: &str,
+) -> Result<Vec<Uuid>, AppError> {
+    Ok(jinglao_db::purchase::selection::award(&acting.write(state), project, bids, reason).await?)
+}
+
+/// Signs the contract of an award: the draft is checked against the project's items and the
+/// awarded amount, then its prices become the provider's settlement prices over the term.
+pub async fn sign(
+    state: &AppState,
+    acting: &Acting,
+    award_id: Uuid,
+    draft: &jinglao_domain::purchase::contract::ContractDraft,
+) -> Result<Uuid, AppError> {
+    let mut c = state.db.acquire().await?;
+    let award = jinglao_db::purchase::selection::award_by_id(&mut c.conn(), award_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let p =
+        jinglao_db::purchase::projects::get(&mut c.conn(), &acting.user.scope, award.project_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    drop(c);
+    let input = draft.parse(&p.input.item_codes, award.value_fen, state.today())?;
+    Ok(contracts::sign(&acting.write(state), award_id, &input).await?)
+}
+
+/// Finance records the contract's filing (合同备案) on `on`.
+pub async fn file(
+    state: &AppState,
+    acting: &Acting,
+    id: Uuid,
+    on: chrono::NaiveDate,
+) -> Result<(), AppError> {
+    Ok(contracts::file(&acting.write(state), id, on).await?)
 }
