@@ -46,6 +46,8 @@ pub struct WorkCounts {
     pub projects_submitted: i64,
     /// Payment batches waiting for the treasury's confirmation.
     pub batches_open: i64,
+    /// Open evaluations a third-party evaluator is named on (set for that role only).
+    pub evaluations_to_score: i64,
     /// Beds free.
     pub beds_free: i64,
     /// Beds in all.

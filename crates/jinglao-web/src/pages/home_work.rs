@@ -168,6 +168,13 @@ pub fn tiles_for(role: Role, w: &WorkCounts) -> Vec<Tile> {
         "/payment-batches",
         false,
     );
+    let evaluations = t(
+        "todo-evaluations",
+        "待评分的绩效评价",
+        w.evaluations_to_score,
+        "/purchase/evaluations",
+        false,
+    );
     match role {
         Role::VillageStaff => vec![overdue, soon, to_review, returned, patrols, reassess],
         Role::TownshipStaff => vec![
@@ -180,7 +187,8 @@ pub fn tiles_for(role: Role, w: &WorkCounts) -> Vec<Tile> {
         Role::ProviderAdmin => vec![to_confirm, visits],
         Role::Inspector => vec![visits, overdue],
         Role::Assessor => vec![reassess],
-        Role::Admin | Role::Caregiver | Role::Auditor | Role::Evaluator => Vec::new(),
+        Role::Evaluator => vec![evaluations],
+        Role::Admin | Role::Caregiver | Role::Auditor => Vec::new(),
     }
 }
 
@@ -204,13 +212,23 @@ pub async fn load(state: &AppState, user: &CurrentUser) -> Result<Work, PageErro
     let today = state.today();
     let now = state.clock.now();
     let mut c = state.db.acquire().await?;
-    let counts = worklist::counts(
-        &mut c.conn(),
-        &user.scope,
-        today,
-        today + Duration::days(SOON_DAYS),
-    )
-    .await?;
+    // A third-party evaluator's work is the evaluations it is named on, nothing in a region.
+    let counts = if role == Role::Evaluator {
+        let named =
+            jinglao_db::purchase::evaluations::named_on(&mut c.conn(), user.account.id).await?;
+        WorkCounts {
+            evaluations_to_score: named.iter().filter(|(e, ..)| !e.is_published()).count() as i64,
+            ..WorkCounts::default()
+        }
+    } else {
+        worklist::counts(
+            &mut c.conn(),
+            &user.scope,
+            today,
+            today + Duration::days(SOON_DAYS),
+        )
+        .await?
+    };
     let changes = if matches!(role, Role::Caregiver | Role::Evaluator) {
         Vec::new()
     } else {

@@ -290,7 +290,7 @@ browser_test! {
         std::fs::write(shots.join(format!("{backend}-admin-temporary-password.png")), c.screenshot().await.unwrap()).unwrap();
         c.goto(&app.url("/admin/users")).await.unwrap();
         let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
-        assert_eq!(rows.len(), 15, "14 demo accounts (one per role, two more assessors and a cashier) and the new one");
+        assert_eq!(rows.len(), 16, "15 demo accounts (one per role, two more assessors and a cashier) and the new one");
         std::fs::write(shots.join(format!("{backend}-admin-users.png")), c.screenshot().await.unwrap()).unwrap();
         c.goto(&app.url("/regions/430302001001")).await.unwrap();
         c.find(Locator::Css("#area-type-form input[value=rural]")).await.unwrap().click().await.unwrap();
@@ -823,7 +823,7 @@ browser_test! {
         let shots = screenshot_dir();
         c.goto(&app.url("/")).await.unwrap();
         let doors = c.find_all(Locator::Css("#doors .door-title")).await.unwrap();
-        assert_eq!(doors.len(), 7, "seven big buttons");
+        assert_eq!(doors.len(), 8, "eight big buttons");
         assert_eq!(doors[0].text().await.unwrap(), "查一查能享受什么");
         let hotline = c.find(Locator::Id("hotline")).await.unwrap();
         assert_eq!(hotline.attr("href").await.unwrap().as_deref(), Some("tel:12345"));

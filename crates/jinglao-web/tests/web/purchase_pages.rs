@@ -450,3 +450,49 @@ test_on_both! {
         assert!(app.get(&fin, &contract).await.attr("#filing-form", "action").is_none(), "filed once");
     }
 }
+
+test_on_both! {
+    async fn the_district_drafts_a_project_on_its_page_and_sends_it_to_finance(app: TestApp) {
+        seed_demo_year(&app).await;
+        app.create_user("yh_county", Role::CountyStaff, "430302").await;
+        let county = app.login("yh_county").await;
+        let list = app.get(&county, "/purchase/projects").await;
+        assert_eq!(list.attr("#new-project", "href").as_deref(), Some("/purchase/projects/new"));
+        let page = app.get(&county, "/purchase/projects/new").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let items = page.attrs("#item_codes input[name=item]", "value");
+        assert!(items.contains(&"XT-JJ-01".to_string()), "{items:?}");
+        // Nothing filled in: every missing part named, nothing saved.
+        let resp = app.post_form(&county, "/purchase/projects/new", &[("_csrf", &page.csrf())]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#purchaser_name-error").is_some(), "the purchasing body is named first");
+        let resp = app.post_form(&county, "/purchase/projects/new", &[("_csrf", &page.csrf()), ("purchaser_name", "湘潭市雨湖区民政局")]).await;
+        let bad = TestApp::page(resp).await;
+        for field in ["title", "catalogue_code", "item_codes", "regions", "quantities", "targets"] {
+            assert!(bad.text_of(&format!("#{field}-error")).is_some(), "{field}: {}", bad.texts(".field-error").join(" | "));
+        }
+        let year = (chrono::Datelike::year(&jinglao_domain::clock::china_date(app.clock_now())) + 1).to_string();
+        let form = [
+            ("_csrf", page.csrf()), ("purchaser_name", "湘潭市雨湖区民政局".into()),
+            ("title", format!("{year}年雨湖区政府购买居家养老上门服务（续）")), ("year", year.clone()),
+            ("catalogue_code", "JJ-01".into()), ("item", "XT-JJ-01".into()), ("region", "430302000000".into()),
+            ("q.1.item", "XT-JJ-01".into()), ("q.1.people", "300".into()), ("q.1.units", "40".into()), ("q.1.unit", "次".into()),
+            ("price_basis", "按本地家政服务小时工资测算".into()), ("budget_yuan", "540000".into()),
+            ("funding", "budget".into()), ("mode", "open_tender".into()),
+            ("targets", "满意度不低于 90%".into()),
+            ("c.1.name", "价格".into()), ("c.1.weight", "30".into()), ("c.2.name", "服务方案".into()), ("c.2.weight", "70".into()),
+            ("term_start", format!("{year}-01-01")), ("term_end", format!("{year}-12-31")),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let resp = app.post_form(&county, "/purchase/projects/new", &form).await;
+        if resp.status() != StatusCode::SEE_OTHER { panic!("{}", TestApp::page(resp).await.texts("#error-summary li").join(" | ")); }
+        let path = resp.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+        let page = app.get(&county, &path).await;
+        assert_eq!(page.text_of("#project-status").as_deref(), Some("草稿"));
+        assert!(page.text_of("#project-budget").unwrap().contains("540000.00"));
+        let resp = app.post_form(&county, &format!("{path}/step"), &[("_csrf", &page.csrf()), ("step", "submit")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&county, &path).await.text_of("#project-status").as_deref(), Some("待财政审核"));
+    }
+}

@@ -303,9 +303,15 @@ pub async fn create_project(
         term_end: b.term_end.to_string(),
         justification: b.justification,
     };
-    let input = draft.parse().map_err(AppError::from)?;
     let acting = Acting::new(&state, user, &meta);
-    let id = projects::create(&acting.write(&state), region, &b.purchaser_name, &input).await?;
+    let id = crate::usecase::purchase::contracts::create_project(
+        &state,
+        &acting,
+        region,
+        &b.purchaser_name,
+        &draft,
+    )
+    .await?;
     let mut c = state.db.acquire().await?;
     let p = projects::get(&mut c.conn(), &acting.user.scope, id)
         .await?

@@ -11,6 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 pub mod contracts;
+pub mod drafting;
 pub mod evaluations;
 pub mod notices;
 pub mod payments;
@@ -81,6 +82,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(evaluations::publish),
         )
         .route("/purchase/projects", get(projects::index))
+        .route(
+            "/purchase/projects/new",
+            get(drafting::new).post(drafting::create),
+        )
         .route("/purchase/projects/{id}", get(projects::show))
         .route(
             "/purchase/projects/{id}/step",

@@ -63,6 +63,7 @@ pub struct ListPage {
     q: ListQuery,
     statuses: Vec<(&'static str, &'static str)>,
     waiting: usize,
+    can_draft: bool,
 }
 
 /// Whether a project in `status` waits for `user` (finance: to review; the purchasing body:
@@ -110,6 +111,7 @@ pub async fn index(
             .map(|s| (s.as_str(), s.label()))
             .collect(),
         waiting,
+        can_draft: user.can(Permission::PlanPurchases) && user.scope.provider_id().is_none(),
     })
 }
 

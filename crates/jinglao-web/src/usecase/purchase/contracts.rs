@@ -411,3 +411,23 @@ pub async fn file(
 ) -> Result<(), AppError> {
     Ok(contracts::file(&acting.write(state), id, on).await?)
 }
+
+/// Saves a project draft of the purchasing body in `region` (the caller's subtree).
+pub async fn create_project(
+    state: &AppState,
+    acting: &Acting,
+    region: jinglao_domain::RegionCode,
+    purchaser_name: &str,
+    draft: &jinglao_domain::purchase::project::ProjectDraft,
+) -> Result<Uuid, AppError> {
+    let input = draft.parse()?;
+    Ok(
+        jinglao_db::purchase::projects::create(
+            &acting.write(state),
+            region,
+            purchaser_name,
+            &input,
+        )
+        .await?,
+    )
+}
