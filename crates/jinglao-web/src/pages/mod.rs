@@ -108,6 +108,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "batch_created" => "支付批次已生成。请下载支付清单交国库，收到国库的支付结果后在本页上传。",
         "project_stepped" => "已办理。",
         "acceptance_recorded" => "验收记录已登记。",
+        "catalogue_published" => "新版本指导性目录已发布。",
         "project_drafted" => "已保存为草稿。核对无误后在本页“报送财政审核”。",
         "contract_filed" => "已登记合同备案；该合同下已审批的结算单可以支付了。",
         "contract_terminated" => "合同已解除，自解除之日起不再按该合同计价。",

@@ -496,3 +496,57 @@ test_on_both! {
         assert_eq!(app.get(&county, &path).await.text_of("#project-status").as_deref(), Some("待财政审核"));
     }
 }
+
+test_on_both! {
+    async fn finance_publishes_a_new_catalogue_version_from_the_one_in_force_and_a_wrong_item_is_refused(app: TestApp) {
+        seed_demo_year(&app).await;
+        app.create_user("fin_cat", Role::Finance, "4303").await;
+        app.create_user("yh_county", Role::CountyStaff, "430302").await;
+        let fin = app.login("fin_cat").await;
+        let page = app.get(&fin, "/purchase/catalogue").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text_of("#catalogue-head").unwrap().contains("第 1 版"));
+        let rows = page.texts("#catalogue tbody tr");
+        assert!(rows.iter().any(|r| r.contains("居家上门养老服务")), "{rows:?}");
+        // The form comes filled with the entries in force; a new one is added with a meal item.
+        let mut form: Vec<(String, String)> = vec![("_csrf".into(), page.csrf()), ("basis".into(), "潭财购〔2027〕1号".into())];
+        let codes = page.attrs("#catalogue-form input[name$='.code']", "value");
+        let n = codes.iter().filter(|c| !c.is_empty()).count();
+        for (i, code) in codes.iter().enumerate().take(n) {
+            let i = i + 1;
+            for field in ["code", "name", "content"] {
+                form.push((format!("e.{i}.{field}"), page.attr(&format!("#e-{i}-{field}"), "value").unwrap_or_default()));
+            }
+            let _ = code;
+            for (k, sel) in [("category", "category"), ("nature", "nature")] {
+                form.push((format!("e.{i}.{k}"), page.attr(&format!("#e-{i}-{sel} option[selected]"), "value").unwrap_or_default()));
+            }
+            for item in page.attrs(&format!("#catalogue-form input[name='e.{i}.item'][checked]"), "value") {
+                form.push((format!("e.{i}.item"), item));
+            }
+        }
+        let new = n + 1;
+        form.extend([(format!("e.{new}.code"), "ZC-02".to_string()), (format!("e.{new}.name"), "老年食堂运营补助".into()),
+            (format!("e.{new}.category"), "home_care".into()), (format!("e.{new}.nature"), "public_service".into()),
+            (format!("e.{new}.content"), "社区老年食堂运营".into()), (format!("e.{new}.item"), "XT-NO-SUCH".into())]);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let resp = app.post_form(&fin, "/purchase/catalogue", &pairs).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "an item not in the service list");
+        assert!(!bad.texts("#error-summary li").is_empty());
+        form.pop();
+        form.push((format!("e.{new}.item"), "XT-ZH-02".into()));
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let resp = app.post_form(&fin, "/purchase/catalogue", &pairs).await;
+        if resp.status() != StatusCode::SEE_OTHER { panic!("{}", TestApp::page(resp).await.texts("#error-summary li").join(" | ")); }
+        let page = app.get(&fin, "/purchase/catalogue").await;
+        assert!(page.text_of("#catalogue-head").unwrap().contains("第 2 版"));
+        assert!(page.texts("#catalogue tbody tr").iter().any(|r| r.contains("老年食堂运营补助")));
+        assert_eq!(page.texts("#catalogue tbody tr").len(), n + 1, "the entries in force are kept");
+        // The county reads it but cannot publish.
+        let county = app.login("yh_county").await;
+        let page = app.get(&county, "/purchase/catalogue").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.attr("#catalogue-form", "action").is_none());
+    }
+}

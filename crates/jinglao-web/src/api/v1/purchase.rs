@@ -6,8 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_db::purchase::{catalogue, projects, selection};
-use jinglao_db::service_lists;
+use jinglao_db::purchase::{projects, selection};
 use jinglao_domain::purchase::catalogue::EntryDraft;
 use jinglao_domain::purchase::contract::ContractDraft;
 use jinglao_domain::purchase::project::{ProjectDraft, ProjectStatus};
@@ -90,12 +89,6 @@ pub async fn publish_catalogue(
     let region = RegionCode::parse(body.region_code.trim())
         .map_err(|_| AppError::from(Invalid::one("region_code", "不是有效的行政区划代码")))?;
     let acting = Acting::new(&state, user, &meta);
-    let mut c = state.db.acquire().await?;
-    let known = match service_lists::applicable(&mut c.conn(), &region).await? {
-        Some(l) => l.items.iter().map(|i| i.code.clone()).collect(),
-        None => Vec::new(),
-    };
-    drop(c);
     let drafts: Vec<EntryDraft> = body
         .entries
         .into_iter()
@@ -108,8 +101,14 @@ pub async fn publish_catalogue(
             item_codes: e.item_codes,
         })
         .collect();
-    let cat =
-        catalogue::publish(&acting.write(&state), region, &body.basis, &drafts, &known).await?;
+    let cat = crate::usecase::purchase::contracts::publish_catalogue(
+        &state,
+        &acting,
+        region,
+        &body.basis,
+        &drafts,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CatalogueDto {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+pub mod catalogue;
 pub mod contracts;
 pub mod drafting;
 pub mod evaluations;
@@ -80,6 +81,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/purchase/evaluations/{id}/publish",
             axum::routing::post(evaluations::publish),
+        )
+        .route(
+            "/purchase/catalogue",
+            get(catalogue::show).post(catalogue::publish),
         )
         .route("/purchase/projects", get(projects::index))
         .route(

@@ -431,3 +431,29 @@ pub async fn create_project(
         .await?,
     )
 }
+
+/// Publishes a new version of the guiding catalogue for `region` (finance, with civil
+/// affairs): each entry's items must be in the service list in force there.
+pub async fn publish_catalogue(
+    state: &AppState,
+    acting: &Acting,
+    region: jinglao_domain::RegionCode,
+    basis: &str,
+    drafts: &[jinglao_domain::purchase::catalogue::EntryDraft],
+) -> Result<jinglao_db::purchase::catalogue::Catalogue, AppError> {
+    let mut c = state.db.acquire().await?;
+    let known: Vec<String> =
+        match jinglao_db::service_lists::applicable(&mut c.conn(), &region).await? {
+            Some(l) => l.items.iter().map(|i| i.code.clone()).collect(),
+            None => Vec::new(),
+        };
+    drop(c);
+    Ok(jinglao_db::purchase::catalogue::publish(
+        &acting.write(state),
+        region,
+        basis,
+        drafts,
+        &known,
+    )
+    .await?)
+}
