@@ -393,63 +393,67 @@ async fn is_named(conn: &mut Conn<'_>, id: Uuid, user: Option<Uuid>) -> Result<b
     Ok(n > 0)
 }
 
-/// The evaluations a third-party evaluator is named on, with contract number, project title
-/// and provider name.
-pub async fn named_on(
-    conn: &mut Conn<'_>,
-    user: Uuid,
-) -> Result<Vec<(Evaluation, String, String, String)>, DbError> {
-    let ids: Vec<(Uuid, String, String, String)> = on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT e.id, k.contract_no, p.title, v.name FROM purchase_evaluators g \
-             JOIN purchase_evaluations e ON e.id = g.evaluation_id \
-             JOIN purchase_contracts k ON k.id = e.contract_id \
-             JOIN purchase_projects p ON p.id = k.project_id \
-             JOIN providers v ON v.id = k.provider_id \
-             WHERE g.user_id = $1 ORDER BY e.opened_at DESC LIMIT 200",
-        )
+/// An evaluation listed with its contract number, project title and provider name.
+pub type Listed = (Evaluation, String, String, String);
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    row: Row,
+    contract_no: String,
+    title: String,
+    provider_name: String,
+}
+
+/// The evaluation columns with the names a list shows, in one query.
+const LISTED: &str = "SELECT e.id, e.contract_id, e.year, e.status, e.scheme, e.basis, \
+    e.total_tenths, e.grade, e.satisfaction, e.opened_at, e.published_at, k.contract_no, \
+    p.title, v.name AS provider_name FROM purchase_evaluations e \
+    JOIN purchase_contracts k ON k.id = e.contract_id \
+    JOIN purchase_projects p ON p.id = k.project_id JOIN providers v ON v.id = k.provider_id";
+
+fn listed(rows: Vec<ListedRow>) -> Result<Vec<Listed>, DbError> {
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                Evaluation::try_from(r.row)?,
+                r.contract_no,
+                r.title,
+                r.provider_name,
+            ))
+        })
+        .collect()
+}
+
+/// The evaluations a third-party evaluator is named on, newest first, with contract number,
+/// project title and provider name.
+pub async fn named_on(conn: &mut Conn<'_>, user: Uuid) -> Result<Vec<Listed>, DbError> {
+    let rows: Vec<ListedRow> = on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{LISTED} JOIN purchase_evaluators g ON g.evaluation_id = e.id \
+             WHERE g.user_id = $1 ORDER BY e.opened_at DESC LIMIT 200"
+        )))
         .bind(user)
         .fetch_all(&mut *c)
         .await
     })?;
-    let mut out = Vec::new();
-    for (id, no, title, provider) in ids {
-        if let Some(e) = get(conn, id).await? {
-            out.push((e, no, title, provider));
-        }
-    }
-    Ok(out)
+    listed(rows)
 }
 
 /// The evaluations of projects in `scope` (staff), open ones first, with contract number,
 /// project title and provider name.
-pub async fn in_scope(
-    conn: &mut Conn<'_>,
-    scope: &Scope,
-) -> Result<Vec<(Evaluation, String, String, String)>, DbError> {
+pub async fn in_scope(conn: &mut Conn<'_>, scope: &Scope) -> Result<Vec<Listed>, DbError> {
     if scope.provider_id().is_some() {
         return Ok(Vec::new());
     }
-    let ids: Vec<(Uuid, String, String, String)> = on_conn!(conn, |c| {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT e.id, k.contract_no, p.title, v.name FROM purchase_evaluations e \
-             JOIN purchase_contracts k ON k.id = e.contract_id \
-             JOIN purchase_projects p ON p.id = k.project_id \
-             JOIN providers v ON v.id = k.provider_id WHERE 1 = 1",
-        );
+    let rows: Vec<ListedRow> = on_conn!(conn, |c| {
+        let mut q = sqlx::QueryBuilder::new(LISTED);
+        q.push(" WHERE 1 = 1");
         crate::scope_sql::push_scope(&mut q, scope, "p.region_code", "k.provider_id");
         q.push(" ORDER BY e.status, e.opened_at DESC LIMIT 200");
-        q.build_query_as::<(Uuid, String, String, String)>()
-            .fetch_all(&mut *c)
-            .await
+        q.build_query_as::<ListedRow>().fetch_all(&mut *c).await
     })?;
-    let mut out = Vec::new();
-    for (id, no, title, provider) in ids {
-        if let Some(e) = get(conn, id).await? {
-            out.push((e, no, title, provider));
-        }
-    }
-    Ok(out)
+    listed(rows)
 }
 
 /// Names a third-party evaluator account (role `evaluator`, by user name) on an open
