@@ -467,6 +467,19 @@ test_on_both! {
         }
         let list = app.get(&village, "/applications?status=submitted").await;
         assert_eq!(list.text_of(".pager-total").as_deref(), Some("3"));
+        // The filtered queue exports to Excel: the three, by name, and the export is audited.
+        let href = list.attr("#export-applications", "href").unwrap();
+        assert_eq!(href, "/applications/export?status=submitted");
+        let resp = village.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let table = jinglao_domain::tabular::read_table(&resp.bytes().await.unwrap()).unwrap();
+        let mut exported: Vec<String> = table.rows[1..].iter().map(|r| r[0].clone()).collect();
+        exported.sort();
+        let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        assert_eq!(exported, expected);
+        assert!(table.rows[1..].iter().all(|r| r[2] != "XT-ZH-02" && !r[2].is_empty()), "items by name");
+        assert_eq!(app.audit_count("application.export").await, 1);
         let ids: Vec<String> = list.html.select(&scraper::Selector::parse("#application-list input[name=id]").unwrap())
             .map(|e| e.value().attr("value").unwrap().to_string()).collect();
         assert_eq!(ids.len(), 3);

@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications", get(applications::index))
+        .route("/applications/export", get(applications::export))
         .route("/applications/decisions", post(applications::decide_batch))
         .route("/applications/{id}", get(applications::show))
         .route("/applications/{id}/appeal", post(applications::appeal))
