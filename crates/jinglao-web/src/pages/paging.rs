@@ -24,6 +24,8 @@ pub struct Pager {
     pub total: i64,
     /// The list's address without `page` (path and query, query may be empty).
     base: String,
+    /// Where on the page the list is (`#beds`), for a list below others; empty for none.
+    fragment: String,
 }
 
 impl Pager {
@@ -37,7 +39,14 @@ impl Pager {
             per_page,
             total,
             base: base.into(),
+            fragment: String::new(),
         }
+    }
+
+    /// The same pager whose links land at the element `id` (a list further down a page).
+    pub fn anchored(mut self, id: &str) -> Self {
+        self.fragment = format!("#{id}");
+        self
     }
 
     /// Rows to skip for this page.
@@ -53,7 +62,7 @@ impl Pager {
     /// The address of page `n`.
     pub fn href(&self, n: i64) -> String {
         let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}page={n}", self.base)
+        format!("{}{sep}page={n}{}", self.base, self.fragment)
     }
 
     /// The previous page's address, if any.

@@ -249,6 +249,22 @@ test_on_both! {
         let page = page_after(&app, &admin, resp).await;
         assert!(page.text_of("#bed-figures").unwrap().contains("3 张（护理型 3 张"));
         let bed = page.attr("#bed_id option:nth-child(2)", "value").unwrap();
+        assert!(page.text_of(".pager").is_none(), "one page of beds has no pager");
+
+        // 53 beds: the table shows 50 and pages to the rest, landing at the table.
+        for room in ["302", "303"] {
+            let resp = post(&app, &admin, &path, &format!("{path}/beds"), &[
+                ("building", "1号楼"), ("floor", "3"), ("room", room), ("count", "25")]).await;
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        }
+        let many = app.get(&admin, &path).await;
+        assert_eq!(many.texts("#bed-table tbody tr").len(), 50);
+        assert_eq!(many.text_of(".pager-total").as_deref(), Some("53"));
+        let next = many.attr(".pager-next", "href").unwrap();
+        assert!(next.ends_with("page=2#beds"), "{next}");
+        let rest = app.get(&admin, &next).await;
+        assert_eq!(rest.texts("#bed-table tbody tr").len(), 3);
+        assert!(rest.texts("#bed_id option").len() > 3, "the admission form still offers every free bed");
 
         // No assessment: refused at the ID number, nothing written.
         let unassessed = register_elder(&app, 1, false).await;

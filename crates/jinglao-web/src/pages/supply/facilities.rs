@@ -426,6 +426,7 @@ pub struct FacilityForms {
 }
 
 /// A bed row with the resident's name when occupied.
+#[derive(Clone)]
 pub struct BedRow {
     b: Bed,
     resident: Option<String>,
@@ -443,7 +444,11 @@ pub struct FacilityPage {
     level: Option<Level>,
     warnings: Vec<Warning>,
     insured: bool,
+    /// Every bed (for the residents' places and the status form).
     beds: Vec<BedRow>,
+    /// The page of beds the table shows, and its pager.
+    beds_shown: Vec<BedRow>,
+    bed_pager: crate::pages::paging::Pager,
     free_beds: Vec<Bed>,
     residents: Vec<Resident>,
     waiting: Vec<Place<WaitingPerson>>,
@@ -470,6 +475,7 @@ pub(crate) async fn facility_page(
     id: Uuid,
     errors: FormErrors,
     form: FacilityForms,
+    beds_page: i64,
 ) -> Result<FacilityPage, PageError> {
     let book = jinglao_db::policy::book(&state.db).await?;
     let today = state.today();
@@ -498,7 +504,7 @@ pub(crate) async fn facility_page(
     let days_this_month = beds::month_resident_days(&mut c.conn(), id, month_start).await?;
     let days_last_month = beds::month_resident_days(&mut c.conn(), id, last_start).await?;
     drop(c);
-    let beds = all_beds
+    let beds: Vec<BedRow> = all_beds
         .iter()
         .map(|b| BedRow {
             resident: residents
@@ -507,6 +513,19 @@ pub(crate) async fn facility_page(
                 .map(|r| r.name.clone()),
             b: b.clone(),
         })
+        .collect();
+    let bed_pager = crate::pages::paging::Pager::new(
+        beds_page,
+        BEDS_PER_PAGE,
+        beds.len() as i64,
+        format!("/facilities/{id}"),
+    )
+    .anchored("beds");
+    let beds_shown = beds
+        .iter()
+        .skip(bed_pager.offset() as usize)
+        .take(BEDS_PER_PAGE as usize)
+        .cloned()
         .collect();
     let free_beds = all_beds
         .into_iter()
@@ -521,6 +540,8 @@ pub(crate) async fn facility_page(
         warnings: f.warnings(&book, today),
         insured: f.insured_on(today),
         beds,
+        beds_shown,
+        bed_pager,
         free_beds,
         residents,
         waiting,
@@ -537,12 +558,23 @@ pub(crate) async fn facility_page(
     })
 }
 
+/// The facility page's own list parameter: which page of beds.
+#[derive(Debug, Default, Deserialize)]
+pub struct FacilityQuery {
+    /// The page of the bed table, from 1.
+    page: Option<i64>,
+}
+
+/// Beds in the facility page's table at a time.
+const BEDS_PER_PAGE: i64 = 50;
+
 /// `GET /facilities/{id}`
 pub async fn show(
     State(state): State<AppState>,
     ctx: PageCtx,
     PageUser(user): PageUser,
     Path(id): Path<String>,
+    Query(q): Query<FacilityQuery>,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
     let form = FacilityForms {
@@ -551,7 +583,16 @@ pub async fn show(
         applied_on: state.today().to_string(),
         ..FacilityForms::default()
     };
-    let page = facility_page(&state, ctx, &user, parse_id(&id)?, FormErrors::new(), form).await?;
+    let page = facility_page(
+        &state,
+        ctx,
+        &user,
+        parse_id(&id)?,
+        FormErrors::new(),
+        form,
+        q.page.unwrap_or(1),
+    )
+    .await?;
     render(&page)
 }
 
@@ -570,7 +611,7 @@ pub(crate) async fn after_action<T>(
             Ok(Redirect::to(&format!("/facilities/{id}?notice={notice}#{anchor}")).into_response())
         }
         Err(DbError::Invalid(errors)) => {
-            let page = facility_page(state, ctx, user, id, errors, form).await?;
+            let page = facility_page(state, ctx, user, id, errors, form, 1).await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(AppError::from(e).into()),
