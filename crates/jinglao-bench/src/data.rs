@@ -298,7 +298,7 @@ fn peer_load(db: &str, sqlite_file: &Path, csv: &Path) -> Result<Option<(String,
 }
 
 /// The kinds of query in the search mix, as shown in the report.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "姓氏",
     "姓名",
     "身份证号",
@@ -306,10 +306,13 @@ const KINDS: [&str; 7] = [
     "乡镇+类别",
     "区县+能力等级",
     "翻页",
+    "尾号",
 ];
 
-/// Builds `n` requests to the search page from people the account can see.
-fn probes(people: &[&SynthElder], n: usize, seed: u64) -> Vec<Probe> {
+/// Builds `n` requests to the search page from people the account can see. Searches by a
+/// full number are posted (with the session's `csrf` token), as the page's form does: the page
+/// refuses them in an address.
+fn probes(people: &[&SynthElder], n: usize, seed: u64, csrf: &str) -> Vec<Probe> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5ea7c4);
     let enc = |pairs: &[(&str, &str)]| {
         let mut s = form_urlencoded::Serializer::new(String::from("/elders?"));
@@ -330,14 +333,31 @@ fn probes(people: &[&SynthElder], n: usize, seed: u64) -> Vec<Probe> {
             let surname: String = who.input.name.chars().take(1).collect();
             let township = who.input.residence_region.as_str()[..9].to_string();
             let county = who.input.residence_region.as_str()[..6].to_string();
+            let posted = |number: &str| {
+                let mut s = form_urlencoded::Serializer::new(String::new());
+                s.append_pair("_csrf", csrf).append_pair("q", number);
+                Some(s.finish())
+            };
+            let (path, form) = match kind {
+                2 => (
+                    "/elders/search".to_string(),
+                    posted(who.input.id_number.as_str()),
+                ),
+                3 => (
+                    "/elders/search".to_string(),
+                    posted(
+                        who.input
+                            .phones
+                            .first()
+                            .map_or(who.input.id_number.as_str(), |p| p.as_str()),
+                    ),
+                ),
+                _ => (String::new(), None),
+            };
             let path = match kind {
                 0 => enc(&[("q", &surname)]),
                 1 => enc(&[("q", &who.input.name)]),
-                2 => enc(&[("q", who.input.id_number.as_str())]),
-                3 => match who.input.phones.first() {
-                    Some(p) => enc(&[("q", p.as_str())]),
-                    None => enc(&[("q", who.input.id_number.as_str())]),
-                },
+                2 | 3 => path,
                 4 => enc(&[
                     ("region", &township),
                     (
@@ -349,17 +369,23 @@ fn probes(people: &[&SynthElder], n: usize, seed: u64) -> Vec<Probe> {
                     ("region", &county),
                     ("ability", &rng.random_range(1..=4u8).to_string()),
                 ]),
+                6 => {
+                    // A later page of the surname's results (page 2–10, clamped to the last).
+                    let page = rng.random_range(2..=10u32).to_string();
+                    enc(&[("q", &surname), ("page", &page)])
+                }
                 _ => {
-                    // The page after a name halfway through the surname's results.
-                    let after: String = who.input.name.chars().take(2).collect();
-                    enc(&[
-                        ("q", &surname),
-                        ("after_name", &after),
-                        ("after_id", "00000000-0000-0000-0000-000000000000"),
-                    ])
+                    // The last four digits of the phone number (or of the ID number).
+                    let number = who
+                        .input
+                        .phones
+                        .first()
+                        .map_or(who.input.id_number.as_str(), |p| p.as_str());
+                    let tail: String = number.chars().skip(number.chars().count() - 4).collect();
+                    enc(&[("q", &tail)])
                 }
             };
-            Probe { kind, path }
+            Probe { kind, path, form }
         })
         .collect()
 }
@@ -431,10 +457,11 @@ pub async fn search(args: SearchArgs) -> Result<ExitCode> {
     if visible.is_empty() {
         bail!("账号 {} 的管辖范围内没有生成的人", args.user);
     }
-    let probes = probes(&visible, 4000, args.seed);
+    let secret = secrets::random_secret();
+    let csrf = secrets::random_secret();
+    let probes = probes(&visible, 4000, args.seed, &csrf);
     drop(visible);
     drop(people);
-    let secret = secrets::random_secret();
     {
         let mut c = p.db.acquire().await?;
         jinglao_db::sessions::insert(
@@ -442,7 +469,7 @@ pub async fn search(args: SearchArgs) -> Result<ExitCode> {
             &jinglao_db::sessions::NewSession {
                 user_id: account.id,
                 id_hash: &secrets::digest(&secret),
-                csrf_token: &secrets::random_secret(),
+                csrf_token: &csrf,
                 client_ip: Some("127.0.0.1"),
                 user_agent: Some("jinglao bench search"),
             },

@@ -27,7 +27,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use jinglao_db::{Actor, Db, PoolSettings, migrate, tokens, users};
@@ -293,6 +293,8 @@ pub(crate) struct Probe {
     pub kind: usize,
     /// Path and query.
     pub path: String,
+    /// A form body to post instead of a GET (what a page posts, e.g. a search by number).
+    pub form: Option<String>,
 }
 
 /// What every request of a run carries and where it goes.
@@ -357,10 +359,18 @@ async fn client(
         }
         let probe = &load.probes[n % load.probes.len()];
         n += 1;
-        let req = hyper::Request::get(&probe.path)
-            .header(hyper::header::HOST, &host)
-            .header(&load.header.0, &load.header.1)
-            .body(Empty::<Bytes>::new())?;
+        let req = match &probe.form {
+            None => hyper::Request::get(&probe.path),
+            Some(_) => hyper::Request::post(&probe.path).header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            ),
+        }
+        .header(hyper::header::HOST, &host)
+        .header(&load.header.0, &load.header.1)
+        .body(Full::new(Bytes::from(
+            probe.form.clone().unwrap_or_default(),
+        )))?;
         sender.ready().await?;
         let ok = match sender.send_request(req).await {
             Ok(resp) => {
@@ -513,6 +523,7 @@ async fn http(args: HttpArgs) -> Result<ExitCode> {
         probes: vec![Probe {
             kind: 0,
             path: args.path.clone(),
+            form: None,
         }]
         .into(),
         kinds: 1,

@@ -166,6 +166,10 @@ pub(crate) async fn bring_up_to_date(
 ) -> anyhow::Result<(Vec<(i64, &'static str)>, usize)> {
     let applied = migrate::run(db).await?;
     let resealed = jinglao_db::crypto::reseal_legacy(db, &keys.cipher).await?;
+    let filled = jinglao_db::search_keys::backfill(db, &keys.cipher).await?;
+    if filled > 0 {
+        tracing::info!("filled the search keys of {filled} registry rows");
+    }
     Ok((applied, resealed))
 }
 

@@ -49,7 +49,9 @@ pub use home_services::{
     visit_gate, visit_queue, visit_signals, visits,
 };
 use home_services::{visit_batch, visit_check};
-pub use registry::{elder_bulk, elder_import, elder_search, elders, life_events, population};
+pub use registry::{
+    elder_bulk, elder_import, elder_search, elders, life_events, population, search_keys,
+};
 pub use supply::{
     beds, credit, facilities, facility_bulk, facility_photos, finder, providers, ratings, staff,
 };

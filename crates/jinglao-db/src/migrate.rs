@@ -108,6 +108,11 @@ pub static MIGRATIONS: &[Migration] = &[
     both!(44, "0044_purchase", "purchase"),
     both!(45, "0045_payment_batches", "payment_batches"),
     pair!(46, "0046_acceptance_evaluation", "acceptance_evaluation"),
+    pair!(
+        47,
+        "0047_registry_order_and_tails",
+        "registry_order_and_tails"
+    ),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

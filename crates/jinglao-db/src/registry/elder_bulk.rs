@@ -42,7 +42,7 @@ pub(crate) async fn insert_many(
     rows: &[NewElder<'_>],
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    // 30 values per row: 1,000 rows stay under SQLite's 32,766 bound values.
+    // 32 values per row: 1,000 rows stay under SQLite's 32,766 bound values.
     for chunk in rows.chunks(1000) {
         on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
@@ -50,7 +50,7 @@ pub(crate) async fn insert_many(
                  hukou_region_code, residence_region_code, address, longitude, latitude, living_arrangement, \
                  marital_status, education, income_sources, medical_payments, children_count, children_local, \
                  children_can_care, under_age_reason, status, content_digest, ability_level, \
-                 ability_assessed_on, reassessment_due, dementia, created_at, updated_at) ",
+                 ability_assessed_on, reassessment_due, dementia, created_at, updated_at, name_key, id_tail_hash) ",
             );
             q.push_values(chunk, |mut b, r| {
                 let i = r.input;
@@ -84,7 +84,9 @@ pub(crate) async fn insert_many(
                     .push_bind(r.ability.map(|a| a.due))
                     .push_bind(r.ability.is_some_and(|a| a.dementia))
                     .push_bind(now)
-                    .push_bind(now);
+                    .push_bind(now)
+                    .push_bind(s.name_key.clone())
+                    .push_bind(s.id_tail_hash.clone());
             });
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -102,14 +104,16 @@ pub(crate) async fn insert_many(
     for chunk in phones.chunks(5000) {
         on_conn!(conn, |c| {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked) ",
+                "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked, \
+                 tail_hash) ",
             );
-            q.push_values(chunk, |mut b, (id, pos, (ct, hash, masked))| {
+            q.push_values(chunk, |mut b, (id, pos, (ct, hash, masked, tail))| {
                 b.push_bind(*id)
                     .push_bind(*pos)
                     .push_bind(ct.clone())
                     .push_bind(hash.clone())
-                    .push_bind(masked.clone());
+                    .push_bind(masked.clone())
+                    .push_bind(tail.clone());
             });
             q.build().execute(&mut *c).await.map(|r| r.rows_affected())
         })?;

@@ -1,7 +1,9 @@
 //! Searching the registry: by name (prefix), ID number or phone number (exact, through their
-//! keyed hashes), region, category and ability level, always within the caller's scope, with
-//! keyset paging by name. Every predicate is index-backed; see BENCHMARKS.md for the figures at
-//! one million records.
+//! keyed hashes), the last four characters of either ("尾号", through keyed hashes of the
+//! tails), region, category and ability level, always within the caller's scope, in pinyin
+//! order of the names. Pages are numbered (an offset, with the exact total) for the pages and
+//! keyset (after a name and id) for the API. Every predicate is index-backed; see
+//! BENCHMARKS.md for the figures at one million records.
 
 use std::collections::HashMap;
 
@@ -109,8 +111,21 @@ pub enum TextQuery {
     IdNumber(String),
     /// A phone number.
     Phone(String),
+    /// The last four characters of an ID or phone number ("尾号"), upper-cased.
+    Tail(String),
     /// The start of a name.
     Name(String),
+}
+
+/// Where a page of results starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position<'a> {
+    /// The first page.
+    Start,
+    /// After this many rows (numbered pages).
+    Skip(i64),
+    /// After the row with this name and id (the API's keyset cursor).
+    After(&'a str, Uuid),
 }
 
 impl TextQuery {
@@ -129,9 +144,20 @@ pub fn classify(text: &str) -> TextQuery {
         TextQuery::IdNumber(id.as_str().to_string())
     } else if let Ok(p) = Phone::parse(t) {
         TextQuery::Phone(p.as_str().to_string())
+    } else if is_tail(t) {
+        TextQuery::Tail(t.to_uppercase())
     } else {
         TextQuery::Name(t.to_string())
     }
+}
+
+/// Whether `t` is four digits, or three and a final X (the end of an ID number).
+fn is_tail(t: &str) -> bool {
+    let chars: Vec<char> = t.chars().collect();
+    chars.len() == crate::crypto::TAIL_CHARS
+        && chars.iter().enumerate().all(|(i, c)| {
+            c.is_ascii_digit() || (i == crate::crypto::TAIL_CHARS - 1 && matches!(c, 'x' | 'X'))
+        })
 }
 
 /// Records a search of the registry in the audit trail: pages and the API call this for every
@@ -179,6 +205,7 @@ async fn record_query(
         TextQuery::Phone(p) => Phone::parse(&p)
             .map(|p| serde_json::json!({ "phone": p.masked() }))
             .unwrap_or_default(),
+        TextQuery::Tail(t) => serde_json::json!({ "tail": t }),
         TextQuery::Name(n) => serde_json::json!({ "name": n }),
     };
     let mut event = crate::audit::Event::new(action, "elder", "search")
@@ -222,7 +249,7 @@ fn push_regions<DB: sqlx::Database>(
 fn walk_names(scope: &Scope, f: &ElderFilter) -> bool {
     match classify(&f.text) {
         TextQuery::Name(_) => return true,
-        TextQuery::IdNumber(_) | TextQuery::Phone(_) => return false,
+        TextQuery::IdNumber(_) | TextQuery::Phone(_) | TextQuery::Tail(_) => return false,
         TextQuery::None => {}
     }
     let narrow = |code: &RegionCode| code.level() > RegionLevel::County;
@@ -263,9 +290,24 @@ fn push_filters<DB: sqlx::Database>(
                 .push_bind(cipher.lookup_hash(Field::Phone, &p))
                 .push(")");
         }
+        TextQuery::Tail(t) => {
+            q.push(" AND e.id IN (SELECT t.id FROM elders t WHERE t.id_tail_hash = ")
+                .push_bind(cipher.tail_hash(Field::IdNumber, &t).unwrap_or_default())
+                .push(" UNION SELECT p.elder_id FROM elder_phones p WHERE p.tail_hash = ")
+                .push_bind(cipher.tail_hash(Field::Phone, &t).unwrap_or_default())
+                .push(")");
+        }
         TextQuery::Name(n) => {
+            // The pinyin key's range narrows the walk of the name index; the name's own range
+            // keeps it exact (characters that share a reading).
+            let key = jinglao_domain::collation::pinyin_key(&n);
+            let key_upper = format!("{key}\u{10FFFF}");
             let upper = format!("{n}\u{10FFFF}");
-            q.push(" AND e.name >= ")
+            q.push(" AND e.name_key >= ")
+                .push_bind(key)
+                .push(" AND e.name_key < ")
+                .push_bind(key_upper)
+                .push(" AND e.name >= ")
                 .push_bind(n)
                 .push(" AND e.name < ")
                 .push_bind(upper);
@@ -363,8 +405,8 @@ fn detail_filter(label: &str) -> Option<(Vec<CategoryKind>, Vec<&'static str>)> 
     (!kinds.is_empty()).then_some((kinds, details))
 }
 
-/// One page of results, ordered by name then id, after the `after` cursor. Returns the rows
-/// and whether more follow.
+/// One page of results, in pinyin order of the names (then the name, then id), starting at
+/// `at`. Returns the rows and whether more follow.
 ///
 /// Two steps in one statement: the inner query picks the page's ids from an index that holds
 /// every filtered column (migration 0016), so it reads no rows; the outer query reads the rows
@@ -374,7 +416,7 @@ pub async fn search(
     cipher: &FieldCipher,
     scope: &Scope,
     filter: &ElderFilter,
-    after: Option<(&str, Uuid)>,
+    at: Position<'_>,
     limit: i64,
 ) -> Result<(Vec<ElderSummary>, bool), DbError> {
     let rows: Vec<SummaryRow> = on_conn!(conn, |c| {
@@ -382,17 +424,22 @@ pub async fn search(
             "SELECT {SUMMARY} FROM elders e WHERE e.id IN (SELECT e.id FROM elders e WHERE 1 = 1"
         ));
         push_filters(&mut q, cipher, scope, filter);
-        if let Some((name, id)) = after {
-            q.push(" AND (e.name > ")
+        if let Position::After(name, id) = at {
+            let key = jinglao_domain::collation::pinyin_key(name);
+            q.push(" AND (e.name_key, e.name, e.id) > (")
+                .push_bind(key)
+                .push(", ")
                 .push_bind(name.to_string())
-                .push(" OR (e.name = ")
-                .push_bind(name.to_string())
-                .push(" AND e.id > ")
+                .push(", ")
                 .push_bind(id)
-                .push("))");
+                .push(")");
         }
-        q.push(" ORDER BY e.name, e.id LIMIT ").push_bind(limit + 1);
-        q.push(") ORDER BY e.name, e.id");
+        q.push(" ORDER BY e.name_key, e.name, e.id LIMIT ")
+            .push_bind(limit + 1);
+        if let Position::Skip(n) = at {
+            q.push(" OFFSET ").push_bind(n.max(0));
+        }
+        q.push(") ORDER BY e.name_key, e.name, e.id");
         q.build_query_as::<SummaryRow>().fetch_all(&mut *c).await
     })?;
     let more = rows.len() as i64 > limit;
@@ -471,19 +518,16 @@ pub async fn total(conn: &mut Conn<'_>) -> Result<i64, DbError> {
     })?)
 }
 
-/// How many records match, counting at most `cap` (a page says "1000+" beyond it).
-pub async fn count_capped(
+/// How many records match (the pager's total), counted from the same indexes the page walks.
+pub async fn count(
     conn: &mut Conn<'_>,
     cipher: &FieldCipher,
     scope: &Scope,
     filter: &ElderFilter,
-    cap: i64,
 ) -> Result<i64, DbError> {
     Ok(on_conn!(conn, |c| {
-        let mut q =
-            sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM elders e WHERE 1 = 1");
+        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM elders e WHERE 1 = 1");
         push_filters(&mut q, cipher, scope, filter);
-        q.push(" LIMIT ").push_bind(cap).push(") AS capped");
         q.build_query_scalar::<i64>().fetch_one(&mut *c).await
     })?)
 }

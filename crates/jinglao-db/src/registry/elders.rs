@@ -397,8 +397,9 @@ pub async fn identify(
 
 /// Everything an insert or update of one record writes, precomputed (encryption and hashing
 /// happen here, outside any transaction).
-/// A phone number sealed for storage: ciphertext, lookup hash, masked form.
-pub(crate) type SealedPhone = (Vec<u8>, String, String);
+/// A phone number sealed for storage: ciphertext, lookup hash, masked form, hash of its last
+/// four digits.
+pub(crate) type SealedPhone = (Vec<u8>, String, String, String);
 /// An emergency contact sealed for storage: name, relation, phone ciphertext, masked phone.
 pub(crate) type SealedContact = (String, String, Vec<u8>, String);
 
@@ -406,6 +407,10 @@ pub(crate) struct Sealed {
     pub(crate) id_cipher: Vec<u8>,
     pub(crate) id_hash: String,
     pub(crate) id_masked: String,
+    /// Keyed hash of the ID number's last four characters.
+    pub(crate) id_tail_hash: String,
+    /// The name's pinyin sort key.
+    pub(crate) name_key: String,
     pub(crate) phones: Vec<SealedPhone>,
     pub(crate) contacts: Vec<SealedContact>,
     pub(crate) digest: String,
@@ -441,6 +446,10 @@ pub(crate) fn seal(cipher: &FieldCipher, id: Uuid, input: &ElderInput) -> Sealed
         id_cipher: cipher.encrypt(Field::IdNumber, id, input.id_number.as_str()),
         id_hash: cipher.lookup_hash(Field::IdNumber, input.id_number.as_str()),
         id_masked: input.id_number.masked(),
+        id_tail_hash: cipher
+            .tail_hash(Field::IdNumber, input.id_number.as_str())
+            .unwrap_or_default(),
+        name_key: jinglao_domain::collation::pinyin_key(&input.name),
         phones: input
             .phones
             .iter()
@@ -449,6 +458,9 @@ pub(crate) fn seal(cipher: &FieldCipher, id: Uuid, input: &ElderInput) -> Sealed
                     cipher.encrypt(Field::Phone, id, p.as_str()),
                     cipher.lookup_hash(Field::Phone, p.as_str()),
                     p.masked(),
+                    cipher
+                        .tail_hash(Field::Phone, p.as_str())
+                        .unwrap_or_default(),
                 )
             })
             .collect(),
@@ -483,16 +495,17 @@ async fn write_children(conn: &mut Conn<'_>, id: Uuid, sealed: &Sealed) -> Resul
             .bind(id)
             .execute(&mut *c)
             .await?;
-        for (i, (cipher_text, hash, masked)) in sealed.phones.iter().enumerate() {
+        for (i, (cipher_text, hash, masked, tail)) in sealed.phones.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO elder_phones (elder_id, position, phone_cipher, phone_hash, phone_masked, \
+                 tail_hash) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(i as i32)
             .bind(cipher_text)
             .bind(hash)
             .bind(masked)
+            .bind(tail)
             .execute(&mut *c)
             .await?;
         }
@@ -691,8 +704,8 @@ pub(crate) async fn update_row(
              sex = $7, ethnicity = $8, hukou_region_code = $9, residence_region_code = $10, address = $11, \
              longitude = $12, latitude = $13, living_arrangement = $14, marital_status = $15, education = $16, \
              income_sources = $17, medical_payments = $18, children_count = $19, children_local = $20, \
-             children_can_care = $21, under_age_reason = $22, content_digest = $23, updated_at = $24 \
-             WHERE id = $1",
+             children_can_care = $21, under_age_reason = $22, content_digest = $23, updated_at = $24, \
+             name_key = $25, id_tail_hash = $26 WHERE id = $1",
         )
         .bind(id)
         .bind(&input.name)
@@ -718,6 +731,8 @@ pub(crate) async fn update_row(
         .bind(&input.under_age_reason)
         .bind(&sealed.digest)
         .bind(now)
+        .bind(&sealed.name_key)
+        .bind(&sealed.id_tail_hash)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())

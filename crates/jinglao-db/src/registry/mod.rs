@@ -6,3 +6,4 @@ pub mod elder_search;
 pub mod elders;
 pub mod life_events;
 pub mod population;
+pub mod search_keys;

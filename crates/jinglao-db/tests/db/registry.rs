@@ -5,7 +5,7 @@ use jinglao_db::assessments::{self, Assessment};
 use jinglao_db::audit::{self, AuditFilter, ChainKey};
 use jinglao_db::crypto::FieldCipher;
 use jinglao_db::elder_import::{self, Action, ImportSource};
-use jinglao_db::elder_search::{self, ElderFilter};
+use jinglao_db::elder_search::{self, ElderFilter, Position};
 use jinglao_db::elders::{self, Reveal, Secrets};
 use jinglao_db::testing::TestDb;
 use jinglao_db::users::NewAccount;
@@ -240,28 +240,28 @@ test_on_both! {
 
         let mut conn = t.db.acquire().await.unwrap();
         let find = |text: &str| ElderFilter { text: text.into(), ..ElderFilter::new(today()) };
-        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("赵桂"), None, 50).await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("赵桂"), Position::Start, 50).await.unwrap();
         assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["赵桂兰"], "赵桂芳 lives in 岳塘区");
         assert_eq!(rows[0].categories, vec!["低保"]);
-        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &Scope::All, &find("赵桂"), None, 50).await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &Scope::All, &find("赵桂"), Position::Start, 50).await.unwrap();
         assert_eq!(rows.len(), 2);
-        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find(&id_number(3, 1944)), None, 50).await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find(&id_number(3, 1944)), Position::Start, 50).await.unwrap();
         assert_eq!(rows[0].id, id);
-        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("0731 5888 8888"), None, 50).await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("0731 5888 8888"), Position::Start, 50).await.unwrap();
         assert_eq!(rows[0].id, id);
         let by_cat = ElderFilter { category: Some("低保".into()), ..ElderFilter::new(today()) };
-        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &by_cat, None, 50).await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &by_cat, Position::Start, 50).await.unwrap();
         assert_eq!(rows.len(), 1);
         let elderly = ElderFilter { category: Some("高龄".into()), ..ElderFilter::new(today()) };
-        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &elderly, None, 50).await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &elderly, Position::Start, 50).await.unwrap();
         assert_eq!(rows.len(), 2, "both 1944-born people are 80 or over");
-        let n = elder_search::count_capped(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()), 1000).await.unwrap();
+        let n = elder_search::count(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today())).await.unwrap();
         assert_eq!(n, 2);
         // Paging by name.
-        let (page1, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()), None, 1).await.unwrap();
+        let (page1, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()), Position::Start, 1).await.unwrap();
         assert!(more);
         let (page2, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &ElderFilter::new(today()),
-            Some((&page1[0].name, page1[0].id)), 1).await.unwrap();
+            Position::After(&page1[0].name, page1[0].id), 1).await.unwrap();
         assert!(!more);
         assert_ne!(page1[0].id, page2[0].id);
     }
@@ -633,8 +633,8 @@ test_on_both! {
             let scope = actor.scope.clone();
             async move {
                 let mut conn = db.acquire().await.unwrap();
-                let (rows, _) = elder_search::search(&mut conn.conn(), &c, &scope, &filter, None, 50).await.unwrap();
-                let n = elder_search::count_capped(&mut conn.conn(), &c, &scope, &filter, 1001).await.unwrap();
+                let (rows, _) = elder_search::search(&mut conn.conn(), &c, &scope, &filter, Position::Start, 50).await.unwrap();
+                let n = elder_search::count(&mut conn.conn(), &c, &scope, &filter).await.unwrap();
                 assert_eq!(rows.len() as i64, n, "the page and the count agree");
                 rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
             }
@@ -701,7 +701,80 @@ test_on_both! {
         let mut conn = t.db.acquire().await.unwrap();
         assert_eq!(elder_search::total(&mut conn.conn()).await.unwrap(), 10_000);
         let dibao = ElderFilter { category: Some("低保".into()), ..ElderFilter::new(today()) };
-        let n = elder_search::count_capped(&mut conn.conn(), &c, &actor.scope, &dibao, 20_000).await.unwrap();
+        let n = elder_search::count(&mut conn.conn(), &c, &actor.scope, &dibao).await.unwrap();
         assert_eq!(n, 10_000, "the person registered by hand got the file's category too");
+    }
+}
+
+test_on_both! {
+    async fn the_list_is_in_pinyin_order_with_numbered_pages_and_finds_people_by_the_last_four_digits(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        // Code-point order would be 张 (U+5F20) < 李 (U+674E) < 王 (U+738B) < 赵 (U+8D75); pinyin
+        // order is 李 (li3) < 王 (wang2) < 张 (zhang1) < 赵 (zhao4).
+        for (n, name, phone) in [(11, "张建国", "13800001111"), (12, "李秀兰", "13800002222"), (13, "王桂英", "13800003333"), (14, "赵德明", "13800004444")] {
+            let mut d = draft(n, "430302001001");
+            d.name = name.into();
+            d.phones = phone.into();
+            elders::create(&t.db, secrets(&c), &actor, &input(&tree, d), &[], Utc::now()).await.unwrap();
+        }
+        let mut conn = t.db.acquire().await.unwrap();
+        let all = ElderFilter::new(today());
+        let names = |rows: Vec<elder_search::ElderSummary>| rows.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        let (rows, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &all, Position::Start, 10).await.unwrap();
+        assert_eq!(names(rows), vec!["李秀兰", "王桂英", "张建国", "赵德明"]);
+        assert!(!more);
+        // Numbered pages: page 2 of two per page.
+        let (rows, more) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &all, Position::Skip(2), 2).await.unwrap();
+        assert_eq!(names(rows), vec!["张建国", "赵德明"]);
+        assert!(!more);
+        assert_eq!(elder_search::count(&mut conn.conn(), &c, &actor.scope, &all).await.unwrap(), 4);
+        // The API's cursor continues in the same order.
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &all, Position::After("王桂英", Uuid::nil()), 10).await.unwrap();
+        assert_eq!(names(rows), vec!["王桂英", "张建国", "赵德明"], "nil sorts before every id of the same name");
+
+        let find = |text: &str| ElderFilter { text: text.into(), ..ElderFilter::new(today()) };
+        // The ID number of n = 12 ends in its check digit after "012"; its last four characters:
+        let id_tail: String = id_number(12, 1944).chars().skip(14).collect();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find(&id_tail), Position::Start, 10).await.unwrap();
+        assert_eq!(names(rows), vec!["李秀兰"], "by the end of the ID number ({id_tail})");
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("4444"), Position::Start, 10).await.unwrap();
+        assert_eq!(names(rows), vec!["赵德明"], "by the end of the phone number");
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("9999"), Position::Start, 10).await.unwrap();
+        assert!(rows.is_empty());
+        assert_eq!(elder_search::classify("4444"), elder_search::TextQuery::Tail("4444".into()));
+        assert_eq!(elder_search::classify("123x"), elder_search::TextQuery::Tail("123X".into()));
+        assert_eq!(elder_search::classify("12x4"), elder_search::TextQuery::Name("12x4".into()));
+        // A name prefix still finds exactly the names that start with it.
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("王"), Position::Start, 10).await.unwrap();
+        assert_eq!(names(rows), vec!["王桂英"]);
+    }
+}
+
+test_on_both! {
+    async fn records_written_before_the_search_keys_get_them_from_the_backfill(t: TestDb) {
+        let tree = seed_regions(&t.db).await;
+        let c = cipher();
+        let actor = county_actor("430302");
+        let mut d = draft(21, "430302001001");
+        d.name = "李秀兰".into();
+        d.phones = "13800005555".into();
+        elders::create(&t.db, secrets(&c), &actor, &input(&tree, d), &[], Utc::now()).await.unwrap();
+        // As a record of an earlier release: no sort key, no tail hashes.
+        t.tamper("UPDATE elders SET name_key = '', id_tail_hash = ''; UPDATE elder_phones SET tail_hash = ''").await;
+        let find = |text: &str| ElderFilter { text: text.into(), ..ElderFilter::new(today()) };
+        let mut conn = t.db.acquire().await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("5555"), Position::Start, 10).await.unwrap();
+        assert!(rows.is_empty(), "not found before the backfill");
+        drop(conn);
+
+        assert_eq!(jinglao_db::search_keys::backfill(&t.db, &c).await.unwrap(), 2, "one record, one phone");
+        assert_eq!(jinglao_db::search_keys::backfill(&t.db, &c).await.unwrap(), 0, "nothing left the second time");
+        let mut conn = t.db.acquire().await.unwrap();
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("5555"), Position::Start, 10).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let (rows, _) = elder_search::search(&mut conn.conn(), &c, &actor.scope, &find("李"), Position::Start, 10).await.unwrap();
+        assert_eq!(rows.len(), 1, "the name prefix search reads the filled key");
     }
 }

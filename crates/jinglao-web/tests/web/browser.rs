@@ -1151,3 +1151,65 @@ browser_test! {
         c.close().await.unwrap();
     }
 }
+
+browser_test! {
+    async fn a_city_clerk_filters_the_registry_pages_through_it_and_exports_exactly_the_filtered_list(app: TestApp) {
+        let backend = app.db.db.backend().as_str();
+        jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 1000, 7, |_| {}).await.unwrap();
+        app.create_user("city_pager", jinglao_domain::Role::CityStaff, "4303").await;
+        let driver = start_driver();
+        let c = browser(&driver, 1024, 900).await;
+        sign_in_with(&c, &app, "city_pager", crate::common::PASSWORD).await;
+        c.goto(&app.url("/elders")).await.unwrap();
+        let everyone: usize = c.find(Locator::Css(".pager-total")).await.unwrap().text().await.unwrap().parse().unwrap();
+        // Filter: 高龄 (80 and over), from the list, with the search button.
+        c.find(Locator::Css("#category option[value='高龄']")).await.unwrap().click().await.unwrap();
+        c.find(Locator::Id("search-elders")).await.unwrap().click().await.unwrap();
+        wait_for_url(&c, "category=").await;
+        let total: usize = c.find(Locator::Css(".pager-total")).await.unwrap().text().await.unwrap().parse().unwrap();
+        assert!(total > 50 && total < everyone, "the filter spans pages and narrows the list: {total} of {everyone}");
+        let summary = c.find(Locator::Css(".pager-summary")).await.unwrap().text().await.unwrap();
+        assert!(summary.contains(&format!("第 1 / {} 页", total.div_ceil(50))), "{summary}");
+        let ages = |c: Client| async move {
+            let cells = c.find_all(Locator::Css("#elders tbody tr td:nth-child(4)")).await.unwrap();
+            let mut out = Vec::new();
+            for cell in cells {
+                out.push(cell.text().await.unwrap().parse::<i32>().unwrap());
+            }
+            out
+        };
+        assert!(ages(c.clone()).await.iter().all(|a| *a >= 80), "page 1 is all 80 and over");
+        // Page 2, by its number; the filter stays.
+        c.find(Locator::Css(".pager-links a[href*='page=2']")).await.unwrap().click().await.unwrap();
+        wait_for_url(&c, "page=2").await;
+        assert!(c.current_url().await.unwrap().as_str().contains("category="), "the filter stays on page 2");
+        let on_two = ages(c.clone()).await;
+        assert!(!on_two.is_empty() && on_two.iter().all(|a| *a >= 80), "{on_two:?}");
+        std::fs::write(screenshot_dir().join(format!("{backend}-registry-page-2.png")), c.screenshot().await.unwrap()).unwrap();
+        // The export link, fetched as the browser would download it: one row per person counted.
+        let href = c.find(Locator::Id("export-elders")).await.unwrap().attr("href").await.unwrap().unwrap();
+        assert!(href.contains("category=") && !href.contains("page="), "exports the filter, not the page: {href}");
+        let fetched = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => {
+                   const u = new Uint8Array(b); let s = '';
+                   for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
+                   done(btoa(s));
+                 }).catch(e => done('ERROR ' + e));",
+                vec![serde_json::Value::String(href)],
+            )
+            .await
+            .unwrap();
+        let encoded = fetched.as_str().unwrap();
+        assert!(!encoded.starts_with("ERROR"), "{encoded}");
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        let table = jinglao_domain::tabular::read_table(&bytes).unwrap();
+        assert_eq!(table.rows.len() - 1, total, "the export holds exactly the filtered people");
+        assert!(table.rows[1..].iter().all(|r| r[3].parse::<i32>().unwrap() >= 80), "and only them");
+        assert!(table.rows[1..].iter().all(|r| r[1].contains('*')), "ID numbers masked");
+        assert_eq!(app.audit_count("elder.export").await, 1, "the export is audited");
+        c.close().await.unwrap();
+    }
+}

@@ -442,6 +442,49 @@ test_on_both! {
 }
 
 test_on_both! {
+    async fn the_registry_list_pages_by_number_with_the_exact_total_in_pinyin_order_and_finds_a_phone_tail(app: TestApp) {
+        jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 1000, 7, |_| {}).await.unwrap();
+        app.create_user("yh_pager", Role::CountyStaff, YUHU).await;
+        let client = app.login("yh_pager").await;
+        let page = app.get(&client, "/elders?status=all").await;
+        let total: usize = page.text_of(".pager-total").unwrap().parse().unwrap();
+        assert!(total > 50, "more than one page in the county: {total}");
+        assert_eq!(page.text_of("#result-count strong").unwrap(), total.to_string(), "an exact total, never 1000+");
+        let first: Vec<String> = page.texts("tbody tr td:first-child a");
+        assert_eq!(first.len(), 50);
+        let pages = total.div_ceil(50);
+        assert!(page.text_of(".pager-summary").unwrap().contains(&format!("第 1 / {pages} 页")), "{:?}", page.text_of(".pager-summary"));
+        let key = |n: &String| jinglao_domain::collation::pinyin_key(n);
+        assert!(first.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "pinyin order: {first:?}");
+        let next = page.attr(".pager-next", "href").unwrap();
+        assert!(next.contains("status=all") && next.contains("page=2"), "the link keeps the filter: {next}");
+        let second = app.get(&client, &next).await;
+        let names: Vec<String> = second.texts("tbody tr td:first-child a");
+        assert!(key(first.last().unwrap()) <= key(&names[0]), "page 2 continues page 1");
+        // The last page holds the rest.
+        let last = app.get(&client, &format!("/elders?status=all&page={pages}")).await;
+        assert_eq!(last.texts("tbody tr td:first-child a").len(), total - 50 * (pages - 1));
+        // A page number past the end shows the last page.
+        let past = app.get(&client, &format!("/elders?status=all&page={}", pages + 5)).await;
+        assert_eq!(past.texts("tbody tr td:first-child a"), last.texts("tbody tr td:first-child a"));
+
+        // The API gives the same total.
+        let token = app.token("yh_pager").await;
+        let (status, body) = app.api_get(&token, "/api/v1/elders?limit=1&status=all").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["total"].as_i64().unwrap() as usize, total);
+
+        // The last four digits of a phone number (1380731 9876) find the person, in an address as well.
+        import(&app, &client, file(&[row(9876, "欧阳秀英", "")]), "all").await;
+        let found = app.get(&client, "/elders?q=9876").await;
+        assert!(found.texts("tbody tr td:first-child a").contains(&"欧阳秀英".to_string()), "{}", found.text);
+        let (status, body) = app.api_get(&token, "/api/v1/elders?q=9876").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["items"].as_array().unwrap().iter().any(|p| p["name"] == "欧阳秀英"));
+    }
+}
+
+test_on_both! {
     async fn a_clerk_exports_exactly_the_filtered_list_to_excel_with_id_numbers_masked_and_the_export_audited(app: TestApp) {
         jinglao_fixtures::demo::seed_population(&app.state.db, &app.state.keys, 400, 7, |_| {}).await.unwrap();
         app.create_user("yh_export", Role::CountyStaff, YUHU).await;

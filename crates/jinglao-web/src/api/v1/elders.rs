@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, Position};
 use jinglao_db::elders;
 use jinglao_domain::Permission;
 use jinglao_domain::category::categories_on;
@@ -28,7 +28,8 @@ use crate::state::AppState;
 #[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct ElderSearch {
-    /// A name (prefix), a full resident ID number, or a phone number.
+    /// A name (prefix), a full resident ID number, a phone number, or the last four
+    /// characters of either ("尾号", e.g. `1234` or `123X`).
     #[serde(default)]
     q: String,
     /// Region code: residents of its subtree (within your scope).
@@ -94,6 +95,8 @@ pub struct NextPage {
 pub struct ElderPage {
     /// The people.
     pub items: Vec<ElderSummaryDto>,
+    /// How many people match in all (every page), in pinyin order of their names.
+    pub total: i64,
     /// The cursor of the next page, or null on the last.
     pub next: Option<NextPage>,
 }
@@ -197,9 +200,9 @@ async fn search(
     let filter = filter_for(state, user, &params)
         .await?
         .map_err(|p| jinglao_domain::Invalid::one(p.field, p.message))?;
-    let after = match (&q.after_name, q.after_id) {
-        (Some(n), Some(id)) => Some((n.as_str(), id)),
-        (None, None) => None,
+    let at = match (&q.after_name, q.after_id) {
+        (Some(n), Some(id)) => Position::After(n.as_str(), id),
+        (None, None) => Position::Start,
         _ => {
             return Err(jinglao_domain::Invalid::one(
                 "after_id",
@@ -214,10 +217,12 @@ async fn search(
         &state.keys.cipher,
         &user.scope,
         &filter,
-        after,
+        at,
         limit,
     )
     .await?;
+    let total =
+        elder_search::count(&mut c.conn(), &state.keys.cipher, &user.scope, &filter).await?;
     drop(c);
     let (chain, now) = (&state.keys.audit_chain, state.clock.now());
     elder_search::record_search(
@@ -235,6 +240,7 @@ async fn search(
     });
     Ok(ElderPage {
         items: rows.into_iter().map(|s| summary_dto(s, &filter)).collect(),
+        total,
         next,
     })
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jinglao_db::DbError;
 use jinglao_db::assessments::{self, Assessment};
 use jinglao_db::audit::{self, AuditFilter};
-use jinglao_db::elder_search::{self, ElderFilter, ElderSummary};
+use jinglao_db::elder_search::{self, ElderFilter, ElderSummary, Position};
 use jinglao_db::elders::{self, Reveal};
 use jinglao_domain::assessment::AbilityLevel;
 use jinglao_domain::assessment_form::AssessmentReason;
@@ -50,10 +50,8 @@ pub struct SearchQuery {
     ability: String,
     #[serde(default)]
     status: String,
-    /// Cursor: name of the last row.
-    after_name: Option<String>,
-    /// Cursor: id of the last row.
-    after_id: Option<String>,
+    /// The page shown, from 1.
+    page: Option<i64>,
 }
 
 impl SearchQuery {
@@ -87,8 +85,7 @@ pub struct SearchPage {
     /// The export link of exactly this filter (none for an ID or phone search).
     export_query: Option<String>,
     rows: Vec<ResultRow>,
-    count: String,
-    next_query: Option<String>,
+    pager: crate::pages::paging::Pager,
     category_choices: Vec<&'static str>,
     abilities: Vec<AbilityLevel>,
     statuses: Vec<ElderStatus>,
@@ -156,12 +153,15 @@ pub async fn export(
     let mut c = state.db.acquire().await?;
     loop {
         let after = rows.last().map(|r| (r.name.clone(), r.id));
+        let at = after
+            .as_ref()
+            .map_or(Position::Start, |(n, id)| Position::After(n, *id));
         let (mut page, more) = elder_search::search(
             &mut c.conn(),
             &state.keys.cipher,
             &user.scope,
             &filter,
-            after.as_ref().map(|(n, id)| (n.as_str(), *id)),
+            at,
             1000,
         )
         .await?;
@@ -314,15 +314,28 @@ async fn results(
         Ok(f) => (f, None),
         Err(problem) => (ElderFilter::new(today), Some(problem)),
     };
-    let after_id = q.after_id.as_deref().and_then(|s| Uuid::parse_str(s).ok());
-    let after = q.after_name.as_deref().zip(after_id);
     let mut c = state.db.acquire().await?;
     let mut conn = c.conn();
     let cipher = &state.keys.cipher;
-    let (rows, more) = if param_error.is_some() {
-        (Vec::new(), false)
+    let total = if param_error.is_some() {
+        0
     } else {
-        elder_search::search(&mut conn, cipher, &user.scope, &filter, after, PAGE_SIZE).await?
+        elder_search::count(&mut conn, cipher, &user.scope, &filter).await?
+    };
+    // Links keep the filters; a number searched by is never put in a link.
+    let base = if identifier {
+        "/elders".to_string()
+    } else {
+        format!("/elders?{}", q.address().finish())
+    };
+    let pager = crate::pages::paging::Pager::new(q.page.unwrap_or(1), PAGE_SIZE, total, base);
+    let rows = if param_error.is_some() {
+        Vec::new()
+    } else {
+        let at = Position::Skip(pager.offset());
+        elder_search::search(&mut conn, cipher, &user.scope, &filter, at, PAGE_SIZE)
+            .await?
+            .0
     };
     drop(c);
     if param_error.is_none() {
@@ -338,28 +351,6 @@ async fn results(
         )
         .await?;
     }
-    let mut c = state.db.acquire().await?;
-    let mut conn = c.conn();
-    let count = if param_error.is_some() {
-        "0".to_string()
-    } else {
-        let n = elder_search::count_capped(&mut conn, cipher, &user.scope, &filter, 1001).await?;
-        if n > 1000 {
-            "1000+".to_string()
-        } else {
-            n.to_string()
-        }
-    };
-    let next_query = if more {
-        rows.last().map(|last| {
-            q.address()
-                .append_pair("after_name", &last.name)
-                .append_pair("after_id", &last.id.to_string())
-                .finish()
-        })
-    } else {
-        None
-    };
     let category_choices: Vec<&'static str> = jinglao_domain::category::LABELS.to_vec();
     let mut region = RegionPicker::new(
         &state.regions.tree(),
@@ -402,8 +393,7 @@ async fn results(
             })
             .collect(),
         q,
-        count,
-        next_query,
+        pager,
         category_choices,
         abilities: AbilityLevel::ALL.to_vec(),
         statuses: ElderStatus::ALL.to_vec(),
