@@ -317,27 +317,20 @@ async fn results(
     let mut c = state.db.acquire().await?;
     let mut conn = c.conn();
     let cipher = &state.keys.cipher;
-    let total = if param_error.is_some() {
-        0
+    let (rows, total, page) = if param_error.is_some() {
+        (Vec::new(), 0, 1)
     } else {
-        elder_search::count(&mut conn, cipher, &user.scope, &filter).await?
+        let page = q.page.unwrap_or(1);
+        elder_search::numbered(&mut conn, cipher, &user.scope, &filter, page, PAGE_SIZE).await?
     };
+    drop(c);
     // Links keep the filters; a number searched by is never put in a link.
     let base = if identifier {
         "/elders".to_string()
     } else {
         format!("/elders?{}", q.address().finish())
     };
-    let pager = crate::pages::paging::Pager::new(q.page.unwrap_or(1), PAGE_SIZE, total, base);
-    let rows = if param_error.is_some() {
-        Vec::new()
-    } else {
-        let at = Position::Skip(pager.offset());
-        elder_search::search(&mut conn, cipher, &user.scope, &filter, at, PAGE_SIZE)
-            .await?
-            .0
-    };
-    drop(c);
+    let pager = crate::pages::paging::Pager::new(page, PAGE_SIZE, total, base);
     if param_error.is_none() {
         let actor = user.actor(meta);
         let now = state.clock.now();
