@@ -638,3 +638,49 @@ test_on_both! {
         assert_eq!(app.audit_count("facility.export").await, 1);
     }
 }
+
+test_on_both! {
+    async fn a_large_staff_list_pages_in_pinyin_order_and_its_skills_form_changes_only_the_page_shown(app: TestApp) {
+        // Contract prices (what skills can name) and whoever the fixture employs.
+        crate::visits::setup(&app).await;
+        app.create_user("big_admin", Role::ProviderAdmin, "430302").await;
+        let token = app.token("big_admin").await;
+        let staff_path = format!("/api/v1/providers/{}/staff", app.provider_id);
+        let (_, before) = app.api_get(&token, &staff_path).await;
+        let total = before.as_array().unwrap().len() + 53;
+        let surnames = ["张", "李", "王", "赵", "陈", "刘", "黄", "周", "吴", "孙", "朱"];
+        for n in 0..53u32 {
+            let id = jinglao_domain::ResidentId::from_first17(&format!("430302197901{:02}{n:03}", 1 + n % 28)).as_str().to_string();
+            let name = format!("{}护理{n}", surnames[n as usize % surnames.len()]);
+            let (status, body) = app.api_post(&token, &staff_path, serde_json::json!({
+                "name": name, "id_number": id, "role": "caregiver", "start_on": "2026-01-01", "full_time": true })).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        let admin = app.login("big_admin").await;
+        let path = format!("/providers/{}/staff", app.provider_id);
+        let page = app.get(&admin, &path).await;
+        let names = page.texts("#staff-table tbody tr td:first-child");
+        assert_eq!(names.len(), 50);
+        assert_eq!(page.text_of(".pager-total"), Some(total.to_string()));
+        let key = |n: &String| jinglao_domain::collation::pinyin_key(n);
+        assert!(names.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "pinyin order: {names:?}");
+        assert_eq!(page.attrs("#skills-form input[name=staff]", "value").len(), 50, "the skills form covers the page");
+        assert_eq!(page.texts("#record_staff_id option").len(), total + 1, "the record form offers everyone (after 请选择)");
+        let next = page.attr(".pager-next", "href").unwrap();
+        assert!(next.ends_with("page=2#people"), "{next}");
+        let second = app.get(&admin, &next).await;
+        let rest = total - 50;
+        assert_eq!(second.texts("#staff-table tbody tr").len(), rest);
+        let listed = second.attrs("#skills-form input[name=staff]", "value");
+        assert_eq!(listed.len(), rest);
+        assert_eq!(second.attr("#skills-form input[name=page]", "value").as_deref(), Some("2"));
+        assert!(second.text_of("#save-skills").unwrap().contains(&format!("本页 {rest} 人")));
+        // Saving page 2's form returns to page 2.
+        let csrf = second.csrf();
+        let mut form: Vec<(&str, &str)> = vec![("_csrf", &csrf), ("page", "2")];
+        form.extend(listed.iter().map(|s| ("staff", s.as_str())));
+        let resp = app.post_form(&admin, &format!("/providers/{}/skills", app.provider_id), &form).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert!(resp.headers()["location"].to_str().unwrap().contains("page=2"));
+    }
+}

@@ -48,7 +48,11 @@ pub struct StaffPage {
     ctx: PageCtx,
     errors: FormErrors,
     p: Provider,
+    /// Everyone employed (for the insurance and record forms' choices).
     people: Vec<StaffMember>,
+    /// The page of people the tables show (pinyin order), and its pager.
+    shown: Vec<StaffMember>,
+    pager: crate::pages::paging::Pager,
     facilities: Vec<Facility>,
     hire: HireDraft,
     record: RecordForm,
@@ -75,11 +79,14 @@ impl StaffPage {
     }
 }
 
+/// People in the staff page's tables at a time.
+const STAFF_PER_PAGE: i64 = 50;
+
 async fn staff_page(
     state: &AppState,
     ctx: PageCtx,
     user: &CurrentUser,
-    id: Uuid,
+    (id, page): (Uuid, i64),
     errors: FormErrors,
     (hire, record): (HireDraft, RecordForm),
 ) -> Result<StaffPage, PageError> {
@@ -87,7 +94,21 @@ async fn staff_page(
     let p = providers::get(&mut c.conn(), &user.scope, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let people = usecase::list(state, user, id, None).await?;
+    let mut people = usecase::list(state, user, id, None).await?;
+    jinglao_domain::collation::sort_by_pinyin(&mut people, |s| s.name.as_str());
+    let pager = crate::pages::paging::Pager::new(
+        page,
+        STAFF_PER_PAGE,
+        people.len() as i64,
+        format!("/providers/{id}/staff"),
+    )
+    .anchored("people");
+    let shown = people
+        .iter()
+        .skip(pager.offset() as usize)
+        .take(STAFF_PER_PAGE as usize)
+        .cloned()
+        .collect();
     let facilities = facilities::list(&mut c.conn(), &user.scope, Some(id)).await?;
     let mut items: Vec<String> = jinglao_db::prices::list(&mut c.conn(), id)
         .await?
@@ -113,6 +134,8 @@ async fn staff_page(
         errors,
         p,
         people,
+        shown,
+        pager,
         facilities,
         hire,
         record,
@@ -133,16 +156,25 @@ fn blank_hire(state: &AppState) -> HireDraft {
     }
 }
 
+/// The staff page's own list parameter.
+#[derive(Debug, Default, Deserialize)]
+pub struct StaffQuery {
+    /// The page of people, from 1.
+    page: Option<i64>,
+}
+
 /// `GET /providers/{id}/staff`
 pub async fn index(
     State(state): State<AppState>,
     ctx: PageCtx,
     PageUser(user): PageUser,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<StaffQuery>,
 ) -> Result<Response, PageError> {
     may_view(&user)?;
     let forms = (blank_hire(&state), RecordForm::default());
-    let page = staff_page(&state, ctx, &user, parse_id(&id)?, FormErrors::new(), forms).await?;
+    let at = (parse_id(&id)?, q.page.unwrap_or(1));
+    let page = staff_page(&state, ctx, &user, at, FormErrors::new(), forms).await?;
     render(&page)
 }
 
@@ -150,17 +182,18 @@ async fn answer(
     state: &AppState,
     ctx: PageCtx,
     user: &CurrentUser,
-    id: Uuid,
+    (id, page): (Uuid, i64),
     forms: (HireDraft, RecordForm),
     result: Result<(), DbError>,
     notice: &str,
 ) -> Result<Response, PageError> {
     match result {
-        Ok(()) => Ok(
-            Redirect::to(&format!("/providers/{id}/staff?notice={notice}#people")).into_response(),
-        ),
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/providers/{id}/staff?page={page}&notice={notice}#people"
+        ))
+        .into_response()),
         Err(DbError::Invalid(errors)) => {
-            let page = staff_page(state, ctx, user, id, errors, forms).await?;
+            let page = staff_page(state, ctx, user, (id, page), errors, forms).await?;
             render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(AppError::from(e).into()),
@@ -182,7 +215,7 @@ pub async fn hire(
         Err(invalid) => Err(DbError::Invalid(invalid)),
     };
     let forms = (form, RecordForm::default());
-    answer(&state, ctx, &user, id, forms, result, "staff_hired").await
+    answer(&state, ctx, &user, (id, 1), forms, result, "staff_hired").await
 }
 
 fn chosen_staff(text: &str) -> Result<Uuid, DbError> {
@@ -207,7 +240,16 @@ pub async fn record_insurance(
         Err(e) => Err(e),
     };
     let forms = (blank_hire(&state), form);
-    answer(&state, ctx, &user, id, forms, result, "insurance_recorded").await
+    answer(
+        &state,
+        ctx,
+        &user,
+        (id, 1),
+        forms,
+        result,
+        "insurance_recorded",
+    )
+    .await
 }
 
 /// `POST /providers/{id}/staff/records`: a training or an award.
@@ -245,16 +287,26 @@ pub async fn add_record(
         }
     };
     let forms = (blank_hire(&state), form);
-    answer(&state, ctx, &user, id, forms, result, "staff_record_added").await
+    answer(
+        &state,
+        ctx,
+        &user,
+        (id, 1),
+        forms,
+        result,
+        "staff_record_added",
+    )
+    .await
 }
 
 /// The most people and ticks one skills form may carry.
 const MAX_SKILL_ROWS: usize = 2_000;
 const MAX_SKILL_TICKS: usize = 40_000;
 
-/// `POST /providers/{id}/skills`: everyone's skills from the one form on the staff page
-/// (`staff` names each person listed, `skill` is `<staff id>|<item code>` per tick), saved in
-/// one transaction; unchanged people are left alone.
+/// `POST /providers/{id}/skills`: the skills of everyone on the page of the staff list the form
+/// showed (`staff` names each person listed, `skill` is `<staff id>|<item code>` per tick,
+/// `page` the page to return to), saved in one transaction; people not listed and people
+/// unchanged are left alone.
 pub async fn set_skills_bulk(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -292,7 +344,14 @@ pub async fn set_skills_bulk(
     let acting = crate::usecase::Acting::new(&state, user.clone(), &meta);
     let result = jinglao_db::dispatch::set_skills_many(&acting.write(&state), id, &changes).await;
     let forms = (blank_hire(&state), RecordForm::default());
-    answer(&state, ctx, &user, id, forms, result.map(|_| ()), "saved").await
+    // Back to the page of people the form showed.
+    let page = pairs
+        .iter()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(1);
+    let at = (id, page);
+    answer(&state, ctx, &user, at, forms, result.map(|_| ()), "saved").await
 }
 
 /// `POST /providers/{id}/staff/{staff}/skills`: the items this person may be dispatched for
@@ -324,5 +383,5 @@ pub async fn set_skills(
     )
     .await;
     let forms = (blank_hire(&state), RecordForm::default());
-    answer(&state, ctx, &user, id, forms, result, "saved").await
+    answer(&state, ctx, &user, (id, 1), forms, result, "saved").await
 }
