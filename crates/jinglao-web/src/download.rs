@@ -78,6 +78,56 @@ pub fn table_xlsx(
     })
 }
 
+/// An exported list, audited and handed out: records `action` (e.g. `facility.export`) in the
+/// audit trail with the list's filter and row count in `detail`, then answers the workbook of
+/// `rows` under `headers`, named `name` (`fallback` for browsers that cannot read it).
+pub struct ListExport<'a> {
+    /// Audit action.
+    pub action: &'a str,
+    /// What kind of record the rows are (the audit entry's record type).
+    pub record_type: &'a str,
+    /// The filter, for the audit entry (the row count is added).
+    pub detail: serde_json::Value,
+    /// Sheet name.
+    pub sheet: &'a str,
+    /// Column headers.
+    pub headers: &'a [&'a str],
+    /// ASCII file name.
+    pub fallback: &'a str,
+    /// File name shown.
+    pub name: String,
+}
+
+impl ListExport<'_> {
+    /// Audits the export as `user` and answers the file.
+    pub async fn answer(
+        self,
+        state: &crate::state::AppState,
+        user: &crate::auth::CurrentUser,
+        meta: &crate::request::RequestMeta,
+        rows: &[Vec<String>],
+    ) -> Result<Response, crate::error::AppError> {
+        let mut detail = self.detail;
+        if let Some(map) = detail.as_object_mut() {
+            map.insert("rows".into(), rows.len().into());
+        }
+        let mut event = jinglao_db::audit::Event::new(self.action, self.record_type, "export")
+            .region(user.scope.region_root())
+            .detail(detail);
+        event.record_id = None;
+        jinglao_db::audit::record(
+            &state.db,
+            &state.keys.audit_chain,
+            &user.actor(meta),
+            event,
+            state.clock.now(),
+        )
+        .await?;
+        let body = table_xlsx(self.sheet, self.headers, rows)?;
+        Ok(attachment(XLSX, self.fallback, &self.name, body))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,7 @@ pub const ACTION_LABELS: &[(&str, &str)] = &[
     ("elder.search", "查询老年人"),
     ("elder.export", "导出老年人名单"),
     ("application.export", "导出服务申请名单"),
+    ("patrol.export", "导出巡访应访名单"),
     ("elder.import", "批量导入老年人"),
     ("elder.duplicate_refused", "拒绝重复登记"),
     ("elder.category_add", "登记特殊类别"),

@@ -234,6 +234,15 @@ test_on_both! {
         // A page past the end shows the last page, not an empty list.
         let last = app.get(&v, "/patrols?within=31&page=999").await;
         assert!(!last.texts("#due tbody tr").is_empty());
+        // The whole filtered list, every page, exports for the round, with places by name.
+        let href = page.attr("#export-patrols", "href").unwrap();
+        assert_eq!(href, "/patrols/export?within=31");
+        let resp = v.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let table = jinglao_domain::tabular::read_table(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(table.rows.len() - 1, total, "one row per person the pager counted");
+        assert!(table.rows[1..].iter().all(|r| r[1].contains("雨湖区")), "places by name");
+        assert_eq!(app.audit_count("patrol.export").await, 1);
 
         // Tick three people and give them one visitor, in one go.
         let ids: Vec<String> = page.html.select(&scraper::Selector::parse("#due input[name=elder]").unwrap())

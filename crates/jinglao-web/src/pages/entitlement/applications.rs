@@ -274,20 +274,6 @@ pub async fn export(
         }
         .into());
     }
-    let mut event = jinglao_db::audit::Event::new("application.export", "application", "export")
-        .region(user.scope.region_root())
-        .detail(serde_json::json!({
-            "status": q.status, "overdue": q.overdue == "1", "soon": q.soon == "1", "rows": rows.len(),
-        }));
-    event.record_id = None;
-    jinglao_db::audit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        event,
-        state.clock.now(),
-    )
-    .await?;
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|a| {
@@ -309,9 +295,14 @@ pub async fn export(
             ]
         })
         .collect();
-    let body = crate::download::table_xlsx(
-        "服务申请",
-        &[
+    let export = crate::download::ListExport {
+        action: "application.export",
+        record_type: "application",
+        detail: serde_json::json!({
+            "status": q.status, "overdue": q.overdue == "1", "soon": q.soon == "1",
+        }),
+        sheet: "服务申请",
+        headers: &[
             "老人",
             "居住地",
             "服务项目",
@@ -322,14 +313,10 @@ pub async fn export(
             "规则预审",
             "申请人",
         ],
-        &table,
-    )?;
-    Ok(crate::download::attachment(
-        crate::download::XLSX,
-        "applications.xlsx",
-        &format!("服务申请-{today}.xlsx"),
-        body,
-    ))
+        fallback: "applications.xlsx",
+        name: format!("服务申请 {today}.xlsx"),
+    };
+    Ok(export.answer(&state, &user, &meta, &table).await?)
 }
 
 /// The batch decision form under the queue: the ticked applications, one decision, one reason.

@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orders/{id}/assign", post(orders::assign))
         .route("/orders/{id}/end", post(orders::end))
         .route("/patrols", get(patrols::index))
+        .route("/patrols/export", get(patrols::export))
         .route("/patrols/refresh", post(patrols::refresh))
         .route("/plans/{id}/end", post(order_new::end_plan))
         .route(

@@ -58,6 +58,8 @@ pub struct DuePage {
     under: String,
     within: i64,
     refreshed: Option<patrols::Refreshed>,
+    /// The filter as a query (with its `?`), for the export link.
+    export_query: String,
 }
 
 async fn due_page(
@@ -111,13 +113,13 @@ async fn due_page(
             (code, name, n)
         })
         .collect();
+    let filter_query =
+        crate::pages::paging::query_of("", &[("under", &under_text), ("within", &within_text)]);
     let saved = crate::pages::saved_filters::view(
         state,
         user,
         "patrols",
-        crate::pages::paging::query_of("", &[("under", &under_text), ("within", &within_text)])
-            .trim_start_matches('?')
-            .to_string(),
+        filter_query.trim_start_matches('?').to_string(),
     )
     .await?;
     Ok(DuePage {
@@ -152,6 +154,7 @@ async fn due_page(
         under: under.map(|u| u.as_str().to_string()).unwrap_or_default(),
         within,
         refreshed,
+        export_query: filter_query,
     })
 }
 
@@ -166,6 +169,86 @@ pub async fn index(
 ) -> Result<Response, PageError> {
     may_view(&user)?;
     render(&due_page(&state, ctx, &user, &q, None, FormErrors::new()).await?)
+}
+
+/// The most people one export of the visit list carries.
+const EXPORT_MAX: i64 = 20_000;
+
+/// `GET /patrols/export?under=&within=`: the visit list exactly as filtered (every page), as an
+/// Excel file for a visitor's round: names, villages, addresses, when each is due and who
+/// visits; audited (`patrol.export`).
+pub async fn export(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    Query(q): Query<DueQuery>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let today = state.today();
+    let within: i64 = q.within.trim().parse().unwrap_or(0).clamp(0, 31);
+    let under = RegionCode::parse(q.under.trim()).ok();
+    let (rows, total) = crate::usecase::home_services::patrols::due(
+        &state,
+        &user,
+        under.as_ref(),
+        within,
+        None,
+        (EXPORT_MAX, 0),
+    )
+    .await?;
+    if total > EXPORT_MAX {
+        return Err(AppError::BadRequest {
+            message: format!("应访老人超过 {EXPORT_MAX} 人，请按地区缩小范围后再导出"),
+            field: Some("under".into()),
+        }
+        .into());
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let place = RegionCode::parse(&r.region_code)
+                .map(|c| state.region_path(&c))
+                .unwrap_or_default();
+            vec![
+                r.name.clone(),
+                place,
+                r.address.clone(),
+                frequency_label(&r.frequency).to_string(),
+                r.last_visit_on
+                    .map_or_else(|| "从未".to_string(), |d| d.to_string()),
+                r.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                r.overdue(today)
+                    .map(|n| format!("逾期 {n} 天"))
+                    .unwrap_or_default(),
+                if r.visitor_name.is_empty() {
+                    "未指定".to_string()
+                } else {
+                    r.visitor_name.clone()
+                },
+            ]
+        })
+        .collect();
+    let export = crate::download::ListExport {
+        action: "patrol.export",
+        record_type: "patrol",
+        detail: serde_json::json!({
+            "under": under.map(|u| u.to_string()), "within": within,
+        }),
+        sheet: "应访名单",
+        headers: &[
+            "老人",
+            "所在地区",
+            "住址",
+            "频次",
+            "上次巡访",
+            "应访日期",
+            "逾期",
+            "巡访人员",
+        ],
+        fallback: "patrols.xlsx",
+        name: format!("应访名单 {today}.xlsx"),
+    };
+    Ok(export.answer(&state, &user, &meta, &table).await?)
 }
 
 /// `POST /patrols/refresh`: the viewer's own area, against today's registry.

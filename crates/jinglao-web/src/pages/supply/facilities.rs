@@ -197,18 +197,6 @@ pub async fn export(
 ) -> Result<Response, PageError> {
     may_view(&user)?;
     let rows = filtered(&state, &user, &q).await?;
-    let mut event = jinglao_db::audit::Event::new("facility.export", "facility", "export")
-        .region(user.scope.region_root())
-        .detail(serde_json::json!({ "kind": q.kind, "warnings": q.warnings, "rows": rows.len() }));
-    event.record_id = None;
-    jinglao_db::audit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &user.actor(&meta),
-        event,
-        state.clock.now(),
-    )
-    .await?;
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -225,9 +213,12 @@ pub async fn export(
             ]
         })
         .collect();
-    let body = crate::download::table_xlsx(
-        "养老设施",
-        &[
+    let export = crate::download::ListExport {
+        action: "facility.export",
+        record_type: "facility",
+        detail: serde_json::json!({ "kind": q.kind, "warnings": q.warnings }),
+        sheet: "养老设施",
+        headers: &[
             "名称",
             "类型",
             "所在地区",
@@ -238,14 +229,10 @@ pub async fn export(
             "等级",
             "不达标提示",
         ],
-        &table,
-    )?;
-    Ok(crate::download::attachment(
-        crate::download::XLSX,
-        "facilities.xlsx",
-        &format!("养老设施 {}.xlsx", state.today()),
-        body,
-    ))
+        fallback: "facilities.xlsx",
+        name: format!("养老设施 {}.xlsx", state.today()),
+    };
+    Ok(export.answer(&state, &user, &meta, &table).await?)
 }
 
 /// `GET /facilities/new`.
