@@ -42,7 +42,7 @@ pub mod registry;
 pub mod supply;
 pub use capability::{agencies, assessments};
 pub use entitlement::{
-    applications, eligibility, entitlements, evidence, service_lists, worklists,
+    applications, deadline_reminders, eligibility, entitlements, evidence, service_lists, worklists,
 };
 pub use home_services::{
     dispatch, family_beds, orders, patrols, plans, prices, satisfaction, statements, visit_bulk,

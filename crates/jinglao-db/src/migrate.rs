@@ -113,6 +113,7 @@ pub static MIGRATIONS: &[Migration] = &[
         "0047_registry_order_and_tails",
         "registry_order_and_tails"
     ),
+    both!(48, "0048_notification_keys", "notification_keys"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

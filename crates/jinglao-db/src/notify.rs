@@ -93,6 +93,38 @@ pub async fn add(
     Ok(accounts.len())
 }
 
+/// Writes `n` for each of `accounts` that has not had a notification keyed `key` yet (what the
+/// server writes on its own, however often its check runs); returns how many were written.
+pub async fn add_once(
+    conn: &mut Conn<'_>,
+    accounts: &[Uuid],
+    n: New<'_>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    let mut written = 0;
+    for account in accounts {
+        written += on_conn!(conn, |c| {
+            sqlx::query(
+                "INSERT INTO notifications (id, account_id, kind, title, body, link, created_at, dedup_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(Uuid::now_v7())
+            .bind(account)
+            .bind(n.kind)
+            .bind(n.title)
+            .bind(n.body)
+            .bind(n.link)
+            .bind(now)
+            .bind(key)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected() as usize)
+        })?;
+    }
+    Ok(written)
+}
+
 /// The account's latest notifications (newest first, at most `limit`) and how many are unread.
 pub async fn list(
     conn: &mut Conn<'_>,

@@ -14,6 +14,23 @@ use jinglao_domain::clock::china_offset;
 
 use crate::state::AppState;
 
+/// Writes tonight's deadline reminders (`deadline_reminders::remind`), with "soon" meaning what
+/// the work page marks red.
+pub async fn remind_deadlines(
+    state: &AppState,
+    today: chrono::NaiveDate,
+) -> Result<usize, jinglao_db::DbError> {
+    let book = jinglao_db::policy::book(&state.db).await?;
+    let soon_by = today + chrono::Duration::days(crate::pages::home_work::SOON_DAYS);
+    let n =
+        jinglao_db::deadline_reminders::remind(&state.db, &book, today, soon_by, state.clock.now())
+            .await?;
+    if n > 0 {
+        tracing::info!(reminders = n, "deadline reminders written");
+    }
+    Ok(n)
+}
+
 /// From this hour (China time) the day's sweep is due.
 const SWEEP_FROM_HOUR: u32 = 2;
 
@@ -44,6 +61,11 @@ pub async fn run(state: AppState) {
             Ok(n) if n > 0 => tracing::info!(effective = n, "public notices ended"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "ending public notices failed"),
+        }
+        // Deadlines near or passed reach the notification centres of those who act on them
+        // (each reminder once, however often this runs).
+        if let Err(e) = remind_deadlines(&state, local.date_naive()).await {
+            tracing::warn!(error = %e, "deadline reminders failed");
         }
         if let Err(e) = sweep_due(&state, local.date_naive()).await {
             tracing::warn!(error = %e, "nightly eligibility sweep failed");

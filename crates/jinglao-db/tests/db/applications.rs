@@ -316,3 +316,73 @@ test_on_both! {
         applications::decide_on(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &colleague, Utc::now()), id, Decision::Approve, "", &wider).await.unwrap();
     }
 }
+
+async fn account(db: &Db, name: &str, role: Role, region: &str) -> Uuid {
+    jinglao_db::users::create(
+        db,
+        &CHAIN,
+        &Actor::cli(),
+        jinglao_db::users::NewAccount {
+            username: jinglao_domain::Username::parse(name).unwrap(),
+            display_name: name.into(),
+            role,
+            region_code: code(region),
+            provider_id: None,
+            password_hash: "x".into(),
+            must_change_password: false,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn inbox(db: &Db, account: Uuid) -> Vec<jinglao_db::notify::Notification> {
+    let mut c = db.acquire().await.unwrap();
+    jinglao_db::notify::list(&mut c.conn(), account, 50)
+        .await
+        .unwrap()
+        .0
+}
+
+test_on_both! {
+    async fn the_staff_who_take_the_next_step_are_reminded_once_before_a_deadline_and_once_after_it(t: TestDb) {
+        let tree = seed_regions(&t.db, &CHAIN).await;
+        let city = staff("4303", Role::CityStaff);
+        service_lists::publish(&jinglao_db::WriteCtx::new(&t.db, &CHAIN, &city, Utc::now()), code("4303"), "湘潭市清单", "潭政办发〔2023〕20号", &meals("age >= 80")).await.unwrap();
+        let book = PolicyBook::default();
+        let village_clerk = account(&t.db, "v_clerk", Role::VillageStaff, "430302001001").await;
+        let other_village = account(&t.db, "v_other", Role::VillageStaff, "430302001002").await;
+        let township_clerk = account(&t.db, "t_clerk", Role::TownshipStaff, "430302001000").await;
+        let elder = register(&t.db, &tree, 5, 1940).await;
+        let village = staff("430302001001", Role::VillageStaff);
+        let id = applications::submit(&t.db, &CHAIN, &village, &apply(elder, ""), &book, Utc::now()).await.unwrap();
+        let deadline = {
+            let mut c = t.db.acquire().await.unwrap();
+            applications::get(&mut c.conn(), &Scope::All, id).await.unwrap().unwrap().step_deadline.unwrap()
+        };
+
+        // Nothing is near yet.
+        assert_eq!(jinglao_db::deadline_reminders::remind(&t.db, &book, today(), today(), Utc::now()).await.unwrap(), 0);
+        // Two days before: the village clerk, who takes the first review, hears of it once.
+        let before = deadline - Duration::days(2);
+        assert_eq!(jinglao_db::deadline_reminders::remind(&t.db, &book, before, deadline, Utc::now()).await.unwrap(), 1);
+        assert_eq!(jinglao_db::deadline_reminders::remind(&t.db, &book, before, deadline, Utc::now()).await.unwrap(), 0, "once, however often the check runs");
+        let mine = inbox(&t.db, village_clerk).await;
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].kind, "deadline_soon");
+        assert_eq!(mine[0].title, format!("张桂兰的老年助餐申请（村（居）初审）将于 {deadline} 到期"));
+        assert_eq!(mine[0].link, format!("/applications/{id}"));
+        assert!(inbox(&t.db, other_village).await.is_empty(), "another village's clerk is not concerned");
+        assert!(inbox(&t.db, township_clerk).await.is_empty(), "the township does not take the first review");
+        // The day after the deadline: once more, as overdue.
+        let after = deadline + Duration::days(1);
+        assert_eq!(jinglao_db::deadline_reminders::remind(&t.db, &book, after, after + Duration::days(2), Utc::now()).await.unwrap(), 1);
+        assert_eq!(jinglao_db::deadline_reminders::remind(&t.db, &book, after, after + Duration::days(2), Utc::now()).await.unwrap(), 0);
+        let mine = inbox(&t.db, village_clerk).await;
+        assert_eq!(mine.len(), 2);
+        assert_eq!(mine[0].kind, "deadline_overdue");
+        assert!(mine[0].title.ends_with(&format!("已于 {deadline} 超过办理时限")), "{}", mine[0].title);
+    }
+}

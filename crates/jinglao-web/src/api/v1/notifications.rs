@@ -23,7 +23,8 @@ use crate::state::AppState;
 pub struct NotificationDto {
     /// Its id.
     pub id: Uuid,
-    /// application_returned, …
+    /// What it is about: `application_returned`, `deadline_soon` (an application's step falls
+    /// due within the days the work page marks red), `deadline_overdue`.
     pub kind: String,
     /// One line.
     pub title: String,
