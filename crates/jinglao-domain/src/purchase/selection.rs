@@ -76,6 +76,37 @@ pub fn check_sheet(criteria: &[Criterion], scores: &[(String, u32)]) -> Result<(
     inv.into_result(())
 }
 
+/// Reads one panel member's sheet as typed (criterion name → whole points as text) and checks
+/// it like [`check_sheet`]. Field names `scores.<criterion>`.
+pub fn parse_sheet(
+    criteria: &[Criterion],
+    typed: &[(String, String)],
+) -> Result<Vec<(String, u32)>, Invalid> {
+    let mut inv = Invalid::new();
+    let mut out = Vec::new();
+    for c in criteria.iter().filter(|c| c.name != PRICE_CRITERION) {
+        let field = format!("scores.{}", c.name);
+        let text = typed
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .map_or("", |(_, v)| v.trim());
+        if text.is_empty() {
+            inv.add(&field, format!("请给“{}”打分", c.name));
+            continue;
+        }
+        match text.parse::<u32>() {
+            Ok(n) => out.push((c.name.clone(), n)),
+            Err(_) => inv.add(
+                &field,
+                format!("“{}”的得分应为 0 到 {} 的整数", c.name, c.weight),
+            ),
+        }
+    }
+    inv.into_result(())?;
+    check_sheet(criteria, &out)?;
+    Ok(out)
+}
+
 /// Scores and ranks the bids of a project chosen by `mode` under `criteria`.
 pub fn rank(mode: PurchaseMode, criteria: &[Criterion], bids: &[RankInput]) -> Vec<Ranked> {
     let lowest = bids
@@ -280,6 +311,23 @@ mod tests {
         );
         assert!(check_award(PurchaseMode::OpenTender, &r, &[0, 1], "").is_err());
         assert!(check_award(PurchaseMode::ElderChoice, &r, &[0, 1], "").is_ok());
+    }
+
+    #[test]
+    fn a_typed_sheet_names_each_criterion_left_blank_not_a_whole_number_or_over_its_weight() {
+        let typed = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let ok = parse_sheet(&criteria(), &typed(&[("服务方案", " 62 ")])).unwrap();
+        assert_eq!(ok, vec![("服务方案".to_string(), 62)]);
+        let e = parse_sheet(&criteria(), &typed(&[("服务方案", "")])).unwrap_err();
+        assert!(e.get("scores.服务方案").unwrap().contains("请给"));
+        let e = parse_sheet(&criteria(), &typed(&[("服务方案", "六十")])).unwrap_err();
+        assert!(e.get("scores.服务方案").unwrap().contains("0 到 70 的整数"));
+        let e = parse_sheet(&criteria(), &typed(&[("服务方案", "80")])).unwrap_err();
+        assert!(e.get("scores.服务方案").unwrap().contains("最高 70 分"));
     }
 
     #[test]

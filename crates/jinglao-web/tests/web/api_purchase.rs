@@ -40,7 +40,7 @@ test_on_both! {
             "term_start": today.to_string(), "term_end": (today + Duration::days(300)).to_string() });
         let (s, e) = app.api_post(&c, "/api/v1/purchase/projects", with(project.clone(), json!({ "budget_fen": 0 }))).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("budget_fen")), "{e}");
-        let (s, p) = app.api_post(&c, "/api/v1/purchase/projects", project).await;
+        let (s, p) = app.api_post(&c, "/api/v1/purchase/projects", project.clone()).await;
         assert_eq!(s, StatusCode::CREATED, "{p}");
         let id = p["id"].as_str().unwrap().to_string();
         let step = |b: serde_json::Value| (format!("/api/v1/purchase/projects/{id}/steps"), b);
@@ -54,6 +54,18 @@ test_on_both! {
         assert_eq!(s, StatusCode::FORBIDDEN, "the county does not approve its own project: {e}");
         let (s, ok) = app.api_post(&f, &u, b).await;
         assert_eq!((s, ok["status_label"].as_str()), (StatusCode::OK, Some("财政已批复")), "{ok}");
+        // Approved and not announced: a change is a new version with its reason, back with
+        // finance; the project's region cannot change.
+        let put = format!("/api/v1/purchase/projects/{id}");
+        let bigger = with(project.clone(), json!({ "budget_fen": 5_900_000 }));
+        let (s, e) = app.api_put(&c, &put, bigger.clone()).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")), "{e}");
+        let (s, e) = app.api_put(&c, &put, with(bigger.clone(), json!({ "region_code": "430304", "reason": "调整预算" }))).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("region_code")), "{e}");
+        let (s, v2) = app.api_put(&c, &put, with(bigger, json!({ "reason": "服务人数增加，预算调整" }))).await;
+        assert_eq!((s, v2["status_label"].as_str(), v2["version"].as_i64()), (StatusCode::OK, Some("待财政审核"), Some(2)), "{v2}");
+        let (u, b) = step(json!({ "step": "approve" }));
+        assert_eq!(app.api_post(&f, &u, b).await.0, StatusCode::OK);
         let (u, b) = step(json!({ "step": "publish", "bid_deadline": (app.clock_now() + Duration::hours(1)).to_rfc3339() }));
         assert_eq!(app.api_post(&c, &u, b).await.0, StatusCode::OK);
 
@@ -93,6 +105,44 @@ test_on_both! {
         let (_, mine) = app.api_get(&pp, &format!("/api/v1/purchase/projects/{id}")).await;
         assert!(mine["bids"][0]["rank"].is_null() && mine["bids"][0]["total_centi"] == 0, "{mine}");
         app.clock.advance(Duration::hours(2));
+        // The panel scores the qualified bid (综合评分法): over the API, a score over the
+        // criterion's weight is named; a disqualified bid is not scored; a good sheet is kept.
+        let sheet = format!("/api/v1/purchase/bids/{}/scores", won["id"].as_str().unwrap());
+        let (s, e) = app.api_post(&c, &sheet, json!({ "evaluator": "评审专家甲", "scores": { "服务方案": 61 } })).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("scores.服务方案")), "{e}");
+        let (s, e) = app.api_post(&c, &format!("/api/v1/purchase/bids/{}/scores", barred["id"].as_str().unwrap()),
+            json!({ "evaluator": "评审专家甲", "scores": { "服务方案": 50 } })).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bid_id")), "{e}");
+        let (s, e) = app.api_post(&c, &sheet, json!({ "evaluator": "评审专家甲", "scores": { "服务方案": 52 } })).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+        // On the project page, the second panel member's sheet: a word for a number is named
+        // at its field and the typed values stay; then the sheet is kept beside the first.
+        let county = app.login("county_c").await;
+        let page_path = format!("/purchase/projects/{id}");
+        let page = app.get(&county, &page_path).await;
+        let bid_options = page.attrs("#score-form #bid_id option", "value");
+        assert_eq!(bid_options, vec![String::new(), won["id"].as_str().unwrap().to_string()], "qualified bids only");
+        let field = page.attr("#score-form input[id=score-1]", "name").unwrap();
+        assert_eq!(field, "scores.服务方案");
+        let resp = app.post_form(&county, &format!("{page_path}/scores"), &[("_csrf", &page.csrf()),
+            ("bid_id", won["id"].as_str().unwrap()), ("evaluator", "评审专家乙"), ("scores.服务方案", "五十")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#score-1-error").unwrap().contains("0 到 60 的整数"), "{}", bad.text);
+        assert_eq!(bad.attr("#score-1", "value").as_deref(), Some("五十"));
+        assert_eq!(bad.attr("#evaluator", "value").as_deref(), Some("评审专家乙"));
+        let resp = app.post_form(&county, &format!("{page_path}/scores"), &[("_csrf", &page.csrf()),
+            ("bid_id", won["id"].as_str().unwrap()), ("evaluator", "评审专家乙"), ("scores.服务方案", "56")]).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&county, &page_path).await;
+        let sheets = page.texts("#sheet-table tbody tr");
+        assert_eq!(sheets.len(), 2, "{sheets:?}");
+        assert!(sheets.iter().any(|r| r.contains("评审专家乙") && r.contains("56")), "{sheets:?}");
+        let (_, detail) = app.api_get(&c, &format!("/api/v1/purchase/projects/{id}")).await;
+        let scored = detail["bids"].as_array().unwrap().iter().find(|b| b["id"] == won["id"]).unwrap();
+        assert_eq!(scored["sheets"].as_array().unwrap().len(), 2, "{scored}");
+        // 40 for the only qualified price + the mean of 52 and 56 = 94.00 points.
+        assert_eq!(scored["total_centi"], 9400, "{scored}");
         let award = format!("/api/v1/purchase/projects/{id}/award");
         let (s, e) = app.api_post(&c, &award, json!({ "bid_ids": [barred["id"]] })).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bids")), "{e}");

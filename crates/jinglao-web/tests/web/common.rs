@@ -338,8 +338,29 @@ impl TestApp {
         path: &str,
         body: serde_json::Value,
     ) -> (StatusCode, serde_json::Value) {
+        self.api_send(reqwest::Method::POST, token, path, body)
+            .await
+    }
+
+    /// PUT of JSON on the API with a bearer token.
+    pub async fn api_put(
+        &self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        self.api_send(reqwest::Method::PUT, token, path, body).await
+    }
+
+    async fn api_send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
         let resp = reqwest::Client::new()
-            .post(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(token)
             .json(&body)
             .send()

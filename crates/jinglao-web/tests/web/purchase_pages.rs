@@ -103,6 +103,10 @@ async fn upload(
         .unwrap()
 }
 
+fn pairs_owned(fields: &[(String, String)]) -> Vec<(String, String)> {
+    fields.to_vec()
+}
+
 test_on_both! {
     async fn finance_reviews_the_plan_first_and_returns_a_project_with_its_reason(app: TestApp) {
         seed_demo_year(&app).await;
@@ -128,12 +132,57 @@ test_on_both! {
         let mine = app.get(&county, &href).await;
         assert_eq!(mine.text_of("#return-reason").as_deref(), Some("人均单价偏高，请附测算表"));
         assert!(mine.text_of("#approve").is_none(), "the purchasing body does not approve its own plan");
+        // The county changes the returned project on the drafting form, filled with what it holds.
+        let edit_href = mine.attr("#edit-project", "href").unwrap();
+        let form = app.get(&county, &edit_href).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert_eq!(form.attr("#budget_yuan", "value").as_deref(), Some("810000.00"));
+        assert!(form.attr("#reason", "name").is_none(), "a returned project changes in place, without a reason");
+        let mut fields: Vec<(String, String)> = form.html.select(&scraper::Selector::parse("#project-form input, #project-form select").unwrap())
+            .filter_map(|e| {
+                let v = e.value();
+                let name = v.attr("name")?.to_string();
+                if v.attr("type") == Some("checkbox") && v.attr("checked").is_none() { return None; }
+                let value = if v.name() == "select" {
+                    e.select(&scraper::Selector::parse("option[selected]").unwrap()).next()
+                        .and_then(|o| o.value().attr("value")).unwrap_or("").to_string()
+                } else { v.attr("value").unwrap_or("").to_string() };
+                Some((name, value))
+            })
+            .collect();
+        for (k, v) in fields.iter_mut() {
+            if k == "budget_yuan" { *v = "780000".into(); }
+            if k == "price_basis" { *v = "按本地护理员工资测算，附测算表".into(); }
+        }
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let resp = app.post_form(&county, &edit_href, &pairs).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.texts("#error-summary li").join(" | "));
+        let mine = app.get(&county, &href).await;
+        assert!(mine.text_of("#project-budget").unwrap().contains("780000.00"));
+        assert_eq!(mine.text_of("#project-status").as_deref(), Some("已退回修改"), "still returned until sent again");
         let resp = app.post_form(&county, &format!("{href}/step"), &[("_csrf", &mine.csrf()), ("step", "submit")]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let page = app.get(&fin, &href).await;
         let resp = app.post_form(&fin, &format!("{href}/step"), &[("_csrf", &page.csrf()), ("step", "approve")]).await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(app.get(&fin, &href).await.text_of("#project-status").as_deref(), Some("财政已批复"));
+        // Approved and not yet announced: a change is a new version with its reason, back with finance.
+        let mine = app.get(&county, &href).await;
+        let form = app.get(&county, &mine.attr("#edit-project", "href").unwrap()).await;
+        assert!(form.text_of("#save-project").unwrap().contains("第 2 版"));
+        let resp = app.post_form(&county, &edit_href, &[("_csrf", &form.csrf()), ("reason", "")]).await;
+        let bad = TestApp::page(resp).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#error-summary").is_some());
+        let mut with_reason = pairs_owned(&fields);
+        with_reason.push(("reason".into(), "服务人数增加 10 人".into()));
+        with_reason.retain(|(k, _)| k != "_csrf");
+        with_reason.push(("_csrf".into(), form.csrf()));
+        let pairs: Vec<(&str, &str)> = with_reason.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let resp = app.post_form(&county, &edit_href, &pairs).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{}", TestApp::page(resp).await.texts("#error-summary li").join(" | "));
+        let page = app.get(&fin, &href).await;
+        assert_eq!(page.text_of("#project-status").as_deref(), Some("待财政审核（第 2 版）"), "{:?}", page.text_of("#project-status"));
         // A village clerk cannot open the plan.
         app.create_user("yh_village", Role::VillageStaff, "430302001001").await;
         let village = app.login("yh_village").await;

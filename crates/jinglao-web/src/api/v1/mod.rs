@@ -153,6 +153,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(purchase::show_project))
         .routes(routes!(purchase::project_step))
         .routes(routes!(purchase::record_bid))
+        .routes(routes!(purchase::score_bid))
+        .routes(routes!(purchase::update_project))
         .routes(routes!(purchase::award_project))
         .routes(routes!(purchase::sign_contract))
         .routes(routes!(contracts::show_contract))

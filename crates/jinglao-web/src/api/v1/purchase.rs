@@ -246,29 +246,9 @@ fn dto(p: projects::Project) -> ProjectDto {
     }
 }
 
-/// Draft a purchase project (city, county and township staff).
-#[utoipa::path(
-    post,
-    path = "/purchase/projects",
-    tag = "purchase",
-    security(("bearer" = [])),
-    request_body = ProjectBody,
-    responses(
-        (status = 201, description = "已保存为草稿", body = ProjectDto),
-        (status = 400, description = "请求体无效", body = ErrorEnvelope),
-        ScopedRead,
-        (status = 422, description = "字段无效（指明字段）", body = ErrorEnvelope),
-    )
-)]
-pub async fn create_project(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    meta: RequestMeta,
-    ApiJson(b): ApiJson<ProjectBody>,
-) -> Result<(StatusCode, Json<ProjectDto>), ApiError> {
-    let region = RegionCode::parse(b.region_code.trim())
-        .map_err(|_| AppError::from(Invalid::one("region_code", "不是有效的行政区划代码")))?;
-    let draft = ProjectDraft {
+/// The draft a project body describes (parsed by the use case, as the page's form is).
+fn draft_of(b: ProjectBody) -> ProjectDraft {
+    ProjectDraft {
         year: b.year.to_string(),
         title: b.title,
         catalogue_code: b.catalogue_code,
@@ -301,14 +281,96 @@ pub async fn create_project(
         term_start: b.term_start.to_string(),
         term_end: b.term_end.to_string(),
         justification: b.justification,
+    }
+}
+
+/// A changed project: the whole project as when drafting (its region and purchasing body stay
+/// what they were), and why, when it was already approved.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProjectChangeBody {
+    /// The project as it should now read.
+    #[serde(flatten)]
+    pub project: ProjectBody,
+    /// Why (required once finance has approved: the change becomes a new version for review).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Change a project: a draft or a returned project is changed in place; an approved project
+/// not yet announced becomes a new version, with the reason, back with finance for review.
+#[utoipa::path(
+    put,
+    path = "/purchase/projects/{id}",
+    tag = "purchase",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "项目编号")),
+    request_body = ProjectChangeBody,
+    responses(
+        (status = 200, description = "已修改（已批复的项目：新版本已报送财政）", body = ProjectDto),
+        (status = 400, description = "请求体无效", body = ErrorEnvelope),
+        ScopedRead,
+        (status = 422, description = "字段无效、缺少修改理由、改变了所属地区或项目已公告", body = ErrorEnvelope),
+    )
+)]
+pub async fn update_project(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ProjectChangeBody>,
+) -> Result<Json<ProjectDto>, ApiError> {
+    let acting = Acting::new(&state, user, &meta);
+    let p = {
+        let mut c = state.db.acquire().await?;
+        projects::get(&mut c.conn(), &acting.user.scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?
     };
+    if RegionCode::parse(b.project.region_code.trim()).ok() != Some(p.region) {
+        return Err(AppError::from(Invalid::one(
+            "region_code",
+            "项目所属地区不能修改；请另行编报",
+        ))
+        .into());
+    }
+    let reason = b.reason.clone();
+    let draft = draft_of(b.project);
+    crate::usecase::purchase::contracts::update_project(&state, &acting, id, &draft, &reason)
+        .await?;
+    let mut c = state.db.acquire().await?;
+    let p = projects::get(&mut c.conn(), &acting.user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(dto(p)))
+}
+
+/// Draft a purchase project (city, county and township staff).
+#[utoipa::path(
+    post,
+    path = "/purchase/projects",
+    tag = "purchase",
+    security(("bearer" = [])),
+    request_body = ProjectBody,
+    responses(
+        (status = 201, description = "已保存为草稿", body = ProjectDto),
+        (status = 400, description = "请求体无效", body = ErrorEnvelope),
+        ScopedRead,
+        (status = 422, description = "字段无效（指明字段）", body = ErrorEnvelope),
+    )
+)]
+pub async fn create_project(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiJson(b): ApiJson<ProjectBody>,
+) -> Result<(StatusCode, Json<ProjectDto>), ApiError> {
+    let region = RegionCode::parse(b.region_code.trim())
+        .map_err(|_| AppError::from(Invalid::one("region_code", "不是有效的行政区划代码")))?;
+    let purchaser = b.purchaser_name.clone();
+    let draft = draft_of(b);
     let acting = Acting::new(&state, user, &meta);
     let id = crate::usecase::purchase::contracts::create_project(
-        &state,
-        &acting,
-        region,
-        &b.purchaser_name,
-        &draft,
+        &state, &acting, region, &purchaser, &draft,
     )
     .await?;
     let mut c = state.db.acquire().await?;
@@ -386,6 +448,17 @@ pub struct BidDto {
     /// The provider's published evaluation results of earlier contracts, newest first: year,
     /// grade label, total (湘财社〔2015〕2号 九: the basis for choosing providers).
     pub past_evaluations: Vec<(i32, String, String)>,
+    /// The panel's score sheets of this bid (shown to a bidder only once the award is made).
+    pub sheets: Vec<SheetDto>,
+}
+
+/// One panel member's sheet of one bid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SheetDto {
+    /// The panel member.
+    pub evaluator: String,
+    /// Whole points per non-price criterion.
+    pub scores: std::collections::BTreeMap<String, u32>,
 }
 
 /// A project with its bids and awards.
@@ -453,6 +526,17 @@ pub async fn show_project(
                 .filter(|e| e.provider_id == b.provider_id)
                 .map(|e| (e.year, e.grade_label().to_string(), e.total_text()))
                 .collect(),
+            sheets: if own.is_none() || ranked_public {
+                b.sheets
+                    .into_iter()
+                    .map(|(evaluator, scores)| SheetDto {
+                        evaluator,
+                        scores: scores.into_iter().collect(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
     let awards = selection::awards(&mut c.conn(), id)
@@ -572,6 +656,47 @@ pub async fn record_bid(
             gaps: o.gaps,
         }),
     ))
+}
+
+/// One panel member's score sheet of one bid.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SheetBody {
+    /// The panel member's name.
+    pub evaluator: String,
+    /// Whole points for each non-price criterion of the project, by name, e.g.
+    /// `{"服务方案": 60, "人员资质": 18}`; the price score follows from the prices.
+    pub scores: std::collections::BTreeMap<String, u32>,
+}
+
+/// Record one panel member's score sheet of a qualified bid, after the bid deadline (综合评分法).
+/// A second sheet by the same member for the same bid replaces the first; the ranking follows
+/// from all sheets. Errors name `scores.<criterion>`.
+#[utoipa::path(
+    post,
+    path = "/purchase/bids/{id}/scores",
+    tag = "purchase",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "投标编号")),
+    request_body = SheetBody,
+    responses(
+        (status = 204, description = "已保存"),
+        (status = 400, description = "请求体无效", body = ErrorEnvelope),
+        ScopedRead,
+        (status = 422, description = "未到截止时间、投标未通过资格审查、缺项或超过分值", body = ErrorEnvelope),
+    )
+)]
+pub async fn score_bid(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<SheetBody>,
+) -> Result<StatusCode, ApiError> {
+    let acting = Acting::new(&state, user, &meta);
+    let scores: Vec<(String, u32)> = b.scores.into_iter().collect();
+    crate::usecase::purchase::contracts::score_bid(&state, &acting, id, &b.evaluator, &scores)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// An award.

@@ -9,7 +9,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use jinglao_domain::purchase::project::{FundingSource, ProjectDraft, PurchaseMode};
+use jinglao_domain::purchase::project::{FundingSource, MAX_LINES, ProjectDraft, PurchaseMode};
 use jinglao_domain::{Invalid, Permission, RegionCode};
 use uuid::Uuid;
 
@@ -41,6 +41,18 @@ pub struct NewPage {
     items: Vec<(String, String)>,
     f: Fields,
     rows: Vec<usize>,
+    /// Changing an existing project rather than drafting one.
+    editing: Option<Editing>,
+}
+
+/// The project being changed.
+pub struct Editing {
+    /// Its id.
+    pub id: Uuid,
+    /// Its purchasing body (not changed here).
+    pub purchaser: String,
+    /// Finance approved it: the change becomes this new version, with a reason.
+    pub new_version: Option<i32>,
 }
 
 /// The form as typed, kept to draw it again.
@@ -73,6 +85,62 @@ impl Fields {
     pub fn row(&self, prefix: &str, i: &usize, name: &str) -> String {
         self.get(&format!("{prefix}.{i}.{name}")).to_string()
     }
+    /// The highest row number any quantity or criterion field uses (at most `MAX_LINES`).
+    fn rows(&self) -> usize {
+        self.map
+            .iter()
+            .filter_map(|(k, _)| {
+                let rest = k.strip_prefix("q.").or_else(|| k.strip_prefix("c."))?;
+                rest.split('.').next()?.parse::<usize>().ok()
+            })
+            .filter(|n| *n <= MAX_LINES)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The fields of a stored project, to change it on the same form.
+    fn of(p: &jinglao_db::purchase::projects::Project) -> Fields {
+        let i = &p.input;
+        let mut map: Vec<(String, String)> = vec![
+            ("year".into(), i.year.to_string()),
+            ("title".into(), i.title.clone()),
+            ("catalogue_code".into(), i.catalogue_code.clone()),
+            ("price_basis".into(), i.price_basis.clone()),
+            (
+                "budget_yuan".into(),
+                format!("{}.{:02}", i.budget_fen / 100, i.budget_fen % 100),
+            ),
+            ("funding".into(), i.funding.as_str().into()),
+            ("mode".into(), i.mode.as_str().into()),
+            ("requirements".into(), i.requirements.clone()),
+            ("targets".into(), i.targets.clone()),
+            ("term_start".into(), i.term_start.to_string()),
+            ("term_end".into(), i.term_end.to_string()),
+            (
+                "justification".into(),
+                i.justification.clone().unwrap_or_default(),
+            ),
+        ];
+        map.extend(i.item_codes.iter().map(|c| ("item".to_string(), c.clone())));
+        map.extend(
+            i.regions
+                .iter()
+                .map(|r| ("region".to_string(), r.to_string())),
+        );
+        for (n, q) in i.quantities.iter().enumerate() {
+            let n = n + 1;
+            map.push((format!("q.{n}.item"), q.item_code.clone()));
+            map.push((format!("q.{n}.people"), q.people.to_string()));
+            map.push((format!("q.{n}.units"), q.units_per_person.to_string()));
+            map.push((format!("q.{n}.unit"), q.unit.clone()));
+        }
+        for (n, c) in i.criteria.iter().enumerate() {
+            let n = n + 1;
+            map.push((format!("c.{n}.name"), c.name.clone()));
+            map.push((format!("c.{n}.weight"), c.weight.to_string()));
+        }
+        Fields { map }
+    }
 }
 
 fn may(user: &CurrentUser) -> Result<RegionCode, AppError> {
@@ -92,6 +160,17 @@ async fn new_page(
     user: &CurrentUser,
     errors: FormErrors,
     f: Fields,
+) -> Result<NewPage, PageError> {
+    form_page(state, ctx, user, errors, f, None).await
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: PageCtx,
+    user: &CurrentUser,
+    errors: FormErrors,
+    f: Fields,
+    editing: Option<Editing>,
 ) -> Result<NewPage, PageError> {
     let root = may(user)?;
     let mut c = state.db.acquire().await?;
@@ -143,8 +222,9 @@ async fn new_page(
             .map(|m| (m.as_str(), m.label()))
             .collect(),
         items,
+        rows: (1..=f.rows().max(ROWS)).collect(),
         f,
-        rows: (1..=ROWS).collect(),
+        editing,
     })
 }
 
@@ -176,7 +256,7 @@ pub async fn new(
 /// The draft from the form's fields.
 fn draft_of(f: &Fields) -> ProjectDraft {
     let rows = |prefix: &str, names: &[&str]| -> Vec<Vec<String>> {
-        (1..=ROWS)
+        (1..=f.rows().max(ROWS))
             .map(|i| {
                 names
                     .iter()
@@ -247,6 +327,88 @@ pub async fn create(
         ),
         Err(AppError::Invalid(errors)) => render_with_status(
             &new_page(&state, ctx, &user, errors, f).await?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Loads a project the caller may change on this form: a draft, a returned project, or an
+/// approved one not yet announced (which becomes a new version).
+async fn changeable(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+) -> Result<(jinglao_db::purchase::projects::Project, Editing), PageError> {
+    may(user)?;
+    let mut c = state.db.acquire().await?;
+    let p = jinglao_db::purchase::projects::get(&mut c.conn(), &user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    use jinglao_domain::purchase::project::ProjectStatus;
+    let new_version = match p.status {
+        s if s.is_editable() => None,
+        ProjectStatus::Approved => Some(p.version + 1),
+        s => {
+            return Err(AppError::Invalid(Invalid::one(
+                "status",
+                format!("项目{}，不能再修改", s.label()),
+            ))
+            .into());
+        }
+    };
+    let editing = Editing {
+        id,
+        purchaser: p.purchaser_name.clone(),
+        new_version,
+    };
+    Ok((p, editing))
+}
+
+/// `GET /purchase/projects/{id}/edit`: the drafting form filled with the project.
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    crate::pages::IdPath(id): crate::pages::IdPath,
+) -> Result<Response, PageError> {
+    let (p, editing) = changeable(&state, &user, id).await?;
+    let f = Fields::of(&p);
+    render(&form_page(&state, ctx, &user, FormErrors::new(), f, Some(editing)).await?)
+}
+
+/// `POST /purchase/projects/{id}/edit`: saves the change (with `reason` for a new version).
+pub async fn save_edit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    crate::pages::IdPath(id): crate::pages::IdPath,
+    Form(map): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (_, editing) = changeable(&state, &user, id).await?;
+    let f = Fields { map };
+    let acting = Acting::new(&state, user.clone(), &meta);
+    let result = crate::usecase::purchase::contracts::update_project(
+        &state,
+        &acting,
+        id,
+        &draft_of(&f),
+        f.get("reason"),
+    )
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/purchase/projects/{id}?notice={}",
+            if editing.new_version.is_some() {
+                "project_new_version"
+            } else {
+                "project_changed"
+            }
+        ))
+        .into_response()),
+        Err(AppError::Invalid(errors)) => render_with_status(
+            &form_page(&state, ctx, &user, errors, f, Some(editing)).await?,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => Err(e.into()),

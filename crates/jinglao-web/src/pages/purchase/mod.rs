@@ -93,12 +93,20 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/purchase/projects/{id}", get(projects::show))
         .route(
+            "/purchase/projects/{id}/edit",
+            get(drafting::edit).post(drafting::save_edit),
+        )
+        .route(
             "/purchase/projects/{id}/step",
             axum::routing::post(projects::step),
         )
         .route(
             "/purchase/projects/{id}/bids",
             axum::routing::post(projects::bid),
+        )
+        .route(
+            "/purchase/projects/{id}/scores",
+            axum::routing::post(projects::score),
         )
         .route(
             "/purchase/projects/{id}/award",

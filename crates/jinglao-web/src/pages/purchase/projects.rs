@@ -149,6 +149,62 @@ pub struct BidRow {
     pub past: String,
 }
 
+/// One criterion of the panel's score form, ready to show.
+pub struct ScoreField {
+    /// Criterion name.
+    pub name: String,
+    /// Its weight (the most points).
+    pub weight: u32,
+    /// The input's name (`scores.<criterion>`).
+    pub field: String,
+    /// The value as typed (after an error).
+    pub value: String,
+    /// Why it was refused.
+    pub error: Option<String>,
+}
+
+/// One panel member's sheet for one bid, for the page.
+pub struct SheetRow {
+    /// Provider.
+    pub provider: String,
+    /// Panel member.
+    pub evaluator: String,
+    /// Points per criterion, in the order of the score form's criteria.
+    pub scores: Vec<String>,
+}
+
+/// The score form as last sent.
+#[derive(Debug, Default, Clone)]
+pub struct SheetForm {
+    bid_id: String,
+    evaluator: String,
+    typed: Vec<(String, String)>,
+}
+
+/// The score form's fields for the project's non-price criteria.
+fn score_fields(p: &projects::Project, errors: &FormErrors, typed: &SheetForm) -> Vec<ScoreField> {
+    p.input
+        .criteria
+        .iter()
+        .filter(|c| c.name != jinglao_domain::purchase::project::PRICE_CRITERION)
+        .map(|c| {
+            let field = format!("scores.{}", c.name);
+            ScoreField {
+                value: typed
+                    .typed
+                    .iter()
+                    .find(|(n, _)| *n == c.name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+                error: errors.get(&field).map(|m| m.to_string()),
+                name: c.name.clone(),
+                weight: c.weight,
+                field,
+            }
+        })
+        .collect()
+}
+
 /// An award waiting for its contract.
 pub struct PendingAward {
     /// Award.
@@ -173,12 +229,19 @@ pub struct ShowPage {
     contracts: Vec<ContractRow>,
     deadline: Option<String>,
     can_submit: bool,
+    /// The project may be changed here (a draft, a returned one, or approved and not announced).
+    can_edit: bool,
     can_decide: bool,
     can_publish: bool,
     form: StepForm,
     bids: Vec<BidRow>,
     can_bid: bool,
     can_award: bool,
+    /// The panel may record score sheets (a scored mode, after the deadline).
+    can_score: bool,
+    score_fields: Vec<ScoreField>,
+    sheets: Vec<SheetRow>,
+    sheet: SheetForm,
     providers: Vec<(Uuid, String)>,
     pending: Vec<PendingAward>,
     item_codes: Vec<(String, String)>,
@@ -212,6 +275,26 @@ async fn show_page(
         .collect();
     let bid_list = jinglao_db::purchase::selection::bids(&mut c.conn(), id).await?;
     let ranked = jinglao_db::purchase::selection::ranking(&p, &bid_list);
+    let fields = score_fields(&p, &errors, &SheetForm::default());
+    let sheets: Vec<SheetRow> = bid_list
+        .iter()
+        .flat_map(|b| {
+            let fields = &fields;
+            b.sheets.iter().map(move |(who, scores)| SheetRow {
+                provider: b.provider_name.clone(),
+                evaluator: who.clone(),
+                scores: fields
+                    .iter()
+                    .map(|f| {
+                        scores
+                            .iter()
+                            .find(|(n, _)| *n == f.name)
+                            .map_or_else(|| "—".to_string(), |(_, v)| v.to_string())
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
     let bidders: Vec<Uuid> = bid_list.iter().map(|b| b.provider_id).collect();
     let past = jinglao_db::purchase::evaluations::published_for(&mut c.conn(), &bidders).await?;
     let bids: Vec<BidRow> = bid_list
@@ -295,12 +378,21 @@ async fn show_page(
         deadline: p.bid_deadline.map(format_local),
         can_submit: user.can(Permission::PlanPurchases)
             && matches!(status, ProjectStatus::Draft | ProjectStatus::Returned),
+        can_edit: plan && (status.is_editable() || status == ProjectStatus::Approved),
         can_decide: user.can(Permission::ApprovePurchases) && status == ProjectStatus::Submitted,
         can_publish: user.can(Permission::PlanPurchases) && status == ProjectStatus::Approved,
         form,
         bids,
         can_bid: plan && tendering && !closed,
         can_award: plan && tendering && closed,
+        can_score: plan
+            && tendering
+            && closed
+            && !p.input.mode.lowest_price_wins()
+            && !fields.is_empty(),
+        score_fields: fields,
+        sheets,
+        sheet: SheetForm::default(),
         providers,
         pending: if plan { pending } else { Vec::new() },
         item_codes: p
@@ -448,6 +540,77 @@ pub async fn bid(
         ))),
     };
     again(&state, ctx, &user, id, result).await
+}
+
+/// `POST /purchase/projects/{id}/scores`: one panel member's sheet for one bid: `bid_id`,
+/// `evaluator` and `scores.<criterion>` (whole points) for each non-price criterion.
+pub async fn score(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or(String::new(), |(_, v)| v.clone())
+    };
+    let form = SheetForm {
+        bid_id: get("bid_id"),
+        evaluator: get("evaluator"),
+        typed: fields
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("scores.")
+                    .map(|n| (n.to_string(), v.clone()))
+            })
+            .collect(),
+    };
+    let p = {
+        let mut c = state.db.acquire().await?;
+        projects::get(&mut c.conn(), &user.scope, id)
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
+    let result = match (
+        Uuid::parse_str(form.bid_id.trim()),
+        jinglao_domain::purchase::selection::parse_sheet(&p.input.criteria, &form.typed),
+    ) {
+        (Err(_), _) => Err(AppError::Invalid(Invalid::one(
+            "bid_id",
+            "请选择评分的投标",
+        ))),
+        (_, Err(i)) => Err(AppError::Invalid(i)),
+        (Ok(bid), Ok(scores)) => {
+            let acting = Acting::new(&state, user.clone(), &meta);
+            crate::usecase::purchase::contracts::score_bid(
+                &state,
+                &acting,
+                bid,
+                &form.evaluator,
+                &scores,
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/purchase/projects/{id}?notice=bid_scored#sheets"))
+                .into_response(),
+        ),
+        Err(AppError::Invalid(errors)) => {
+            let mut page =
+                show_page(&state, ctx, &user, id, errors.clone(), StepForm::default()).await?;
+            page.score_fields = score_fields(&page.p, &errors, &form);
+            page.sheet = form;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /purchase/projects/{id}/award`: `bid` repeated (the chosen bids) and `reason`.

@@ -370,6 +370,21 @@ pub async fn record_bid(
     .await?)
 }
 
+/// Records one panel member's score sheet for a qualified bid after the deadline (a second
+/// sheet by the same member replaces the first); the ranking follows from the sheets.
+pub async fn score_bid(
+    state: &AppState,
+    acting: &Acting,
+    bid: Uuid,
+    evaluator: &str,
+    scores: &[(String, u32)],
+) -> Result<(), AppError> {
+    Ok(
+        jinglao_db::purchase::selection::score(&acting.write(state), bid, evaluator, scores)
+            .await?,
+    )
+}
+
 /// Awards a project to the chosen bids, with the reason where it departs from the ranking.
 pub async fn award(
     state: &AppState,
@@ -430,6 +445,19 @@ pub async fn create_project(
         )
         .await?,
     )
+}
+
+/// Changes a project: a draft or returned one in place; an approved one not yet announced
+/// becomes a new version, with `reason`, back with finance for review.
+pub async fn update_project(
+    state: &AppState,
+    acting: &Acting,
+    id: Uuid,
+    draft: &jinglao_domain::purchase::project::ProjectDraft,
+    reason: &str,
+) -> Result<(), AppError> {
+    let input = draft.parse()?;
+    Ok(jinglao_db::purchase::projects::update(&acting.write(state), id, &input, reason).await?)
 }
 
 /// Publishes a new version of the guiding catalogue for `region` (finance, with civil
