@@ -114,6 +114,7 @@ pub static MIGRATIONS: &[Migration] = &[
         "registry_order_and_tails"
     ),
     both!(48, "0048_notification_keys", "notification_keys"),
+    both!(49, "0049_bid_documents", "bid_documents"),
 ];
 
 /// Landed migrations are never edited — with one exception: a comment that said something

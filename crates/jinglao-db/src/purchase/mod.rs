@@ -6,6 +6,7 @@
 //! publication is built from (`ocds`). The rules are in `jinglao_domain::purchase`.
 
 pub mod acceptances;
+pub mod bid_documents;
 pub mod bulk;
 pub mod catalogue;
 pub mod contracts;

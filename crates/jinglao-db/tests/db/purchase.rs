@@ -4,7 +4,9 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use jinglao_db::providers::{self, NewFinding, NewProvider};
-use jinglao_db::purchase::{catalogue, contracts, ocds, payments, projects, selection};
+use jinglao_db::purchase::{
+    bid_documents, catalogue, contracts, ocds, payments, projects, selection,
+};
 use jinglao_db::testing::TestDb;
 use jinglao_db::{DbError, WriteCtx, credit, on_conn, test_on_both};
 use jinglao_domain::clock::china_date;
@@ -150,7 +152,34 @@ test_on_both! {
         assert!(matches!(&err, DbError::Invalid(i) if i.get("bid_id").is_some()), "{err:?}");
         let err = selection::award(&at(&county, later), id, &[barred.id], "理由足够长足够长足够长").await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("bids").is_some_and(|m| m.contains("资格审查未通过"))), "{err:?}");
+        // The bid's documents: kept by content, read by the purchasing body and by the bidder
+        // (its own only), checked on every read.
+        let store = tempfile::tempdir().unwrap();
+        let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
+        let err = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "简历", ("方案.pdf", &pdf)).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("kind").is_some()), "{err:?}");
+        let err = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "proposal", ("方案.pdf", b"MZ\x90\x00")).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("file").is_some()), "{err:?}");
+        let doc = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "服务方案", ("服务方案.pdf", &pdf)).await.unwrap();
+        let mut c = w.db.acquire().await.unwrap();
+        let listed = bid_documents::of_project(&mut c.conn(), id).await.unwrap();
+        assert_eq!((listed.len(), listed[0].kind_label(), listed[0].bid_id), (1, "服务方案", ok_bid.id));
+        let (_, bytes) = bid_documents::read(&mut c.conn(), &county.scope, store.path(), doc).await.unwrap();
+        assert_eq!(bytes, pdf);
+        let own = Scope::Provider { provider_id: good, region: jinglao_domain::RegionCode::parse("430302").unwrap() };
+        assert!(bid_documents::read(&mut c.conn(), &own, store.path(), doc).await.is_ok(), "the bidder reads its own");
+        let other = Scope::Provider { provider_id: unchecked, region: jinglao_domain::RegionCode::parse("430302").unwrap() };
+        assert!(matches!(bid_documents::read(&mut c.conn(), &other, store.path(), doc).await, Err(DbError::NotFound)), "not another bidder's");
+        let elsewhere = staff_actor("430304", Role::CountyStaff);
+        assert!(matches!(bid_documents::read(&mut c.conn(), &elsewhere.scope, store.path(), doc).await, Err(DbError::NotFound)));
+        let on_disk = store.path().join(&listed[0].sha256[..2]).join(&listed[0].sha256);
+        std::fs::write(&on_disk, b"%PDF-1.7 altered").unwrap();
+        let err = bid_documents::read(&mut c.conn(), &county.scope, store.path(), doc).await.unwrap_err();
+        assert!(matches!(&err, DbError::Corrupt(_)), "{err:?}");
+        drop(c);
         let awards = selection::award(&at(&county, later), id, &[ok_bid.id], "").await.unwrap();
+        let err = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "price_sheet", ("报价单.pdf", &pdf)).await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("bid_id").is_some_and(|m| m.contains("不再登记"))), "after the award: {err:?}");
 
         // The contract's prices become the provider's settlement prices; an item not bought is
         // refused; a ceiling above the award too.

@@ -20,6 +20,20 @@ use serde::Serialize;
 use super::project::{Criterion, PRICE_CRITERION, PurchaseMode};
 use crate::validation::Invalid;
 
+crate::labelled_enum! {
+    /// What a document handed in with a bid is (投标文件).
+    pub enum BidDocumentKind {
+        /// The service proposal (服务方案), the technical part the panel scores.
+        Proposal = ("proposal", "服务方案"),
+        /// Qualification papers (资格证明文件): licences, the seven conditions' evidence.
+        Qualification = ("qualification", "资格证明文件"),
+        /// The signed price sheet (报价单).
+        PriceSheet = ("price_sheet", "报价单"),
+        /// Anything else the notice asked for.
+        Other = ("other", "其他材料"),
+    }
+}
+
 /// A bid as the ranking sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RankInput {

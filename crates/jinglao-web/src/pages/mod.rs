@@ -109,6 +109,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "project_stepped" => "已办理。",
         "project_changed" => "项目已修改。",
         "project_new_version" => "已形成新版本并报送财政部门审核。",
+        "bid_document_attached" => "投标文件已登记。",
         "bid_scored" => "评分已保存，名次已按全部评分重新计算。",
         "acceptance_recorded" => "验收记录已登记。",
         "catalogue_published" => "新版本指导性目录已发布。",

@@ -464,6 +464,31 @@ test_on_both! {
         assert!(bids.iter().any(|b| b.contains("安康") && b.contains("不通过")), "{bids:?}");
         assert!(bids.iter().any(|b| b.contains("福寿") && b.contains("通过")), "{bids:?}");
         assert!(page.attr("#award-form", "action").is_none(), "no award before the deadline");
+        // 福寿's price sheet is kept with its offer; a file that is not a PDF or picture is refused.
+        let action = page.attr("#bid-document-form", "action").unwrap();
+        let fushou = page.attrs("#doc_bid_id option", "value").into_iter()
+            .zip(page.texts("#doc_bid_id option"))
+            .find(|(_, n)| n.contains("福寿")).unwrap().0;
+        let send = |bytes: Vec<u8>, name: &'static str| {
+            let form = reqwest::multipart::Form::new()
+                .text("bid_id", fushou.clone())
+                .text("kind", "price_sheet")
+                .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            county.post(app.url(&action)).multipart(form).send()
+        };
+        let bad = TestApp::page(send(b"MZ\x90\x00".to_vec(), "报价单.exe").await.unwrap()).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text_of("#file-error").is_some(), "{}", bad.text);
+        let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
+        let resp = send(pdf.clone(), "福寿报价单.pdf").await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = app.get(&county, &meals).await;
+        let link = page.attr("#bids a.bid-document", "href").unwrap();
+        assert_eq!(page.text_of("#bids a.bid-document").as_deref(), Some("报价单：福寿报价单.pdf"));
+        let resp = county.get(app.url(&link)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+        assert_eq!(app.audit_count("purchase_bid.document").await, 1);
         // Eleven days on, the offers are opened and the lowest qualified one is chosen.
         app.clock.advance(chrono::Duration::days(11));
         let county = app.login("yh_county").await;

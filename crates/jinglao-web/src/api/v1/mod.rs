@@ -154,6 +154,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(purchase::project_step))
         .routes(routes!(purchase::record_bid))
         .routes(routes!(purchase::score_bid))
+        .routes(routes!(purchase::attach_bid_document))
+        .routes(routes!(purchase::bid_document))
         .routes(routes!(purchase::update_project))
         .routes(routes!(purchase::award_project))
         .routes(routes!(purchase::sign_contract))

@@ -450,6 +450,25 @@ pub struct BidDto {
     pub past_evaluations: Vec<(i32, String, String)>,
     /// The panel's score sheets of this bid (shown to a bidder only once the award is made).
     pub sheets: Vec<SheetDto>,
+    /// The documents handed in with the bid.
+    pub documents: Vec<BidDocumentDto>,
+}
+
+/// A document handed in with a bid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BidDocumentDto {
+    /// Id (`GET /purchase/bid-documents/{id}` gives the file).
+    pub id: Uuid,
+    /// `proposal`, `qualification`, `price_sheet` or `other`.
+    pub kind: String,
+    /// 服务方案、资格证明文件、报价单、其他材料.
+    pub kind_label: String,
+    /// File name as uploaded.
+    pub file_name: String,
+    /// Size in bytes.
+    pub bytes: i64,
+    /// SHA-256 of the content.
+    pub sha256: String,
 }
 
 /// One panel member's sheet of one bid.
@@ -492,6 +511,7 @@ pub async fn show_project(
         .await?
         .ok_or(AppError::NotFound)?;
     let bids = selection::bids(&mut c.conn(), id).await?;
+    let documents = jinglao_db::purchase::bid_documents::of_project(&mut c.conn(), id).await?;
     // A bidder learns its rank and score only once the award is made: before, the price
     // score would give away the lowest price.
     let ranked_public = !matches!(p.status, ProjectStatus::Tendering);
@@ -525,6 +545,18 @@ pub async fn show_project(
                 .iter()
                 .filter(|e| e.provider_id == b.provider_id)
                 .map(|e| (e.year, e.grade_label().to_string(), e.total_text()))
+                .collect(),
+            documents: documents
+                .iter()
+                .filter(|d| d.bid_id == b.id)
+                .map(|d| BidDocumentDto {
+                    id: d.id,
+                    kind: d.kind.clone(),
+                    kind_label: d.kind_label().into(),
+                    file_name: d.file_name.clone(),
+                    bytes: d.bytes,
+                    sha256: d.sha256.clone(),
+                })
                 .collect(),
             sheets: if own.is_none() || ranked_public {
                 b.sheets
@@ -655,6 +687,86 @@ pub async fn record_bid(
             qualified: o.qualified,
             gaps: o.gaps,
         }),
+    ))
+}
+
+/// A document handed in with a bid.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BidDocumentBody {
+    /// `proposal` (服务方案), `qualification` (资格证明文件), `price_sheet` (报价单) or `other`.
+    pub kind: String,
+    /// File name.
+    pub file_name: String,
+    /// The bytes, base64 (PDF, JPEG or PNG). The API's request body limit (2 MB) bounds it;
+    /// larger files are uploaded on the project page.
+    pub content_base64: String,
+}
+
+/// Attach a document to a bid while the project takes bids or awaits its award (the
+/// purchasing body). Errors name `kind`, `file` or `bid_id`.
+#[utoipa::path(
+    post,
+    path = "/purchase/bids/{id}/documents",
+    tag = "purchase",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "投标编号")),
+    request_body = BidDocumentBody,
+    responses(
+        (status = 201, description = "已登记", body = super::contracts::CreatedDto),
+        (status = 400, description = "请求体无效", body = ErrorEnvelope),
+        ScopedRead,
+        (status = 422, description = "文件类别或格式不符、项目已不在征集期", body = ErrorEnvelope),
+    )
+)]
+pub async fn attach_bid_document(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<BidDocumentBody>,
+) -> Result<(StatusCode, Json<super::contracts::CreatedDto>), ApiError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b.content_base64.trim())
+        .map_err(|_| AppError::from(Invalid::one("content_base64", "不是有效的 base64")))?;
+    let acting = Acting::new(&state, user, &meta);
+    let doc = crate::usecase::purchase::contracts::attach_bid_document(
+        &state,
+        &acting,
+        id,
+        &b.kind,
+        (&b.file_name, &bytes),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(super::contracts::CreatedDto { id: doc }),
+    ))
+}
+
+/// A document handed in with a bid (checked against its checksum); a bidder reads its own.
+#[utoipa::path(
+    get,
+    path = "/purchase/bid-documents/{id}",
+    tag = "purchase",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "投标文件编号")),
+    responses((status = 200, description = "投标文件", content_type = "application/pdf"), ScopedRead)
+)]
+pub async fn bid_document(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<axum::response::Response, ApiError> {
+    let acting = Acting::new(&state, user, &meta);
+    let (d, bytes) = crate::usecase::purchase::contracts::bid_document(&state, &acting, id).await?;
+    Ok(crate::download::attachment(
+        &d.content_type,
+        "bid-document",
+        &d.file_name,
+        bytes,
     ))
 }
 

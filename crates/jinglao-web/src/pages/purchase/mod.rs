@@ -109,6 +109,15 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(projects::score),
         )
         .route(
+            "/purchase/projects/{id}/bid-documents",
+            axum::routing::post(projects::attach_document).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    jinglao_domain::evidence::MAX_EVIDENCE_BYTES + 1024 * 1024,
+                ),
+            ),
+        )
+        .route("/purchase/bid-documents/{id}", get(projects::document))
+        .route(
             "/purchase/projects/{id}/award",
             axum::routing::post(projects::award),
         )

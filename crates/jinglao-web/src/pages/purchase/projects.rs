@@ -147,6 +147,8 @@ pub struct BidRow {
     pub total: String,
     /// Published evaluations of the provider's earlier contracts.
     pub past: String,
+    /// Documents handed in with it: id and "kind：file name".
+    pub documents: Vec<(Uuid, String)>,
 }
 
 /// One criterion of the panel's score form, ready to show.
@@ -239,6 +241,10 @@ pub struct ShowPage {
     can_award: bool,
     /// The panel may record score sheets (a scored mode, after the deadline).
     can_score: bool,
+    /// Documents may be attached to the bids (while the project takes bids or awaits its award).
+    can_attach: bool,
+    /// Kinds of bid document: stable name and label.
+    document_kinds: Vec<(&'static str, &'static str)>,
     score_fields: Vec<ScoreField>,
     sheets: Vec<SheetRow>,
     sheet: SheetForm,
@@ -274,6 +280,7 @@ async fn show_page(
         })
         .collect();
     let bid_list = jinglao_db::purchase::selection::bids(&mut c.conn(), id).await?;
+    let documents = jinglao_db::purchase::bid_documents::of_project(&mut c.conn(), id).await?;
     let ranked = jinglao_db::purchase::selection::ranking(&p, &bid_list);
     let fields = score_fields(&p, &errors, &SheetForm::default());
     let sheets: Vec<SheetRow> = bid_list
@@ -314,6 +321,11 @@ async fn show_page(
                 .map(|e| format!("{} 年{}（{} 分）", e.year, e.grade_label(), e.total_text()))
                 .collect::<Vec<_>>()
                 .join("；"),
+            documents: documents
+                .iter()
+                .filter(|d| d.bid_id == b.id)
+                .map(|d| (d.id, format!("{}：{}", d.kind_label(), d.file_name)))
+                .collect(),
         })
         .collect();
     let awards = jinglao_db::purchase::selection::awards(&mut c.conn(), id).await?;
@@ -390,6 +402,11 @@ async fn show_page(
             && closed
             && !p.input.mode.lowest_price_wins()
             && !fields.is_empty(),
+        can_attach: plan && tendering && !bid_list.is_empty(),
+        document_kinds: jinglao_domain::purchase::selection::BidDocumentKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
         score_fields: fields,
         sheets,
         sheet: SheetForm::default(),
@@ -611,6 +628,65 @@ pub async fn score(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /purchase/projects/{id}/bid-documents` (multipart: `bid_id`, `kind`, `file`).
+pub async fn attach_document(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    may_view(&user)?;
+    let limit_mb = jinglao_domain::evidence::MAX_EVIDENCE_BYTES / 1024 / 1024;
+    let mut up = crate::pages::upload::read(&mut multipart, "file", "投标文件", limit_mb).await?;
+    let bid = Uuid::parse_str(up.text("bid_id").trim());
+    let kind = up.text("kind").to_string();
+    let result = match (bid, up.take_file()) {
+        (Err(_), _) => Err(AppError::Invalid(Invalid::one("bid_id", "请选择投标"))),
+        (_, None) => Err(AppError::Invalid(Invalid::one(
+            "file",
+            "请选择要上传的文件（PDF、JPEG 或 PNG）",
+        ))),
+        (Ok(bid), Some((name, bytes))) => {
+            let acting = Acting::new(&state, user.clone(), &meta);
+            crate::usecase::purchase::contracts::attach_bid_document(
+                &state,
+                &acting,
+                bid,
+                &kind,
+                (&name, &bytes),
+            )
+            .await
+            .map(|_| ())
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/purchase/projects/{id}?notice=bid_document_attached#bids"
+        ))
+        .into_response()),
+        Err(e) => again(&state, ctx, &user, id, Err(e)).await,
+    }
+}
+
+/// `GET /purchase/bid-documents/{id}`: a bid's document (a bidder: its own).
+pub async fn document(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    meta: RequestMeta,
+    IdPath(id): IdPath,
+) -> Result<Response, PageError> {
+    let acting = Acting::new(&state, user, &meta);
+    let (d, bytes) = crate::usecase::purchase::contracts::bid_document(&state, &acting, id).await?;
+    Ok(crate::download::attachment(
+        &d.content_type,
+        "bid-document",
+        &d.file_name,
+        bytes,
+    ))
 }
 
 /// `POST /purchase/projects/{id}/award`: `bid` repeated (the chosen bids) and `reason`.

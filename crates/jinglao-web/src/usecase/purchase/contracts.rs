@@ -370,6 +370,42 @@ pub async fn record_bid(
     .await?)
 }
 
+/// Attaches a document (服务方案、资格证明文件、报价单…) to a bid while the project takes bids
+/// or awaits its award.
+pub async fn attach_bid_document(
+    state: &AppState,
+    acting: &Acting,
+    bid: Uuid,
+    kind: &str,
+    file: (&str, &[u8]),
+) -> Result<Uuid, AppError> {
+    Ok(jinglao_db::purchase::bid_documents::attach(
+        &acting.write(state),
+        &state.settings.files_dir,
+        bid,
+        kind,
+        file,
+    )
+    .await?)
+}
+
+/// A bid's document, checked against its checksum (a provider reads its own bids' only).
+pub async fn bid_document(
+    state: &AppState,
+    acting: &Acting,
+    id: Uuid,
+) -> Result<(jinglao_db::purchase::bid_documents::BidDocument, Vec<u8>), AppError> {
+    may_read(&acting.user)?;
+    let mut c = state.db.acquire().await?;
+    Ok(jinglao_db::purchase::bid_documents::read(
+        &mut c.conn(),
+        &acting.user.scope,
+        &state.settings.files_dir,
+        id,
+    )
+    .await?)
+}
+
 /// Records one panel member's score sheet for a qualified bid after the deadline (a second
 /// sheet by the same member replaces the first); the ranking follows from the sheets.
 pub async fn score_bid(
