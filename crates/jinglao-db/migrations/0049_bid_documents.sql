@@ -1,8 +1,8 @@
 -- A bid's documents (投标文件: the service proposal, the qualification papers, the price sheet)
 -- kept as evidence files in the content-addressed file store, each with its checksum, checked
 -- again on every read (issue 18, 4. 选择承接: bids are recorded with "documents as evidence
--- files"). Attached by the purchasing body while the project takes bids or awaits its award;
--- read by the purchasing body and by the bidder, its own only.
+-- files"). Attached by the purchasing body while the project takes bids, up to the deadline;
+-- read by the purchasing body and by the bidder's administrator, its own only.
 CREATE TABLE purchase_bid_documents (
     id UUID PRIMARY KEY,
     bid_id UUID NOT NULL REFERENCES purchase_bids (id),

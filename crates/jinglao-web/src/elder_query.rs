@@ -56,6 +56,19 @@ pub async fn filter_for(
             }
         }
     };
+    // The last digits of an ID number, beside the birth date, sex and last character every
+    // result shows, narrow the hidden ones to a few dozen guesses: only a role that may see
+    // full numbers searches by them (and each such search records whom it found).
+    if matches!(
+        jinglao_db::elder_search::classify(params.q),
+        jinglao_db::elder_search::TextQuery::Tail(_)
+    ) && !user.can(jinglao_domain::Permission::RevealIdentifiers)
+    {
+        return Ok(Err(ParamProblem {
+            field: "q",
+            message: "按证件号或电话尾号查找，需要查看完整号码的权限；请按姓名查找".into(),
+        }));
+    }
     let ability = if params.ability.trim().is_empty() {
         None
     } else {

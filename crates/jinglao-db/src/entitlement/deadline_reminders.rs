@@ -8,8 +8,8 @@
 //! appeal) is reminded afresh.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use jinglao_domain::Scope;
 use jinglao_domain::policy::PolicyBook;
+use jinglao_domain::{Role, Scope};
 
 use crate::applications::{self, QueueFilter};
 use crate::{Db, DbError};
@@ -40,7 +40,13 @@ pub async fn remind(
         let (Some(step), Some(deadline)) = (a.status.step(), a.step_deadline) else {
             continue;
         };
-        let roles = book.roles(step.roles_key(), &a.region);
+        // Staff of the area only: a region's policy naming a provider or evaluator role for a
+        // step does not send people's applications to them.
+        let roles: Vec<Role> = book
+            .roles(step.roles_key(), &a.region)
+            .into_iter()
+            .filter(|r| r.is_civil_affairs_staff())
+            .collect();
         let staff = crate::notify::staff_covering(&mut conn, &a.region, &roles).await?;
         if staff.is_empty() {
             continue;

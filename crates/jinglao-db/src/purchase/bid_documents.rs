@@ -1,7 +1,7 @@
 //! A bid's documents (投标文件): the service proposal, the qualification papers, the price sheet,
 //! kept as evidence files (PDF, JPEG or PNG, content-addressed, checked on every read). The
-//! purchasing body attaches them while the project takes bids or awaits its award; it reads
-//! them, and a bidder reads its own.
+//! purchasing body attaches them while the project takes bids, up to the deadline; it reads
+//! them, and a bidder's administrator reads its own.
 
 use std::path::Path;
 
@@ -62,8 +62,8 @@ async fn bid_of(conn: &mut Conn<'_>, bid_id: Uuid) -> Result<Option<(Uuid, Uuid)
     })?)
 }
 
-/// Attaches a document to a bid of a project in the caller's subtree that takes bids or awaits
-/// its award (stored under `root` before the row is written). One transaction, audited.
+/// Attaches a document to a bid of a project in the caller's subtree that takes bids, before
+/// the deadline (stored under `root` before the row is written). One transaction, audited.
 pub async fn attach(
     w: &WriteCtx<'_>,
     root: &Path,
@@ -95,6 +95,11 @@ pub async fn attach(
             format!("项目{}，不再登记投标文件", p.status.label()),
         )
         .into());
+    }
+    // Documents come with the bid: none is added once bids have closed (the panel may already
+    // have seen the others).
+    if p.bid_deadline.is_some_and(|d| d <= w.now) {
+        return Err(Invalid::one("bid_id", "投标截止后不再登记投标文件").into());
     }
     let held: i64 = on_conn!(&mut conn, |c| {
         sqlx::query_scalar("SELECT COUNT(*) FROM purchase_bid_documents WHERE bid_id = $1")

@@ -311,19 +311,26 @@ pub async fn update(
     } else {
         (p.version, p.status.as_str())
     };
-    on_conn!(&mut conn, |c| {
+    let changed = on_conn!(&mut conn, |c| {
         sqlx::query(
             "UPDATE purchase_projects SET year = $2, version = $3, status = $4, catalogue_id = $5, catalogue_code = $6, \
              title = $7, mode = $8, funding = $9, budget_fen = $10, body = $11, updated_at = $12, \
              change_reason = CASE WHEN $4 = 'submitted' THEN $13 ELSE change_reason END, \
-             submitted_at = CASE WHEN $4 = 'submitted' THEN $12 ELSE submitted_at END WHERE id = $1",
+             submitted_at = CASE WHEN $4 = 'submitted' THEN $12 ELSE submitted_at END \
+             WHERE id = $1 AND status = $14 AND version = $15",
         )
         .bind(id).bind(input.year).bind(version).bind(status).bind(catalogue_id)
         .bind(&input.catalogue_code).bind(&input.title).bind(input.mode.as_str())
         .bind(input.funding.as_str()).bind(input.budget_fen).bind(body(input)).bind(w.now)
-        .bind(reason.trim())
+        .bind(reason.trim()).bind(p.status.as_str()).bind(p.version)
         .execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
+    // Someone took a step on the project meanwhile (submitted, approved, published it): the
+    // change was made to what they no longer see.
+    if changed != 1 {
+        let now = for_change(&mut conn, &w.actor.scope, id).await?;
+        return Err(wrong_state(&now, "按修改前的内容修改"));
+    }
     let event = Event::new("purchase_project.update", "purchase_project", id)
         .region(Some(p.region))
         .detail(json!({

@@ -300,6 +300,13 @@ pub async fn score(
     )
     .await?;
     after_deadline(&p, w.now)?;
+    if !selection::panel_scores(p.input.mode, &p.input.criteria) {
+        return Err(Invalid::one(
+            "bid_id",
+            format!("{}不设评审专家评分", p.input.mode.label()),
+        )
+        .into());
+    }
     selection::check_sheet(&p.input.criteria, scores)?;
     let all = bids(&mut conn, p.id).await?;
     if !all.iter().any(|b| b.id == bid_id && b.qualified) {
@@ -351,6 +358,17 @@ pub async fn award(
             None => return Err(Invalid::one("bids", "所选投标不属于本项目").into()),
         }
     }
+    let sheets: Vec<(&str, bool, Vec<&str>)> = all
+        .iter()
+        .map(|b| {
+            (
+                b.provider_name.as_str(),
+                b.qualified,
+                b.sheets.iter().map(|(who, _)| who.as_str()).collect(),
+            )
+        })
+        .collect();
+    selection::check_panel(p.input.mode, &p.input.criteria, &sheets)?;
     selection::check_award(p.input.mode, &ranked, &orders, reason)?;
     if reason.trim().chars().count() > 500 {
         return Err(Invalid::one("reason", "理由不超过 500 字").into());

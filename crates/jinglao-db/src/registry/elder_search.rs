@@ -163,16 +163,27 @@ fn is_tail(t: &str) -> bool {
 /// Records a search of the registry in the audit trail: pages and the API call this for every
 /// search that shows people, since a list of people is a read of their records too. The entry
 /// names what was asked (an ID or phone number masked, never in full) and how many people were
-/// shown.
+/// shown; a search by the last digits of a number also names whom it found (`found`), since it
+/// comes close to a reveal of their numbers.
 pub async fn record_search(
     db: &crate::Db,
     chain: &crate::audit::ChainKey,
     actor: &crate::Actor,
     filter: &ElderFilter,
-    shown: usize,
+    shown: &[Uuid],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbError> {
-    record_query(db, chain, actor, "elder.search", filter, shown, now).await
+    let found = matches!(classify(&filter.text), TextQuery::Tail(_)).then_some(shown);
+    record_query(
+        db,
+        chain,
+        actor,
+        "elder.search",
+        filter,
+        (shown.len(), found),
+        now,
+    )
+    .await
 }
 
 /// Records that the filtered list was exported to a file (`elder.export`), with the filter and
@@ -185,7 +196,7 @@ pub async fn record_export(
     rows: usize,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbError> {
-    record_query(db, chain, actor, "elder.export", filter, rows, now).await
+    record_query(db, chain, actor, "elder.export", filter, (rows, None), now).await
 }
 
 async fn record_query(
@@ -194,7 +205,7 @@ async fn record_query(
     actor: &crate::Actor,
     action: &str,
     filter: &ElderFilter,
-    shown: usize,
+    (shown, found): (usize, Option<&[Uuid]>),
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbError> {
     let asked = match classify(&filter.text) {
@@ -219,6 +230,9 @@ async fn record_query(
         "status": filter.status.map(|s| s.as_str()),
         "shown": shown,
     });
+    if let Some(ids) = found {
+        event.detail["found"] = serde_json::json!(ids);
+    }
     crate::audit::record(db, chain, actor, event, now).await?;
     Ok(())
 }
@@ -508,7 +522,9 @@ pub async fn numbered(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<ElderSummary>, i64, i64), DbError> {
-    let per_page = per_page.max(1);
+    let per_page = per_page.clamp(1, 1_000);
+    // An address may carry any number: past a million pages is past any registry.
+    let page = page.clamp(1, 1_000_000);
     let last_page = |total: i64| ((total - 1).max(0) / per_page) + 1;
     if walk_names(scope, filter) {
         let total = count(conn, cipher, scope, filter).await?;

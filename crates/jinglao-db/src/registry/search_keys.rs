@@ -38,7 +38,11 @@ pub async fn backfill(db: &Db, cipher: &FieldCipher) -> Result<usize, DbError> {
         }
         for (id, name, blob) in &rows {
             let number = cipher.decrypt(Field::IdNumber, *id, blob)?;
-            let key = jinglao_domain::collation::pinyin_key(name);
+            // A name is never empty; were one, "~" (after every letter) keeps it from being read
+            // again on every start.
+            let key = Some(jinglao_domain::collation::pinyin_key(name))
+                .filter(|k| !k.is_empty())
+                .unwrap_or_else(|| "~".into());
             let tail = cipher
                 .tail_hash(Field::IdNumber, &number)
                 .unwrap_or_default();

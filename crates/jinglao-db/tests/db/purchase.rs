@@ -156,11 +156,11 @@ test_on_both! {
         // (its own only), checked on every read.
         let store = tempfile::tempdir().unwrap();
         let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
-        let err = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "简历", ("方案.pdf", &pdf)).await.unwrap_err();
+        let err = bid_documents::attach(&at(&county, now), store.path(), ok_bid.id, "简历", ("方案.pdf", &pdf)).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("kind").is_some()), "{err:?}");
-        let err = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "proposal", ("方案.pdf", b"MZ\x90\x00")).await.unwrap_err();
+        let err = bid_documents::attach(&at(&county, now), store.path(), ok_bid.id, "proposal", ("方案.pdf", b"MZ\x90\x00")).await.unwrap_err();
         assert!(matches!(&err, DbError::Invalid(i) if i.get("file").is_some()), "{err:?}");
-        let doc = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "服务方案", ("服务方案.pdf", &pdf)).await.unwrap();
+        let doc = bid_documents::attach(&at(&county, now), store.path(), ok_bid.id, "服务方案", ("服务方案.pdf", &pdf)).await.unwrap();
         let mut c = w.db.acquire().await.unwrap();
         let listed = bid_documents::of_project(&mut c.conn(), id).await.unwrap();
         assert_eq!((listed.len(), listed[0].kind_label(), listed[0].bid_id), (1, "服务方案", ok_bid.id));
@@ -179,7 +179,7 @@ test_on_both! {
         drop(c);
         let awards = selection::award(&at(&county, later), id, &[ok_bid.id], "").await.unwrap();
         let err = bid_documents::attach(&at(&county, later), store.path(), ok_bid.id, "price_sheet", ("报价单.pdf", &pdf)).await.unwrap_err();
-        assert!(matches!(&err, DbError::Invalid(i) if i.get("bid_id").is_some_and(|m| m.contains("不再登记"))), "after the award: {err:?}");
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("bid_id").is_some_and(|m| m.contains("不再登记"))), "after the deadline: {err:?}");
 
         // The contract's prices become the provider's settlement prices; an item not bought is
         // refused; a ceiling above the award too.
@@ -242,6 +242,10 @@ test_on_both! {
         }
         let bid = selection::record_bid(&at(&county, now), id, w.provider, 10_000, "").await.unwrap();
         let later = now + Duration::minutes(10);
+        // 综合评分法: no award before the panel has scored.
+        let err = selection::award(&at(&county, later), id, &[bid.id], "").await.unwrap_err();
+        assert!(matches!(&err, DbError::Invalid(i) if i.get("bids").is_some_and(|m| m.contains("评审专家评分"))), "{err:?}");
+        selection::score(&at(&county, later), bid.id, "评审专家甲", &[("服务方案".into(), 60)]).await.unwrap();
         let awards = selection::award(&at(&county, later), id, &[bid.id], "").await.unwrap();
         // The provider's price now comes from the contract alone: 40 yuan a visit, 100 in all.
         t.tamper("DELETE FROM service_prices").await;

@@ -90,6 +90,59 @@ pub fn check_sheet(criteria: &[Criterion], scores: &[(String, u32)]) -> Result<(
     inv.into_result(())
 }
 
+/// Whether bids under `mode` are scored by a panel (not 询价, which takes the lowest price,
+/// nor 单一来源, which has one bidder) on these criteria (some besides the price).
+pub fn panel_scores(mode: PurchaseMode, criteria: &[Criterion]) -> bool {
+    !matches!(mode, PurchaseMode::Inquiry | PurchaseMode::SingleSource)
+        && criteria.iter().any(|c| c.name != PRICE_CRITERION)
+}
+
+/// Before an award under a scored mode: every qualified bid carries a sheet from every panel
+/// member who scored any of them. The ranking gives a bid no points for a criterion nobody
+/// scored, so a panel that scored only some bids would decide by omission. Each bid is its
+/// bidder's name, whether it qualified and the members whose sheets it has. Field `bids`.
+pub fn check_panel(
+    mode: PurchaseMode,
+    criteria: &[Criterion],
+    bids: &[(&str, bool, Vec<&str>)],
+) -> Result<(), Invalid> {
+    if !panel_scores(mode, criteria) {
+        return Ok(());
+    }
+    let mut panel: Vec<&str> = bids
+        .iter()
+        .filter(|(_, qualified, _)| *qualified)
+        .flat_map(|(_, _, who)| who.iter().copied())
+        .collect();
+    panel.sort_unstable();
+    panel.dedup();
+    if panel.is_empty() {
+        return Err(Invalid::one(
+            "bids",
+            "还没有录入评审专家评分，综合评分法须先评分再确定承接主体",
+        ));
+    }
+    let gaps: Vec<String> = bids
+        .iter()
+        .filter(|(_, qualified, _)| *qualified)
+        .filter_map(|(name, _, who)| {
+            let missing: Vec<&str> = panel.iter().copied().filter(|m| !who.contains(m)).collect();
+            (!missing.is_empty()).then(|| format!("{name}缺少{}的评分", missing.join("、")))
+        })
+        .collect();
+    if gaps.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid::one(
+            "bids",
+            format!(
+                "评分不完整：{}；每位评审专家须给每个资格审查通过的投标打分",
+                gaps.join("；")
+            ),
+        ))
+    }
+}
+
 /// Reads one panel member's sheet as typed (criterion name → whole points as text) and checks
 /// it like [`check_sheet`]. Field names `scores.<criterion>`.
 pub fn parse_sheet(
@@ -325,6 +378,26 @@ mod tests {
         );
         assert!(check_award(PurchaseMode::OpenTender, &r, &[0, 1], "").is_err());
         assert!(check_award(PurchaseMode::ElderChoice, &r, &[0, 1], "").is_ok());
+    }
+
+    #[test]
+    fn an_award_waits_until_every_panel_member_has_scored_every_qualified_bid() {
+        let c = criteria();
+        let ok = [
+            ("甲", true, vec!["张", "李"]),
+            ("乙", true, vec!["李", "张"]),
+            ("丙", false, vec![]),
+        ];
+        assert!(check_panel(PurchaseMode::OpenTender, &c, &ok).is_ok());
+        let gap = [("甲", true, vec!["张", "李"]), ("乙", true, vec!["张"])];
+        let e = check_panel(PurchaseMode::OpenTender, &c, &gap).unwrap_err();
+        assert!(e.get("bids").unwrap().contains("乙缺少李的评分"), "{e:?}");
+        let none = [("甲", true, vec![]), ("乙", true, vec![])];
+        assert!(check_panel(PurchaseMode::OpenTender, &c, &none).is_err());
+        assert!(
+            check_panel(PurchaseMode::Inquiry, &c, &none).is_ok(),
+            "询价 takes the lowest price"
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub const ACTION_LABELS: &[(&str, &str)] = &[
     ("purchase_bid.record", "登记投标"),
     ("purchase_bid.score", "录入评审评分"),
     ("purchase_bid.document", "登记投标文件"),
+    ("purchase_bid.document_read", "查看投标文件"),
     ("purchase_contract.sign", "登记购买服务合同"),
     ("purchase_contract.file", "登记合同财政备案"),
     ("purchase_contract.accept", "登记合同履约验收"),

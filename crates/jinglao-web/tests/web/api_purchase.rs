@@ -104,7 +104,28 @@ test_on_both! {
         let pp = app.token("provider_p").await;
         let (_, mine) = app.api_get(&pp, &format!("/api/v1/purchase/projects/{id}")).await;
         assert!(mine["bids"][0]["rank"].is_null() && mine["bids"][0]["total_centi"] == 0, "{mine}");
+        // The qualified bid's proposal, before the deadline, kept with it; the barred bidder cannot read it.
+        let docs = format!("/api/v1/purchase/bids/{}/documents", won["id"].as_str().unwrap());
+        let (s, e) = app.api_post(&c, &docs, json!({ "kind": "proposal", "file_name": "方案.pdf", "content_base64": "%%%" })).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("content_base64")), "{e}");
+        use base64::Engine as _;
+        let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
+        let (s, doc) = app.api_post(&c, &docs, json!({ "kind": "proposal", "file_name": "服务方案.pdf",
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(&pdf) })).await;
+        assert_eq!(s, StatusCode::CREATED, "{doc}");
+        let file = format!("/api/v1/purchase/bid-documents/{}", doc["id"].as_str().unwrap());
+        let resp = reqwest::Client::new().get(app.url(&file)).bearer_auth(&c).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+        let resp = reqwest::Client::new().get(app.url(&file)).bearer_auth(&pp).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "another bidder's document");
+        let (_, detail) = app.api_get(&c, &format!("/api/v1/purchase/projects/{id}")).await;
+        let with_doc = detail["bids"].as_array().unwrap().iter().find(|b| b["id"] == won["id"]).unwrap();
+        assert_eq!(with_doc["documents"][0]["kind_label"], "服务方案", "{with_doc}");
         app.clock.advance(Duration::hours(2));
+        let (s, e) = app.api_post(&c, &docs, json!({ "kind": "proposal", "file_name": "补交.pdf",
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(&pdf) })).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bid_id")), "nothing added after the deadline: {e}");
         // The panel scores the qualified bid (综合评分法): over the API, a score over the
         // criterion's weight is named; a disqualified bid is not scored; a good sheet is kept.
         let sheet = format!("/api/v1/purchase/bids/{}/scores", won["id"].as_str().unwrap());
@@ -143,24 +164,6 @@ test_on_both! {
         assert_eq!(scored["sheets"].as_array().unwrap().len(), 2, "{scored}");
         // 40 for the only qualified price + the mean of 52 and 56 = 94.00 points.
         assert_eq!(scored["total_centi"], 9400, "{scored}");
-        // The winning bid's proposal, kept with it; the barred bidder cannot read it.
-        let docs = format!("/api/v1/purchase/bids/{}/documents", won["id"].as_str().unwrap());
-        let (s, e) = app.api_post(&c, &docs, json!({ "kind": "proposal", "file_name": "方案.pdf", "content_base64": "%%%" })).await;
-        assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("content_base64")), "{e}");
-        use base64::Engine as _;
-        let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
-        let (s, doc) = app.api_post(&c, &docs, json!({ "kind": "proposal", "file_name": "服务方案.pdf",
-            "content_base64": base64::engine::general_purpose::STANDARD.encode(&pdf) })).await;
-        assert_eq!(s, StatusCode::CREATED, "{doc}");
-        let file = format!("/api/v1/purchase/bid-documents/{}", doc["id"].as_str().unwrap());
-        let resp = reqwest::Client::new().get(app.url(&file)).bearer_auth(&c).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
-        let resp = reqwest::Client::new().get(app.url(&file)).bearer_auth(&pp).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "another bidder's document");
-        let (_, detail) = app.api_get(&c, &format!("/api/v1/purchase/projects/{id}")).await;
-        let with_doc = detail["bids"].as_array().unwrap().iter().find(|b| b["id"] == won["id"]).unwrap();
-        assert_eq!(with_doc["documents"][0]["kind_label"], "服务方案", "{with_doc}");
         let award = format!("/api/v1/purchase/projects/{id}/award");
         let (s, e) = app.api_post(&c, &award, json!({ "bid_ids": [barred["id"]] })).await;
         assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bids")), "{e}");

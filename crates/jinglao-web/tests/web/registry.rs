@@ -481,6 +481,19 @@ test_on_both! {
         let (status, body) = app.api_get(&token, "/api/v1/elders?q=9876").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body["items"].as_array().unwrap().iter().any(|p| p["name"] == "欧阳秀英"));
+        // The search names whom it found in the audit trail: the tail comes close to a reveal.
+        let entries = jinglao_db::audit::list(&app.state.db, &jinglao_domain::Scope::All,
+            &jinglao_db::audit::AuditFilter { action: Some("elder.search".into()), ..Default::default() }, 10_000).await.unwrap();
+        assert!(entries.iter().any(|e| {
+            let d: serde_json::Value = serde_json::from_str(&e.detail).unwrap();
+            d["text"]["tail"] == "9876" && d["found"].as_array().is_some_and(|f| !f.is_empty())
+        }), "a tail search records whom it found");
+        // An inspector may list people but not see full numbers, so cannot search by their ends.
+        app.create_user("yh_inspector", Role::Inspector, YUHU).await;
+        let inspector = app.login("yh_inspector").await;
+        let refused = app.get(&inspector, "/elders?q=9876").await;
+        assert!(refused.text.contains("需要查看完整号码的权限"), "{}", refused.text);
+        assert!(refused.texts("tbody tr td:first-child a").is_empty());
     }
 }
 

@@ -230,7 +230,7 @@ async fn search(
         chain,
         &user.actor(meta),
         &filter,
-        rows.len(),
+        &rows.iter().map(|r| r.id).collect::<Vec<_>>(),
         now,
     )
     .await?;

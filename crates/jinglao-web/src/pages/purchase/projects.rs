@@ -400,9 +400,8 @@ async fn show_page(
         can_score: plan
             && tendering
             && closed
-            && !p.input.mode.lowest_price_wins()
-            && !fields.is_empty(),
-        can_attach: plan && tendering && !bid_list.is_empty(),
+            && jinglao_domain::purchase::selection::panel_scores(p.input.mode, &p.input.criteria),
+        can_attach: plan && tendering && !closed && !bid_list.is_empty(),
         document_kinds: jinglao_domain::purchase::selection::BidDocumentKind::ALL
             .iter()
             .map(|k| (k.as_str(), k.label()))
@@ -559,6 +558,17 @@ pub async fn bid(
     again(&state, ctx, &user, id, result).await
 }
 
+/// The bid `text` names, when it is a bid of project `id` (a form names its bid; the address
+/// names the project, and the two must agree).
+async fn bid_in(state: &AppState, id: Uuid, text: &str) -> Result<Option<Uuid>, PageError> {
+    let Ok(bid) = Uuid::parse_str(text.trim()) else {
+        return Ok(None);
+    };
+    let mut c = state.db.acquire().await?;
+    let bids = jinglao_db::purchase::selection::bids(&mut c.conn(), id).await?;
+    Ok(bids.iter().any(|b| b.id == bid).then_some(bid))
+}
+
 /// `POST /purchase/projects/{id}/scores`: one panel member's sheet for one bid: `bid_id`,
 /// `evaluator` and `scores.<criterion>` (whole points) for each non-price criterion.
 pub async fn score(
@@ -593,8 +603,9 @@ pub async fn score(
             .await?
             .ok_or(AppError::NotFound)?
     };
+    let bid = bid_in(&state, id, &form.bid_id).await?.ok_or(());
     let result = match (
-        Uuid::parse_str(form.bid_id.trim()),
+        bid,
         jinglao_domain::purchase::selection::parse_sheet(&p.input.criteria, &form.typed),
     ) {
         (Err(_), _) => Err(AppError::Invalid(Invalid::one(
@@ -642,7 +653,7 @@ pub async fn attach_document(
     may_view(&user)?;
     let limit_mb = jinglao_domain::evidence::MAX_EVIDENCE_BYTES / 1024 / 1024;
     let mut up = crate::pages::upload::read(&mut multipart, "file", "投标文件", limit_mb).await?;
-    let bid = Uuid::parse_str(up.text("bid_id").trim());
+    let bid = bid_in(&state, id, up.text("bid_id")).await?.ok_or(());
     let kind = up.text("kind").to_string();
     let result = match (bid, up.take_file()) {
         (Err(_), _) => Err(AppError::Invalid(Invalid::one("bid_id", "请选择投标"))),

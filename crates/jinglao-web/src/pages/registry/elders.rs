@@ -339,7 +339,7 @@ async fn results(
             &state.keys.audit_chain,
             &actor,
             &filter,
-            rows.len(),
+            &rows.iter().map(|r| r.id).collect::<Vec<_>>(),
             now,
         )
         .await?;

@@ -389,21 +389,41 @@ pub async fn attach_bid_document(
     .await?)
 }
 
-/// A bid's document, checked against its checksum (a provider reads its own bids' only).
+/// A bid's document, checked against its checksum (a provider's administrator reads its own
+/// bids' only); each read is audited.
 pub async fn bid_document(
     state: &AppState,
     acting: &Acting,
     id: Uuid,
 ) -> Result<(jinglao_db::purchase::bid_documents::BidDocument, Vec<u8>), AppError> {
     may_read(&acting.user)?;
+    // A bidder's price sheet and proposal are its administrators' business, not its caregivers'.
+    if acting.user.scope.provider_id().is_some()
+        && acting.user.account.role != jinglao_domain::Role::ProviderAdmin
+    {
+        return Err(AppError::Forbidden("查看投标文件".into()));
+    }
     let mut c = state.db.acquire().await?;
-    Ok(jinglao_db::purchase::bid_documents::read(
+    let found = jinglao_db::purchase::bid_documents::read(
         &mut c.conn(),
         &acting.user.scope,
         &state.settings.files_dir,
         id,
     )
-    .await?)
+    .await?;
+    drop(c);
+    let event =
+        jinglao_db::audit::Event::new("purchase_bid.document_read", "purchase_bid", found.0.bid_id)
+            .detail(serde_json::json!({ "document": id, "sha256": found.0.sha256 }));
+    jinglao_db::audit::record(
+        &state.db,
+        &state.keys.audit_chain,
+        &acting.actor,
+        event,
+        acting.now,
+    )
+    .await?;
+    Ok(found)
 }
 
 /// Records one panel member's score sheet for a qualified bid after the deadline (a second
