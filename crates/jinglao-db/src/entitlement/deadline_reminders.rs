@@ -9,7 +9,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use jinglao_domain::policy::PolicyBook;
-use jinglao_domain::{Role, Scope};
+use std::collections::HashMap;
+
+use jinglao_domain::{RegionCode, Role, Scope};
+use uuid::Uuid;
 
 use crate::applications::{self, QueueFilter};
 use crate::{Db, DbError};
@@ -36,6 +39,7 @@ pub async fn remind(
     let (due, _) =
         applications::queue_page(&mut conn, &Scope::All, &filter, (MAX_PER_RUN, 0)).await?;
     let mut written = 0;
+    let mut covering: HashMap<(RegionCode, Vec<Role>), Vec<Uuid>> = HashMap::new();
     for a in due {
         let (Some(step), Some(deadline)) = (a.status.step(), a.step_deadline) else {
             continue;
@@ -47,7 +51,16 @@ pub async fn remind(
             .into_iter()
             .filter(|r| r.is_civil_affairs_staff())
             .collect();
-        let staff = crate::notify::staff_covering(&mut conn, &a.region, &roles).await?;
+        // Many applications share a village and a step: each area's staff are read once.
+        let key = (a.region, roles.clone());
+        let staff = match covering.get(&key) {
+            Some(s) => s.clone(),
+            None => {
+                let s = crate::notify::staff_covering(&mut conn, &a.region, &roles).await?;
+                covering.insert(key, s.clone());
+                s
+            }
+        };
         if staff.is_empty() {
             continue;
         }

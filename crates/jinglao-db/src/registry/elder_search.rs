@@ -658,27 +658,8 @@ pub async fn due_worklist(
         .push_bind(offset);
         q.build_query_as::<SummaryRow>().fetch_all(&mut *c).await
     })?;
-    let mut out: Vec<ElderSummary> = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(ElderSummary {
-                id: r.id,
-                sex: Sex::parse(&r.sex)?,
-                residence_region: RegionCode::parse(&r.residence_region_code).ok()?,
-                status: ElderStatus::parse(&r.status)?,
-                ability: r
-                    .ability_level
-                    .and_then(|n| AbilityLevel::from_number(n as u8)),
-                name: r.name,
-                id_masked: r.id_masked,
-                birth_date: r.birth_date,
-                reassessment_due: r.reassessment_due,
-                reassessment_requested: r.reassessment_requested,
-                categories: Vec::new(),
-                dementia: r.dementia,
-            })
-        })
-        .collect();
+    // A row that cannot be read is left off the worklist (the search reports it instead).
+    let mut out: Vec<ElderSummary> = rows.into_iter().filter_map(|r| summary(r).ok()).collect();
     attach_categories(conn, &mut out, today).await?;
     Ok(out)
 }

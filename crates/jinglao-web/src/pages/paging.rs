@@ -54,6 +54,13 @@ impl Pager {
         (self.page - 1) * self.per_page
     }
 
+    /// The rows of this page out of every row of a list paged in memory.
+    pub fn page_of<T: Clone>(&self, all: &[T]) -> Vec<T> {
+        let from = (self.offset().max(0) as usize).min(all.len());
+        let to = (from + self.per_page as usize).min(all.len());
+        all[from..to].to_vec()
+    }
+
     /// The number of pages (at least 1).
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page).max(1)

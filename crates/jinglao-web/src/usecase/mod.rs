@@ -38,6 +38,24 @@ impl Acting {
         jinglao_db::WriteCtx::new(&state.db, &state.keys.audit_chain, &self.actor, self.now)
     }
 
+    /// Appends `event` to the audit trail as this caller, now (a read worth recording: a
+    /// file downloaded, a list of people shown).
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        event: jinglao_db::audit::Event<'_>,
+    ) -> Result<(), jinglao_db::DbError> {
+        jinglao_db::audit::record(
+            &state.db,
+            &state.keys.audit_chain,
+            &self.actor,
+            event,
+            self.now,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// The caller of this request.
     pub fn new(state: &AppState, user: CurrentUser, meta: &RequestMeta) -> Acting {
         Acting {

@@ -268,8 +268,9 @@ async fn show_page(
         .await?
         .ok_or(AppError::NotFound)?;
     let names = jinglao_db::service_lists::item_names(&mut c.conn()).await?;
-    let contracts = contracts::of_project(&mut c.conn(), id)
-        .await?
+    let signed_contracts = contracts::of_project(&mut c.conn(), id).await?;
+    let signed: Vec<Uuid> = signed_contracts.iter().map(|k| k.award_id).collect();
+    let contracts = signed_contracts
         .into_iter()
         .map(|k| ContractRow {
             id: k.id,
@@ -329,11 +330,6 @@ async fn show_page(
         })
         .collect();
     let awards = jinglao_db::purchase::selection::awards(&mut c.conn(), id).await?;
-    let signed: Vec<Uuid> = contracts::of_project(&mut c.conn(), id)
-        .await?
-        .iter()
-        .map(|k| k.award_id)
-        .collect();
     let pending: Vec<PendingAward> = awards
         .into_iter()
         .filter(|a| !signed.contains(&a.id))

@@ -508,12 +508,7 @@ pub(crate) async fn facility_page(
         format!("/facilities/{id}"),
     )
     .anchored("beds");
-    let beds_shown = beds
-        .iter()
-        .skip(bed_pager.offset() as usize)
-        .take(BEDS_PER_PAGE as usize)
-        .cloned()
-        .collect();
+    let beds_shown = bed_pager.page_of(&beds);
     let free_beds = all_beds
         .into_iter()
         .filter(|b| matches!(b.status.as_str(), "free" | "reserved"))

@@ -103,12 +103,7 @@ async fn staff_page(
         format!("/providers/{id}/staff"),
     )
     .anchored("people");
-    let shown = people
-        .iter()
-        .skip(pager.offset() as usize)
-        .take(STAFF_PER_PAGE as usize)
-        .cloned()
-        .collect();
+    let shown = pager.page_of(&people);
     let facilities = facilities::list(&mut c.conn(), &user.scope, Some(id)).await?;
     let mut items: Vec<String> = jinglao_db::prices::list(&mut c.conn(), id)
         .await?

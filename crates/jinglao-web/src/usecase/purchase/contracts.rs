@@ -128,14 +128,7 @@ pub async fn report(
     let event =
         jinglao_db::audit::Event::new("purchase_contract.report_read", "purchase_contract", id)
             .detail(serde_json::json!({ "acceptance": acceptance, "sha256": found.0.sha256 }));
-    jinglao_db::audit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &acting.actor,
-        event,
-        acting.now,
-    )
-    .await?;
+    acting.audit(state, event).await?;
     Ok(found)
 }
 
@@ -213,14 +206,7 @@ pub async fn evaluation(
         )
         .region(Some(project.region))
         .detail(serde_json::json!({ "evaluation": id, "people": survey.len() }));
-        jinglao_db::audit::record(
-            &state.db,
-            &state.keys.audit_chain,
-            &acting.actor,
-            event,
-            acting.now,
-        )
-        .await?;
+        acting.audit(state, event).await?;
     }
     if user.account.role == Role::Evaluator {
         let event = jinglao_db::audit::Event::new(
@@ -230,14 +216,7 @@ pub async fn evaluation(
         )
         .region(Some(project.region))
         .detail(serde_json::json!({ "evaluation": id, "contract_no": contract.input.contract_no }));
-        jinglao_db::audit::record(
-            &state.db,
-            &state.keys.audit_chain,
-            &acting.actor,
-            event,
-            acting.now,
-        )
-        .await?;
+        acting.audit(state, event).await?;
     }
     Ok(EvaluationView {
         my_party: evaluations::party_of(&acting.actor).filter(|p| evaluation.scheme.weight(*p) > 0),
@@ -415,14 +394,7 @@ pub async fn bid_document(
     let event =
         jinglao_db::audit::Event::new("purchase_bid.document_read", "purchase_bid", found.0.bid_id)
             .detail(serde_json::json!({ "document": id, "sha256": found.0.sha256 }));
-    jinglao_db::audit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &acting.actor,
-        event,
-        acting.now,
-    )
-    .await?;
+    acting.audit(state, event).await?;
     Ok(found)
 }
 

@@ -79,14 +79,7 @@ pub async fn download(
             "batch_no": batch.batch_no, "format": if xlsx { "xlsx" } else { "csv" },
             "lines": lines.len(),
         }));
-    jinglao_db::audit::record(
-        &state.db,
-        &state.keys.audit_chain,
-        &acting.actor,
-        event,
-        acting.now,
-    )
-    .await?;
+    acting.audit(state, event).await?;
     Ok((batch, lines, body))
 }
 
